@@ -1,0 +1,165 @@
+// The schedule engine: enforces a resolved schedule (hold an actor at a code
+// point, run another to a point or to its return, release) on a Target.
+//
+// Model. Every actor has at most one armed "gate": the next code point the
+// schedule expects it to reach. Gates of every actor are armed from the start,
+// so an actor that arrives early is held at its gate until the schedule gets
+// to it; the interleaving is the same whichever actor is faster. A breakpoint
+// hit that matches no gate (another vCPU, another task, a predicate that is
+// false) is stepped over without the scenario noticing. Held vCPUs stay
+// stopped while the others resume (vCont with per-vCPU actions).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proto/racerig.pb.h"
+#include "rig/base/deadline.h"
+#include "rig/base/guest_addr.h"
+#include "rig/base/result.h"
+#include "rig/schedule/target.h"
+
+namespace racerig::schedule {
+
+struct Predicate {
+  std::string reg;  // register name as the gdbstub calls it ("rdx")
+  pb::Predicate::Cmp cmp = pb::Predicate::EQ;
+  uint64_t value = 0;
+  std::string text;  // as written, for messages ("arg3 == 1")
+  bool holds(uint64_t actual) const;
+};
+
+struct Actor {
+  std::string name;
+  int vcpu = 0;      // the CPU it is pinned to
+  std::string comm;  // the task's comm (name truncated to 15 bytes)
+};
+
+struct Step {
+  enum class Kind { kHold, kRun, kRunToReturn, kRelease };
+  Kind kind = Kind::kHold;
+  std::string actor;     // empty for "release every held actor"
+  GuestAddr addr;        // kHold, kRun
+  uint64_t func_offset = 0;  // offset of addr in its function (0 = entry)
+  std::string point;     // symbolic form, e.g. "__xfs_filemap_fault"
+  std::vector<Predicate> when;
+  std::string text;      // human description, "hold faulter at ..."
+};
+
+// Where the current task lives, read through the gdbstub: the per-cpu
+// `current_task` slot at gs_base + current_task, then comm and pid.
+struct TaskLayout {
+  uint64_t current_task = 0;  // per-cpu offset of current_task
+  uint64_t comm_offset = 0;   // offsetof(struct task_struct, comm)
+  uint64_t pid_offset = 0;    // offsetof(struct task_struct, pid)
+};
+
+// What the guest said since the run started (console and agent lines),
+// polled when the Target reports kWoken.
+struct GuestStatus {
+  bool oops = false;
+  std::string oops_headline;
+  std::set<std::string> actors_done;
+  bool agent_finished = false;  // DONE or FATAL, or QEMU exited
+  std::string agent_note;
+};
+class GuestMonitor {
+ public:
+  virtual ~GuestMonitor() = default;
+  virtual GuestStatus poll() = 0;
+};
+
+struct EngineConfig {
+  std::vector<Actor> actors;
+  std::vector<Step> steps;
+  TaskLayout task;
+  std::chrono::milliseconds step_timeout{30000};
+  std::chrono::milliseconds rsp_timeout{5000};  // one gdbstub request
+  std::function<std::string(GuestAddr)> symbolize;  // "func+0x1a/0x80"
+  std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now();
+};
+
+struct Outcome {
+  enum class Kind {
+    kEnforced,     // every step happened; VM running, breakpoints removed
+    kNotReached,   // a gate was never reached (actor finished, guest ended)
+    kGuestCrashed, // the kernel oopsed before the schedule completed
+    kStalled,      // a step deadline passed
+    kError,        // the target failed (gdbstub, QEMU)
+  };
+  Kind kind = Kind::kEnforced;
+  int step = -1;  // the step that failed
+  std::string reason;
+  std::vector<pb::VcpuState> vcpus;  // for kStalled (and kNotReached)
+};
+
+class Engine {
+ public:
+  // `trace` receives every event; it must outlive the Engine.
+  Engine(Target& target, GuestMonitor& monitor, EngineConfig config,
+         google::protobuf::RepeatedPtrField<pb::TraceEvent>* trace);
+
+  // VM stopped. Inserts the first gate of every actor. Errors name the point.
+  Status arm();
+  // VM stopped and armed. Runs the schedule to the end. Never blocks past
+  // step_timeout per step. On kEnforced the VM is left running with every
+  // breakpoint removed and every vCPU resumed.
+  Outcome execute();
+  // Stops the VM if needed and describes every vCPU (PC, symbol, task).
+  std::vector<pb::VcpuState> snapshot_vcpus();
+
+  int skipped_hits() const { return skipped_hits_; }
+
+ private:
+  struct Gate {
+    int step = -1;
+    GuestAddr addr;
+    uint64_t func_offset = 0;
+    std::string point;
+    std::vector<Predicate> when;
+    std::optional<uint64_t> rsp_eq;  // run-to-return: the caller's frame
+  };
+  struct Held {
+    std::string actor;
+    int step = -1;
+    GuestAddr pc;
+    uint64_t func_offset = 0;
+  };
+  struct TaskInfo {
+    std::string comm;
+    int pid = -1;
+  };
+
+  const Actor* actor(const std::string& name) const;
+  Deadline rsp_deadline() const { return Deadline::after(config_.rsp_timeout); }
+  void arm_next_gate(const std::string& actor_name, int after_step);
+  Status sync_breakpoints();
+  Status resume_unheld();
+  Result<bool> handle_stop(const StopEvent& ev, int step);
+  Result<TaskInfo> current_task(int vcpu);
+  std::optional<int> held_vcpu_of(const std::string& actor_name, int step) const;
+  Outcome wait_for_gate(int step, const std::string& actor_name);
+  Outcome fail(Outcome::Kind kind, int step, std::string reason);
+  void record(int step, const std::string& actor, const std::string& what, int vcpu, GuestAddr pc,
+              const std::string& detail = "", const TaskInfo* task = nullptr);
+
+  Target& target_;
+  GuestMonitor& monitor_;
+  EngineConfig config_;
+  google::protobuf::RepeatedPtrField<pb::TraceEvent>* trace_;
+  std::map<std::string, Gate> gates_;  // by actor
+  std::set<uint64_t> inserted_;        // breakpoints in the target
+  std::map<int, Held> held_;           // by vCPU
+  std::map<int, uint64_t> at_bp_;      // vCPU -> PC it stopped on a breakpoint at
+  bool running_ = false;
+  int skipped_hits_ = 0;
+};
+
+const char* outcome_kind_name(Outcome::Kind kind);
+
+}  // namespace racerig::schedule

@@ -1,0 +1,158 @@
+// FakeTarget implementation (see fake_target.h).
+#include "rig/schedule/fake_target.h"
+
+#include <functional>
+
+namespace racerig::schedule {
+
+namespace {
+uint64_t task_of(const std::string& comm) { return 0xffff888000000000ull + (std::hash<std::string>{}(comm) & 0xffff) * 0x4000; }
+uint64_t gs_of(int vcpu) { return 0xffff88801f000000ull + static_cast<uint64_t>(vcpu) * 0x100000; }
+}  // namespace
+
+FakeTarget::FakeTarget(int vcpus, std::vector<Visit> timeline)
+    : vcpus_(vcpus), timeline_(std::move(timeline)), done_(timeline_.size(), false) {}
+
+size_t FakeTarget::cursor(int vcpu) const {
+  for (size_t i = 0; i < timeline_.size(); ++i)
+    if (!done_[i] && timeline_[i].vcpu == vcpu) return i;
+  return timeline_.size();
+}
+
+const Visit* FakeTarget::current(int vcpu) const {
+  size_t i = cursor(vcpu);
+  return i < timeline_.size() ? &timeline_[i] : nullptr;
+}
+
+void FakeTarget::consume(int vcpu) {
+  size_t i = cursor(vcpu);
+  if (i >= timeline_.size()) return;
+  done_[i] = true;
+  executed_.emplace_back(vcpu, timeline_[i].pc);
+  last_pc_[vcpu] = timeline_[i].pc;
+  if (!timeline_[i].actor_done.empty()) status_.actors_done.insert(timeline_[i].actor_done);
+  if (timeline_[i].oops) {
+    status_.oops = true;
+    status_.oops_headline = "BUG: kernel NULL pointer dereference";
+  }
+}
+
+Status FakeTarget::insert_breakpoint(GuestAddr addr, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "Z0 while running");
+  bps_.insert(addr.value());
+  return Status::Ok();
+}
+
+Status FakeTarget::remove_breakpoint(GuestAddr addr, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "z0 while running");
+  bps_.erase(addr.value());
+  return Status::Ok();
+}
+
+Status FakeTarget::resume(const std::vector<int>& vcpus, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "vCont while running");
+  for (int v : vcpus) {
+    if (on_bp_[v] && current(v) != nullptr && bps_.count(current(v)->pc) != 0) ++retraps_;
+    on_bp_[v] = false;
+  }
+  running_set_ = std::set<int>(vcpus.begin(), vcpus.end());
+  running_ = true;
+  // Run the timeline in order: visits of running vCPUs execute until one sits
+  // on a breakpoint, or a guest event needs the host's attention.
+  for (size_t i = 0; i < timeline_.size(); ++i) {
+    if (done_[i] || running_set_.count(timeline_[i].vcpu) == 0) continue;
+    // Only the first pending visit of each vCPU can execute.
+    if (cursor(timeline_[i].vcpu) != i) continue;
+    const Visit& visit = timeline_[i];
+    if (bps_.count(visit.pc) != 0) {
+      pending_stop_ = true;
+      pending_ = StopEvent{StopEvent::Kind::kBreakpoint, visit.vcpu, 5};
+      on_bp_[visit.vcpu] = true;
+      return Status::Ok();
+    }
+    consume(visit.vcpu);
+    if (!visit.actor_done.empty() || visit.oops) {
+      pending_stop_ = true;
+      pending_ = StopEvent{StopEvent::Kind::kWoken, -1, 0};
+      // The VM keeps running: the remaining visits continue on the next wait.
+      return Status::Ok();
+    }
+    i = static_cast<size_t>(-1);  // restart from the earliest pending visit
+  }
+  return Status::Ok();
+}
+
+Result<StopEvent> FakeTarget::wait(Deadline) {
+  if (!running_) return make_error(ErrorKind::kProtocol, "wait while stopped");
+  if (pending_stop_) {
+    pending_stop_ = false;
+    StopEvent ev = pending_;
+    if (ev.kind == StopEvent::Kind::kWoken) {
+      // Continue the run in the background, as QEMU would.
+      running_ = false;
+      std::vector<int> again(running_set_.begin(), running_set_.end());
+      (void)resume(again, Deadline::after(std::chrono::milliseconds(1)));
+    } else {
+      running_ = false;
+    }
+    return ev;
+  }
+  // Nothing left that can happen: the deadline passes.
+  return make_error(ErrorKind::kTimeout, "no stop reply before the deadline");
+}
+
+Result<StopEvent> FakeTarget::interrupt(Deadline) {
+  if (!running_) return make_error(ErrorKind::kProtocol, "interrupt while stopped");
+  running_ = false;
+  if (pending_stop_ && pending_.kind == StopEvent::Kind::kBreakpoint) {
+    pending_stop_ = false;
+    return pending_;
+  }
+  pending_stop_ = false;
+  return StopEvent{StopEvent::Kind::kOtherStop, 0, 2};
+}
+
+Status FakeTarget::step(int vcpu, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "step while running");
+  const Visit* v = current(vcpu);
+  if (v != nullptr && bps_.count(v->pc) != 0) ++retraps_;  // stepping onto a live breakpoint
+  consume(vcpu);
+  on_bp_[vcpu] = false;
+  return Status::Ok();
+}
+
+Result<uint64_t> FakeTarget::read_register(int vcpu, std::string_view name, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "register read while running");
+  const Visit* v = current(vcpu);
+  if (name == "gs_base") return gs_of(vcpu);
+  if (v == nullptr) return last_pc_.count(vcpu) ? last_pc_.at(vcpu) : uint64_t{0xffffffff81000000ull};
+  if (name == "rip") return v->pc;
+  auto it = v->regs.find(std::string(name));
+  if (it != v->regs.end()) return it->second;
+  return uint64_t{0};
+}
+
+Result<std::vector<uint8_t>> FakeTarget::read_memory(int vcpu, GuestAddr addr, size_t len, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "memory read while running");
+  const Visit* v = current(vcpu);
+  std::string comm = v != nullptr ? v->comm : "swapper/" + std::to_string(vcpu);
+  uint64_t task = task_of(comm);
+  std::vector<uint8_t> out(len, 0);
+  auto put = [&](uint64_t value) {
+    for (size_t i = 0; i < len && i < 8; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
+  };
+  if (addr.value() == gs_of(vcpu) + kCurrentTask) {
+    put(task);
+  } else if (addr.value() == task + kCommOffset) {
+    for (size_t i = 0; i < len && i < comm.size(); ++i) out[i] = static_cast<uint8_t>(comm[i]);
+  } else if (addr.value() == task + kPidOffset) {
+    put(100 + vcpu);
+  } else if (v != nullptr && v->memory.count(addr.value()) != 0) {
+    put(v->memory.at(addr.value()));
+  } else {
+    return make_error(ErrorKind::kProtocol, "E14 reading " + addr.hex());
+  }
+  return out;
+}
+
+}  // namespace racerig::schedule

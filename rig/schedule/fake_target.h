@@ -1,0 +1,77 @@
+// FakeTarget: a scripted stand-in for QEMU's gdbstub that the schedule engine
+// tests run against. The guest is a timeline of visits (vCPU, PC, task,
+// registers) in the order they would happen on real hardware; a visit of a
+// vCPU that is stopped waits until that vCPU runs. Like QEMU under TCG,
+// breakpoints are global, fire before the instruction, and a vCPU resumed
+// while sitting on one traps again.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rig/schedule/engine.h"
+#include "rig/schedule/target.h"
+
+namespace racerig::schedule {
+
+struct Visit {
+  int vcpu = 0;
+  uint64_t pc = 0;
+  std::string comm;
+  std::map<std::string, uint64_t> regs;
+  std::map<uint64_t, uint64_t> memory;  // 8-byte words readable at this visit
+  std::string actor_done;               // non-empty: that actor finishes here
+  bool oops = false;                    // the kernel oopses here
+};
+
+class FakeTarget : public Target, public GuestMonitor {
+ public:
+  static constexpr uint64_t kCurrentTask = 0x20000;
+  static constexpr uint64_t kCommOffset = 0x700;
+  static constexpr uint64_t kPidOffset = 0x500;
+  static TaskLayout layout() { return TaskLayout{kCurrentTask, kCommOffset, kPidOffset}; }
+
+  FakeTarget(int vcpus, std::vector<Visit> timeline);
+
+  int vcpu_count() const override { return vcpus_; }
+  Status insert_breakpoint(GuestAddr addr, Deadline deadline) override;
+  Status remove_breakpoint(GuestAddr addr, Deadline deadline) override;
+  Status resume(const std::vector<int>& vcpus, Deadline deadline) override;
+  Result<StopEvent> wait(Deadline deadline) override;
+  Result<StopEvent> interrupt(Deadline deadline) override;
+  Status step(int vcpu, Deadline deadline) override;
+  Result<uint64_t> read_register(int vcpu, std::string_view name, Deadline deadline) override;
+  Result<std::vector<uint8_t>> read_memory(int vcpu, GuestAddr addr, size_t len, Deadline deadline) override;
+
+  GuestStatus poll() override { return status_; }
+
+  // Inspection for tests.
+  const std::vector<std::pair<int, uint64_t>>& executed() const { return executed_; }
+  int resumes_while_on_breakpoint() const { return retraps_; }
+  const std::set<uint64_t>& breakpoints() const { return bps_; }
+  bool running() const { return running_; }
+  // Index in the timeline of the next visit of `vcpu` (timeline size if none).
+  size_t cursor(int vcpu) const;
+
+ private:
+  const Visit* current(int vcpu) const;
+  void consume(int vcpu);
+
+  int vcpus_;
+  std::vector<Visit> timeline_;
+  std::vector<bool> done_;
+  std::set<uint64_t> bps_;
+  std::set<int> running_set_;
+  bool running_ = false;
+  bool pending_stop_ = false;
+  StopEvent pending_;
+  std::map<int, bool> on_bp_;
+  std::map<int, uint64_t> last_pc_;  // where a vCPU with no visits left spins  // vCPU stopped at its current visit's breakpoint
+  std::vector<std::pair<int, uint64_t>> executed_;
+  int retraps_ = 0;
+  GuestStatus status_;
+};
+
+}  // namespace racerig::schedule
