@@ -1,0 +1,346 @@
+// Scenario loading, validation and resolution.
+#include "rig/scenario/scenario.h"
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <google/protobuf/io/tokenizer.h>
+
+namespace racerig::scenario {
+
+namespace gp = google::protobuf;
+
+namespace {
+
+constexpr char kExtension[] = ".textproto";
+
+class Collector : public gp::io::ErrorCollector {
+ public:
+  explicit Collector(std::string file) : file_(std::move(file)) {}
+  void AddError(int line, gp::io::ColumnNumber column, const std::string& message) override {
+    if (!first_.empty()) return;
+    first_ = file_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+  }
+  void AddWarning(int, gp::io::ColumnNumber, const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string file_;
+  std::string first_;
+};
+
+// A path of (field name, index) from the root of the scenario message to a
+// field, for looking up where it was written.
+struct FieldRef {
+  const char* name;
+  int index = -1;
+};
+
+class Locator {
+ public:
+  Locator(const LoadedScenario& s) : s_(s) {}  // NOLINT
+
+  // "file:line:col" of the deepest field of `path` that was written.
+  std::string at(std::initializer_list<FieldRef> path) const {
+    const gp::Descriptor* d = pb::Scenario::descriptor();
+    const gp::TextFormat::ParseInfoTree* tree = s_.where.get();
+    gp::TextFormat::ParseLocation best{-1, -1};
+    for (const FieldRef& ref : path) {
+      if (d == nullptr || tree == nullptr) break;
+      const gp::FieldDescriptor* f = d->FindFieldByName(ref.name);
+      if (f == nullptr) break;
+      int index = f->is_repeated() ? std::max(ref.index, 0) : -1;
+      gp::TextFormat::ParseLocation loc = tree->GetLocation(f, index);
+      if (loc.line >= 0) best = loc;
+      if (f->type() != gp::FieldDescriptor::TYPE_MESSAGE) break;
+      tree = tree->GetTreeForNested(f, index);
+      d = f->message_type();
+    }
+    std::string out = s_.path.string();
+    if (best.line >= 0) out += ":" + std::to_string(best.line + 1) + ":" + std::to_string(best.column + 1);
+    return out;
+  }
+
+ private:
+  const LoadedScenario& s_;
+};
+
+Error input_error(const std::string& where, const std::string& what) {
+  return make_error(ErrorKind::kInput, where + ": " + what);
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string did_you_mean(std::string_view name, const std::vector<std::string>& known) {
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& k : known) {
+    size_t d = edit_distance(name, k);
+    if (d < best_d) {
+      best_d = d;
+      best = k;
+    }
+  }
+  std::string out = " (known: ";
+  for (size_t i = 0; i < known.size(); ++i) out += (i ? ", " : "") + known[i];
+  out += ")";
+  if (!best.empty() && best_d <= std::max<size_t>(2, name.size() / 3)) out = "; did you mean \"" + best + "\"?" + out;
+  return out;
+}
+
+const std::set<std::string>& known_registers() {
+  static const std::set<std::string> regs = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8",
+                                             "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip", "eflags"};
+  return regs;
+}
+
+Status check_point(const Locator& loc, std::initializer_list<FieldRef> path, const pb::CodePoint& p,
+                   const char* what) {
+  bool has_symbol = !p.symbol().empty(), has_line = !p.line().empty();
+  if (has_symbol == has_line)
+    return input_error(loc.at(path), std::string(what) +
+                                         " needs exactly one of `symbol` (\"name\" or \"name+0x10\") or "
+                                         "`line` (\"fs/xfs/xfs_file.c:1234\")");
+  if (has_line && p.line().find(':') == std::string::npos)
+    return input_error(loc.at(path), "line \"" + p.line() + "\" is not file:line");
+  return Status::Ok();
+}
+
+Status check_predicates(const Locator& loc, int step, const char* action,
+                        const gp::RepeatedPtrField<pb::Predicate>& when) {
+  for (int j = 0; j < when.size(); ++j) {
+    const pb::Predicate& p = when[j];
+    std::string where = loc.at({{"schedule", step}, {action, -1}, {"when", j}});
+    bool has_arg = p.arg() != 0, has_reg = !p.reg().empty();
+    if (has_arg == has_reg) return input_error(where, "a predicate needs exactly one of `arg` (1-6) or `reg`");
+    if (has_arg && arg_register(p.arg()).empty())
+      return input_error(where, "arg " + std::to_string(p.arg()) +
+                                    " is out of range: x86-64 passes arguments 1-6 in registers");
+    if (has_reg && known_registers().count(p.reg()) == 0) {
+      std::vector<std::string> regs(known_registers().begin(), known_registers().end());
+      return input_error(where, "unknown register \"" + p.reg() + "\"" + did_you_mean(p.reg(), regs));
+    }
+  }
+  return Status::Ok();
+}
+
+Status validate(const LoadedScenario& s, int vcpus) {
+  const pb::Scenario& sc = s.scenario;
+  Locator loc(s);
+  if (sc.name().empty()) return input_error(loc.at({}), "the scenario needs a `name`");
+  std::map<std::string, int> cpu_of;
+  std::vector<std::string> names;
+  const auto& actors = sc.workload().actors();
+  for (int i = 0; i < actors.size(); ++i) {
+    const pb::Actor& a = actors[i];
+    std::string where = loc.at({{"workload", -1}, {"actors", i}, {"name", -1}});
+    if (a.name().empty()) return input_error(where, "actor " + std::to_string(i + 1) + " has no name");
+    if (a.name().size() > 15)
+      return input_error(where, "actor name \"" + a.name() +
+                                    "\" is longer than 15 bytes; the kernel's comm would truncate it");
+    if (cpu_of.count(a.name()) != 0) return input_error(where, "actor \"" + a.name() + "\" is declared twice");
+    if (a.cpu() < 0 || a.cpu() >= vcpus)
+      return input_error(loc.at({{"workload", -1}, {"actors", i}, {"cpu", -1}}),
+                         "actor \"" + a.name() + "\" is pinned to CPU " + std::to_string(a.cpu()) +
+                             " but the VM has " + std::to_string(vcpus) + " vCPUs (0-" +
+                             std::to_string(vcpus - 1) + ")");
+    if (a.ops().empty()) return input_error(where, "actor \"" + a.name() + "\" has no ops");
+    cpu_of[a.name()] = a.cpu();
+    names.push_back(a.name());
+  }
+  std::map<int, std::string> scheduled_cpu;  // vCPU -> scheduled actor
+  auto check_actor = [&](int step, const char* action, const std::string& name, bool allow_empty) -> Status {
+    std::string where = loc.at({{"schedule", step}, {action, -1}, {"actor", -1}});
+    if (name.empty()) {
+      if (allow_empty) return Status::Ok();
+      return input_error(where, std::string(action) + " needs an `actor`");
+    }
+    auto it = cpu_of.find(name);
+    if (it == cpu_of.end()) return input_error(where, "unknown actor \"" + name + "\"" + did_you_mean(name, names));
+    auto [other, inserted] = scheduled_cpu.emplace(it->second, name);
+    if (!inserted && other->second != name)
+      return input_error(where, "actors \"" + other->second + "\" and \"" + name + "\" share CPU " +
+                                    std::to_string(it->second) +
+                                    ": holding one would hold the other; pin them to different CPUs");
+    return Status::Ok();
+  };
+  std::set<std::string> has_point;  // actors that were stopped somewhere
+  for (int i = 0; i < sc.schedule_size(); ++i) {
+    const pb::Step& st = sc.schedule(i);
+    switch (st.action_case()) {
+      case pb::Step::kHold:
+        RACERIG_TRY(check_actor(i, "hold", st.hold().actor(), false));
+        RACERIG_TRY(check_point(loc, {{"schedule", i}, {"hold", -1}, {"at", -1}}, st.hold().at(), "hold `at`"));
+        RACERIG_TRY(check_predicates(loc, i, "hold", st.hold().when()));
+        has_point.insert(st.hold().actor());
+        break;
+      case pb::Step::kRun:
+        RACERIG_TRY(check_actor(i, "run", st.run().actor(), false));
+        if (st.run().until_return()) {
+          if (st.run().has_until() || !st.run().when().empty())
+            return input_error(loc.at({{"schedule", i}, {"run", -1}}),
+                               "`until_return` cannot be combined with `until` or `when`");
+          if (has_point.count(st.run().actor()) == 0)
+            return input_error(loc.at({{"schedule", i}, {"run", -1}}),
+                               "\"" + st.run().actor() +
+                                   "\" must first be stopped at a point (hold or run until) before it can run "
+                                   "until_return");
+        } else {
+          RACERIG_TRY(check_point(loc, {{"schedule", i}, {"run", -1}, {"until", -1}}, st.run().until(),
+                                  "run `until`"));
+          RACERIG_TRY(check_predicates(loc, i, "run", st.run().when()));
+          has_point.insert(st.run().actor());
+        }
+        break;
+      case pb::Step::kRelease:
+        RACERIG_TRY(check_actor(i, "release", st.release().actor(), true));
+        break;
+      default:
+        return input_error(loc.at({{"schedule", i}}), "a schedule step needs one of hold, run, release");
+    }
+  }
+  if (sc.schedule_size() > 0 && sc.expect().oops().empty() && !sc.expect().guest_check_fails())
+    return input_error(loc.at({{"expect", -1}}),
+                       "the scenario has no expectation: add `expect { oops { function: \"...\" } }` or "
+                       "`expect { guest_check_fails: true }`");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string arg_register(uint32_t arg) {
+  static const char* regs[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
+  return arg >= 1 && arg <= 6 ? regs[arg - 1] : "";
+}
+
+std::string predicate_text(const pb::Predicate& p) {
+  static const char* ops[] = {"==", "!=", "<", ">"};
+  std::string lhs = p.arg() != 0 ? "arg" + std::to_string(p.arg()) : p.reg();
+  return lhs + " " + ops[p.cmp() & 3] + " " + std::to_string(p.value());
+}
+
+std::vector<std::string> list_scenarios(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == kExtension) out.push_back(e.path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::filesystem::path> find_scenario(std::string_view name_or_file, const std::filesystem::path& dir) {
+  std::filesystem::path p(name_or_file);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(p, ec)) return p;
+  std::filesystem::path named = dir / (std::string(name_or_file) + kExtension);
+  if (std::filesystem::is_regular_file(named, ec)) return named;
+  auto known = list_scenarios(dir);
+  return make_error(ErrorKind::kInput, "no scenario file or name \"" + std::string(name_or_file) + "\" in " +
+                                           dir.string() + did_you_mean(name_or_file, known));
+}
+
+Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus) {
+  std::ifstream in(path);
+  if (!in) return errno_error("reading scenario " + path.string());
+  std::stringstream buf;
+  buf << in.rdbuf();
+  LoadedScenario out;
+  out.path = path;
+  out.where = std::make_shared<gp::TextFormat::ParseInfoTree>();
+  gp::TextFormat::Parser parser;
+  Collector errors(path.string());
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(out.where.get());
+  if (!parser.ParseFromString(buf.str(), &out.scenario))
+    return make_error(ErrorKind::kInput, errors.first().empty() ? path.string() + ": parse error" : errors.first());
+  RACERIG_TRY(validate(out, vcpus));
+  return out;
+}
+
+std::vector<schedule::Actor> actors_of(const pb::Scenario& scenario) {
+  std::vector<schedule::Actor> out;
+  for (const auto& a : scenario.workload().actors()) out.push_back({a.name(), a.cpu(), a.name().substr(0, 15)});
+  return out;
+}
+
+Result<std::vector<schedule::Step>> resolve_schedule(const LoadedScenario& loaded, const PointResolver& resolve) {
+  Locator loc(loaded);
+  std::vector<schedule::Step> steps;
+  const auto& sched = loaded.scenario.schedule();
+  for (int i = 0; i < sched.size(); ++i) {
+    const pb::Step& st = sched[i];
+    schedule::Step out;
+    const pb::CodePoint* point = nullptr;
+    const gp::RepeatedPtrField<pb::Predicate>* when = nullptr;
+    const char* action = "";
+    const char* point_field = "";
+    switch (st.action_case()) {
+      case pb::Step::kHold:
+        out.kind = schedule::Step::Kind::kHold;
+        out.actor = st.hold().actor();
+        point = &st.hold().at();
+        when = &st.hold().when();
+        action = "hold";
+        point_field = "at";
+        break;
+      case pb::Step::kRun:
+        out.actor = st.run().actor();
+        action = "run";
+        if (st.run().until_return()) {
+          out.kind = schedule::Step::Kind::kRunToReturn;
+          out.text = "run " + out.actor + " until it returns";
+        } else {
+          out.kind = schedule::Step::Kind::kRun;
+          point = &st.run().until();
+          when = &st.run().when();
+          point_field = "until";
+        }
+        break;
+      case pb::Step::kRelease:
+        out.kind = schedule::Step::Kind::kRelease;
+        out.actor = st.release().actor();
+        out.text = "release " + (out.actor.empty() ? std::string("every held actor") : out.actor);
+        break;
+      default:
+        return input_error(loc.at({{"schedule", i}}), "empty schedule step");
+    }
+    if (point != nullptr) {
+      const bool by_line = !point->line().empty();
+      const std::string spec = by_line ? point->line() : point->symbol();
+      auto r = resolve(spec);
+      if (!r.ok())
+        return make_error(ErrorKind::kInput, loc.at({{"schedule", i}, {action, -1}, {point_field, -1},
+                                                     {by_line ? "line" : "symbol", -1}}) +
+                                                 ": " + r.error().message);
+      out.addr = r->addr;
+      out.func_offset = r->offset;
+      out.point = spec;
+      for (const auto& p : *when) {
+        schedule::Predicate pred;
+        pred.reg = p.arg() != 0 ? arg_register(p.arg()) : p.reg();
+        pred.cmp = p.cmp();
+        pred.value = p.value();
+        pred.text = predicate_text(p);
+        out.when.push_back(pred);
+      }
+      out.text = std::string(action) + " " + out.actor + (st.action_case() == pb::Step::kHold ? " at " : " until ") + spec;
+      for (const auto& p : out.when) out.text += (&p == &out.when.front() ? " when " : " and ") + p.text;
+    }
+    steps.push_back(std::move(out));
+  }
+  return steps;
+}
+
+}  // namespace racerig::scenario

@@ -1,0 +1,61 @@
+// Scenario files: protobuf text format (message racerig.pb.Scenario) under
+// scenarios/. Loading reports parse errors as file:line:col; validation
+// reports semantic errors (unknown actor, impossible CPU, missing point) at
+// the line of the offending field, with a suggestion; resolution turns code
+// points into addresses through the kernel's symbols before any VM boots.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <google/protobuf/text_format.h>
+
+#include "proto/racerig.pb.h"
+#include "rig/base/guest_addr.h"
+#include "rig/base/result.h"
+#include "rig/schedule/engine.h"
+
+namespace racerig::scenario {
+
+struct LoadedScenario {
+  std::filesystem::path path;
+  pb::Scenario scenario;
+  // Where each field was written (for messages). Owned here.
+  std::shared_ptr<google::protobuf::TextFormat::ParseInfoTree> where;
+};
+
+// Finds a scenario by file path, or by NAME under <scenarios_dir>/NAME.textproto.
+// Unknown names are kInput errors listing the known ones.
+Result<std::filesystem::path> find_scenario(std::string_view name_or_file,
+                                            const std::filesystem::path& scenarios_dir);
+std::vector<std::string> list_scenarios(const std::filesystem::path& scenarios_dir);
+
+// Parses and validates. Errors are kInput and start with "file:line:col:".
+// `vcpus` is the number of vCPUs the VM will have.
+Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus);
+
+// A code point resolved in a kernel's symbols.
+struct ResolvedPoint {
+  GuestAddr addr;
+  std::string function;
+  uint64_t offset = 0;
+};
+using PointResolver = std::function<Result<ResolvedPoint>(std::string_view spec)>;
+
+// Turns the schedule into engine steps. A point that does not resolve is a
+// kInput error at its line, carrying the resolver's message (which suggests
+// near names).
+Result<std::vector<schedule::Step>> resolve_schedule(const LoadedScenario& loaded,
+                                                     const PointResolver& resolve);
+std::vector<schedule::Actor> actors_of(const pb::Scenario& scenario);
+
+// "arg3 == 1" style rendering of a predicate; register of a 1-based SysV
+// argument ("rdx" for 3), or "" when out of range.
+std::string predicate_text(const pb::Predicate& p);
+std::string arg_register(uint32_t arg);
+
+}  // namespace racerig::scenario
