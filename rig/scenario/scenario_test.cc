@@ -8,13 +8,28 @@
 namespace racerig::scenario {
 namespace {
 
-std::filesystem::path write_temp(const std::string& text) {
-  static int n = 0;
-  auto p = std::filesystem::temp_directory_path() /
-           ("racerig-scenario-test-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".textproto");
-  std::ofstream(p) << text;
-  return p;
-}
+// Scenario text in a file that is removed at the end of the test program.
+class TempFiles {
+ public:
+  ~TempFiles() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::filesystem::path write(const std::string& text) {
+    std::filesystem::create_directories(dir_);
+    auto p = dir_ / ("s" + std::to_string(n_++) + ".textproto");
+    std::ofstream(p) << text;
+    return p;
+  }
+
+ private:
+  std::filesystem::path dir_ =
+      std::filesystem::temp_directory_path() / ("racerig-scenario-test-" + std::to_string(getpid()));
+  int n_ = 0;
+};
+TempFiles temp_files;
+
+std::filesystem::path write_temp(const std::string& text) { return temp_files.write(text); }
 
 const char* kGood = R"(name: "t"
 workload {
