@@ -309,6 +309,18 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
   return ok;
 }
 
+Status Engine::disarm() {
+  if (running_) {
+    auto ev = target_.interrupt(rsp_deadline());
+    running_ = false;
+    if (!ev.ok()) return ev.error();
+  }
+  gates_.clear();
+  held_.clear();
+  at_bp_.clear();
+  return sync_breakpoints();
+}
+
 Outcome Engine::execute() {
   for (int i = 0; i < static_cast<int>(config_.steps.size()); ++i) {
     const Step& s = config_.steps[i];

@@ -112,6 +112,9 @@ class Engine {
   Outcome execute();
   // Stops the VM if needed and describes every vCPU (PC, symbol, task).
   std::vector<pb::VcpuState> snapshot_vcpus();
+  // Stops the VM if needed and removes every breakpoint and hold, so that
+  // the guest can run freely afterwards (resume it with Target::resume).
+  Status disarm();
 
   int skipped_hits() const { return skipped_hits_; }
 

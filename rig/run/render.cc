@@ -1,0 +1,54 @@
+// Human rendering of run reports.
+#include <cstdio>
+#include <string>
+
+#include "rig/oops/oops.h"
+#include "rig/run/agent_events.h"
+#include "rig/run/run.h"
+
+namespace racerig::run {
+
+namespace {
+std::string fmt_ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f ms", ms);
+  return buf;
+}
+}  // namespace
+
+std::string render_run(const pb::RunReport& r, bool verbose) {
+  std::string out = "run " + std::to_string(r.run()) + ": " + verdict_name(r.verdict()) + " — " + r.reason() + "\n";
+  std::string timings;
+  double total = 0;
+  for (const auto& t : r.timings()) {
+    timings += (timings.empty() ? "" : ", ") + t.phase() + " " + fmt_ms(t.ms());
+    total += t.ms();
+  }
+  if (!timings.empty()) out += "  time: " + fmt_ms(total) + " (" + timings + ")\n";
+  if (verbose || r.verdict() != pb::REPRODUCED) {
+    for (const auto& e : r.events()) {
+      if (e.what() == "skipped" && !verbose) continue;
+      char line[512];
+      std::snprintf(line, sizeof line, "  %8.1f ms  %-14s %-8s vCPU%d %s%s%s\n", e.t_ms(), e.what().c_str(),
+                    e.actor().c_str(), e.vcpu(), e.symbol().c_str(), e.detail().empty() ? "" : "  ",
+                    e.detail().c_str());
+      if (e.vcpu() < 0)
+        std::snprintf(line, sizeof line, "  %8.1f ms  %-14s %s\n", e.t_ms(), e.what().c_str(), e.detail().c_str());
+      out += line;
+    }
+  }
+  if (r.has_oops()) out += oops::render(r.oops());
+  for (const auto& v : r.vcpus()) {
+    out += "  vCPU" + std::to_string(v.vcpu()) + (v.held() ? " (held)" : "") + ": " + v.symbol() +
+           (v.where().empty() ? "" : " " + v.where()) + (v.comm().empty() ? "" : " [" + v.comm() + " " + std::to_string(v.pid()) + "]") + "\n";
+  }
+  if (r.verdict() != pb::REPRODUCED || verbose) {
+    for (const auto& e : r.agent())
+      if (e.kind() == pb::AgentEvent::OP_FAILED || e.kind() == pb::AgentEvent::FATAL || verbose ||
+          (r.verdict() == pb::NOT_REPRODUCED && e.kind() == pb::AgentEvent::OP_OK && !e.actor().empty()))
+        out += "  " + describe_agent_event(e) + "\n";
+  }
+  return out;
+}
+
+}  // namespace racerig::run

@@ -1,0 +1,69 @@
+// One forced run of a scenario on a kernel: build the guest image, boot QEMU,
+// wait for the agent to be ready, arm and enforce the schedule, collect the
+// oops and the agent's results, decide the verdict, tear everything down.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/racerig.pb.h"
+#include "rig/base/result.h"
+#include "rig/scenario/scenario.h"
+#include "rig/schedule/engine.h"
+
+namespace racerig::symbols {
+class Symbols;
+}
+
+namespace racerig::run {
+
+struct KernelFiles {
+  std::string variant;
+  std::string build_id;
+  std::filesystem::path bzimage;
+  std::filesystem::path vmlinux;
+};
+
+struct RunOptions {
+  std::string qemu = "qemu-system-x86_64";
+  bool kvm = false;
+  int cpus = 2;
+  // Kernel command line. `quiet` would hide KERN_WARNING reports, so the
+  // level is explicit.
+  std::string append =
+      "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1";
+  // On REPRODUCED: keep the VM stopped with its gdbstub open for a human.
+  bool attach = false;
+  std::filesystem::path work_dir;  // where base initramfs images are cached
+};
+
+using Progress = std::function<void(const std::string& line)>;
+
+// Everything that is the same for every run of a scenario on one kernel.
+struct RunContext {
+  KernelFiles kernel;
+  std::shared_ptr<const symbols::Symbols> symbols;
+  scenario::LoadedScenario scenario;
+  std::vector<schedule::Step> steps;
+  schedule::TaskLayout task;
+  std::filesystem::path base_initramfs;
+  RunOptions options;
+};
+
+// Resolves the schedule and the task layout in the kernel's symbols and
+// builds (or reuses) the base initramfs. Input errors (unknown symbol) are
+// kInput with file:line; nothing boots.
+Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const symbols::Symbols> symbols,
+                               scenario::LoadedScenario loaded, const RunOptions& options);
+
+// Runs once. Never throws; every failure becomes a verdict with a reason.
+pb::RunReport run_once(const RunContext& context, int index, const Progress& progress);
+
+// Human rendering of a report: verdict line, oops excerpt, schedule trace.
+std::string render_run(const pb::RunReport& report, bool verbose);
+const char* verdict_name(pb::Verdict v);
+
+}  // namespace racerig::run

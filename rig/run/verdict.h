@@ -1,0 +1,38 @@
+// Verdict rules, kept apart from the machinery so they can be read and
+// tested on their own:
+// - REPRODUCED: the expectation happened (a matching oops, or a failed data
+//   check when the scenario counts those).
+// - NOT_REPRODUCED: only when every schedule step was enforced AND the guest
+//   finished its workload (agent DONE) without the expectation happening.
+// - SCHEDULE_NOT_REACHED: a hold point was never reached. Inconclusive.
+// - STALLED: a deadline passed (a step, or the guest after the schedule).
+// - INFRA_ERROR: racerig, QEMU or the agent failed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proto/racerig.pb.h"
+#include "rig/schedule/engine.h"
+
+namespace racerig::run {
+
+struct Evidence {
+  schedule::Outcome::Kind schedule = schedule::Outcome::Kind::kEnforced;
+  bool schedule_ran = false;  // the engine got to run (boot reached READY)
+  std::string schedule_reason;
+  bool oops = false;
+  pb::Oops oops_report;
+  std::vector<pb::AgentEvent> agent;
+  bool agent_done = false;      // DONE seen
+  bool agent_fatal = false;     // FATAL seen
+  bool finish_timed_out = false;
+  std::string infra_error;      // non-empty: racerig/QEMU failed
+};
+
+// Does this oops satisfy one of the expectation's oops clauses?
+bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops);
+// Decides the verdict and a one-line reason.
+pb::Verdict decide(const pb::Expectation& expect, const Evidence& evidence, std::string* reason);
+
+}  // namespace racerig::run

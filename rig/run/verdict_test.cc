@@ -1,0 +1,112 @@
+// The verdict rules: honest verdicts only.
+#include <gtest/gtest.h>
+
+#include "rig/run/verdict.h"
+
+namespace racerig::run {
+namespace {
+
+pb::Expectation seed_expectation() {
+  pb::Expectation e;
+  e.add_oops()->set_function("iomap_page_mkwrite");
+  e.set_guest_check_fails(true);
+  return e;
+}
+
+Evidence enforced_and_done() {
+  Evidence ev;
+  ev.schedule_ran = true;
+  ev.schedule = schedule::Outcome::Kind::kEnforced;
+  ev.agent_done = true;
+  return ev;
+}
+
+pb::Oops null_deref_in(const std::string& fn) {
+  pb::Oops o;
+  o.set_kind("BUG");
+  o.set_headline("BUG: kernel NULL pointer dereference, address: 0000000000000008");
+  o.mutable_rip()->set_function(fn);
+  o.mutable_rip()->set_text(fn + "+0x48/0x1e0");
+  o.add_trace()->set_function("__xfs_filemap_fault");
+  return o;
+}
+
+TEST(VerdictTest, AMatchingOopsIsReproduced) {
+  Evidence ev = enforced_and_done();
+  ev.agent_done = false;
+  ev.oops = true;
+  ev.oops_report = null_deref_in("iomap_page_mkwrite");
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::REPRODUCED);
+  EXPECT_NE(reason.find("iomap_page_mkwrite+0x48"), std::string::npos);
+}
+
+TEST(VerdictTest, TheFunctionMayBeInTheTrace) {
+  pb::Expectation e;
+  e.add_oops()->set_function("__xfs_filemap_fault");
+  Evidence ev = enforced_and_done();
+  ev.oops = true;
+  ev.oops_report = null_deref_in("iomap_page_mkwrite");
+  std::string reason;
+  EXPECT_EQ(decide(e, ev, &reason), pb::REPRODUCED);
+}
+
+TEST(VerdictTest, NotReproducedNeedsTheWholeScheduleAndAFinishedGuest) {
+  std::string reason;
+  Evidence ev = enforced_and_done();
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::NOT_REPRODUCED);
+
+  ev.schedule = schedule::Outcome::Kind::kNotReached;
+  ev.schedule_reason = "faulter finished its operations without reaching __xfs_filemap_fault";
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::SCHEDULE_NOT_REACHED);
+  EXPECT_EQ(reason, ev.schedule_reason);
+
+  ev = enforced_and_done();
+  ev.agent_done = false;
+  ev.finish_timed_out = true;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::STALLED);
+
+  ev = enforced_and_done();
+  ev.schedule = schedule::Outcome::Kind::kStalled;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::STALLED);
+}
+
+TEST(VerdictTest, AnUnexpectedOopsIsNeverAPass) {
+  Evidence ev = enforced_and_done();
+  ev.oops = true;
+  ev.oops_report = null_deref_in("something_else");
+  ev.oops_report.clear_trace();
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::INFRA_ERROR);
+}
+
+TEST(VerdictTest, AFailedCheckCountsOnlyWhenTheScenarioSaysSo) {
+  Evidence ev = enforced_and_done();
+  pb::AgentEvent bad;
+  bad.set_kind(pb::AgentEvent::OP_FAILED);
+  bad.set_check_failed(true);
+  bad.set_op("pread");
+  bad.set_path("/mnt/foo");
+  ev.agent.push_back(bad);
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::REPRODUCED);
+  pb::Expectation oops_only;
+  oops_only.add_oops()->set_function("iomap_page_mkwrite");
+  EXPECT_NE(decide(oops_only, ev, &reason), pb::NOT_REPRODUCED);
+}
+
+TEST(VerdictTest, AFailedOperationIsNotAPass) {
+  Evidence ev = enforced_and_done();
+  pb::AgentEvent bad;
+  bad.set_kind(pb::AgentEvent::OP_FAILED);
+  bad.set_actor("faulter");
+  bad.set_op("mmap_write");
+  bad.set_message("killed by SIGBUS");
+  ev.agent.push_back(bad);
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::INFRA_ERROR);
+  EXPECT_NE(reason.find("SIGBUS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace racerig::run
