@@ -1,0 +1,56 @@
+// Small helpers shared by the subcommands: argument parsing, progress lines,
+// JSON output, and the kernel/scenario lookups every run needs.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message.h>
+
+#include "host/commands.h"
+#include "rig/base/result.h"
+
+namespace racerig::host {
+
+// Parses "--name value", "--name=value" and "--flag". Unknown options and
+// missing values are errors naming them.
+struct ParsedArgs {
+  std::map<std::string, std::vector<std::string>> values;
+  std::set<std::string> flags;
+  std::vector<std::string> positional;
+
+  std::optional<std::string> get(const std::string& name) const;
+  std::vector<std::string> all(const std::string& name) const;
+  bool has(const std::string& flag) const { return flags.count(flag) != 0; }
+};
+Result<ParsedArgs> parse_args(const Args& args, const std::set<std::string>& with_value,
+                              const std::set<std::string>& flags);
+Result<int> parse_positive_int(const std::string& option, const std::string& text);
+
+// "racerig: <line>" on stderr.
+void progress_line(const std::string& line);
+
+// Writes the protobuf JSON mapping of `message` to `path` ("-" = stdout).
+Status write_json(const google::protobuf::Message& message, const std::string& path);
+
+// Exit code for an error: input → 2, everything else → 3.
+int exit_code_for(const Error& error);
+int report_error(const std::string& context, const Error& error);
+
+}  // namespace racerig::host
+
+namespace racerig::run {
+struct KernelFiles;
+}
+
+namespace racerig::host {
+// Builds the variant if needed (cached by content) and returns its files.
+// Unknown variants are kInput errors; build failures are kBuild.
+Result<run::KernelFiles> ensure_kernel(const std::string& variant);
+// Where racerig keeps derived files of its own (initramfs images).
+std::filesystem::path work_dir();
+}  // namespace racerig::host

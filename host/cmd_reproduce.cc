@@ -1,0 +1,85 @@
+// racerig reproduce: force a scenario's interleaving on a kernel, N times.
+#include <cstdio>
+
+#include "host/cli_util.h"
+#include "host/commands.h"
+#include "rig/run/run.h"
+#include "rig/scenario/scenario.h"
+#include "rig/symbols/symbols.h"
+#include "rig/vm/cancel.h"
+
+namespace racerig::host {
+
+int cmd_reproduce(const Args& raw) {
+  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus"}, {"attach", "kvm", "verbose", "help"});
+  if (!parsed.ok()) return report_error("reproduce", parsed.error());
+  const ParsedArgs& args = *parsed;
+  if (args.has("help") || !args.get("scenario") || !args.get("kernel") || !args.positional.empty()) {
+    std::fprintf(args.has("help") ? stdout : stderr,
+                 "usage: racerig reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE]\n"
+                 "                         [--attach] [--kvm] [--verbose]\n");
+    return args.has("help") ? kExitOk : kExitUsage;
+  }
+  int runs = 1;
+  if (auto r = args.get("runs")) {
+    auto n = parse_positive_int("runs", *r);
+    if (!n.ok()) return report_error("reproduce", n.error());
+    runs = *n;
+  }
+  run::RunOptions options;
+  options.kvm = args.has("kvm");
+  options.attach = args.has("attach");
+  options.work_dir = work_dir();
+  if (auto c = args.get("cpus")) {
+    auto n = parse_positive_int("cpus", *c);
+    if (!n.ok()) return report_error("reproduce", n.error());
+    options.cpus = *n;
+  }
+  vm::install_cancel_handlers();
+
+  // Input first: the scenario must parse and validate before anything builds or boots.
+  auto path = scenario::find_scenario(*args.get("scenario"), std::filesystem::path(repo_root()) / "scenarios");
+  if (!path.ok()) return report_error("scenario", path.error());
+  auto loaded = scenario::load_scenario(*path, options.cpus);
+  if (!loaded.ok()) return report_error("scenario", loaded.error());
+
+  auto kernel = ensure_kernel(*args.get("kernel"));
+  if (!kernel.ok()) return report_error("kernel " + *args.get("kernel"), kernel.error());
+  progress_line("loading symbols from " + kernel->vmlinux.string());
+  auto syms = symbols::Symbols::open(kernel->vmlinux.string());
+  if (!syms.ok()) return report_error("symbols", syms.error());
+  std::shared_ptr<const symbols::Symbols> shared(std::move(*syms));
+  auto ctx = run::prepare_run(*kernel, shared, std::move(*loaded), options);
+  if (!ctx.ok()) return report_error("scenario", ctx.error());
+
+  pb::ReproduceReport all;
+  all.set_scenario(ctx->scenario.scenario.name());
+  all.set_kernel_variant(kernel->variant);
+  all.set_kernel_build_id(kernel->build_id);
+  int reproduced = 0, infra = 0;
+  for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
+    pb::RunReport r = run::run_once(*ctx, i, [&](const std::string& line) {
+      if (args.has("verbose")) progress_line("run " + std::to_string(i) + ": " + line);
+    });
+    std::fputs(run::render_run(r, args.has("verbose")).c_str(), stdout);
+    std::fflush(stdout);
+    if (r.verdict() == pb::REPRODUCED) ++reproduced;
+    if (r.verdict() == pb::INFRA_ERROR) ++infra;
+    *all.add_runs() = std::move(r);
+  }
+  all.set_reproduced(reproduced);
+  all.set_total(all.runs_size());
+  std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), kernel->variant.c_str(), reproduced,
+              all.runs_size());
+  if (auto json = args.get("json")) {
+    if (Status s = write_json(all, *json); !s.ok()) return report_error("json", s.error());
+  }
+  if (vm::cancelled()) {
+    progress_line("interrupted");
+    return kExitInfra;
+  }
+  if (infra > 0) return kExitInfra;
+  return reproduced == runs ? kExitOk : kExitNegative;
+}
+
+}  // namespace racerig::host
