@@ -5,6 +5,7 @@
 #include "rig/oops/oops.h"
 #include "rig/run/agent_events.h"
 #include "rig/run/run.h"
+#include "rig/run/verdict.h"
 
 namespace racerig::run {
 

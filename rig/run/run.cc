@@ -182,17 +182,6 @@ Result<bool> wait_running(RspTarget& target, VmMonitor& monitor, Deadline deadli
 
 }  // namespace
 
-const char* verdict_name(pb::Verdict v) {
-  switch (v) {
-    case pb::REPRODUCED: return "REPRODUCED";
-    case pb::NOT_REPRODUCED: return "NOT_REPRODUCED";
-    case pb::SCHEDULE_NOT_REACHED: return "SCHEDULE_NOT_REACHED";
-    case pb::STALLED: return "STALLED";
-    case pb::INFRA_ERROR: return "INFRA_ERROR";
-    default: return "UNKNOWN";
-  }
-}
-
 Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const symbols::Symbols> syms,
                                scenario::LoadedScenario loaded, const RunOptions& options) {
   RunContext ctx;

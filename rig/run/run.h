@@ -64,6 +64,5 @@ pb::RunReport run_once(const RunContext& context, int index, const Progress& pro
 
 // Human rendering of a report: verdict line, oops excerpt, schedule trace.
 std::string render_run(const pb::RunReport& report, bool verbose);
-const char* verdict_name(pb::Verdict v);
 
 }  // namespace racerig::run

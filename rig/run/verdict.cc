@@ -36,6 +36,17 @@ std::string failed_ops(const std::vector<pb::AgentEvent>& agent) {
 
 }  // namespace
 
+const char* verdict_name(pb::Verdict v) {
+  switch (v) {
+    case pb::REPRODUCED: return "REPRODUCED";
+    case pb::NOT_REPRODUCED: return "NOT_REPRODUCED";
+    case pb::SCHEDULE_NOT_REACHED: return "SCHEDULE_NOT_REACHED";
+    case pb::STALLED: return "STALLED";
+    case pb::INFRA_ERROR: return "INFRA_ERROR";
+    default: return "UNKNOWN";
+  }
+}
+
 bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops) {
   for (const auto& want : expect.oops()) {
     if (!kind_matches(want.kind(), oops.kind())) continue;

@@ -30,6 +30,8 @@ struct Evidence {
   std::string infra_error;      // non-empty: racerig/QEMU failed
 };
 
+const char* verdict_name(pb::Verdict v);
+
 // Does this oops satisfy one of the expectation's oops clauses?
 bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops);
 // Decides the verdict and a one-line reason.

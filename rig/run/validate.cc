@@ -1,0 +1,159 @@
+// Patch validation rules and renderings (see validate.h).
+#include "rig/run/validate.h"
+
+#include <cstdio>
+#include <map>
+
+#include "rig/oops/oops.h"
+#include "rig/run/verdict.h"
+
+namespace racerig::run {
+
+namespace {
+
+std::map<pb::Verdict, int> counts(const pb::ReproduceReport& r) {
+  std::map<pb::Verdict, int> out;
+  for (const auto& run : r.runs()) ++out[run.verdict()];
+  return out;
+}
+
+std::string count_text(const pb::ReproduceReport& r) {
+  std::string out;
+  for (const auto& [v, n] : counts(r)) out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + verdict_name(v);
+  return out.empty() ? "no runs" : out;
+}
+
+const pb::RunReport* first_with(const pb::ReproduceReport& r, pb::Verdict v) {
+  for (const auto& run : r.runs())
+    if (run.verdict() == v) return &run;
+  return nullptr;
+}
+
+const pb::RunReport* first_not(const pb::ReproduceReport& r, pb::Verdict v) {
+  for (const auto& run : r.runs())
+    if (run.verdict() != v) return &run;
+  return nullptr;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += ' ';
+        else out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* result_name(pb::ValidationResult r) {
+  switch (r) {
+    case pb::FIXED: return "FIXED";
+    case pb::NOT_FIXED: return "NOT_FIXED";
+    case pb::INCONCLUSIVE: return "INCONCLUSIVE";
+    case pb::ERROR: return "ERROR";
+    default: return "UNKNOWN";
+  }
+}
+
+pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
+                              std::string* reason) {
+  if (control.runs().empty() || patched.runs().empty()) {
+    *reason = "no runs";
+    return pb::ERROR;
+  }
+  // Infrastructure failures on either kernel: an error, not a judgement.
+  for (const auto* r : {&control, &patched}) {
+    if (const pb::RunReport* bad = first_with(*r, pb::INFRA_ERROR)) {
+      *reason = r->kernel_variant() + " run " + std::to_string(bad->run()) + ": " + bad->reason();
+      return pb::ERROR;
+    }
+  }
+  if (const pb::RunReport* hit = first_with(patched, pb::REPRODUCED)) {
+    *reason = "the patched kernel still reproduces (" + count_text(patched) + "): " + hit->reason();
+    return pb::NOT_FIXED;
+  }
+  if (const pb::RunReport* miss = first_not(control, pb::REPRODUCED)) {
+    *reason = "the control (" + control.kernel_variant() + ") did not reproduce on every run (" +
+              count_text(control) + "); run " + std::to_string(miss->run()) + ": " + miss->reason();
+    return pb::INCONCLUSIVE;
+  }
+  if (const pb::RunReport* miss = first_not(patched, pb::NOT_REPRODUCED)) {
+    *reason = "on the patched kernel (" + patched.kernel_variant() + ") run " + std::to_string(miss->run()) + " was " +
+              verdict_name(miss->verdict()) + ": " + miss->reason();
+    return pb::INCONCLUSIVE;
+  }
+  *reason = "control reproduced " + std::to_string(control.runs_size()) + "/" + std::to_string(control.runs_size()) +
+            "; patched kernel not reproduced on " + std::to_string(patched.runs_size()) +
+            " runs with the schedule enforced";
+  return pb::FIXED;
+}
+
+std::string validation_table(const pb::ValidateReport& report) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-32s %-22s %-40s %s\n", "scenario", "kernel", "verdicts", "result");
+  out += line;
+  for (const auto& s : report.scenarios()) {
+    std::snprintf(line, sizeof line, "%-32s %-22s %-40s\n", s.scenario().c_str(),
+                  (s.control().kernel_variant() + " (control)").c_str(), count_text(s.control()).c_str());
+    out += line;
+    std::snprintf(line, sizeof line, "%-32s %-22s %-40s %s\n", "", s.patched().kernel_variant().c_str(),
+                  count_text(s.patched()).c_str(), result_name(s.result()));
+    out += line;
+    out += "    " + s.reason() + "\n";
+    if (s.result() == pb::NOT_FIXED)
+      if (const pb::RunReport* hit = first_with(s.patched(), pb::REPRODUCED)) out += oops::render(hit->oops());
+  }
+  return out;
+}
+
+std::string junit_xml(const pb::ValidateReport& report) {
+  int tests = 0, failures = 0, errors = 0;
+  std::string cases;
+  for (const auto& s : report.scenarios()) {
+    for (const auto* r : {&s.control(), &s.patched()}) {
+      ++tests;
+      bool is_control = r == &s.control();
+      std::string name = (is_control ? "control " : "patched ") + r->kernel_variant();
+      cases += "    <testcase classname=\"racerig." + xml_escape(s.scenario()) + "\" name=\"" + xml_escape(name) + "\">\n";
+      cases += "      <system-out>" + xml_escape(count_text(*r)) + "</system-out>\n";
+      bool ok;
+      if (is_control) {
+        ok = !r->runs().empty() && first_not(*r, pb::REPRODUCED) == nullptr;
+      } else {
+        ok = !r->runs().empty() && first_not(*r, pb::NOT_REPRODUCED) == nullptr;
+      }
+      if (s.result() == pb::ERROR && !ok) {
+        ++errors;
+        cases += "      <error message=\"" + xml_escape(s.reason()) + "\"/>\n";
+      } else if (!ok) {
+        ++failures;
+        std::string text = s.reason() + "\n";
+        if (const pb::RunReport* hit = first_with(*r, pb::REPRODUCED); hit && !is_control) text += oops::render(hit->oops());
+        cases += "      <failure message=\"" + xml_escape(std::string(result_name(s.result())) + ": " + s.reason()) +
+                 "\">" + xml_escape(text) + "</failure>\n";
+      }
+      cases += "    </testcase>\n";
+    }
+  }
+  if (!report.error().empty()) {
+    ++tests;
+    ++errors;
+    cases += "    <testcase classname=\"racerig\" name=\"build " + xml_escape(report.patched_variant()) +
+             "\">\n      <error message=\"" + xml_escape(report.error().substr(0, 200)) + "\">" +
+             xml_escape(report.error()) + "</error>\n    </testcase>\n";
+  }
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"racerig validate\" tests=\"" +
+         std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
+         "\">\n" + cases + "  </testsuite>\n</testsuites>\n";
+}
+
+}  // namespace racerig::run

@@ -1,0 +1,25 @@
+// Patch validation rules: from the runs on the base (control) and on the
+// patched kernel, one result per scenario, and the JUnit XML rendering that
+// GitLab and Jenkins display.
+#pragma once
+
+#include <string>
+
+#include "proto/racerig.pb.h"
+
+namespace racerig::run {
+
+// FIXED only when the control reproduced on every run and the patched kernel
+// was NOT_REPRODUCED (schedule enforced) on every run.
+pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
+                              std::string* reason);
+
+// A testcase per scenario and kernel; the oops in the failure text.
+std::string junit_xml(const pb::ValidateReport& report);
+
+// The human table: scenario × kernel, verdict counts, result.
+std::string validation_table(const pb::ValidateReport& report);
+
+const char* result_name(pb::ValidationResult r);
+
+}  // namespace racerig::run

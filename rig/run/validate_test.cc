@@ -1,0 +1,81 @@
+// Patch validation rules and the JUnit rendering.
+#include <gtest/gtest.h>
+
+#include "rig/run/validate.h"
+
+namespace racerig::run {
+namespace {
+
+pb::ReproduceReport runs(const std::string& variant, std::initializer_list<pb::Verdict> verdicts) {
+  pb::ReproduceReport r;
+  r.set_kernel_variant(variant);
+  int i = 0;
+  for (pb::Verdict v : verdicts) {
+    pb::RunReport* run = r.add_runs();
+    run->set_run(++i);
+    run->set_verdict(v);
+    run->set_reason(std::string("because ") + verdict_name(v));
+    if (v == pb::REPRODUCED) {
+      run->mutable_oops()->set_headline("BUG: kernel NULL pointer dereference, address: 0000000000000008");
+      run->mutable_oops()->mutable_rip()->set_text("iomap_page_mkwrite+0x48/0x1e0");
+    }
+  }
+  return r;
+}
+
+TEST(ValidateTest, FixedNeedsEveryControlRunToReproduceAndNoPatchedRunTo) {
+  std::string why;
+  EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED, pb::REPRODUCED}), runs("p", {pb::NOT_REPRODUCED, pb::NOT_REPRODUCED}), &why),
+            pb::FIXED);
+  EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED, pb::REPRODUCED}), runs("p", {pb::NOT_REPRODUCED, pb::REPRODUCED}), &why),
+            pb::NOT_FIXED);
+  EXPECT_NE(why.find("iomap_page_mkwrite"), std::string::npos) << why;
+}
+
+TEST(ValidateTest, AControlThatDoesNotReproduceIsInconclusive) {
+  std::string why;
+  EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED, pb::NOT_REPRODUCED}), runs("p", {pb::NOT_REPRODUCED}), &why),
+            pb::INCONCLUSIVE);
+  EXPECT_NE(why.find("control (buggy)"), std::string::npos) << why;
+}
+
+TEST(ValidateTest, APatchedKernelThatNoLongerReachesTheHoldPointIsInconclusive) {
+  std::string why;
+  EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED}), runs("p", {pb::SCHEDULE_NOT_REACHED}), &why), pb::INCONCLUSIVE);
+  EXPECT_NE(why.find("patched kernel (p)"), std::string::npos) << why;
+  EXPECT_NE(why.find("because SCHEDULE_NOT_REACHED"), std::string::npos) << why;
+}
+
+TEST(ValidateTest, InfrastructureFailuresAreErrors) {
+  std::string why;
+  EXPECT_EQ(classify(runs("buggy", {pb::INFRA_ERROR}), runs("p", {pb::NOT_REPRODUCED}), &why), pb::ERROR);
+  EXPECT_EQ(classify(runs("buggy", {}), runs("p", {}), &why), pb::ERROR);
+}
+
+TEST(ValidateTest, JunitHasATestcasePerScenarioAndKernelWithTheOopsInTheFailure) {
+  pb::ValidateReport report;
+  pb::ScenarioValidation* s = report.add_scenarios();
+  s->set_scenario("seed");
+  *s->mutable_control() = runs("buggy", {pb::REPRODUCED});
+  *s->mutable_patched() = runs("buggy+naive", {pb::REPRODUCED});
+  std::string why;
+  s->set_result(classify(s->control(), s->patched(), &why));
+  s->set_reason(why);
+  std::string xml = junit_xml(report);
+  EXPECT_NE(xml.find("tests=\"2\" failures=\"1\" errors=\"0\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"control buggy\""), std::string::npos);
+  EXPECT_NE(xml.find("<failure message=\"NOT_FIXED"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("iomap_page_mkwrite+0x48/0x1e0"), std::string::npos) << xml;
+}
+
+TEST(ValidateTest, JunitEscapesWhatItQuotes) {
+  pb::ValidateReport report;
+  report.set_patched_variant("x");
+  report.set_error("fs/xfs/xfs_file.c:12:3: error: expected ';' before \"<\" & '\x01'");
+  std::string xml = junit_xml(report);
+  EXPECT_NE(xml.find("&quot;&lt;&quot; &amp;"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find('\x01'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace racerig::run
