@@ -1,0 +1,118 @@
+// The agent's run, step by step.
+#include "guest/agent/agent.h"
+
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "guest/agent/actors.h"
+#include "guest/agent/plan.h"
+
+namespace racerig::guest {
+
+namespace {
+
+// Runs a list of agent-side ops ("prepare" or "check") in `runner`.
+// Returns the number of failed ops; stops at the first failure when
+// `stop_on_failure`.
+int run_agent_ops(const google::protobuf::RepeatedPtrField<pb::Op>& ops, const std::string& who, OpRunner& runner,
+                  const Reporter& reporter, bool stop_on_failure, std::string* first_failure) {
+  int failed = 0;
+  for (int i = 0; i < ops.size(); ++i) {
+    pb::AgentEvent e = runner.run(ops[i]);
+    e.set_actor(who);
+    e.set_op_index(i);
+    e.set_pid(::getpid());
+    e.set_cpu(::sched_getcpu());
+    reporter.emit(e);
+    if (e.kind() != pb::AgentEvent::OP_FAILED) continue;
+    if (failed++ == 0)
+      *first_failure = who + " op " + std::to_string(i) + " (" + e.op() + " " + e.path() + "): " + e.message();
+    if (stop_on_failure) break;
+  }
+  return failed;
+}
+
+}  // namespace
+
+AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start) {
+  const Reporter reporter(config.port_out, start);
+  auto fatal = [&](const std::string& message) {
+    reporter.fatal(message);
+    return AgentEnd::kFatal;
+  };
+
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+
+  const int ncpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  struct utsname uts {};
+  ::uname(&uts);
+  reporter.info(std::string("racerig-agent started: pid ") + std::to_string(::getpid()) + ", " + std::to_string(ncpus) +
+                " cpus, kernel " + uts.release);
+
+  auto plan = read_plan(config.plan_path);
+  if (!plan.ok()) return fatal(plan.error().message);
+  if (Status s = validate_plan(*plan, ncpus); !s.ok()) return fatal("plan: " + s.error().message);
+  const pb::Workload& w = plan->workload();
+
+  if (Status s = setup_filesystem(w.setup(), config.setup, reporter); !s.ok())
+    return fatal("set-up: " + s.error().message);
+
+  // Files the prepare ops open stay open (in the agent) until the end.
+  OpRunner prepare(config.ops);
+  std::string failure;
+  if (run_agent_ops(w.prepare(), "prepare", prepare, reporter, true, &failure) > 0)
+    return fatal("prepare failed: " + failure);
+
+  auto group = ActorGroup::start(w, reporter, config.ops, Deadline::after(config.start_limit));
+  if (!group.ok()) return fatal("starting the actors: " + group.error().message);
+  {
+    pb::AgentEvent ready;
+    ready.set_kind(pb::AgentEvent::READY);
+    std::string names;
+    for (const auto& a : group->actors())
+      names += (names.empty() ? "" : ", ") + a.name + " pid " + std::to_string(a.pid) + " cpu " + std::to_string(a.cpu);
+    ready.set_message(std::to_string(w.actors_size()) + " actors pinned and waiting" +
+                      (names.empty() ? "" : ": " + names) + (plan->wait_for_go() ? "; waiting for go" : ""));
+    reporter.emit(ready);
+  }
+  if (plan->wait_for_go()) {
+    if (Status s = wait_for_go(config.port_in, reporter); !s.ok()) return fatal(s.error().message);
+  }
+  group->release();
+  std::vector<StuckActor> stuck = group->wait(Deadline::after(config.actor_limit), reporter);
+  if (!stuck.empty()) {
+    std::string names;
+    for (const auto& s : stuck) {
+      pb::AgentEvent e;
+      e.set_kind(pb::AgentEvent::INFO);
+      e.set_actor(s.name);
+      e.set_pid(s.pid);
+      e.set_cpu(s.cpu);
+      e.set_message("still running: " + s.describe());
+      reporter.emit(e);
+      names += (names.empty() ? "" : "; ") + s.describe();
+    }
+    group->kill_all();
+    return fatal("actors still running " + std::to_string(config.actor_limit.count() / 1000) +
+                 " s after release: " + names);
+  }
+
+  OpRunner check(config.ops);
+  std::string check_failure;
+  int failed_checks = run_agent_ops(w.check(), "check", check, reporter, false, &check_failure);
+  int failed_actors = 0;
+  for (const auto& a : group->actors()) failed_actors += (a.exit_code != 0) ? 1 : 0;
+  pb::AgentEvent done;
+  done.set_kind(pb::AgentEvent::DONE);
+  done.set_message(std::to_string(w.actors_size() - failed_actors) + " of " + std::to_string(w.actors_size()) +
+                   " actors finished every op; " + std::to_string(failed_checks) + " of " +
+                   std::to_string(w.check_size()) + " check ops failed");
+  reporter.emit(done);
+  return AgentEnd::kDone;
+}
+
+}  // namespace racerig::guest

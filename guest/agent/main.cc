@@ -1,0 +1,124 @@
+// racerig-agent: the guest's /init. As PID 1 it mounts the pseudo
+// filesystems, opens the host port (/dev/ttyS1, raw), runs the plan and
+// powers the machine off; it never exits (PID 1 exiting panics the kernel).
+// Run as any other PID (on the host, for debugging) it reads the plan given
+// with --plan, reports on stdout, reads "go" from stdin and just exits.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "guest/agent/agent.h"
+#include "guest/agent/plan.h"
+
+namespace racerig::guest {
+namespace {
+
+constexpr char kPort[] = "/dev/ttyS1";
+
+// Mounts `type` on `target` unless something is mounted there already.
+std::string mount_pseudo(const char* type, const char* target) {
+  ::mkdir(target, 0755);
+  if (::mount(type, target, type, 0, nullptr) == 0 || errno == EBUSY) return "";
+  return std::string("mount -t ") + type + " " + target + ": " + std::strerror(errno);
+}
+
+// Opens the host port raw: no echo (the "go" must not come back), no line
+// discipline translation, blocking reads of at least one byte.
+int open_port(std::string* error) {
+  int fd = ::open(kPort, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = std::string("open ") + kPort + ": " + std::strerror(errno);
+    return -1;
+  }
+  struct termios t {};
+  if (::tcgetattr(fd, &t) == 0) {
+    ::cfmakeraw(&t);
+    t.c_cflag |= CLOCAL | CREAD;
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    ::cfsetspeed(&t, B115200);
+    if (::tcsetattr(fd, TCSANOW, &t) != 0) *error = std::string("tcsetattr ") + kPort + ": " + std::strerror(errno);
+    ::tcflush(fd, TCIFLUSH);
+  } else {
+    *error = std::string("tcgetattr ") + kPort + ": " + std::strerror(errno);
+  }
+  return fd;
+}
+
+[[noreturn]] void power_off(bool sync_first, const Reporter& reporter) {
+  // After a FATAL the filesystem may be wedged (a dead task holding its
+  // locks): syncing could hang, and the data no longer matters.
+  if (sync_first) ::sync();
+  ::reboot(RB_POWER_OFF);
+  reporter.fatal(std::string("reboot(RB_POWER_OFF): ") + std::strerror(errno));
+  for (;;) ::pause();
+}
+
+[[noreturn]] void pid1_main(Reporter::Clock::time_point start) {
+  std::string problems;
+  for (auto [type, target] : {std::pair{"proc", "/proc"}, {"sysfs", "/sys"}, {"devtmpfs", "/dev"}}) {
+    std::string e = mount_pseudo(type, target);
+    if (!e.empty()) problems += (problems.empty() ? "" : "; ") + e;
+  }
+  std::string port_error;
+  int port = open_port(&port_error);
+  if (port < 0) {
+    // Say it where a human will look, then stop the machine.
+    int console = ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    Reporter fallback(console >= 0 ? console : 2, start);
+    fallback.fatal("racerig-agent: no host port: " + port_error + (problems.empty() ? "" : "; " + problems));
+    power_off(false, fallback);
+  }
+  Reporter reporter(port, start);
+  if (!port_error.empty()) reporter.info("host port: " + port_error);
+  if (!problems.empty()) reporter.info("pseudo filesystems: " + problems);
+  AgentConfig config;
+  config.port_out = port;
+  config.port_in = port;
+  AgentEnd end = run_agent(config, start);
+  power_off(end == AgentEnd::kDone, reporter);
+}
+
+int host_main(int argc, char** argv, Reporter::Clock::time_point start) {
+  AgentConfig config;
+  config.plan_path = "";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--plan" && i + 1 < argc) {
+      config.plan_path = argv[++i];
+    } else if (a == "--actor-limit-ms" && i + 1 < argc) {
+      config.actor_limit = std::chrono::milliseconds(std::atoll(argv[++i]));
+    } else {
+      config.plan_path.clear();
+      break;
+    }
+  }
+  if (config.plan_path.empty()) {
+    std::fprintf(stderr,
+                 "usage: racerig-agent --plan PLAN.pb [--actor-limit-ms N]\n"
+                 "As PID 1 (the guest's /init) it reads %s and reports on %s. Run elsewhere, it reports\n"
+                 "on stdout and reads \"go\" from stdin; use plans with setup { skip_fsdax: true }.\n",
+                 kPlanPath, kPort);
+    return 2;
+  }
+  config.port_out = 1;
+  config.port_in = 0;
+  return run_agent(config, start) == AgentEnd::kDone ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace racerig::guest
+
+int main(int argc, char** argv) {
+  const auto start = racerig::guest::Reporter::Clock::now();
+  if (::getpid() == 1) racerig::guest::pid1_main(start);
+  return racerig::guest::host_main(argc, argv, start);
+}

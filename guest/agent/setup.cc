@@ -1,0 +1,220 @@
+// Guest set-up: namespace, mkfs, mount.
+#include "guest/agent/setup.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "rig/base/scoped_fd.h"
+
+namespace racerig::guest {
+
+namespace {
+
+constexpr size_t kKeepOutput = 4096;
+
+std::string read_file_text(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string unescape_mount_field(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+        s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+void reap(pid_t pid, CommandResult* r) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) {
+    r->exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    r->exit_code = -1;
+    r->signal = WTERMSIG(status);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+Result<CommandResult> run_command(const std::vector<std::string>& argv, Deadline deadline) {
+  if (argv.empty()) return make_error(ErrorKind::kInternal, "run_command: empty argv");
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe for " + argv[0]);
+  ScopedFd rd(fds[0]), wr(fds[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork for " + argv[0]);
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::dup2(wr.get(), 1);
+    ::dup2(wr.get(), 2);
+    ::execv(cargv[0], cargv.data());
+    const char msg[] = "exec failed\n";
+    ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    ::_exit(127);
+  }
+  wr.reset();
+  CommandResult r;
+  char buf[4096];
+  for (;;) {
+    struct pollfd pfd = {rd.get(), POLLIN, 0};
+    int pr = ::poll(&pfd, 1, deadline.poll_timeout_ms());
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr == 0 || deadline.expired()) {
+      r.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    r.output.append(buf, static_cast<size_t>(n));
+    if (r.output.size() > 2 * kKeepOutput) r.output.erase(0, r.output.size() - kKeepOutput);
+  }
+  if (r.output.size() > kKeepOutput) r.output.erase(0, r.output.size() - kKeepOutput);
+  // EOF: the tool closed its output, so it is exiting; or it was killed.
+  reap(pid, &r);
+  return r;
+}
+
+std::optional<MountEntry> find_mount(std::string_view text, std::string_view target) {
+  std::optional<MountEntry> found;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    auto words = split_words(text.substr(pos, end - pos));
+    pos = end + 1;
+    if (words.size() < 4) continue;
+    MountEntry e{unescape_mount_field(words[0]), unescape_mount_field(words[1]), words[2], words[3]};
+    if (e.target == target) found = e;
+  }
+  return found;
+}
+
+std::string fs_type_name(uint64_t magic) {
+  switch (magic) {
+    case 0x58465342: return "xfs";
+    case 0xEF53: return "ext4";
+    case 0x01021994: return "tmpfs";
+    case 0x858458f6: return "ramfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794c7630: return "overlayfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(magic));
+      return buf;
+    }
+  }
+}
+
+Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, const Reporter& reporter) {
+  std::string namespace_mode_now;
+  if (!setup.skip_fsdax()) {
+    auto did = ensure_fsdax(config.nvdimm);
+    if (!did.ok()) return did.error().wrap("putting the NVDIMM namespace into fsdax");
+    RACERIG_TRY(wait_for_path(config.nvdimm.device, Deadline::after(config.device_wait)));
+    auto mode = namespace_mode(config.nvdimm);
+    namespace_mode_now = mode.ok() ? *mode : "?";
+    pb::AgentEvent ns;
+    ns.set_kind(pb::AgentEvent::SETUP);
+    ns.set_message(*did);
+    ns.set_namespace_mode(namespace_mode_now);
+    reporter.emit(ns);
+
+    std::vector<std::string> argv = {config.mkfs, "-q", "-f"};
+    for (auto& w : split_words(setup.mkfs_options().empty() ? kDefaultMkfsOptions : setup.mkfs_options()))
+      argv.push_back(w);
+    argv.push_back(config.nvdimm.device);
+    std::string cmdline;
+    for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+    RACERIG_ASSIGN(CommandResult mk, run_command(argv, Deadline::after(config.mkfs_limit)));
+    if (mk.timed_out)
+      return make_error(ErrorKind::kTimeout, cmdline + " did not finish in " +
+                                                 std::to_string(config.mkfs_limit.count() / 1000) + " s: " + mk.output);
+    if (mk.exit_code != 0)
+      return make_error(ErrorKind::kIo, cmdline + " failed (" +
+                                            (mk.signal != 0 ? "signal " + std::to_string(mk.signal)
+                                                            : "exit " + std::to_string(mk.exit_code)) +
+                                            "): " + mk.output);
+    pb::AgentEvent mkev;
+    mkev.set_kind(pb::AgentEvent::SETUP);
+    mkev.set_message(cmdline);
+    reporter.emit(mkev);
+
+    const std::string options = setup.mount_options().empty() ? kDefaultMountOptions : setup.mount_options();
+    ::mkdir(config.mountpoint.c_str(), 0755);
+    if (::mount(config.nvdimm.device.c_str(), config.mountpoint.c_str(), "xfs", 0, options.c_str()) != 0)
+      return errno_error("mount -t xfs -o " + options + " " + config.nvdimm.device + " " + config.mountpoint);
+  }
+
+  struct statfs sfs {};
+  if (::statfs(config.mountpoint.c_str(), &sfs) != 0) return errno_error("statfs " + config.mountpoint);
+  pb::AgentEvent ev;
+  ev.set_kind(pb::AgentEvent::SETUP);
+  ev.set_fs_type(fs_type_name(static_cast<uint64_t>(sfs.f_type)));
+  std::string mounts = read_file_text("/proc/self/mounts");
+  auto entry = find_mount(mounts, config.mountpoint);
+  if (!entry) entry = find_mount(mounts, "/");
+  if (entry) {
+    ev.set_mount_source(entry->source);
+    ev.set_mount_options(entry->options);
+  }
+  ev.set_namespace_mode(namespace_mode_now);
+  ev.set_message(setup.skip_fsdax() ? "skip_fsdax: " + config.mountpoint + " is not a separate mount"
+                                    : "mounted " + config.nvdimm.device + " on " + config.mountpoint);
+  reporter.emit(ev);
+  return Status::Ok();
+}
+
+}  // namespace racerig::guest

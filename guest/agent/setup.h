@@ -1,0 +1,62 @@
+// Guest set-up: fsdax namespace, mkfs.xfs and the mount of /mnt, each step
+// reported as a SETUP event; and the small helpers they need (running a tool
+// with its output captured, reading /proc/self/mounts, statfs magic names).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "guest/agent/fsdax.h"
+#include "guest/agent/reporter.h"
+#include "proto/racerig.pb.h"
+#include "rig/base/deadline.h"
+#include "rig/base/result.h"
+
+namespace racerig::guest {
+
+inline constexpr char kDefaultMountOptions[] = "dax=inode";
+inline constexpr char kDefaultMkfsOptions[] = "-m reflink=0";
+
+struct SetupConfig {
+  NvdimmPaths nvdimm;
+  std::string mkfs = "/sbin/mkfs.xfs";
+  std::string mountpoint = "/mnt";
+  std::chrono::milliseconds device_wait{10000};
+  std::chrono::milliseconds mkfs_limit{120000};
+};
+
+struct CommandResult {
+  int exit_code = -1;    // -1 when killed by a signal
+  int signal = 0;
+  bool timed_out = false;
+  std::string output;    // stdout and stderr together, the last 4 KiB
+};
+
+// Runs argv[0] (a path, no PATH search) with argv, stdin /dev/null, stdout
+// and stderr captured. Blocks until it exits; at the deadline it is killed
+// (timed_out). kIo if it cannot be started.
+Result<CommandResult> run_command(const std::vector<std::string>& argv, Deadline deadline);
+
+// Splits on spaces and tabs ("-m reflink=0" -> {"-m", "reflink=0"}).
+std::vector<std::string> split_words(std::string_view text);
+
+struct MountEntry {
+  std::string source, target, fs_type, options;
+};
+// The last entry for `target` in /proc/self/mounts text (octal escapes such
+// as \040 decoded), nullopt if none.
+std::optional<MountEntry> find_mount(std::string_view mounts_text, std::string_view target);
+
+// "xfs", "tmpfs", "ramfs", ... for a statfs f_type; "0x..." otherwise.
+std::string fs_type_name(uint64_t magic);
+
+// Everything before the prepare ops: unless setup.skip_fsdax(), fsdax,
+// mkfs and mount on config.mountpoint; then a SETUP event describing the
+// mount (fs_type from statfs, source and options from /proc/self/mounts,
+// namespace_mode from sysfs). Errors name the step; the caller reports
+// FATAL.
+Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, const Reporter& reporter);
+
+}  // namespace racerig::guest
