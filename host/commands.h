@@ -18,6 +18,7 @@ constexpr int kExitInfra = 3;
 int cmd_kernel(const Args& args);     // racerig kernel build|list
 int cmd_guest(const Args& args);      // racerig guest run
 int cmd_reproduce(const Args& args);  // racerig reproduce
+int cmd_validate(const Args& args);   // racerig validate
 
 // Repository paths (kernels/, scenarios/), found from the binary's location
 // or RACERIG_ROOT.

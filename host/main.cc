@@ -43,6 +43,9 @@ void usage(FILE* out) {
                "                            boot a kernel and run a workload, no schedule\n"
                "  reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE] [--attach]\n"
                "                            force a scenario's interleaving and report verdicts\n"
+               "  validate --patch FILE... [--base VARIANT] [--scenario NAME|FILE...|all] [--runs N]\n"
+               "           [--json FILE] [--junit FILE]\n"
+               "                            judge a candidate fix on the forced interleavings\n"
                "\n"
                "exit codes: 0 success, 1 negative result, 2 usage or input error, 3 infrastructure error\n");
 }
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
   if (cmd == "kernel") return cmd_kernel(args);
   if (cmd == "guest") return cmd_guest(args);
   if (cmd == "reproduce") return cmd_reproduce(args);
+  if (cmd == "validate") return cmd_validate(args);
   std::fprintf(stderr, "racerig: unknown command \"%s\"\n\n", cmd.c_str());
   usage(stderr);
   return kExitUsage;
