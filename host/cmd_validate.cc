@@ -37,7 +37,7 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
   out.set_kernel_variant(ctx.kernel.variant);
   out.set_kernel_build_id(ctx.kernel.build_id);
   for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
-    pb::RunReport r = run::run_once(*&ctx, i, [](const std::string&) {});
+    pb::RunReport r = run::run_once(ctx, i, [](const std::string&) {});
     std::printf("  %-30s %-24s run %d: %s\n", out.scenario().c_str(), label.c_str(), i, run::verdict_name(r.verdict()));
     std::fflush(stdout);
     if (r.verdict() == pb::REPRODUCED) out.set_reproduced(out.reproduced() + 1);
