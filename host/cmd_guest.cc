@@ -12,7 +12,7 @@
 #include "rig/run/agent_events.h"
 #include "rig/run/run.h"
 #include "rig/symbols/symbols.h"
-#include "rig/vm/cancel.h"
+#include "rig/qemu/cancel.h"
 
 namespace racerig::host {
 

@@ -6,7 +6,7 @@
 #include "rig/run/run.h"
 #include "rig/scenario/scenario.h"
 #include "rig/symbols/symbols.h"
-#include "rig/vm/cancel.h"
+#include "rig/qemu/cancel.h"
 
 namespace racerig::host {
 

@@ -13,7 +13,7 @@
 #include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
 #include "rig/symbols/symbols.h"
-#include "rig/vm/cancel.h"
+#include "rig/qemu/cancel.h"
 
 namespace racerig::host {
 

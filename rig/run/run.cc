@@ -11,11 +11,11 @@
 
 #include "guest/initramfs/initramfs.h"
 #include "rig/oops/oops.h"
-#include "rig/rsp/client.h"
+#include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
 #include "rig/run/verdict.h"
 #include "rig/symbols/symbols.h"
-#include "rig/vm/vm.h"
+#include "rig/qemu/vm.h"
 
 namespace racerig::run {
 
@@ -30,17 +30,17 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 // (console and agent lines) wakes wait() through the VM's event fd.
 class RspTarget : public schedule::Target {
  public:
-  RspTarget(rsp::Client& client, vm::Vm& vm, int vcpus) : client_(client), vm_(vm), vcpus_(vcpus) {}
+  RspTarget(gdbremote::Client& client, vm::Vm& vm, int vcpus) : client_(client), vm_(vm), vcpus_(vcpus) {}
   int vcpu_count() const override { return vcpus_; }
   Status insert_breakpoint(GuestAddr addr, Deadline d) override {
-    return client_.insert_breakpoint(addr, rsp::BreakpointKind::kSoftware, d);
+    return client_.insert_breakpoint(addr, gdbremote::BreakpointKind::kSoftware, d);
   }
   Status remove_breakpoint(GuestAddr addr, Deadline d) override {
-    return client_.remove_breakpoint(addr, rsp::BreakpointKind::kSoftware, d);
+    return client_.remove_breakpoint(addr, gdbremote::BreakpointKind::kSoftware, d);
   }
   Status resume(const std::vector<int>& vcpus, Deadline d) override {
-    std::vector<rsp::Client::ThreadAction> actions;
-    for (int v : vcpus) actions.push_back({v + 1, rsp::Client::ThreadAction::kContinue});
+    std::vector<gdbremote::Client::ThreadAction> actions;
+    for (int v : vcpus) actions.push_back({v + 1, gdbremote::Client::ThreadAction::kContinue});
     return client_.resume(actions, d);
   }
   Result<schedule::StopEvent> wait(Deadline d) override {
@@ -53,7 +53,7 @@ class RspTarget : public schedule::Target {
     return convert(*r);
   }
   Result<schedule::StopEvent> interrupt(Deadline d) override {
-    RACERIG_ASSIGN(rsp::StopReply reply, client_.interrupt(d));
+    RACERIG_ASSIGN(gdbremote::StopReply reply, client_.interrupt(d));
     return from_reply(reply);
   }
   Status step(int vcpu, Deadline d) override {
@@ -69,9 +69,9 @@ class RspTarget : public schedule::Target {
   }
 
  private:
-  static schedule::StopEvent from_reply(const rsp::StopReply& reply) {
+  static schedule::StopEvent from_reply(const gdbremote::StopReply& reply) {
     schedule::StopEvent ev;
-    if (reply.kind == rsp::StopReply::Kind::kExited || reply.kind == rsp::StopReply::Kind::kTerminated) {
+    if (reply.kind == gdbremote::StopReply::Kind::kExited || reply.kind == gdbremote::StopReply::Kind::kTerminated) {
       ev.kind = schedule::StopEvent::Kind::kExited;
       return ev;
     }
@@ -80,12 +80,12 @@ class RspTarget : public schedule::Target {
     ev.kind = reply.signal == 5 ? schedule::StopEvent::Kind::kBreakpoint : schedule::StopEvent::Kind::kOtherStop;
     return ev;
   }
-  schedule::StopEvent convert(const rsp::WaitResult& r) {
+  schedule::StopEvent convert(const gdbremote::WaitResult& r) {
     if (r.woken) return schedule::StopEvent{schedule::StopEvent::Kind::kWoken, -1, 0};
     return from_reply(r.stop);
   }
 
-  rsp::Client& client_;
+  gdbremote::Client& client_;
   vm::Vm& vm_;
   int vcpus_;
 };
@@ -246,9 +246,9 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   if (!started.ok()) return infra("starting QEMU: " + started.error().message);
   std::unique_ptr<vm::Vm> vm = std::move(*started);
 
-  auto conn = rsp::Connection::connect_unix(vm->gdb_socket_path(), Deadline::after(milliseconds(10000)));
+  auto conn = gdbremote::Connection::connect_unix(vm->gdb_socket_path(), Deadline::after(milliseconds(10000)));
   if (!conn.ok()) return infra("connecting to the gdbstub: " + conn.error().message);
-  rsp::Client client(std::move(*conn));
+  gdbremote::Client client(std::move(*conn));
   if (Status s = client.handshake(Deadline::after(milliseconds(10000))); !s.ok())
     return infra("gdbstub handshake: " + s.error().message);
   RspTarget target(client, *vm, ctx.options.cpus);
@@ -284,7 +284,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
                vm->gdb_socket_path() + "'");
       auto stop = client.interrupt(Deadline::after(milliseconds(5000)));
       (void)stop;
-      client.detach_keep_stopped();
+      client.close_keep_stopped();
       vm->wait_until_exit_or_cancel();
     }
     Status s = vm->shutdown(Deadline::after(milliseconds(10000)));
