@@ -1,0 +1,92 @@
+// The content-addressed kernel build cache.
+//
+// Layout under the cache root (never inside the checkout):
+//   trees/<base-key>/src      one work tree per source version + fragment:
+//                             Debian's tarball, extracted, committed to git
+//                             (tag racerig-pristine), configured, built
+//   kernels/<variant-key>/    bzImage vmlinux System.map .config meta
+//   logs/                     full build logs
+// A variant's key hashes the source package version, config.fragment and
+// every patch's content in order. Variants are built incrementally in the one
+// work tree: restore the pristine sources (only changed files are rewritten,
+// so make rebuilds just those), apply the patches, make bzImage, publish the
+// outputs atomically. A file lock serialises builders of a tree.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/racerig.pb.h"
+#include "rig/base/result.h"
+#include "rig/kbuild/patches.h"
+
+namespace racerig::kbuild {
+
+struct KernelBuild {
+  std::string variant;
+  std::string key;
+  std::string build_id;
+  std::filesystem::path dir, bzimage, vmlinux, system_map, config;
+  bool cached = false;   // nothing was compiled
+  double seconds = 0;    // wall time of this call
+};
+
+// Progress of a build; stage() for steps, compile() for make's "CC x.o" lines.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void stage(const std::string& variant, const std::string& what) = 0;
+  virtual void compile(const std::string& variant, const std::string& line) = 0;
+};
+
+class Cache {
+ public:
+  // kernels_dir: the repo's kernels/ (variants.textproto, config.fragment).
+  static Result<Cache> open(const std::filesystem::path& kernels_dir, const std::filesystem::path& root);
+
+  Result<std::vector<pb::Variant>> variants() const;
+  // Unknown names are kInput errors listing the known ones.
+  Result<pb::Variant> variant(std::string_view name) const;
+
+  // The cache key of base + extra patches (read from disk).
+  Result<std::string> key(const pb::Variant& variant, const std::vector<PatchFile>& extra = {}) const;
+  std::optional<KernelBuild> find(const pb::Variant& variant) const;
+
+  // Builds (or finds) the variant. Blocks for minutes on a cold cache.
+  Result<KernelBuild> build(const pb::Variant& variant, ProgressSink& progress) const;
+  // base + extra patch files, as a variant named "<base>+<first patch stem>".
+  // Unreadable/empty/binary patches are kInput; apply/compile failures kBuild.
+  Result<KernelBuild> build_with_patches(const pb::Variant& base, const std::vector<std::filesystem::path>& extra,
+                                         ProgressSink& progress) const;
+
+  const std::filesystem::path& root() const { return root_; }
+  const std::string& source_version() const { return source_version_; }
+
+ private:
+  Result<std::vector<PatchFile>> variant_patches(const pb::Variant& variant) const;
+  Result<KernelBuild> build_patches(const std::string& name, const std::vector<PatchFile>& patches,
+                                    ProgressSink& progress) const;
+  Status prepare_tree(const std::filesystem::path& tree, ProgressSink& progress, const std::string& name) const;
+  std::string base_key() const;
+  std::optional<KernelBuild> load(const std::string& name, const std::string& key) const;
+
+  std::filesystem::path kernels_dir_;
+  std::filesystem::path root_;
+  std::string source_version_;
+  std::string fragment_;
+};
+
+// $RACERIG_CACHE, else /var/cache/racerig as root, else
+// $XDG_CACHE_HOME/racerig or ~/.cache/racerig.
+std::filesystem::path default_cache_root();
+
+// Lines of a failed build log worth showing: compiler errors with a little
+// context, linker errors, make's "Error" lines.
+std::string build_error_lines(const std::string& log, size_t max_lines = 40);
+
+std::string sha256_hex(std::string_view data);
+
+}  // namespace racerig::kbuild

@@ -1,0 +1,128 @@
+// Patch classification, splitting and application (see patches.h).
+#include "rig/kbuild/patches.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "rig/kbuild/subprocess.h"
+
+namespace racerig::kbuild {
+
+namespace {
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+// An mbox message starts with "From <sha or address> <date>".
+bool is_mbox_separator(const std::string& line) {
+  return starts_with(line, "From ") && line.find(' ', 5) != std::string::npos && line.find(':') != std::string::npos;
+}
+
+}  // namespace
+
+const char* patch_kind_name(PatchKind kind) {
+  switch (kind) {
+    case PatchKind::kFormatPatch: return "git format-patch";
+    case PatchKind::kMbox: return "mbox";
+    case PatchKind::kPlainDiff: return "unified diff";
+  }
+  return "?";
+}
+
+Result<PatchFile> parse_patch(const std::filesystem::path& name, const std::string& content) {
+  PatchFile out;
+  out.path = name;
+  out.content = content;
+  if (content.find_first_not_of(" \t\r\n") == std::string::npos)
+    return make_error(ErrorKind::kInput, "patch " + name.string() + " is empty");
+  size_t check = std::min<size_t>(content.size(), 65536);
+  for (size_t i = 0; i < check; ++i) {
+    unsigned char c = static_cast<unsigned char>(content[i]);
+    if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' && c != 0x1b))
+      return make_error(ErrorKind::kInput, "patch " + name.string() + " is a binary file, not a text diff (byte " +
+                                               std::to_string(i) + " is 0x" +
+                                               [&] { char b[4]; snprintf(b, sizeof b, "%02x", c); return std::string(b); }() + ")");
+  }
+  std::vector<std::string> parts;
+  std::string current;
+  int messages = 0;
+  for (const std::string& line : lines_of(content)) {
+    if (is_mbox_separator(line)) {
+      if (!current.empty() && current.find("\n+++ ") != std::string::npos) parts.push_back(current);
+      current.clear();
+      ++messages;
+    }
+    current += line + "\n";
+  }
+  if (!current.empty()) parts.push_back(current);
+  // Keep only parts that carry a diff.
+  std::vector<std::string> diffs;
+  for (auto& p : parts)
+    if (p.find("\n--- ") != std::string::npos && p.find("\n+++ ") != std::string::npos &&
+        p.find("\n@@ ") != std::string::npos)
+      diffs.push_back(p);
+  if (diffs.empty() && starts_with(content, "--- ") && content.find("\n@@ ") != std::string::npos)
+    diffs.push_back(content);
+  if (diffs.empty())
+    return make_error(ErrorKind::kInput, "patch " + name.string() +
+                                             " has no unified diff in it (expected \"--- a/...\", \"+++ b/...\" and "
+                                             "\"@@\" hunk lines)");
+  out.parts = std::move(diffs);
+  out.kind = messages == 0 ? PatchKind::kPlainDiff : messages == 1 ? PatchKind::kFormatPatch : PatchKind::kMbox;
+  return out;
+}
+
+Result<PatchFile> read_patch(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorKind::kInput, "cannot read patch " + path.string());
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_patch(path, buf.str());
+}
+
+std::string hunk_failure_lines(const std::string& output) {
+  std::string out;
+  for (const std::string& line : lines_of(output)) {
+    if (line.find("FAILED") != std::string::npos || line.find("patch failed") != std::string::npos ||
+        line.find("does not apply") != std::string::npos || line.find("No such file") != std::string::npos ||
+        line.find("can't find file") != std::string::npos || line.find("does not exist in index") != std::string::npos ||
+        line.find("corrupt patch") != std::string::npos || line.find("malformed") != std::string::npos ||
+        line.find("Reversed (or previously applied)") != std::string::npos || starts_with(line, "checking file") ||
+        starts_with(line, "error:"))
+      out += "    " + line + "\n";
+  }
+  return out;
+}
+
+Status apply_patch(const PatchFile& patch, const std::filesystem::path& tree, Deadline deadline) {
+  for (size_t i = 0; i < patch.parts.size(); ++i) {
+    const std::string& part = patch.parts[i];
+    std::string which = patch.path.string() +
+                        (patch.parts.size() > 1 ? " (patch " + std::to_string(i + 1) + " of " +
+                                                      std::to_string(patch.parts.size()) + ")"
+                                                : "");
+    Command check{{"git", "apply", "--check", "-p1", "-"}, tree, {}, part};
+    RACERIG_ASSIGN(Exit c, run_command(check, deadline));
+    if (c.code != 0) {
+      // patch(1) names each failing hunk with its line ("Hunk #2 FAILED at 1234").
+      Command dry{{"patch", "-p1", "--dry-run", "-N", "-f"}, tree, {}, part};
+      auto d = run_command(dry, deadline);
+      std::string detail = hunk_failure_lines(c.output + (d.ok() ? d->output : ""));
+      return make_error(ErrorKind::kBuild, "patch " + which + " does not apply to the kernel tree:\n" + detail);
+    }
+    Command apply{{"git", "apply", "-p1", "-"}, tree, {}, part};
+    RACERIG_ASSIGN(Exit a, run_command(apply, deadline));
+    if (a.code != 0)
+      return make_error(ErrorKind::kBuild, "patch " + which + " does not apply:\n" + hunk_failure_lines(a.output));
+  }
+  return Status::Ok();
+}
+
+}  // namespace racerig::kbuild

@@ -1,0 +1,38 @@
+// Patch files: git format-patch output, an mbox holding several patches, or
+// a plain unified diff (-p1 relative to the kernel tree). Classification and
+// splitting are pure; applying runs git/patch in a tree and turns a failure
+// into a message naming the patch file and the failing hunks.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "rig/base/deadline.h"
+#include "rig/base/result.h"
+
+namespace racerig::kbuild {
+
+enum class PatchKind { kFormatPatch, kMbox, kPlainDiff };
+
+struct PatchFile {
+  std::filesystem::path path;
+  PatchKind kind = PatchKind::kPlainDiff;
+  std::vector<std::string> parts;  // one diff text per patch, in order
+  std::string content;             // the whole file (hashed into cache keys)
+};
+
+// Reads and classifies. Empty, binary, or diff-less files are kInput errors
+// that say which.
+Result<PatchFile> read_patch(const std::filesystem::path& path);
+Result<PatchFile> parse_patch(const std::filesystem::path& name, const std::string& content);
+const char* patch_kind_name(PatchKind kind);
+
+// Applies every part in `tree` (a git work tree). On failure: kBuild naming
+// the file, the part, and the failing hunk lines from patch(1)/git.
+Status apply_patch(const PatchFile& patch, const std::filesystem::path& tree, Deadline deadline);
+
+// From failing tool output, the lines that name hunks and files.
+std::string hunk_failure_lines(const std::string& output);
+
+}  // namespace racerig::kbuild
