@@ -11,7 +11,7 @@
 #include "host/commands.h"
 #include "rig/run/agent_events.h"
 #include "rig/run/run.h"
-#include "rig/symbols/symbols.h"
+#include "rig/dwarf/symbols.h"
 #include "rig/qemu/cancel.h"
 
 namespace racerig::host {

@@ -5,7 +5,7 @@
 #include "host/commands.h"
 #include "rig/run/run.h"
 #include "rig/scenario/scenario.h"
-#include "rig/symbols/symbols.h"
+#include "rig/dwarf/symbols.h"
 #include "rig/qemu/cancel.h"
 
 namespace racerig::host {

@@ -12,7 +12,7 @@
 #include "rig/run/validate.h"
 #include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
-#include "rig/symbols/symbols.h"
+#include "rig/dwarf/symbols.h"
 #include "rig/qemu/cancel.h"
 
 namespace racerig::host {

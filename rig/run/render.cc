@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <string>
 
-#include "rig/oops/oops.h"
+#include "rig/crash/oops.h"
 #include "rig/run/agent_events.h"
 #include "rig/run/run.h"
 #include "rig/run/verdict.h"

@@ -10,11 +10,11 @@
 #include <sstream>
 
 #include "guest/initramfs/initramfs.h"
-#include "rig/oops/oops.h"
+#include "rig/crash/oops.h"
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
 #include "rig/run/verdict.h"
-#include "rig/symbols/symbols.h"
+#include "rig/dwarf/symbols.h"
 #include "rig/qemu/vm.h"
 
 namespace racerig::run {

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <map>
 
-#include "rig/oops/oops.h"
+#include "rig/crash/oops.h"
 #include "rig/run/verdict.h"
 
 namespace racerig::run {

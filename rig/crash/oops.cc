@@ -1,0 +1,188 @@
+// Kernel oops parsing, decoding and rendering (see oops.h).
+#include "rig/crash/oops.h"
+
+#include <cstdlib>
+
+#include "rig/dwarf/symbols.h"
+
+namespace racerig::oops {
+
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// The kind of report a line starts, or "" if none.
+std::string report_kind(std::string_view l) {
+  if (l.find("KASAN:") != std::string_view::npos && (starts_with(l, "BUG:") || starts_with(l, "KASAN:")))
+    return "KASAN";
+  if (starts_with(l, "BUG:") || starts_with(l, "kernel BUG at")) return "BUG";
+  if (starts_with(l, "general protection fault")) return "general protection fault";
+  if (starts_with(l, "WARNING:") && l.find(" at ") != std::string_view::npos) return "WARNING";
+  if (starts_with(l, "Oops:")) return "Oops";
+  return "";
+}
+
+bool parse_hex(std::string_view s, uint64_t* out) {
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
+  if (s.empty() || s.size() > 16) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return false;
+    v = v * 16 + static_cast<uint64_t>(d);
+  }
+  *out = v;
+  return true;
+}
+
+// "CPU: 0 PID: 58 Comm: faulter Not tainted 6.1.0 #1"
+void parse_task_line(std::string_view l, pb::Oops* o) {
+  auto field = [&](std::string_view key) -> std::string_view {
+    size_t at = l.find(key);
+    if (at == std::string_view::npos) return {};
+    std::string_view rest = l.substr(at + key.size());
+    return rest.substr(0, rest.find(' '));
+  };
+  o->set_cpu(std::atoi(std::string(field("CPU: ")).c_str()));
+  o->set_pid(std::atoi(std::string(field("PID: ")).c_str()));
+  o->set_comm(std::string(field("Comm: ")));
+}
+
+void decode_frame(pb::Frame* f, const symbols::Symbols& syms, bool return_address) {
+  if (f->function().empty()) return;
+  auto base = syms.address_of(f->function());
+  if (!base.ok()) return;
+  uint64_t addr = base->value() + f->offset();
+  f->set_address(addr);
+  uint64_t lookup = return_address && addr > 0 ? addr - 1 : addr;
+  auto s = syms.symbolize(GuestAddr(lookup));
+  if (!s) return;
+  f->set_file(s->file);
+  f->set_line(s->line);
+  f->clear_inlined_from();
+  for (const auto& i : s->inlined) f->add_inlined_from(i);
+}
+
+std::string frame_line(const pb::Frame& f) {
+  std::string out = (f.uncertain() ? "? " : "") + f.text();
+  if (!f.file().empty()) out += " (" + f.file() + ":" + std::to_string(f.line()) + ")";
+  for (const auto& i : f.inlined_from()) out += "\n        " + i;
+  return out;
+}
+
+}  // namespace
+
+std::string_view strip_console_prefix(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  // Serial noise before the timestamp is dropped with it.
+  size_t open = line.find('[');
+  if (open != std::string_view::npos && open < 8) {
+    size_t close = line.find(']', open);
+    if (close != std::string_view::npos && close - open < 20) {
+      std::string_view stamp = trim(line.substr(open + 1, close - open - 1));
+      bool numeric = !stamp.empty();
+      for (char c : stamp) numeric = numeric && ((c >= '0' && c <= '9') || c == '.');
+      if (numeric) {
+        line.remove_prefix(close + 1);
+        if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      }
+    }
+  }
+  return line;
+}
+
+bool parse_frame(std::string_view text, pb::Frame* frame) {
+  std::string_view t = trim(text);
+  bool uncertain = false;
+  if (starts_with(t, "? ")) {
+    uncertain = true;
+    t.remove_prefix(2);
+  }
+  t = t.substr(0, t.find(' '));  // drops " [module]"
+  size_t plus = t.find('+'), slash = t.find('/');
+  if (plus == std::string_view::npos || plus == 0 || slash == std::string_view::npos || slash < plus) return false;
+  uint64_t off = 0, size = 0;
+  if (!parse_hex(t.substr(plus + 1, slash - plus - 1), &off) || !parse_hex(t.substr(slash + 1), &size)) return false;
+  std::string_view fn = t.substr(0, plus);
+  for (char c : fn)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '$')) return false;
+  frame->set_text(std::string(t));
+  frame->set_function(std::string(fn));
+  frame->set_offset(off);
+  frame->set_uncertain(uncertain);
+  return true;
+}
+
+void ConsoleParser::feed_line(std::string_view raw) {
+  if (complete_) return;
+  std::string_view l = trim(strip_console_prefix(raw));
+  if (!active_) {
+    std::string kind = report_kind(l);
+    if (kind.empty()) return;
+    active_ = true;
+    report_.set_kind(kind);
+    report_.set_headline(std::string(l));
+    report_.set_text(std::string(l) + "\n");
+    return;
+  }
+  if (l.size() > 4096) l = l.substr(0, 4096);
+  report_.mutable_text()->append(std::string(l) + "\n");
+  if (report_.text().size() > (256u << 10)) complete_ = true;
+  if (starts_with(l, "---[ end trace") || starts_with(l, "Kernel panic")) {
+    complete_ = true;
+    return;
+  }
+  // A "BUG:" headline is followed by "Oops:"; the kind stays the first one.
+  if (starts_with(l, "CPU: ") && l.find("PID: ") != std::string_view::npos) {
+    parse_task_line(l, &report_);
+  } else if (starts_with(l, "RIP: ") && !report_.has_rip()) {
+    std::string_view r = l.substr(5);
+    size_t colon = r.find(':');
+    if (colon != std::string_view::npos && colon <= 4) r = r.substr(colon + 1);  // "0010:"
+    parse_frame(r, report_.mutable_rip());
+  } else if (starts_with(l, "Call Trace:")) {
+    in_trace_ = true;
+  } else if (in_trace_) {
+    if (l == "<TASK>" || l == "</TASK>" || l == "<IRQ>" || l == "</IRQ>" || l == "<NMI>" || l == "</NMI>") {
+      if (l == "</TASK>") in_trace_ = false;
+      return;
+    }
+    pb::Frame f;
+    if (parse_frame(l, &f)) {
+      *report_.add_trace() = f;
+    } else {
+      in_trace_ = false;  // the trace ended (register dump, "Modules linked in", ...)
+    }
+  }
+}
+
+std::optional<pb::Oops> ConsoleParser::first_report() const {
+  if (!active_) return std::nullopt;
+  return report_;
+}
+
+void decode(pb::Oops& oops, const symbols::Symbols& syms) {
+  if (oops.has_rip()) decode_frame(oops.mutable_rip(), syms, false);
+  for (auto& f : *oops.mutable_trace()) decode_frame(&f, syms, true);
+}
+
+std::string render(const pb::Oops& oops) {
+  if (oops.headline().empty()) return "";
+  std::string out = "  " + oops.headline() + "\n";
+  if (!oops.comm().empty())
+    out += "  CPU " + std::to_string(oops.cpu()) + ", PID " + std::to_string(oops.pid()) + " (" + oops.comm() + ")\n";
+  if (oops.has_rip()) out += "  RIP: " + frame_line(oops.rip()) + "\n";
+  if (oops.trace_size() > 0) {
+    out += "  Call trace:\n";
+    for (const auto& f : oops.trace()) out += "    " + frame_line(f) + "\n";
+  }
+  return out;
+}
+
+}  // namespace racerig::oops

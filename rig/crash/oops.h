@@ -1,0 +1,49 @@
+// Kernel oops analysis: an incremental parser over console lines that
+// recognizes BUG, Oops, general protection fault, WARNING and KASAN reports,
+// extracts the headline, CPU/PID/Comm, RIP and the call trace; a decoder that
+// maps RIP and frames to file:line as scripts/decode_stacktrace.sh does; and
+// a human rendering.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proto/racerig.pb.h"
+
+namespace racerig::symbols {
+class Symbols;
+}
+
+namespace racerig::oops {
+
+class ConsoleParser {
+ public:
+  // Feeds one console line (printk timestamps and \r are stripped here).
+  void feed_line(std::string_view line);
+  // The first report seen, as far as it got.
+  std::optional<pb::Oops> first_report() const;
+  // True once the first report's end ("---[ end trace ... ]---", or a
+  // "Kernel panic" line) was seen.
+  bool first_report_complete() const { return complete_; }
+
+ private:
+  bool active_ = false;
+  bool complete_ = false;
+  bool in_trace_ = false;
+  pb::Oops report_;
+};
+
+// Parses "func+0x48/0x1e0" (optionally "? " first and " [module]" after).
+bool parse_frame(std::string_view text, pb::Frame* frame);
+// Strips "[   12.345678] " and trailing "\r".
+std::string_view strip_console_prefix(std::string_view line);
+
+// Fills address/file/line/inlined_from of RIP and every frame. Return
+// addresses in the trace are looked up at address-1 (the call), RIP as is.
+void decode(pb::Oops& oops, const symbols::Symbols& syms);
+
+// "BUG: ...\n  RIP: iomap_page_mkwrite+0x48/0x1e0 (fs/iomap/buffered-io.c:1017)\n  Call trace:\n ..."
+std::string render(const pb::Oops& oops);
+
+}  // namespace racerig::oops

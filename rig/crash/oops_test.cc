@@ -1,0 +1,146 @@
+// The console oops parser against 6.1-format reports, mixed with ordinary
+// console output, timestamps and garbage.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "rig/crash/oops.h"
+
+namespace racerig::oops {
+namespace {
+
+// The shape of the crash measured on the buggy kernel (6.1, x86_64).
+const char* kNullDeref = R"([    3.412345] racerig: something before
+[    3.512770] BUG: kernel NULL pointer dereference, address: 0000000000000008
+[    3.513001] #PF: supervisor read access in kernel mode
+[    3.513201] #PF: error_code(0x0000) - not-present page
+[    3.513400] PGD 0 P4D 0 
+[    3.513600] Oops: 0000 [#1] SMP NOPTI
+[    3.513800] CPU: 0 PID: 61 Comm: faulter Not tainted 6.1.0 #1
+[    3.514000] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014
+[    3.514200] RIP: 0010:iomap_page_mkwrite+0x48/0x1e0
+[    3.514400] Code: 00 00 00 48 89 fb 48 8b 47 08 4c 8b 60 70 ...
+[    3.514600] RSP: 0000:ffffc900001bfd58 EFLAGS: 00010246
+[    3.514800] RAX: 0000000000000000 RBX: ffffc900001bfdf8 RCX: 0000000000000000
+[    3.515000] RDX: 0000000000000001 RSI: ffffffff81c2a0a0 RDI: ffffc900001bfdf8
+[    3.515200] CR2: 0000000000000008 CR3: 0000000002d3c000 CR4: 00000000000006f0
+[    3.515400] Call Trace:
+[    3.515500]  <TASK>
+[    3.515600]  __xfs_filemap_fault+0x1bd/0x250
+[    3.515700]  xfs_filemap_fault+0x2f/0x40
+[    3.515800]  __do_fault+0x36/0xd0
+[    3.515900]  __handle_mm_fault+0x9e4/0xf20
+[    3.516000]  ? find_vma+0x10/0x50
+[    3.516100]  handle_mm_fault+0x9b/0x1d0
+[    3.516200]  exc_page_fault+0x1d1/0x4d0
+[    3.516300]  asm_exc_page_fault+0x22/0x30
+[    3.516400] RIP: 0033:0x401a3c
+[    3.516500] RSP: 002b:00007ffd1c8c9e38 EFLAGS: 00010206
+[    3.516600]  </TASK>
+[    3.516700] Modules linked in:
+[    3.516800] CR2: 0000000000000008
+[    3.516900] ---[ end trace 0000000000000000 ]---
+[    3.517000] RIP: 0010:iomap_page_mkwrite+0x48/0x1e0
+)";
+
+ConsoleParser feed(const std::string& text) {
+  ConsoleParser p;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) p.feed_line(line);
+  return p;
+}
+
+TEST(OopsTest, ParsesTheNullDereferenceReport) {
+  ConsoleParser p = feed(kNullDeref);
+  ASSERT_TRUE(p.first_report_complete());
+  auto o = p.first_report();
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->kind(), "BUG");
+  EXPECT_EQ(o->headline(), "BUG: kernel NULL pointer dereference, address: 0000000000000008");
+  EXPECT_EQ(o->cpu(), 0);
+  EXPECT_EQ(o->pid(), 61);
+  EXPECT_EQ(o->comm(), "faulter");
+  EXPECT_EQ(o->rip().function(), "iomap_page_mkwrite");
+  EXPECT_EQ(o->rip().offset(), 0x48u);
+  ASSERT_EQ(o->trace_size(), 8);
+  EXPECT_EQ(o->trace(0).function(), "__xfs_filemap_fault");
+  EXPECT_EQ(o->trace(0).offset(), 0x1bdu);
+  EXPECT_EQ(o->trace(1).function(), "xfs_filemap_fault");
+  EXPECT_TRUE(o->trace(4).uncertain());
+  EXPECT_EQ(o->trace(4).function(), "find_vma");
+  EXPECT_NE(o->text().find("---[ end trace"), std::string::npos);
+  EXPECT_EQ(o->text().find("racerig: something before"), std::string::npos);
+}
+
+TEST(OopsTest, AnIncompleteReportIsVisibleButNotComplete) {
+  std::string text = kNullDeref;
+  ConsoleParser p = feed(text.substr(0, text.find("Call Trace")));
+  ASSERT_TRUE(p.first_report().has_value());
+  EXPECT_FALSE(p.first_report_complete());
+  EXPECT_EQ(p.first_report()->rip().function(), "iomap_page_mkwrite");
+}
+
+TEST(OopsTest, RecognizesOtherReportKinds) {
+  auto kind_of = [](const std::string& line) {
+    ConsoleParser p;
+    p.feed_line(line);
+    return p.first_report() ? p.first_report()->kind() : std::string("none");
+  };
+  EXPECT_EQ(kind_of("[   1.0] WARNING: CPU: 1 PID: 70 at fs/xfs/xfs_file.c:1300 xfs_filemap_fault+0x1/0x2"), "WARNING");
+  EXPECT_EQ(kind_of("general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] SMP"),
+            "general protection fault");
+  EXPECT_EQ(kind_of("BUG: KASAN: use-after-free in iomap_page_mkwrite+0x48/0x1e0"), "KASAN");
+  EXPECT_EQ(kind_of("kernel BUG at fs/xfs/xfs_file.c:1234!"), "BUG");
+  EXPECT_EQ(kind_of("Oops: 0000 [#1] SMP"), "Oops");
+  EXPECT_EQ(kind_of("racerig-agent: BUGS are fine here"), "none");
+  EXPECT_EQ(kind_of("[    0.1] Run /init as init process"), "none");
+}
+
+TEST(OopsTest, AWarningWithItsTrace) {
+  ConsoleParser p = feed(
+      "[    2.0] ------------[ cut here ]------------\n"
+      "[    2.0] WARNING: CPU: 1 PID: 70 at fs/iomap/buffered-io.c:1017 iomap_page_mkwrite+0x1a/0x1e0\n"
+      "[    2.0] CPU: 1 PID: 70 Comm: flipper Not tainted 6.1.0 #1\n"
+      "[    2.0] RIP: 0010:iomap_page_mkwrite+0x1a/0x1e0\n"
+      "[    2.0] Call Trace:\n"
+      "[    2.0]  <TASK>\n"
+      "[    2.0]  xfs_filemap_page_mkwrite+0x10/0x20\n"
+      "[    2.0]  </TASK>\n"
+      "[    2.0] ---[ end trace 0000000000000000 ]---\n");
+  ASSERT_TRUE(p.first_report_complete());
+  EXPECT_EQ(p.first_report()->kind(), "WARNING");
+  EXPECT_EQ(p.first_report()->comm(), "flipper");
+  EXPECT_EQ(p.first_report()->trace_size(), 1);
+}
+
+TEST(OopsTest, FramesParseOrAreRejected) {
+  pb::Frame f;
+  EXPECT_TRUE(parse_frame(" ? xfs_vm_writepages+0x10/0x90 [xfs]", &f));
+  EXPECT_TRUE(f.uncertain());
+  EXPECT_EQ(f.function(), "xfs_vm_writepages");
+  EXPECT_FALSE(parse_frame("RSP: 0000:ffffc900001bfd58 EFLAGS: 00010246", &f));
+  EXPECT_FALSE(parse_frame("+0x10/0x20", &f));
+  EXPECT_FALSE(parse_frame("foo+0xZZ/0x20", &f));
+  EXPECT_FALSE(parse_frame("", &f));
+}
+
+TEST(OopsTest, GarbageNeverCrashes) {
+  ConsoleParser p;
+  std::string junk;
+  for (int i = 0; i < 5000; ++i) junk.push_back(static_cast<char>((i * 131) % 256));
+  p.feed_line(junk);
+  p.feed_line("BUG: x");
+  p.feed_line("Call Trace:");
+  p.feed_line(junk);
+  p.feed_line(std::string(100000, 'A'));
+  p.feed_line("[");
+  p.feed_line("[]");
+  p.feed_line("RIP: ");
+  p.feed_line("RIP: 0010:");
+  EXPECT_TRUE(p.first_report().has_value());
+  EXPECT_EQ(strip_console_prefix("[    1.234567] hello\r"), "hello");
+  EXPECT_EQ(strip_console_prefix("[x] hello"), "[x] hello");
+}
+
+}  // namespace
+}  // namespace racerig::oops

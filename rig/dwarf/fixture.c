@@ -1,0 +1,37 @@
+/* A test fixture for the symbols tests: a struct with an anonymous union,
+ * a static function, an inlined function and a global object. */
+#include <string.h>
+
+struct task_like {
+  long state;
+  union {
+    int flags;
+    struct {
+      short a;
+      short b;
+    };
+  };
+  int pid;
+  char comm[16];
+};
+
+struct task_like init_task = {.pid = 1, .comm = "swapper"};
+volatile int sink;
+
+static inline __attribute__((always_inline)) int twice(int x) {
+  sink = x;      /* fixture.c: twice body */
+  return x * 2;
+}
+
+__attribute__((noinline)) int target_function(int a, int b, int c) {
+  int r = twice(a) + b;
+  if (c == 1) r += init_task.pid;
+  return r;
+}
+
+static __attribute__((noinline)) int helper_static(int v) { return v + (int)strlen(init_task.comm); }
+
+int main(int argc, char** argv) {
+  (void)argv;
+  return target_function(argc, 2, 3) + helper_static(argc);
+}

@@ -1,0 +1,68 @@
+// Kernel symbols and debug info from vmlinux, through elfutils' libdwfl:
+// name → address (ELF symtab), "name+0x48" and "file:line" code points,
+// address → function+offset/size and file:line with the inline chain, and
+// struct member offsets (task_struct.comm) for reading guest memory.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "rig/base/guest_addr.h"
+#include "rig/base/result.h"
+
+namespace racerig::symbols {
+
+struct ResolvedPoint {
+  GuestAddr addr;
+  std::string function;
+  uint64_t offset = 0;
+};
+
+struct Symbolized {
+  std::string function;  // empty when no symbol covers the address
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  std::string text;      // "iomap_page_mkwrite+0x48/0x1e0"
+  std::string file;      // source file of the innermost frame ("" if unknown)
+  uint32_t line = 0;
+  std::vector<std::string> inlined;  // "func at file:line", innermost inlined frame first
+};
+
+class Symbols {
+ public:
+  // Opens the ELF; errors name the file. Debug info is read lazily.
+  static Result<std::unique_ptr<Symbols>> open(const std::string& elf_path);
+  ~Symbols();
+  Symbols(const Symbols&) = delete;
+  Symbols& operator=(const Symbols&) = delete;
+
+  // Symbol table lookup; unknown → kInput with "did you mean" suggestions.
+  Result<GuestAddr> address_of(std::string_view name) const;
+  // Near names: prefix/substring matches and small edit distances.
+  std::vector<std::string> suggest(std::string_view name, size_t max = 5) const;
+  // "name", "name+0x48", "name+72", or "path/file.c:1234" (a path suffix is
+  // enough). Errors (kInput) name the spec and say what was wrong.
+  Result<ResolvedPoint> resolve(std::string_view spec) const;
+  // Function+offset, file:line and inline chain of an address.
+  std::optional<Symbolized> symbolize(GuestAddr addr) const;
+  // Byte offset of `member` in `struct struct_name`, looking through
+  // anonymous struct/union members.
+  Result<uint64_t> member_offset(std::string_view struct_name, std::string_view member) const;
+  // GNU build-id of the ELF in hex ("" if none).
+  const std::string& build_id() const { return build_id_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Impl;
+  Symbols() = default;
+  std::unique_ptr<Impl> impl_;
+  std::string build_id_;
+  std::string path_;
+};
+
+}  // namespace racerig::symbols
