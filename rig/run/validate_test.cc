@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "rig/run/validate.h"
+#include "rig/run/verdict.h"
 
 namespace racerig::run {
 namespace {
