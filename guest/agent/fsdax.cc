@@ -83,7 +83,14 @@ std::string random_uuid() {
 }
 
 Result<std::string> namespace_mode(const NvdimmPaths& paths) {
-  return read_text(paths.sysfs + "/bus/nd/devices/" + paths.ns + "/mode");
+  RACERIG_ASSIGN(std::string mode, read_text(paths.sysfs + "/bus/nd/devices/" + paths.ns + "/mode"));
+  // The kernel's names (drivers/nvdimm/namespace_devs.c mode_show) are older
+  // than ndctl's: a namespace claimed by a pfn device reads "memory", which
+  // is what ndctl and everyone else call fsdax.
+  if (mode == "memory") return std::string("fsdax");
+  if (mode == "dax") return std::string("devdax");
+  if (mode == "safe") return std::string("sector");
+  return mode;
 }
 
 Result<std::string> ensure_fsdax(const NvdimmPaths& p) {

@@ -58,7 +58,7 @@ TEST_F(FsdaxTest, RawNamespaceGetsTheSysfsSequence) {
 }
 
 TEST_F(FsdaxTest, AlreadyFsdaxWritesNothing) {
-  spit(root_ + "/devices/region0/namespace0.0/mode", "fsdax\n");
+  spit(root_ + "/devices/region0/namespace0.0/mode", "memory\n");  // the kernel's word for fsdax
   auto r = ensure_fsdax(paths_);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(r->find("already fsdax"), std::string::npos);
@@ -67,7 +67,7 @@ TEST_F(FsdaxTest, AlreadyFsdaxWritesNothing) {
 }
 
 TEST_F(FsdaxTest, OtherModesAreRefused) {
-  spit(root_ + "/devices/region0/namespace0.0/mode", "devdax\n");
+  spit(root_ + "/devices/region0/namespace0.0/mode", "dax\n");  // devdax, in the kernel's words
   auto r = ensure_fsdax(paths_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kInput);
