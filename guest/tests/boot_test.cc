@@ -3,8 +3,9 @@
 // port on a unix socket. Checks the set-up (xfs on /dev/pmem0 in fsdax),
 // the go handshake, pinning, and what a FS_XFLAG_DAX clear does on a file
 // that stays open: on `buggy` S_DAX goes at once, on `fixed` it stays.
-// Kernels come from $RACERIG_SCRATCH (default /tmp/racerig-scratch)/<variant>/bzImage;
-// a missing kernel skips the test.
+// Kernels come from the kernel cache (`racerig kernel build buggy fixed`); a
+// missing kernel skips the test, unless RACERIG_REQUIRE_KERNELS=1 (as in CI,
+// where ./dev builds them first) makes it a failure.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "guest/initramfs/initramfs.h"
 #include "rig/base/deadline.h"
 #include "rig/base/scoped_fd.h"
+#include "rig/kbuild/cache.h"
 
 namespace racerig::guest {
 namespace {
@@ -35,9 +37,18 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-fs::path scratch() {
-  const char* env = std::getenv("RACERIG_SCRATCH");
-  return env != nullptr && *env != '\0' ? fs::path(env) : fs::path("/tmp/racerig-scratch");
+// The cached bzImage of a variant, or an error saying why there is none.
+Result<fs::path> cached_bzimage(const std::string& variant) {
+  RACERIG_ASSIGN(kbuild::Cache cache, kbuild::Cache::open(fs::path(RACERIG_SOURCE_DIR) / "kernels", kbuild::default_cache_root()));
+  RACERIG_ASSIGN(pb::Variant v, cache.variant(variant));
+  auto built = cache.find(v);
+  if (!built) return make_error(ErrorKind::kInput, variant + " is not built (racerig kernel build " + variant + ")");
+  return built->bzimage;
+}
+
+bool kernels_required() {
+  const char* env = std::getenv("RACERIG_REQUIRE_KERNELS");
+  return env != nullptr && std::string(env) == "1";
 }
 
 class TempDir {
@@ -265,8 +276,12 @@ pb::GuestPlan live_switch_plan() {
 }
 
 void boot_variant(const std::string& variant, bool flag_clear_is_immediate) {
-  const fs::path bzimage = scratch() / variant / "bzImage";
-  if (!fs::exists(bzimage)) GTEST_SKIP() << bzimage << " does not exist";
+  auto cached = cached_bzimage(variant);
+  if (!cached.ok()) {
+    if (kernels_required()) FAIL() << cached.error().message;
+    GTEST_SKIP() << cached.error().message;
+  }
+  const fs::path bzimage = *cached;
   BootResult r = boot(bzimage, live_switch_plan());
   std::printf("%s: READY after %.1f s, finished after %.1f s\n", variant.c_str(), r.ready_s, r.total_s);
   SCOPED_TRACE("console tail:\n" + tail(r.console, 40) + "\nqemu log:\n" + r.qemu_log);
