@@ -1,0 +1,340 @@
+// The QEMU process of one run (see vm.h).
+#include "rig/qemu/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "rig/qemu/cancel.h"
+
+namespace racerig::vm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<ScopedFd> listen_unix(const fs::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string p = path.string();
+  if (p.size() >= sizeof addr.sun_path) return make_error(ErrorKind::kInput, "socket path too long: " + p);
+  std::memcpy(addr.sun_path, p.data(), p.size());
+  ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) return errno_error("socket");
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno_error("bind " + p);
+  if (::listen(fd.get(), 1) != 0) return errno_error("listen " + p);
+  return fd;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+
+}  // namespace
+
+std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
+  const std::string mem = std::to_string(cfg.memory_mb) + "M";
+  std::vector<std::string> argv = {
+      cfg.qemu, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-machine", "pc,nvdimm=on", "-accel", cfg.kvm ? "kvm" : "tcg", "-smp", std::to_string(cfg.cpus),
+      "-m", mem + ",slots=2,maxmem=" + std::to_string(cfg.memory_mb + cfg.pmem_mb + 1024) + "M",
+      "-object",
+      "memory-backend-file,id=mem1,share=on,mem-path=" + (dir / "pmem.img").string() + ",size=" +
+          std::to_string(cfg.pmem_mb) + "M",
+      "-device", "nvdimm,id=nv1,memdev=mem1",
+      "-chardev", "socket,id=con,path=" + (dir / "console.sock").string(), "-serial", "chardev:con",
+      "-chardev", "socket,id=agent,path=" + (dir / "agent.sock").string(), "-serial", "chardev:agent",
+      "-gdb", "unix:" + (dir / "gdb.sock").string() + ",server=on,wait=off",
+      "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off"};
+  if (!cfg.firmware_only) {
+    argv.insert(argv.end(), {"-kernel", cfg.bzimage.string(), "-initrd", cfg.initrd.string(), "-append", cfg.append});
+  }
+  if (cfg.start_paused) argv.push_back("-S");
+  return argv;
+}
+
+Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
+  if (cfg.cpus < 1 || cfg.cpus > 64) return make_error(ErrorKind::kInput, "impossible vCPU count " + std::to_string(cfg.cpus));
+  if (!cfg.firmware_only) {
+    for (const fs::path& p : {cfg.bzimage, cfg.initrd}) {
+      std::error_code ec;
+      if (p.empty() || !fs::is_regular_file(p, ec))
+        return make_error(ErrorKind::kInput, "QEMU needs " + (p.empty() ? std::string("a kernel and an initrd") : p.string()) +
+                                                 ", which does not exist");
+    }
+  }
+  std::unique_ptr<Vm> vm(new Vm());
+  fs::path parent = cfg.run_parent;
+  if (parent.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  std::string templ = (parent / "racerig-run-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr) return errno_error("creating a run directory in " + parent.string());
+  vm->run_dir_ = templ;
+  vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
+
+  {  // A fresh, sparse NVDIMM image for every run.
+    const fs::path img = vm->run_dir_ / "pmem.img";
+    ScopedFd fd(::open(img.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+    if (!fd.valid()) return errno_error("creating " + img.string());
+    if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());
+  }
+  RACERIG_ASSIGN(ScopedFd console_listener, listen_unix(vm->run_dir_ / "console.sock"));
+  RACERIG_ASSIGN(ScopedFd agent_listener, listen_unix(vm->run_dir_ / "agent.sock"));
+
+  const std::vector<std::string> argv = qemu_argv(cfg, vm->run_dir_);
+  const fs::path log = vm->run_dir_ / "qemu.log";
+  ScopedFd log_fd(::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600));
+  if (!log_fd.valid()) return errno_error("creating " + log.string());
+  std::vector<char*> cargv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  int exec_pipe[2];
+  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) return errno_error("pipe");
+  ScopedFd exec_r(exec_pipe[0]), exec_w(exec_pipe[1]);
+  const pid_t parent_pid = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent_pid) ::_exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::dup2(log_fd.get(), 1);
+    ::dup2(log_fd.get(), 2);
+    ::execvp(cargv[0], cargv.data());
+    int err = errno;
+    ssize_t n = ::write(exec_w.get(), &err, sizeof err);
+    (void)n;
+    ::_exit(127);
+  }
+  vm->pid_ = pid;
+  exec_w.reset();
+  int exec_errno = 0;
+  if (::read(exec_r.get(), &exec_errno, sizeof exec_errno) == static_cast<ssize_t>(sizeof exec_errno)) {
+    vm->reap(true);
+    return make_error(ErrorKind::kInput, "cannot run " + cfg.qemu + ": " + std::strerror(exec_errno));
+  }
+  vm->pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!vm->pidfd_.valid()) return errno_error("pidfd_open");
+
+  auto died = [&](const std::string& when) {
+    vm->reap(true);
+    return make_error(ErrorKind::kIo, "QEMU exited " + when + " (status " + std::to_string(vm->exit_status_) +
+                                          "): " + tail(read_text(log), 2000) + "\ncommand: " + [&] {
+                                            std::string s;
+                                            for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+                                            return s;
+                                          }());
+  };
+  // QEMU connects to our two listeners while it sets up its chardevs.
+  for (auto [listener, target, name] : {std::tuple{&console_listener, &vm->console_, "console"},
+                                        std::tuple{&agent_listener, &vm->agent_, "agent port"}}) {
+    while (!target->valid()) {
+      int fd = ::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        target->reset(fd);
+        break;
+      }
+      if (errno != EAGAIN && errno != EINTR) return errno_error(std::string("accepting QEMU's ") + name);
+      pollfd p[2] = {{listener->get(), POLLIN, 0}, {vm->pidfd_.get(), POLLIN, 0}};
+      int r = ::poll(p, 2, deadline.poll_timeout_ms());
+      if (r < 0 && errno != EINTR) return errno_error("poll");
+      if (p[1].revents != 0) return died(std::string("before connecting its ") + name);
+      if (r == 0 && deadline.expired())
+        return make_error(ErrorKind::kTimeout, std::string("QEMU did not connect its ") + name + " in time");
+    }
+  }
+  // QMP comes up once QEMU has finished setting up; a QEMU that dies on the
+  // way (bad memory size, unusable accelerator) is noticed between attempts.
+  auto qemu_died = [&] {
+    pollfd p{vm->pidfd_.get(), POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  };
+  Result<QmpClient> qmp = make_error(ErrorKind::kTimeout, "QMP did not come up in time");
+  while (true) {
+    qmp = QmpClient::connect((vm->run_dir_ / "qmp.sock").string(),
+                             deadline.earlier(Deadline::after(std::chrono::milliseconds(200))));
+    if (qmp.ok()) break;
+    if (qemu_died()) return died("during start-up");
+    if (qmp.error().kind != ErrorKind::kTimeout || deadline.expired()) return qmp.error().wrap("QEMU's QMP");
+  }
+  vm->qmp_ = std::make_unique<QmpClient>(std::move(*qmp));
+  std::error_code ec;
+  if (!fs::exists(vm->gdb_path_, ec)) return make_error(ErrorKind::kIo, "QEMU is up but " + vm->gdb_path_ + " does not exist");
+
+  vm->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!vm->epoll_.valid()) return errno_error("epoll_create1");
+  for (int fd : {vm->console_.get(), vm->agent_.get(), vm->pidfd_.get(), cancel_fd()}) {
+    if (fd < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(vm->epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return errno_error("epoll_ctl");
+  }
+  return vm;
+}
+
+Vm::~Vm() { (void)shutdown(Deadline::after(std::chrono::milliseconds(3000))); }
+
+void Vm::read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll) {
+  while (fd.valid()) {
+    char buf[16384];
+    ssize_t n = ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      std::string_view bytes(buf, static_cast<size_t>(n));
+      lines.feed(bytes);
+      if (log != nullptr)
+        for (char c : bytes)
+          if (c != '\r') *log += c;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    // EOF or error: QEMU closed its end. Stop watching it so the event fd
+    // does not stay readable forever.
+    if (epoll >= 0) (void)::epoll_ctl(epoll, EPOLL_CTL_DEL, fd.get(), nullptr);
+    fd.reset();
+  }
+}
+
+void Vm::drain_events() {
+  read_into(console_, console_lines_, &console_log_, epoll_.get());
+  read_into(agent_, agent_lines_, nullptr, epoll_.get());
+  reap(false);
+}
+
+std::vector<std::string> Vm::take_new_console_lines() { return console_lines_.take_lines(); }
+std::vector<std::string> Vm::take_new_agent_lines() { return agent_lines_.take_lines(); }
+
+Status Vm::send_agent_line(std::string_view line) {
+  const Deadline deadline = Deadline::after(std::chrono::milliseconds(5000));
+  while (!line.empty()) {
+    if (!agent_.valid()) return make_error(ErrorKind::kIo, "the agent port is closed (QEMU exited?)");
+    ssize_t n = ::send(agent_.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      line.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (deadline.expired()) return make_error(ErrorKind::kTimeout, "the agent port does not take bytes");
+      pollfd p{agent_.get(), POLLOUT, 0};
+      (void)::poll(&p, 1, deadline.poll_timeout_ms());
+      continue;
+    }
+    return errno_error("writing to the agent port");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Vm::qmp(std::string_view command, std::string_view args_json, Deadline deadline) {
+  if (!qmp_) return make_error(ErrorKind::kIo, "QMP is closed");
+  return qmp_->execute(command, args_json, deadline);
+}
+
+std::string Vm::qemu_log() const { return read_text(run_dir_ / "qemu.log"); }
+
+void Vm::reap(bool block) {
+  if (pid_ <= 0 || exited_) return;
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid_ || (r < 0 && errno == ECHILD)) {
+    exited_ = true;
+    exit_status_ = r == pid_ ? (WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) : -1;
+    if (epoll_.valid() && pidfd_.valid()) (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, pidfd_.get(), nullptr);
+  }
+}
+
+Status Vm::wait_exit(Deadline deadline) {
+  while (!exited_) {
+    reap(false);
+    if (exited_) break;
+    if (deadline.expired()) return make_error(ErrorKind::kTimeout, "QEMU did not exit in time");
+    if (pidfd_.valid()) {
+      pollfd p{pidfd_.get(), POLLIN, 0};
+      (void)::poll(&p, 1, std::min(deadline.poll_timeout_ms(), 100));
+    } else {
+      ::usleep(10000);
+    }
+    drain_events();  // keep the console flowing so QEMU never blocks on it
+  }
+  return Status::Ok();
+}
+
+void Vm::wait_until_exit_or_cancel() {
+  while (!exited_ && !cancelled()) {
+    pollfd p{epoll_.get(), POLLIN, 0};
+    (void)::poll(&p, 1, 1000);
+    drain_events();
+    console_lines_.take_lines();
+    agent_lines_.take_lines();
+  }
+}
+
+void Vm::remove_run_dir() {
+  if (run_dir_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(run_dir_, ec);
+}
+
+Status Vm::shutdown(Deadline deadline) {
+  if (shut_down_) return Status::Ok();
+  shut_down_ = true;
+  Status result = Status::Ok();
+  if (pid_ > 0 && !exited_) {
+    drain_events();
+    if (qmp_ && !exited_) (void)qmp_->execute("quit", "", deadline.earlier(Deadline::after(std::chrono::milliseconds(2000))));
+    if (!wait_exit(deadline).ok()) {
+      ::kill(pid_, SIGTERM);
+      if (!wait_exit(Deadline::after(std::chrono::milliseconds(2000))).ok()) {
+        ::kill(pid_, SIGKILL);
+        reap(true);
+      }
+      result = make_error(ErrorKind::kTimeout, "QEMU did not quit when asked and was killed");
+    }
+  }
+  drain_events();
+  if (pid_ > 0 && !exited_) {  // only when the polite path above was skipped
+    ::kill(pid_, SIGKILL);
+    reap(true);
+  }
+  qmp_.reset();
+  console_.reset();
+  agent_.reset();
+  epoll_.reset();
+  pidfd_.reset();
+  remove_run_dir();
+  return result;
+}
+
+}  // namespace racerig::vm

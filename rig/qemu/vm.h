@@ -1,0 +1,98 @@
+// One QEMU process for one run: a fresh per-run directory with a fresh
+// NVDIMM image, the serial console and the agent port on UNIX sockets we
+// listen on, the gdbstub and QMP on sockets QEMU listens on. The Vm owns the
+// process, every fd and the directory; whatever happens (errors, Ctrl-C,
+// exceptions), destruction leaves no process, socket or directory behind.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rig/base/deadline.h"
+#include "rig/base/result.h"
+#include "rig/base/scoped_fd.h"
+#include "rig/qemu/qmp.h"
+
+namespace racerig::vm {
+
+struct VmConfig {
+  std::string qemu = "qemu-system-x86_64";
+  std::filesystem::path bzimage, initrd;
+  std::string append;          // kernel command line
+  int cpus = 2;
+  bool kvm = false;            // -accel kvm instead of tcg (hosts where KVM boots a stock kernel)
+  bool start_paused = true;    // -S: no vCPU runs until the gdb client resumes them
+  bool firmware_only = false;  // no -kernel/-initrd/-append: just SeaBIOS (tests)
+  int memory_mb = 512;
+  int pmem_mb = 512;           // size of the fresh NVDIMM backing file
+  std::filesystem::path run_parent;  // where the run dir is made (empty: $TMPDIR or /tmp)
+};
+
+// The QEMU command line for `cfg` in `run_dir` (exposed for tests and logs).
+std::vector<std::string> qemu_argv(const VmConfig& cfg, const std::filesystem::path& run_dir);
+
+class Vm {
+ public:
+  // Creates the run dir and image, spawns QEMU, accepts its console and
+  // agent connections and negotiates QMP. kInput for missing files, kIo for
+  // a QEMU that fails to start (quoting its stderr), kTimeout at the deadline.
+  static Result<std::unique_ptr<Vm>> start(const VmConfig& cfg, Deadline deadline);
+  ~Vm();
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  const std::string& gdb_socket_path() const { return gdb_path_; }
+  // Readable when console or agent bytes arrived, QEMU exited, or a cancel
+  // signal came (an epoll fd; poll it, never read it).
+  int event_fd() const { return epoll_.get(); }
+  // Never blocks: reads what the console and agent sockets hold, reaps QEMU
+  // if it exited.
+  void drain_events();
+  std::vector<std::string> take_new_console_lines();
+  std::vector<std::string> take_new_agent_lines();
+  const std::string& console_log() const { return console_log_; }
+  // Writes to the guest's second serial port (the agent's /dev/ttyS1).
+  Status send_agent_line(std::string_view line);
+  // QMP command on this VM (see QmpClient::execute).
+  Result<std::string> qmp(std::string_view command, std::string_view args_json, Deadline deadline);
+
+  bool exited() const { return exited_; }
+  int exit_status() const { return exit_status_; }
+  pid_t pid() const { return pid_; }
+  const std::filesystem::path& run_dir() const { return run_dir_; }
+  // QEMU's own stderr/stdout so far.
+  std::string qemu_log() const;
+
+  // Blocks until QEMU exits or a cancel signal comes (used by --attach, where
+  // a human debugs the stopped VM).
+  void wait_until_exit_or_cancel();
+  // QMP quit, wait for the exit; at the deadline SIGTERM, then SIGKILL.
+  // Always reaps and removes the run dir. Idempotent. Returns an error only
+  // to say that QEMU had to be killed.
+  Status shutdown(Deadline deadline);
+
+ private:
+  Vm() = default;
+  Status wait_exit(Deadline deadline);
+  void reap(bool block);
+  void remove_run_dir();
+  static void read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll);
+
+  std::filesystem::path run_dir_;
+  std::string gdb_path_;
+  pid_t pid_ = -1;
+  ScopedFd pidfd_, epoll_, console_, agent_;
+  std::unique_ptr<QmpClient> qmp_;
+  LineBuffer console_lines_, agent_lines_;
+  std::string console_log_;
+  bool exited_ = false;
+  int exit_status_ = -1;
+  bool shut_down_ = false;
+};
+
+}  // namespace racerig::vm

@@ -1,0 +1,150 @@
+// The Vm and the RSP client against a real QEMU 7.2 (firmware only: SeaBIOS,
+// no kernel), under TCG with two vCPUs and the NVDIMM: start paused, QMP,
+// the gdbstub's handshake, a breakpoint in the BIOS that one vCPU hits,
+// per-vCPU resume, registers and memory, interrupt, and cleanup on every path.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "rig/gdbremote/client.h"
+#include "rig/qemu/vm.h"
+
+namespace racerig::vm {
+namespace {
+
+using gdbremote::BreakpointKind;
+using gdbremote::Client;
+
+Deadline soon() { return Deadline::after(std::chrono::milliseconds(30000)); }
+
+VmConfig firmware_config() {
+  VmConfig cfg;
+  cfg.firmware_only = true;
+  cfg.memory_mb = 128;
+  cfg.pmem_mb = 16;
+  return cfg;
+}
+
+bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+TEST(Vm, StartsPausedAndCleansUpOnShutdown) {
+  auto vm = Vm::start(firmware_config(), soon());
+  ASSERT_TRUE(vm.ok()) << vm.error().message;
+  const pid_t pid = (*vm)->pid();
+  const auto dir = (*vm)->run_dir();
+  EXPECT_TRUE(std::filesystem::exists(dir / "pmem.img"));
+  EXPECT_EQ(std::filesystem::file_size(dir / "pmem.img"), 16u << 20);
+  auto status = (*vm)->qmp("query-status", "", soon());
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_NE(status->find("\"prelaunch\""), std::string::npos) << *status;
+  auto bad = (*vm)->qmp("no-such-command", "", soon());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("CommandNotFound"), std::string::npos) << bad.error().message;
+  Status s = (*vm)->shutdown(soon());
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE((*vm)->exited());
+  EXPECT_FALSE(process_exists(pid));
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST(Vm, DestructorAloneCleansUp) {
+  pid_t pid;
+  std::filesystem::path dir;
+  {
+    auto vm = Vm::start(firmware_config(), soon());
+    ASSERT_TRUE(vm.ok()) << vm.error().message;
+    pid = (*vm)->pid();
+    dir = (*vm)->run_dir();
+  }
+  EXPECT_FALSE(process_exists(pid));
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST(Vm, MissingKernelIsAnInputErrorNamingIt) {
+  VmConfig cfg;
+  cfg.bzimage = "/nonexistent/bzImage";
+  cfg.initrd = "/nonexistent/initrd";
+  auto vm = Vm::start(cfg, soon());
+  ASSERT_FALSE(vm.ok());
+  EXPECT_EQ(vm.error().kind, ErrorKind::kInput);
+  EXPECT_NE(vm.error().message.find("/nonexistent/bzImage"), std::string::npos);
+}
+
+TEST(Vm, QemuThatCannotStartQuotesItsStderr) {
+  VmConfig cfg = firmware_config();
+  cfg.memory_mb = 1 << 30;  // more than any host: QEMU refuses
+  auto vm = Vm::start(cfg, soon());
+  ASSERT_FALSE(vm.ok());
+  EXPECT_NE(vm.error().message.find("QEMU exited"), std::string::npos) << vm.error().message;
+}
+
+TEST(Gdbstub, BreakpointHoldAndResumeOnRealQemu) {
+  auto started = Vm::start(firmware_config(), soon());
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  Vm& vm = **started;
+  auto conn = gdbremote::Connection::connect_unix(vm.gdb_socket_path(), soon());
+  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  Client c(std::move(*conn));
+  Status hs = c.handshake(soon());
+  ASSERT_TRUE(hs.ok()) << hs.error().message;
+  for (const char* name : {"rip", "rdx", "gs_base", "eflags"}) {
+    bool found = false;
+    for (const auto& r : c.registers()) found = found || r.name == name;
+    EXPECT_TRUE(found) << "QEMU's target description has no " << name;
+  }
+  auto threads = c.threads(soon());
+  ASSERT_TRUE(threads.ok()) << threads.error().message;
+  EXPECT_EQ(*threads, (std::vector<int>{1, 2}));
+
+  // vCPU 0 starts at the reset vector; the far jump there goes to the BIOS's
+  // entry point, read from memory.
+  auto rip = c.read_register(1, "rip", soon());
+  ASSERT_TRUE(rip.ok()) << rip.error().message;
+  EXPECT_EQ(*rip, 0xfff0u);
+  auto jump = c.read_memory(1, GuestAddr(0xffff0), 5, soon());
+  ASSERT_TRUE(jump.ok()) << jump.error().message;
+  ASSERT_EQ((*jump)[0], 0xea);  // ljmp ptr16:16
+  const uint64_t entry = 0xf0000u + ((*jump)[1] | (*jump)[2] << 8);
+
+  ASSERT_TRUE(c.insert_breakpoint(GuestAddr(entry), BreakpointKind::kSoftware, soon()).ok());
+  ASSERT_TRUE(c.resume({{1, Client::ThreadAction::kContinue}}, soon()).ok());
+  auto hit = c.wait_stop(soon(), vm.event_fd());
+  ASSERT_TRUE(hit.ok()) << hit.error().message;
+  while (hit.ok() && hit->woken) {  // console bytes are not stops
+    vm.drain_events();
+    hit = c.wait_stop(soon(), vm.event_fd());
+  }
+  ASSERT_TRUE(hit.ok()) << hit.error().message;
+  EXPECT_EQ(hit->stop.signal, 5);
+  EXPECT_EQ(hit->stop.thread, 1);
+  auto at = c.read_register(1, "rip", soon());
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(*at, entry & 0xffff);  // rip is the offset in the F000 segment
+
+  // Step the held vCPU past the breakpoint with the breakpoint removed.
+  ASSERT_TRUE(c.remove_breakpoint(GuestAddr(entry), BreakpointKind::kSoftware, soon()).ok());
+  auto stepped = c.step(1, soon());
+  ASSERT_TRUE(stepped.ok()) << stepped.error().message;
+  EXPECT_EQ(stepped->thread, 1);
+  auto after = c.read_register(1, "rip", soon());
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(*after, entry & 0xffff);
+
+  // Run everything, then stop it from the outside.
+  ASSERT_TRUE(c.resume({{1, Client::ThreadAction::kContinue}, {2, Client::ThreadAction::kContinue}}, soon()).ok());
+  auto stop = c.interrupt(soon());
+  ASSERT_TRUE(stop.ok()) << stop.error().message;
+  EXPECT_FALSE(c.running());
+  auto status = vm.qmp("query-status", "", soon());
+  ASSERT_TRUE(status.ok());
+  EXPECT_NE(status->find("\"paused\""), std::string::npos) << *status;
+
+  // A wrong request is an error, and the connection goes on working.
+  auto nowhere = c.read_memory(1, GuestAddr(0xffffffffffff0000ull), 8, soon());
+  EXPECT_FALSE(nowhere.ok());
+  EXPECT_TRUE(c.read_register(2, "rip", soon()).ok());
+  EXPECT_TRUE(vm.shutdown(soon()).ok());
+}
+
+}  // namespace
+}  // namespace racerig::vm
