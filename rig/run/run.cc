@@ -15,6 +15,7 @@
 #include "rig/run/agent_events.h"
 #include "rig/run/verdict.h"
 #include "rig/dwarf/symbols.h"
+#include "rig/qemu/cancel.h"
 #include "rig/qemu/vm.h"
 
 namespace racerig::run {
@@ -44,6 +45,7 @@ class RspTarget : public schedule::Target {
     return client_.resume(actions, d);
   }
   Result<schedule::StopEvent> wait(Deadline d) override {
+    if (vm::cancelled()) return make_error(ErrorKind::kInternal, "cancelled (SIGINT/SIGTERM)");
     auto r = client_.wait_stop(d, vm_.event_fd());
     if (!r.ok()) {
       if (r.error().kind == ErrorKind::kTimeout) return r.error();
