@@ -77,7 +77,11 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
     }
   }
   if (const pb::RunReport* hit = first_with(patched, pb::REPRODUCED)) {
-    *reason = "the patched kernel still reproduces (" + count_text(patched) + "): " + hit->reason();
+    *reason = "the patched kernel still reproduces (" + count_text(patched) + "): run " + std::to_string(hit->run()) +
+              ": " + hit->reason();
+    if (hit->has_oops() && hit->reason().find(hit->oops().headline()) == std::string::npos)
+      *reason += "; oops: " + hit->oops().headline() +
+                 (hit->oops().rip().text().empty() ? "" : " at " + hit->oops().rip().text());
     return pb::NOT_FIXED;
   }
   if (const pb::RunReport* miss = first_not(control, pb::REPRODUCED)) {
