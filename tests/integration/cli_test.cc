@@ -118,7 +118,7 @@ TEST(Reproduce, AHoldPointNeverReachedIsInconclusive) {
 TEST(Reproduce, AnUnknownSymbolIsAnInputErrorWithFileAndLine) {
   Ran r = run_cli("reproduce --scenario " + data("unknown-symbol.textproto") + " --kernel fixed");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("unknown-symbol.textproto:8:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unknown-symbol.textproto:9:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("__xfs_filemap_fault"), std::string::npos) << "suggests the near name: " << r.output;
   EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
 }
@@ -136,7 +136,7 @@ TEST(Guest, BuggySwitchesDaxOnTheLiveInodeAndFixedDoesNot) {
       if (e.kind() == racerig::pb::AgentEvent::SETUP && e.fs_type() == "xfs") {
         setup_ok = e.mount_source() == "/dev/pmem0" && e.namespace_mode() == "fsdax";
       }
-      if (e.op() == "report_dax" && e.actor().empty()) dax_before = e.statx_dax() && e.xflag_dax();
+      if (e.op() == "report_dax" && e.actor() == "prepare") dax_before = e.statx_dax() && e.xflag_dax();
       if (e.op() == "report_dax" && e.actor() == "switcher") after_clear = e.statx_dax() ? 1 : 0;
     }
     EXPECT_TRUE(setup_ok) << kernel << ": /mnt is XFS on fsdax pmem\n" << r.output;
