@@ -3,13 +3,16 @@
 // does not on fixed with the schedule proven enforced, a hold point that is
 // never reached is inconclusive, and bad input fails before anything boots.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <google/protobuf/util/json_util.h>
 
@@ -145,6 +148,137 @@ TEST(Guest, BuggySwitchesDaxOnTheLiveInodeAndFixedDoesNot) {
         << kernel << ": clearing the flag on an open file takes effect at once only on buggy\n"
         << r.output;
   }
+}
+
+std::string candidate(const std::string& file) {
+  return std::string(RACERIG_SOURCE_DIR) + "/kernels/patches/candidates/" + file;
+}
+
+TEST(Validate, TheUpstreamStyleFixIsFixed) {
+  std::string json = temp_path("validate-upstream.json"), junit = temp_path("validate-upstream.xml");
+  Ran r = run_cli("validate --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
+                  " --runs 2 --json " + json + " --junit " + junit);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::FIXED) << s.reason();
+  EXPECT_EQ(s.control().runs_size(), 2);
+  for (const auto& run : s.control().runs()) EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason();
+  for (const auto& run : s.patched().runs()) {
+    EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
+    EXPECT_TRUE(run.schedule_enforced());
+  }
+  std::ifstream in(junit);
+  std::stringstream xml;
+  xml << in.rdbuf();
+  EXPECT_NE(xml.str().find("<testcase"), std::string::npos) << xml.str();
+  EXPECT_EQ(xml.str().find("<failure"), std::string::npos) << xml.str();
+  std::filesystem::remove(junit);
+  EXPECT_NE(r.output.find("FIXED"), std::string::npos) << "the table";
+}
+
+TEST(Validate, TheNaiveLockStillCrashes) {
+  std::string json = temp_path("validate-naive.json");
+  Ran r = run_cli("validate --patch " + candidate("naive-lock-is-dax-under-mmaplock.patch") + " --runs 2 --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::NOT_FIXED) << s.reason();
+  ASSERT_GT(s.patched().runs_size(), 0);
+  EXPECT_EQ(s.patched().runs(0).oops().rip().function(), "iomap_page_mkwrite");
+  EXPECT_NE(r.output.find("iomap_page_mkwrite"), std::string::npos) << "shows the oops: " << r.output;
+}
+
+TEST(Validate, APatchThatDoesNotCompileIsAnErrorWithTheCompilerMessage) {
+  std::string json = temp_path("validate-cc.json");
+  Ran r = run_cli("validate --patch " + data("does-not-compile.patch") + " --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_NE(r.output.find("fs/xfs/xfs_stats.c:93:32: error: expected expression"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("full log: "), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  EXPECT_NE(report.error().find("expected expression"), std::string::npos) << report.error();
+}
+
+TEST(Validate, APatchThatDoesNotApplyNamesTheFileAndHunk) {
+  Ran r = run_cli("validate --patch " + data("does-not-apply.patch") + " --runs 1");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_NE(r.output.find("does-not-apply.patch does not apply"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Hunk #1 FAILED at 1387"), std::string::npos) << r.output;
+}
+
+TEST(Validate, EmptyAndBinaryFilesAreInputErrors) {
+  Ran empty = run_cli("validate --patch " + data("empty.patch"));
+  EXPECT_EQ(empty.exit_code, 2) << empty.output;
+  EXPECT_NE(empty.output.find("empty.patch is empty"), std::string::npos) << empty.output;
+  Ran binary = run_cli("validate --patch " + data("binary.patch"));
+  EXPECT_EQ(binary.exit_code, 2) << binary.output;
+  EXPECT_NE(binary.output.find("binary"), std::string::npos) << binary.output;
+  Ran missing = run_cli("validate --patch /nonexistent.patch");
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("/nonexistent.patch"), std::string::npos) << missing.output;
+}
+
+// Ctrl-C in the middle of a run: racerig stops QEMU and removes every run
+// directory and socket before it exits.
+TEST(Reproduce, InterruptedRunLeavesNothingBehind) {
+  namespace fs = std::filesystem;
+  const fs::path tmp = temp_path("tmpdir");
+  fs::create_directories(tmp);
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(out[1], 2);
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::setenv("TMPDIR", tmp.c_str(), 1);
+    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "fixed",
+            "--runs", "5", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  // Interrupt once QEMU runs (its gdbstub socket exists; bounded at 60 s).
+  auto run_dirs = [&] {
+    int count = 0;
+    for (const auto& e : fs::directory_iterator(tmp))
+      count += e.path().filename().string().rfind("racerig-run-", 0) == 0 && fs::exists(e.path() / "gdb.sock");
+    return count;
+  };
+  bool running = false;
+  for (int i = 0; i < 600 && !running; ++i) {
+    running = run_dirs() > 0;
+    if (!running) ::usleep(100000);
+  }
+  EXPECT_TRUE(running) << "no run directory appeared in " << tmp;
+  ::kill(pid, SIGINT);
+  std::string output;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(out[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status)) << "racerig died of a signal instead of cleaning up:\n" << output;
+  if (WIFEXITED(status)) {
+    EXPECT_EQ(WEXITSTATUS(status), 3) << output;
+  }
+  EXPECT_NE(output.find("interrupted"), std::string::npos) << output;
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(tmp)) left.push_back(e.path().string());
+  EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
+  // No process (QEMU) still refers to the run directory.
+  const std::string marker = tmp.string() + "/racerig-run-";
+  for (const auto& proc : fs::directory_iterator("/proc")) {
+    std::ifstream cmdline(proc.path() / "cmdline", std::ios::binary);
+    std::stringstream text;
+    text << cmdline.rdbuf();
+    EXPECT_EQ(text.str().find(marker), std::string::npos) << "process " << proc.path().filename() << " is still running";
+  }
+  fs::remove_all(tmp);
 }
 
 }  // namespace
