@@ -1,6 +1,8 @@
 // Patch validation rules and renderings (see validate.h).
 #include "rig/run/validate.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <map>
 
@@ -101,17 +103,22 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
 }
 
 std::string validation_table(const pb::ValidateReport& report) {
-  std::string out;
-  char line[512];
-  std::snprintf(line, sizeof line, "%-32s %-22s %-40s %s\n", "scenario", "kernel", "verdicts", "result");
-  out += line;
+  // Columns as wide as their longest cell (patched variant names are long).
+  size_t w_scenario = 8, w_kernel = 6, w_verdicts = 8;
   for (const auto& s : report.scenarios()) {
-    std::snprintf(line, sizeof line, "%-32s %-22s %-40s\n", s.scenario().c_str(),
-                  (s.control().kernel_variant() + " (control)").c_str(), count_text(s.control()).c_str());
-    out += line;
-    std::snprintf(line, sizeof line, "%-32s %-22s %-40s %s\n", "", s.patched().kernel_variant().c_str(),
-                  count_text(s.patched()).c_str(), result_name(s.result()));
-    out += line;
+    w_scenario = std::max(w_scenario, s.scenario().size());
+    w_kernel = std::max({w_kernel, s.control().kernel_variant().size() + 10, s.patched().kernel_variant().size()});
+    w_verdicts = std::max({w_verdicts, count_text(s.control()).size(), count_text(s.patched()).size()});
+  }
+  auto row = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d) {
+    std::string line = a + std::string(w_scenario - a.size() + 2, ' ') + b + std::string(w_kernel - b.size() + 2, ' ') + c;
+    if (!d.empty()) line += std::string(w_verdicts - c.size() + 2, ' ') + d;
+    return line + "\n";
+  };
+  std::string out = row("scenario", "kernel", "verdicts", "result");
+  for (const auto& s : report.scenarios()) {
+    out += row(s.scenario(), s.control().kernel_variant() + " (control)", count_text(s.control()), "");
+    out += row("", s.patched().kernel_variant(), count_text(s.patched()), result_name(s.result()));
     out += "    " + s.reason() + "\n";
     if (s.result() == pb::NOT_FIXED)
       if (const pb::RunReport* hit = first_with(s.patched(), pb::REPRODUCED)) out += oops::render(hit->oops());
