@@ -157,7 +157,7 @@ int cmd_validate(const Args& raw) {
 
   int code = kExitOk;
   auto worse = [&](int c) {
-    static const int rank[] = {0, 5, 0, 3, 1, 4};  // by exit code: 1 NOT_FIXED worst, then 5, 3, 4
+    static const int rank[] = {0, 5, 0, 3, 1, 4};  // indexed by exit code: 1 (NOT_FIXED) worst, then 5, 3, 4
     if (rank[c] > rank[code]) code = c;
   };
   for (const auto& v : report.scenarios()) {
