@@ -19,6 +19,7 @@ int cmd_kernel(const Args& args);     // racerig kernel build|list
 int cmd_guest(const Args& args);      // racerig guest run
 int cmd_reproduce(const Args& args);  // racerig reproduce
 int cmd_validate(const Args& args);   // racerig validate
+int cmd_stress(const Args& args);     // racerig stress
 
 // Repository paths (kernels/, scenarios/), found from the binary's location
 // or RACERIG_ROOT.

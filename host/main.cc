@@ -46,6 +46,8 @@ void usage(FILE* out) {
                "  validate --patch FILE... [--base VARIANT] [--scenario NAME|FILE...|all] [--runs N]\n"
                "           [--json FILE] [--junit FILE]\n"
                "                            judge a candidate fix on the forced interleavings\n"
+               "  stress --kernel VARIANT [--duration S] [--runs N] [--seed S] [--json FILE]\n"
+               "                            the unforced baseline: fsx vs a DAX flag flip loop\n"
                "\n"
                "exit codes: 0 success, 1 negative result, 2 usage or input error, 3 infrastructure error\n");
 }
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
   if (cmd == "guest") return cmd_guest(args);
   if (cmd == "reproduce") return cmd_reproduce(args);
   if (cmd == "validate") return cmd_validate(args);
+  if (cmd == "stress") return cmd_stress(args);
   std::fprintf(stderr, "racerig: unknown command \"%s\"\n\n", cmd.c_str());
   usage(stderr);
   return kExitUsage;

@@ -88,7 +88,7 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
     std::string names;
     for (const auto& s : stuck) {
       pb::AgentEvent e;
-      e.set_kind(pb::AgentEvent::INFO);
+      e.set_kind(pb::AgentEvent::STUCK);
       e.set_actor(s.name);
       e.set_pid(s.pid);
       e.set_cpu(s.cpu);

@@ -230,7 +230,7 @@ TEST(AgentTest, StuckActorIsNamedThenFatal) {
   EXPECT_NE(events.back().message().find("slowpoke (pid "), std::string::npos) << events.back().message();
   EXPECT_NE(events.back().message().find("wchan"), std::string::npos);
   bool named = false;
-  for (const auto& e : of_kind(events, pb::AgentEvent::INFO)) named = named || e.actor() == "slowpoke";
+  for (const auto& e : of_kind(events, pb::AgentEvent::STUCK)) named = named || e.actor() == "slowpoke";
   EXPECT_TRUE(named);
   EXPECT_EQ(run.exit_code(), 1);
 }

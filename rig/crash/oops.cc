@@ -120,12 +120,14 @@ bool parse_frame(std::string_view text, pb::Frame* frame) {
 }
 
 void ConsoleParser::feed_line(std::string_view raw) {
-  if (complete_) return;
+  if (done_.size() >= kMaxReports) return;
   std::string_view l = trim(strip_console_prefix(raw));
   if (!active_) {
     std::string kind = report_kind(l);
     if (kind.empty()) return;
     active_ = true;
+    in_trace_ = false;
+    report_.Clear();
     report_.set_kind(kind);
     report_.set_headline(std::string(l));
     report_.set_text(std::string(l) + "\n");
@@ -133,9 +135,9 @@ void ConsoleParser::feed_line(std::string_view raw) {
   }
   if (l.size() > 4096) l = l.substr(0, 4096);
   report_.mutable_text()->append(std::string(l) + "\n");
-  if (report_.text().size() > (256u << 10)) complete_ = true;
-  if (starts_with(l, "---[ end trace") || starts_with(l, "Kernel panic")) {
-    complete_ = true;
+  if (report_.text().size() > (256u << 10) || starts_with(l, "---[ end trace") || starts_with(l, "Kernel panic")) {
+    done_.push_back(report_);
+    active_ = false;
     return;
   }
   // A "BUG:" headline is followed by "Oops:"; the kind stays the first one.
@@ -163,8 +165,15 @@ void ConsoleParser::feed_line(std::string_view raw) {
 }
 
 std::optional<pb::Oops> ConsoleParser::first_report() const {
+  if (!done_.empty()) return done_.front();
   if (!active_) return std::nullopt;
   return report_;
+}
+
+std::vector<pb::Oops> ConsoleParser::reports() const {
+  std::vector<pb::Oops> out = done_;
+  if (active_) out.push_back(report_);
+  return out;
 }
 
 void decode(pb::Oops& oops, const symbols::Symbols& syms) {

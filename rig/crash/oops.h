@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/racerig.pb.h"
 
@@ -25,13 +26,19 @@ class ConsoleParser {
   std::optional<pb::Oops> first_report() const;
   // True once the first report's end ("---[ end trace ... ]---", or a
   // "Kernel panic" line) was seen.
-  bool first_report_complete() const { return complete_; }
+  bool first_report_complete() const { return !done_.empty(); }
+  // Every report so far (a WARNING does not stop the kernel; more may
+  // follow), the last one possibly still incomplete. At most kMaxReports.
+  std::vector<pb::Oops> reports() const;
+  // The complete ones.
+  const std::vector<pb::Oops>& complete_reports() const { return done_; }
+  static constexpr size_t kMaxReports = 16;
 
  private:
   bool active_ = false;
-  bool complete_ = false;
   bool in_trace_ = false;
   pb::Oops report_;
+  std::vector<pb::Oops> done_;
 };
 
 // Parses "func+0x48/0x1e0" (optionally "? " first and " [module]" after).

@@ -113,6 +113,34 @@ TEST(OopsTest, AWarningWithItsTrace) {
   EXPECT_EQ(p.first_report()->trace_size(), 1);
 }
 
+TEST(OopsTest, AWarningIsFollowedByTheReportThatMatters) {
+  // The live-switch kernel under fsx: a WARN_ON_ONCE in the DAX fault path,
+  // then (maybe) the NULL dereference. Both are kept, in order.
+  ConsoleParser p = feed(
+      "[    5.0] WARNING: CPU: 0 PID: 45 at fs/dax.c:1629 dax_iomap_pte_fault+0x4cb/0x695\n"
+      "[    5.0] RIP: 0010:dax_iomap_pte_fault+0x4cb/0x695\n"
+      "[    5.0] ---[ end trace 0000000000000000 ]---\n"
+      "[    6.0] random line\n"
+      "[    7.0] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+      "[    7.0] RIP: 0010:iomap_page_mkwrite+0x48/0x1c5\n");
+  ASSERT_TRUE(p.first_report_complete());
+  EXPECT_EQ(p.first_report()->kind(), "WARNING");
+  auto all = p.reports();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].kind(), "BUG");
+  EXPECT_EQ(all[1].rip().function(), "iomap_page_mkwrite");
+  EXPECT_EQ(p.complete_reports().size(), 1u);
+}
+
+TEST(OopsTest, ReportsAreBounded) {
+  ConsoleParser p;
+  for (int i = 0; i < 100; ++i) {
+    p.feed_line("WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2");
+    p.feed_line("---[ end trace 0000000000000000 ]---");
+  }
+  EXPECT_EQ(p.reports().size(), ConsoleParser::kMaxReports);
+}
+
 TEST(OopsTest, FramesParseOrAreRejected) {
   pb::Frame f;
   EXPECT_TRUE(parse_frame(" ? xfs_vm_writepages+0x10/0x90 [xfs]", &f));

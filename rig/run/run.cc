@@ -96,7 +96,7 @@ class RspTarget : public schedule::Target {
 // port through the event parser.
 class VmMonitor : public schedule::GuestMonitor {
  public:
-  explicit VmMonitor(vm::Vm& vm) : vm_(vm) {}
+  VmMonitor(vm::Vm& vm, const pb::Expectation& expect) : vm_(vm), expect_(expect) {}
 
   schedule::GuestStatus poll() override {
     vm_.drain_events();
@@ -130,6 +130,7 @@ class VmMonitor : public schedule::GuestMonitor {
       status_.oops = true;
       status_.oops_headline = oops->headline();
     }
+    while (seen_at_.size() < parser_.reports().size()) seen_at_.push_back(Clock::now());
     return status_;
   }
 
@@ -138,6 +139,24 @@ class VmMonitor : public schedule::GuestMonitor {
   bool fatal() const { return fatal_; }
   bool agent_started() const { return first_event_ms_ >= 0; }
   bool oops_complete() const { return parser_.first_report_complete(); }
+  // The report the verdict is about: the first one that matches the
+  // expectation, else the first of all (a WARNING may come before the crash
+  // that matters), with the time its first line was seen.
+  std::optional<std::pair<pb::Oops, Clock::time_point>> verdict_oops() const {
+    auto all = parser_.reports();
+    for (size_t i = 0; i < all.size(); ++i)
+      if (oops_matches(expect_, all[i])) return std::pair{all[i], seen_at(i)};
+    if (all.empty()) return std::nullopt;
+    return std::pair{all.front(), seen_at(0)};
+  }
+  // A complete report worth stopping for: one that matches, or one that is
+  // not a WARNING (the kernel is going down). After a WARNING the kernel
+  // goes on, and so does the run.
+  bool decisive_oops_complete() const {
+    for (const auto& r : parser_.complete_reports())
+      if (oops_matches(expect_, r) || r.kind() != "WARNING") return true;
+    return false;
+  }
   std::optional<pb::Oops> oops() const { return parser_.first_report(); }
   const std::vector<pb::AgentEvent>& events() const { return events_; }
 
@@ -148,6 +167,9 @@ class VmMonitor : public schedule::GuestMonitor {
   std::vector<pb::AgentEvent> events_;
   bool ready_ = false, done_ = false, fatal_ = false;
   double first_event_ms_ = -1;
+  const pb::Expectation& expect_;
+  std::vector<Clock::time_point> seen_at_;
+  Clock::time_point seen_at(size_t i) const { return i < seen_at_.size() ? seen_at_[i] : Clock::now(); }
 };
 
 std::string tail_lines(const std::string& text, size_t n) {
@@ -254,19 +276,21 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   if (Status s = client.handshake(Deadline::after(milliseconds(10000))); !s.ok())
     return infra("gdbstub handshake: " + s.error().message);
   RspTarget target(client, *vm, ctx.options.cpus);
-  VmMonitor monitor(*vm);
+  VmMonitor monitor(*vm, sc.expect());
   std::vector<int> all;
   for (int v = 0; v < ctx.options.cpus; ++v) all.push_back(v);
 
   Evidence ev;
+  Clock::time_point oops_at = t0;
   auto collect = [&]() {
     monitor.poll();
     ev.agent = monitor.events();
     ev.agent_done = monitor.done();
     ev.agent_fatal = monitor.fatal();
-    if (auto o = monitor.oops()) {
+    if (auto o = monitor.verdict_oops()) {
       ev.oops = true;
-      ev.oops_report = *o;
+      ev.oops_report = o->first;
+      oops_at = o->second;
     }
   };
   auto finish = [&](Clock::time_point& since_teardown) {
@@ -275,6 +299,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     if (ev.oops) {
       oops::decode(ev.oops_report, *ctx.symbols);
       *report.mutable_oops() = ev.oops_report;
+      report.set_time_to_oops_ms(std::chrono::duration<double, std::milli>(oops_at - t0).count());
     }
     std::string reason;
     report.set_verdict(decide(sc.expect(), ev, &reason));
@@ -306,7 +331,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
                    ? wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
                                   [&] {
                                     return monitor.ready() || monitor.fatal() || monitor.done() || vm->exited() ||
-                                           monitor.oops_complete();
+                                           monitor.decisive_oops_complete();
                                   })
                    : booted;
   phase("guest_setup", since);
@@ -360,7 +385,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   // printed the whole report), or the guest is gone.
   if (outcome.kind == schedule::Outcome::Kind::kEnforced) {
     auto finished = wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60)),
-                                 [&] { return monitor.done() || monitor.fatal() || vm->exited() || monitor.oops_complete(); });
+                                 [&] { return monitor.done() || monitor.fatal() || vm->exited() || monitor.decisive_oops_complete(); });
     if (!finished.ok()) {
       ev.infra_error = "waiting for the guest: " + finished.error().message;
     } else if (!*finished) {
@@ -371,10 +396,10 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
         for (const auto& v : engine.snapshot_vcpus()) *report.add_vcpus() = v;
       }
     }
-  } else if (monitor.oops() && !monitor.oops_complete()) {
+  } else if (monitor.oops() && !monitor.decisive_oops_complete()) {
     // Let the rest of the report reach the console (bounded).
     if (engine.disarm().ok() && target.resume(all, Deadline::after(milliseconds(5000))).ok())
-      (void)wait_running(target, monitor, Deadline::after(milliseconds(5000)), [&] { return monitor.oops_complete(); });
+      (void)wait_running(target, monitor, Deadline::after(milliseconds(5000)), [&] { return monitor.decisive_oops_complete(); });
   }
   return finish(since);
 }

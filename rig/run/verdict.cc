@@ -102,6 +102,13 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
     *reason = "the guest did not finish its workload after the schedule";
     return pb::STALLED;
   }
+  std::string stuck;
+  for (const auto& e : ev.agent)
+    if (e.kind() == pb::AgentEvent::STUCK) stuck += (stuck.empty() ? "" : "; ") + e.actor() + ": " + e.message();
+  if (!stuck.empty()) {
+    *reason = "the guest hung: " + stuck;
+    return pb::STALLED;
+  }
   if (ev.agent_fatal || !ev.agent_done) {
     *reason = "the guest agent failed: " + failed_ops(ev.agent);
     return pb::INFRA_ERROR;

@@ -108,5 +108,20 @@ TEST(VerdictTest, AFailedOperationIsNotAPass) {
   EXPECT_NE(reason.find("SIGBUS"), std::string::npos);
 }
 
+TEST(VerdictTest, AGuestWhoseActorsHangIsStalledNotAPass) {
+  // As seen on the live-switch kernel under fsx: both actors in D state.
+  Evidence ev = enforced_and_done();
+  ev.agent_done = false;
+  ev.agent_fatal = true;
+  pb::AgentEvent stuck;
+  stuck.set_kind(pb::AgentEvent::STUCK);
+  stuck.set_actor("fsx");
+  stuck.set_message("still running: fsx (pid 45, cpu 0, state D, wchan page_cache_ra_unbounded)");
+  ev.agent.push_back(stuck);
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::STALLED);
+  EXPECT_NE(reason.find("page_cache_ra_unbounded"), std::string::npos) << reason;
+}
+
 }  // namespace
 }  // namespace racerig::run

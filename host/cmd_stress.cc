@@ -1,0 +1,134 @@
+// racerig stress: the baseline users have today. No forced schedule: an
+// fsx-like actor and a FS_XFLAG_DAX flip loop run side by side for a while,
+// and we see whether (and when) the kernel oopses. Same boot, oops analysis
+// and report format as `reproduce`.
+#include <cstdio>
+#include <random>
+
+#include "host/cli_util.h"
+#include "host/commands.h"
+#include "host/stress.h"
+#include "rig/dwarf/symbols.h"
+#include "rig/qemu/cancel.h"
+#include "rig/run/run.h"
+#include "rig/scenario/scenario.h"
+
+namespace racerig::host {
+
+void set_stress_parameters(pb::Scenario& sc, uint64_t seed, uint64_t duration_ms) {
+  for (auto& actor : *sc.mutable_workload()->mutable_actors()) {
+    for (auto& op : *actor.mutable_ops()) {
+      if (op.has_fsx()) {
+        op.mutable_fsx()->set_seed(seed);
+        op.mutable_fsx()->set_duration_ms(duration_ms);
+        op.mutable_fsx()->set_ops(0);
+      }
+      if (op.has_flip_loop()) {
+        op.mutable_flip_loop()->set_duration_ms(duration_ms);
+        op.mutable_flip_loop()->set_iterations(0);
+      }
+    }
+  }
+  // Room for the run itself plus the guest's own set-up and shutdown.
+  sc.mutable_deadlines()->set_finish_s(static_cast<uint32_t>(duration_ms / 1000 + 120));
+}
+
+Result<StressSession> prepare_stress(const std::string& scenario_arg, const std::string& kernel_name,
+                                     const run::RunOptions& options) {
+  RACERIG_ASSIGN(auto path, scenario::find_scenario(scenario_arg, std::filesystem::path(repo_root()) / "scenarios" / "stress"));
+  RACERIG_ASSIGN(auto loaded, scenario::load_scenario(path, options.cpus));
+  if (loaded.scenario.schedule_size() != 0)
+    return make_error(ErrorKind::kInput, path.string() + ": a stress scenario has no schedule (this one has " +
+                                             std::to_string(loaded.scenario.schedule_size()) + " steps)");
+  RACERIG_ASSIGN(auto kernel, ensure_kernel(kernel_name));
+  progress_line("loading symbols from " + kernel.vmlinux.string());
+  RACERIG_ASSIGN(auto syms, symbols::Symbols::open(kernel.vmlinux.string()));
+  std::shared_ptr<const symbols::Symbols> shared(std::move(syms));
+  RACERIG_ASSIGN(auto ctx, run::prepare_run(kernel, shared, std::move(loaded), options));
+  return StressSession{std::move(ctx)};
+}
+
+pb::RunReport run_stress_once(StressSession& session, int index, uint64_t seed, double duration_s,
+                              const run::Progress& progress) {
+  run::RunContext ctx = session.context;
+  set_stress_parameters(ctx.scenario.scenario, seed, static_cast<uint64_t>(duration_s * 1000));
+  pb::RunReport r = run::run_once(ctx, index, progress);
+  r.set_seed(seed);
+  return r;
+}
+
+int cmd_stress(const Args& raw) {
+  auto parsed = parse_args(raw, {"kernel", "duration", "runs", "seed", "json", "scenario"}, {"kvm", "verbose", "help"});
+  if (!parsed.ok()) return report_error("stress", parsed.error());
+  const ParsedArgs& args = *parsed;
+  if (args.has("help") || !args.get("kernel") || !args.positional.empty()) {
+    std::fprintf(args.has("help") ? stdout : stderr,
+                 "usage: racerig stress --kernel VARIANT [--duration SECONDS] [--runs N] [--seed S] [--json FILE]\n"
+                 "                      [--scenario NAME|FILE] [--kvm] [--verbose]\n"
+                 "runs the seed's method unforced: fsx vs a FS_XFLAG_DAX flip loop (default 60 s per run);\n"
+                 "run i uses fsx seed S+i-1 (S random unless given, always printed).\n");
+    return args.has("help") ? kExitOk : kExitUsage;
+  }
+  int runs = 1, duration = 60;
+  if (auto r = args.get("runs")) {
+    auto n = parse_positive_int("runs", *r);
+    if (!n.ok()) return report_error("stress", n.error());
+    runs = *n;
+  }
+  if (auto d = args.get("duration")) {
+    auto n = parse_positive_int("duration", *d);
+    if (!n.ok()) return report_error("stress", n.error());
+    duration = *n;
+  }
+  uint64_t seed = std::random_device{}() % 1000000 + 1;
+  if (auto s = args.get("seed")) {
+    auto n = parse_positive_int("seed", *s);
+    if (!n.ok()) return report_error("stress", n.error());
+    seed = static_cast<uint64_t>(*n);
+  }
+  run::RunOptions options;
+  options.kvm = args.has("kvm");
+  options.work_dir = work_dir();
+  vm::install_cancel_handlers();
+  auto session = prepare_stress(args.get("scenario").value_or("stress-fsx-vs-dax-flip"), *args.get("kernel"), options);
+  if (!session.ok()) return report_error("stress", session.error());
+
+  pb::ReproduceReport all;
+  all.set_scenario(session->context.scenario.scenario.name());
+  all.set_kernel_variant(session->context.kernel.variant);
+  all.set_kernel_build_id(session->context.kernel.build_id);
+  int oopsed = 0, infra = 0;
+  for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
+    const uint64_t run_seed = seed + static_cast<uint64_t>(i - 1);
+    progress_line("run " + std::to_string(i) + ": fsx seed " + std::to_string(run_seed) + ", " +
+                  std::to_string(duration) + " s");
+    pb::RunReport r = run_stress_once(*session, i, run_seed, duration, [&](const std::string& line) {
+      if (args.has("verbose")) progress_line("run " + std::to_string(i) + ": " + line);
+    });
+    std::fputs(run::render_run(r, args.has("verbose")).c_str(), stdout);
+    if (r.verdict() == pb::REPRODUCED)
+      std::printf("  seed %llu: oops after %.1f s (boot included)\n", static_cast<unsigned long long>(run_seed),
+                  r.time_to_oops_ms() / 1000);
+    else
+      std::printf("  seed %llu: no oops in %d s\n", static_cast<unsigned long long>(run_seed), duration);
+    std::fflush(stdout);
+    oopsed += r.verdict() == pb::REPRODUCED;
+    infra += r.verdict() == pb::INFRA_ERROR;
+    *all.add_runs() = std::move(r);
+  }
+  all.set_reproduced(oopsed);
+  all.set_total(all.runs_size());
+  std::printf("stress on %s: %d/%d runs oopsed (%d s each)\n", all.kernel_variant().c_str(), oopsed, all.runs_size(),
+              duration);
+  if (auto json = args.get("json")) {
+    if (Status s = write_json(all, *json); !s.ok()) return report_error("json", s.error());
+  }
+  if (vm::cancelled()) {
+    progress_line("interrupted");
+    return kExitInfra;
+  }
+  if (infra > 0) return kExitInfra;
+  return oopsed == all.runs_size() ? kExitOk : kExitNegative;
+}
+
+}  // namespace racerig::host
