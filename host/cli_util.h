@@ -60,3 +60,12 @@ Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
 // Where racerig keeps derived files of its own (initramfs images).
 std::filesystem::path work_dir();
 }  // namespace racerig::host
+
+namespace racerig::kbuild {
+class Cache;
+}
+
+namespace racerig::host {
+// The kernel cache for the repo's kernels/ at `root` (default: the usual one).
+Result<kbuild::Cache> open_cache(const std::filesystem::path& root = {});
+}  // namespace racerig::host

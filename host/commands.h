@@ -20,6 +20,7 @@ int cmd_guest(const Args& args);      // racerig guest run
 int cmd_reproduce(const Args& args);  // racerig reproduce
 int cmd_validate(const Args& args);   // racerig validate
 int cmd_stress(const Args& args);     // racerig stress
+int cmd_bench(const Args& args);      // racerig bench
 
 // Repository paths (kernels/, scenarios/), found from the binary's location
 // or RACERIG_ROOT.

@@ -49,8 +49,9 @@ run::KernelFiles files_of(const kbuild::KernelBuild& b) {
 
 std::filesystem::path work_dir() { return kbuild::default_cache_root() / "work"; }
 
-Result<kbuild::Cache> open_cache() {
-  return kbuild::Cache::open(std::filesystem::path(repo_root()) / "kernels", kbuild::default_cache_root());
+Result<kbuild::Cache> open_cache(const std::filesystem::path& root) {
+  return kbuild::Cache::open(std::filesystem::path(repo_root()) / "kernels",
+                             root.empty() ? kbuild::default_cache_root() : root);
 }
 
 Result<run::KernelFiles> ensure_kernel(const std::string& name) {

@@ -48,6 +48,8 @@ void usage(FILE* out) {
                "                            judge a candidate fix on the forced interleavings\n"
                "  stress --kernel VARIANT [--duration S] [--runs N] [--seed S] [--json FILE]\n"
                "                            the unforced baseline: fsx vs a DAX flag flip loop\n"
+               "  bench [--runs N] [--stress-runs M] [--stress-duration S] [--json FILE]\n"
+               "                            forced vs stress, phase timings, build timings -> BENCHMARKS.md\n"
                "\n"
                "exit codes: 0 success, 1 negative result, 2 usage or input error, 3 infrastructure error\n");
 }
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   if (cmd == "reproduce") return cmd_reproduce(args);
   if (cmd == "validate") return cmd_validate(args);
   if (cmd == "stress") return cmd_stress(args);
+  if (cmd == "bench") return cmd_bench(args);
   std::fprintf(stderr, "racerig: unknown command \"%s\"\n\n", cmd.c_str());
   usage(stderr);
   return kExitUsage;

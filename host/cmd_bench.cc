@@ -1,0 +1,333 @@
+// racerig bench: the forced schedule against the stress loop on the same
+// kernel in the same run, where a forced run's time goes, and what kernel
+// builds and a warm validate cost. A command, not a test: it prints tables
+// and writes them, with the machine's details, to BENCHMARKS.md.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "host/cli_util.h"
+#include "host/commands.h"
+#include "host/stress.h"
+#include "rig/dwarf/symbols.h"
+#include "rig/kbuild/cache.h"
+#include "rig/kbuild/subprocess.h"
+#include "rig/qemu/cancel.h"
+#include "rig/run/run.h"
+#include "rig/scenario/scenario.h"
+
+namespace racerig::host {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Stats {
+  size_t n = 0;
+  double median = 0, max = 0;
+};
+
+Stats stats_of(std::vector<double> v) {
+  Stats s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  s.median = v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  s.max = v.back();
+  return s;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown";
+}
+
+std::string qemu_version(const std::string& qemu) {
+  auto out = kbuild::run_checked(kbuild::Command{{qemu, "--version"}, {}, {}, {}}, Deadline::after_seconds(10));
+  if (!out.ok()) return "unknown (" + out.error().message + ")";
+  return out->substr(0, out->find('\n'));
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+// A one-line change to one file that 0001 does not touch: an incremental
+// rebuild of a single object, unique per bench run so the cache cannot
+// answer it.
+Result<fs::path> write_one_file_patch(const fs::path& dir) {
+  const std::string nonce = std::to_string(static_cast<long long>(std::time(nullptr))) + "-" + std::to_string(::getpid());
+  const fs::path p = dir / ("bench-one-file-" + nonce + ".patch");
+  std::ofstream out(p);
+  out << "A one-line change to one file, for `racerig bench` (" << nonce << ").\n\n"
+      << "--- a/fs/xfs/xfs_stats.c\n+++ b/fs/xfs/xfs_stats.c\n@@ -1,3 +1,4 @@\n"
+      << " // SPDX-License-Identifier: GPL-2.0\n+/* racerig bench " << nonce << " */\n /*\n"
+      << "  * Copyright (c) 2000-2003,2005 Silicon Graphics, Inc.\n";
+  if (!out) return make_error(ErrorKind::kIo, "writing " + p.string());
+  return p;
+}
+
+class QuietProgress : public kbuild::ProgressSink {
+ public:
+  void stage(const std::string& variant, const std::string& what) override { progress_line(variant + ": " + what); }
+  void compile(const std::string&, const std::string&) override {}
+};
+
+// Per-phase medians of the forced runs.
+std::map<std::string, std::vector<double>> phases_of(const pb::ReproduceReport& r) {
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& run : r.runs())
+    for (const auto& t : run.timings()) out[t.phase()].push_back(t.ms());
+  return out;
+}
+
+std::vector<double> repro_times(const pb::ReproduceReport& r) {
+  std::vector<double> out;
+  for (const auto& run : r.runs())
+    if (run.verdict() == pb::REPRODUCED) out.push_back(run.time_to_oops_ms() / 1000);
+  return out;
+}
+
+std::vector<double> run_walls(const pb::ReproduceReport& r) {
+  std::vector<double> out;
+  for (const auto& run : r.runs()) {
+    double ms = 0;
+    for (const auto& t : run.timings()) ms += t.ms();
+    out.push_back(ms / 1000);
+  }
+  return out;
+}
+
+std::string render(const pb::BenchReport& b) {
+  std::ostringstream o;
+  o << "## racerig bench, " << b.date() << "\n\n"
+    << "Machine: " << b.cpu_model() << ", " << b.cores() << " cores; " << b.qemu_version() << ", accelerator "
+    << b.accelerator() << "; kernel `" << b.kernel_variant() << "` (build id " << b.kernel_build_id().substr(0, 12)
+    << ").\n\n"
+    << "### Forced schedule against the stress loop\n\n"
+    << "| method | runs | reproduced | rate | median time to reproduction | max time to reproduction | median wall per run |\n"
+    << "|---|---|---|---|---|---|---|\n";
+  auto row = [&](const std::string& name, const pb::ReproduceReport& r) {
+    if (r.runs_size() == 0) return;
+    Stats t = stats_of(repro_times(r));
+    Stats w = stats_of(run_walls(r));
+    o << "| " << name << " | " << r.runs_size() << " | " << r.reproduced() << " | "
+      << fmt("%.0f%%", 100.0 * r.reproduced() / r.runs_size()) << " | "
+      << (t.n != 0 ? fmt("%.2f s", t.median) : "—") << " | " << (t.n != 0 ? fmt("%.2f s", t.max) : "—") << " | "
+      << fmt("%.2f s", w.median) << " |\n";
+  };
+  row("forced, cold boot per run", b.forced_cold());
+  row("forced, from snapshot", b.forced_snapshot());
+  row("stress (fsx vs flip loop, " + fmt("%.0f s", b.stress_duration_s()) + " budget)", b.stress());
+  o << "\nTimes to reproduction count from the start of the run (QEMU launch), boot and guest set-up included,\n"
+       "to the first line of the matching oops on the console.\n";
+  for (const auto* r : {&b.forced_cold(), &b.forced_snapshot(), &b.stress()}) {
+    std::map<std::string, int> verdicts;
+    for (const auto& run : r->runs()) ++verdicts[pb::Verdict_Name(run.verdict())];
+    if (r->runs_size() == 0) continue;
+    o << "\n" << (r == &b.stress() ? "Stress" : r == &b.forced_cold() ? "Forced (cold)" : "Forced (snapshot)")
+      << " verdicts:";
+    for (const auto& [v, n] : verdicts) o << " " << n << " " << v << ";";
+    if (r == &b.stress()) {
+      o << " seeds";
+      for (const auto& run : r->runs()) o << " " << run.seed();
+    }
+    o << "\n";
+  }
+  for (const auto* r : {&b.forced_cold(), &b.forced_snapshot()}) {
+    if (r->runs_size() == 0) continue;
+    o << "\n### Phases of a forced run (" << (r == &b.forced_cold() ? "cold" : "snapshot") << ", median of "
+      << r->runs_size() << ")\n\n| phase | median | max |\n|---|---|---|\n";
+    for (const char* phase : {"restore", "boot", "guest_setup", "schedule", "verdict", "teardown"}) {
+      auto all = phases_of(*r);
+      if (all.count(phase) == 0) continue;
+      Stats s = stats_of(all[phase]);
+      o << "| " << phase << " | " << fmt("%.0f ms", s.median) << " | " << fmt("%.0f ms", s.max) << " |\n";
+    }
+  }
+  o << "\n### Kernel builds and validate\n\n| step | wall |\n|---|---|\n";
+  auto line = [&](const std::string& what, double s) {
+    o << "| " << what << " | " << (s > 0 ? fmt("%.1f s", s) : "not measured") << " |\n";
+  };
+  line("cold base build (`fixed`: extract, configure, build, in an empty cache)", b.build_cold_base_s());
+  line("cached variant (`" + b.kernel_variant() + "` again)", b.build_cached_s());
+  line("one-file variant (" + b.kernel_variant() + " + a one-line change to fs/xfs/xfs_stats.c)", b.build_one_file_s());
+  line("warm `validate` of the upstream-style candidate (" + std::to_string(b.validate_runs()) + " runs per kernel)",
+       b.validate_warm_s());
+  return o.str();
+}
+
+}  // namespace
+
+int cmd_bench(const Args& raw) {
+  auto parsed = parse_args(raw, {"runs", "stress-runs", "stress-duration", "json", "kernel", "out", "validate-runs"},
+                           {"cold-build", "skip-builds", "kvm", "help"});
+  if (!parsed.ok()) return report_error("bench", parsed.error());
+  const ParsedArgs& args = *parsed;
+  if (args.has("help") || !args.positional.empty()) {
+    std::fprintf(args.has("help") ? stdout : stderr,
+                 "usage: racerig bench [--runs N] [--stress-runs M] [--stress-duration S] [--json FILE]\n"
+                 "                     [--kernel VARIANT] [--out FILE] [--validate-runs R] [--cold-build]\n"
+                 "                     [--skip-builds] [--kvm]\n"
+                 "defaults: 10 forced runs, 5 stress runs of 60 s, kernel buggy, out BENCHMARKS.md;\n"
+                 "--cold-build also times a cold base build in an empty temporary cache (minutes).\n");
+    return args.has("help") ? kExitOk : kExitUsage;
+  }
+  auto int_arg = [&](const char* name, int dflt) -> Result<int> {
+    if (auto v = args.get(name)) return parse_positive_int(name, *v);
+    return dflt;
+  };
+  auto runs = int_arg("runs", 10), stress_runs = int_arg("stress-runs", 5), stress_s = int_arg("stress-duration", 60),
+       validate_runs = int_arg("validate-runs", 3);
+  for (auto* r : {&runs, &stress_runs, &stress_s, &validate_runs})
+    if (!r->ok()) return report_error("bench", r->error());
+  const std::string kernel_name = args.get("kernel").value_or("buggy");
+  const fs::path out_path = args.get("out").value_or((fs::path(repo_root()) / "BENCHMARKS.md").string());
+  vm::install_cancel_handlers();
+
+  run::RunOptions options;
+  options.kvm = args.has("kvm");
+  options.work_dir = work_dir();
+  pb::BenchReport bench;
+  bench.set_date(utc_now());
+  bench.set_cpu_model(cpu_model());
+  bench.set_cores(static_cast<int>(std::thread::hardware_concurrency()));
+  bench.set_qemu_version(qemu_version(options.qemu));
+  bench.set_accelerator(options.kvm ? "kvm" : "tcg");
+
+  // The forced scenario, cold.
+  auto path = scenario::find_scenario("xfs-dax-flip-vs-write-fault", fs::path(repo_root()) / "scenarios");
+  if (!path.ok()) return report_error("bench", path.error());
+  auto loaded = scenario::load_scenario(*path, options.cpus);
+  if (!loaded.ok()) return report_error("bench", loaded.error());
+  auto kernel = ensure_kernel(kernel_name);
+  if (!kernel.ok()) return report_error("bench", kernel.error());
+  bench.set_kernel_variant(kernel->variant);
+  bench.set_kernel_build_id(kernel->build_id);
+  auto syms = symbols::Symbols::open(kernel->vmlinux.string());
+  if (!syms.ok()) return report_error("bench", syms.error());
+  std::shared_ptr<const symbols::Symbols> shared(std::move(*syms));
+  auto ctx = run::prepare_run(*kernel, shared, std::move(*loaded), options);
+  if (!ctx.ok()) return report_error("bench", ctx.error());
+  auto collect = [&](pb::ReproduceReport* into, const pb::RunReport& r) {
+    *into->add_runs() = r;
+    into->set_total(into->runs_size());
+    into->set_reproduced(into->reproduced() + (r.verdict() == pb::REPRODUCED));
+  };
+  for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
+    pb::RunReport r = run::run_once(*ctx, i, [](const std::string&) {});
+    std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, pb::Verdict_Name(r.verdict()).c_str(),
+                r.time_to_oops_ms() / 1000);
+    std::fflush(stdout);
+    collect(bench.mutable_forced_cold(), r);
+  }
+
+  // The stress baseline, same kernel.
+  bench.set_stress_duration_s(*stress_s);
+  auto stress = prepare_stress("stress-fsx-vs-dax-flip", kernel_name, options);
+  if (!stress.ok()) return report_error("bench", stress.error());
+  const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 100000) * 10;
+  for (int i = 1; i <= *stress_runs && !vm::cancelled(); ++i) {
+    pb::RunReport r = run_stress_once(*stress, i, seed_base + static_cast<uint64_t>(i), *stress_s,
+                                      [](const std::string&) {});
+    std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
+                pb::Verdict_Name(r.verdict()).c_str(),
+                r.verdict() == pb::REPRODUCED ? (", " + fmt("%.2f s", r.time_to_oops_ms() / 1000) + " to the oops").c_str()
+                                              : (" — " + r.reason().substr(0, 160)).c_str());
+    std::fflush(stdout);
+    collect(bench.mutable_stress(), r);
+  }
+
+  // Kernel builds and a warm validate.
+  if (!args.has("skip-builds") && !vm::cancelled()) {
+    auto t = Clock::now();
+    if (ensure_kernel(kernel_name).ok()) bench.set_build_cached_s(seconds_since(t));
+    auto cache = open_cache();
+    char tmpl[] = "/tmp/racerig-bench-XXXXXX";
+    if (cache.ok() && ::mkdtemp(tmpl) != nullptr) {
+      const fs::path tmp = tmpl;
+      QuietProgress quiet;
+      auto patch = write_one_file_patch(tmp);
+      auto base = cache->variant(kernel_name);
+      if (patch.ok() && base.ok()) {
+        auto b = cache->build_with_patches(*base, {*patch}, quiet);
+        if (b.ok()) {
+          bench.set_build_one_file_s(b->seconds);
+          std::error_code ec;
+          fs::remove_all(b->dir, ec);  // a one-off: keep the cache clean
+        } else {
+          std::printf("one-file build failed: %s\n", b.error().message.c_str());
+        }
+      }
+      if (args.has("cold-build")) {
+        auto cold = open_cache(tmp / "cache");
+        auto fixed = cold.ok() ? cold->variant("fixed") : Result<pb::Variant>(cold.error());
+        if (fixed.ok()) {
+          auto b = cold->build(*fixed, quiet);
+          if (b.ok()) bench.set_build_cold_base_s(b->seconds);
+          else std::printf("cold build failed: %s\n", b.error().message.c_str());
+        }
+      }
+      std::error_code ec;
+      fs::remove_all(tmp, ec);
+    }
+    // The warm validate, as a user runs it.
+    bench.set_validate_runs(*validate_runs);
+    t = Clock::now();
+    auto v = kbuild::run_command(
+        kbuild::Command{{"/proc/self/exe", "validate", "--runs", std::to_string(*validate_runs), "--patch",
+                         (fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch")
+                             .string()},
+                        {}, {}, {}},
+        Deadline::after_seconds(1800));
+    if (v.ok() && v->code == 0) bench.set_validate_warm_s(seconds_since(t));
+    else std::printf("warm validate did not end FIXED: %s\n", v.ok() ? v->output.c_str() : v.error().message.c_str());
+  }
+
+  const std::string table = render(bench);
+  std::printf("\n%s", table.c_str());
+  {
+    std::ofstream out(out_path);
+    out << "# Benchmarks\n\nWritten by `racerig bench` (see README). Figures are measurements of one run on the\n"
+           "machine named below; they are not targets and no test asserts them.\n\n"
+        << table;
+    if (!out) return report_error("bench", make_error(ErrorKind::kIo, "writing " + out_path.string()));
+  }
+  progress_line("wrote " + out_path.string());
+  if (auto json = args.get("json")) {
+    if (Status s = write_json(bench, *json); !s.ok()) return report_error("json", s.error());
+  }
+  if (vm::cancelled()) {
+    progress_line("interrupted");
+    return kExitInfra;
+  }
+  return kExitOk;
+}
+
+}  // namespace racerig::host
