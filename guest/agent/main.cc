@@ -84,6 +84,11 @@ int open_port(std::string* error) {
   config.port_out = port;
   config.port_in = port;
   AgentEnd end = run_agent(config, start);
+  auto plan = read_plan(config.plan_path);
+  if (end == AgentEnd::kDone && plan.ok() && plan->stay_up()) {
+    ::sync();
+    for (;;) ::pause();  // the host restores a snapshot; nothing to do
+  }
   power_off(end == AgentEnd::kDone, reporter);
 }
 

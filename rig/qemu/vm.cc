@@ -48,6 +48,35 @@ std::string read_text(const fs::path& p) {
 
 std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
+// Runs a short helper (qemu-img) to completion within the deadline.
+Status run_tool(const std::vector<std::string>& argv, Deadline deadline) {
+  std::vector<char*> cargv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::execvp(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (true) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return errno_error("waitpid " + argv[0]);
+    if (deadline.expired()) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return make_error(ErrorKind::kTimeout, argv[0] + " did not finish in time");
+    }
+    ::usleep(5000);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return make_error(ErrorKind::kIo, argv[0] + " failed (status " + std::to_string(status) + "); is it installed?");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
@@ -64,6 +93,9 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
       "-chardev", "socket,id=agent,path=" + (dir / "agent.sock").string(), "-serial", "chardev:agent",
       "-gdb", "unix:" + (dir / "gdb.sock").string() + ",server=on,wait=off",
       "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off"};
+  if (cfg.snapshot_drive) {
+    argv.insert(argv.end(), {"-drive", "if=none,id=snapshots,format=qcow2,file=" + (dir / "snapshots.qcow2").string()});
+  }
   if (!cfg.firmware_only) {
     argv.insert(argv.end(), {"-kernel", cfg.bzimage.string(), "-initrd", cfg.initrd.string(), "-append", cfg.append});
   }
@@ -98,6 +130,9 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     if (!fd.valid()) return errno_error("creating " + img.string());
     if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());
   }
+  if (cfg.snapshot_drive) RACERIG_TRY(run_tool({cfg.qemu_img, "create", "-q", "-f", "qcow2",
+                                                 (vm->run_dir_ / "snapshots.qcow2").string(), "64M"},
+                                                deadline));
   RACERIG_ASSIGN(ScopedFd console_listener, listen_unix(vm->run_dir_ / "console.sock"));
   RACERIG_ASSIGN(ScopedFd agent_listener, listen_unix(vm->run_dir_ / "agent.sock"));
 
@@ -257,6 +292,27 @@ Status Vm::send_agent_line(std::string_view line) {
 Result<std::string> Vm::qmp(std::string_view command, std::string_view args_json, Deadline deadline) {
   if (!qmp_) return make_error(ErrorKind::kIo, "QMP is closed");
   return qmp_->execute(command, args_json, deadline);
+}
+
+Status Vm::save_snapshot(const std::string& name, Deadline deadline) {
+  RACERIG_ASSIGN(std::string r, qmp("human-monitor-command", "{\"command-line\": " + json_quote("savevm " + name) + "}", deadline));
+  // HMP answers "" on success and prints its error otherwise.
+  auto text = json_string(r);
+  if (!text || !text->empty()) return make_error(ErrorKind::kIo, "savevm " + name + ": " + (text ? *text : r));
+  return Status::Ok();
+}
+
+Status Vm::load_snapshot(const std::string& name, Deadline deadline) {
+  RACERIG_ASSIGN(std::string r, qmp("human-monitor-command", "{\"command-line\": " + json_quote("loadvm " + name) + "}", deadline));
+  auto text = json_string(r);
+  if (!text || !text->empty()) return make_error(ErrorKind::kIo, "loadvm " + name + ": " + (text ? *text : r));
+  return Status::Ok();
+}
+
+void Vm::discard_output() {
+  drain_events();
+  console_lines_.take_lines();
+  agent_lines_.take_lines();
 }
 
 std::string Vm::qemu_log() const { return read_text(run_dir_ / "qemu.log"); }

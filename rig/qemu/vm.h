@@ -28,6 +28,10 @@ struct VmConfig {
   bool kvm = false;            // -accel kvm instead of tcg (hosts where KVM boots a stock kernel)
   bool start_paused = true;    // -S: no vCPU runs until the gdb client resumes them
   bool firmware_only = false;  // no -kernel/-initrd/-append: just SeaBIOS (tests)
+  // A small unattached qcow2 drive (made with qemu-img) to hold savevm
+  // snapshots; a snapshot includes the NVDIMM's contents.
+  bool snapshot_drive = false;
+  std::string qemu_img = "qemu-img";
   int memory_mb = 512;
   int pmem_mb = 512;           // size of the fresh NVDIMM backing file
   std::filesystem::path run_parent;  // where the run dir is made (empty: $TMPDIR or /tmp)
@@ -65,6 +69,13 @@ class Vm {
   int exit_status() const { return exit_status_; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
+  // HMP savevm/loadvm of a named snapshot (needs snapshot_drive). The VM
+  // keeps its run state (stopped stays stopped).
+  Status save_snapshot(const std::string& name, Deadline deadline);
+  Status load_snapshot(const std::string& name, Deadline deadline);
+  // Forgets console/agent output read so far (before a restored run).
+  void discard_output();
+
   // QEMU's own stderr/stdout so far.
   std::string qemu_log() const;
 

@@ -135,6 +135,11 @@ class VmMonitor : public schedule::GuestMonitor {
   }
 
   bool ready() const { return ready_; }
+  // A restored snapshot: the agent said READY before the snapshot was taken.
+  void assume_ready() {
+    ready_ = true;
+    first_event_ms_ = 1;
+  }
   bool done() const { return done_; }
   bool fatal() const { return fatal_; }
   bool agent_started() const { return first_event_ms_ >= 0; }
@@ -228,126 +233,96 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
   return ctx;
 }
 
-pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progress) {
-  const auto t0 = Clock::now();
-  pb::RunReport report;
-  report.set_run(index);
-  report.set_scenario(ctx.scenario.scenario.name());
-  report.set_kernel_variant(ctx.kernel.variant);
-  report.set_kernel_build_id(ctx.kernel.build_id);
-  const pb::Scenario& sc = ctx.scenario.scenario;
-  auto deadline_s = [](uint32_t v, uint32_t dflt) { return static_cast<double>(v != 0 ? v : dflt); };
-  auto phase = [&](const std::string& name, Clock::time_point& since) {
-    pb::PhaseTiming* t = report.add_timings();
+namespace {
+
+double deadline_s(uint32_t v, uint32_t dflt) { return static_cast<double>(v != 0 ? v : dflt); }
+
+// Records phase timings into a report.
+class Phases {
+ public:
+  explicit Phases(pb::RunReport& report) : report_(report), since_(Clock::now()) {}
+  void mark(const std::string& name) {
+    pb::PhaseTiming* t = report_.add_timings();
     t->set_phase(name);
-    t->set_ms(ms_since(since));
-    since = Clock::now();
-  };
-  auto infra = [&](const std::string& what) {
-    report.set_verdict(pb::INFRA_ERROR);
-    report.set_reason(what);
-    return report;
-  };
+    t->set_ms(ms_since(since_));
+    since_ = Clock::now();
+  }
 
-  // Guest image: the cached base plus this run's plan.
-  pb::GuestPlan plan;
-  *plan.mutable_workload() = sc.workload();
-  plan.set_wait_for_go(!ctx.steps.empty());
-  auto initrd = guest::write_run_initramfs(ctx.base_initramfs, plan);
-  if (!initrd.ok()) return infra(initrd.error().message);
+ private:
+  pb::RunReport& report_;
+  Clock::time_point since_;
+};
 
+// One QEMU with its gdbstub connection.
+struct Live {
+  std::unique_ptr<vm::Vm> vm;
+  std::unique_ptr<gdbremote::Client> client;
+  std::unique_ptr<RspTarget> target;
+};
+
+std::vector<int> all_vcpus(const RunContext& ctx) {
+  std::vector<int> all;
+  for (int v = 0; v < ctx.options.cpus; ++v) all.push_back(v);
+  return all;
+}
+
+Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive) {
+  RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx.base_initramfs, plan));
   vm::VmConfig cfg;
   cfg.qemu = ctx.options.qemu;
   cfg.bzimage = ctx.kernel.bzimage;
-  cfg.initrd = initrd->path();
+  cfg.initrd = initrd.path();
   cfg.append = ctx.options.append;
   cfg.cpus = ctx.options.cpus;
   cfg.kvm = ctx.options.kvm;
   cfg.start_paused = true;
-  progress("booting " + ctx.kernel.variant);
-  Clock::time_point since = Clock::now();
+  cfg.snapshot_drive = snapshot_drive;
+  Live live;
   auto started = vm::Vm::start(cfg, Deadline::after(milliseconds(30000)));
-  if (!started.ok()) return infra("starting QEMU: " + started.error().message);
-  std::unique_ptr<vm::Vm> vm = std::move(*started);
+  if (!started.ok()) return started.error().wrap("starting QEMU");
+  live.vm = std::move(*started);
+  auto conn = gdbremote::Connection::connect_unix(live.vm->gdb_socket_path(), Deadline::after(milliseconds(10000)));
+  if (!conn.ok()) return conn.error().wrap("connecting to the gdbstub");
+  live.client = std::make_unique<gdbremote::Client>(std::move(*conn));
+  if (Status s = live.client->handshake(Deadline::after(milliseconds(10000))); !s.ok())
+    return s.error().wrap("gdbstub handshake");
+  live.target = std::make_unique<RspTarget>(*live.client, *live.vm, ctx.options.cpus);
+  return live;
+}
 
-  auto conn = gdbremote::Connection::connect_unix(vm->gdb_socket_path(), Deadline::after(milliseconds(10000)));
-  if (!conn.ok()) return infra("connecting to the gdbstub: " + conn.error().message);
-  gdbremote::Client client(std::move(*conn));
-  if (Status s = client.handshake(Deadline::after(milliseconds(10000))); !s.ok())
-    return infra("gdbstub handshake: " + s.error().message);
-  RspTarget target(client, *vm, ctx.options.cpus);
-  VmMonitor monitor(*vm, sc.expect());
-  std::vector<int> all;
-  for (int v = 0; v < ctx.options.cpus; ++v) all.push_back(v);
-
-  Evidence ev;
-  Clock::time_point oops_at = t0;
-  auto collect = [&]() {
-    monitor.poll();
-    ev.agent = monitor.events();
-    ev.agent_done = monitor.done();
-    ev.agent_fatal = monitor.fatal();
-    if (auto o = monitor.verdict_oops()) {
-      ev.oops = true;
-      ev.oops_report = o->first;
-      oops_at = o->second;
-    }
-  };
-  auto finish = [&](Clock::time_point& since_teardown) {
-    collect();
-    for (const auto& e : ev.agent) *report.add_agent() = e;
-    if (ev.oops) {
-      oops::decode(ev.oops_report, *ctx.symbols);
-      *report.mutable_oops() = ev.oops_report;
-      report.set_time_to_oops_ms(std::chrono::duration<double, std::milli>(oops_at - t0).count());
-    }
-    std::string reason;
-    report.set_verdict(decide(sc.expect(), ev, &reason));
-    report.set_reason(reason);
-    report.set_schedule_enforced(ev.schedule_ran && ev.schedule == schedule::Outcome::Kind::kEnforced);
-    phase("verdict", since_teardown);
-    if (ctx.options.attach && report.verdict() == pb::REPRODUCED) {
-      progress("attach: the VM is stopped; gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " +
-               vm->gdb_socket_path() + "'");
-      auto stop = client.interrupt(Deadline::after(milliseconds(5000)));
-      (void)stop;
-      client.close_keep_stopped();
-      vm->wait_until_exit_or_cancel();
-    }
-    Status s = vm->shutdown(Deadline::after(milliseconds(10000)));
-    report.set_console(vm->console_log());
-    if (!s.ok() && report.verdict() != pb::INFRA_ERROR) report.set_reason(report.reason() + " (teardown: " + s.error().message + ")");
-    phase("teardown", since_teardown);
-    return report;
-  };
-
-  // Boot and guest set-up: run every vCPU until the agent is READY.
-  if (Status s = target.resume(all, Deadline::after(milliseconds(5000))); !s.ok())
-    return infra("starting the guest: " + s.error().message);
-  auto booted = wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
-                             [&] { return monitor.agent_started() || monitor.fatal() || vm->exited(); });
-  phase("boot", since);
+// Boot and guest set-up: every vCPU runs until the agent is READY. Returns
+// why not, or "" when ready.
+std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor, Phases& phases) {
+  const pb::Scenario& sc = ctx.scenario.scenario;
+  if (Status s = live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok())
+    return "starting the guest: " + s.error().message;
+  vm::Vm& vm = *live.vm;
+  auto booted = wait_running(*live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
+                             [&] { return monitor.agent_started() || monitor.fatal() || vm.exited(); });
+  phases.mark("boot");
   auto ready = booted.ok() && *booted
-                   ? wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
+                   ? wait_running(*live.target, monitor,
+                                  Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
                                   [&] {
-                                    return monitor.ready() || monitor.fatal() || monitor.done() || vm->exited() ||
+                                    return monitor.ready() || monitor.fatal() || monitor.done() || vm.exited() ||
                                            monitor.decisive_oops_complete();
                                   })
                    : booted;
-  phase("guest_setup", since);
-  if (!ready.ok() || !*ready || !monitor.ready()) {
-    ev.schedule_ran = false;
-    ev.schedule_reason = !ready.ok()      ? ready.error().message
-                         : !*ready        ? "the guest was not ready within the boot deadline; console tail:\n" +
-                                         tail_lines(vm->console_log(), 15)
-                         : monitor.fatal() ? "the agent failed during set-up"
-                                           : "the guest ended during set-up; console tail:\n" +
-                                                 tail_lines(vm->console_log(), 15);
-    ev.infra_error = ev.schedule_reason;
-    return finish(since);
-  }
+  phases.mark("guest_setup");
+  if (ready.ok() && *ready && monitor.ready()) return "";
+  return !ready.ok()       ? ready.error().message
+         : !*ready         ? "the guest was not ready within the boot deadline; console tail:\n" +
+                         tail_lines(vm.console_log(), 15)
+         : monitor.fatal() ? "the agent failed during set-up"
+                           : "the guest ended during set-up; console tail:\n" + tail_lines(vm.console_log(), 15);
+}
 
-  // The schedule.
+// The schedule and what follows it, on a ready guest whose agent waits for
+// "go" (or, with no schedule and no barrier, already runs).
+void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
+             Clock::time_point t0, Phases& phases, bool send_go, const Progress& progress) {
+  const pb::Scenario& sc = ctx.scenario.scenario;
+  RspTarget& target = *live.target;
   progress("guest ready; enforcing the schedule");
   schedule::EngineConfig ec;
   ec.actors = scenario::actors_of(sc);
@@ -367,25 +342,38 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     Status armed = stop.ok() ? engine.arm() : Status(stop.error());
     if (!armed.ok()) {
       ev.infra_error = "arming the schedule: " + armed.error().message;
-      return finish(since);
+      return;
     }
-    if (Status s = vm->send_agent_line("go\n"); !s.ok()) {
-      ev.infra_error = "telling the agent to go: " + s.error().message;
-      return finish(since);
-    }
-    outcome = engine.execute();
   }
+  if (send_go) {
+    // With a schedule the engine resumes the vCPUs; without one (a stress
+    // run from a snapshot) the restored VM is resumed here.
+    if (ctx.steps.empty() && !live.client->running()) {
+      if (Status s = target.resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok()) {
+        ev.infra_error = "resuming the guest: " + s.error().message;
+        return;
+      }
+    }
+    if (Status s = live.vm->send_agent_line("go\n"); !s.ok()) {
+      ev.infra_error = "telling the agent to go: " + s.error().message;
+      return;
+    }
+  }
+  if (!ctx.steps.empty()) outcome = engine.execute();
   ev.schedule_ran = true;
   ev.schedule = outcome.kind;
   ev.schedule_reason = outcome.reason;
   for (const auto& v : outcome.vcpus) *report.add_vcpus() = v;
-  phase("schedule", since);
+  phases.mark("schedule");
 
   // After the schedule: until the agent is done, the kernel oopsed (and
   // printed the whole report), or the guest is gone.
+  vm::Vm& vm = *live.vm;
   if (outcome.kind == schedule::Outcome::Kind::kEnforced) {
-    auto finished = wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60)),
-                                 [&] { return monitor.done() || monitor.fatal() || vm->exited() || monitor.decisive_oops_complete(); });
+    auto finished =
+        wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60)), [&] {
+          return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();
+        });
     if (!finished.ok()) {
       ev.infra_error = "waiting for the guest: " + finished.error().message;
     } else if (!*finished) {
@@ -398,10 +386,169 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     }
   } else if (monitor.oops() && !monitor.decisive_oops_complete()) {
     // Let the rest of the report reach the console (bounded).
-    if (engine.disarm().ok() && target.resume(all, Deadline::after(milliseconds(5000))).ok())
-      (void)wait_running(target, monitor, Deadline::after(milliseconds(5000)), [&] { return monitor.decisive_oops_complete(); });
+    if (engine.disarm().ok() && target.resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))).ok())
+      (void)wait_running(target, monitor, Deadline::after(milliseconds(5000)),
+                         [&] { return monitor.decisive_oops_complete(); });
   }
-  return finish(since);
+  (void)engine.disarm();
+}
+
+// Evidence → verdict, oops decoded, agent events; phase "verdict".
+void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunReport& report, Clock::time_point t0,
+           Phases& phases, const std::vector<pb::AgentEvent>& earlier_events) {
+  monitor.poll();
+  ev.agent = earlier_events;
+  for (const auto& e : monitor.events()) ev.agent.push_back(e);
+  ev.agent_done = monitor.done();
+  ev.agent_fatal = monitor.fatal();
+  if (auto o = monitor.verdict_oops()) {
+    ev.oops = true;
+    ev.oops_report = o->first;
+    report.set_time_to_oops_ms(std::chrono::duration<double, std::milli>(o->second - t0).count());
+  }
+  for (const auto& e : ev.agent) *report.add_agent() = e;
+  if (ev.oops) {
+    oops::decode(ev.oops_report, *ctx.symbols);
+    *report.mutable_oops() = ev.oops_report;
+  }
+  std::string reason;
+  report.set_verdict(decide(ctx.scenario.scenario.expect(), ev, &reason));
+  report.set_reason(reason);
+  report.set_schedule_enforced(ev.schedule_ran && ev.schedule == schedule::Outcome::Kind::kEnforced);
+  phases.mark("verdict");
+}
+
+pb::RunReport new_report(const RunContext& ctx, int index) {
+  pb::RunReport report;
+  report.set_run(index);
+  report.set_scenario(ctx.scenario.scenario.name());
+  report.set_kernel_variant(ctx.kernel.variant);
+  report.set_kernel_build_id(ctx.kernel.build_id);
+  return report;
+}
+
+pb::GuestPlan plan_of(const RunContext& ctx, bool snapshot) {
+  pb::GuestPlan plan;
+  *plan.mutable_workload() = ctx.scenario.scenario.workload();
+  // From a snapshot the actors always wait for "go": the snapshot is taken
+  // before anything of the workload ran.
+  plan.set_wait_for_go(snapshot || !ctx.steps.empty());
+  plan.set_stay_up(snapshot);
+  return plan;
+}
+
+}  // namespace
+
+pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progress) {
+  const auto t0 = Clock::now();
+  pb::RunReport report = new_report(ctx, index);
+  Phases phases(report);
+  progress("booting " + ctx.kernel.variant);
+  auto live = start_live(ctx, plan_of(ctx, false), false);
+  if (!live.ok()) {
+    report.set_verdict(pb::INFRA_ERROR);
+    report.set_reason(live.error().message);
+    return report;
+  }
+  vm::Vm& vm = *live->vm;
+  VmMonitor monitor(vm, ctx.scenario.scenario.expect());
+  Evidence ev;
+  std::string not_ready = boot_to_ready(ctx, *live, monitor, phases);
+  if (!not_ready.empty()) {
+    ev.schedule_ran = false;
+    ev.schedule_reason = not_ready;
+    ev.infra_error = not_ready;
+  } else {
+    enforce(ctx, *live, monitor, ev, report, t0, phases, !ctx.steps.empty(), progress);
+  }
+  judge(ctx, monitor, ev, report, t0, phases, {});
+  if (ctx.options.attach && report.verdict() == pb::REPRODUCED) {
+    progress("attach: the VM is stopped; gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " +
+             vm.gdb_socket_path() + "'");
+    (void)live->client->interrupt(Deadline::after(milliseconds(5000)));
+    live->client->close_keep_stopped();
+    vm.wait_until_exit_or_cancel();
+  }
+  Status s = vm.shutdown(Deadline::after(milliseconds(10000)));
+  report.set_console(vm.console_log());
+  if (!s.ok() && report.verdict() != pb::INFRA_ERROR)
+    report.set_reason(report.reason() + " (teardown: " + s.error().message + ")");
+  phases.mark("teardown");
+  return report;
+}
+
+// ------------------------------------------------------------ snapshots
+
+struct SnapshotRunner::State {
+  Live live;
+  std::vector<pb::AgentEvent> setup_events;  // what the agent said up to READY
+};
+
+SnapshotRunner::SnapshotRunner(const RunContext& ctx) : ctx_(ctx) {}
+SnapshotRunner::~SnapshotRunner() = default;
+
+constexpr char kSnapshotName[] = "racerig-ready";
+
+Status SnapshotRunner::prepare(const Progress& progress) {
+  const auto t0 = Clock::now();
+  state_.reset();
+  pb::RunReport scratch;
+  Phases phases(scratch);
+  progress("booting " + ctx_.kernel.variant + " to the ready state");
+  RACERIG_ASSIGN(Live live, start_live(ctx_, plan_of(ctx_, true), true));
+  VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
+  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases);
+  if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);
+  RACERIG_TRY(live.target->interrupt(Deadline::after(milliseconds(5000))));
+  RACERIG_TRY(live.vm->save_snapshot(kSnapshotName, Deadline::after(milliseconds(60000))));
+  auto state = std::make_unique<State>();
+  state->live = std::move(live);
+  state->setup_events = monitor.events();
+  state_ = std::move(state);
+  prepare_ms_ = ms_since(t0);
+  boot_ms_ = 0;
+  for (const auto& t : scratch.timings()) boot_ms_ += t.ms();
+  return Status::Ok();
+}
+
+pb::RunReport SnapshotRunner::run(int index, const Progress& progress) {
+  const auto t0 = Clock::now();
+  pb::RunReport report = new_report(ctx_, index);
+  report.set_from_snapshot(true);
+  Phases phases(report);
+  if (!state_ || state_->live.vm->exited()) {
+    if (Status s = prepare(progress); !s.ok()) {
+      report.set_verdict(pb::INFRA_ERROR);
+      report.set_reason(s.error().message);
+      return report;
+    }
+    phases.mark("prepare");  // the one-time boot, set-up and savevm, charged to this run
+  }
+  Live& live = state_->live;
+  vm::Vm& vm = *live.vm;
+  Evidence ev;
+  // Stop whatever the last run left running, then restore the ready state.
+  auto stopped = live.target->interrupt(Deadline::after(milliseconds(5000)));
+  Status restored = stopped.ok() ? vm.load_snapshot(kSnapshotName, Deadline::after(milliseconds(30000)))
+                                 : Status(stopped.error());
+  vm.discard_output();
+  const size_t console_from = vm.console_log().size();
+  phases.mark("restore");
+  VmMonitor monitor(vm, ctx_.scenario.scenario.expect());
+  if (!restored.ok()) {
+    ev.infra_error = "restoring the ready-state snapshot: " + restored.error().message;
+    ev.schedule_reason = ev.infra_error;
+  } else {
+    monitor.assume_ready();
+    enforce(ctx_, live, monitor, ev, report, t0, phases, true, progress);
+  }
+  judge(ctx_, monitor, ev, report, t0, phases, state_->setup_events);
+  report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));
+  // Leave the VM stopped for the next restore; one that cannot be stopped is
+  // rebuilt by the next run.
+  if (!live.target->interrupt(Deadline::after(milliseconds(5000))).ok() || ev.infra_error.size() > 0) state_.reset();
+  phases.mark("teardown");
+  return report;
 }
 
 }  // namespace racerig::run

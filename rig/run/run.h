@@ -62,6 +62,30 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
 // Runs once. Never throws; every failure becomes a verdict with a reason.
 pb::RunReport run_once(const RunContext& context, int index, const Progress& progress);
 
+// Runs from a ready-state snapshot: QEMU boots once (with a small qcow2
+// drive), the agent sets the guest up and reports READY with its actors
+// waiting for "go", and the VM is saved (savevm, the NVDIMM included). Every
+// run restores that state (loadvm), arms the schedule, says "go" and judges
+// exactly as run_once does, so each run starts from the same guest state.
+// The VM is rebuilt if a run leaves it unusable.
+class SnapshotRunner {
+ public:
+  explicit SnapshotRunner(const RunContext& context);
+  ~SnapshotRunner();
+  // Boots and saves the ready state (run() does it when needed).
+  Status prepare(const Progress& progress);
+  pb::RunReport run(int index, const Progress& progress);
+  // The last prepare(): its wall time, and the boot + set-up part of it.
+  double prepare_ms() const { return prepare_ms_; }
+  double boot_ms() const { return boot_ms_; }
+
+ private:
+  struct State;
+  const RunContext& ctx_;
+  std::unique_ptr<State> state_;
+  double prepare_ms_ = 0, boot_ms_ = 0;
+};
+
 // Human rendering of a report: verdict line, oops excerpt, schedule trace.
 std::string render_run(const pb::RunReport& report, bool verbose);
 
