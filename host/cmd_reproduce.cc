@@ -11,13 +11,15 @@
 namespace racerig::host {
 
 int cmd_reproduce(const Args& raw) {
-  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus"}, {"attach", "kvm", "verbose", "help"});
+  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus"}, {"attach", "kvm", "verbose", "help", "cold"});
   if (!parsed.ok()) return report_error("reproduce", parsed.error());
   const ParsedArgs& args = *parsed;
   if (args.has("help") || !args.get("scenario") || !args.get("kernel") || !args.positional.empty()) {
     std::fprintf(args.has("help") ? stdout : stderr,
                  "usage: racerig reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE]\n"
-                 "                         [--attach] [--kvm] [--verbose]\n");
+                 "                         [--cold] [--attach] [--kvm] [--verbose]\n"
+                 "runs start from a snapshot of the ready guest (taken once per invocation);\n"
+                 "--cold boots QEMU for every run (--attach implies it).\n");
     return args.has("help") ? kExitOk : kExitUsage;
   }
   int runs = 1;
@@ -57,10 +59,13 @@ int cmd_reproduce(const Args& raw) {
   all.set_kernel_variant(kernel->variant);
   all.set_kernel_build_id(kernel->build_id);
   int reproduced = 0, infra = 0;
+  const bool cold = args.has("cold") || args.has("attach");
+  run::SnapshotRunner snapshots(*ctx);
   for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
-    pb::RunReport r = run::run_once(*ctx, i, [&](const std::string& line) {
+    auto progress = [&](const std::string& line) {
       if (args.has("verbose")) progress_line("run " + std::to_string(i) + ": " + line);
-    });
+    };
+    pb::RunReport r = cold ? run::run_once(*ctx, i, progress) : snapshots.run(i, progress);
     std::fputs(run::render_run(r, args.has("verbose")).c_str(), stdout);
     std::fflush(stdout);
     if (r.verdict() == pb::REPRODUCED) ++reproduced;

@@ -26,18 +26,21 @@ void usage(FILE* out) {
   std::fprintf(out,
                "usage: racerig validate --patch FILE [--patch FILE ...] [--base VARIANT]\n"
                "                        [--scenario NAME|FILE ... | --scenario all] [--runs N]\n"
-               "                        [--json FILE] [--junit FILE]\n"
+               "                        [--json FILE] [--junit FILE] [--cold] [--kvm]\n"
+               "runs start from a ready-state snapshot per kernel; --cold boots QEMU for every run\n"
                "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
                "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)\n");
 }
 
-pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::string& label) {
+pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::string& label, bool cold) {
   pb::ReproduceReport out;
   out.set_scenario(ctx.scenario.scenario.name());
   out.set_kernel_variant(ctx.kernel.variant);
   out.set_kernel_build_id(ctx.kernel.build_id);
+  run::SnapshotRunner snapshots(ctx);
   for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
-    pb::RunReport r = run::run_once(ctx, i, [](const std::string&) {});
+    auto quiet = [](const std::string&) {};
+    pb::RunReport r = cold ? run::run_once(ctx, i, quiet) : snapshots.run(i, quiet);
     std::printf("  %-30s %-24s run %d: %s\n", out.scenario().c_str(), label.c_str(), i, run::verdict_name(r.verdict()));
     std::fflush(stdout);
     if (r.verdict() == pb::REPRODUCED) out.set_reproduced(out.reproduced() + 1);
@@ -67,7 +70,7 @@ int finish(const pb::ValidateReport& report, const ParsedArgs& args, int code) {
 }  // namespace
 
 int cmd_validate(const Args& raw) {
-  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit"}, {"help", "kvm"});
+  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit"}, {"help", "kvm", "cold"});
   if (!parsed.ok()) {
     usage(stderr);
     return report_error("validate", parsed.error());
@@ -144,7 +147,7 @@ int cmd_validate(const Args& raw) {
         prepared = false;
         break;
       }
-      pb::ReproduceReport r = run_many(*ctx, runs, k == &*control ? k->variant + " (control)" : k->variant);
+      pb::ReproduceReport r = run_many(*ctx, runs, k == &*control ? k->variant + " (control)" : k->variant, args.has("cold"));
       *(k == &*control ? v->mutable_control() : v->mutable_patched()) = std::move(r);
     }
     if (!prepared) continue;

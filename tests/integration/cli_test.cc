@@ -64,12 +64,15 @@ bool has_event(const racerig::pb::RunReport& r, const std::string& what, const s
 
 TEST(Reproduce, TheSeedRaceCrashesBuggyOnEveryRun) {
   std::string json = temp_path("buggy.json");
-  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 2 --json " + json);
+  // From the ready-state snapshot (the default): every run restored.
+  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 3 --json " + json);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto report = read_json<racerig::pb::ReproduceReport>(json);
-  ASSERT_EQ(report.runs_size(), 2) << r.output;
-  EXPECT_EQ(report.reproduced(), 2);
+  ASSERT_EQ(report.runs_size(), 3) << r.output;
+  EXPECT_EQ(report.reproduced(), 3);
   for (const auto& run : report.runs()) {
+    EXPECT_TRUE(run.from_snapshot());
+    EXPECT_GT(run.time_to_oops_ms(), 0);
     EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced()) << run.reason();
     EXPECT_EQ(run.oops().kind(), "BUG");
@@ -82,7 +85,24 @@ TEST(Reproduce, TheSeedRaceCrashesBuggyOnEveryRun) {
     EXPECT_TRUE(has_event(run, "held", "faulter"));
     EXPECT_TRUE(has_event(run, "returned", "flipper"));
   }
-  EXPECT_NE(r.output.find("2/2 reproduced"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("3/3 reproduced"), std::string::npos) << r.output;
+}
+
+TEST(Reproduce, ColdRunsBootForEveryRunAndGiveTheSameVerdicts) {
+  for (std::string kernel : {"buggy", "fixed"}) {
+    std::string json = temp_path(kernel + "-cold.json");
+    Ran r = run_cli("reproduce --cold --scenario xfs-dax-flip-vs-write-fault --kernel " + kernel + " --runs 1 --json " + json);
+    EXPECT_EQ(r.exit_code, kernel == "buggy" ? 0 : 1) << r.output;
+    auto report = read_json<racerig::pb::ReproduceReport>(json);
+    ASSERT_EQ(report.runs_size(), 1) << r.output;
+    const auto& run = report.runs(0);
+    EXPECT_FALSE(run.from_snapshot());
+    EXPECT_EQ(run.verdict(), kernel == "buggy" ? racerig::pb::REPRODUCED : racerig::pb::NOT_REPRODUCED) << run.reason();
+    EXPECT_TRUE(run.schedule_enforced());
+    bool booted = false;
+    for (const auto& t : run.timings()) booted = booted || t.phase() == "boot";
+    EXPECT_TRUE(booted);
+  }
 }
 
 TEST(Reproduce, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
