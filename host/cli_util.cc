@@ -1,5 +1,6 @@
 // CLI helpers (see cli_util.h).
 #include "host/cli_util.h"
+#include "rig/qemu/cancel.h"
 
 #include <cstdio>
 #include <fstream>
@@ -88,6 +89,18 @@ int exit_code_for(const Error& error) { return error.kind == ErrorKind::kInput ?
 int report_error(const std::string& context, const Error& error) {
   std::fprintf(stderr, "racerig: %s: %s\n", context.c_str(), error.message.c_str());
   return exit_code_for(error);
+}
+
+int finish_runs(const pb::ReproduceReport& all, const std::optional<std::string>& json, int infra_errors) {
+  if (json) {
+    if (Status s = write_json(all, *json); !s.ok()) return report_error("json", s.error());
+  }
+  if (vm::cancelled()) {
+    progress_line("interrupted");
+    return kExitInfra;
+  }
+  if (infra_errors > 0) return kExitInfra;
+  return all.reproduced() == all.runs_size() && all.runs_size() > 0 ? kExitOk : kExitNegative;
 }
 
 }  // namespace racerig::host

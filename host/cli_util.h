@@ -12,6 +12,7 @@
 #include <google/protobuf/message.h>
 
 #include "host/commands.h"
+#include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 
 namespace racerig::host {
@@ -36,6 +37,11 @@ void progress_line(const std::string& line);
 
 // Writes the protobuf JSON mapping of `message` to `path` ("-" = stdout).
 Status write_json(const google::protobuf::Message& message, const std::string& path);
+
+// The end of `reproduce` and `stress`: writes the JSON report if asked, and
+// returns 3 when interrupted or a run had an infrastructure error, else 0
+// when every run reproduced and 1 otherwise.
+int finish_runs(const pb::ReproduceReport& all, const std::optional<std::string>& json, int infra_errors);
 
 // Exit code for an error: input → 2, everything else → 3.
 int exit_code_for(const Error& error);

@@ -76,15 +76,7 @@ int cmd_reproduce(const Args& raw) {
   all.set_total(all.runs_size());
   std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), kernel->variant.c_str(), reproduced,
               all.runs_size());
-  if (auto json = args.get("json")) {
-    if (Status s = write_json(all, *json); !s.ok()) return report_error("json", s.error());
-  }
-  if (vm::cancelled()) {
-    progress_line("interrupted");
-    return kExitInfra;
-  }
-  if (infra > 0) return kExitInfra;
-  return reproduced == runs ? kExitOk : kExitNegative;
+  return finish_runs(all, args.get("json"), infra);
 }
 
 }  // namespace racerig::host

@@ -120,15 +120,7 @@ int cmd_stress(const Args& raw) {
   all.set_total(all.runs_size());
   std::printf("stress on %s: %d/%d runs oopsed (%d s each)\n", all.kernel_variant().c_str(), oopsed, all.runs_size(),
               duration);
-  if (auto json = args.get("json")) {
-    if (Status s = write_json(all, *json); !s.ok()) return report_error("json", s.error());
-  }
-  if (vm::cancelled()) {
-    progress_line("interrupted");
-    return kExitInfra;
-  }
-  if (infra > 0) return kExitInfra;
-  return oopsed == all.runs_size() ? kExitOk : kExitNegative;
+  return finish_runs(all, args.get("json"), infra);
 }
 
 }  // namespace racerig::host
