@@ -233,11 +233,36 @@ class Fsx {
       } else {
         s = op_fsync();
       }
-      if (!s.ok) return fail(s);
       ++*done;
+      if (!s.ok) {
+        if (!spec_.keep_going()) return fail(s);
+        if (errors_++ == 0) first_error_ = fail(s).message;
+        resync();
+      }
     }
-    if (OpStatus s = full_check(); !s.ok) return fail(s);
+    if (OpStatus s = full_check(); !s.ok) {
+      if (!spec_.keep_going()) return fail(s);
+      if (errors_++ == 0) first_error_ = fail(s).message;
+    }
+    if (errors_ > 0)
+      return OpStatus::success(std::to_string(errors_) + " failed ops or checks, kept going; the first: " + first_error_);
     return OpStatus::success();
+  }
+
+  // After a failure (keep_going): take the file as it is now as the truth.
+  void resync() {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) > max_size_) {
+      shadow_.clear();
+      if (::ftruncate(fd_.get(), 0) != 0) return;
+      return;
+    }
+    shadow_.assign(static_cast<size_t>(st.st_size), 0);
+    size_t n = 0;
+    if (!pread_all(fd_.get(), shadow_.data(), shadow_.size(), 0, path(), &n).ok || n != shadow_.size()) {
+      shadow_.clear();
+      if (::ftruncate(fd_.get(), 0) != 0) return;
+    }
   }
 
   const pb::Fsx& spec_;
@@ -249,6 +274,8 @@ class Fsx {
   std::vector<uint8_t> shadow_;
   std::deque<std::string> history_;
   uint64_t op_no_ = 0;
+  uint64_t errors_ = 0;
+  std::string first_error_;
 };
 
 uint64_t fresh_seed() {

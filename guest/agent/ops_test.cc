@@ -96,6 +96,17 @@ TEST_F(OpsTest, BadArgumentsAreFailuresWithoutErrno) {
   EXPECT_EQ(runner_.run(pb::Op()).kind(), pb::AgentEvent::OP_FAILED);
 }
 
+TEST_F(OpsTest, FlipLoopKeepsGoingOnlyWhenAsked) {
+  // /dev/null has no FS_IOC_FS[GS]ETXATTR: every flip fails with ENOTTY.
+  auto stop = run(R"(flip_loop { path: "/dev/null" iterations: 3 })");
+  EXPECT_EQ(stop.kind(), pb::AgentEvent::OP_FAILED);
+  EXPECT_NE(stop.message().find("(cycle 0)"), std::string::npos) << stop.message();
+  auto go_on = run(R"(flip_loop { path: "/dev/null" iterations: 3 keep_going: true })");
+  EXPECT_EQ(go_on.kind(), pb::AgentEvent::OP_OK) << go_on.message();
+  EXPECT_NE(go_on.message().find("3 clear/set cycles"), std::string::npos) << go_on.message();
+  EXPECT_NE(go_on.message().find("6 failed, kept going"), std::string::npos) << go_on.message();
+}
+
 TEST_F(OpsTest, TruncateFsyncAndDropCaches) {
   run(R"(create { path: "F" size: 10 pattern: 0 })");
   EXPECT_EQ(run(R"(truncate { path: "F" size: 12345 })").kind(), pb::AgentEvent::OP_OK);

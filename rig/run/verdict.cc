@@ -43,6 +43,7 @@ const char* verdict_name(pb::Verdict v) {
     case pb::SCHEDULE_NOT_REACHED: return "SCHEDULE_NOT_REACHED";
     case pb::STALLED: return "STALLED";
     case pb::INFRA_ERROR: return "INFRA_ERROR";
+    case pb::OTHER_OOPS: return "OTHER_OOPS";
     default: return "UNKNOWN";
   }
 }
@@ -95,8 +96,10 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
   }
   if (ev.oops) {
     // An oops the scenario does not expect: not a pass, and not this race.
-    *reason = "the kernel reported an unexpected \"" + ev.oops_report.headline() + "\" after the schedule";
-    return pb::INFRA_ERROR;
+    *reason = "the kernel reported \"" + ev.oops_report.headline() + "\"" +
+              (ev.oops_report.rip().text().empty() ? "" : " at " + ev.oops_report.rip().text()) +
+              ", which the scenario does not expect";
+    return pb::OTHER_OOPS;
   }
   if (ev.finish_timed_out) {
     *reason = "the guest did not finish its workload after the schedule";
