@@ -58,7 +58,8 @@ Result<int> parse_positive_int(const std::string& option, const std::string& tex
   char* end = nullptr;
   long v = std::strtol(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || v < 1 || v > 100000)
-    return make_error(ErrorKind::kInput, "--" + option + " wants a positive number, got \"" + text + "\"");
+    return make_error(ErrorKind::kInput,
+                      "--" + option + " wants a number from 1 to 100000, got \"" + text + "\"");
   return static_cast<int>(v);
 }
 

@@ -265,7 +265,7 @@ int cmd_bench(const Args& raw) {
   bench.set_stress_duration_s(*stress_s);
   auto stress = prepare_stress("stress-fsx-vs-dax-flip", kernel_name, options);
   if (!stress.ok()) return report_error("bench", stress.error());
-  const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 100000) * 10;
+  const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 9000) * 10;
   for (int i = 1; i <= *stress_runs && !vm::cancelled(); ++i) {
     pb::RunReport r = run_stress_once(*stress, i, seed_base + static_cast<uint64_t>(i), *stress_s,
                                       [](const std::string&) {});

@@ -80,7 +80,7 @@ int cmd_stress(const Args& raw) {
     if (!n.ok()) return report_error("stress", n.error());
     duration = *n;
   }
-  uint64_t seed = std::random_device{}() % 1000000 + 1;
+  uint64_t seed = std::random_device{}() % 100000 + 1;
   if (auto s = args.get("seed")) {
     auto n = parse_positive_int("seed", *s);
     if (!n.ok()) return report_error("stress", n.error());
@@ -110,7 +110,7 @@ int cmd_stress(const Args& raw) {
       std::printf("  seed %llu: oops after %.1f s (boot included)\n", static_cast<unsigned long long>(run_seed),
                   r.time_to_oops_ms() / 1000);
     else
-      std::printf("  seed %llu: no oops in %d s\n", static_cast<unsigned long long>(run_seed), duration);
+      std::printf("  seed %llu: no matching oops in %d s\n", static_cast<unsigned long long>(run_seed), duration);
     std::fflush(stdout);
     oopsed += r.verdict() == pb::REPRODUCED;
     infra += r.verdict() == pb::INFRA_ERROR;

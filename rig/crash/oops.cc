@@ -136,8 +136,14 @@ void ConsoleParser::feed_line(std::string_view raw) {
   if (l.size() > 4096) l = l.substr(0, 4096);
   report_.mutable_text()->append(std::string(l) + "\n");
   if (report_.text().size() > (256u << 10) || starts_with(l, "---[ end trace") || starts_with(l, "Kernel panic")) {
-    done_.push_back(report_);
     active_ = false;
+    for (auto& d : done_) {
+      if (d.headline() == report_.headline()) {  // the same WARN again: count it
+        d.set_repeats(d.repeats() + 1);
+        return;
+      }
+    }
+    done_.push_back(report_);
     return;
   }
   // A "BUG:" headline is followed by "Oops:"; the kind stays the first one.

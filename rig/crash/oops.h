@@ -27,8 +27,9 @@ class ConsoleParser {
   // True once the first report's end ("---[ end trace ... ]---", or a
   // "Kernel panic" line) was seen.
   bool first_report_complete() const { return !done_.empty(); }
-  // Every report so far (a WARNING does not stop the kernel; more may
-  // follow), the last one possibly still incomplete. At most kMaxReports.
+  // Every distinct report so far (a WARNING does not stop the kernel; more
+  // may follow), the last one possibly still incomplete. A report whose
+  // headline was seen before only counts as a repeat. At most kMaxReports.
   std::vector<pb::Oops> reports() const;
   // The complete ones.
   const std::vector<pb::Oops>& complete_reports() const { return done_; }

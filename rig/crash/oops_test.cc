@@ -132,10 +132,25 @@ TEST(OopsTest, AWarningIsFollowedByTheReportThatMatters) {
   EXPECT_EQ(p.complete_reports().size(), 1u);
 }
 
+TEST(OopsTest, ARepeatedWarningIsCountedAndDoesNotHideWhatFollows) {
+  // Seen under stress on the live-switch kernel: the same WARN 16 times,
+  // then the NULL dereference that matters.
+  ConsoleParser p;
+  for (int i = 0; i < 40; ++i) {
+    p.feed_line("WARNING: CPU: 1 PID: 45 at fs/dax.c:923 dax_writeback_mapping_range+0xbe/0x39d");
+    p.feed_line("---[ end trace 0000000000000000 ]---");
+  }
+  p.feed_line("BUG: kernel NULL pointer dereference, address: 0000000000000008");
+  auto all = p.reports();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].repeats(), 39);
+  EXPECT_EQ(all[1].kind(), "BUG");
+}
+
 TEST(OopsTest, ReportsAreBounded) {
   ConsoleParser p;
   for (int i = 0; i < 100; ++i) {
-    p.feed_line("WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2");
+    p.feed_line("WARNING: CPU: 0 PID: 1 at x.c:" + std::to_string(i) + " f+0x1/0x2");
     p.feed_line("---[ end trace 0000000000000000 ]---");
   }
   EXPECT_EQ(p.reports().size(), ConsoleParser::kMaxReports);
