@@ -63,7 +63,8 @@ int cmd_reproduce(const Args& raw) {
   run::SnapshotRunner snapshots(*ctx);
   for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
     auto progress = [&](const std::string& line) {
-      if (args.has("verbose")) progress_line("run " + std::to_string(i) + ": " + line);
+      // The attach line is for a human who waits for it: always shown.
+      if (args.has("verbose") || line.rfind("attach:", 0) == 0) progress_line("run " + std::to_string(i) + ": " + line);
     };
     pb::RunReport r = cold ? run::run_once(*ctx, i, progress) : snapshots.run(i, progress);
     std::fputs(run::render_run(r, args.has("verbose")).c_str(), stdout);
