@@ -7,29 +7,20 @@
 // missing kernel skips the test, unless RACERIG_REQUIRE_KERNELS=1 (as in CI,
 // where ./dev builds them first) makes it a failure.
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <google/protobuf/text_format.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "guest/agent/event_line.h"
 #include "guest/initramfs/initramfs.h"
 #include "rig/base/deadline.h"
-#include "rig/base/scoped_fd.h"
 #include "rig/kbuild/cache.h"
+#include "rig/qemu/vm.h"
 
 namespace racerig::guest {
 namespace {
@@ -67,13 +58,6 @@ class TempDir {
   std::string path_;
 };
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string tail(const std::string& s, size_t lines) {
   size_t pos = s.size();
   for (size_t i = 0; i < lines && pos > 0; ++i) {
@@ -82,52 +66,6 @@ std::string tail(const std::string& s, size_t lines) {
   }
   return s.substr(pos + 1);
 }
-
-// A QEMU child in its own process group: killed and reaped when it goes.
-class Qemu {
- public:
-  Qemu(const std::vector<std::string>& argv, const fs::path& log) {
-    std::vector<char*> cargv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      int devnull = ::open("/dev/null", O_RDONLY);
-      if (devnull >= 0) ::dup2(devnull, 0);
-      ::execvp(cargv[0], cargv.data());
-      ::_exit(127);
-    }
-    if (pid_ > 0) pidfd_ = ScopedFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-  }
-  ~Qemu() {
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGKILL);
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  int pidfd() const { return pidfd_.get(); }
-  bool started() const { return pid_ > 0 && pidfd_.valid(); }
-  // Waits for QEMU to exit by itself; false at the deadline.
-  bool wait_exit(Deadline deadline, int* status) {
-    struct pollfd p = {pidfd_.get(), POLLIN, 0};
-    while (::poll(&p, 1, deadline.poll_timeout_ms()) < 0 && errno == EINTR) {
-    }
-    if (::waitpid(pid_, status, WNOHANG) != pid_) return false;
-    pid_ = -1;
-    return true;
-  }
-
- private:
-  pid_t pid_ = -1;
-  ScopedFd pidfd_;
-};
 
 struct BootResult {
   std::vector<pb::AgentEvent> events;
@@ -139,8 +77,9 @@ struct BootResult {
   double ready_s = -1, total_s = -1;
 };
 
-// Boots `bzimage` with the plan, sends "go" after READY when the plan waits
-// for it, collects events until DONE or FATAL and waits for the power-off.
+// Boots `bzimage` with the plan in the rig's own Vm (no gdbstub client: the
+// vCPUs start at once), sends "go" after READY when the plan waits for it,
+// collects events until DONE or FATAL and waits for the power-off.
 BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
   BootResult r;
   const auto t0 = Clock::now();
@@ -152,84 +91,55 @@ BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
   EXPECT_TRUE(initrd.ok()) << initrd.error().message;
   if (!initrd.ok()) return r;
 
-  const fs::path image = dir.path() / "pmem.img";
-  {
-    ScopedFd img(::open(image.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644));
-    EXPECT_TRUE(img.valid());
-    EXPECT_EQ(::ftruncate(img.get(), 512ll << 20), 0);  // sparse: a fresh namespace each boot
-  }
-  const fs::path sock_path = dir.path() / "agent.sock";
-  ScopedFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock_path.c_str());
-  EXPECT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
-  EXPECT_EQ(::listen(listener.get(), 1), 0);
-
-  const fs::path console = dir.path() / "console.log";
-  std::vector<std::string> argv = {
-      "qemu-system-x86_64", "-accel", "tcg", "-smp", "2", "-machine", "pc,nvdimm=on", "-m", "512M,slots=2,maxmem=2G",
-      "-object", "memory-backend-file,id=mem1,share=on,mem-path=" + image.string() + ",size=512M",
-      "-device", "nvdimm,id=nv1,memdev=mem1", "-kernel", bzimage.string(), "-initrd", initrd->path().string(),
-      "-append", "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1",
-      "-nodefaults", "-display", "none", "-no-reboot",
-      "-serial", "file:" + console.string(),
-      "-chardev", "socket,id=agent,path=" + sock_path.string(), "-serial", "chardev:agent"};
-  Qemu qemu(argv, dir.path() / "qemu.log");
-  EXPECT_TRUE(qemu.started());
-  auto finish = [&] {
-    r.console = read_file(console);
-    r.qemu_log = read_file(dir.path() / "qemu.log");
-    r.total_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  };
-  if (!qemu.started()) {
-    finish();
-    return r;
-  }
+  vm::VmConfig cfg;
+  cfg.bzimage = bzimage;
+  cfg.initrd = initrd->path();
+  cfg.append = "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1";
+  cfg.start_paused = false;
+  cfg.run_parent = dir.path();
+  auto started = vm::Vm::start(cfg, Deadline::after_seconds(60));
+  EXPECT_TRUE(started.ok()) << started.error().message;
+  if (!started.ok()) return r;
+  vm::Vm& qemu = **started;
 
   Deadline deadline = Deadline::after_seconds(300);
-  struct pollfd accept_fds[2] = {{listener.get(), POLLIN, 0}, {qemu.pidfd(), POLLIN, 0}};
-  ::poll(accept_fds, 2, Deadline::after_seconds(60).poll_timeout_ms());
-  ScopedFd port(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-  EXPECT_TRUE(port.valid()) << "QEMU did not connect to the agent socket";
-  std::string buffer;
   bool finished = false;
-  while (port.valid() && !finished && !deadline.expired()) {
-    struct pollfd fds[2] = {{port.get(), POLLIN, 0}, {qemu.pidfd(), POLLIN, 0}};
-    int n = ::poll(fds, 2, deadline.poll_timeout_ms());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (fds[0].revents != 0) {
-      char buf[4096];
-      ssize_t got = ::read(port.get(), buf, sizeof buf);
-      if (got <= 0) break;
-      buffer.append(buf, static_cast<size_t>(got));
-      for (size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-        std::string line = buffer.substr(0, nl);
-        buffer.erase(0, nl + 1);
-        auto e = parse_event_line(line);
-        if (!e) {
-          r.other_lines.push_back(line);
-          continue;
-        }
-        r.events.push_back(*e);
-        std::printf("  agent: %s\n", e->ShortDebugString().c_str());
-        if (e->kind() == pb::AgentEvent::READY) {
-          r.ready_s = std::chrono::duration<double>(Clock::now() - t0).count();
-          if (plan.wait_for_go()) {
-            EXPECT_EQ(::write(port.get(), "go\n", 3), 3);
-          }
-        }
-        if (e->kind() == pb::AgentEvent::DONE || e->kind() == pb::AgentEvent::FATAL) finished = true;
+  while (!finished && !qemu.exited() && !deadline.expired()) {
+    struct pollfd p = {qemu.event_fd(), POLLIN, 0};
+    if (::poll(&p, 1, deadline.poll_timeout_ms()) < 0 && errno != EINTR) break;
+    qemu.drain_events();
+    for (const std::string& line : qemu.take_new_agent_lines()) {
+      auto e = parse_event_line(line);
+      if (!e) {
+        r.other_lines.push_back(line);
+        continue;
       }
-    } else if (fds[1].revents != 0) {
-      break;  // QEMU went away
+      r.events.push_back(*e);
+      std::printf("  agent: %s\n", e->ShortDebugString().c_str());
+      if (e->kind() == pb::AgentEvent::READY) {
+        r.ready_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (plan.wait_for_go()) {
+          Status go = qemu.send_agent_line("go\n");
+          EXPECT_TRUE(go.ok()) << go.error().message;
+        }
+      }
+      if (e->kind() == pb::AgentEvent::DONE || e->kind() == pb::AgentEvent::FATAL) finished = true;
     }
   }
-  int status = 0;
-  r.qemu_exited = qemu.wait_exit(Deadline::after_seconds(60), &status);
-  r.qemu_status = status;
-  finish();
+  // The agent powers the guest off after DONE: QEMU exits by itself.
+  Deadline exit_deadline = Deadline::after_seconds(60);
+  while (!qemu.exited() && !exit_deadline.expired()) {
+    struct pollfd p = {qemu.event_fd(), POLLIN, 0};
+    (void)::poll(&p, 1, exit_deadline.poll_timeout_ms());
+    qemu.drain_events();
+    qemu.take_new_agent_lines();
+  }
+  r.qemu_exited = qemu.exited();
+  r.qemu_status = qemu.exit_status();
+  r.qemu_log = qemu.qemu_log();
+  (void)qemu.shutdown(Deadline::after_seconds(10));
+  r.console = qemu.console_log();
+  r.total_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return r;
 }
 
