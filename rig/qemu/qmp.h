@@ -23,6 +23,11 @@ class LineBuffer {
   void feed(std::string_view bytes);
   std::vector<std::string> take_lines();
   const std::string& partial() const { return partial_; }
+  // Forgets everything, the unfinished line included.
+  void clear() {
+    partial_.clear();
+    lines_.clear();
+  }
 
  private:
   std::string partial_;

@@ -64,6 +64,16 @@ TEST(LineBuffer, SplitsAcrossReadsAndDropsCarriageReturns) {
   EXPECT_TRUE(b.take_lines().empty());
 }
 
+TEST(LineBuffer, ClearDropsTheUnfinishedLine) {
+  LineBuffer b;
+  b.feed("[  1.0] half a li");
+  b.clear();
+  b.feed("BUG: kernel NULL pointer dereference\n");
+  auto lines = b.take_lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "BUG: kernel NULL pointer dereference");
+}
+
 TEST(LineBuffer, CutsEndlessLines) {
   LineBuffer b;
   b.feed(std::string(LineBuffer::kMaxLine + 5, 'x'));

@@ -219,6 +219,12 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
                              deadline.earlier(Deadline::after(std::chrono::milliseconds(200))));
     if (qmp.ok()) break;
     if (qemu_died()) return died("during start-up");
+    if (qmp.error().kind != ErrorKind::kTimeout) {
+      // QEMU closing the socket on us is usually QEMU exiting: give it a
+      // moment to be seen as dead so the error quotes its stderr.
+      pollfd p{vm->pidfd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 2000) > 0) return died("during start-up");
+    }
     if (qmp.error().kind != ErrorKind::kTimeout || deadline.expired()) return qmp.error().wrap("QEMU's QMP");
   }
   vm->qmp_ = std::make_unique<QmpClient>(std::move(*qmp));
@@ -311,8 +317,10 @@ Status Vm::load_snapshot(const std::string& name, Deadline deadline) {
 
 void Vm::discard_output() {
   drain_events();
-  console_lines_.take_lines();
-  agent_lines_.take_lines();
+  // The unfinished line too: a restored guest starts its lines afresh, and a
+  // leftover prefix would hide the first line of the next oops.
+  console_lines_.clear();
+  agent_lines_.clear();
 }
 
 std::string Vm::qemu_log() const { return read_text(run_dir_ / "qemu.log"); }
