@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "guest/agent/test_util.h"
 #include "guest/initramfs/cpio.h"
 #include "guest/initramfs/newc_reader_for_tests.h"
 
@@ -17,21 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "racerig-cpio-XXXXXX").string();
-    if (::mkdtemp(t.data()) != nullptr) path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::string run(const std::string& cmd) {
   std::string out;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "guest/agent/test_util.h"
 #include "guest/initramfs/initramfs.h"
 #include "guest/initramfs/newc_reader_for_tests.h"
 
@@ -17,21 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "racerig-initramfs-XXXXXX").string();
-    if (::mkdtemp(t.data()) != nullptr) path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::string read(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -97,22 +84,22 @@ TEST(InitramfsTest, MissingMkfsIsNamed) {
 
 TEST(InitramfsTest, CacheIsKeyedByContent) {
   TempDir dir;
-  auto a = cached_base_initramfs(inputs(), dir.path() / "cache");
+  auto a = cached_base_initramfs(inputs(), dir / "cache");
   ASSERT_TRUE(a.ok()) << a.error().message;
-  auto b = cached_base_initramfs(inputs(), dir.path() / "cache");
+  auto b = cached_base_initramfs(inputs(), dir / "cache");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(*a, *b);
   EXPECT_EQ(read(*a), *build_base_initramfs(inputs()));
   // Another agent (one byte more) is another image.
   std::string agent = read(RACERIG_AGENT_BUILD_PATH) + "x";
-  std::ofstream(dir.path() / "agent", std::ios::binary) << agent;
+  std::ofstream(dir / "agent", std::ios::binary) << agent;
   BaseInputs other = inputs();
-  other.agent = dir.path() / "agent";
-  auto c = cached_base_initramfs(other, dir.path() / "cache");
+  other.agent = dir / "agent";
+  auto c = cached_base_initramfs(other, dir / "cache");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_NE(*a, *c);
   size_t files = 0;
-  for (const auto& e : fs::directory_iterator(dir.path() / "cache")) files += e.is_regular_file() ? 1 : 0;
+  for (const auto& e : fs::directory_iterator(dir / "cache")) files += e.is_regular_file() ? 1 : 0;
   EXPECT_EQ(files, 2u);  // no temp files left behind
 }
 
@@ -152,9 +139,9 @@ TEST(InitramfsTest, MkfsRunsInsideTheUnpackedImage) {
   TempDir dir;
   auto image = build_base_initramfs(inputs());
   ASSERT_TRUE(image.ok());
-  std::ofstream(dir.path() / "base.cpio", std::ios::binary) << *image;
-  fs::create_directories(dir.path() / "root");
-  std::string cmd = "cd " + (dir.path() / "root").string() + " && cpio -i -d --quiet < ../base.cpio 2>&1 && " +
+  std::ofstream(dir / "base.cpio", std::ios::binary) << *image;
+  fs::create_directories(dir / "root");
+  std::string cmd = "cd " + (dir / "root") + " && cpio -i -d --quiet < ../base.cpio 2>&1 && " +
                     "chroot . /sbin/mkfs.xfs -V 2>&1";
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");

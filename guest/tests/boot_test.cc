@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "guest/agent/test_util.h"
 #include "guest/agent/event_line.h"
 #include "guest/initramfs/initramfs.h"
 #include "rig/base/deadline.h"
@@ -42,21 +43,7 @@ bool kernels_required() {
   return env != nullptr && std::string(env) == "1";
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "racerig-boot-XXXXXX").string();
-    if (::mkdtemp(t.data()) != nullptr) path_ = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::string tail(const std::string& s, size_t lines) {
   size_t pos = s.size();
@@ -84,7 +71,7 @@ BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
   BootResult r;
   const auto t0 = Clock::now();
   TempDir dir;
-  auto base = base_initramfs(dir.path() / "work");
+  auto base = base_initramfs(dir / "work");
   EXPECT_TRUE(base.ok()) << base.error().message;
   if (!base.ok()) return r;
   auto initrd = write_run_initramfs(*base, plan);
