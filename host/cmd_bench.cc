@@ -146,10 +146,10 @@ std::string render(const pb::BenchReport& b) {
   row("forced, from snapshot", b.forced_snapshot());
   row("stress (fsx vs flip loop, " + fmt("%.0f s", b.stress_duration_s()) + " budget)", b.stress());
   o << "\nTimes to reproduction count from the start of the run to the first line of the matching oops on\n"
-       "the console: for cold runs and stress runs that includes QEMU's launch, boot and guest set-up; for\n"
-       "snapshot runs it starts at the restore (the one-time boot, set-up and savevm is the `prepare`\n"
-       "phase of the first run, counted in its wall time). Stress runs boot cold for each run because\n"
-       "each run has its own fsx seed, which is part of the guest's plan.\n";
+       "the console: for cold runs that includes QEMU's launch, boot and guest set-up; for snapshot runs\n"
+       "(forced and stress) it starts at the restore (the one-time boot, set-up and savevm is the\n"
+       "`prepare` phase of the first run, counted in its wall time). Stress runs start from their own\n"
+       "snapshot, taken after the same guest set-up; each run's fsx seed is sent with the agent's \"go\".\n";
   for (const auto* r : {&b.forced_cold(), &b.forced_snapshot(), &b.stress()}) {
     std::map<std::string, int> verdicts;
     for (const auto& run : r->runs()) ++verdicts[pb::Verdict_Name(run.verdict())];
@@ -167,7 +167,7 @@ std::string render(const pb::BenchReport& b) {
     if (r->runs_size() == 0) continue;
     o << "\n### Phases of a forced run (" << (r == &b.forced_cold() ? "cold" : "snapshot") << ", median of "
       << r->runs_size() << ")\n\n| phase | median | max |\n|---|---|---|\n";
-    for (const char* phase : {"prepare", "restore", "boot", "guest_setup", "schedule", "verdict", "teardown"}) {
+    for (const char* phase : {"prepare", "restore", "boot", "guest_setup", "schedule", "finish", "verdict", "teardown"}) {
       auto all = phases_of(*r);
       if (all.count(phase) == 0) continue;
       Stats s = stats_of(all[phase]);
@@ -263,12 +263,11 @@ int cmd_bench(const Args& raw) {
 
   // The stress baseline, same kernel.
   bench.set_stress_duration_s(*stress_s);
-  auto stress = prepare_stress("stress-fsx-vs-dax-flip", kernel_name, options);
+  auto stress = prepare_stress("stress-fsx-vs-dax-flip", kernel_name, options, *stress_s, /*cold=*/false);
   if (!stress.ok()) return report_error("bench", stress.error());
   const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 9000) * 10;
   for (int i = 1; i <= *stress_runs && !vm::cancelled(); ++i) {
-    pb::RunReport r = run_stress_once(*stress, i, seed_base + static_cast<uint64_t>(i), *stress_s,
-                                      [](const std::string&) {});
+    pb::RunReport r = run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
     std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
                 pb::Verdict_Name(r.verdict()).c_str(),
                 r.verdict() == pb::REPRODUCED ? (", " + fmt("%.2f s", r.time_to_oops_ms() / 1000) + " to the oops").c_str()

@@ -266,7 +266,7 @@ std::vector<StuckActor> ActorGroup::wait(Deadline deadline, const Reporter& repo
   return stuck;
 }
 
-Status wait_for_go(int fd, const Reporter& reporter) {
+Status wait_for_go(int fd, const Reporter& reporter, std::string* argument) {
   std::string line;
   char buf[256];
   for (;;) {
@@ -281,6 +281,10 @@ Status wait_for_go(int fd, const Reporter& reporter) {
       }
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
       if (line == "go") return Status::Ok();
+      if (line.rfind("go ", 0) == 0) {
+        *argument = line.substr(3);
+        return Status::Ok();
+      }
       if (!line.empty()) reporter.info("ignored a line from the host while waiting for \"go\": " + line);
       line.clear();
     }

@@ -75,7 +75,9 @@ class ActorGroup {
 // Reads lines from `fd` until one is "go". Other lines are reported as INFO
 // and ignored. Blocks without a deadline (the host may take long to arm its
 // breakpoints); kIo on EOF or a read error.
-Status wait_for_go(int fd, const Reporter& reporter);
+// Blocks until the host sends "go" or "go ARGUMENT"; the argument (maybe
+// empty) goes to *argument.
+Status wait_for_go(int fd, const Reporter& reporter, std::string* argument);
 
 // What /proc says about a task that does not finish.
 StuckActor inspect_task(const std::string& name, pid_t pid);

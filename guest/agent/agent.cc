@@ -5,6 +5,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "guest/agent/actors.h"
 #include "guest/agent/plan.h"
 
@@ -80,7 +84,15 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
     reporter.emit(ready);
   }
   if (plan->wait_for_go()) {
-    if (Status s = wait_for_go(config.port_in, reporter); !s.ok()) return fatal(s.error().message);
+    std::string argument;
+    if (Status s = wait_for_go(config.port_in, reporter, &argument); !s.ok()) return fatal(s.error().message);
+    if (!argument.empty()) {
+      // Before the release: fsx ops with seed_from_go read it when they start.
+      FILE* f = std::fopen(config.ops.go_seed_path.c_str(), "w");
+      if (f == nullptr || std::fputs(argument.c_str(), f) < 0 || std::fclose(f) != 0)
+        return fatal("writing the go argument to " + config.ops.go_seed_path + ": " + std::strerror(errno));
+      reporter.info("go " + argument);
+    }
   }
   group->release();
   std::vector<StuckActor> stuck = group->wait(Deadline::after(config.actor_limit), reporter);

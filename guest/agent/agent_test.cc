@@ -44,6 +44,7 @@ class AgentRun {
       config.port_out = out[1];
       config.port_in = in[0];
       config.ops.drop_caches_path = dir / "drop_caches";
+      config.ops.go_seed_path = dir / "go-seed";
       config.actor_limit = actor_limit;
       ::_exit(run_agent(config, Reporter::Clock::now()) == AgentEnd::kDone ? 0 : 1);
     }
@@ -186,6 +187,40 @@ TEST(AgentTest, FullRunWithGo) {
       last = e.elapsed_us();
     }
 
+}
+
+// Runs from one snapshot differ only in the argument of "go": an fsx op with
+// seed_from_go runs with that seed, and without one it fails by name.
+TEST(AgentTest, GoArgumentIsTheFsxSeed) {
+  const std::string plan = R"(
+    workload {
+      setup { skip_fsdax: true }
+      prepare { create { path: "DIR/f" size: 65536 pattern: 0x11 } }
+      actors { name: "fsx" cpu: 0
+               ops { fsx { path: "DIR/f" ops: 50 max_size: 65536 seed_from_go: true } } }
+    }
+    wait_for_go: true)";
+  for (const std::string seed : {"4242", "7"}) {
+    TempDir dir;
+    AgentRun run(dir, plan);
+    ASSERT_EQ(run.until(pb::AgentEvent::READY).back().kind(), pb::AgentEvent::READY);
+    run.send("go " + seed + "\n");
+    auto after = run.until(pb::AgentEvent::DONE);
+    auto ok = of_kind(after, pb::AgentEvent::OP_OK);
+    ASSERT_EQ(ok.size(), 1u) << (after.empty() ? "" : after.back().ShortDebugString());
+    EXPECT_EQ(ok[0].op(), "fsx");
+    EXPECT_EQ(ok[0].seed(), std::stoull(seed));
+    EXPECT_NE(ok[0].message().find("seed " + seed), std::string::npos) << ok[0].message();
+    EXPECT_EQ(run.exit_code(), 0);
+  }
+  TempDir dir;
+  AgentRun run(dir, plan);
+  ASSERT_EQ(run.until(pb::AgentEvent::READY).back().kind(), pb::AgentEvent::READY);
+  run.send("go\n");
+  auto after = run.until(pb::AgentEvent::DONE);
+  auto failed = of_kind(after, pb::AgentEvent::OP_FAILED);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].message().find("seed from the go line"), std::string::npos) << failed[0].message();
 }
 
 TEST(AgentTest, FailedOpStopsOnlyThatActor) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "guest/agent/dax.h"
@@ -149,7 +150,20 @@ pb::AgentEvent OpRunner::run(const pb::Op& op) {
     case pb::Op::kOpen: st = open(op.open()); break;
     case pb::Op::kClose: st = close(op.close()); break;
     case pb::Op::kFsx: {
-      FsxResult r = run_fsx(op.fsx());
+      pb::Fsx spec = op.fsx();
+      if (spec.seed_from_go()) {
+        ScopedFd f(::open(env_.go_seed_path.c_str(), O_RDONLY | O_CLOEXEC));
+        char buf[32] = {};
+        ssize_t n = f.valid() ? ::read(f.get(), buf, sizeof buf - 1) : -1;
+        char* end = nullptr;
+        unsigned long long seed = n > 0 ? std::strtoull(buf, &end, 10) : 0;
+        if (seed == 0) {
+          st = OpStatus::invalid("fsx wants its seed from the go line, and " + env_.go_seed_path + " has none");
+          break;
+        }
+        spec.set_seed(seed);
+      }
+      FsxResult r = run_fsx(spec);
       ev.set_seed(r.seed);
       st = r.status;
       break;

@@ -17,6 +17,9 @@ namespace racerig::guest {
 struct OpEnv {
   // Where drop_caches writes "3" (after sync()).
   std::string drop_caches_path = "/proc/sys/vm/drop_caches";
+  // Where the agent writes the argument of the host's go line ("go 1234"),
+  // for fsx ops with seed_from_go.
+  std::string go_seed_path = "/racerig-go-seed";
 };
 
 class OpRunner {

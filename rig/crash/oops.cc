@@ -153,7 +153,17 @@ void ConsoleParser::feed_line(std::string_view raw) {
     std::string_view r = l.substr(5);
     size_t colon = r.find(':');
     if (colon != std::string_view::npos && colon <= 4) r = r.substr(colon + 1);  // "0010:"
-    parse_frame(r, report_.mutable_rip());
+    pb::Frame rip;
+    if (!parse_frame(r, &rip)) {
+      // No symbol: a jump through a bad pointer ("RIP: 0010:0x0"). Keep
+      // what was printed, and the address when it is one.
+      std::string_view raw = trim(r);
+      raw = raw.substr(0, raw.find(' '));
+      rip.set_text(std::string(raw));
+      uint64_t addr = 0;
+      if (starts_with(raw, "0x") && parse_hex(raw, &addr)) rip.set_address(addr);
+    }
+    if (!rip.text().empty()) *report_.mutable_rip() = rip;
   } else if (starts_with(l, "Call Trace:")) {
     in_trace_ = true;
   } else if (in_trace_) {

@@ -167,6 +167,26 @@ TEST(OopsTest, FramesParseOrAreRejected) {
   EXPECT_FALSE(parse_frame("", &f));
 }
 
+// Measured on the live-switch kernel under stress: a call through a NULL
+// a_ops->readahead. The RIP has no symbol; the report keeps the address.
+TEST(OopsTest, RipWithoutSymbolKeepsTheAddress) {
+  ConsoleParser p;
+  for (const char* l : {"[    9.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+                        "[    9.1] #PF: supervisor instruction fetch in kernel mode", "[    9.1] Oops: 0010 [#1] SMP",
+                        "[    9.1] CPU: 0 PID: 46 Comm: fsx Not tainted 6.1.192+ #4", "[    9.1] RIP: 0010:0x0",
+                        "[    9.1] Call Trace:", "[    9.1]  <TASK>", "[    9.1]  read_pages+0xd7/0xe4",
+                        "[    9.1]  </TASK>", "[    9.1] ---[ end trace 0000000000000000 ]---"})
+    p.feed_line(l);
+  ASSERT_EQ(p.complete_reports().size(), 1u);
+  const pb::Oops o = p.complete_reports()[0];
+  EXPECT_EQ(o.rip().text(), "0x0");
+  EXPECT_EQ(o.rip().function(), "");
+  EXPECT_EQ(o.rip().address(), 0u);
+  ASSERT_EQ(o.trace_size(), 1);
+  EXPECT_EQ(o.trace(0).function(), "read_pages");
+  EXPECT_NE(render(o).find("RIP: 0x0\n"), std::string::npos) << render(o);
+}
+
 TEST(OopsTest, GarbageNeverCrashes) {
   ConsoleParser p;
   std::string junk;

@@ -318,9 +318,10 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
 }
 
 // The schedule and what follows it, on a ready guest whose agent waits for
-// "go" (or, with no schedule and no barrier, already runs).
+// `go_line` ("go" or "go ARGUMENT"; empty: the agent does not wait, there is
+// no schedule and no barrier and the actors already run).
 void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
-             Clock::time_point t0, Phases& phases, bool send_go, const Progress& progress) {
+             Clock::time_point t0, Phases& phases, const std::string& go_line, const Progress& progress) {
   const pb::Scenario& sc = ctx.scenario.scenario;
   RspTarget& target = *live.target;
   progress("guest ready; enforcing the schedule");
@@ -345,7 +346,7 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
       return;
     }
   }
-  if (send_go) {
+  if (!go_line.empty()) {
     // With a schedule the engine resumes the vCPUs; without one (a stress
     // run from a snapshot) the restored VM is resumed here.
     if (ctx.steps.empty() && !live.client->running()) {
@@ -354,20 +355,22 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
         return;
       }
     }
-    if (Status s = live.vm->send_agent_line("go\n"); !s.ok()) {
+    if (Status s = live.vm->send_agent_line(go_line + "\n"); !s.ok()) {
       ev.infra_error = "telling the agent to go: " + s.error().message;
       return;
     }
   }
   if (!ctx.steps.empty()) outcome = engine.execute();
   ev.schedule_ran = true;
+  ev.unforced = ctx.steps.empty();
   ev.schedule = outcome.kind;
   ev.schedule_reason = outcome.reason;
   for (const auto& v : outcome.vcpus) *report.add_vcpus() = v;
   phases.mark("schedule");
 
-  // After the schedule: until the agent is done, the kernel oopsed (and
-  // printed the whole report), or the guest is gone.
+  // After the schedule (phase "finish"): until the agent is done, the kernel
+  // oopsed (and printed the whole report), or the guest is gone. A stress
+  // run spends its whole budget here.
   vm::Vm& vm = *live.vm;
   if (outcome.kind == schedule::Outcome::Kind::kEnforced) {
     auto finished =
@@ -391,6 +394,7 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
                          [&] { return monitor.decisive_oops_complete(); });
   }
   (void)engine.disarm();
+  phases.mark("finish");
 }
 
 // Evidence → verdict, oops decoded, agent events; phase "verdict".
@@ -414,7 +418,7 @@ void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunRepor
   std::string reason;
   report.set_verdict(decide(ctx.scenario.scenario.expect(), ev, &reason));
   report.set_reason(reason);
-  report.set_schedule_enforced(ev.schedule_ran && ev.schedule == schedule::Outcome::Kind::kEnforced);
+  report.set_schedule_enforced(!ev.unforced && ev.schedule_ran && ev.schedule == schedule::Outcome::Kind::kEnforced);
   phases.mark("verdict");
 }
 
@@ -459,7 +463,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     ev.schedule_reason = not_ready;
     ev.infra_error = not_ready;
   } else {
-    enforce(ctx, *live, monitor, ev, report, t0, phases, !ctx.steps.empty(), progress);
+    enforce(ctx, *live, monitor, ev, report, t0, phases, ctx.steps.empty() ? "" : "go", progress);
   }
   judge(ctx, monitor, ev, report, t0, phases, {});
   if (ctx.options.attach && report.verdict() == pb::REPRODUCED) {
@@ -511,7 +515,7 @@ Status SnapshotRunner::prepare(const Progress& progress) {
   return Status::Ok();
 }
 
-pb::RunReport SnapshotRunner::run(int index, const Progress& progress) {
+pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std::string& go_argument) {
   const auto t0 = Clock::now();
   pb::RunReport report = new_report(ctx_, index);
   report.set_from_snapshot(true);
@@ -540,7 +544,8 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress) {
     ev.schedule_reason = ev.infra_error;
   } else {
     monitor.assume_ready();
-    enforce(ctx_, live, monitor, ev, report, t0, phases, true, progress);
+    enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument,
+            progress);
   }
   judge(ctx_, monitor, ev, report, t0, phases, state_->setup_events);
   report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));

@@ -74,7 +74,10 @@ class SnapshotRunner {
   ~SnapshotRunner();
   // Boots and saves the ready state (run() does it when needed).
   Status prepare(const Progress& progress);
-  pb::RunReport run(int index, const Progress& progress);
+  // `go_argument` goes to the agent with its "go" line ("go 1234"); fsx ops
+  // with seed_from_go take it as their seed, so runs from one snapshot can
+  // differ in their seed alone.
+  pb::RunReport run(int index, const Progress& progress, const std::string& go_argument = {});
   // The last prepare(): its wall time, and the boot + set-up part of it.
   double prepare_ms() const { return prepare_ms_; }
   double boot_ms() const { return boot_ms_; }

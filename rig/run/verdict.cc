@@ -60,7 +60,10 @@ bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops) {
 
 pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::string* reason) {
   using Kind = schedule::Outcome::Kind;
-  std::string enforced = ev.schedule_ran && ev.schedule == Kind::kEnforced ? "schedule enforced" : "schedule NOT fully enforced (" + ev.schedule_reason + ")";
+  std::string enforced = ev.unforced ? "unforced run (no schedule)"
+                         : ev.schedule_ran && ev.schedule == Kind::kEnforced
+                             ? "schedule enforced"
+                             : "schedule NOT fully enforced (" + ev.schedule_reason + ")";
   if (ev.oops && oops_matches(expect, ev.oops_report)) {
     *reason = ev.oops_report.headline() + " at " + ev.oops_report.rip().text() + "; " + enforced;
     return pb::REPRODUCED;
@@ -125,7 +128,8 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
     *reason = "schedule enforced, no oops, but guest data checks failed (not expected by the scenario): " + checks;
     return pb::INFRA_ERROR;
   }
-  *reason = "schedule enforced, the guest finished and every check passed; no matching oops";
+  *reason = std::string(ev.unforced ? "unforced run (no schedule)" : "schedule enforced") +
+            ", the guest finished and every check passed; no matching oops";
   return pb::NOT_REPRODUCED;
 }
 

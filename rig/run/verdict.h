@@ -20,6 +20,7 @@ namespace racerig::run {
 struct Evidence {
   schedule::Outcome::Kind schedule = schedule::Outcome::Kind::kEnforced;
   bool schedule_ran = false;  // the engine got to run (boot reached READY)
+  bool unforced = false;      // the scenario has no schedule (a stress run)
   std::string schedule_reason;
   bool oops = false;
   pb::Oops oops_report;

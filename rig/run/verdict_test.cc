@@ -71,6 +71,20 @@ TEST(VerdictTest, NotReproducedNeedsTheWholeScheduleAndAFinishedGuest) {
   EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::STALLED);
 }
 
+// A stress run has no schedule: its reasons never claim one was enforced.
+TEST(VerdictTest, AnUnforcedRunSaysSo) {
+  std::string reason;
+  Evidence ev = enforced_and_done();
+  ev.unforced = true;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::NOT_REPRODUCED);
+  EXPECT_EQ(reason.find("schedule enforced"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("unforced"), std::string::npos) << reason;
+  ev.oops = true;
+  ev.oops_report = null_deref_in("iomap_page_mkwrite");
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::REPRODUCED);
+  EXPECT_EQ(reason.find("schedule enforced"), std::string::npos) << reason;
+}
+
 TEST(VerdictTest, AnUnexpectedOopsIsNeverAPass) {
   Evidence ev = enforced_and_done();
   ev.oops = true;
