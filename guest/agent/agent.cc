@@ -62,8 +62,18 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
   if (Status s = validate_plan(*plan, ncpus); !s.ok()) return fatal("plan: " + s.error().message);
   const pb::Workload& w = plan->workload();
 
-  if (Status s = setup_filesystem(w.setup(), config.setup, reporter); !s.ok())
+  const SetupMode mode = plan->make_template()              ? SetupMode::kMakeTemplate
+                         : plan->filesystem_from_template() ? SetupMode::kFromTemplate
+                                                            : SetupMode::kFull;
+  if (Status s = setup_filesystem(w.setup(), config.setup, reporter, mode); !s.ok())
     return fatal("set-up: " + s.error().message);
+  if (mode == SetupMode::kMakeTemplate) {
+    pb::AgentEvent done;
+    done.set_kind(pb::AgentEvent::DONE);
+    done.set_message("template made; the workload does not run");
+    reporter.emit(done);
+    return AgentEnd::kDone;
+  }
 
   // Files the prepare ops open stay open (in the agent) until the end.
   OpRunner prepare(config.ops);

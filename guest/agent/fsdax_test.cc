@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "guest/agent/fsdax.h"
+#include "guest/agent/setup.h"
 #include "guest/agent/test_util.h"
 
 namespace racerig::guest {
@@ -94,6 +95,35 @@ TEST(FsdaxWaitTest, TimesOutNamingThePath) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().kind, ErrorKind::kTimeout);
   EXPECT_NE(s.error().message.find("/nonexistent/pmem0"), std::string::npos);
+}
+
+// A copy of a template image must come up fsdax by itself: a raw namespace
+// means the image is not a template, and nothing is written to sysfs.
+TEST_F(FsdaxTest, FromTemplateNeedsTheNamespaceAlreadyFsdax) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  Reporter reporter(p[1], Reporter::Clock::now());
+  SetupConfig config;
+  config.nvdimm = paths_;
+  config.mountpoint = dir_ / "mnt";
+  Status s = setup_filesystem(pb::GuestSetup(), config, reporter, SetupMode::kFromTemplate);
+  ::close(p[0]);
+  ::close(p[1]);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("should be a racerig template"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("raw"), std::string::npos) << s.error().message;
+  EXPECT_EQ(driver("unbind"), "");
+  EXPECT_EQ(pfn("mode"), "");
+}
+
+TEST(SetupEmptyDirTest, OnlyAnEmptyDirectoryPasses) {
+  testing::TempDir dir;
+  EXPECT_TRUE(check_empty_dir(dir.path()).ok());
+  spit(dir / "left-over", "x");
+  Status s = check_empty_dir(dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("left-over"), std::string::npos) << s.error().message;
+  EXPECT_FALSE(check_empty_dir(dir / "missing").ok());
 }
 
 }  // namespace

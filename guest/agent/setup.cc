@@ -1,6 +1,7 @@
 // Guest set-up: namespace, mkfs, mount.
 #include "guest/agent/setup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -158,44 +159,76 @@ std::string fs_type_name(uint64_t magic) {
   }
 }
 
-Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, const Reporter& reporter) {
+Status check_empty_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return errno_error("opening " + dir);
+  std::string found;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") found += (found.empty() ? "" : ", ") + name;
+  }
+  ::closedir(d);
+  if (!found.empty()) return make_error(ErrorKind::kIo, dir + " is not empty: " + found);
+  return Status::Ok();
+}
+
+Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, const Reporter& reporter,
+                        SetupMode mode) {
   std::string namespace_mode_now;
+  const std::string options = setup.mount_options().empty() ? kDefaultMountOptions : setup.mount_options();
   if (!setup.skip_fsdax()) {
-    auto did = ensure_fsdax(config.nvdimm);
-    if (!did.ok()) return did.error().wrap("putting the NVDIMM namespace into fsdax");
+    std::string how;
+    if (mode == SetupMode::kFromTemplate) {
+      // The template's pfn info block makes the kernel bring the namespace
+      // up in fsdax by itself; anything else means the image is not one.
+      RACERIG_ASSIGN(std::string m, namespace_mode(config.nvdimm));
+      if (m != "fsdax")
+        return make_error(ErrorKind::kIo, "the NVDIMM image should be a racerig template (namespace " +
+                                              config.nvdimm.ns + " in fsdax) but the namespace is " + m);
+      how = config.nvdimm.ns + " came up fsdax from the template image";
+    } else {
+      auto did = ensure_fsdax(config.nvdimm);
+      if (!did.ok()) return did.error().wrap("putting the NVDIMM namespace into fsdax");
+      how = *did;
+    }
     RACERIG_TRY(wait_for_path(config.nvdimm.device, Deadline::after(config.device_wait)));
-    auto mode = namespace_mode(config.nvdimm);
-    namespace_mode_now = mode.ok() ? *mode : "?";
+    auto ns_mode = namespace_mode(config.nvdimm);
+    namespace_mode_now = ns_mode.ok() ? *ns_mode : "?";
     pb::AgentEvent ns;
     ns.set_kind(pb::AgentEvent::SETUP);
-    ns.set_message(*did);
+    ns.set_message(how);
     ns.set_namespace_mode(namespace_mode_now);
     reporter.emit(ns);
 
-    std::vector<std::string> argv = {config.mkfs, "-q", "-f"};
-    for (auto& w : split_words(setup.mkfs_options().empty() ? kDefaultMkfsOptions : setup.mkfs_options()))
-      argv.push_back(w);
-    argv.push_back(config.nvdimm.device);
-    std::string cmdline;
-    for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
-    RACERIG_ASSIGN(CommandResult mk, run_command(argv, Deadline::after(config.mkfs_limit)));
-    if (mk.timed_out)
-      return make_error(ErrorKind::kTimeout, cmdline + " did not finish in " +
-                                                 std::to_string(config.mkfs_limit.count() / 1000) + " s: " + mk.output);
-    if (mk.exit_code != 0)
-      return make_error(ErrorKind::kIo, cmdline + " failed (" +
-                                            (mk.signal != 0 ? "signal " + std::to_string(mk.signal)
-                                                            : "exit " + std::to_string(mk.exit_code)) +
-                                            "): " + mk.output);
-    pb::AgentEvent mkev;
-    mkev.set_kind(pb::AgentEvent::SETUP);
-    mkev.set_message(cmdline);
-    reporter.emit(mkev);
+    if (mode != SetupMode::kFromTemplate) {
+      std::vector<std::string> argv = {config.mkfs, "-q", "-f"};
+      for (auto& w : split_words(setup.mkfs_options().empty() ? kDefaultMkfsOptions : setup.mkfs_options()))
+        argv.push_back(w);
+      argv.push_back(config.nvdimm.device);
+      std::string cmdline;
+      for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+      RACERIG_ASSIGN(CommandResult mk, run_command(argv, Deadline::after(config.mkfs_limit)));
+      if (mk.timed_out)
+        return make_error(ErrorKind::kTimeout, cmdline + " did not finish in " +
+                                                   std::to_string(config.mkfs_limit.count() / 1000) + " s: " + mk.output);
+      if (mk.exit_code != 0)
+        return make_error(ErrorKind::kIo, cmdline + " failed (" +
+                                              (mk.signal != 0 ? "signal " + std::to_string(mk.signal)
+                                                              : "exit " + std::to_string(mk.exit_code)) +
+                                              "): " + mk.output);
+      pb::AgentEvent mkev;
+      mkev.set_kind(pb::AgentEvent::SETUP);
+      mkev.set_message(cmdline);
+      reporter.emit(mkev);
+    }
 
-    const std::string options = setup.mount_options().empty() ? kDefaultMountOptions : setup.mount_options();
     ::mkdir(config.mountpoint.c_str(), 0755);
     if (::mount(config.nvdimm.device.c_str(), config.mountpoint.c_str(), "xfs", 0, options.c_str()) != 0)
       return errno_error("mount -t xfs -o " + options + " " + config.nvdimm.device + " " + config.mountpoint);
+    if (mode != SetupMode::kFull) {
+      if (Status s = check_empty_dir(config.mountpoint); !s.ok())
+        return s.error().wrap(mode == SetupMode::kFromTemplate ? "the template's filesystem" : "the new filesystem");
+    }
   }
 
   struct statfs sfs {};
@@ -212,8 +245,19 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
   }
   ev.set_namespace_mode(namespace_mode_now);
   ev.set_message(setup.skip_fsdax() ? "skip_fsdax: " + config.mountpoint + " is not a separate mount"
-                                    : "mounted " + config.nvdimm.device + " on " + config.mountpoint);
+                                    : "mounted " + config.nvdimm.device + " on " + config.mountpoint +
+                                          (mode == SetupMode::kFromTemplate ? " (template image)" : ""));
   reporter.emit(ev);
+
+  if (mode == SetupMode::kMakeTemplate && !setup.skip_fsdax()) {
+    // A clean unmount: every copy of the image mounts without log recovery.
+    if (::umount2(config.mountpoint.c_str(), 0) != 0) return errno_error("umount " + config.mountpoint);
+    ::sync();
+    pb::AgentEvent done;
+    done.set_kind(pb::AgentEvent::SETUP);
+    done.set_message("template made: " + config.nvdimm.device + " unmounted cleanly");
+    reporter.emit(done);
+  }
   return Status::Ok();
 }
 

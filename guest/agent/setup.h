@@ -57,6 +57,16 @@ std::string fs_type_name(uint64_t magic);
 // mount (fs_type from statfs, source and options from /proc/self/mounts,
 // namespace_mode from sysfs). Errors name the step; the caller reports
 // FATAL.
-Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, const Reporter& reporter);
+//
+// kFromTemplate: the NVDIMM image is a copy of a template (see
+// GuestPlan.filesystem_from_template): the namespace must already be fsdax
+// and the filesystem empty; no conversion, no mkfs. kMakeTemplate: the full
+// set-up, then the filesystem is checked empty and unmounted cleanly.
+enum class SetupMode { kFull, kFromTemplate, kMakeTemplate };
+Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, const Reporter& reporter,
+                        SetupMode mode = SetupMode::kFull);
+
+// kIo unless `dir` holds nothing (or only an empty lost+found).
+Status check_empty_dir(const std::string& dir);
 
 }  // namespace racerig::guest

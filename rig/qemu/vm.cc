@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <linux/fs.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -103,6 +106,47 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
   return argv;
 }
 
+Status copy_sparse(const fs::path& from, const fs::path& to) {
+  ScopedFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return errno_error("opening " + from.string());
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) return errno_error("stat " + from.string());
+  const fs::path tmp = to.string() + ".tmp";
+  ScopedFd out(::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600));
+  if (!out.valid()) return errno_error("creating " + tmp.string());
+  auto fail = [&](const std::string& what) {
+    Error e = errno_error(what);
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return e;
+  };
+  if (::ioctl(out.get(), FICLONE, in.get()) != 0) {
+    // No reflinks here: copy the data extents and leave the holes.
+    if (::ftruncate(out.get(), st.st_size) != 0) return fail("sizing " + tmp.string());
+    off_t pos = 0;
+    while (pos < st.st_size) {
+      off_t data = ::lseek(in.get(), pos, SEEK_DATA);
+      if (data < 0) {
+        if (errno == ENXIO) break;  // only a hole is left
+        return fail("seeking data in " + from.string());
+      }
+      off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
+      if (hole < 0) return fail("seeking a hole in " + from.string());
+      off_t src = data, dst = data;
+      while (src < hole) {
+        ssize_t n = ::copy_file_range(in.get(), &src, out.get(), &dst, static_cast<size_t>(hole - src), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail("copying " + from.string() + " to " + tmp.string());
+        if (n == 0) return fail("copying " + from.string() + ": it shrank while being copied");
+      }
+      pos = hole;
+    }
+  }
+  if (::close(out.release()) != 0) return fail("closing " + tmp.string());
+  if (::rename(tmp.c_str(), to.c_str()) != 0) return fail("renaming " + tmp.string() + " to " + to.string());
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   if (cfg.cpus < 1 || cfg.cpus > 64) return make_error(ErrorKind::kInput, "impossible vCPU count " + std::to_string(cfg.cpus));
   if (!cfg.firmware_only) {
@@ -124,8 +168,17 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   vm->run_dir_ = templ;
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
 
-  {  // A fresh, sparse NVDIMM image for every run.
-    const fs::path img = vm->run_dir_ / "pmem.img";
+  if (!cfg.pmem_template.empty()) {  // a private copy of the template
+    std::error_code ec;
+    const auto size = fs::file_size(cfg.pmem_template, ec);
+    if (ec) return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + ": " + ec.message());
+    if (size != static_cast<uintmax_t>(cfg.pmem_mb) << 20)
+      return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + " has " +
+                                               std::to_string(size) + " bytes, expected " +
+                                               std::to_string(static_cast<uintmax_t>(cfg.pmem_mb) << 20));
+    RACERIG_TRY(copy_sparse(cfg.pmem_template, vm->pmem_image_path()));
+  } else {  // A fresh, sparse NVDIMM image for every run.
+    const fs::path img = vm->pmem_image_path();
     ScopedFd fd(::open(img.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
     if (!fd.valid()) return errno_error("creating " + img.string());
     if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());

@@ -34,11 +34,19 @@ struct VmConfig {
   std::string qemu_img = "qemu-img";
   int memory_mb = 512;
   int pmem_mb = 512;           // size of the fresh NVDIMM backing file
+  // When set: the NVDIMM backing file starts as a copy of this image (its
+  // size must be pmem_mb) instead of zeroes. Copied sparsely, or cloned.
+  std::filesystem::path pmem_template;
   std::filesystem::path run_parent;  // where the run dir is made (empty: $TMPDIR or /tmp)
 };
 
 // The QEMU command line for `cfg` in `run_dir` (exposed for tests and logs).
 std::vector<std::string> qemu_argv(const VmConfig& cfg, const std::filesystem::path& run_dir);
+
+// Copies `from` to a new file `to` (which must not exist) keeping holes
+// holes: a reflink clone where the filesystem has them, else only the data
+// extents. The file is written to `to`.tmp and renamed.
+Status copy_sparse(const std::filesystem::path& from, const std::filesystem::path& to);
 
 class Vm {
  public:
@@ -69,6 +77,8 @@ class Vm {
   int exit_status() const { return exit_status_; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
+  // The NVDIMM backing file (it goes with the run dir).
+  std::filesystem::path pmem_image_path() const { return run_dir_ / "pmem.img"; }
   // HMP savevm/loadvm of a named snapshot (needs snapshot_drive). The VM
   // keeps its run state (stopped stays stopped).
   Status save_snapshot(const std::string& name, Deadline deadline);
@@ -86,10 +96,12 @@ class Vm {
   // Always reaps and removes the run dir. Idempotent. Returns an error only
   // to say that QEMU had to be killed.
   Status shutdown(Deadline deadline);
+  // Waits for QEMU to exit by itself (the guest powered off), keeping its
+  // output flowing; kTimeout at the deadline, QEMU left running.
+  Status wait_exit(Deadline deadline);
 
  private:
   Vm() = default;
-  Status wait_exit(Deadline deadline);
   void reap(bool block);
   void remove_run_dir();
   static void read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll);

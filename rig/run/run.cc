@@ -15,6 +15,7 @@
 #include "rig/run/agent_events.h"
 #include "rig/run/verdict.h"
 #include "rig/dwarf/symbols.h"
+#include "rig/kbuild/cache.h"
 #include "rig/qemu/cancel.h"
 #include "rig/qemu/vm.h"
 
@@ -49,7 +50,10 @@ class RspTarget : public schedule::Target {
     auto r = client_.wait_stop(d, vm_.event_fd());
     if (!r.ok()) {
       if (r.error().kind == ErrorKind::kTimeout) return r.error();
-      if (vm_.exited()) return schedule::StopEvent{schedule::StopEvent::Kind::kExited, -1, 0};
+      // A broken gdbstub connection is often the first sign of QEMU's exit
+      // (the guest powered off): give the exit a moment to show.
+      if (vm_.exited() || vm_.wait_exit(Deadline::after(milliseconds(3000))).ok())
+        return schedule::StopEvent{schedule::StopEvent::Kind::kExited, -1, 0};
       return r.error();
     }
     return convert(*r);
@@ -266,7 +270,10 @@ std::vector<int> all_vcpus(const RunContext& ctx) {
   return all;
 }
 
-Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive) {
+constexpr int kPmemMb = 512;
+
+Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive,
+                        const std::filesystem::path& pmem_template) {
   RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx.base_initramfs, plan));
   vm::VmConfig cfg;
   cfg.qemu = ctx.options.qemu;
@@ -277,6 +284,8 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
   cfg.kvm = ctx.options.kvm;
   cfg.start_paused = true;
   cfg.snapshot_drive = snapshot_drive;
+  cfg.pmem_mb = kPmemMb;
+  cfg.pmem_template = pmem_template;
   Live live;
   auto started = vm::Vm::start(cfg, Deadline::after(milliseconds(30000)));
   if (!started.ok()) return started.error().wrap("starting QEMU");
@@ -431,8 +440,24 @@ pb::RunReport new_report(const RunContext& ctx, int index) {
   return report;
 }
 
-pb::GuestPlan plan_of(const RunContext& ctx, bool snapshot) {
+bool wants_template(const RunContext& ctx) {
+  return ctx.options.pmem_template && !ctx.scenario.scenario.workload().setup().skip_fsdax();
+}
+
+// The template for this run, or an empty path when the guest makes its own
+// filesystem; a template made now is charged to its own phase.
+Result<std::filesystem::path> template_for_run(const RunContext& ctx, const Progress& progress, Phases& phases) {
+  if (!wants_template(ctx)) return std::filesystem::path();
+  bool made = false;
+  auto t = ensure_pmem_template(ctx, progress, &made);
+  if (!t.ok()) return t.error().wrap("making the NVDIMM template");
+  if (made) phases.mark("template");
+  return t;
+}
+
+pb::GuestPlan plan_of(const RunContext& ctx, bool snapshot, bool from_template) {
   pb::GuestPlan plan;
+  plan.set_filesystem_from_template(from_template);
   *plan.mutable_workload() = ctx.scenario.scenario.workload();
   // From a snapshot the actors always wait for "go": the snapshot is taken
   // before anything of the workload ran.
@@ -443,12 +468,75 @@ pb::GuestPlan plan_of(const RunContext& ctx, bool snapshot) {
 
 }  // namespace
 
+Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const Progress& progress, bool* made) {
+  namespace fs = std::filesystem;
+  *made = false;
+  const pb::GuestSetup& setup = ctx.scenario.scenario.workload().setup();
+  std::string key = "racerig pmem template v1\n" + ctx.kernel.build_id + "\n" +
+                    ctx.base_initramfs.filename().string() + "\n" + std::to_string(kPmemMb) + "\n" +
+                    std::to_string(ctx.options.cpus) + "\n";
+  setup.AppendToString(&key);
+  const fs::path dir = ctx.options.work_dir / "pmem-templates";
+  const fs::path path = dir / (kbuild::sha256_hex(key).substr(0, 24) + ".img");
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return path;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorKind::kIo, "creating " + dir.string() + ": " + ec.message());
+
+  progress("making the NVDIMM template (fsdax, mkfs.xfs; once per kernel and set-up)");
+  pb::GuestPlan plan;
+  *plan.mutable_workload()->mutable_setup() = setup;
+  plan.set_make_template(true);
+  RACERIG_ASSIGN(Live live, start_live(ctx, plan, false, {}));
+  vm::Vm& vm = *live.vm;
+  VmMonitor monitor(vm, ctx.scenario.scenario.expect());
+  RACERIG_TRY(live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))));
+  const auto boot_deadline =
+      Deadline::after_seconds(deadline_s(ctx.scenario.scenario.deadlines().boot_s(), 120));
+  RACERIG_ASSIGN(bool ended, wait_running(*live.target, monitor, boot_deadline, [&] {
+                   return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();
+                 }));
+  if (!monitor.done()) {
+    std::string why = !ended ? "the guest did not finish within the boot deadline" : "the guest ended without DONE";
+    for (const auto& e : monitor.events())
+      if (e.kind() == pb::AgentEvent::FATAL) why = "the agent failed: " + e.message();
+    (void)vm.shutdown(Deadline::after(milliseconds(10000)));
+    return make_error(ErrorKind::kIo, why + "; console tail:\n" + tail_lines(vm.console_log(), 15));
+  }
+  // The agent powers off after DONE: once QEMU is gone the image is whole.
+  RACERIG_ASSIGN(bool exited, wait_running(*live.target, monitor, Deadline::after(milliseconds(30000)),
+                                           [&] { return vm.exited(); }));
+  if (!exited || !vm.exited()) {
+    (void)vm.shutdown(Deadline::after(milliseconds(10000)));
+    return make_error(ErrorKind::kTimeout, "the guest did not power off after making the template");
+  }
+  // Several racerig processes may race to make the same template: each
+  // copies to its own name, and the rename is atomic.
+  const fs::path mine = path.string() + "." + std::to_string(::getpid()) + ".new";
+  Status copied = vm::copy_sparse(vm.pmem_image_path(), mine);
+  (void)vm.shutdown(Deadline::after(milliseconds(10000)));
+  RACERIG_TRY(copied);
+  if (::rename(mine.c_str(), path.c_str()) != 0) {
+    Error e = errno_error("renaming " + mine.string() + " to " + path.string());
+    fs::remove(mine, ec);
+    return e;
+  }
+  *made = true;
+  return path;
+}
+
 pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progress) {
   const auto t0 = Clock::now();
   pb::RunReport report = new_report(ctx, index);
   Phases phases(report);
+  auto pmem = template_for_run(ctx, progress, phases);
+  if (!pmem.ok()) {
+    report.set_verdict(pb::INFRA_ERROR);
+    report.set_reason(pmem.error().message);
+    return report;
+  }
   progress("booting " + ctx.kernel.variant);
-  auto live = start_live(ctx, plan_of(ctx, false), false);
+  auto live = start_live(ctx, plan_of(ctx, false, !pmem->empty()), false, *pmem);
   if (!live.ok()) {
     report.set_verdict(pb::INFRA_ERROR);
     report.set_reason(live.error().message);
@@ -498,8 +586,9 @@ Status SnapshotRunner::prepare(const Progress& progress) {
   state_.reset();
   pb::RunReport scratch;
   Phases phases(scratch);
+  RACERIG_ASSIGN(std::filesystem::path pmem, template_for_run(ctx_, progress, phases));
   progress("booting " + ctx_.kernel.variant + " to the ready state");
-  RACERIG_ASSIGN(Live live, start_live(ctx_, plan_of(ctx_, true), true));
+  RACERIG_ASSIGN(Live live, start_live(ctx_, plan_of(ctx_, true, !pmem.empty()), true, pmem));
   VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
   std::string not_ready = boot_to_ready(ctx_, live, monitor, phases);
   if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);

@@ -37,7 +37,11 @@ struct RunOptions {
       "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1";
   // On REPRODUCED: keep the VM stopped with its gdbstub open for a human.
   bool attach = false;
-  std::filesystem::path work_dir;  // where base initramfs images are cached
+  std::filesystem::path work_dir;  // where base initramfs images and NVDIMM templates are cached
+  // Start each boot's NVDIMM from a template image (fsdax info block and an
+  // empty XFS, made once by one boot per kernel and set-up) instead of
+  // converting the namespace and running mkfs.xfs in every boot.
+  bool pmem_template = true;
 };
 
 using Progress = std::function<void(const std::string& line)>;
@@ -58,6 +62,13 @@ struct RunContext {
 // kInput with file:line; nothing boots.
 Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const symbols::Symbols> symbols,
                                scenario::LoadedScenario loaded, const RunOptions& options);
+
+// The NVDIMM template for the context's guest set-up, under
+// options.work_dir/pmem-templates, keyed by the kernel's build id, the base
+// initramfs (its mkfs.xfs and agent) and the set-up: made by one boot (the
+// agent's make_template plan) when missing, then reused. *made says whether
+// this call made it.
+Result<std::filesystem::path> ensure_pmem_template(const RunContext& context, const Progress& progress, bool* made);
 
 // Runs once. Never throws; every failure becomes a verdict with a reason.
 pb::RunReport run_once(const RunContext& context, int index, const Progress& progress);
