@@ -468,16 +468,20 @@ pb::GuestPlan plan_of(const RunContext& ctx, bool snapshot, bool from_template) 
 
 }  // namespace
 
+std::filesystem::path pmem_template_path(const RunContext& ctx) {
+  std::string key = "racerig pmem template v1\n" + ctx.kernel.build_id + "\n" +
+                    ctx.base_initramfs.filename().string() + "\n" + std::to_string(kPmemMb) + "\n" +
+                    std::to_string(ctx.options.cpus) + "\n";
+  ctx.scenario.scenario.workload().setup().AppendToString(&key);
+  return ctx.options.work_dir / "pmem-templates" / (kbuild::sha256_hex(key).substr(0, 24) + ".img");
+}
+
 Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const Progress& progress, bool* made) {
   namespace fs = std::filesystem;
   *made = false;
   const pb::GuestSetup& setup = ctx.scenario.scenario.workload().setup();
-  std::string key = "racerig pmem template v1\n" + ctx.kernel.build_id + "\n" +
-                    ctx.base_initramfs.filename().string() + "\n" + std::to_string(kPmemMb) + "\n" +
-                    std::to_string(ctx.options.cpus) + "\n";
-  setup.AppendToString(&key);
-  const fs::path dir = ctx.options.work_dir / "pmem-templates";
-  const fs::path path = dir / (kbuild::sha256_hex(key).substr(0, 24) + ".img");
+  const fs::path path = pmem_template_path(ctx);
+  const fs::path dir = path.parent_path();
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) return path;
   fs::create_directories(dir, ec);

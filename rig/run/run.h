@@ -69,6 +69,8 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
 // agent's make_template plan) when missing, then reused. *made says whether
 // this call made it.
 Result<std::filesystem::path> ensure_pmem_template(const RunContext& context, const Progress& progress, bool* made);
+// Where that template is (whether or not it exists yet).
+std::filesystem::path pmem_template_path(const RunContext& context);
 
 // Runs once. Never throws; every failure becomes a verdict with a reason.
 pb::RunReport run_once(const RunContext& context, int index, const Progress& progress);

@@ -26,7 +26,8 @@ struct Ran {
 };
 
 Ran run_cli(const std::string& args) {
-  std::string cmd = std::string(RACERIG_BIN) + " " + args + " 2>&1";
+  // The checkout under test, also for a build dir outside it.
+  std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + std::string(RACERIG_BIN) + " " + args + " 2>&1";
   Ran r;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -102,6 +103,17 @@ TEST(Reproduce, ColdRunsBootForEveryRunAndGiveTheSameVerdicts) {
     bool booted = false;
     for (const auto& t : run.timings()) booted = booted || t.phase() == "boot";
     EXPECT_TRUE(booted);
+    // The NVDIMM started from the cached template: fsdax already, no mkfs.
+    bool from_template = false, mkfs = false;
+    for (const auto& e : run.agent()) {
+      if (e.kind() != racerig::pb::AgentEvent::SETUP) continue;
+      if (e.message().find("(template image)") != std::string::npos && e.fs_type() == "xfs" &&
+          e.namespace_mode() == "fsdax")
+        from_template = true;
+      if (e.message().find("mkfs") != std::string::npos) mkfs = true;
+    }
+    EXPECT_TRUE(from_template) << r.output;
+    EXPECT_FALSE(mkfs);
   }
 }
 
@@ -290,6 +302,7 @@ TEST(Reproduce, InterruptedRunLeavesNothingBehind) {
     ::dup2(out[1], 1);
     ::close(out[0]);
     ::setenv("TMPDIR", tmp.c_str(), 1);
+    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
     ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "fixed",
             "--runs", "5", static_cast<char*>(nullptr));
     ::_exit(127);
