@@ -187,11 +187,20 @@ std::string render(const pb::BenchReport& b) {
                                                 : "Forced (snapshot)")
       << " verdicts:";
     for (const auto& [v, n] : verdicts) o << " " << n << " " << v << ";";
-    if (r == &b.stress()) {
-      o << " seeds";
-      for (const auto& run : r->runs()) o << " " << run.seed();
-    }
     o << "\n";
+    if (r == &b.stress()) {
+      o << "\n| stress run | fsx seed | verdict | wall | what happened |\n|---|---|---|---|---|\n";
+      for (const auto& run : r->runs()) {
+        double ms = 0;
+        for (const auto& t : run.timings()) ms += t.ms();
+        std::string what = run.reason();
+        if (what.size() > 160) what = what.substr(0, 157) + "...";
+        for (char& c : what)
+          if (c == '|' || c == '\n') c = ' ';
+        o << "| " << run.run() << " | " << run.seed() << " | " << pb::Verdict_Name(run.verdict()) << " | "
+          << fmt("%.1f s", ms / 1000) << " | " << what << " |\n";
+      }
+    }
   }
   for (const auto* r : {&b.forced_cold(), &b.forced_cold_no_template(), &b.forced_snapshot()}) {
     if (r->runs_size() == 0) continue;

@@ -148,15 +148,13 @@ class VmMonitor : public schedule::GuestMonitor {
   bool fatal() const { return fatal_; }
   bool agent_started() const { return first_event_ms_ >= 0; }
   bool oops_complete() const { return parser_.first_report_complete(); }
-  // The report the verdict is about: the first one that matches the
-  // expectation, else the first of all (a WARNING may come before the crash
-  // that matters), with the time its first line was seen.
+  // The report the verdict is about (see verdict_report), with the time its
+  // first line was seen.
   std::optional<std::pair<pb::Oops, Clock::time_point>> verdict_oops() const {
     auto all = parser_.reports();
-    for (size_t i = 0; i < all.size(); ++i)
-      if (oops_matches(expect_, all[i])) return std::pair{all[i], seen_at(i)};
-    if (all.empty()) return std::nullopt;
-    return std::pair{all.front(), seen_at(0)};
+    auto i = verdict_report(expect_, all);
+    if (!i) return std::nullopt;
+    return std::pair{all[*i], seen_at(*i)};
   }
   // A complete report worth stopping for: one that matches, or one that is
   // not a WARNING (the kernel is going down). After a WARNING the kernel

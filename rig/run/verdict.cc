@@ -58,6 +58,15 @@ bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops) {
   return false;
 }
 
+std::optional<size_t> verdict_report(const pb::Expectation& expect, const std::vector<pb::Oops>& reports) {
+  for (size_t i = 0; i < reports.size(); ++i)
+    if (oops_matches(expect, reports[i])) return i;
+  for (size_t i = 0; i < reports.size(); ++i)
+    if (reports[i].kind() != "WARNING") return i;
+  if (reports.empty()) return std::nullopt;
+  return 0;
+}
+
 pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::string* reason) {
   using Kind = schedule::Outcome::Kind;
   std::string enforced = ev.unforced ? "unforced run (no schedule)"

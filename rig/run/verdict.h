@@ -9,6 +9,7 @@
 // - INFRA_ERROR: racerig, QEMU or the agent failed.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ const char* verdict_name(pb::Verdict v);
 
 // Does this oops satisfy one of the expectation's oops clauses?
 bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops);
+// Which of the console's reports (in order) the verdict is about: the first
+// that matches the expectation; else the first that is not a WARNING (the
+// crash that ended the run; warnings often come before it); else the first.
+std::optional<size_t> verdict_report(const pb::Expectation& expect, const std::vector<pb::Oops>& reports);
 // Decides the verdict and a one-line reason.
 pb::Verdict decide(const pb::Expectation& expect, const Evidence& evidence, std::string* reason);
 

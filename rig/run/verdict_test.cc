@@ -85,6 +85,21 @@ TEST(VerdictTest, AnUnforcedRunSaysSo) {
   EXPECT_EQ(reason.find("schedule enforced"), std::string::npos) << reason;
 }
 
+// Measured under stress on the live-switch kernel: two WARNINGs in
+// dax_writeback_mapping_range, then the crash in read_pages that ended the
+// run. The verdict is about the crash, and a matching report wins over both.
+TEST(VerdictTest, TheReportThatCountsIsTheMatchOrTheCrashNotAnEarlierWarning) {
+  pb::Oops warn;
+  warn.set_kind("WARNING");
+  warn.set_headline("WARNING: CPU: 1 PID: 42 at fs/dax.c:923 dax_writeback_mapping_range+0xbe/0x39d");
+  pb::Oops crash = null_deref_in("read_pages");
+  EXPECT_EQ(verdict_report(seed_expectation(), {}), std::nullopt);
+  EXPECT_EQ(verdict_report(seed_expectation(), {warn}), 0u);
+  EXPECT_EQ(verdict_report(seed_expectation(), {warn, warn, crash}), 2u);
+  pb::Oops match = null_deref_in("iomap_page_mkwrite");
+  EXPECT_EQ(verdict_report(seed_expectation(), {warn, crash, match}), 2u);
+}
+
 TEST(VerdictTest, AnUnexpectedOopsIsNeverAPass) {
   Evidence ev = enforced_and_done();
   ev.oops = true;
