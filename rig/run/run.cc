@@ -443,9 +443,17 @@ bool wants_template(const RunContext& ctx) {
 }
 
 // The template for this run, or an empty path when the guest makes its own
-// filesystem; a template made now is charged to its own phase.
-Result<std::filesystem::path> template_for_run(const RunContext& ctx, const Progress& progress, Phases& phases) {
+// filesystem; a template made now is charged to its own phase. With
+// `make_if_missing` false a missing template is not made: a snapshot boots
+// once per kernel anyway, and making the template would be a second boot.
+Result<std::filesystem::path> template_for_run(const RunContext& ctx, const Progress& progress, Phases& phases,
+                                               bool make_if_missing) {
   if (!wants_template(ctx)) return std::filesystem::path();
+  if (!make_if_missing) {
+    std::error_code ec;
+    const std::filesystem::path p = pmem_template_path(ctx);
+    return std::filesystem::is_regular_file(p, ec) ? p : std::filesystem::path();
+  }
   bool made = false;
   auto t = ensure_pmem_template(ctx, progress, &made);
   if (!t.ok()) return t.error().wrap("making the NVDIMM template");
@@ -531,7 +539,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   const auto t0 = Clock::now();
   pb::RunReport report = new_report(ctx, index);
   Phases phases(report);
-  auto pmem = template_for_run(ctx, progress, phases);
+  auto pmem = template_for_run(ctx, progress, phases, true);
   if (!pmem.ok()) {
     report.set_verdict(pb::INFRA_ERROR);
     report.set_reason(pmem.error().message);
@@ -588,7 +596,7 @@ Status SnapshotRunner::prepare(const Progress& progress) {
   state_.reset();
   pb::RunReport scratch;
   Phases phases(scratch);
-  RACERIG_ASSIGN(std::filesystem::path pmem, template_for_run(ctx_, progress, phases));
+  RACERIG_ASSIGN(std::filesystem::path pmem, template_for_run(ctx_, progress, phases, false));
   progress("booting " + ctx_.kernel.variant + " to the ready state");
   RACERIG_ASSIGN(Live live, start_live(ctx_, plan_of(ctx_, true, !pmem.empty()), true, pmem));
   VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
