@@ -56,7 +56,12 @@ class RspTarget : public schedule::Target {
         return schedule::StopEvent{schedule::StopEvent::Kind::kExited, -1, 0};
       return r.error();
     }
-    return convert(*r);
+    schedule::StopEvent ev = convert(*r);
+    // QEMU's gdbstub says "W" while the machine shuts down, a moment before
+    // the process is gone: an exit event means the process has exited.
+    if (ev.kind == schedule::StopEvent::Kind::kExited && !vm_.exited())
+      (void)vm_.wait_exit(Deadline::after(milliseconds(10000)));
+    return ev;
   }
   Result<schedule::StopEvent> interrupt(Deadline d) override {
     RACERIG_ASSIGN(gdbremote::StopReply reply, client_.interrupt(d));
@@ -516,7 +521,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   // The agent powers off after DONE: once QEMU is gone the image is whole.
   RACERIG_ASSIGN(bool exited, wait_running(*live.target, monitor, Deadline::after(milliseconds(30000)),
                                            [&] { return vm.exited(); }));
-  if (!exited || !vm.exited()) {
+  if (!exited || !vm.wait_exit(Deadline::after(milliseconds(10000))).ok()) {
     (void)vm.shutdown(Deadline::after(milliseconds(10000)));
     return make_error(ErrorKind::kTimeout, "the guest did not power off after making the template");
   }
