@@ -11,6 +11,7 @@
 #include "rig/dwarf/symbols.h"
 #include "rig/qemu/cancel.h"
 #include "rig/run/run.h"
+#include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::host {
@@ -123,8 +124,11 @@ int cmd_stress(const Args& raw) {
     if (r.verdict() == pb::REPRODUCED)
       std::printf("  seed %llu: oops after %.1f s (%s)\n", static_cast<unsigned long long>(run_seed),
                   r.time_to_oops_ms() / 1000, r.from_snapshot() ? "from the restore" : "boot included");
-    else
-      std::printf("  seed %llu: no matching oops in %d s\n", static_cast<unsigned long long>(run_seed), duration);
+    else if (r.verdict() == pb::NOT_REPRODUCED)
+      std::printf("  seed %llu: no oops in %d s\n", static_cast<unsigned long long>(run_seed), duration);
+    else  // another oops, a hang, an inconclusive or failed run: the line above says which
+      std::printf("  seed %llu: not the scenario's oops (%s)\n", static_cast<unsigned long long>(run_seed),
+                  run::verdict_name(r.verdict()));
     std::fflush(stdout);
     oopsed += r.verdict() == pb::REPRODUCED;
     infra += r.verdict() == pb::INFRA_ERROR;
@@ -132,7 +136,7 @@ int cmd_stress(const Args& raw) {
   }
   all.set_reproduced(oopsed);
   all.set_total(all.runs_size());
-  std::printf("stress on %s: %d/%d runs oopsed (%d s each)\n", all.kernel_variant().c_str(), oopsed, all.runs_size(),
+  std::printf("stress on %s: %d/%d runs hit the scenario's oops (at most %d s each)\n", all.kernel_variant().c_str(), oopsed, all.runs_size(),
               duration);
   return finish_runs(all, args.get("json"), infra);
 }

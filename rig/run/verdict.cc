@@ -34,6 +34,19 @@ std::string failed_ops(const std::vector<pb::AgentEvent>& agent) {
   return out;
 }
 
+// Where the report happened: the RIP as printed; a RIP without a symbol (a
+// call through a NULL function pointer prints "RIP: 0010:0x0") also names
+// the first certain frame of the call trace, the code that made the call.
+std::string where(const pb::Oops& oops) {
+  std::string at = oops.rip().text();
+  if (!oops.rip().function().empty()) return at;
+  for (const auto& f : oops.trace()) {
+    if (f.uncertain() || f.text().empty()) continue;
+    return (at.empty() ? "" : at + " ") + "called from " + f.text();
+  }
+  return at;
+}
+
 }  // namespace
 
 const char* verdict_name(pb::Verdict v) {
@@ -74,7 +87,7 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
                              ? "schedule enforced"
                              : "schedule NOT fully enforced (" + ev.schedule_reason + ")";
   if (ev.oops && oops_matches(expect, ev.oops_report)) {
-    *reason = ev.oops_report.headline() + " at " + ev.oops_report.rip().text() + "; " + enforced;
+    *reason = ev.oops_report.headline() + " at " + where(ev.oops_report) + "; " + enforced;
     return pb::REPRODUCED;
   }
   std::string checks = failed_checks(ev.agent);
@@ -109,7 +122,7 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
   if (ev.oops) {
     // An oops the scenario does not expect: not a pass, and not this race.
     *reason = "the kernel reported \"" + ev.oops_report.headline() + "\"" +
-              (ev.oops_report.rip().text().empty() ? "" : " at " + ev.oops_report.rip().text()) +
+              (where(ev.oops_report).empty() ? "" : " at " + where(ev.oops_report)) +
               ", which the scenario does not expect";
     return pb::OTHER_OOPS;
   }

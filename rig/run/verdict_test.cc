@@ -110,6 +110,28 @@ TEST(VerdictTest, AnUnexpectedOopsIsNeverAPass) {
   EXPECT_NE(reason.find("something_else"), std::string::npos) << reason;
 }
 
+TEST(VerdictTest, ARipWithoutASymbolNamesTheCaller) {
+  Evidence ev = enforced_and_done();
+  ev.oops = true;
+  ev.oops_report.set_kind("BUG");
+  ev.oops_report.set_headline("BUG: kernel NULL pointer dereference, address: 0000000000000000");
+  ev.oops_report.mutable_rip()->set_text("0x0");
+  pb::Frame* maybe = ev.oops_report.add_trace();
+  maybe->set_text("? filemap_get_pages+0x1/0x2");
+  maybe->set_function("filemap_get_pages");
+  maybe->set_uncertain(true);
+  pb::Frame* caller = ev.oops_report.add_trace();
+  caller->set_text("read_pages+0xd7/0xe4");
+  caller->set_function("read_pages");
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+  EXPECT_NE(reason.find("at 0x0 called from read_pages+0xd7/0xe4,"), std::string::npos) << reason;
+
+  ev.oops_report.clear_trace();
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+  EXPECT_NE(reason.find("at 0x0,"), std::string::npos) << reason;
+}
+
 TEST(VerdictTest, AFailedCheckCountsOnlyWhenTheScenarioSaysSo) {
   Evidence ev = enforced_and_done();
   pb::AgentEvent bad;
