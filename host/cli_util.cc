@@ -36,7 +36,8 @@ Result<ParsedArgs> parse_args(const Args& args, const std::set<std::string>& wit
       name = name.substr(0, eq);
       inline_value = true;
     }
-    if (flags.count(name) != 0 && !inline_value) {
+    if (flags.count(name) != 0 && with_value.count(name) == 0) {
+      if (inline_value) return make_error(ErrorKind::kInput, "option --" + name + " takes no value");
       out.flags.insert(name);
     } else if (with_value.count(name) != 0) {
       if (!inline_value) {
@@ -54,6 +55,8 @@ Result<ParsedArgs> parse_args(const Args& args, const std::set<std::string>& wit
   return out;
 }
 
+namespace {
+
 Result<int> parse_positive_int(const std::string& option, const std::string& text) {
   char* end = nullptr;
   long v = std::strtol(text.c_str(), &end, 10);
@@ -61,6 +64,13 @@ Result<int> parse_positive_int(const std::string& option, const std::string& tex
     return make_error(ErrorKind::kInput,
                       "--" + option + " wants a number from 1 to 100000, got \"" + text + "\"");
   return static_cast<int>(v);
+}
+
+}  // namespace
+
+Result<int> ParsedArgs::positive_int(const std::string& name, int fallback) const {
+  if (auto v = get(name)) return parse_positive_int(name, *v);
+  return fallback;
 }
 
 void progress_line(const std::string& line) {

@@ -27,10 +27,12 @@ struct ParsedArgs {
   std::optional<std::string> get(const std::string& name) const;
   std::vector<std::string> all(const std::string& name) const;
   bool has(const std::string& flag) const { return flags.count(flag) != 0; }
+  // The value of --name as a number from 1 to 100000, or `fallback` when
+  // the option is absent; anything else is a kInput error naming it.
+  Result<int> positive_int(const std::string& name, int fallback) const;
 };
 Result<ParsedArgs> parse_args(const Args& args, const std::set<std::string>& with_value,
                               const std::set<std::string>& flags);
-Result<int> parse_positive_int(const std::string& option, const std::string& text);
 
 // "racerig: <line>" on stderr.
 void progress_line(const std::string& line);

@@ -243,12 +243,8 @@ int cmd_bench(const Args& raw) {
                  "--cold-build also times a cold base build in an empty temporary cache (minutes).\n");
     return args.has("help") ? kExitOk : kExitUsage;
   }
-  auto int_arg = [&](const char* name, int dflt) -> Result<int> {
-    if (auto v = args.get(name)) return parse_positive_int(name, *v);
-    return dflt;
-  };
-  auto runs = int_arg("runs", 10), stress_runs = int_arg("stress-runs", 5), stress_s = int_arg("stress-duration", 60),
-       validate_runs = int_arg("validate-runs", 3);
+  auto runs = args.positive_int("runs", 10), stress_runs = args.positive_int("stress-runs", 5),
+       stress_s = args.positive_int("stress-duration", 60), validate_runs = args.positive_int("validate-runs", 3);
   for (auto* r : {&runs, &stress_runs, &stress_s, &validate_runs})
     if (!r->ok()) return report_error("bench", r->error());
   const std::string kernel_name = args.get("kernel").value_or("buggy");

@@ -22,21 +22,16 @@ int cmd_reproduce(const Args& raw) {
                  "--cold boots QEMU for every run (--attach implies it).\n");
     return args.has("help") ? kExitOk : kExitUsage;
   }
-  int runs = 1;
-  if (auto r = args.get("runs")) {
-    auto n = parse_positive_int("runs", *r);
-    if (!n.ok()) return report_error("reproduce", n.error());
-    runs = *n;
-  }
   run::RunOptions options;
+  auto runs_arg = args.positive_int("runs", 1);
+  auto cpus_arg = args.positive_int("cpus", options.cpus);
+  for (auto* r : {&runs_arg, &cpus_arg})
+    if (!r->ok()) return report_error("reproduce", r->error());
+  const int runs = *runs_arg;
+  options.cpus = *cpus_arg;
   options.kvm = args.has("kvm");
   options.attach = args.has("attach");
   options.work_dir = work_dir();
-  if (auto c = args.get("cpus")) {
-    auto n = parse_positive_int("cpus", *c);
-    if (!n.ok()) return report_error("reproduce", n.error());
-    options.cpus = *n;
-  }
   vm::install_cancel_handlers();
 
   // Input first: the scenario must parse and validate before anything builds or boots.

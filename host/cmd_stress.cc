@@ -83,23 +83,12 @@ int cmd_stress(const Args& raw) {
                  "one snapshot taken after guest set-up; --cold boots a fresh VM for each run instead.\n");
     return args.has("help") ? kExitOk : kExitUsage;
   }
-  int runs = 1, duration = 60;
-  if (auto r = args.get("runs")) {
-    auto n = parse_positive_int("runs", *r);
-    if (!n.ok()) return report_error("stress", n.error());
-    runs = *n;
-  }
-  if (auto d = args.get("duration")) {
-    auto n = parse_positive_int("duration", *d);
-    if (!n.ok()) return report_error("stress", n.error());
-    duration = *n;
-  }
-  uint64_t seed = std::random_device{}() % 100000 + 1;
-  if (auto s = args.get("seed")) {
-    auto n = parse_positive_int("seed", *s);
-    if (!n.ok()) return report_error("stress", n.error());
-    seed = static_cast<uint64_t>(*n);
-  }
+  auto runs_arg = args.positive_int("runs", 1), duration_arg = args.positive_int("duration", 60),
+       seed_arg = args.positive_int("seed", static_cast<int>(std::random_device{}() % 100000 + 1));
+  for (auto* r : {&runs_arg, &duration_arg, &seed_arg})
+    if (!r->ok()) return report_error("stress", r->error());
+  const int runs = *runs_arg, duration = *duration_arg;
+  const uint64_t seed = static_cast<uint64_t>(*seed_arg);
   run::RunOptions options;
   options.kvm = args.has("kvm");
   options.work_dir = work_dir();

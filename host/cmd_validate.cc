@@ -80,12 +80,9 @@ int cmd_validate(const Args& raw) {
     usage(args.has("help") ? stdout : stderr);
     return args.has("help") ? kExitOk : kExitUsage;
   }
-  int runs = 3;
-  if (auto r = args.get("runs")) {
-    auto n = parse_positive_int("runs", *r);
-    if (!n.ok()) return report_error("validate", n.error());
-    runs = *n;
-  }
+  auto runs_arg = args.positive_int("runs", 3);
+  if (!runs_arg.ok()) return report_error("validate", runs_arg.error());
+  const int runs = *runs_arg;
   vm::install_cancel_handlers();
   const std::string base = args.get("base").value_or("buggy");
   run::RunOptions options;
