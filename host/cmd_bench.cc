@@ -21,6 +21,7 @@
 #include "rig/kbuild/subprocess.h"
 #include "rig/qemu/cancel.h"
 #include "rig/run/run.h"
+#include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::host {
@@ -178,7 +179,7 @@ std::string render(const pb::BenchReport& b) {
   }
   for (const auto* r : {&b.forced_cold(), &b.forced_cold_no_template(), &b.forced_snapshot(), &b.stress()}) {
     std::map<std::string, int> verdicts;
-    for (const auto& run : r->runs()) ++verdicts[pb::Verdict_Name(run.verdict())];
+    for (const auto& run : r->runs()) ++verdicts[run::verdict_name(run.verdict())];
     if (r->runs_size() == 0) continue;
     o << "\n"
       << (r == &b.stress()                      ? "Stress"
@@ -197,7 +198,7 @@ std::string render(const pb::BenchReport& b) {
         if (what.size() > 160) what = what.substr(0, 157) + "...";
         for (char& c : what)
           if (c == '|' || c == '\n') c = ' ';
-        o << "| " << run.run() << " | " << run.seed() << " | " << pb::Verdict_Name(run.verdict()) << " | "
+        o << "| " << run.run() << " | " << run.seed() << " | " << run::verdict_name(run.verdict()) << " | "
           << fmt("%.1f s", ms / 1000) << " | " << what << " |\n";
       }
     }
@@ -289,7 +290,7 @@ int cmd_bench(const Args& raw) {
     run::SnapshotRunner snapshots(*ctx);
     for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
       pb::RunReport r = snapshots.run(i, [](const std::string&) {});
-      std::printf("forced (snapshot) run %d: %s, %.2f s to the oops\n", i, pb::Verdict_Name(r.verdict()).c_str(),
+      std::printf("forced (snapshot) run %d: %s, %.2f s to the oops\n", i, run::verdict_name(r.verdict()),
                   r.time_to_oops_ms() / 1000);
       std::fflush(stdout);
       collect(bench.mutable_forced_snapshot(), r);
@@ -297,7 +298,7 @@ int cmd_bench(const Args& raw) {
   }
   for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
     pb::RunReport r = run::run_once(*ctx, i, [](const std::string&) {});
-    std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, pb::Verdict_Name(r.verdict()).c_str(),
+    std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, run::verdict_name(r.verdict()),
                 r.time_to_oops_ms() / 1000);
     std::fflush(stdout);
     collect(bench.mutable_forced_cold(), r);
@@ -308,7 +309,7 @@ int cmd_bench(const Args& raw) {
     for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(own_fs, i, [](const std::string&) {});
       std::printf("forced (cold, no template) run %d: %s, %.2f s to the oops\n", i,
-                  pb::Verdict_Name(r.verdict()).c_str(), r.time_to_oops_ms() / 1000);
+                  run::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
       std::fflush(stdout);
       collect(bench.mutable_forced_cold_no_template(), r);
     }
@@ -323,7 +324,7 @@ int cmd_bench(const Args& raw) {
       pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
       double ms = 0;
       for (const auto& t : r.timings()) ms += t.ms();
-      std::printf("bare boot %d: %s, %.2f s\n", i, pb::Verdict_Name(r.verdict()).c_str(), ms / 1000);
+      std::printf("bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), ms / 1000);
       if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_s(ms / 1000);
     }
   }
@@ -336,7 +337,7 @@ int cmd_bench(const Args& raw) {
   for (int i = 1; i <= *stress_runs && !vm::cancelled(); ++i) {
     pb::RunReport r = run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
     std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
-                pb::Verdict_Name(r.verdict()).c_str(),
+                run::verdict_name(r.verdict()),
                 r.verdict() == pb::REPRODUCED ? (", " + fmt("%.2f s", r.time_to_oops_ms() / 1000) + " to the oops").c_str()
                                               : (" — " + r.reason().substr(0, 160)).c_str());
     std::fflush(stdout);

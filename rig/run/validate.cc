@@ -56,13 +56,9 @@ std::string xml_escape(const std::string& s) {
 }  // namespace
 
 const char* result_name(pb::ValidationResult r) {
-  switch (r) {
-    case pb::FIXED: return "FIXED";
-    case pb::NOT_FIXED: return "NOT_FIXED";
-    case pb::INCONCLUSIVE: return "INCONCLUSIVE";
-    case pb::ERROR: return "ERROR";
-    default: return "UNKNOWN";
-  }
+  // The generated name (static storage); "UNKNOWN" for unset or unknown values.
+  if (r == pb::VALIDATION_UNSPECIFIED || pb::ValidationResult_Name(r).empty()) return "UNKNOWN";
+  return pb::ValidationResult_Name(r).c_str();
 }
 
 pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,

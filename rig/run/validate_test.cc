@@ -24,6 +24,17 @@ pb::ReproduceReport runs(const std::string& variant, std::initializer_list<pb::V
   return r;
 }
 
+TEST(ValidateTest, NamesAreTheProtoNamesAndUnknownForTheRest) {
+  EXPECT_STREQ(verdict_name(pb::REPRODUCED), "REPRODUCED");
+  EXPECT_STREQ(verdict_name(pb::OTHER_OOPS), "OTHER_OOPS");
+  EXPECT_STREQ(verdict_name(pb::VERDICT_UNSPECIFIED), "UNKNOWN");
+  EXPECT_STREQ(verdict_name(static_cast<pb::Verdict>(99)), "UNKNOWN");
+  EXPECT_STREQ(result_name(pb::NOT_FIXED), "NOT_FIXED");
+  EXPECT_STREQ(result_name(pb::INCONCLUSIVE), "INCONCLUSIVE");
+  EXPECT_STREQ(result_name(pb::VALIDATION_UNSPECIFIED), "UNKNOWN");
+  EXPECT_STREQ(result_name(static_cast<pb::ValidationResult>(99)), "UNKNOWN");
+}
+
 TEST(ValidateTest, FixedNeedsEveryControlRunToReproduceAndNoPatchedRunTo) {
   std::string why;
   EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED, pb::REPRODUCED}), runs("p", {pb::NOT_REPRODUCED, pb::NOT_REPRODUCED}), &why),

@@ -50,15 +50,9 @@ std::string where(const pb::Oops& oops) {
 }  // namespace
 
 const char* verdict_name(pb::Verdict v) {
-  switch (v) {
-    case pb::REPRODUCED: return "REPRODUCED";
-    case pb::NOT_REPRODUCED: return "NOT_REPRODUCED";
-    case pb::SCHEDULE_NOT_REACHED: return "SCHEDULE_NOT_REACHED";
-    case pb::STALLED: return "STALLED";
-    case pb::INFRA_ERROR: return "INFRA_ERROR";
-    case pb::OTHER_OOPS: return "OTHER_OOPS";
-    default: return "UNKNOWN";
-  }
+  // The generated name (static storage); "UNKNOWN" for unset or unknown values.
+  if (v == pb::VERDICT_UNSPECIFIED || pb::Verdict_Name(v).empty()) return "UNKNOWN";
+  return pb::Verdict_Name(v).c_str();
 }
 
 bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops) {
