@@ -115,13 +115,17 @@ std::vector<double> repro_times(const pb::ReproduceReport& r) {
   return out;
 }
 
-std::vector<double> run_walls(const pb::ReproduceReport& r) {
+// A run's wall time in seconds: the sum of its phases, less `except` if given.
+double wall_s(const pb::RunReport& run, const std::string& except = {}) {
+  double ms = 0;
+  for (const auto& t : run.timings())
+    if (except.empty() || t.phase() != except) ms += t.ms();
+  return ms / 1000;
+}
+
+std::vector<double> run_walls(const pb::ReproduceReport& r, const std::string& except_phase = {}) {
   std::vector<double> out;
-  for (const auto& run : r.runs()) {
-    double ms = 0;
-    for (const auto& t : run.timings()) ms += t.ms();
-    out.push_back(ms / 1000);
-  }
+  for (const auto& run : r.runs()) out.push_back(wall_s(run, except_phase));
   return out;
 }
 
@@ -155,14 +159,7 @@ std::string render(const pb::BenchReport& b) {
   {
     Stats bare = stats_of({b.bare_boot_s().begin(), b.bare_boot_s().end()});
     Stats cold = stats_of(run_walls(b.forced_cold()));
-    std::vector<double> snap_walls;
-    for (const auto& run : b.forced_snapshot().runs()) {
-      double ms = 0;
-      for (const auto& t : run.timings())
-        if (t.phase() != "prepare") ms += t.ms();
-      snap_walls.push_back(ms / 1000);
-    }
-    Stats snap = stats_of(snap_walls);
+    Stats snap = stats_of(run_walls(b.forced_snapshot(), "prepare"));
     o << "\n### Targets\n\n| target | measured | met |\n|---|---|---|\n";
     if (snap.n != 0)
       o << "| at most 1 s wall per forced run from the snapshot | median " << fmt("%.2f s", snap.median) << ", max "
@@ -192,14 +189,12 @@ std::string render(const pb::BenchReport& b) {
     if (r == &b.stress()) {
       o << "\n| stress run | fsx seed | verdict | wall | what happened |\n|---|---|---|---|---|\n";
       for (const auto& run : r->runs()) {
-        double ms = 0;
-        for (const auto& t : run.timings()) ms += t.ms();
         std::string what = run.reason();
         if (what.size() > 160) what = what.substr(0, 157) + "...";
         for (char& c : what)
           if (c == '|' || c == '\n') c = ' ';
         o << "| " << run.run() << " | " << run.seed() << " | " << run::verdict_name(run.verdict()) << " | "
-          << fmt("%.1f s", ms / 1000) << " | " << what << " |\n";
+          << fmt("%.1f s", wall_s(run)) << " | " << what << " |\n";
       }
     }
   }
@@ -322,10 +317,9 @@ int cmd_bench(const Args& raw) {
     bare.scenario.scenario.clear_expect();
     for (int i = 1; i <= std::min(*runs, 5) && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
-      double ms = 0;
-      for (const auto& t : r.timings()) ms += t.ms();
-      std::printf("bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), ms / 1000);
-      if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_s(ms / 1000);
+      const double s = wall_s(r);
+      std::printf("bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
+      if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_s(s);
     }
   }
 

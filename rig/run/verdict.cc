@@ -115,8 +115,8 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
   }
   if (ev.oops) {
     // An oops the scenario does not expect: not a pass, and not this race.
-    *reason = "the kernel reported \"" + ev.oops_report.headline() + "\"" +
-              (where(ev.oops_report).empty() ? "" : " at " + where(ev.oops_report)) +
+    const std::string at = where(ev.oops_report);
+    *reason = "the kernel reported \"" + ev.oops_report.headline() + "\"" + (at.empty() ? "" : " at " + at) +
               ", which the scenario does not expect";
     return pb::OTHER_OOPS;
   }
