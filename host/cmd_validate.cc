@@ -8,6 +8,7 @@
 
 #include "host/cli_util.h"
 #include "host/commands.h"
+#include "rig/run/junit.h"
 #include "rig/run/run.h"
 #include "rig/run/validate.h"
 #include "rig/run/verdict.h"
