@@ -24,15 +24,23 @@ Error stub_error(std::string_view what, std::string_view reply) {
 
 }  // namespace
 
+Status Client::require_in_step(std::string_view what) const {
+  if (broken_by_.empty()) return Status::Ok();
+  return make_error(ErrorKind::kIo, std::string(what) + ": the gdbstub connection is out of step since " +
+                                        broken_by_ + " timed out (a late reply would answer the wrong request)");
+}
+
 Status Client::require_stopped(std::string_view what) const {
+  RACERIG_TRY(require_in_step(what));
   if (running_) return make_error(ErrorKind::kInternal, std::string(what) + " while the target runs");
   if (!conn_.is_open()) return make_error(ErrorKind::kIo, std::string(what) + ": the gdbstub connection is closed");
   return Status::Ok();
 }
 
 Result<std::string> Client::request(std::string_view payload, Deadline deadline) {
-  RACERIG_TRY(conn_.send(payload, deadline));
-  return conn_.receive(deadline);
+  RACERIG_TRY(require_in_step(payload.substr(0, 40)));
+  RACERIG_TRY(note_timeout(conn_.send(payload, deadline), payload.substr(0, 40)));
+  return note_timeout(conn_.receive(deadline), payload.substr(0, 40));
 }
 
 Status Client::expect_ok(std::string_view payload, std::string_view what, Deadline deadline) {
@@ -118,7 +126,7 @@ Status Client::resume(const std::vector<ThreadAction>& actions, Deadline deadlin
     packet += a.kind == ThreadAction::kStep ? ";s:" : ";c:";
     packet += hex(static_cast<uint64_t>(a.thread));
   }
-  RACERIG_TRY(conn_.send(packet, deadline));
+  RACERIG_TRY(note_timeout(conn_.send(packet, deadline), packet));
   running_ = true;
   return Status::Ok();
 }
@@ -138,20 +146,22 @@ Result<WaitResult> Client::read_stop(Deadline deadline, int wake_fd) {
 }
 
 Result<WaitResult> Client::wait_stop(Deadline deadline, int wake_fd) {
+  RACERIG_TRY(require_in_step("waiting for a stop"));
   if (!running_) return make_error(ErrorKind::kInternal, "waiting for a stop while the target is stopped");
   return read_stop(deadline, wake_fd);
 }
 
 Result<StopReply> Client::interrupt(Deadline deadline) {
+  RACERIG_TRY(require_in_step("interrupting"));
   if (!running_) return last_stop_;
-  RACERIG_TRY(conn_.send_interrupt(deadline));
-  RACERIG_ASSIGN(WaitResult r, read_stop(deadline, -1));
+  RACERIG_TRY(note_timeout(conn_.send_interrupt(deadline), "the interrupt"));
+  RACERIG_ASSIGN(WaitResult r, note_timeout(read_stop(deadline, -1), "the interrupt's stop reply"));
   return r.stop;
 }
 
 Result<StopReply> Client::step(int thread, Deadline deadline) {
   RACERIG_TRY(resume({{thread, ThreadAction::kStep}}, deadline));
-  RACERIG_ASSIGN(WaitResult r, read_stop(deadline, -1));
+  RACERIG_ASSIGN(WaitResult r, note_timeout(read_stop(deadline, -1), "a single step's stop reply"));
   return r.stop;
 }
 

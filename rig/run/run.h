@@ -30,7 +30,10 @@ struct KernelFiles {
 struct RunOptions {
   std::string qemu = "qemu-system-x86_64";
   bool kvm = false;
-  int cpus = 2;
+  // vCPUs and RAM; 0: the scenario's (scenario::machine_cpus/_memory_mb).
+  // prepare_run fills them in.
+  int cpus = 0;
+  int memory_mb = 0;
   // Kernel command line. `quiet` would hide KERN_WARNING reports, so the
   // level is explicit.
   std::string append =

@@ -1,7 +1,7 @@
 // The view of a stopped-or-running VM that the schedule engine drives: the
 // gdbstub (breakpoints, per-vCPU resume, registers, memory) plus a way to be
-// woken by guest events (console and agent lines). rsp_target.{h,cc} adapts
-// the real RSP client; tests use a fake.
+// woken by guest events (console and agent lines). rig/run/rsp_target.{h,cc}
+// adapts the real RSP client; tests use a fake.
 #pragma once
 
 #include <cstdint>

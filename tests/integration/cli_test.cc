@@ -257,6 +257,97 @@ TEST(Validate, TheNaiveLockStillCrashes) {
   EXPECT_NE(r.output.find("iomap_page_mkwrite"), std::string::npos) << "shows the oops: " << r.output;
 }
 
+// The schedule is the cause: held before IS_DAX is read, the same workload
+// on buggy does not crash and writes its data.
+TEST(Reproduce, TheNegativeControlOnBuggyIsNotReproducedWithItsDataWritten) {
+  std::string json = temp_path("negative.json");
+  Ran r = run_cli("reproduce --scenario " + data("negative-control.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason() << "\n" << r.output;
+  EXPECT_TRUE(run.schedule_enforced());
+  EXPECT_TRUE(has_event(run, "held", "faulter"));
+  EXPECT_TRUE(has_event(run, "returned", "flipper"));
+  int checks_ok = 0;
+  for (const auto& e : run.agent())
+    if (e.kind() == racerig::pb::AgentEvent::OP_OK && e.actor() == "check" && e.op() == "pread") ++checks_ok;
+  EXPECT_EQ(checks_ok, 2) << "the write landed and the rest of the file is intact";
+}
+
+// Three actors on three vCPUs (the count comes from the scenario).
+TEST(Reproduce, AThreeActorScenarioReproducesOnThreeVcpus) {
+  std::string json = temp_path("three.json");
+  Ran r = run_cli("reproduce --scenario " + data("three-actors.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason() << "\n" << r.output;
+  EXPECT_TRUE(run.schedule_enforced());
+  EXPECT_TRUE(has_event(run, "returned", "reader"));
+  bool vcpu2 = false;
+  for (const auto& e : run.events()) vcpu2 = vcpu2 || (e.actor() == "reader" && e.vcpu() == 2);
+  EXPECT_TRUE(vcpu2) << "the reader ran on vCPU 2";
+}
+
+// A locking fix that serializes the window: the flipper sleeps on the
+// MMAPLOCK while the faulter is held; released, everyone finishes.
+TEST(Validate, ALockThatSerializesTheWindowIsFixedWithTheBlockingStack) {
+  std::string json = temp_path("validate-serialize.json");
+  Ran r = run_cli("validate --patch " + candidate("serialize-mmaplock-across-dax-write-fault.patch") +
+                  " --scenario xfs-dax-flip-vs-write-fault --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::FIXED) << s.reason();
+  EXPECT_NE(s.reason().find("serialized: flipper blocked at rwsem_down_write_slowpath"), std::string::npos)
+      << s.reason();
+  ASSERT_EQ(s.patched().runs_size(), 1);
+  const auto& run = s.patched().runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
+  EXPECT_TRUE(run.serialized());
+  ASSERT_GE(run.blocked_size(), 1);
+  EXPECT_EQ(run.blocked(0).actor(), "flipper");
+  EXPECT_EQ(run.blocked(0).wait(), "lock");
+  EXPECT_NE(run.blocked(0).where().find("xfs_ilock"), std::string::npos) << run.blocked(0).where();
+  EXPECT_NE(run.blocked(0).where().find("xfs_fileattr_set"), std::string::npos) << run.blocked(0).where();
+  ASSERT_GE(run.blocked(0).behind_size(), 1);
+  EXPECT_NE(run.blocked(0).behind(0).find("faulter held at __xfs_filemap_fault"), std::string::npos);
+  EXPECT_GT(run.time_to_detect_block_ms(), 0);
+}
+
+// A locking fix that deadlocks under the schedule: NOT_FIXED, both stacks.
+TEST(Validate, ALockThatDeadlocksUnderTheScheduleIsNotFixedWithBothStacks) {
+  std::string json = temp_path("validate-deadlock.json");
+  Ran r = run_cli("validate --patch " + candidate("deadlock-iolock-in-dax-write-fault.patch") +
+                  " --scenario xfs-dax-flip-vs-write-fault --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::NOT_FIXED) << s.reason();
+  ASSERT_EQ(s.patched().runs_size(), 1);
+  const auto& run = s.patched().runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::DEADLOCK) << run.reason();
+  bool faulter = false, flipper = false;
+  for (const auto& b : run.blocked()) {
+    if (b.actor() == "faulter" && b.where().find("__xfs_filemap_fault") != std::string::npos) faulter = true;
+    if (b.actor() == "flipper" && b.where().find("xfs_fileattr_set") != std::string::npos) flipper = true;
+  }
+  EXPECT_TRUE(faulter && flipper) << run.reason();
+}
+
+TEST(Validate, AScenarioWithoutAScheduleIsRefused) {
+  Ran r = run_cli("validate --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
+                  " --scenario " + std::string(RACERIG_SOURCE_DIR) + "/scenarios/stress/stress-fsx-vs-dax-flip.textproto");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("has no schedule"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
+}
+
 TEST(Validate, APatchThatDoesNotCompileIsAnErrorWithTheCompilerMessage) {
   std::string json = temp_path("validate-cc.json");
   Ran r = run_cli("validate --patch " + data("does-not-compile.patch") + " --runs 1 --json " + json);
