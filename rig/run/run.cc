@@ -431,7 +431,7 @@ void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunRepor
   report.set_verdict(decide(ctx.scenario.scenario.expect(), ev, &reason));
   report.set_reason(reason);
   report.set_schedule_enforced(!ev.unforced && ev.schedule_ran && ev.schedule == schedule::Outcome::Kind::kEnforced);
-  report.set_serialized(ev.serialized && report.verdict() == pb::NOT_REPRODUCED);
+  report.set_serialized(ev.serialized);
   phases.mark("verdict");
 }
 

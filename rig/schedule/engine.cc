@@ -203,7 +203,7 @@ Result<bool> Engine::handle_stop(const StopEvent& ev, int step) {
     }
     // The hit's offset in its function (a line point's other addresses lie
     // past the first one).
-    held_[v] = Held{name, gate.step, GuestAddr(pc), gate.func_offset + (pc - gate.addrs.front().value())};
+    held_[v] = Held{name, gate.step, GuestAddr(pc), gate.func_offset + (pc - gate.addrs.front().value()), gate.point};
     record(gate.step, name, gate.step == step ? "arrived" : "arrived_early", v, GuestAddr(pc),
            gate.point, &*task);
     int gate_step = gate.step;
@@ -352,9 +352,8 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
 std::vector<std::string> Engine::held_descriptions(int step) const {
   std::vector<std::string> out;
   for (const auto& [v, h] : held_) {
-    const Step& s = config_.steps[static_cast<size_t>(h.step)];
     std::string how = h.step > step ? " parked early at " : " held at ";
-    out.push_back(h.actor + how + s.point + " (vCPU " + std::to_string(v) + ")");
+    out.push_back(h.actor + how + h.point + " (vCPU " + std::to_string(v) + ")");
   }
   return out;
 }

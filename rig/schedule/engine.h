@@ -156,6 +156,7 @@ class Engine {
     int step = -1;
     GuestAddr pc;
     uint64_t func_offset = 0;
+    std::string point;  // the gate's point, "return to vfs_fileattr_set+0x195/0x1b2"
   };
   const Actor* actor(const std::string& name) const;
   Deadline rsp_deadline() const { return Deadline::after(config_.rsp_timeout); }

@@ -276,6 +276,42 @@ TEST(Reproduce, TheNegativeControlOnBuggyIsNotReproducedWithItsDataWritten) {
   EXPECT_EQ(checks_ok, 2) << "the write landed and the rest of the file is intact";
 }
 
+// file:line points stop wherever the line's code runs (every is_stmt
+// address): line 1355 (write path) reproduces; line 1358 runs with the
+// MMAPLOCK held, so the flipper sleeps on it: serialized. (Measured: after
+// the release, buggy sometimes still crashes through a second window, a
+// write-protect fault on the DAX pfn after the switch, in
+// xfs_filemap_page_mkwrite: then REPRODUCED, still marked serialized.)
+TEST(Reproduce, HoldsAtLines1355And1358OfXfsFileAreReached) {
+  std::string json = temp_path("line1355.json");
+  Ran r = run_cli("reproduce --scenario " + data("hold-at-line-1355.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  EXPECT_EQ(report.runs(0).verdict(), racerig::pb::REPRODUCED) << report.runs(0).reason();
+  EXPECT_TRUE(report.runs(0).schedule_enforced());
+
+  json = temp_path("line1358.json");
+  r = run_cli("reproduce --scenario " + data("hold-at-line-1358.textproto") + " --kernel buggy --json " + json);
+  report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_TRUE(run.serialized()) << run.reason();
+  EXPECT_NE(run.reason().find("serialized: flipper blocked at"), std::string::npos) << run.reason();
+  if (run.verdict() == racerig::pb::REPRODUCED) {
+    bool mkwrite = false;
+    for (const auto& f : run.oops().trace()) mkwrite = mkwrite || f.function() == "xfs_filemap_page_mkwrite";
+    EXPECT_TRUE(mkwrite) << "only the second window may crash it";
+  } else {
+    EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+  }
+  EXPECT_TRUE(has_event(run, "held", "faulter"));
+  ASSERT_GE(run.blocked_size(), 1);
+  EXPECT_EQ(run.blocked(0).actor(), "flipper");
+  EXPECT_NE(run.blocked(0).where().find("xfs_ilock"), std::string::npos) << run.blocked(0).where();
+}
+
 // Three actors on three vCPUs (the count comes from the scenario).
 TEST(Reproduce, AThreeActorScenarioReproducesOnThreeVcpus) {
   std::string json = temp_path("three.json");
