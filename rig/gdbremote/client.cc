@@ -182,6 +182,25 @@ Result<uint64_t> Client::read_register(int thread, std::string_view name, Deadli
   return parse_le_register(reply);
 }
 
+Status Client::write_register(int thread, std::string_view name, uint64_t value, Deadline deadline) {
+  auto it = std::find_if(registers_.begin(), registers_.end(), [&](const RegisterInfo& r) { return r.name == name; });
+  if (it == registers_.end())
+    return make_error(ErrorKind::kInput, "the target has no register named \"" + std::string(name) + "\"");
+  if (it->bitsize > 64 || it->bitsize % 8 != 0)
+    return make_error(ErrorKind::kInput, "register " + it->name + " is not a 8-64 bit register");
+  RACERIG_TRY(require_stopped("writing " + it->name));
+  RACERIG_TRY(select_thread(thread, deadline));
+  static const char kDigits[] = "0123456789abcdef";
+  std::string le;
+  for (int i = 0; i < it->bitsize / 8; ++i) {
+    const auto byte = static_cast<uint8_t>(value >> (8 * i));
+    le += kDigits[byte >> 4];
+    le += kDigits[byte & 0xf];
+  }
+  return expect_ok("P" + hex(static_cast<uint64_t>(it->regnum)) + "=" + le,
+                   "writing register " + it->name + " of thread " + std::to_string(thread), deadline);
+}
+
 Result<std::vector<uint8_t>> Client::read_memory(int thread, GuestAddr addr, size_t len, Deadline deadline) {
   RACERIG_TRY(require_stopped("reading memory"));
   RACERIG_TRY(select_thread(thread, deadline));

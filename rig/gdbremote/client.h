@@ -62,6 +62,8 @@ class Client {
   // A register by its target-description name ("rip", "rdx", "gs_base").
   // kInput for a name the target does not have.
   Result<uint64_t> read_register(int thread, std::string_view name, Deadline deadline);
+  // Sets a register (at most 64 bits) of a stopped thread ('P' packet).
+  Status write_register(int thread, std::string_view name, uint64_t value, Deadline deadline);
   // Guest virtual memory as `thread` sees it (its page tables).
   Result<std::vector<uint8_t>> read_memory(int thread, GuestAddr addr, size_t len, Deadline deadline);
 

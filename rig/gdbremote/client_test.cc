@@ -258,6 +258,18 @@ TEST(Client, AnyTimeoutMarksTheClientBroken) {
   }
 }
 
+TEST(Client, WritesARegisterLittleEndian) {
+  ScriptedStub stub(with_handshake({{"Hg2", {"OK"}}, {"P3=0100000000000000", {"OK"}}, {"Hg2", {"OK"}}, {"P4=ffffffff81000048", {"E22"}}}));
+  Client c(stub.connection());
+  ASSERT_TRUE(c.handshake(soon()).ok());
+  EXPECT_TRUE(c.write_register(2, "rdx", 1, soon()).ok());
+  Status bad = c.write_register(2, "rip", 0x48000081ffffffffull, soon());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("rip"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(c.write_register(2, "xmm0", 1, soon()).ok());
+  expect_clean(stub);
+}
+
 TEST(Client, HandshakeRefusesAStubWithoutDescriptionOrVcont) {
   {
     ScriptedStub stub(std::vector<Exchange>{{"qSupported:xmlRegisters=i386;vContSupported+", {"PacketSize=1000"}}});

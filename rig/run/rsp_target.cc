@@ -74,6 +74,10 @@ Result<uint64_t> RspTarget::read_register(int vcpu, std::string_view name, Deadl
   return client_.read_register(vcpu + 1, name, d);
 }
 
+Status RspTarget::write_register(int vcpu, std::string_view name, uint64_t value, Deadline d) {
+  return client_.write_register(vcpu + 1, name, value, d);
+}
+
 Result<std::vector<uint8_t>> RspTarget::read_memory(int vcpu, GuestAddr addr, size_t len, Deadline d) {
   return client_.read_memory(vcpu + 1, addr, len, d);
 }

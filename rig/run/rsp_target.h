@@ -23,6 +23,7 @@ class RspTarget : public schedule::Target {
   Result<schedule::StopEvent> interrupt(Deadline d) override;
   Status step(int vcpu, Deadline d) override;
   Result<uint64_t> read_register(int vcpu, std::string_view name, Deadline d) override;
+  Status write_register(int vcpu, std::string_view name, uint64_t value, Deadline d) override;
   Result<std::vector<uint8_t>> read_memory(int vcpu, GuestAddr addr, size_t len, Deadline d) override;
 
  private:

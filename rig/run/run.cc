@@ -14,6 +14,7 @@
 #include "rig/crash/oops.h"
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
+#include "rig/run/crash_stop.h"
 #include "rig/run/rsp_target.h"
 #include "rig/run/verdict.h"
 #include "rig/dwarf/symbols.h"
@@ -176,14 +177,17 @@ Result<bool> wait_after_schedule(schedule::Engine& engine, VmMonitor& monitor, D
       if (deadline.expired()) return false;
       if (deadlock == nullptr) continue;
       RACERIG_ASSIGN(*deadlock, engine.check_deadlock(g.actors_done));
-      if (!deadlock->empty()) return true;
+      if (!deadlock->empty() || engine.crash_vcpu()) return true;
       continue;
     }
     if (ev->kind == schedule::StopEvent::Kind::kExited) {
       monitor.poll();
       return true;
     }
-    if (ev->kind != schedule::StopEvent::Kind::kWoken) RACERIG_TRY(engine.resume_all());
+    if (ev->kind != schedule::StopEvent::Kind::kWoken) {
+      if (engine.crash_vcpu()) return true;  // stopped on the oops path (--attach)
+      RACERIG_TRY(engine.resume_all());
+    }
   }
 }
 
@@ -334,6 +338,17 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
     auto s = syms->symbolize(a);
     return s ? s->text : a.hex();
   };
+  // --attach: arm the kernel's oops path before the last release.
+  std::optional<CrashTraps> traps;
+  if (ctx.options.attach && !ctx.steps.empty()) {
+    auto t = crash_traps(*ctx.symbols);
+    if (t.ok()) {
+      traps = *t;
+      ec.crash_traps = t->addrs;
+    } else {
+      progress(t.error().message);
+    }
+  }
   schedule::Engine engine(target, monitor, ec, report.mutable_events());
   schedule::Outcome outcome;
   if (!ctx.steps.empty()) {
@@ -400,6 +415,15 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
       (void)wait_after_schedule(engine, monitor, Deadline::after(milliseconds(5000)),
                                 [&] { return monitor.decisive_oops_complete(); }, milliseconds(5000), nullptr);
   }
+  if (auto v = engine.crash_vcpu(); v && traps) {
+    auto crash = rewind_to_fault(target, *ctx.symbols, *traps, *v, milliseconds(5000));
+    if (crash.ok()) {
+      ev.crash_vcpu = *v;
+      ev.crash_stop = *crash;
+    } else {
+      ev.infra_error = "stopping at the crash: " + crash.error().message;
+    }
+  }
   const Status disarmed = engine.disarm();
   phases.mark("finish");
   return disarmed.ok() && outcome.kind != schedule::Outcome::Kind::kError && !live.client->broken();
@@ -421,6 +445,11 @@ void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunRepor
     ev.oops = true;
     ev.oops_report = o->first;
     report.set_time_to_oops_ms(std::chrono::duration<double, std::milli>(o->second - t0).count());
+  } else if (ev.crash_vcpu >= 0) {
+    // Stopped on the oops path before the report (--attach): the crash as
+    // read from its exception frame.
+    ev.oops = true;
+    ev.oops_report = ev.crash_stop;
   }
   for (const auto& e : ev.agent) *report.add_agent() = e;
   if (ev.oops) {
@@ -575,8 +604,13 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   }
   judge(ctx, monitor, ev, report, t0, phases, {});
   if (ctx.options.attach && report.verdict() == pb::REPRODUCED) {
-    progress("attach: the VM is stopped; gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " +
-             vm.gdb_socket_path() + "'");
+    const std::string gdb = "gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " + vm.gdb_socket_path() + "'";
+    if (ev.crash_vcpu >= 0)
+      progress("attach: the VM is stopped at the crash; vCPU " + std::to_string(ev.crash_vcpu) + " (gdb thread " +
+               std::to_string(ev.crash_vcpu + 1) + ") is at the faulting instruction " + ev.crash_stop.rip().text() +
+               ": " + gdb + " -ex 'thread " + std::to_string(ev.crash_vcpu + 1) + "' -ex bt");
+    else
+      progress("attach: the VM is stopped; " + gdb);
     (void)live->client->interrupt(Deadline::after(milliseconds(5000)));
     live->client->close_keep_stopped();
     vm.wait_until_exit_or_cancel();

@@ -44,6 +44,10 @@ struct Evidence {
   // After the release the actors could not finish: each asleep on a lock
   // behind another.
   std::vector<pb::BlockedTask> deadlock;
+  // --attach: the vCPU stopped on the oops path and put back at the
+  // faulting instruction (-1: none); the crash it describes.
+  int crash_vcpu = -1;
+  pb::Oops crash_stop;
   // Agent lines with the event prefix that did not decode (quoted).
   std::vector<std::string> unparsable;
   // From the scenario: what a finished workload's DONE must account for.

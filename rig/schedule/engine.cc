@@ -92,6 +92,8 @@ Status Engine::sync_breakpoints() {
   std::set<uint64_t> wanted;
   for (const auto& [name, gate] : gates_)
     for (GuestAddr a : gate.addrs) wanted.insert(a.value());
+  if (crash_armed_)
+    for (GuestAddr a : config_.crash_traps) wanted.insert(a.value());
   for (auto it = inserted_.begin(); it != inserted_.end();) {
     if (wanted.count(*it) == 0) {
       RACERIG_TRY(target_.remove_breakpoint(GuestAddr(*it), rsp_deadline()));
@@ -470,6 +472,7 @@ Outcome Engine::serialize(int step, pb::BlockedTask blocked, double detect_ms) {
   }
   std::sort(order.begin(), order.end());
   gates_.clear();
+  crash_armed_ = !config_.crash_traps.empty();
   for (size_t i = 0; i < order.size(); ++i) {
     const int v = order[i].second;
     const Held h = held_[v];
@@ -508,7 +511,15 @@ Status Engine::stop() {
   if (!ev.ok()) return ev.error();
   if (ev->kind == StopEvent::Kind::kBreakpoint && ev->vcpu >= 0) {
     auto pc = target_.read_register(ev->vcpu, "rip", rsp_deadline());
-    if (pc.ok() && inserted_.count(*pc) != 0) at_bp_[ev->vcpu] = *pc;
+    const bool trap = pc.ok() && crash_armed_ &&
+                      std::find(config_.crash_traps.begin(), config_.crash_traps.end(), GuestAddr(*pc)) !=
+                          config_.crash_traps.end();
+    if (trap) {
+      crash_vcpu_ = ev->vcpu;
+      record(-1, "", "crash_trap", ev->vcpu, GuestAddr(*pc), "the kernel's oops path, in the faulting context");
+    } else if (pc.ok() && inserted_.count(*pc) != 0) {
+      at_bp_[ev->vcpu] = *pc;
+    }
   }
   return Status::Ok();
 }
@@ -516,6 +527,16 @@ Status Engine::stop() {
 Result<StopEvent> Engine::wait(Deadline deadline) {
   auto ev = target_.wait(deadline);
   if (ev.ok() && ev->kind != StopEvent::Kind::kWoken) running_ = false;
+  if (ev.ok() && ev->kind == StopEvent::Kind::kBreakpoint && ev->vcpu >= 0 && crash_armed_) {
+    auto pc = target_.read_register(ev->vcpu, "rip", rsp_deadline());
+    if (pc.ok() && std::find(config_.crash_traps.begin(), config_.crash_traps.end(), GuestAddr(*pc)) !=
+                       config_.crash_traps.end()) {
+      crash_vcpu_ = ev->vcpu;
+      record(-1, "", "crash_trap", ev->vcpu, GuestAddr(*pc), "the kernel's oops path, in the faulting context");
+    } else if (pc.ok() && inserted_.count(*pc) != 0) {
+      at_bp_[ev->vcpu] = *pc;
+    }
+  }
   return ev;
 }
 
@@ -528,6 +549,7 @@ Result<std::vector<pb::BlockedTask>> Engine::check_deadlock(const std::set<std::
   std::vector<pb::BlockedTask> out;
   if (!tasks_.can_read_sleepers()) return out;
   RACERIG_TRY(stop());
+  if (crash_vcpu_) return out;  // stopped at the crash (--attach): stay stopped
   std::string key;
   bool all_locked = true;
   for (const auto& a : config_.actors) {
@@ -558,6 +580,7 @@ Result<std::vector<pb::BlockedTask>> Engine::check_deadlock(const std::set<std::
 }
 
 Status Engine::disarm() {
+  crash_armed_ = false;
   if (running_) {
     auto ev = target_.interrupt(rsp_deadline());
     running_ = false;
@@ -627,9 +650,11 @@ Outcome Engine::execute() {
       }
     }
   }
-  // The schedule is enforced: remove every gate and let everything run.
+  // The schedule is enforced: remove every gate (the crash traps stay, if
+  // any) and let everything run.
   gates_.clear();
   held_.clear();
+  crash_armed_ = !config_.crash_traps.empty();
   Status s = resume_unheld();
   if (!s.ok()) return fail(Outcome::Kind::kError, static_cast<int>(config_.steps.size()), s.error().message);
   record(-1, "", "schedule_complete", -1, GuestAddr(0), "all vCPUs resumed, breakpoints removed");

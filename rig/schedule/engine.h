@@ -83,6 +83,10 @@ struct EngineConfig {
   // and stack); a wait seen on `block_confirmations` samples in a row is
   // acted on. After the schedule, every unfinished actor asleep on a lock
   // with the same stacks on `deadlock_confirmations` samples is a deadlock.
+  // Armed before the last release and kept after the schedule (for
+  // --attach): the kernel's oops path. A stop there is the crash, in the
+  // faulting task's context (crash_vcpu).
+  std::vector<GuestAddr> crash_traps;
   std::chrono::milliseconds block_check_interval{250};
   int block_confirmations = 2;
   int deadlock_confirmations = 3;
@@ -134,6 +138,8 @@ class Engine {
   Status stop();
   // Whether the VM is running, as far as the engine made it so.
   bool running() const { return running_; }
+  // The vCPU that stopped at a crash trap (the VM is then stopped).
+  std::optional<int> crash_vcpu() const { return crash_vcpu_; }
   // After the schedule (nothing held): stops the VM, looks at every actor
   // not in `finished` and resumes the VM. Returns the blocked tasks once
   // every unfinished actor was asleep on a lock with the same stacks on
@@ -193,6 +199,8 @@ class Engine {
   std::string block_key_;  // the wait seen on the last sample, and how often in a row
   int block_streak_ = 0;
   std::optional<pb::BlockedTask> last_seen_;  // the last wait seen (for a stall's reason)
+  bool crash_armed_ = false;
+  std::optional<int> crash_vcpu_;
   std::string deadlock_key_;
   int deadlock_streak_ = 0;
 };

@@ -488,6 +488,36 @@ TEST(EngineBlockedTest, AnActorParkedEarlyThatHoldsTheLockIsNamed) {
   EXPECT_EQ(fake.cursor(2), 5u) << "the reader finished";
 }
 
+// --attach: the oops path is armed before the last release and a stop
+// there leaves the VM stopped in the faulting context.
+TEST(EngineBlockedTest, ACrashTrapArmedAtTheLastReleaseStopsInTheFaultingContext) {
+  constexpr uint64_t kOopsPath = 0xffffffff81a50000;  // page_fault_oops
+  EngineConfig c = blocking_config();
+  c.crash_traps = {GuestAddr(kOopsPath)};
+  FakeTarget fake(2, {
+                         at(0, kFault, "faulter", {{"rdx", 1}}),
+                         flipper_entry(),
+                         at(1, kReturn, "flipper", {{"rsp", kStack + 8}}),
+                         at(0, kOopsPath, "faulter"),  // the faulter crashes after its release
+                         at(0, 0x9000, "faulter"),
+                     });
+  Engine engine(fake, fake, c, nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  EXPECT_EQ(fake.breakpoints().count(kOopsPath), 0u) << "not armed while the schedule runs";
+  ASSERT_EQ(engine.execute().kind, Outcome::Kind::kEnforced);
+  EXPECT_EQ(fake.breakpoints().count(kOopsPath), 1u) << "armed before the last release";
+  auto ev = engine.wait(Deadline::after(std::chrono::milliseconds(100)));
+  ASSERT_TRUE(ev.ok());
+  ASSERT_TRUE(engine.crash_vcpu().has_value());
+  EXPECT_EQ(*engine.crash_vcpu(), 0);
+  EXPECT_FALSE(engine.running());
+  // A deadlock check does not resume a VM stopped at the crash.
+  auto d = engine.check_deadlock({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(fake.running());
+  EXPECT_EQ(fake.cursor(0), 3u) << "the faulter is still at the oops path";
+}
+
 TEST(EngineBlockedTest, AnotherActorFinishingWithoutReachingItsPointIsNotReachedAtOnce) {
   Visit faulter_done = at(0, 0x2000, "faulter");
   faulter_done.actor_done = "faulter";

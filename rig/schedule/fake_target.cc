@@ -155,6 +155,12 @@ Result<uint64_t> FakeTarget::read_register(int vcpu, std::string_view name, Dead
   return uint64_t{0};
 }
 
+Status FakeTarget::write_register(int vcpu, std::string_view name, uint64_t value, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "register write while running");
+  written_[vcpu][std::string(name)] = value;
+  return Status::Ok();
+}
+
 Result<std::vector<uint8_t>> FakeTarget::read_memory(int vcpu, GuestAddr addr, size_t len, Deadline) {
   if (running_) return make_error(ErrorKind::kProtocol, "memory read while running");
   std::vector<uint8_t> out(len, 0);

@@ -59,7 +59,10 @@ class FakeTarget : public Target, public GuestMonitor {
   Result<StopEvent> interrupt(Deadline deadline) override;
   Status step(int vcpu, Deadline deadline) override;
   Result<uint64_t> read_register(int vcpu, std::string_view name, Deadline deadline) override;
+  Status write_register(int vcpu, std::string_view name, uint64_t value, Deadline deadline) override;
   Result<std::vector<uint8_t>> read_memory(int vcpu, GuestAddr addr, size_t len, Deadline deadline) override;
+  // Registers written through write_register, by vCPU.
+  const std::map<int, std::map<std::string, uint64_t>>& written() const { return written_; }
 
   GuestStatus poll() override { return status_; }
 
@@ -94,6 +97,7 @@ class FakeTarget : public Target, public GuestMonitor {
   std::map<int, uint64_t> last_pc_;  // where a vCPU with no visits left spins  // vCPU stopped at its current visit's breakpoint
   std::vector<std::pair<int, uint64_t>> executed_;
   int retraps_ = 0;
+  std::map<int, std::map<std::string, uint64_t>> written_;
   GuestStatus status_;
 };
 
