@@ -83,6 +83,13 @@ int run_validate(const ValidateOptions& args) {
     if (!path.ok()) return report_error("scenario", path.error());
     auto loaded = scenario::load_scenario(*path, options.cpus);
     if (!loaded.ok()) return report_error("scenario", loaded.error());
+    // FIXED needs an enforced schedule: an unforced scenario cannot prove a fix.
+    if (loaded->scenario.schedule().empty())
+      return report_error("scenario", make_error(ErrorKind::kInput, path->string() + ": scenario \"" +
+                                                                        loaded->scenario.name() +
+                                                                        "\" has no schedule; validate needs a "
+                                                                        "forced schedule to prove a fix (use "
+                                                                        "racerig stress for unforced runs)"));
     scenarios.push_back(std::move(*loaded));
   }
 

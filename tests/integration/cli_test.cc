@@ -39,6 +39,19 @@ Ran run_cli(const std::string& args) {
   return r;
 }
 
+// Any shell command, stdout + stderr.
+Ran run_cli_raw(const std::string& cmd) {
+  Ran r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("racerig-it-" + std::to_string(getpid()) + "-" + name)).string();
 }
@@ -257,6 +270,131 @@ TEST(Validate, TheNaiveLockStillCrashes) {
   EXPECT_NE(r.output.find("iomap_page_mkwrite"), std::string::npos) << "shows the oops: " << r.output;
 }
 
+// The schedule is the cause: held before IS_DAX is read, the same workload
+// on buggy does not crash and writes its data.
+TEST(Reproduce, TheNegativeControlOnBuggyIsNotReproducedWithItsDataWritten) {
+  std::string json = temp_path("negative.json");
+  Ran r = run_cli("reproduce --scenario " + data("negative-control.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason() << "\n" << r.output;
+  EXPECT_TRUE(run.schedule_enforced());
+  EXPECT_TRUE(has_event(run, "held", "faulter"));
+  EXPECT_TRUE(has_event(run, "returned", "flipper"));
+  int checks_ok = 0;
+  for (const auto& e : run.agent())
+    if (e.kind() == racerig::pb::AgentEvent::OP_OK && e.actor() == "check" && e.op() == "pread") ++checks_ok;
+  EXPECT_EQ(checks_ok, 2) << "the write landed and the rest of the file is intact";
+}
+
+// file:line points stop wherever the line's code runs (every is_stmt
+// address): line 1355 (write path) reproduces; line 1358 runs with the
+// MMAPLOCK held, so the flipper sleeps on it: serialized. After the release
+// buggy is still buggy: the faulter's retried fault (or a write-protect
+// fault on the DAX pfn) can meet the switch on its own, without any hold,
+// and crash (measured 6 of 10 runs): then REPRODUCED, still serialized.
+TEST(Reproduce, HoldsAtLines1355And1358OfXfsFileAreReached) {
+  std::string json = temp_path("line1355.json");
+  Ran r = run_cli("reproduce --scenario " + data("hold-at-line-1355.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  EXPECT_EQ(report.runs(0).verdict(), racerig::pb::REPRODUCED) << report.runs(0).reason();
+  EXPECT_TRUE(report.runs(0).schedule_enforced());
+
+  json = temp_path("line1358.json");
+  r = run_cli("reproduce --scenario " + data("hold-at-line-1358.textproto") + " --kernel buggy --json " + json);
+  report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_TRUE(run.serialized()) << run.reason();
+  EXPECT_NE(run.reason().find("serialized: flipper blocked at"), std::string::npos) << run.reason();
+  if (run.verdict() == racerig::pb::REPRODUCED) {
+    EXPECT_EQ(run.oops().rip().function(), "iomap_page_mkwrite");
+  } else {
+    EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+  }
+  EXPECT_TRUE(has_event(run, "held", "faulter"));
+  ASSERT_GE(run.blocked_size(), 1);
+  EXPECT_EQ(run.blocked(0).actor(), "flipper");
+  EXPECT_NE(run.blocked(0).where().find("xfs_ilock"), std::string::npos) << run.blocked(0).where();
+}
+
+// Three actors on three vCPUs (the count comes from the scenario).
+TEST(Reproduce, AThreeActorScenarioReproducesOnThreeVcpus) {
+  std::string json = temp_path("three.json");
+  Ran r = run_cli("reproduce --scenario " + data("three-actors.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason() << "\n" << r.output;
+  EXPECT_TRUE(run.schedule_enforced());
+  EXPECT_TRUE(has_event(run, "returned", "reader"));
+  bool vcpu2 = false;
+  for (const auto& e : run.events()) vcpu2 = vcpu2 || (e.actor() == "reader" && e.vcpu() == 2);
+  EXPECT_TRUE(vcpu2) << "the reader ran on vCPU 2";
+}
+
+// A locking fix that serializes the window: the flipper sleeps on the
+// MMAPLOCK while the faulter is held; released, everyone finishes.
+TEST(Validate, ALockThatSerializesTheWindowIsFixedWithTheBlockingStack) {
+  std::string json = temp_path("validate-serialize.json");
+  Ran r = run_cli("validate --patch " + candidate("serialize-mmaplock-across-dax-write-fault.patch") +
+                  " --scenario xfs-dax-flip-vs-write-fault --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::FIXED) << s.reason();
+  EXPECT_NE(s.reason().find("serialized: flipper blocked at rwsem_down_write_slowpath"), std::string::npos)
+      << s.reason();
+  ASSERT_EQ(s.patched().runs_size(), 1);
+  const auto& run = s.patched().runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
+  EXPECT_TRUE(run.serialized());
+  ASSERT_GE(run.blocked_size(), 1);
+  EXPECT_EQ(run.blocked(0).actor(), "flipper");
+  EXPECT_EQ(run.blocked(0).wait(), "lock");
+  EXPECT_NE(run.blocked(0).where().find("xfs_ilock"), std::string::npos) << run.blocked(0).where();
+  EXPECT_NE(run.blocked(0).where().find("xfs_fileattr_set"), std::string::npos) << run.blocked(0).where();
+  ASSERT_GE(run.blocked(0).behind_size(), 1);
+  EXPECT_NE(run.blocked(0).behind(0).find("faulter held at __xfs_filemap_fault"), std::string::npos);
+  EXPECT_GT(run.time_to_detect_block_ms(), 0);
+}
+
+// A locking fix that deadlocks under the schedule: NOT_FIXED, both stacks.
+TEST(Validate, ALockThatDeadlocksUnderTheScheduleIsNotFixedWithBothStacks) {
+  std::string json = temp_path("validate-deadlock.json");
+  Ran r = run_cli("validate --patch " + candidate("deadlock-iolock-in-dax-write-fault.patch") +
+                  " --scenario xfs-dax-flip-vs-write-fault --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::NOT_FIXED) << s.reason();
+  ASSERT_EQ(s.patched().runs_size(), 1);
+  const auto& run = s.patched().runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::DEADLOCK) << run.reason();
+  bool faulter = false, flipper = false;
+  for (const auto& b : run.blocked()) {
+    if (b.actor() == "faulter" && b.where().find("__xfs_filemap_fault") != std::string::npos) faulter = true;
+    if (b.actor() == "flipper" && b.where().find("xfs_fileattr_set") != std::string::npos) flipper = true;
+  }
+  EXPECT_TRUE(faulter && flipper) << run.reason();
+}
+
+TEST(Validate, AScenarioWithoutAScheduleIsRefused) {
+  Ran r = run_cli("validate --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
+                  " --scenario " + std::string(RACERIG_SOURCE_DIR) + "/scenarios/stress/stress-fsx-vs-dax-flip.textproto");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("has no schedule"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
+}
+
 TEST(Validate, APatchThatDoesNotCompileIsAnErrorWithTheCompilerMessage) {
   std::string json = temp_path("validate-cc.json");
   Ran r = run_cli("validate --patch " + data("does-not-compile.patch") + " --runs 1 --json " + json);
@@ -289,6 +427,46 @@ TEST(Validate, EmptyAndBinaryFilesAreInputErrors) {
 
 // Ctrl-C in the middle of a run: racerig stops QEMU and removes every run
 // directory and socket before it exits.
+// --attach as a kernel developer uses it: the printed gdb line, the real
+// gdb in batch mode, a backtrace on the named vCPU at the crash.
+TEST(Reproduce, AttachLeavesTheFaultingVcpuAtTheCrashForGdb) {
+  std::string log = temp_path("attach.log");
+  std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' exec " + std::string(RACERIG_BIN) +
+                    " reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --attach > " + log + " 2>&1";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string text, line;
+  for (int i = 0; i < 600 && line.empty(); ++i) {  // up to 300 s for the boot and the run
+    usleep(500 * 1000);
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+    size_t at = text.find("attach: ");
+    if (at != std::string::npos && text.find('\n', at) != std::string::npos)
+      line = text.substr(at, text.find('\n', at) - at);
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+  }
+  ASSERT_FALSE(line.empty()) << text;
+  EXPECT_NE(line.find("stopped at the crash; vCPU 0 (gdb thread 1)"), std::string::npos) << line;
+  size_t g = line.find(": gdb /");
+  ASSERT_NE(g, std::string::npos) << line;
+  g += 2;
+  Ran gdb = run_cli_raw("timeout 120 " + line.substr(g, line.find(" -ex bt") - g) +
+                        " -batch -ex 'info threads' -ex bt");
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::filesystem::remove(log);
+  EXPECT_NE(gdb.output.find("iomap_page_mkwrite"), std::string::npos) << gdb.output;
+  EXPECT_NE(gdb.output.find("__xfs_filemap_fault"), std::string::npos) << gdb.output;
+}
+
 TEST(Reproduce, InterruptedRunLeavesNothingBehind) {
   namespace fs = std::filesystem;
   const fs::path tmp = temp_path("tmpdir");
