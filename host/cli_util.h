@@ -29,7 +29,14 @@ CLI::Option* add_json_option(CLI::App& app, std::string& target, const std::stri
 // "racerig: <line>" on stderr.
 void progress_line(const std::string& line);
 
-// Writes the protobuf JSON mapping of `message` to `path` ("-" = stdout).
+// Keeps stdout for the JSON report alone (`--json -`): from this call on,
+// whatever is printed to stdout (tables, progress, child processes) goes to
+// stderr, and only write_json(..., "-") reaches the original stdout. Call
+// before printing anything.
+Status reserve_stdout_for_json();
+
+// Writes the protobuf JSON mapping of `message`, zero-valued fields included,
+// to `path` ("-" = stdout).
 Status write_json(const google::protobuf::Message& message, const std::string& path);
 
 // The end of `reproduce` and `stress`: writes the JSON report if asked, and
