@@ -15,8 +15,8 @@ uint64_t le(const std::vector<uint8_t>& bytes) {
 
 // pt_regs member -> the gdbstub's register name.
 constexpr std::pair<const char*, const char*> kRegs[] = {
-    {"r15", "r15"}, {"r14", "r14"}, {"r13", "r13"}, {"r12", "r12"}, {"bp", "rbp"},     {"bx", "rbx"},
-    {"r11", "r11"}, {"r10", "r10"}, {"r9", "r9"},   {"r8", "r8"},   {"ax", "rax"},     {"cx", "rcx"},
+    {"r15", "r15"}, {"r14", "r14"}, {"r13", "r13"}, {"r12", "r12"}, {"bp", "rbp"},       {"bx", "rbx"},
+    {"r11", "r11"}, {"r10", "r10"}, {"r9", "r9"},   {"r8", "r8"},   {"ax", "rax"},       {"cx", "rcx"},
     {"dx", "rdx"},  {"si", "rsi"},  {"di", "rdi"},  {"ip", "rip"},  {"flags", "eflags"}, {"sp", "rsp"},
 };
 
@@ -45,7 +45,8 @@ Result<CrashTraps> crash_traps(const symbols::Symbols& syms) {
     out.regs_arg[a->value()] = reg;
   }
   if (out.addrs.empty())
-    return make_error(ErrorKind::kInput, syms.path() + " has neither page_fault_oops nor die: --attach cannot stop at the crash");
+    return make_error(ErrorKind::kInput,
+                      syms.path() + " has neither page_fault_oops nor die: --attach cannot stop at the crash");
   return out;
 }
 
@@ -55,8 +56,8 @@ Result<pb::Oops> rewind_to_fault(schedule::Target& target, const symbols::Symbol
   RACERIG_ASSIGN(uint64_t pc, target.read_register(vcpu, "rip", d()));
   auto arg = traps.regs_arg.find(pc);
   if (arg == traps.regs_arg.end())
-    return make_error(ErrorKind::kInternal, "vCPU " + std::to_string(vcpu) + " is not at a crash trap (rip " +
-                                               GuestAddr(pc).hex() + ")");
+    return make_error(ErrorKind::kInternal,
+                      "vCPU " + std::to_string(vcpu) + " is not at a crash trap (rip " + GuestAddr(pc).hex() + ")");
   RACERIG_ASSIGN(uint64_t regs, target.read_register(vcpu, arg->second, d()));
   std::map<std::string, uint64_t> values;
   for (const auto& [member, name] : kRegs) {
@@ -72,8 +73,10 @@ Result<pb::Oops> rewind_to_fault(schedule::Target& target, const symbols::Symbol
   oops.set_kind("BUG");
   oops.set_cpu(vcpu);
   *oops.mutable_rip() = frame_at(syms, values["rip"]);
-  oops.set_headline("kernel fault at " + oops.rip().text() + " (stopped on " + (syms.symbolize(GuestAddr(pc)) ? syms.symbolize(GuestAddr(pc))->function : std::string("the oops path")) +
-                    " before the report; vCPU " + std::to_string(vcpu) + " is back at the faulting instruction)");
+  oops.set_headline(
+      "kernel fault at " + oops.rip().text() + " (stopped on " +
+      (syms.symbolize(GuestAddr(pc)) ? syms.symbolize(GuestAddr(pc))->function : std::string("the oops path")) +
+      " before the report; vCPU " + std::to_string(vcpu) + " is back at the faulting instruction)");
   // The call trace through the frame pointers, from the faulting frame.
   uint64_t bp = values["rbp"];
   for (int i = 0; i < 24 && bp >= 0xffff800000000000ull; ++i) {

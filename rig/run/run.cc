@@ -15,6 +15,7 @@
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
 #include "rig/run/crash_stop.h"
+#include "rig/run/guest_monitor.h"
 #include "rig/run/rsp_target.h"
 #include "rig/run/verdict.h"
 #include "rig/dwarf/symbols.h"
@@ -30,103 +31,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// Everything the guest said: the console through the oops parser, the agent
-// port through the event parser.
-class VmMonitor : public schedule::GuestMonitor {
- public:
-  VmMonitor(vm::Vm& vm, const pb::Expectation& expect) : vm_(vm), expect_(expect) {}
-
-  schedule::GuestStatus poll() override {
-    vm_.drain_events();
-    for (const std::string& line : vm_.take_new_console_lines()) parser_.feed_line(line);
-    for (const std::string& line : vm_.take_new_agent_lines()) {
-      auto decoded = guest::decode_event_line(line);
-      if (!decoded.ok()) {
-        unparsable_.push_back(decoded.error().message);
-        continue;
-      }
-      std::optional<pb::AgentEvent> ev = std::move(*decoded);
-      if (!ev) continue;
-      switch (ev->kind()) {
-        case pb::AgentEvent::READY: ready_ = true; break;
-        case pb::AgentEvent::ACTOR_DONE: status_.actors_done.insert(ev->actor()); break;
-        case pb::AgentEvent::DONE:
-          done_ = true;
-          status_.agent_finished = true;
-          status_.agent_note = "DONE";
-          break;
-        case pb::AgentEvent::FATAL:
-          fatal_ = true;
-          status_.agent_finished = true;
-          status_.agent_note = "FATAL: " + ev->message();
-          break;
-        default: break;
-      }
-      if (first_event_ms_ < 0) first_event_ms_ = 1;  // marks that the agent started
-      events_.push_back(std::move(*ev));
-    }
-    if (vm_.exited() && !status_.agent_finished) {
-      status_.agent_finished = true;
-      status_.agent_note = "QEMU exited";
-    }
-    // The schedule ends on a report that matches or one that is not a
-    // WARNING (the kernel is going down); after an unexpected WARNING the
-    // kernel goes on, and so does the schedule.
-    for (const auto& r : parser_.reports()) {
-      if (ends_schedule(expect_, r)) {
-        status_.oops = true;
-        status_.oops_headline = r.headline();
-        break;
-      }
-    }
-    while (seen_at_.size() < parser_.reports().size()) seen_at_.push_back(Clock::now());
-    return status_;
-  }
-
-  bool ready() const { return ready_; }
-  // A restored snapshot: the agent said READY before the snapshot was taken.
-  void assume_ready() {
-    ready_ = true;
-    first_event_ms_ = 1;
-  }
-  bool done() const { return done_; }
-  bool fatal() const { return fatal_; }
-  bool agent_started() const { return first_event_ms_ >= 0; }
-  bool oops_complete() const { return parser_.first_report_complete(); }
-  // The report the verdict is about (see verdict_report), with the time its
-  // first line was seen.
-  std::optional<std::pair<pb::Oops, Clock::time_point>> verdict_oops() const {
-    auto all = parser_.reports();
-    auto i = verdict_report(expect_, all);
-    if (!i) return std::nullopt;
-    return std::pair{all[*i], seen_at(*i)};
-  }
-  // A complete report worth stopping for: one that matches, or one that is
-  // not a WARNING (the kernel is going down). After a WARNING the kernel
-  // goes on, and so does the run.
-  bool decisive_oops_complete() const {
-    for (const auto& r : parser_.complete_reports())
-      if (ends_schedule(expect_, r)) return true;
-    return false;
-  }
-  std::optional<pb::Oops> oops() const { return parser_.first_report(); }
-  const std::vector<pb::AgentEvent>& events() const { return events_; }
-  // Agent lines that carried the prefix but did not decode (quoted).
-  const std::vector<std::string>& unparsable() const { return unparsable_; }
-
- private:
-  std::vector<std::string> unparsable_;
-  vm::Vm& vm_;
-  oops::ConsoleParser parser_;
-  schedule::GuestStatus status_;
-  std::vector<pb::AgentEvent> events_;
-  bool ready_ = false, done_ = false, fatal_ = false;
-  double first_event_ms_ = -1;
-  const pb::Expectation& expect_;
-  std::vector<Clock::time_point> seen_at_;
-  Clock::time_point seen_at(size_t i) const { return i < seen_at_.size() ? seen_at_[i] : Clock::now(); }
-};
 
 std::string tail_lines(const std::string& text, size_t n) {
   size_t pos = text.size();
