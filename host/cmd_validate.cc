@@ -109,6 +109,12 @@ int cmd_validate(const Args& raw) {
     report.add_patches(p);
     patches.emplace_back(p);
   }
+  // The patches are read and checked before anything builds.
+  if (Status s = check_patches(patches); !s.ok()) {
+    report.set_error(s.error().message);
+    std::fprintf(stderr, "racerig: validate: %s\n", s.error().message.c_str());
+    return finish(report, args, kExitUsage);
+  }
   auto control = ensure_kernel(base);
   if (!control.ok()) return report_error("kernel " + base, control.error());
   auto patched = ensure_patched_kernel(base, patches);
