@@ -22,6 +22,7 @@
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
 #include "rig/process/process.h"
+#include "rig/qemu/line_buffer.h"
 #include "rig/qemu/qmp.h"
 
 namespace racerig::vm {
