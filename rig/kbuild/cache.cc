@@ -412,15 +412,25 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
     RACERIG_TRY(worker.make_dir(candidate.dir));
     stage("copying the trusted tree at " + base.name() + " to " + candidate.dir.string());
     process::Limits copy_limit = quick(1800);
-    RACERIG_TRY(worker.run_tool({"cp", "-a", "--reflink=auto", tree_dir().string() + "/src", candidate.dir.string()},
-                                copy_limit));
+    // Without git's history and the big link intermediates (the link is
+    // redone anyway): a third less to copy. git apply needs no repository.
+    const std::string copy =
+        "set -o pipefail; mkdir src && tar -C \"$1\" --exclude=./.git --exclude=./vmlinux.o --exclude=./vmlinux "
+        "--exclude='./.tmp_vmlinux*' -cf - . | tar -C src -xpf -";
+    process::Spec cp{{"bash", "-c", copy, "copy", (tree_dir() / "src").string()}, candidate.dir};
+    cp.env = build_environment();
+    cp.identity = worker_;
+    RACERIG_TRY(process::run_checked(cp, copy_limit));
   }
-  RACERIG_TRY(apply_patches(candidate, worker, extra, stage));
+  // The candidate builds where the trusted tree is, as the sandbox shows it.
+  const Worker candidate_worker(worker_, {root_}, tree_dir() / "src");
+  RACERIG_TRY(apply_patches(candidate, candidate_worker, extra, stage));
   std::error_code ec;
   fs::path log = root_ / "logs" / (name + "-" + key + ".log");
   fs::remove(log, ec);
   stage("make bzImage in a sandbox, at most " + std::to_string(time_limit_.count()) + " s (log: " + log.string() + ")");
-  RACERIG_TRY(make_kernel(candidate, worker, name, time_limit_, log, progress, recorded_steps(Tree{tree_dir()}, "steps-last")));
+  RACERIG_TRY(make_kernel(candidate, candidate_worker, name, time_limit_, log, progress,
+                          recorded_steps(Tree{tree_dir()}, "steps-last")));
   stage("publishing outputs");
   RACERIG_ASSIGN(KernelBuild built, publish(root_, candidate, worker, name, key, base_.package + " " + base_.version, all));
   built.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

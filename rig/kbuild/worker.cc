@@ -30,7 +30,9 @@ Result<process::Exit> Worker::run(const fs::path& tree, const fs::path& cwd, con
                                   const process::Limits& limits, const fs::path& log,
                                   const std::function<void(const std::string&)>& on_line,
                                   const std::string& stdin_data) const {
-  process::Spec s = spec(process::build_sandbox_argv({tree, cwd, hidden_}, argv));
+  fs::path inside = cwd;
+  if (!mount_at_.empty()) inside = mount_at_ / cwd.lexically_relative(tree);
+  process::Spec s = spec(process::build_sandbox_argv({tree, inside.lexically_normal(), mount_at_, hidden_}, argv));
   s.cwd = cwd;
   s.stdin_data = stdin_data;
   process::Limits l = limits;

@@ -20,10 +20,14 @@ class Worker {
  public:
   // `hidden`: directories the sandbox replaces by an empty tmpfs (the cache
   // root: a build sees no other tree and no published kernel).
-  Worker(std::optional<process::Identity> who, std::vector<std::filesystem::path> hidden)
-      : who_(std::move(who)), hidden_(std::move(hidden)) {}
+  // `mount_at`: where every tree appears inside the sandbox (empty: at its
+  // own path); a candidate's copy is shown at the trusted tree's path.
+  Worker(std::optional<process::Identity> who, std::vector<std::filesystem::path> hidden,
+         std::filesystem::path mount_at = {})
+      : who_(std::move(who)), hidden_(std::move(hidden)), mount_at_(std::move(mount_at)) {}
 
-  // Runs `argv` with `cwd` inside `tree`, the only writable place. Output is
+  // Runs `argv` with `cwd` (a host path inside `tree`) in `tree`, the only
+  // writable place. Output is
   // appended to `log` (if any) and passed to `on_line`. Errors as process::run.
   Result<process::Exit> run(const std::filesystem::path& tree, const std::filesystem::path& cwd,
                             const std::vector<std::string>& argv, const process::Limits& limits,
@@ -47,6 +51,7 @@ class Worker {
 
   std::optional<process::Identity> who_;
   std::vector<std::filesystem::path> hidden_;
+  std::filesystem::path mount_at_;
 };
 
 // The environment of every build command: nothing of the caller's.

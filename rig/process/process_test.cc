@@ -189,7 +189,7 @@ TEST(Stale, TempNamesCarryTheirPid) {
 
 TEST(Sandbox, BuildTreeIsTheOnlyWritablePlace) {
   ::unsetenv("RACERIG_SANDBOX");
-  auto argv = build_sandbox_argv({"/c/trees/k/src", "/c/trees/k/src", {"/c"}}, {"make", "-j2"});
+  auto argv = build_sandbox_argv({"/c/trees/k/src", "/c/trees/k/src", {}, {"/c"}}, {"make", "-j2"});
   std::string text = command_text(argv);
   EXPECT_EQ(argv.front(), "bwrap");
   EXPECT_NE(text.find("--unshare-all --die-with-parent --ro-bind / /"), std::string::npos) << text;
@@ -197,6 +197,9 @@ TEST(Sandbox, BuildTreeIsTheOnlyWritablePlace) {
   EXPECT_LT(text.find("--tmpfs /c "), text.find("--bind /c/trees/k/src /c/trees/k/src")) << text;
   EXPECT_NE(text.find("-- make -j2"), std::string::npos) << text;
   EXPECT_EQ(text.find("--share-net"), std::string::npos);
+  // A candidate's copy appears at the trusted tree's path.
+  auto moved = command_text(build_sandbox_argv({"/c/cand/x.tmp1/src", "/c/trees/k/src", "/c/trees/k/src", {"/c"}}, {"make"}));
+  EXPECT_NE(moved.find("--bind /c/cand/x.tmp1/src /c/trees/k/src --chdir /c/trees/k/src"), std::string::npos) << moved;
 }
 
 TEST(Sandbox, VmBindsOnlyTheRunDirectory) {

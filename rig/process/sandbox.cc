@@ -25,8 +25,9 @@ std::vector<std::string> build_sandbox_argv(const BuildSandbox& box, const std::
   if (!sandbox_enabled()) return command;
   std::vector<std::string> argv = common_prefix();
   for (const auto& h : box.hidden) argv.insert(argv.end(), {"--tmpfs", h.string()});
-  argv.insert(argv.end(), {"--bind", box.tree.string(), box.tree.string()});
-  argv.insert(argv.end(), {"--chdir", (box.cwd.empty() ? box.tree : box.cwd).string(), "--"});
+  const std::filesystem::path inside = box.mount_at.empty() ? box.tree : box.mount_at;
+  argv.insert(argv.end(), {"--bind", box.tree.string(), inside.string()});
+  argv.insert(argv.end(), {"--chdir", (box.cwd.empty() ? inside : box.cwd).string(), "--"});
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }

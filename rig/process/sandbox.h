@@ -12,8 +12,12 @@
 namespace racerig::process {
 
 struct BuildSandbox {
-  std::filesystem::path tree;  // the one writable directory, at its own path
-  std::filesystem::path cwd;   // where the command starts (inside tree)
+  std::filesystem::path tree;  // the one writable directory
+  std::filesystem::path cwd;   // where the command starts, as seen inside
+  // Where the tree appears inside (empty: at its own path). A copy of a
+  // tree mounted at the original's path builds incrementally: kbuild
+  // records absolute paths (objtool).
+  std::filesystem::path mount_at;
   // Directories replaced by an empty tmpfs (e.g. the kernel cache, so a
   // build sees neither the other trees nor the published kernels). The
   // tree is bound after them, so it may lie inside one.
