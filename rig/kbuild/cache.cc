@@ -239,6 +239,14 @@ std::string Cache::tree_key() const {
 
 fs::path Cache::tree_dir() const { return root_ / "trees" / tree_key(); }
 
+fs::path Cache::tree_inside() const {
+  // For seeding a cache with a tree built elsewhere (kbuild's objtool
+  // records absolute paths): RACERIG_TREE_PATH_INSIDE names the path it
+  // was built at. Not needed otherwise.
+  if (const char* at = std::getenv("RACERIG_TREE_PATH_INSIDE"); at != nullptr && *at == '/') return at;
+  return tree_dir() / "src";
+}
+
 std::string Cache::key_of(const std::vector<PatchFile>& patches) const {
   std::string material = std::string(kRecipe) + '\0' + base_.toolchain + '\0' + base_.package + ' ' + base_.version +
                          '\0' + base_.fragment;
@@ -345,7 +353,7 @@ Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const s
                                                 ProgressSink& progress, bool keep_tree_at_variant) const {
   const std::string key = key_of(patches);
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
-  const Worker worker(worker_, {root_});
+  const Worker worker(worker_, {root_}, tree_inside());
   const Tree tree{tree_dir()};
   const auto applied = read_file(tree.dir / ".applied");
   const bool at_variant = applied.ok() && *applied == key && !fs::exists(tree.dir / ".building");
@@ -423,7 +431,7 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
     RACERIG_TRY(process::run_checked(cp, copy_limit));
   }
   // The candidate builds where the trusted tree is, as the sandbox shows it.
-  const Worker candidate_worker(worker_, {root_}, tree_dir() / "src");
+  const Worker candidate_worker(worker_, {root_}, tree_inside());
   RACERIG_TRY(apply_patches(candidate, candidate_worker, extra, stage));
   std::error_code ec;
   fs::path log = root_ / "logs" / (name + "-" + key + ".log");

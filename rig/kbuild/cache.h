@@ -90,6 +90,9 @@ class Cache {
   // The trusted tree of this base (it may not exist yet).
   std::filesystem::path tree_dir() const;
   std::string tree_key() const;
+  // Where every build of this base sees its tree inside the sandbox: the
+  // trusted tree's own path (a candidate's copy is shown there too).
+  std::filesystem::path tree_inside() const;
   // The limit on one make run; RACERIG_BUILD_TIME_LIMIT (seconds) overrides.
   std::chrono::seconds time_limit() const { return time_limit_; }
 
