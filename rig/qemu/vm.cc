@@ -169,6 +169,8 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     run_cfg.initrd = vm->run_dir_ / "initrd";
     RACERIG_TRY(copy_sparse(cfg.bzimage, run_cfg.bzimage));
     RACERIG_TRY(copy_sparse(cfg.initrd, run_cfg.initrd));
+    RACERIG_TRY(give_to(run_cfg.bzimage, who));
+    RACERIG_TRY(give_to(run_cfg.initrd, who));
   }
   if (cfg.snapshot_drive) {
     process::Spec img{{cfg.qemu_img, "create", "-q", "-f", "qcow2", (vm->run_dir_ / "snapshots.qcow2").string(), "64M"}};
