@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "rig/process/identity.h"
 #include "rig/process/stale.h"
 
 namespace racerig::vm {
@@ -67,12 +68,15 @@ void record_qemu(const fs::path& run_dir, pid_t pid) {
 std::vector<fs::path> remove_stale_run_dirs(const fs::path& parent_arg) {
   const fs::path parent = parent_arg.empty() ? default_run_parent() : parent_arg;
   std::vector<fs::path> removed;
+  auto who = process::worker_identity();
+  const uid_t worker = who.ok() ? process::worker_uid(*who) : ::geteuid();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(parent, ec)) {
     const std::string name = e.path().filename().string();
     if (name.rfind("racerig-run-", 0) != 0 || !e.is_directory(ec) || e.is_symlink(ec)) continue;
     struct stat st {};
-    if (::lstat(e.path().c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;  // not ours to judge
+    // Ours: made by us, or given to the worker user QEMU runs as.
+    if (::lstat(e.path().c_str(), &st) != 0 || (st.st_uid != ::geteuid() && st.st_uid != worker)) continue;
     const fs::path dir = e.path();
     auto owner = process::parse_stamp(read_text(dir / "owner"));
     if (owner) {
