@@ -13,14 +13,6 @@ namespace racerig::host {
 
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: racerig cache list\n"
-               "       racerig cache prune [--keep-days N] [--dry-run]\n"
-               "prune removes kernels, trees, logs and templates unused for N days (default 14),\n"
-               "always keeping the variants of kernels/variants.textproto and the current tree\n");
-}
-
 std::string size_text(uintmax_t bytes) {
   char buf[32];
   if (bytes >= (1u << 30))
@@ -43,49 +35,58 @@ void print_entry(const kbuild::CacheEntry& e) {
               age_text(e.last_used).c_str(), e.kept ? "kept" : "", e.path.c_str());
 }
 
-}  // namespace
-
-int cmd_cache(const Args& raw) {
-  auto parsed = parse_args(raw, {"keep-days"}, {"help", "dry-run"});
-  if (!parsed.ok()) {
-    usage(stderr);
-    return report_error("cache", parsed.error());
-  }
-  const ParsedArgs& args = *parsed;
-  const auto& pos = args.positional;
-  if (args.has("help") || pos.size() != 1 || (pos[0] != "list" && pos[0] != "prune") ||
-      (pos[0] == "list" && (args.get("keep-days") || args.has("dry-run")))) {
-    usage(args.has("help") ? stdout : stderr);
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
+int cache_list() {
   auto cache = open_cache();
   if (!cache.ok()) return report_error("cache", cache.error());
-  if (pos[0] == "list") {
-    auto entries = kbuild::list_entries(*cache);
-    if (!entries.ok()) return report_error("cache list", entries.error());
-    std::printf("%-9s %-34s %10s  %-9s %-5s %s\n", "what", "name", "size", "used", "", "path");
-    uintmax_t total = 0;
-    for (const auto& e : *entries) {
-      print_entry(e);
-      total += e.bytes;
-    }
-    std::printf("cache: %s, %s in %zu entries\n", cache->root().c_str(), size_text(total).c_str(), entries->size());
-    return kExitOk;
+  auto entries = kbuild::list_entries(*cache);
+  if (!entries.ok()) return report_error("cache list", entries.error());
+  std::printf("%-9s %-34s %10s  %-9s %-5s %s\n", "what", "name", "size", "used", "", "path");
+  uintmax_t total = 0;
+  for (const auto& e : *entries) {
+    print_entry(e);
+    total += e.bytes;
   }
-  auto days = args.positive_int("keep-days", 14);
-  if (!days.ok()) return report_error("cache prune", days.error());
-  auto pruned = kbuild::prune(*cache, std::chrono::hours(24 * *days), args.has("dry-run"));
+  std::printf("cache: %s, %s in %zu entries\n", cache->root().c_str(), size_text(total).c_str(), entries->size());
+  return kExitOk;
+}
+
+struct PruneOptions {
+  int keep_days = 14;
+  bool dry_run = false;
+};
+
+int cache_prune(const PruneOptions& o) {
+  auto cache = open_cache();
+  if (!cache.ok()) return report_error("cache", cache.error());
+  auto pruned = kbuild::prune(*cache, std::chrono::hours(24 * o.keep_days), o.dry_run);
   if (!pruned.ok()) return report_error("cache prune", pruned.error());
   for (const auto& e : pruned->removed) {
-    std::printf("%s ", args.has("dry-run") ? "would remove" : "removed");
+    std::printf("%s ", o.dry_run ? "would remove" : "removed");
     print_entry(e);
   }
   for (const auto& s : pruned->skipped) std::printf("skipped %s\n", s.c_str());
   std::printf("%s %s in %zu entries (kept: the variants of kernels/variants.textproto, the current tree, "
               "anything used in the last %d days)\n",
-              args.has("dry-run") ? "would free" : "freed", size_text(pruned->bytes).c_str(), pruned->removed.size(),
-              *days);
+              o.dry_run ? "would free" : "freed", size_text(pruned->bytes).c_str(), pruned->removed.size(),
+              o.keep_days);
   return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> add_cache_commands(CLI::App& root) {
+  CLI::App* cache = root.add_subcommand("cache", "what the kernel cache holds, and removing what is unused");
+  cache->require_subcommand(1);
+  std::vector<Command> out;
+  CLI::App* list = cache->add_subcommand("list", "kernels, trees, candidate builds, logs and templates with sizes");
+  out.push_back(Command{list, [] { return cache_list(); }});
+  auto o = std::make_shared<PruneOptions>();
+  CLI::App* prune = cache->add_subcommand(
+      "prune", "remove what was not used for N days, keeping the variants of kernels/variants.textproto");
+  add_count_option(*prune, "--keep-days", o->keep_days, "keep what was used in the last N days");
+  prune->add_flag("--dry-run", o->dry_run, "only say what would be removed");
+  out.push_back(Command{prune, [o] { return cache_prune(*o); }});
+  return out;
 }
 
 }  // namespace racerig::host
