@@ -64,6 +64,9 @@ Result<run::KernelFiles> ensure_kernel(const std::string& variant);
 // error lines and the log).
 Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
                                                const std::vector<std::filesystem::path>& patches);
+// Reads and checks patch files (exists, non-empty, text, a diff): kInput
+// naming the file. Done before anything builds.
+Status check_patches(const std::vector<std::filesystem::path>& patches);
 // Where racerig keeps derived files of its own (initramfs images).
 std::filesystem::path work_dir();
 }  // namespace racerig::host

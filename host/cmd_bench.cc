@@ -19,7 +19,7 @@
 #include "host/version.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
-#include "rig/kbuild/subprocess.h"
+#include "rig/process/process.h"
 #include "rig/qemu/cancel.h"
 #include "rig/run/run.h"
 #include "rig/run/verdict.h"
@@ -92,7 +92,7 @@ Result<fs::path> write_one_file_patch(const fs::path& dir) {
 class QuietProgress : public kbuild::ProgressSink {
  public:
   void stage(const std::string& variant, const std::string& what) override { progress_line(variant + ": " + what); }
-  void compile(const std::string&, const std::string&) override {}
+  void compile(const std::string&, const std::string&, const kbuild::BuildProgress&) override {}
 };
 
 // Per-phase medians of the forced runs.
@@ -333,8 +333,9 @@ int run_bench(const BenchOptions& args) {
       QuietProgress quiet;
       auto patch = write_one_file_patch(tmp);
       auto base = cache->variant(kernel_name);
-      if (patch.ok() && base.ok()) {
-        auto b = cache->build_with_patches(*base, {*patch}, quiet);
+      auto file = patch.ok() ? kbuild::read_patch(*patch) : Result<kbuild::PatchFile>(patch.error());
+      if (file.ok() && base.ok()) {
+        auto b = cache->build_with_patches(*base, {*file}, quiet);
         if (b.ok()) {
           bench.set_build_one_file_s(b->seconds);
           std::error_code ec;
@@ -358,12 +359,13 @@ int run_bench(const BenchOptions& args) {
     // The warm validate, as a user runs it.
     bench.set_validate_runs(args.validate_runs);
     t = Clock::now();
-    auto v = kbuild::run_command(
-        kbuild::Command{{"/proc/self/exe", "validate", "--runs", std::to_string(args.validate_runs), "--patch",
-                         (fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch")
-                             .string()},
-                        {}, {}, {}},
-        Deadline::after_seconds(1800));
+    process::Limits limits;
+    limits.deadline = Deadline::after_seconds(1800);
+    auto v = process::run(
+        process::Spec{{"/proc/self/exe", "validate", "--runs", std::to_string(args.validate_runs), "--patch",
+                       (fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch")
+                           .string()}},
+        limits);
     if (v.ok() && v->code == 0) bench.set_validate_warm_s(seconds_since(t));
     else std::printf("warm validate did not end FIXED: %s\n", v.ok() ? v->output.c_str() : v.error().message.c_str());
   }

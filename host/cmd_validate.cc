@@ -113,6 +113,12 @@ int run_validate(const ValidateOptions& args) {
     scenarios.push_back(std::move(*loaded));
   }
 
+  // The patches are read and checked before anything builds.
+  if (Status s = check_patches(patches); !s.ok()) {
+    report.set_error("patch: " + s.error().message);
+    std::fprintf(stderr, "racerig: validate: %s\n", s.error().message.c_str());
+    return finish(report, args, kExitUsage);
+  }
   auto control = ensure_kernel(base);
   if (!control.ok()) return fail("kernel " + base, control.error());
   auto patched = ensure_patched_kernel(base, patches);

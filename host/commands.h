@@ -33,6 +33,7 @@ Command add_reproduce_command(CLI::App& root);             // racerig reproduce
 Command add_validate_command(CLI::App& root);              // racerig validate
 Command add_stress_command(CLI::App& root);                // racerig stress
 Command add_bench_command(CLI::App& root);                 // racerig bench
+std::vector<Command> add_cache_commands(CLI::App& root);   // racerig cache list|prune
 
 // Repository paths (kernels/, scenarios/), found from the binary's location
 // or RACERIG_ROOT.

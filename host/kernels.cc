@@ -6,13 +6,17 @@
 
 #include "host/cli_util.h"
 #include "rig/kbuild/cache.h"
+#include "rig/process/cancel.h"
+#include "rig/qemu/run_dir.h"
 #include "rig/run/run.h"
 
 namespace racerig::host {
 
 namespace {
 
-// One updating status line on a terminal; plain stage lines otherwise.
+// One updating status line on a terminal; otherwise stage lines and, at
+// most every 12 s, a line with the steps done, the estimate, the time
+// elapsed and an ETA (a CI log never sits silent through a build).
 class TerminalProgress : public kbuild::ProgressSink {
  public:
   TerminalProgress() : tty_(isatty(STDERR_FILENO) != 0) {}
@@ -21,11 +25,18 @@ class TerminalProgress : public kbuild::ProgressSink {
     clear();
     std::fprintf(stderr, "racerig: kernel %s: %s\n", variant.c_str(), what.c_str());
   }
-  void compile(const std::string& variant, const std::string& line) override {
-    ++count_;
-    if (!tty_) return;
+  void compile(const std::string& variant, const std::string& line, const kbuild::BuildProgress& p) override {
+    count_ = p.done;
+    if (!tty_) {
+      if (auto text = lines_.update(variant, p)) std::fprintf(stderr, "racerig: %s\n", text->c_str());
+      return;
+    }
     std::string text = line.substr(line.find_first_not_of(' '));
-    std::fprintf(stderr, "\r\033[K  [%s] %5d  %.60s", variant.c_str(), count_, text.c_str());
+    std::string eta = p.estimated > p.done && p.done > 0
+                          ? " ETA " + kbuild::format_duration(p.elapsed_s * (p.estimated - p.done) / p.done)
+                          : "";
+    std::fprintf(stderr, "\r\033[K  [%s] %5d/~%d%s  %.50s", variant.c_str(), p.done, p.estimated, eta.c_str(),
+                 text.c_str());
     std::fflush(stderr);
     dirty_ = true;
   }
@@ -39,6 +50,7 @@ class TerminalProgress : public kbuild::ProgressSink {
   bool tty_;
   bool dirty_ = false;
   int count_ = 0;
+  kbuild::ProgressLines lines_;
 };
 
 run::KernelFiles files_of(const kbuild::KernelBuild& b) {
@@ -50,8 +62,26 @@ run::KernelFiles files_of(const kbuild::KernelBuild& b) {
 std::filesystem::path work_dir() { return kbuild::default_cache_root() / "work"; }
 
 Result<kbuild::Cache> open_cache(const std::filesystem::path& root) {
+  // Every command that may build or boot: Ctrl-C cancels (builds and VMs
+  // are stopped), and what SIGKILLed racerigs left is removed first.
+  process::install_cancel_handlers();
+  vm::remove_stale_run_dirs();
   return kbuild::Cache::open(std::filesystem::path(repo_root()) / "kernels",
                              root.empty() ? kbuild::default_cache_root() : root);
+}
+
+Result<std::vector<kbuild::PatchFile>> read_patches(const std::vector<std::filesystem::path>& paths) {
+  std::vector<kbuild::PatchFile> out;
+  for (const auto& p : paths) {
+    RACERIG_ASSIGN(kbuild::PatchFile patch, kbuild::read_patch(p));
+    out.push_back(std::move(patch));
+  }
+  return out;
+}
+
+Status check_patches(const std::vector<std::filesystem::path>& patches) {
+  RACERIG_TRY(read_patches(patches));
+  return Status::Ok();
 }
 
 Result<run::KernelFiles> ensure_kernel(const std::string& name) {
@@ -67,8 +97,9 @@ Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
                                                const std::vector<std::filesystem::path>& patches) {
   RACERIG_ASSIGN(kbuild::Cache cache, open_cache());
   RACERIG_ASSIGN(pb::Variant variant, cache.variant(base));
+  RACERIG_ASSIGN(auto files, read_patches(patches));
   TerminalProgress progress;
-  RACERIG_ASSIGN(kbuild::KernelBuild b, cache.build_with_patches(variant, patches, progress));
+  RACERIG_ASSIGN(kbuild::KernelBuild b, cache.build_with_patches(variant, files, progress));
   return files_of(b);
 }
 
@@ -123,6 +154,7 @@ int kernel_build(const std::vector<std::string>& pos) {
     if (!b.ok()) {
       report_error("kernel build " + pos[i], b.error());
       status = b.error().kind == ErrorKind::kInput ? kExitUsage : kExitInfra;
+      if (b.error().kind == ErrorKind::kCancelled) return status;
       continue;
     }
     std::printf("%-12s %s  %s  %.1f s%s\n", b->variant.c_str(), b->cached ? "cached" : "built ", b->dir.c_str(),

@@ -14,6 +14,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::kIo: return "I/O error";
     case ErrorKind::kBuild: return "build error";
     case ErrorKind::kInternal: return "internal error";
+    case ErrorKind::kCancelled: return "interrupted";
   }
   return "error";
 }

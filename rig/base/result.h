@@ -17,6 +17,7 @@ enum class ErrorKind {
   kIo,        // a syscall or file operation failed
   kBuild,     // a kernel did not build or a patch did not apply
   kInternal,  // our own invariant broke
+  kCancelled, // the user interrupted (Ctrl-C, SIGTERM)
 };
 
 const char* error_kind_name(ErrorKind kind);

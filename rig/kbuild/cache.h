@@ -1,19 +1,31 @@
 // The content-addressed kernel build cache.
 //
 // Layout under the cache root (never inside the checkout):
-//   trees/<base-key>/src      one work tree per source version + fragment:
-//                             Debian's tarball, extracted, committed to git
-//                             (tag racerig-pristine), configured, built
-//   kernels/<variant-key>/    bzImage vmlinux System.map .config meta
+//   trees/<tree-key>/src      the TRUSTED work tree of one source version,
+//                             config fragment and toolchain: Debian's
+//                             tarball, extracted, committed to git (tag
+//                             racerig-pristine), configured. Only the base
+//                             and the variants of kernels/variants.textproto
+//                             build here, incrementally.
+//   trees/<tree-key>.lock     flock of that tree; holds "PID VARIANT"
+//   candidates/<key>.tmp<pid> an UNTRUSTED build: a copy of the trusted tree
+//                             (sources and objects of the base variant), the
+//                             candidate patches on top; deleted afterwards
+//   kernels/<variant-key>/    bzImage vmlinux System.map .config meta used
 //   logs/                     full build logs
-// A variant's key hashes the source package version, config.fragment and
-// every patch's content in order. Variants are built incrementally in the one
-// work tree: restore the pristine sources (only changed files are rewritten,
-// so make rebuilds just those), apply the patches, make bzImage, publish the
-// outputs atomically. A file lock serialises builders of a tree.
+// A variant's key hashes everything that goes into the build: the build
+// recipe's version, the toolchain (gcc, ld, make), the source package and
+// version, config.fragment and every patch's content in order. Every build
+// command runs as the unprivileged worker user (rig/process/identity.h) in
+// a bubblewrap sandbox whose only writable place is the tree it builds; a
+// build that outlives the time limit is stopped and reported as a build
+// error. A SIGKILLed or interrupted build leaves the tree marked: the next
+// build first deletes every file the interrupted one wrote.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +33,10 @@
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
+#include "rig/base/scoped_fd.h"
 #include "rig/kbuild/patches.h"
+#include "rig/kbuild/progress.h"
+#include "rig/process/identity.h"
 
 namespace racerig::kbuild {
 
@@ -34,17 +49,21 @@ struct KernelBuild {
   double seconds = 0;    // wall time of this call
 };
 
-// Progress of a build; stage() for steps, compile() for make's "CC x.o" lines.
-class ProgressSink {
- public:
-  virtual ~ProgressSink() = default;
-  virtual void stage(const std::string& variant, const std::string& what) = 0;
-  virtual void compile(const std::string& variant, const std::string& line) = 0;
+// What goes into a tree besides patches: the source, the configuration and
+// the tools. (A second source package would be a second base.)
+struct Base {
+  std::string package;          // linux-source-6.1
+  std::filesystem::path tarball;
+  std::string version;          // the Debian package version
+  std::string fragment;         // config.fragment
+  std::string toolchain;        // gcc, ld and make versions
 };
 
 class Cache {
  public:
   // kernels_dir: the repo's kernels/ (variants.textproto, config.fragment).
+  // Removes what SIGKILLed racerigs left (temporary outputs, candidate
+  // trees) once their owners are gone.
   static Result<Cache> open(const std::filesystem::path& kernels_dir, const std::filesystem::path& root);
 
   Result<std::vector<pb::Variant>> variants() const;
@@ -55,28 +74,47 @@ class Cache {
   Result<std::string> key(const pb::Variant& variant, const std::vector<PatchFile>& extra = {}) const;
   std::optional<KernelBuild> find(const pb::Variant& variant) const;
 
-  // Builds (or finds) the variant. Blocks for minutes on a cold cache.
+  // Builds (or finds) a shipped variant in the trusted tree. Blocks for
+  // minutes on a cold cache; kBuild when it does not build or outlives the
+  // time limit, kCancelled on Ctrl-C.
   Result<KernelBuild> build(const pb::Variant& variant, ProgressSink& progress) const;
-  // base + extra patch files, as a variant named "<base>+<first patch stem>".
-  // Unreadable/empty/binary patches are kInput; apply/compile failures kBuild.
-  Result<KernelBuild> build_with_patches(const pb::Variant& base, const std::vector<std::filesystem::path>& extra,
+  // base + candidate patches (already read and checked with read_patch), as
+  // a variant named "<base>+<first patch stem>", built in a throw-away copy
+  // of the trusted tree. Apply/compile failures and the time limit: kBuild.
+  Result<KernelBuild> build_with_patches(const pb::Variant& base, const std::vector<PatchFile>& extra,
                                          ProgressSink& progress) const;
 
   const std::filesystem::path& root() const { return root_; }
-  const std::string& source_version() const { return source_version_; }
+  const std::string& source_version() const { return base_.version; }
+  const Base& base() const { return base_; }
+  // The trusted tree of this base (it may not exist yet).
+  std::filesystem::path tree_dir() const;
+  std::string tree_key() const;
+  // Where every build of this base sees its tree inside the sandbox: the
+  // trusted tree's own path (a candidate's copy is shown there too).
+  std::filesystem::path tree_inside() const;
+  // The limit on one make run; RACERIG_BUILD_TIME_LIMIT (seconds) overrides.
+  std::chrono::seconds time_limit() const { return time_limit_; }
 
  private:
   Result<std::vector<PatchFile>> variant_patches(const pb::Variant& variant) const;
-  Result<KernelBuild> build_patches(const std::string& name, const std::vector<PatchFile>& patches,
-                                    ProgressSink& progress) const;
-  Status prepare_tree(const std::filesystem::path& tree, ProgressSink& progress, const std::string& name) const;
-  std::string base_key() const;
+  std::string key_of(const std::vector<PatchFile>& patches) const;
+  // keep_tree_at_variant: also when the kernel is cached, leave the trusted
+  // tree at this variant, built (a candidate is copied from it).
+  Result<KernelBuild> build_trusted(const std::string& name, const std::vector<PatchFile>& patches,
+                                    ProgressSink& progress, bool keep_tree_at_variant) const;
+  Result<KernelBuild> build_trusted_locked(const std::string& name, const std::vector<PatchFile>& patches,
+                                           ProgressSink& progress, bool keep_tree_at_variant) const;
+  Result<ScopedFd> lock_trusted_tree(const std::string& name,
+                                     const std::function<void(const std::string&)>& stage) const;
   std::optional<KernelBuild> load(const std::string& name, const std::string& key) const;
+  void remove_stale() const;
 
   std::filesystem::path kernels_dir_;
   std::filesystem::path root_;
-  std::string source_version_;
-  std::string fragment_;
+  Base base_;
+  std::optional<process::Identity> worker_;
+  std::chrono::seconds time_limit_{3600};
 };
 
 // $RACERIG_CACHE, else /var/cache/racerig as root, else

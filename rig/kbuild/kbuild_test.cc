@@ -7,7 +7,9 @@
 
 #include "rig/kbuild/cache.h"
 #include "rig/kbuild/patches.h"
-#include "rig/kbuild/subprocess.h"
+#include "rig/kbuild/progress.h"
+#include "rig/kbuild/tree.h"
+#include "rig/process/process.h"
 
 namespace racerig::kbuild {
 namespace {
@@ -50,6 +52,17 @@ class TempDir {
   fs::path path_;
 };
 
+// Runs git/patch in `dir` directly (the cache confines them; the parsing is
+// what is tested here).
+TreeRunner runner_in(const fs::path& dir) {
+  return [dir](const std::vector<std::string>& argv, const std::string& input) -> Result<ToolRun> {
+    process::Spec spec{argv, dir};
+    spec.stdin_data = input;
+    RACERIG_ASSIGN(process::Exit e, process::run(spec, process::Limits{}));
+    return ToolRun{e.code, e.output};
+  };
+}
+
 TEST(PatchTest, ClassifiesPlainDiffsFormatPatchesAndMboxes) {
   auto plain = parse_patch("p.diff", kDiff);
   ASSERT_TRUE(plain.ok()) << plain.error().message;
@@ -86,7 +99,7 @@ TEST(PatchTest, AHunkThatDoesNotApplyIsNamed) {
   dir.write("hello.c", "int main(void)\n{ return 2; }\n/* end */\n");
   auto patch = parse_patch(dir.path() / "bad.patch", format_patch("bad", kDiff));
   ASSERT_TRUE(patch.ok());
-  Status s = apply_patch(*patch, dir.path(), Deadline::after(std::chrono::seconds(30)));
+  Status s = apply_patch(*patch, runner_in(dir.path()));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().kind, ErrorKind::kBuild);
   EXPECT_NE(s.error().message.find("bad.patch does not apply"), std::string::npos) << s.error().message;
@@ -98,7 +111,7 @@ TEST(PatchTest, AGoodPatchApplies) {
   dir.write("hello.c", "int main(void)\n{ return 0; }\n/* end */\n");
   auto patch = parse_patch("good.patch", format_patch("good", kDiff));
   ASSERT_TRUE(patch.ok());
-  Status s = apply_patch(*patch, dir.path(), Deadline::after(std::chrono::seconds(30)));
+  Status s = apply_patch(*patch, runner_in(dir.path()));
   ASSERT_TRUE(s.ok()) << s.error().message;
   std::ifstream in(dir.path() / "hello.c");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -120,11 +133,77 @@ TEST(BuildLogTest, ExtractsCompilerErrorsWithContext) {
   EXPECT_EQ(lines.find("xfs_iops.o"), std::string::npos);
 }
 
-TEST(SubprocessTest, ADeadlineKillsTheChild) {
-  auto r = run_command(Command{{"sleep", "30"}}, Deadline::after(std::chrono::milliseconds(200)));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().kind, ErrorKind::kTimeout);
-  EXPECT_NE(r.error().message.find("sleep 30"), std::string::npos);
+TEST(ProgressTest, LinesComeAtMostEveryIntervalWithAnEta) {
+  ProgressLines lines(std::chrono::seconds(12));
+  EXPECT_FALSE(lines.update("buggy", {10, 100, 5}));
+  auto first = lines.update("buggy", {25, 100, 12});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, "kernel buggy: 25 make steps of ~100 (25%), 12s elapsed, ETA 36s");
+  EXPECT_FALSE(lines.update("buggy", {30, 100, 20}));
+  auto second = lines.update("buggy", {120, 100, 25});
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->find("more than the estimated 100"), std::string::npos) << *second;
+  EXPECT_NE(second->find("ETA unknown"), std::string::npos) << *second;
+  EXPECT_EQ(format_duration(3725), "1h02m");
+  EXPECT_EQ(format_duration(272), "4m32s");
+  EXPECT_TRUE(is_make_step("  CC      fs/xfs/xfs_file.o"));
+  EXPECT_FALSE(is_make_step("make[1]: Entering directory"));
+}
+
+TEST(PatchTest, MissingDirectoryAndHugeFilesAreRefusedBeforeAnythingBuilds) {
+  TempDir dir;
+  auto missing = read_patch(dir.path() / "nope.patch");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::kInput);
+  EXPECT_NE(missing.error().message.find("nope.patch does not exist"), std::string::npos) << missing.error().message;
+  auto directory = read_patch(dir.path());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_NE(directory.error().message.find("not a regular file"), std::string::npos);
+}
+
+TEST(TreeTest, AnInterruptedBuildIsUndoneFilesWrittenSinceItsStartAreDeleted) {
+  TempDir dir;
+  Tree tree{dir.path()};
+  fs::create_directories(tree.src() / "fs" / "xfs");
+  fs::create_directories(tree.src() / ".git");
+  dir.write("src/fs/xfs/old.o", "whole");
+  dir.write("src/.git/index", "git");
+  const auto before = fs::file_time_type::clock::now() - std::chrono::seconds(10);
+  fs::last_write_time(tree.src() / "fs/xfs/old.o", before);
+  fs::last_write_time(tree.src() / ".git/index", before - std::chrono::seconds(1));
+  dir.write(".building", "1\n");
+  fs::last_write_time(tree.dir / ".building", before + std::chrono::seconds(1));
+  dir.write("src/fs/xfs/truncated.o", "half");
+  dir.write("src/.git/ORIG_HEAD", "new but git's own");
+  auto undone = undo_interrupted_build(tree);
+  ASSERT_TRUE(undone.ok()) << undone.error().message;
+  EXPECT_EQ(*undone, 1);
+  EXPECT_FALSE(fs::exists(tree.src() / "fs/xfs/truncated.o"));
+  EXPECT_TRUE(fs::exists(tree.src() / "fs/xfs/old.o"));
+  EXPECT_TRUE(fs::exists(tree.src() / ".git/ORIG_HEAD"));
+  EXPECT_FALSE(fs::exists(tree.dir / ".building"));
+  // Without the marker nothing is touched.
+  EXPECT_EQ(*undo_interrupted_build(tree), 0);
+}
+
+TEST(TreeTest, OutputsAreNeverReadThroughALink) {
+  TempDir dir, out;
+  Tree tree{dir.path()};
+  fs::create_directories(tree.src() / "arch/x86");
+  dir.write("secret", "not for the cache");
+  // A hostile build links its "outputs" to files it cannot read itself.
+  fs::create_directory_symlink(dir.path(), tree.src() / "arch/x86/boot");
+  dir.write("src/vmlinux", "elf");
+  dir.write("src/System.map", "map");
+  dir.write("src/.config", "config");
+  Status s = copy_outputs(tree, out.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("arch/x86/boot/bzImage"), std::string::npos) << s.error().message;
+  fs::remove(tree.src() / "arch/x86/boot");
+  fs::create_directories(tree.src() / "arch/x86/boot");
+  fs::create_symlink(dir.path() / "secret", tree.src() / "arch/x86/boot/bzImage");
+  EXPECT_FALSE(copy_outputs(tree, out.path()).ok());
+  EXPECT_FALSE(fs::exists(out.path() / "bzImage"));
 }
 
 TEST(CacheTest, KeysFollowContentAndACachedBuildCompilesNothing) {
@@ -148,7 +227,7 @@ TEST(CacheTest, KeysFollowContentAndACachedBuildCompilesNothing) {
   std::ofstream(cache.path() / "kernels" / *kb / "meta") << "variant=b\nbuild_id=abc\n";
   struct NoProgress : ProgressSink {
     void stage(const std::string&, const std::string& what) override { ADD_FAILURE() << "stage " << what; }
-    void compile(const std::string&, const std::string&) override { ADD_FAILURE(); }
+    void compile(const std::string&, const std::string&, const BuildProgress&) override { ADD_FAILURE(); }
   } none;
   auto built = c->build(*b, none);
   ASSERT_TRUE(built.ok()) << built.error().message;

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "rig/kbuild/subprocess.h"
 
 namespace racerig::kbuild {
 
@@ -80,6 +79,15 @@ Result<PatchFile> parse_patch(const std::filesystem::path& name, const std::stri
 }
 
 Result<PatchFile> read_patch(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return make_error(ErrorKind::kInput, "patch " + path.string() + " does not exist");
+  if (!std::filesystem::is_regular_file(path, ec))
+    return make_error(ErrorKind::kInput, "patch " + path.string() + " is not a regular file");
+  constexpr uintmax_t kMaxPatch = 16u << 20;
+  if (auto size = std::filesystem::file_size(path, ec); !ec && size > kMaxPatch)
+    return make_error(ErrorKind::kInput, "patch " + path.string() + " has " + std::to_string(size) +
+                                             " bytes; patches over 16 MiB are refused");
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorKind::kInput, "cannot read patch " + path.string());
   std::stringstream buf;
@@ -101,24 +109,21 @@ std::string hunk_failure_lines(const std::string& output) {
   return out;
 }
 
-Status apply_patch(const PatchFile& patch, const std::filesystem::path& tree, Deadline deadline) {
+Status apply_patch(const PatchFile& patch, const TreeRunner& run) {
   for (size_t i = 0; i < patch.parts.size(); ++i) {
     const std::string& part = patch.parts[i];
     std::string which = patch.path.string() +
                         (patch.parts.size() > 1 ? " (patch " + std::to_string(i + 1) + " of " +
                                                       std::to_string(patch.parts.size()) + ")"
                                                 : "");
-    Command check{{"git", "apply", "--check", "-p1", "-"}, tree, {}, part};
-    RACERIG_ASSIGN(Exit c, run_command(check, deadline));
+    RACERIG_ASSIGN(ToolRun c, run({"git", "apply", "--check", "-p1", "-"}, part));
     if (c.code != 0) {
       // patch(1) names each failing hunk with its line ("Hunk #2 FAILED at 1234").
-      Command dry{{"patch", "-p1", "--dry-run", "-N", "-f"}, tree, {}, part};
-      auto d = run_command(dry, deadline);
+      auto d = run({"patch", "-p1", "--dry-run", "-N", "-f"}, part);
       std::string detail = hunk_failure_lines(c.output + (d.ok() ? d->output : ""));
       return make_error(ErrorKind::kBuild, "patch " + which + " does not apply to the kernel tree:\n" + detail);
     }
-    Command apply{{"git", "apply", "-p1", "-"}, tree, {}, part};
-    RACERIG_ASSIGN(Exit a, run_command(apply, deadline));
+    RACERIG_ASSIGN(ToolRun a, run({"git", "apply", "-p1", "-"}, part));
     if (a.code != 0)
       return make_error(ErrorKind::kBuild, "patch " + which + " does not apply:\n" + hunk_failure_lines(a.output));
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,18 @@ Result<PatchFile> read_patch(const std::filesystem::path& path);
 Result<PatchFile> parse_patch(const std::filesystem::path& name, const std::string& content);
 const char* patch_kind_name(PatchKind kind);
 
-// Applies every part in `tree` (a git work tree). On failure: kBuild naming
-// the file, the part, and the failing hunk lines from patch(1)/git.
-Status apply_patch(const PatchFile& patch, const std::filesystem::path& tree, Deadline deadline);
+// Runs a command in the tree being patched with `stdin_data` as its input;
+// returns its exit code and output (the caller confines it).
+struct ToolRun {
+  int code = -1;
+  std::string output;
+};
+using TreeRunner = std::function<Result<ToolRun>(const std::vector<std::string>& argv, const std::string& stdin_data)>;
+
+// Applies every part through `run` (git apply in a git work tree). On
+// failure: kBuild naming the file, the part, and the failing hunk lines
+// from patch(1)/git.
+Status apply_patch(const PatchFile& patch, const TreeRunner& run);
 
 // From failing tool output, the lines that name hunks and files.
 std::string hunk_failure_lines(const std::string& output);

@@ -1,15 +1,13 @@
-// Ctrl-C and SIGTERM as a cancellation request: a flag and a self-pipe that
-// waits can poll, so every wait in a run ends promptly and the run unwinds
-// through its destructors (QEMU stopped, sockets and temp dirs removed).
+// Cancellation lives in rig/process (it stops child processes too); these
+// names keep the run code's vm:: spelling working.
 #pragma once
+
+#include "rig/process/cancel.h"
 
 namespace racerig::vm {
 
-// Installs SIGINT/SIGTERM handlers (idempotent). A second signal after the
-// first restores the default action, so a stuck program can still be killed.
-void install_cancel_handlers();
-bool cancelled();
-// Readable once cancelled; -1 before install_cancel_handlers().
-int cancel_fd();
+using process::cancel_fd;
+using process::cancelled;
+using process::install_cancel_handlers;
 
 }  // namespace racerig::vm

@@ -16,12 +16,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "rig/process/process.h"
+#include "rig/process/sandbox.h"
 #include "rig/qemu/cancel.h"
+#include "rig/qemu/run_dir.h"
 
 namespace racerig::vm {
 
@@ -51,32 +56,33 @@ std::string read_text(const fs::path& p) {
 
 std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
-// Runs a short helper (qemu-img) to completion within the deadline.
-Status run_tool(const std::vector<std::string>& argv, Deadline deadline) {
-  std::vector<char*> cargv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::execvp(cargv[0], cargv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (true) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) return errno_error("waitpid " + argv[0]);
-    if (deadline.expired()) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return make_error(ErrorKind::kTimeout, argv[0] + " did not finish in time");
+// Gives `path` to the worker user (QEMU runs as it); no-op when we are it.
+Status give_to(const fs::path& path, const std::optional<process::Identity>& who) {
+  if (who && ::lchown(path.c_str(), who->uid, who->gid) != 0) return errno_error("giving " + path.string() + " to " + who->name);
+  return Status::Ok();
+}
+
+// bubblewrap resolves a bound directory's path (even one bound by fd), so
+// the user QEMU runs as must be able to search every directory above the
+// run dir. kInput naming the first one that it cannot, and the fix.
+Status check_reachable(const fs::path& run_dir, const std::optional<process::Identity>& who) {
+  if (!who) return Status::Ok();
+  for (fs::path dir = run_dir.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return errno_error("checking " + dir.string());
+    const bool in_group = st.st_gid == who->gid ||
+                          std::find(who->groups.begin(), who->groups.end(), st.st_gid) != who->groups.end();
+    const mode_t bit = st.st_uid == who->uid ? S_IXUSR : in_group ? S_IXGRP : S_IXOTH;
+    if ((st.st_mode & bit) == 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return make_error(ErrorKind::kInput, "QEMU runs as user " + who->name + ", which cannot reach its run directory " +
+                                               run_dir.string() + ": " + dir.string() + " (mode " + mode +
+                                               ") is closed to it. Put the run directories under a directory that user "
+                                               "can search (TMPDIR, e.g. /tmp)");
     }
-    ::usleep(5000);
+    if (dir == dir.root_path()) break;
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return make_error(ErrorKind::kIo, argv[0] + " failed (status " + std::to_string(status) + "); is it installed?");
   return Status::Ok();
 }
 
@@ -95,7 +101,9 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
       "-chardev", "socket,id=con,path=" + (dir / "console.sock").string(), "-serial", "chardev:con",
       "-chardev", "socket,id=agent,path=" + (dir / "agent.sock").string(), "-serial", "chardev:agent",
       "-gdb", "unix:" + (dir / "gdb.sock").string() + ",server=on,wait=off",
-      "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off"};
+      "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off",
+      // No new privileges, no fork/exec, no obsolete or resource-control calls.
+      "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"};
   if (cfg.snapshot_drive) {
     argv.insert(argv.end(), {"-drive", "if=none,id=snapshots,format=qcow2,file=" + (dir / "snapshots.qcow2").string()});
   }
@@ -158,15 +166,11 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     }
   }
   std::unique_ptr<Vm> vm(new Vm());
-  fs::path parent = cfg.run_parent;
-  if (parent.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-  }
-  std::string templ = (parent / "racerig-run-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) return errno_error("creating a run directory in " + parent.string());
-  vm->run_dir_ = templ;
+  RACERIG_ASSIGN(const std::optional<process::Identity> who, process::worker_identity());
+  RACERIG_ASSIGN(vm->run_dir_, make_run_dir(cfg.run_parent.empty() ? default_run_parent() : cfg.run_parent));
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
+  RACERIG_TRY(check_reachable(vm->run_dir_, who));
+  RACERIG_TRY(give_to(vm->run_dir_, who));
 
   if (!cfg.pmem_template.empty()) {  // a private copy of the template
     std::error_code ec;
@@ -183,55 +187,47 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     if (!fd.valid()) return errno_error("creating " + img.string());
     if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());
   }
-  if (cfg.snapshot_drive) RACERIG_TRY(run_tool({cfg.qemu_img, "create", "-q", "-f", "qcow2",
-                                                 (vm->run_dir_ / "snapshots.qcow2").string(), "64M"},
-                                                deadline));
+  RACERIG_TRY(give_to(vm->pmem_image_path(), who));
+  // QEMU sees nothing writable but the run dir, and reads its kernel and
+  // initrd from there too (the caller's files may be private or hidden).
+  VmConfig run_cfg = cfg;
+  if (!cfg.firmware_only) {
+    run_cfg.bzimage = vm->run_dir_ / "bzImage";
+    run_cfg.initrd = vm->run_dir_ / "initrd";
+    RACERIG_TRY(copy_sparse(cfg.bzimage, run_cfg.bzimage));
+    RACERIG_TRY(copy_sparse(cfg.initrd, run_cfg.initrd));
+    RACERIG_TRY(give_to(run_cfg.bzimage, who));
+    RACERIG_TRY(give_to(run_cfg.initrd, who));
+  }
+  if (cfg.snapshot_drive) {
+    process::Spec img{{cfg.qemu_img, "create", "-q", "-f", "qcow2", (vm->run_dir_ / "snapshots.qcow2").string(), "64M"}};
+    img.identity = who;
+    process::Limits l;
+    l.deadline = deadline;
+    if (auto made = process::run_checked(img, l); !made.ok()) return made.error().wrap("making the snapshot drive");
+  }
   RACERIG_ASSIGN(ScopedFd console_listener, listen_unix(vm->run_dir_ / "console.sock"));
   RACERIG_ASSIGN(ScopedFd agent_listener, listen_unix(vm->run_dir_ / "agent.sock"));
+  RACERIG_TRY(give_to(vm->run_dir_ / "console.sock", who));
+  RACERIG_TRY(give_to(vm->run_dir_ / "agent.sock", who));
 
-  const std::vector<std::string> argv = qemu_argv(cfg, vm->run_dir_);
+  const std::vector<std::string> argv = qemu_argv(run_cfg, vm->run_dir_);
   const fs::path log = vm->run_dir_ / "qemu.log";
   ScopedFd log_fd(::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd.valid()) return errno_error("creating " + log.string());
-  std::vector<char*> cargv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  int exec_pipe[2];
-  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) return errno_error("pipe");
-  ScopedFd exec_r(exec_pipe[0]), exec_w(exec_pipe[1]);
-  const pid_t parent_pid = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork");
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent_pid) ::_exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGPIPE, SIG_DFL);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(log_fd.get(), 1);
-    ::dup2(log_fd.get(), 2);
-    ::execvp(cargv[0], cargv.data());
-    int err = errno;
-    ssize_t n = ::write(exec_w.get(), &err, sizeof err);
-    (void)n;
-    ::_exit(127);
-  }
-  vm->pid_ = pid;
-  exec_w.reset();
-  int exec_errno = 0;
-  if (::read(exec_r.get(), &exec_errno, sizeof exec_errno) == static_cast<ssize_t>(sizeof exec_errno)) {
-    vm->reap(true);
-    return make_error(ErrorKind::kInput, "cannot run " + cfg.qemu + ": " + std::strerror(exec_errno));
-  }
-  vm->pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!vm->pidfd_.valid()) return errno_error("pidfd_open");
+  ScopedFd dir_fd(::open(vm->run_dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return errno_error("opening " + vm->run_dir_.string());
+  process::Spec spec;
+  spec.argv = process::vm_sandbox_argv({dir_fd.get(), vm->run_dir_, cfg.kvm}, argv);
+  spec.output_fd = log_fd.get();
+  spec.identity = who;
+  spec.keep_fds = {dir_fd.get()};
+  auto child = process::Child::spawn(spec);
+  if (!child.ok()) return child.error().kind == ErrorKind::kInput ? child.error().wrap("QEMU") : child.error();
+  vm->child_ = std::make_unique<process::Child>(std::move(*child));
+  vm->pid_ = vm->child_->pid();
+  record_qemu(vm->run_dir_, vm->pid_);
+  const int pidfd = vm->child_->pidfd();
 
   auto died = [&](const std::string& when) {
     vm->reap(true);
@@ -252,7 +248,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
         break;
       }
       if (errno != EAGAIN && errno != EINTR) return errno_error(std::string("accepting QEMU's ") + name);
-      pollfd p[2] = {{listener->get(), POLLIN, 0}, {vm->pidfd_.get(), POLLIN, 0}};
+      pollfd p[2] = {{listener->get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
       int r = ::poll(p, 2, deadline.poll_timeout_ms());
       if (r < 0 && errno != EINTR) return errno_error("poll");
       if (p[1].revents != 0) return died(std::string("before connecting its ") + name);
@@ -263,7 +259,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   // QMP comes up once QEMU has finished setting up; a QEMU that dies on the
   // way (bad memory size, unusable accelerator) is noticed between attempts.
   auto qemu_died = [&] {
-    pollfd p{vm->pidfd_.get(), POLLIN, 0};
+    pollfd p{pidfd, POLLIN, 0};
     return ::poll(&p, 1, 0) > 0;
   };
   Result<QmpClient> qmp = make_error(ErrorKind::kTimeout, "QMP did not come up in time");
@@ -275,7 +271,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     if (qmp.error().kind != ErrorKind::kTimeout) {
       // QEMU closing the socket on us is usually QEMU exiting: give it a
       // moment to be seen as dead so the error quotes its stderr.
-      pollfd p{vm->pidfd_.get(), POLLIN, 0};
+      pollfd p{pidfd, POLLIN, 0};
       if (::poll(&p, 1, 2000) > 0) return died("during start-up");
     }
     if (qmp.error().kind != ErrorKind::kTimeout || deadline.expired()) return qmp.error().wrap("QEMU's QMP");
@@ -286,7 +282,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
 
   vm->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!vm->epoll_.valid()) return errno_error("epoll_create1");
-  for (int fd : {vm->console_.get(), vm->agent_.get(), vm->pidfd_.get(), cancel_fd()}) {
+  for (int fd : {vm->console_.get(), vm->agent_.get(), pidfd, cancel_fd()}) {
     if (fd < 0) continue;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -379,17 +375,15 @@ void Vm::discard_output() {
 std::string Vm::qemu_log() const { return read_text(run_dir_ / "qemu.log"); }
 
 void Vm::reap(bool block) {
-  if (pid_ <= 0 || exited_) return;
-  int status = 0;
-  pid_t r;
-  do {
-    r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
-  } while (r < 0 && errno == EINTR);
-  if (r == pid_ || (r < 0 && errno == ECHILD)) {
-    exited_ = true;
-    exit_status_ = r == pid_ ? (WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) : -1;
-    if (epoll_.valid() && pidfd_.valid()) (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, pidfd_.get(), nullptr);
+  if (!child_ || exited_) return;
+  if (block) {
+    child_->wait(Deadline::after(std::chrono::hours(24)));
+  } else if (!child_->try_reap()) {
+    return;
   }
+  exited_ = true;
+  exit_status_ = child_->exit_code();
+  if (epoll_.valid()) (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, child_->pidfd(), nullptr);
 }
 
 Status Vm::wait_exit(Deadline deadline) {
@@ -397,8 +391,8 @@ Status Vm::wait_exit(Deadline deadline) {
     reap(false);
     if (exited_) break;
     if (deadline.expired()) return make_error(ErrorKind::kTimeout, "QEMU did not exit in time");
-    if (pidfd_.valid()) {
-      pollfd p{pidfd_.get(), POLLIN, 0};
+    if (child_) {
+      pollfd p{child_->pidfd(), POLLIN, 0};
       (void)::poll(&p, 1, std::min(deadline.poll_timeout_ms(), 100));
     } else {
       ::usleep(10000);
@@ -432,24 +426,24 @@ Status Vm::shutdown(Deadline deadline) {
     drain_events();
     if (qmp_ && !exited_) (void)qmp_->execute("quit", "", deadline.earlier(Deadline::after(std::chrono::milliseconds(2000))));
     if (!wait_exit(deadline).ok()) {
-      ::kill(pid_, SIGTERM);
+      child_->signal_group(SIGTERM);
       if (!wait_exit(Deadline::after(std::chrono::milliseconds(2000))).ok()) {
-        ::kill(pid_, SIGKILL);
+        child_->signal_group(SIGKILL);
         reap(true);
       }
       result = make_error(ErrorKind::kTimeout, "QEMU did not quit when asked and was killed");
     }
   }
   drain_events();
-  if (pid_ > 0 && !exited_) {  // only when the polite path above was skipped
-    ::kill(pid_, SIGKILL);
+  if (child_ && !exited_) {  // only when the polite path above was skipped
+    child_->signal_group(SIGKILL);
     reap(true);
   }
   qmp_.reset();
   console_.reset();
   agent_.reset();
   epoll_.reset();
-  pidfd_.reset();
+  child_.reset();
   remove_run_dir();
   return result;
 }

@@ -3,6 +3,11 @@
 // listen on, the gdbstub and QMP on sockets QEMU listens on. The Vm owns the
 // process, every fd and the directory; whatever happens (errors, Ctrl-C,
 // exceptions), destruction leaves no process, socket or directory behind.
+// QEMU is confined: as the unprivileged worker user when racerig is root,
+// with -sandbox (seccomp: no new privileges, no spawning), inside bubblewrap
+// with the run directory as its only writable place (the kernel and initrd
+// are copied there). A SIGKILLed racerig's run dir is removed by the next
+// one (run_dir.h).
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +21,7 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
+#include "rig/process/process.h"
 #include "rig/qemu/line_buffer.h"
 #include "rig/qemu/qmp.h"
 
@@ -76,6 +82,7 @@ class Vm {
 
   bool exited() const { return exited_; }
   int exit_status() const { return exit_status_; }
+  // The process we spawned (bubblewrap; QEMU runs inside it, in its group).
   pid_t pid() const { return pid_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
   // The NVDIMM backing file (it goes with the run dir).
@@ -110,7 +117,8 @@ class Vm {
   std::filesystem::path run_dir_;
   std::string gdb_path_;
   pid_t pid_ = -1;
-  ScopedFd pidfd_, epoll_, console_, agent_;
+  std::unique_ptr<process::Child> child_;  // bwrap, and QEMU inside it
+  ScopedFd epoll_, console_, agent_;
   std::unique_ptr<QmpClient> qmp_;
   LineBuffer console_lines_, agent_lines_;
   std::string console_log_;

@@ -1,5 +1,5 @@
 // Cancellation by signal (see cancel.h).
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-namespace racerig::vm {
+namespace racerig::process {
 
 namespace {
 
@@ -45,4 +45,4 @@ bool cancelled() { return g_cancelled.load(); }
 
 int cancel_fd() { return g_pipe[0]; }
 
-}  // namespace racerig::vm
+}  // namespace racerig::process

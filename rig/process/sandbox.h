@@ -1,0 +1,44 @@
+// The bubblewrap command lines that confine kernel builds and QEMU, in one
+// place: the whole system read-only, fresh PID, IPC, network, UTS and user
+// namespaces, an empty /tmp, and exactly one writable tree. Every process
+// inside dies with racerig (--die-with-parent; the PID namespace goes with
+// its first process).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace racerig::process {
+
+struct BuildSandbox {
+  std::filesystem::path tree;  // the one writable directory
+  std::filesystem::path cwd;   // where the command starts, as seen inside
+  // Where the tree appears inside (empty: at its own path). A copy of a
+  // tree mounted at the original's path builds incrementally: kbuild
+  // records absolute paths (objtool).
+  std::filesystem::path mount_at;
+  // Directories replaced by an empty tmpfs (e.g. the kernel cache, so a
+  // build sees neither the other trees nor the published kernels). The
+  // tree is bound after them, so it may lie inside one.
+  std::vector<std::filesystem::path> hidden;
+};
+
+// bwrap ... -- command. With the sandbox disabled (sandbox_enabled()), the
+// command itself.
+std::vector<std::string> build_sandbox_argv(const BuildSandbox& box, const std::vector<std::string>& command);
+
+struct VmSandbox {
+  int run_dir_fd = -1;                // an open fd of the run directory (bound by fd:
+  std::filesystem::path run_dir;      // its parents need not be searchable by the user)
+  bool kvm = false;                   // /dev/kvm inside
+};
+
+// bwrap ... -- QEMU: the run directory is the only writable place.
+std::vector<std::string> vm_sandbox_argv(const VmSandbox& box, const std::vector<std::string>& command);
+
+// False only with RACERIG_SANDBOX=off in the environment: for measuring the
+// sandbox's cost, never for untrusted input.
+bool sandbox_enabled();
+
+}  // namespace racerig::process

@@ -1,0 +1,348 @@
+// End-to-end: untrusted input is confined. A hostile patch's Makefile runs
+// its commands in the sandbox and changes nothing outside its own tree; a
+// build that never ends is stopped at the time limit; QEMU runs unprivileged
+// with seccomp on; a SIGKILLed racerig's QEMU and run directory are gone
+// after the next invocation; Ctrl-C during a kernel build stops it and the
+// next build succeeds, with progress lines off a terminal.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Ran {
+  int exit_code = -1;
+  std::string output;  // stdout + stderr
+};
+
+Ran run_cli(const std::string& args, const std::string& env = "") {
+  std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + env + " " + std::string(RACERIG_BIN) +
+                    " " + args + " 2>&1";
+  Ran r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string mark() { return std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr)); }
+
+fs::path cache_root() {
+  if (const char* env = std::getenv("RACERIG_CACHE"); env != nullptr && *env != '\0') return env;
+  if (::geteuid() == 0) return "/var/cache/racerig";
+  const char* home = std::getenv("HOME");
+  return fs::path(home != nullptr ? home : "/tmp") / ".cache" / "racerig";
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("racerig-it-" + std::to_string(::getpid()) + "-" + name);
+  fs::create_directories(p);
+  return p;
+}
+
+// Pids of processes whose command line contains `needle`.
+std::vector<int> processes_naming(const std::string& needle) {
+  std::vector<int> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos || std::stoi(name) == ::getpid()) continue;
+    std::string cmdline = read_file(e.path() / "cmdline");
+    for (char& c : cmdline)
+      if (c == '\0') c = ' ';
+    if (cmdline.find(needle) != std::string::npos) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+std::string status_field(int pid, const std::string& field) {
+  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return line.substr(field.size() + 1);
+  return "";
+}
+
+// A -p1 diff that puts `lines` at the top of fs/xfs/Makefile (its first
+// three lines, from the trusted tree, are the context).
+std::string makefile_patch(const std::vector<std::string>& lines) {
+  fs::path trusted;
+  for (const auto& e : fs::directory_iterator(cache_root() / "trees"))
+    if (fs::exists(e.path() / ".ready")) trusted = e.path() / "src";
+  std::istringstream in(read_file(trusted / "fs/xfs/Makefile"));
+  std::vector<std::string> context(3);
+  for (auto& c : context) std::getline(in, c);
+  std::string diff = "--- a/fs/xfs/Makefile\n+++ b/fs/xfs/Makefile\n@@ -1,3 +1," + std::to_string(3 + lines.size()) +
+                     " @@\n";
+  for (const auto& l : lines) diff += "+" + l + "\n";
+  for (const auto& c : context) diff += " " + c + "\n";
+  return diff;
+}
+
+struct Trusted {
+  std::string variant, build_id, bzimage, vmlinux;
+};
+
+Trusted trusted_kernel(const std::string& variant) {
+  Ran path = run_cli("kernel path " + variant);
+  EXPECT_EQ(path.exit_code, 0) << path.output;
+  fs::path dir = path.output.substr(0, path.output.find('\n'));
+  std::string meta = read_file(dir / "meta");
+  size_t at = meta.find("build_id=");
+  return Trusted{variant, at == std::string::npos ? "" : meta.substr(at + 9, meta.find('\n', at) - at - 9),
+                 read_file(dir / "bzImage"), read_file(dir / "vmlinux")};
+}
+
+std::vector<std::pair<fs::path, std::string>> trusted_makefiles() {
+  std::vector<std::pair<fs::path, std::string>> out;
+  for (const auto& e : fs::directory_iterator(cache_root() / "trees"))
+    if (fs::exists(e.path() / "src" / "Makefile"))
+      for (const char* f : {"Makefile", "fs/xfs/Makefile"}) out.emplace_back(e.path() / "src" / f, read_file(e.path() / "src" / f));
+  return out;
+}
+
+TEST(Isolation, AHostilePatchChangesNothingOutsideItsOwnTree) {
+  // The trusted kernels exist before (validate builds buggy anyway).
+  ASSERT_EQ(run_cli("kernel build fixed buggy").exit_code, 0);
+  const Trusted fixed = trusted_kernel("fixed"), buggy = trusted_kernel("buggy");
+  const auto makefiles = trusted_makefiles();
+  ASSERT_FALSE(makefiles.empty());
+  const std::string m = mark();
+  const fs::path here = temp_dir("hostile");
+  std::vector<fs::path> targets = {fs::path("/tmp") / ("racerig-hostile-" + m), cache_root() / ("racerig-hostile-" + m),
+                                   here / ("racerig-hostile-" + m), cache_root() / "kernels" / ("racerig-hostile-" + m)};
+  std::vector<std::string> lines;
+  for (const auto& t : targets) lines.push_back("$(shell echo pwned > " + t.string() + ")");
+  for (const auto& [file, text] : makefiles) lines.push_back("$(shell echo pwned >> " + file.string() + ")");
+  lines.push_back("$(error racerig hostile patch " + m + " ran its commands)");
+  const fs::path patch = here / "hostile.patch";
+  std::ofstream(patch) << makefile_patch(lines);
+
+  Ran r = run_cli("validate --patch " + patch.string() + " --runs 1");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_NE(r.output.find("racerig hostile patch " + m + " ran its commands"), std::string::npos)
+      << "the Makefile ran, and the build's outcome is reported: " << r.output;
+  for (const auto& t : targets) EXPECT_FALSE(fs::exists(t)) << t << " was written";
+  for (const auto& [file, text] : makefiles) EXPECT_EQ(read_file(file), text) << file << " was changed";
+  for (const Trusted& before : {fixed, buggy}) {
+    const Trusted after = trusted_kernel(before.variant);
+    EXPECT_EQ(after.build_id, before.build_id) << before.variant;
+    EXPECT_TRUE(after.bzimage == before.bzimage) << before.variant << "'s bzImage changed";
+    EXPECT_TRUE(after.vmlinux == before.vmlinux) << before.variant << "'s vmlinux changed";
+  }
+  // The candidate's tree is gone.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(cache_root() / "candidates", ec))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << "left behind: " << e.path();
+  fs::remove_all(here);
+}
+
+TEST(Isolation, ABuildThatNeverEndsIsStoppedAtTheTimeLimit) {
+  const std::string m = std::to_string(86000 + ::getpid() % 400) + "." + std::to_string(::time(nullptr) % 100000);
+  const fs::path here = temp_dir("endless");
+  const fs::path patch = here / "endless.patch";
+  std::ofstream(patch) << makefile_patch({"$(shell sleep " + m + ")"});
+  Ran r = run_cli("validate --patch " + patch.string() + " --runs 1", "RACERIG_BUILD_TIME_LIMIT=20");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_NE(r.output.find("ERROR"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("time limit of 20 s"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
+  EXPECT_TRUE(processes_naming("sleep " + m).empty()) << "the build's sleep is still running";
+  fs::remove_all(here);
+}
+
+// Starts `reproduce` with TMPDIR=tmp; returns its pid once QEMU's run dir
+// (with the gdbstub socket) exists, or -1.
+pid_t start_run(const fs::path& tmp, fs::path* run_dir) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::setenv("TMPDIR", tmp.c_str(), 1);
+    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
+    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "fixed",
+            "--runs", "20", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 1200; ++i) {
+    for (const auto& e : fs::directory_iterator(tmp))
+      if (e.path().filename().string().rfind("racerig-run-", 0) == 0 && fs::exists(e.path() / "gdb.sock")) {
+        *run_dir = e.path();
+        return pid;
+      }
+    ::usleep(100000);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+TEST(Isolation, QemuRunsUnprivilegedWithItsSeccompFilterOn) {
+  const fs::path tmp = temp_dir("seccomp");
+  fs::path run_dir;
+  pid_t pid = start_run(tmp, &run_dir);
+  ASSERT_GT(pid, 0) << "no run directory appeared";
+  std::vector<int> qemus;
+  for (int i = 0; i < 100 && qemus.empty(); ++i) {
+    for (int q : processes_naming(run_dir.string() + "/"))
+      if (read_file("/proc/" + std::to_string(q) + "/comm").rfind("qemu-system", 0) == 0) qemus.push_back(q);
+    if (qemus.empty()) ::usleep(100000);
+  }
+  ASSERT_FALSE(qemus.empty()) << "no QEMU names " << run_dir;
+  for (int q : qemus) {
+    std::istringstream uids(status_field(q, "Uid"));
+    int real = -1, effective = -1;
+    uids >> real >> effective;
+    EXPECT_NE(real, 0);
+    EXPECT_NE(effective, 0);
+    if (::geteuid() == 0) {
+      const passwd* pw = ::getpwnam("racerig");
+      ASSERT_NE(pw, nullptr);
+      EXPECT_EQ(effective, static_cast<int>(pw->pw_uid)) << "runs as the racerig user";
+    }
+    std::string seccomp = status_field(q, "Seccomp");
+    EXPECT_EQ(seccomp.substr(seccomp.find_first_not_of(" \t")), "2") << "seccomp filter mode";
+    EXPECT_EQ(status_field(q, "NoNewPrivs").find('1') != std::string::npos, true);
+  }
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  fs::remove_all(tmp);
+}
+
+TEST(Isolation, AfterKill9TheNextInvocationLeavesNoQemuAndNoRunDir) {
+  const fs::path tmp = temp_dir("kill9");
+  fs::path run_dir;
+  pid_t pid = start_run(tmp, &run_dir);
+  ASSERT_GT(pid, 0) << "no run directory appeared";
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_TRUE(fs::exists(run_dir)) << "a SIGKILLed racerig cannot clean up itself";
+  Ran next = run_cli("kernel list", "TMPDIR='" + tmp.string() + "'");
+  EXPECT_EQ(next.exit_code, 0) << next.output;
+  EXPECT_FALSE(fs::exists(run_dir)) << run_dir << " is still there";
+  EXPECT_TRUE(processes_naming(run_dir.string()).empty()) << "a process (QEMU) still names " << run_dir;
+  fs::remove_all(tmp);
+}
+
+// Ctrl-C while make runs: exit 3 within 10 s, no make or cc1 left in the
+// tree, and the next build of that variant succeeds; a build whose stderr is
+// not a terminal prints progress lines with an ETA.
+TEST(Build, CtrlCStopsAKernelBuildAndTheNextBuildSucceeds) {
+  // A variant of our own (buggy + a comment in a header every XFS file
+  // includes, unique per run): it is never cached, and it compiles for
+  // minutes.
+  const fs::path root = temp_dir("ctrlc-root");
+  fs::copy(fs::path(RACERIG_SOURCE_DIR) / "kernels", root / "kernels", fs::copy_options::recursive);
+  const std::string m = mark();
+  std::string trusted_header;
+  for (const auto& e : fs::directory_iterator(cache_root() / "trees"))
+    if (fs::exists(e.path() / ".ready")) trusted_header = read_file(e.path() / "src/fs/xfs/xfs_linux.h");
+  std::istringstream in(trusted_header);
+  std::vector<std::string> context(3);
+  for (auto& c : context) std::getline(in, c);
+  std::ofstream(root / "kernels/patches/ctrlc.patch")
+      << "--- a/fs/xfs/xfs_linux.h\n+++ b/fs/xfs/xfs_linux.h\n@@ -1,3 +1,4 @@\n+/* racerig ctrl-c test " << m << " */\n"
+      << " " << context[0] << "\n " << context[1] << "\n " << context[2] << "\n";
+  std::ofstream(root / "kernels/variants.textproto", std::ios::app)
+      << "variant { name: \"ctrlc-test\" patches: \"patches/0001-xfs-switch-S_DAX-on-the-live-inode-when-FS_XFLAG_DAX.patch\" "
+         "patches: \"patches/ctrlc.patch\" }\n";
+
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    ::close(out[0]);
+    ::setenv("RACERIG_ROOT", root.c_str(), 1);
+    ::execl(RACERIG_BIN, RACERIG_BIN, "kernel", "build", "ctrlc-test", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string output;
+  char buf[4096];
+  // Until make has been running for a few seconds.
+  auto started = std::chrono::steady_clock::time_point{};
+  while (true) {
+    pollfd p{out[0], POLLIN, 0};
+    ::poll(&p, 1, 1000);
+    if (p.revents != 0) {
+      ssize_t n = ::read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      output.append(buf, static_cast<size_t>(n));
+    }
+    if (started == std::chrono::steady_clock::time_point{} && output.find("make bzImage") != std::string::npos)
+      started = std::chrono::steady_clock::now();
+    if (started != std::chrono::steady_clock::time_point{} &&
+        std::chrono::steady_clock::now() - started > std::chrono::seconds(5))
+      break;
+  }
+  ASSERT_NE(output.find("make bzImage"), std::string::npos) << output;
+  ::kill(pid, SIGINT);
+  // Exit within 10 s.
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 100 && !exited; ++i) {
+    exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) ::usleep(100000);
+  }
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  EXPECT_TRUE(exited) << "racerig did not exit within 10 s of Ctrl-C";
+  ssize_t n;
+  while ((n = ::read(out[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << output;
+  EXPECT_NE(output.find("interrupted"), std::string::npos) << output;
+  // No make or compiler is left working in the tree.
+  const std::string trees = (cache_root() / "trees").string();
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    const std::string cwd = fs::read_symlink(e.path() / "cwd", ec).string();
+    if (ec || cwd.rfind(trees, 0) != 0) continue;
+    std::string comm = read_file(e.path() / "comm");
+    ADD_FAILURE() << "process " << name << " (" << comm.substr(0, comm.size() - 1) << ") still runs in " << cwd;
+  }
+
+  Ran again = run_cli("kernel build ctrlc-test", "RACERIG_ROOT='" + root.string() + "'");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("interrupted: deleted the"), std::string::npos)
+      << "the interrupted build's files were deleted first: " << again.output;
+  EXPECT_NE(again.output.find(" elapsed, ETA "), std::string::npos) << "progress lines: " << again.output;
+  Ran path = run_cli("kernel path ctrlc-test", "RACERIG_ROOT='" + root.string() + "'");
+  if (path.exit_code == 0) fs::remove_all(path.output.substr(0, path.output.find('\n')));  // a one-off
+  fs::remove_all(root);
+}
+
+}  // namespace
