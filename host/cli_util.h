@@ -69,6 +69,15 @@ Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
 std::filesystem::path work_dir();
 }  // namespace racerig::host
 
+namespace racerig::jobs {
+struct JobEnv;
+}
+
+namespace racerig::host {
+// The jobs' environment: this checkout and the usual kernel cache.
+jobs::JobEnv job_env();
+}  // namespace racerig::host
+
 namespace racerig::kbuild {
 class Cache;
 }

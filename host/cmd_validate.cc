@@ -1,54 +1,46 @@
 // racerig validate: judge candidate patches on the forced interleavings.
-// Builds base+patches as a cached variant, runs every scenario on the base
-// (the control) and on the patched kernel, and gives each scenario FIXED,
-// NOT_FIXED, INCONCLUSIVE or ERROR.
+// The job itself is rig/jobs/validate_job; this is its command line: it
+// prints each run's verdict and the table, and writes --json/--junit.
 #include <cstdio>
 #include <fstream>
-#include <map>
 
 #include "host/cli_util.h"
 #include "host/commands.h"
-#include "rig/run/run.h"
+#include "host/terminal_progress.h"
+#include "rig/jobs/validate_job.h"
+#include "rig/qemu/cancel.h"
 #include "rig/run/validate.h"
 #include "rig/run/verdict.h"
-#include "rig/scenario/scenario.h"
-#include "rig/dwarf/symbols.h"
-#include "rig/qemu/cancel.h"
 
 namespace racerig::host {
 
 namespace {
-
-constexpr int kExitInconclusive = 4;
-constexpr int kExitPatchError = 5;
 
 void usage(FILE* out) {
   std::fprintf(out,
                "usage: racerig validate --patch FILE [--patch FILE ...] [--base VARIANT]\n"
                "                        [--scenario NAME|FILE ... | --scenario all] [--runs N]\n"
                "                        [--json FILE] [--junit FILE] [--cold] [--kvm]\n"
+
                "runs start from a ready-state snapshot per kernel; --cold boots QEMU for every run\n"
+
                "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
                "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)\n");
 }
 
-pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::string& label, bool cold) {
-  pb::ReproduceReport out;
-  out.set_scenario(ctx.scenario.scenario.name());
-  out.set_kernel_variant(ctx.kernel.variant);
-  out.set_kernel_build_id(ctx.kernel.build_id);
-  run::SnapshotRunner snapshots(ctx);
-  for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
-    auto quiet = [](const std::string&) {};
-    pb::RunReport r = cold ? run::run_once(ctx, i, quiet) : snapshots.run(i, quiet);
-    std::printf("  %-30s %-24s run %d: %s\n", out.scenario().c_str(), label.c_str(), i, run::verdict_name(r.verdict()));
-    std::fflush(stdout);
-    if (r.verdict() == pb::REPRODUCED) out.set_reproduced(out.reproduced() + 1);
-    *out.add_runs() = std::move(r);
+// Prints a validate job as it goes: one line per run on stdout.
+class ValidatePrinter : public TerminalProgress {
+ public:
+  void note(const std::string& line) override {
+    clear();
+    std::printf("%s\n", line.c_str());
   }
-  out.set_total(out.runs_size());
-  return out;
-}
+  void run_done(const std::string& label, const pb::RunReport& r) override {
+    std::printf("  %-30s %-24s run %d: %s\n", r.scenario().c_str(), label.c_str(), r.run(),
+                run::verdict_name(r.verdict()));
+    std::fflush(stdout);
+  }
+};
 
 Status write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path);
@@ -82,93 +74,29 @@ int cmd_validate(const Args& raw) {
   }
   auto runs_arg = args.positive_int("runs", 3);
   if (!runs_arg.ok()) return report_error("validate", runs_arg.error());
-  const int runs = *runs_arg;
   vm::install_cancel_handlers();
-  const std::string base = args.get("base").value_or("buggy");
-  run::RunOptions options;
-  options.kvm = args.has("kvm");
-  options.work_dir = work_dir();
+  jobs::ValidateRequest request;
+  request.runs = *runs_arg;
+  request.base = args.get("base").value_or("buggy");
+  request.scenarios = args.all("scenario");
+  request.cold = args.has("cold");
+  request.options.kvm = args.has("kvm");
+  request.options.work_dir = work_dir();
+  for (const auto& p : args.all("patch")) request.patches.emplace_back(p);
 
-  // Scenarios first: input errors before anything builds.
-  const std::filesystem::path dir = std::filesystem::path(repo_root()) / "scenarios";
-  std::vector<std::string> names = args.all("scenario");
-  if (names.empty() || (names.size() == 1 && names[0] == "all")) names = scenario::list_scenarios(dir);
-  std::vector<scenario::LoadedScenario> scenarios;
-  for (const auto& n : names) {
-    auto path = scenario::find_scenario(n, dir);
-    if (!path.ok()) return report_error("scenario", path.error());
-    auto loaded = scenario::load_scenario(*path, options.cpus);
-    if (!loaded.ok()) return report_error("scenario", loaded.error());
-    scenarios.push_back(std::move(*loaded));
+  ValidatePrinter printer;
+  auto outcome = jobs::run_validate(job_env(), request, printer);
+  if (!outcome.ok()) {
+    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
+    return exit_code_for(outcome.error());
   }
-
-  pb::ValidateReport report;
-  report.set_base_variant(base);
-  std::vector<std::filesystem::path> patches;
-  for (const auto& p : args.all("patch")) {
-    report.add_patches(p);
-    patches.emplace_back(p);
-  }
-  auto control = ensure_kernel(base);
-  if (!control.ok()) return report_error("kernel " + base, control.error());
-  auto patched = ensure_patched_kernel(base, patches);
-  if (!patched.ok()) {
-    report.set_error(patched.error().message);
-    std::fprintf(stderr, "racerig: validate: ERROR: %s\n", patched.error().message.c_str());
-    int code = patched.error().kind == ErrorKind::kInput   ? kExitUsage
-               : patched.error().kind == ErrorKind::kBuild ? kExitPatchError
-                                                           : kExitInfra;
-    return finish(report, args, code);
-  }
-  report.set_patched_variant(patched->variant);
-  report.set_patched_build_id(patched->build_id);
-
-  std::map<std::string, std::shared_ptr<const symbols::Symbols>> syms;
-  for (const run::KernelFiles* k : {&*control, &*patched}) {
-    auto s = symbols::Symbols::open(k->vmlinux.string());
-    if (!s.ok()) return report_error("symbols of " + k->variant, s.error());
-    syms[k->variant] = std::shared_ptr<const symbols::Symbols>(std::move(*s));
-  }
-
-  std::printf("validating %s on %s (%d runs per kernel)\n", patched->variant.c_str(), base.c_str(), runs);
-  for (const auto& sc : scenarios) {
-    pb::ScenarioValidation* v = report.add_scenarios();
-    v->set_scenario(sc.scenario.name());
-    bool prepared = true;
-    for (const run::KernelFiles* k : {&*control, &*patched}) {
-      auto ctx = run::prepare_run(*k, syms[k->variant], sc, options);
-      if (!ctx.ok()) {
-        // A hold point that does not exist in the patched kernel: inconclusive, named.
-        v->set_result(ctx.error().kind == ErrorKind::kInput ? pb::INCONCLUSIVE : pb::ERROR);
-        v->set_reason(k->variant + ": " + ctx.error().message);
-        prepared = false;
-        break;
-      }
-      pb::ReproduceReport r = run_many(*ctx, runs, k == &*control ? k->variant + " (control)" : k->variant, args.has("cold"));
-      *(k == &*control ? v->mutable_control() : v->mutable_patched()) = std::move(r);
-    }
-    if (!prepared) continue;
-    std::string why;
-    v->set_result(run::classify(v->control(), v->patched(), &why));
-    v->set_reason(why);
+  const pb::ValidateReport& report = outcome->report;
+  if (!report.error().empty()) {
+    std::fprintf(stderr, "racerig: validate: ERROR: %s\n", report.error().c_str());
+    return finish(report, args, outcome->exit_code);
   }
   std::printf("\n%s", run::validation_table(report).c_str());
-  if (vm::cancelled()) return finish(report, args, kExitInfra);
-
-  int code = kExitOk;
-  auto worse = [&](int c) {
-    static const int rank[] = {0, 5, 0, 3, 1, 4};  // indexed by exit code: 1 (NOT_FIXED) worst, then 5, 3, 4
-    if (rank[c] > rank[code]) code = c;
-  };
-  for (const auto& v : report.scenarios()) {
-    switch (v.result()) {
-      case pb::FIXED: break;
-      case pb::NOT_FIXED: worse(kExitNegative); break;
-      case pb::INCONCLUSIVE: worse(kExitInconclusive); break;
-      default: worse(kExitInfra); break;
-    }
-  }
-  return finish(report, args, code);
+  return finish(report, args, outcome->exit_code);
 }
 
 }  // namespace racerig::host

@@ -5,47 +5,12 @@
 #include <cstdio>
 
 #include "host/cli_util.h"
+#include "host/terminal_progress.h"
+#include "rig/jobs/kernels.h"
 #include "rig/kbuild/cache.h"
 #include "rig/run/run.h"
 
 namespace racerig::host {
-
-namespace {
-
-// One updating status line on a terminal; plain stage lines otherwise.
-class TerminalProgress : public kbuild::ProgressSink {
- public:
-  TerminalProgress() : tty_(isatty(STDERR_FILENO) != 0) {}
-  ~TerminalProgress() override { clear(); }
-  void stage(const std::string& variant, const std::string& what) override {
-    clear();
-    std::fprintf(stderr, "racerig: kernel %s: %s\n", variant.c_str(), what.c_str());
-  }
-  void compile(const std::string& variant, const std::string& line) override {
-    ++count_;
-    if (!tty_) return;
-    std::string text = line.substr(line.find_first_not_of(' '));
-    std::fprintf(stderr, "\r\033[K  [%s] %5d  %.60s", variant.c_str(), count_, text.c_str());
-    std::fflush(stderr);
-    dirty_ = true;
-  }
-  int compiled() const { return count_; }
-
- private:
-  void clear() {
-    if (dirty_) std::fprintf(stderr, "\r\033[K");
-    dirty_ = false;
-  }
-  bool tty_;
-  bool dirty_ = false;
-  int count_ = 0;
-};
-
-run::KernelFiles files_of(const kbuild::KernelBuild& b) {
-  return run::KernelFiles{b.variant, b.build_id, b.bzimage, b.vmlinux};
-}
-
-}  // namespace
 
 std::filesystem::path work_dir() { return kbuild::default_cache_root() / "work"; }
 
@@ -54,22 +19,17 @@ Result<kbuild::Cache> open_cache(const std::filesystem::path& root) {
                              root.empty() ? kbuild::default_cache_root() : root);
 }
 
+jobs::JobEnv job_env() { return jobs::default_env(repo_root()); }
+
 Result<run::KernelFiles> ensure_kernel(const std::string& name) {
-  RACERIG_ASSIGN(kbuild::Cache cache, open_cache());
-  RACERIG_ASSIGN(pb::Variant variant, cache.variant(name));
-  if (auto hit = cache.find(variant)) return files_of(*hit);
   TerminalProgress progress;
-  RACERIG_ASSIGN(kbuild::KernelBuild b, cache.build(variant, progress));
-  return files_of(b);
+  return jobs::ensure_kernel(job_env(), name, progress);
 }
 
 Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
                                                const std::vector<std::filesystem::path>& patches) {
-  RACERIG_ASSIGN(kbuild::Cache cache, open_cache());
-  RACERIG_ASSIGN(pb::Variant variant, cache.variant(base));
   TerminalProgress progress;
-  RACERIG_ASSIGN(kbuild::KernelBuild b, cache.build_with_patches(variant, patches, progress));
-  return files_of(b);
+  return jobs::ensure_patched_kernel(job_env(), base, patches, progress);
 }
 
 int cmd_kernel(const Args& raw) {

@@ -16,6 +16,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "rig/base/scoped_fd.h"
+#include "rig/qemu/cancel.h"
 #include "rig/kbuild/subprocess.h"
 
 namespace racerig::kbuild {
@@ -62,6 +63,7 @@ Result<ScopedFd> lock_file(const fs::path& path, Deadline deadline) {
   if (!fd.valid()) return errno_error("opening lock " + path.string());
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) return errno_error("locking " + path.string());
+    if (vm::cancelled()) return make_error(ErrorKind::kInternal, "cancelled while waiting for " + path.string());
     if (deadline.expired())
       return make_error(ErrorKind::kTimeout, "another racerig is still building in " + path.parent_path().string());
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

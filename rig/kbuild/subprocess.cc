@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "rig/base/scoped_fd.h"
+#include "rig/qemu/cancel.h"
 
 namespace racerig::kbuild {
 
@@ -87,9 +88,14 @@ Result<Exit> run_command(const Command& cmd, Deadline deadline,
   std::string pending;
   char buf[65536];
   while (true) {
-    pollfd p{out_r.get(), POLLIN, 0};
-    int r = ::poll(&p, 1, deadline.poll_timeout_ms());
-    if (r < 0 && errno == EINTR) continue;
+    pollfd p[2] = {{out_r.get(), POLLIN, 0}, {vm::cancel_fd(), POLLIN, 0}};
+    int r = ::poll(p, p[1].fd >= 0 ? 2 : 1, deadline.poll_timeout_ms());
+    if (r < 0 && errno == EINTR && !vm::cancelled()) continue;
+    if (vm::cancelled()) {
+      kill_and_reap(-pid);
+      ::waitpid(pid, nullptr, WNOHANG);
+      return make_error(ErrorKind::kInternal, "\"" + command_text(cmd.argv) + "\" cancelled");
+    }
     if (r == 0 || deadline.expired()) {
       kill_and_reap(-pid);
       ::waitpid(pid, nullptr, WNOHANG);
