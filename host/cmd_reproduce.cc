@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "host/cli_util.h"
+#include "host/client/submit.h"
 #include "host/commands.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/reproduce_job.h"
@@ -37,14 +38,16 @@ class ReproducePrinter : public TerminalProgress {
 }  // namespace
 
 int cmd_reproduce(const Args& raw) {
-  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus"}, {"attach", "kvm", "verbose", "help", "cold"});
+  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus", "server", "token-file", "tls-ca", "request-id"},
+                           {"attach", "kvm", "verbose", "help", "cold"});
   if (!parsed.ok()) return report_error("reproduce", parsed.error());
   const ParsedArgs& args = *parsed;
   if (args.has("help") || !args.get("scenario") || !args.get("kernel") || !args.positional.empty()) {
     std::fprintf(args.has("help") ? stdout : stderr,
                  "usage: racerig reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE]\n"
                  "                         [--cold] [--attach] [--kvm] [--verbose]\n"
-
+                 "                         [--server unix:PATH|HOST:PORT [--token-file FILE] [--tls-ca FILE]\n"
+                 "                          [--request-id ID]]\n"
                  "runs start from a snapshot of the ready guest (taken once per invocation);\n"
                  "--cold boots QEMU for every run (--attach implies it).\n");
     return args.has("help") ? kExitOk : kExitUsage;
@@ -65,15 +68,46 @@ int cmd_reproduce(const Args& raw) {
   vm::install_cancel_handlers();
 
   ReproducePrinter printer(args.has("verbose"));
-  auto outcome = jobs::run_reproduce(job_env(), request, printer);
-  if (!outcome.ok()) {
-    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
-    return exit_code_for(outcome.error());
+  jobs::ReproduceOutcome outcome;
+  if (args.get("server")) {
+    if (request.options.attach || request.options.kvm || args.get("cpus"))
+      return report_error("reproduce", make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server"));
+    pb::SubmitReproduceRequest req;
+    req.set_request_id(args.get("request-id").value_or(client::new_request_id()));
+    auto ref = client::scenario_ref(request.scenario);
+    if (!ref.ok()) return report_error("reproduce", ref.error());
+    *req.mutable_scenario() = *ref;
+    req.set_kernel(request.kernel);
+    req.set_runs(request.runs);
+    req.set_cold(request.cold);
+    client::ServerOptions server{*args.get("server"), args.get("token-file"), args.get("tls-ca")};
+    auto job = client::submit_and_follow(server, req, printer, progress_line);
+    if (!job.ok()) return report_error("reproduce", job.error());
+    if (!job->has_reproduce_report()) {
+      // The job could not run: the same line and exit code as a local failure.
+      std::fprintf(stderr, "racerig: %s\n", job->error().c_str());
+      return job->exit_code();
+    }
+    outcome.report = job->reproduce_report();
+    for (const auto& r : outcome.report.runs()) outcome.infra_errors += r.verdict() == pb::INFRA_ERROR;
+    outcome.cancelled = job->state() == pb::CANCELLED;
+  } else {
+    auto local = jobs::run_reproduce(job_env(), request, printer);
+    if (!local.ok()) {
+      std::fprintf(stderr, "racerig: %s\n", local.error().message.c_str());
+      return exit_code_for(local.error());
+    }
+    outcome = std::move(*local);
   }
-  const pb::ReproduceReport& all = outcome->report;
+  const pb::ReproduceReport& all = outcome.report;
   std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), all.kernel_variant().c_str(), all.reproduced(),
               all.runs_size());
-  return finish_runs(all, args.get("json"), outcome->infra_errors);
+  if (outcome.cancelled) {
+    if (auto json = args.get("json"); json && !write_json(all, *json).ok()) return kExitInfra;
+    progress_line("interrupted");
+    return kExitInfra;
+  }
+  return finish_runs(all, args.get("json"), outcome.infra_errors);
 }
 
 }  // namespace racerig::host

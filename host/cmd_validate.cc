@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "host/cli_util.h"
+#include "host/client/submit.h"
 #include "host/commands.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/validate_job.h"
@@ -21,9 +22,10 @@ void usage(FILE* out) {
                "usage: racerig validate --patch FILE [--patch FILE ...] [--base VARIANT]\n"
                "                        [--scenario NAME|FILE ... | --scenario all] [--runs N]\n"
                "                        [--json FILE] [--junit FILE] [--cold] [--kvm]\n"
-
+               "                        [--server unix:PATH|HOST:PORT [--token-file FILE] [--tls-ca FILE]\n"
+               "                         [--request-id ID]]\n"
                "runs start from a ready-state snapshot per kernel; --cold boots QEMU for every run\n"
-
+               "--server submits the job to racerigd and prints its progress as it happens\n"
                "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
                "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)\n");
 }
@@ -59,10 +61,29 @@ int finish(const pb::ValidateReport& report, const ParsedArgs& args, int code) {
   return code;
 }
 
+// --server: the same job on racerigd; its events print as a local job's do.
+Result<pb::Job> validate_remotely(const ParsedArgs& args, const jobs::ValidateRequest& local, ValidatePrinter& printer) {
+  pb::SubmitValidateRequest req;
+  req.set_request_id(args.get("request-id").value_or(client::new_request_id()));
+  RACERIG_TRY(client::add_patch_files(args.all("patch"), req));
+  req.set_base(local.base);
+  for (const auto& s : local.scenarios) {
+    if (s == "all") continue;
+    RACERIG_ASSIGN(pb::ScenarioRef ref, client::scenario_ref(s));
+    *req.add_scenarios() = std::move(ref);
+  }
+  req.set_runs(local.runs);
+  req.set_cold(local.cold);
+  client::ServerOptions server{*args.get("server"), args.get("token-file"), args.get("tls-ca")};
+  return client::submit_and_follow(server, req, printer, progress_line);
+}
+
 }  // namespace
 
 int cmd_validate(const Args& raw) {
-  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit"}, {"help", "kvm", "cold"});
+  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit", "server", "token-file", "tls-ca",
+                                 "request-id"},
+                           {"help", "kvm", "cold"});
   if (!parsed.ok()) {
     usage(stderr);
     return report_error("validate", parsed.error());
@@ -85,18 +106,32 @@ int cmd_validate(const Args& raw) {
   for (const auto& p : args.all("patch")) request.patches.emplace_back(p);
 
   ValidatePrinter printer;
-  auto outcome = jobs::run_validate(job_env(), request, printer);
-  if (!outcome.ok()) {
-    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
-    return exit_code_for(outcome.error());
+  jobs::ValidateOutcome outcome;
+  if (args.get("server")) {
+    auto job = validate_remotely(args, request, printer);
+    if (!job.ok()) return report_error("validate", job.error());
+    if (!job->has_validate_report()) {
+      // The job could not run: the same line and exit code as a local failure.
+      std::fprintf(stderr, "racerig: %s\n", job->error().c_str());
+      return job->exit_code();
+    }
+    outcome.report = job->validate_report();
+    outcome.exit_code = job->exit_code();
+  } else {
+    auto local = jobs::run_validate(job_env(), request, printer);
+    if (!local.ok()) {
+      std::fprintf(stderr, "racerig: %s\n", local.error().message.c_str());
+      return exit_code_for(local.error());
+    }
+    outcome = std::move(*local);
   }
-  const pb::ValidateReport& report = outcome->report;
+  const pb::ValidateReport& report = outcome.report;
   if (!report.error().empty()) {
     std::fprintf(stderr, "racerig: validate: ERROR: %s\n", report.error().c_str());
-    return finish(report, args, outcome->exit_code);
+    return finish(report, args, outcome.exit_code);
   }
   std::printf("\n%s", run::validation_table(report).c_str());
-  return finish(report, args, outcome->exit_code);
+  return finish(report, args, outcome.exit_code);
 }
 
 }  // namespace racerig::host

@@ -21,6 +21,10 @@ int cmd_reproduce(const Args& args);  // racerig reproduce
 int cmd_validate(const Args& args);   // racerig validate
 int cmd_stress(const Args& args);     // racerig stress
 int cmd_bench(const Args& args);      // racerig bench
+int cmd_jobs(const Args& args);       // racerig jobs (racerigd's jobs)
+int cmd_job(const Args& args);        // racerig job ID
+int cmd_watch(const Args& args);      // racerig watch ID
+int cmd_cancel(const Args& args);     // racerig cancel ID
 
 // Repository paths (kernels/, scenarios/), found from the binary's location
 // or RACERIG_ROOT.

@@ -31,6 +31,8 @@ void usage(FILE* out) {
                "                            the unforced baseline: fsx vs a DAX flag flip loop\n"
                "  bench [--runs N] [--stress-runs M] [--stress-duration S] [--json FILE]\n"
                "                            forced vs stress, phase timings, build timings -> BENCHMARKS.md\n"
+               "  jobs | job ID | watch ID | cancel ID [--server unix:PATH|HOST:PORT] [--token-file FILE]\n"
+               "                            racerigd's jobs (reproduce/validate take --server too)\n"
                "\n"
                "exit codes: 0 success, 1 negative result, 2 usage or input error, 3 infrastructure error\n");
 }
@@ -56,6 +58,10 @@ int main(int argc, char** argv) {
   if (cmd == "validate") return cmd_validate(args);
   if (cmd == "stress") return cmd_stress(args);
   if (cmd == "bench") return cmd_bench(args);
+  if (cmd == "jobs") return cmd_jobs(args);
+  if (cmd == "job") return cmd_job(args);
+  if (cmd == "watch") return cmd_watch(args);
+  if (cmd == "cancel") return cmd_cancel(args);
   std::fprintf(stderr, "racerig: unknown command \"%s\"\n\n", cmd.c_str());
   usage(stderr);
   return kExitUsage;

@@ -1,0 +1,36 @@
+// What the server offers: its scenarios and kernel variants, and the checks
+// of a request's references to them (known names, an inline scenario that
+// parses and validates).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/racerig_service.pb.h"
+#include "rig/base/result.h"
+#include "rig/jobs/job_env.h"
+
+namespace racerig::service {
+
+class Catalog {
+ public:
+  explicit Catalog(jobs::JobEnv env) : env_(std::move(env)) {}
+
+  Result<pb::ListScenariosResponse> scenarios() const;
+  Result<pb::ListKernelsResponse> kernels() const;
+  // nullopt when `name` is a scenario under scenarios/, else why not.
+  std::optional<std::string> check_scenario_name(const std::string& name) const;
+  // nullopt when `name` is a kernel variant, else why not (listing them).
+  std::optional<std::string> check_variant(const std::string& name) const;
+  // nullopt when the text is a valid Scenario (parsed and checked as a
+  // scenario file would be), else the problem with its line.
+  std::optional<std::string> check_scenario_text(const std::string& text, int vcpus) const;
+
+  const jobs::JobEnv& env() const { return env_; }
+
+ private:
+  jobs::JobEnv env_;
+};
+
+}  // namespace racerig::service
