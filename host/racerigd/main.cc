@@ -137,6 +137,7 @@ int main_impl(const host::Args& raw) {
   std::filesystem::create_directories(std::filesystem::path(socket).parent_path(), ec);
   std::filesystem::remove(socket, ec);  // a stale socket of a killed daemon
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  int tcp_port = 0;  // the port bound (for --listen HOST:0)
   if (auto listen = args.get("listen")) {
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
     if (auto cert = args.get("tls-cert")) {
@@ -146,7 +147,7 @@ int main_impl(const host::Args& raw) {
       if (!ok_cert || !ok_key) return fail("reading --tls-cert/--tls-key");
       creds = grpc::SslServerCredentials(ssl);
     }
-    builder.AddListeningPort(*listen, creds);
+    builder.AddListeningPort(*listen, creds, &tcp_port);
   }
   builder.RegisterService(&adapter);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.limits.max_patches * options.limits.max_patch_bytes + (1 << 20)));
@@ -156,8 +157,11 @@ int main_impl(const host::Args& raw) {
   server->GetHealthCheckService()->SetServingStatus("racerig.pb.RaceRig", true);
   pool.start();
   std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), state %s%s)\n", socket.c_str(),
-               args.get("listen") ? (" and " + *args.get("listen")).c_str() : "", *workers, state.c_str(),
-               tokens ? ", tokens required" : "");
+               args.get("listen") ? (" and " + *args.get("listen") + " (port " + std::to_string(tcp_port) + ", " +
+                                     (args.get("tls-cert") ? "TLS" : "no TLS") + ")")
+                                        .c_str()
+                                  : "",
+               *workers, state.c_str(), tokens ? ", tokens required" : "");
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -198,6 +198,8 @@ TEST_F(ServiceTest, SubmitThenWatchGivesProgressAndTheReport) {
   EXPECT_EQ(done.state(), pb::SUCCEEDED);
   EXPECT_EQ(done.attempt(), 1);
   EXPECT_EQ(done.validate_report().scenarios(0).result(), pb::FIXED);
+  EXPECT_TRUE(done.validate().patches(0).content().empty()) << "patch bodies are not echoed";
+  EXPECT_EQ(done.validate().patches(0).name(), "fix.patch");
 
   pb::GetJobRequest get;
   get.set_id(job.id());
@@ -373,6 +375,8 @@ TEST_F(ServiceTest, AJobRunningWhenTheDaemonDiedRunsAgainOnce) {
 }
 
 TEST_F(ServiceTest, ListJobsFiltersAndPages) {
+  stop();
+  start(10);  // three jobs queued at once fit
   pb::Job job;
   for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(submit(validate_request(id), &job).ok());
   watch(job.id(), 0);

@@ -296,6 +296,8 @@ Result<pb::Job> Store::finish(pb::Job job) {
   if (q.step() != SQLITE_ROW) return q.error("select seq");
   job.set_last_event_seq(q.integer(0) + 1);
   *ev.mutable_finished()->mutable_job() = job;
+  if (ev.finished().job().has_validate())  // patch bodies are not echoed to watchers
+    for (auto& p : *ev.mutable_finished()->mutable_job()->mutable_validate()->mutable_patches()) p.clear_content();
   RACERIG_TRY(append_locked(id, ev));
   RACERIG_TRY(put_locked(job));
   RACERIG_TRY(tx.commit());

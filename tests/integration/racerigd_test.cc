@@ -70,6 +70,7 @@ class Daemon {
   // Starts racerigd and waits (up to 60 s) for its socket.
   bool start(const std::vector<std::string>& extra = {}) {
     fs::remove(socket());
+    const size_t log_size = log().size();
     std::vector<std::string> argv = {RACERIGD_BIN, "--socket", socket(), "--state", (dir_ / "state").string(),
                                      "--tokens", (dir_ / "tokens").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -86,7 +87,8 @@ class Daemon {
       ::_exit(127);
     }
     for (int i = 0; i < 600; ++i) {
-      if (fs::exists(socket())) return true;
+      // The "serving" line comes once the server listens and the workers run.
+      if (fs::exists(socket()) && log().find("racerigd: serving", log_size) != std::string::npos) return true;
       if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = -1;
         return false;
@@ -233,6 +235,29 @@ TEST(Racerigd, ReflectionListsTheServiceAndHealthIsServing) {
   ASSERT_TRUE(d.start()) << d.log();
   Ran py = d.python("health");
   EXPECT_EQ(py.exit_code, 0) << py.output;
+}
+
+TEST(Racerigd, TcpWithTlsAndTokens) {
+  Daemon d("tls");
+  const std::string cert = (d.dir() / "cert.pem").string(), key = (d.dir() / "key.pem").string();
+  Ran made = run_shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                       " -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_TRUE(d.start({"--listen", "localhost:0", "--tls-cert", cert, "--tls-key", key})) << d.log();
+  const std::string log = d.log();
+  const size_t at = log.find("(port ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string server = "localhost:" + std::to_string(std::stoi(log.substr(at + 6)));
+  const std::string base = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " jobs --server " +
+                           server + " --token-file " + (d.dir() / "token").string();
+  Ran tls = run_shell(base + " --tls-ca " + cert);
+  EXPECT_EQ(tls.exit_code, 0) << tls.output;
+  Ran plain = run_shell(base);
+  EXPECT_NE(plain.exit_code, 0) << "a plaintext client gets nowhere: " << plain.output;
+  Ran wrong = run_shell("RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " jobs --server " +
+                        server + " --tls-ca " + cert + " --token-file " + (d.dir() / "wrong-token").string());
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("UNAUTHENTICATED"), std::string::npos) << wrong.output;
 }
 
 TEST(Racerigd, TcpWithoutTokensIsRefusedAtStartUp) {
