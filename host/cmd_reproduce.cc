@@ -1,10 +1,12 @@
 // racerig reproduce: force a scenario's interleaving on a kernel, N times.
-// The job itself is rig/jobs/reproduce_job; this is its command line.
+// The job itself is rig/jobs/reproduce_job; this is its command line, run
+// locally or (--server) on racerigd with the same output and exit codes.
 #include <cstdio>
 
 #include "host/cli_util.h"
 #include "host/client/submit.h"
 #include "host/commands.h"
+#include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/reproduce_job.h"
 #include "rig/qemu/cancel.h"
@@ -12,6 +14,14 @@
 namespace racerig::host {
 
 namespace {
+
+struct ReproduceOptions {
+  std::string scenario, kernel, json, request_id;
+  int runs = 1;
+  int cpus = run::RunOptions{}.cpus;
+  bool cold = false, attach = false, kvm = false, verbose = false;
+  ServerArgs server;
+};
 
 // Prints a reproduce job as it goes: progress lines on stderr, each run's
 // rendering on stdout.
@@ -35,79 +45,76 @@ class ReproducePrinter : public TerminalProgress {
   bool verbose_;
 };
 
-}  // namespace
+// --server: the same job on racerigd; its events print as a local job's do.
+Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, ReproducePrinter& printer) {
+  if (args.attach || args.kvm || args.cpus != run::RunOptions{}.cpus)
+    return make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server");
+  pb::SubmitReproduceRequest req;
+  req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
+  RACERIG_ASSIGN(pb::ScenarioRef ref, client::scenario_ref(args.scenario));
+  *req.mutable_scenario() = std::move(ref);
+  req.set_kernel(args.kernel);
+  req.set_runs(args.runs);
+  req.set_cold(args.cold);
+  RACERIG_ASSIGN(pb::Job job, client::submit_and_follow(args.server.options(), req, printer, progress_line));
+  // The job could not run: the server's message, with the local exit code.
+  if (!job.has_reproduce_report())
+    return make_error(job.exit_code() == kExitUsage ? ErrorKind::kInput : ErrorKind::kIo, job.error());
+  jobs::ReproduceOutcome out;
+  out.report = job.reproduce_report();
+  for (const auto& r : out.report.runs()) out.infra_errors += r.verdict() == pb::INFRA_ERROR;
+  out.cancelled = job.state() == pb::CANCELLED;
+  return out;
+}
 
-int cmd_reproduce(const Args& raw) {
-  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus", "server", "token-file", "tls-ca", "request-id"},
-                           {"attach", "kvm", "verbose", "help", "cold"});
-  if (!parsed.ok()) return report_error("reproduce", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || !args.get("scenario") || !args.get("kernel") || !args.positional.empty()) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE]\n"
-                 "                         [--cold] [--attach] [--kvm] [--verbose]\n"
-                 "                         [--server unix:PATH|HOST:PORT [--token-file FILE] [--tls-ca FILE]\n"
-                 "                          [--request-id ID]]\n"
-                 "runs start from a snapshot of the ready guest (taken once per invocation);\n"
-                 "--cold boots QEMU for every run (--attach implies it).\n");
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  jobs::ReproduceRequest request;
-  auto runs_arg = args.positive_int("runs", 1);
-  auto cpus_arg = args.positive_int("cpus", request.options.cpus);
-  for (auto* r : {&runs_arg, &cpus_arg})
-    if (!r->ok()) return report_error("reproduce", r->error());
-  request.scenario = *args.get("scenario");
-  request.kernel = *args.get("kernel");
-  request.runs = *runs_arg;
-  request.cold = args.has("cold");
-  request.options.cpus = *cpus_arg;
-  request.options.kvm = args.has("kvm");
-  request.options.attach = args.has("attach");
-  request.options.work_dir = work_dir();
+int run_reproduce(const ReproduceOptions& args) {
   vm::install_cancel_handlers();
+  jobs::ReproduceRequest request;
+  request.scenario = args.scenario;
+  request.kernel = args.kernel;
+  request.runs = args.runs;
+  request.cold = args.cold;
+  request.options.cpus = args.cpus;
+  request.options.kvm = args.kvm;
+  request.options.attach = args.attach;
+  request.options.work_dir = work_dir();
 
-  ReproducePrinter printer(args.has("verbose"));
-  jobs::ReproduceOutcome outcome;
-  if (args.get("server")) {
-    if (request.options.attach || request.options.kvm || args.get("cpus"))
-      return report_error("reproduce", make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server"));
-    pb::SubmitReproduceRequest req;
-    req.set_request_id(args.get("request-id").value_or(client::new_request_id()));
-    auto ref = client::scenario_ref(request.scenario);
-    if (!ref.ok()) return report_error("reproduce", ref.error());
-    *req.mutable_scenario() = *ref;
-    req.set_kernel(request.kernel);
-    req.set_runs(request.runs);
-    req.set_cold(request.cold);
-    client::ServerOptions server{*args.get("server"), args.get("token-file"), args.get("tls-ca")};
-    auto job = client::submit_and_follow(server, req, printer, progress_line);
-    if (!job.ok()) return report_error("reproduce", job.error());
-    if (!job->has_reproduce_report()) {
-      // The job could not run: the same line and exit code as a local failure.
-      std::fprintf(stderr, "racerig: %s\n", job->error().c_str());
-      return job->exit_code();
-    }
-    outcome.report = job->reproduce_report();
-    for (const auto& r : outcome.report.runs()) outcome.infra_errors += r.verdict() == pb::INFRA_ERROR;
-    outcome.cancelled = job->state() == pb::CANCELLED;
-  } else {
-    auto local = jobs::run_reproduce(job_env(), request, printer);
-    if (!local.ok()) {
-      std::fprintf(stderr, "racerig: %s\n", local.error().message.c_str());
-      return exit_code_for(local.error());
-    }
-    outcome = std::move(*local);
+  ReproducePrinter printer(args.verbose);
+  auto outcome = args.server.server.empty() ? jobs::run_reproduce(job_env(), request, printer)
+                                            : reproduce_remotely(args, printer);
+  if (!outcome.ok()) {
+    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
+    return exit_code_for(outcome.error());
   }
-  const pb::ReproduceReport& all = outcome.report;
+  const pb::ReproduceReport& all = outcome->report;
   std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), all.kernel_variant().c_str(), all.reproduced(),
               all.runs_size());
-  if (outcome.cancelled) {
-    if (auto json = args.get("json"); json && !write_json(all, *json).ok()) return kExitInfra;
-    progress_line("interrupted");
-    return kExitInfra;
-  }
-  return finish_runs(all, args.get("json"), outcome.infra_errors);
+  return finish_runs(all, args.json, outcome->cancelled ? std::max(1, outcome->infra_errors) : outcome->infra_errors);
+}
+
+}  // namespace
+
+Command add_reproduce_command(CLI::App& root) {
+  auto o = std::make_shared<ReproduceOptions>();
+  CLI::App* app = root.add_subcommand("reproduce", "force a scenario's interleaving on a kernel and report verdicts");
+  app->add_option("--scenario", o->scenario, "the scenario: a name under scenarios/ or a .textproto file")
+      ->type_name("NAME|FILE")
+      ->required();
+  app->add_option("--kernel", o->kernel, "the kernel variant (racerig kernel list)")->type_name("VARIANT")->required();
+  add_count_option(*app, "--runs", o->runs, "how many runs");
+  add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
+  add_json_option(*app, o->json, "the report");
+  app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring the ready-state snapshot");
+  app->add_flag("--attach", o->attach, "wait at each hold point for a gdb to attach (implies --cold)");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
+  add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
+  app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")
+      ->type_name("ID");
+  app->footer(
+      "Runs start from a snapshot of the ready guest (taken once per invocation); --cold boots QEMU\n"
+      "for every run. Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");
+  return Command{app, [o] { return run_reproduce(*o); }};
 }
 
 }  // namespace racerig::host

@@ -1,5 +1,6 @@
 // racerig validate: judge candidate patches on the forced interleavings.
-// The job itself is rig/jobs/validate_job; this is its command line: it
+// The job itself is rig/jobs/validate_job; this is its command line, run
+// locally or (--server) on racerigd with the same output and exit codes: it
 // prints each run's verdict and the table, and writes --json/--junit.
 #include <cstdio>
 #include <fstream>
@@ -7,9 +8,11 @@
 #include "host/cli_util.h"
 #include "host/client/submit.h"
 #include "host/commands.h"
+#include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/validate_job.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/junit.h"
 #include "rig/run/validate.h"
 #include "rig/run/verdict.h"
 
@@ -17,18 +20,13 @@ namespace racerig::host {
 
 namespace {
 
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: racerig validate --patch FILE [--patch FILE ...] [--base VARIANT]\n"
-               "                        [--scenario NAME|FILE ... | --scenario all] [--runs N]\n"
-               "                        [--json FILE] [--junit FILE] [--cold] [--kvm]\n"
-               "                        [--server unix:PATH|HOST:PORT [--token-file FILE] [--tls-ca FILE]\n"
-               "                         [--request-id ID]]\n"
-               "runs start from a ready-state snapshot per kernel; --cold boots QEMU for every run\n"
-               "--server submits the job to racerigd and prints its progress as it happens\n"
-               "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
-               "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)\n");
-}
+struct ValidateOptions {
+  std::vector<std::string> patches, scenarios;
+  std::string base = "buggy", json, junit, request_id;
+  int runs = 3;
+  bool kvm = false, cold = false;
+  ServerArgs server;
+};
 
 // Prints a validate job as it goes: one line per run on stdout.
 class ValidatePrinter : public TerminalProgress {
@@ -51,87 +49,94 @@ Status write_text(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-int finish(const pb::ValidateReport& report, const ParsedArgs& args, int code) {
-  if (auto json = args.get("json")) {
-    if (Status s = write_json(report, *json); !s.ok()) return report_error("json", s.error());
+int finish(const pb::ValidateReport& report, const ValidateOptions& args, int code) {
+  if (!args.json.empty()) {
+    if (Status s = write_json(report, args.json); !s.ok()) return report_error("json", s.error());
   }
-  if (auto junit = args.get("junit")) {
-    if (Status s = write_text(*junit, run::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
+  if (!args.junit.empty()) {
+    if (Status s = write_text(args.junit, run::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
   }
   return code;
 }
 
 // --server: the same job on racerigd; its events print as a local job's do.
-Result<pb::Job> validate_remotely(const ParsedArgs& args, const jobs::ValidateRequest& local, ValidatePrinter& printer) {
+Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, ValidatePrinter& printer) {
+  if (args.kvm) return make_error(ErrorKind::kInput, "--kvm is for local runs, not --server");
   pb::SubmitValidateRequest req;
-  req.set_request_id(args.get("request-id").value_or(client::new_request_id()));
-  RACERIG_TRY(client::add_patch_files(args.all("patch"), req));
-  req.set_base(local.base);
-  for (const auto& s : local.scenarios) {
+  req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
+  RACERIG_TRY(client::add_patch_files(args.patches, req));
+  req.set_base(args.base);
+  for (const auto& s : args.scenarios) {
     if (s == "all") continue;
     RACERIG_ASSIGN(pb::ScenarioRef ref, client::scenario_ref(s));
     *req.add_scenarios() = std::move(ref);
   }
-  req.set_runs(local.runs);
-  req.set_cold(local.cold);
-  client::ServerOptions server{*args.get("server"), args.get("token-file"), args.get("tls-ca")};
-  return client::submit_and_follow(server, req, printer, progress_line);
+  req.set_runs(args.runs);
+  req.set_cold(args.cold);
+  RACERIG_ASSIGN(pb::Job job, client::submit_and_follow(args.server.options(), req, printer, progress_line));
+  // The job could not run: the server's message, with the local exit code.
+  if (!job.has_validate_report())
+    return make_error(job.exit_code() == kExitUsage ? ErrorKind::kInput : ErrorKind::kIo, job.error());
+  jobs::ValidateOutcome out;
+  out.report = job.validate_report();
+  out.exit_code = job.exit_code();
+  out.cancelled = job.state() == pb::CANCELLED;
+  return out;
+}
+
+int run_validate(const ValidateOptions& args) {
+  vm::install_cancel_handlers();
+  jobs::ValidateRequest request;
+  request.runs = args.runs;
+  request.base = args.base;
+  request.scenarios = args.scenarios;
+  request.cold = args.cold;
+  request.options.kvm = args.kvm;
+  request.options.work_dir = work_dir();
+  for (const auto& p : args.patches) request.patches.emplace_back(p);
+
+  ValidatePrinter printer;
+  auto outcome = args.server.server.empty() ? jobs::run_validate(job_env(), request, printer)
+                                            : validate_remotely(args, printer);
+  if (!outcome.ok()) {
+    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
+    return exit_code_for(outcome.error());
+  }
+  const pb::ValidateReport& report = outcome->report;
+  if (!report.error().empty()) {
+    std::fprintf(stderr, "racerig: validate: ERROR: %s\n", report.error().c_str());
+    return finish(report, args, outcome->exit_code);
+  }
+  std::printf("\n%s", run::validation_table(report).c_str());
+  return finish(report, args, outcome->exit_code);
 }
 
 }  // namespace
 
-int cmd_validate(const Args& raw) {
-  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit", "server", "token-file", "tls-ca",
-                                 "request-id"},
-                           {"help", "kvm", "cold"});
-  if (!parsed.ok()) {
-    usage(stderr);
-    return report_error("validate", parsed.error());
-  }
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || args.all("patch").empty() || !args.positional.empty()) {
-    usage(args.has("help") ? stdout : stderr);
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  auto runs_arg = args.positive_int("runs", 3);
-  if (!runs_arg.ok()) return report_error("validate", runs_arg.error());
-  vm::install_cancel_handlers();
-  jobs::ValidateRequest request;
-  request.runs = *runs_arg;
-  request.base = args.get("base").value_or("buggy");
-  request.scenarios = args.all("scenario");
-  request.cold = args.has("cold");
-  request.options.kvm = args.has("kvm");
-  request.options.work_dir = work_dir();
-  for (const auto& p : args.all("patch")) request.patches.emplace_back(p);
-
-  ValidatePrinter printer;
-  jobs::ValidateOutcome outcome;
-  if (args.get("server")) {
-    auto job = validate_remotely(args, request, printer);
-    if (!job.ok()) return report_error("validate", job.error());
-    if (!job->has_validate_report()) {
-      // The job could not run: the same line and exit code as a local failure.
-      std::fprintf(stderr, "racerig: %s\n", job->error().c_str());
-      return job->exit_code();
-    }
-    outcome.report = job->validate_report();
-    outcome.exit_code = job->exit_code();
-  } else {
-    auto local = jobs::run_validate(job_env(), request, printer);
-    if (!local.ok()) {
-      std::fprintf(stderr, "racerig: %s\n", local.error().message.c_str());
-      return exit_code_for(local.error());
-    }
-    outcome = std::move(*local);
-  }
-  const pb::ValidateReport& report = outcome.report;
-  if (!report.error().empty()) {
-    std::fprintf(stderr, "racerig: validate: ERROR: %s\n", report.error().c_str());
-    return finish(report, args, outcome.exit_code);
-  }
-  std::printf("\n%s", run::validation_table(report).c_str());
-  return finish(report, args, outcome.exit_code);
+Command add_validate_command(CLI::App& root) {
+  auto o = std::make_shared<ValidateOptions>();
+  CLI::App* app = root.add_subcommand("validate", "judge a candidate fix on the forced interleavings");
+  app->add_option("--patch", o->patches, "a patch of the candidate fix (repeat for a series, applied in order)")
+      ->type_name("FILE")
+      ->allow_extra_args(false)
+      ->required();
+  app->add_option("--base", o->base, "the kernel variant the patches apply to")->type_name("VARIANT")->capture_default_str();
+  app->add_option("--scenario", o->scenarios, "a scenario to judge (repeatable; default or \"all\": every one)")
+      ->type_name("NAME|FILE")
+      ->allow_extra_args(false);
+  add_count_option(*app, "--runs", o->runs, "runs per scenario on each kernel");
+  add_json_option(*app, o->json, "the report");
+  app->add_option("--junit", o->junit, "write a JUnit XML report to FILE")->type_name("FILE");
+  app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring a ready-state snapshot per kernel");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
+  app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")
+      ->type_name("ID");
+  app->footer(
+      "Every scenario runs on the base (the control) and on base+patches.\n"
+      "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
+      "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)");
+  return Command{app, [o] { return run_validate(*o); }};
 }
 
 }  // namespace racerig::host

@@ -7,26 +7,21 @@
 #include "host/client/connection.h"
 #include "host/client/follow.h"
 #include "host/commands.h"
-#include "rig/qemu/cancel.h"
+#include "host/server_options.h"
 
 namespace racerig::host {
 
 namespace {
 
-const std::set<std::string> kServerOptions = {"server", "token-file", "tls-ca"};
-
-std::set<std::string> with(std::set<std::string> extra) {
-  extra.insert(kServerOptions.begin(), kServerOptions.end());
-  return extra;
-}
-
-Result<client::Connection> connect(const ParsedArgs& args) {
-  client::ServerOptions o;
-  o.server = args.get("server").value_or(client::default_server());
-  o.token_file = args.get("token-file");
-  o.tls_ca = args.get("tls-ca");
-  return client::Connection::open(o);
-}
+struct JobsOptions {
+  ServerArgs server;
+  std::vector<std::string> states;
+  int page_size = 50;
+  std::string page_token;
+  std::string id;        // job, watch, cancel
+  std::string json, junit;  // job
+  long long after = 0;   // watch
+};
 
 int call_failed(const client::Connection& c, const grpc::Status& st) {
   std::fprintf(stderr, "racerig: %s\n", client::status_text(c.server(), st).c_str());
@@ -51,34 +46,20 @@ std::string what(const pb::Job& j) {
   return s + " on " + (j.validate().base().empty() ? std::string("buggy") : j.validate().base());
 }
 
-const char* kServerUsage = "  [--server unix:PATH|HOST:PORT] [--token-file FILE] [--tls-ca FILE]\n";
 
-}  // namespace
 
-int cmd_jobs(const Args& raw) {
-  auto parsed = parse_args(raw, with({"state", "page-size", "page-token"}), {"help"});
-  if (!parsed.ok()) return report_error("jobs", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || !args.positional.empty()) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig jobs [--state QUEUED|RUNNING|SUCCEEDED|FAILED|CANCELLED|INTERRUPTED ...]\n"
-                 "                    [--page-size N] [--page-token T]\n%s",
-                 kServerUsage);
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  auto c = connect(args);
+int list_jobs(const JobsOptions& o) {
+  auto c = client::Connection::open(o.server.options());
   if (!c.ok()) return report_error("jobs", c.error());
   pb::ListJobsRequest req;
-  for (const auto& s : args.all("state")) {
+  for (const auto& s : o.states) {
     pb::JobState state;
     if (!pb::JobState_Parse(s, &state))
       return report_error("jobs", make_error(ErrorKind::kInput, "--state: unknown state \"" + s + "\""));
     req.add_states(state);
   }
-  auto size = args.positive_int("page-size", 50);
-  if (!size.ok()) return report_error("jobs", size.error());
-  req.set_page_size(*size);
-  req.set_page_token(args.get("page-token").value_or(""));
+  req.set_page_size(o.page_size);
+  req.set_page_token(o.page_token);
   pb::ListJobsResponse resp;
   auto ctx = c->context();
   grpc::Status st = c->stub().ListJobs(ctx.get(), req, &resp);
@@ -92,19 +73,11 @@ int cmd_jobs(const Args& raw) {
   return kExitOk;
 }
 
-int cmd_job(const Args& raw) {
-  auto parsed = parse_args(raw, with({"json", "junit"}), {"help"});
-  if (!parsed.ok()) return report_error("job", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || args.positional.size() != 1) {
-    std::fprintf(args.has("help") ? stdout : stderr, "usage: racerig job ID [--json FILE] [--junit FILE]\n%s",
-                 kServerUsage);
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  auto c = connect(args);
+int show_job(const JobsOptions& o) {
+  auto c = client::Connection::open(o.server.options());
   if (!c.ok()) return report_error("job", c.error());
   pb::GetJobRequest req;
-  req.set_id(args.positional[0]);
+  req.set_id(o.id);
   pb::Job job;
   auto ctx = c->context();
   grpc::Status st = c->stub().GetJob(ctx.get(), req, &job);
@@ -115,48 +88,33 @@ int cmd_job(const Args& raw) {
               when(job.finished_unix_ms()).c_str());
   if (job.finished_unix_ms()) std::printf("  exit code %d\n", job.exit_code());
   if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
-  if (args.get("json") || args.get("junit")) {
-    pb::GetJobArtifactsRequest areq;
-    areq.set_id(job.id());
-    pb::JobArtifacts art;
-    auto actx = c->context();
-    st = c->stub().GetJobArtifacts(actx.get(), areq, &art);
-    if (!st.ok()) return call_failed(*c, st);
-    for (const auto& [opt, text] : {std::pair{"json", art.json()}, std::pair{"junit", art.junit_xml()}}) {
-      auto path = args.get(opt);
-      if (!path) continue;
-      FILE* f = *path == "-" ? stdout : std::fopen(path->c_str(), "w");
-      if (!f) return report_error("job", errno_error("writing " + *path));
-      std::fwrite(text.data(), 1, text.size(), f);
-      if (f != stdout) std::fclose(f);
-    }
+  if (o.json.empty() && o.junit.empty()) return kExitOk;
+  pb::GetJobArtifactsRequest areq;
+  areq.set_id(job.id());
+  pb::JobArtifacts art;
+  auto actx = c->context();
+  st = c->stub().GetJobArtifacts(actx.get(), areq, &art);
+  if (!st.ok()) return call_failed(*c, st);
+  for (const auto& [path, text] : {std::pair{o.json, art.json()}, std::pair{o.junit, art.junit_xml()}}) {
+    if (path.empty()) continue;
+    FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "w");
+    if (!f) return report_error("job", errno_error("writing " + path));
+    std::fwrite(text.data(), 1, text.size(), f);
+    if (f != stdout) std::fclose(f);
   }
   return kExitOk;
 }
 
-int cmd_watch(const Args& raw) {
-  auto parsed = parse_args(raw, with({"after"}), {"help"});
-  if (!parsed.ok()) return report_error("watch", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || args.positional.size() != 1) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig watch ID [--after SEQ]   (Ctrl-C stops watching; the job goes on)\n%s", kServerUsage);
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  int64_t after = 0;
-  if (auto a = args.get("after")) {
-    char* end = nullptr;
-    after = std::strtoll(a->c_str(), &end, 10);
-    if (a->empty() || *end != '\0' || after < 0)
-      return report_error("watch", make_error(ErrorKind::kInput, "--after: want a sequence number, got \"" + *a + "\""));
-  }
-  auto c = connect(args);
+// Every event as a line, the final one included; exits with the job's code.
+int watch_job(const JobsOptions& o) {
+  if (o.after < 0)
+    return report_error("watch", make_error(ErrorKind::kInput, "--after: want a sequence number, got " + std::to_string(o.after)));
+  auto c = client::Connection::open(o.server.options());
   if (!c.ok()) return report_error("watch", c.error());
-  // Every event as a line, the final one included.
   auto ctx = c->context(0);
   pb::WatchJobRequest req;
-  req.set_id(args.positional[0]);
-  req.set_after_seq(after);
+  req.set_id(o.id);
+  req.set_after_seq(o.after);
   auto reader = c->stub().WatchJob(ctx.get(), req);
   pb::JobEvent ev;
   int code = kExitOk;
@@ -170,18 +128,11 @@ int cmd_watch(const Args& raw) {
   return code;
 }
 
-int cmd_cancel(const Args& raw) {
-  auto parsed = parse_args(raw, with({}), {"help"});
-  if (!parsed.ok()) return report_error("cancel", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || args.positional.size() != 1) {
-    std::fprintf(args.has("help") ? stdout : stderr, "usage: racerig cancel ID\n%s", kServerUsage);
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  auto c = connect(args);
+int cancel_job(const JobsOptions& o) {
+  auto c = client::Connection::open(o.server.options());
   if (!c.ok()) return report_error("cancel", c.error());
   pb::CancelJobRequest req;
-  req.set_id(args.positional[0]);
+  req.set_id(o.id);
   pb::Job job;
   auto ctx = c->context();
   grpc::Status st = c->stub().CancelJob(ctx.get(), req, &job);
@@ -189,6 +140,47 @@ int cmd_cancel(const Args& raw) {
   std::printf("job %s: %s\n", job.id().c_str(),
               job.state() == pb::RUNNING ? "cancelling (its run stops now)" : pb::JobState_Name(job.state()).c_str());
   return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> add_job_commands(CLI::App& root) {
+  const std::string server_help = "racerigd to ask (default: $RACERIG_SERVER, else its default UNIX socket)";
+  std::vector<Command> out;
+
+  auto list = std::make_shared<JobsOptions>();
+  CLI::App* jobs = root.add_subcommand("jobs", "list racerigd's jobs, newest first");
+  jobs->add_option("--state", list->states, "only jobs in this state (repeatable): QUEUED, RUNNING, SUCCEEDED, FAILED, "
+                                            "CANCELLED, INTERRUPTED")
+      ->type_name("STATE")
+      ->allow_extra_args(false);
+  add_count_option(*jobs, "--page-size", list->page_size, "jobs per page");
+  jobs->add_option("--page-token", list->page_token, "the next page (printed after a full page)")->type_name("TOKEN");
+  add_server_options(*jobs, list->server, server_help);
+  out.push_back(Command{jobs, [list] { return list_jobs(*list); }});
+
+  auto show = std::make_shared<JobsOptions>();
+  CLI::App* job = root.add_subcommand("job", "show one of racerigd's jobs, and fetch its report");
+  job->add_option("id", show->id, "the job's id")->type_name("ID")->required();
+  add_json_option(*job, show->json, "the finished job's report");
+  job->add_option("--junit", show->junit, "write the finished validate job's JUnit XML to FILE")->type_name("FILE");
+  add_server_options(*job, show->server, server_help);
+  out.push_back(Command{job, [show] { return show_job(*show); }});
+
+  auto watch = std::make_shared<JobsOptions>();
+  CLI::App* w = root.add_subcommand("watch", "print a job's events as they happen, to its end (Ctrl-C: stop watching)");
+  w->add_option("id", watch->id, "the job's id")->type_name("ID")->required();
+  w->add_option("--after", watch->after, "start after this event sequence number (resume)")->type_name("SEQ");
+  add_server_options(*w, watch->server, server_help);
+  w->footer("Exit: the job's exit code once it finished (as the local command would exit).");
+  out.push_back(Command{w, [watch] { return watch_job(*watch); }});
+
+  auto cancel = std::make_shared<JobsOptions>();
+  CLI::App* c = root.add_subcommand("cancel", "cancel a queued or running job (its build or QEMU stops)");
+  c->add_option("id", cancel->id, "the job's id")->type_name("ID")->required();
+  add_server_options(*c, cancel->server, server_help);
+  out.push_back(Command{c, [cancel] { return cancel_job(*cancel); }});
+  return out;
 }
 
 }  // namespace racerig::host

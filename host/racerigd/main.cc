@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -43,18 +44,11 @@ namespace {
 
 constexpr int kMaxAttempts = 3;
 
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: racerigd [--socket PATH] [--listen HOST:PORT --tokens FILE [--tls-cert F --tls-key F]]\n"
-               "                [--tokens FILE] [--state DIR] [--workers N] [--max-queued N]\n"
-               "  --socket PATH     UNIX socket (default: %s)\n"
-               "  --listen H:P      also listen on TCP; needs --tokens\n"
-               "  --tokens FILE     bearer tokens, one \"NAME TOKEN\" per line ('#' comments)\n"
-               "  --state DIR       the job database and job files (default: %s)\n"
-               "  --workers N       jobs at once (default: cores / vCPUs per VM = %d)\n"
-               "  --max-queued N    queued jobs before submits get RESOURCE_EXHAUSTED (default 64)\n",
-               default_socket().c_str(), default_state_dir().c_str(), service::WorkerPool::default_workers(2));
-}
+struct DaemonOptions {
+  std::string socket = default_socket(), listen, tokens, tls_cert, tls_key, state = default_state_dir();
+  int workers = service::WorkerPool::default_workers(run::RunOptions{}.cpus);
+  int max_queued = 64;
+};
 
 std::string read_text(const std::string& path, bool* ok) {
   std::ifstream in(path);
@@ -71,38 +65,21 @@ int fail(const std::string& what) {
 
 }  // namespace
 
-int main_impl(const host::Args& raw) {
-  auto parsed = host::parse_args(raw, {"socket", "listen", "tokens", "tls-cert", "tls-key", "state", "workers", "max-queued"},
-                                 {"help"});
-  if (!parsed.ok()) {
-    usage(stderr);
-    return fail(parsed.error().message);
-  }
-  const host::ParsedArgs& args = *parsed;
-  if (args.has("help")) {
-    usage(stdout);
-    return 0;
-  }
-  if (!args.positional.empty()) return fail("unexpected argument \"" + args.positional[0] + "\"");
+int serve(const DaemonOptions& args) {
   run::RunOptions run_options;
-  auto workers = args.positive_int("workers", service::WorkerPool::default_workers(run_options.cpus));
-  auto max_queued = args.positive_int("max-queued", 64);
-  for (auto* r : {&workers, &max_queued})
-    if (!r->ok()) return fail(r->error().message);
-  if (args.get("tls-cert").has_value() != args.get("tls-key").has_value())
-    return fail("--tls-cert and --tls-key go together");
-  if (args.get("tls-cert") && !args.get("listen")) return fail("--tls-cert is for --listen (TCP)");
+  if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
+  if (!args.tls_cert.empty() && args.listen.empty()) return fail("--tls-cert is for --listen (TCP)");
 
   std::unique_ptr<service::TokenTable> tokens;
-  if (auto file = args.get("tokens")) {
-    auto t = service::TokenTable::load(*file);
+  if (!args.tokens.empty()) {
+    auto t = service::TokenTable::load(args.tokens);
     if (!t.ok()) return fail(t.error().message);
     tokens = std::make_unique<service::TokenTable>(std::move(*t));
   }
-  if (args.get("listen") && !tokens)
-    return fail("--listen " + *args.get("listen") + " without --tokens: refusing to serve TCP without authentication");
+  if (!args.listen.empty() && !tokens)
+    return fail("--listen " + args.listen + " without --tokens: refusing to serve TCP without authentication");
 
-  const std::filesystem::path state = args.get("state").value_or(default_state_dir());
+  const std::filesystem::path state = args.state;
   std::error_code ec;
   std::filesystem::create_directories(state / "jobs", ec);
   if (ec) return fail("creating the state directory " + state.string() + ": " + ec.message());
@@ -116,9 +93,9 @@ int main_impl(const host::Args& raw) {
   run_options.work_dir = env.work_dir;
   service::Catalog catalog(env);
   service::LocalRunner runner(env, state / "jobs", run_options);
-  service::WorkerPool pool(**store, runner, *workers);
+  service::WorkerPool pool(**store, runner, args.workers);
   service::ServiceOptions options;
-  options.max_queued = *max_queued;
+  options.max_queued = args.max_queued;
   options.limits.vcpus = run_options.cpus;
   service::JobService core(**store, pool, catalog, options);
   RaceRigService adapter(core, tokens.get());
@@ -133,35 +110,35 @@ int main_impl(const host::Args& raw) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  const std::string socket = args.get("socket").value_or(default_socket());
+  const std::string& socket = args.socket;
   std::filesystem::create_directories(std::filesystem::path(socket).parent_path(), ec);
   std::filesystem::remove(socket, ec);  // a stale socket of a killed daemon
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
   int tcp_port = 0;  // the port bound (for --listen HOST:0)
-  if (auto listen = args.get("listen")) {
+  if (!args.listen.empty()) {
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
-    if (auto cert = args.get("tls-cert")) {
+    if (!args.tls_cert.empty()) {
       bool ok_cert = false, ok_key = false;
       grpc::SslServerCredentialsOptions ssl;
-      ssl.pem_key_cert_pairs.push_back({read_text(*args.get("tls-key"), &ok_key), read_text(*cert, &ok_cert)});
+      ssl.pem_key_cert_pairs.push_back({read_text(args.tls_key, &ok_key), read_text(args.tls_cert, &ok_cert)});
       if (!ok_cert || !ok_key) return fail("reading --tls-cert/--tls-key");
       creds = grpc::SslServerCredentials(ssl);
     }
-    builder.AddListeningPort(*listen, creds, &tcp_port);
+    builder.AddListeningPort(args.listen, creds, &tcp_port);
   }
   builder.RegisterService(&adapter);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.limits.max_patches * options.limits.max_patch_bytes + (1 << 20)));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server) return fail("cannot listen on " + socket + (args.get("listen") ? " or " + *args.get("listen") : ""));
+  if (!server) return fail("cannot listen on " + socket + (args.listen.empty() ? "" : " or " + args.listen));
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus("racerig.pb.RaceRig", true);
   pool.start();
   std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), state %s%s)\n", socket.c_str(),
-               args.get("listen") ? (" and " + *args.get("listen") + " (port " + std::to_string(tcp_port) + ", " +
-                                     (args.get("tls-cert") ? "TLS" : "no TLS") + ")")
-                                        .c_str()
-                                  : "",
-               *workers, state.c_str(), tokens ? ", tokens required" : "");
+               args.listen.empty() ? ""
+                                   : (" and " + args.listen + " (port " + std::to_string(tcp_port) + ", " +
+                                      (args.tls_cert.empty() ? "no TLS" : "TLS") + ")")
+                                         .c_str(),
+               args.workers, state.c_str(), tokens ? ", tokens required" : "");
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -183,4 +160,28 @@ std::string default_state_dir() {
 
 }  // namespace racerig::racerigd
 
-int main(int argc, char** argv) { return racerig::racerigd::main_impl(racerig::host::Args(argv + 1, argv + argc)); }
+int main(int argc, char** argv) {
+  using racerig::racerigd::DaemonOptions;
+  DaemonOptions o;
+  CLI::App app("racerigd: the racerig CI service. Serves racerig.pb.RaceRig over gRPC (with server reflection and\n"
+               "grpc.health.v1); jobs, events and reports live in SQLite under --state.",
+               "racerigd");
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--socket", o.socket, "the UNIX socket to serve on")->type_name("PATH")->capture_default_str();
+  app.add_option("--listen", o.listen, "also serve on TCP (needs --tokens)")->type_name("HOST:PORT");
+  app.add_option("--tokens", o.tokens, "bearer tokens: one \"NAME TOKEN\" per line, '#' starts a comment")
+      ->type_name("FILE");
+  app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM) for --listen")->type_name("FILE");
+  app.add_option("--tls-key", o.tls_key, "TLS private key (PEM) for --listen")->type_name("FILE");
+  app.add_option("--state", o.state, "the job database and the jobs' files")->type_name("DIR")->capture_default_str();
+  racerig::host::add_count_option(app, "--workers", o.workers, "jobs run at once (default: cores / vCPUs per VM)");
+  racerig::host::add_count_option(app, "--max-queued", o.max_queued,
+                                  "queued jobs before submits get RESOURCE_EXHAUSTED");
+  app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return racerig::racerigd::serve(o);
+}

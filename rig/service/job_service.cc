@@ -3,7 +3,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include "rig/run/validate.h"
+#include "rig/run/junit.h"
 
 namespace racerig::service {
 
