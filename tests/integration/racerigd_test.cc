@@ -206,6 +206,38 @@ TEST(Racerigd, KillDashNineDuringAValidateThenRestartFinishesTheJobOnce) {
   EXPECT_EQ(jobs.output.find("\n2 "), std::string::npos) << "no second job: " << jobs.output;
 }
 
+TEST(Racerigd, CtrlCOnTheClientCancelsTheJobOnTheServer) {
+  Daemon d("ctrlc");
+  ASSERT_TRUE(d.start()) << d.log();
+  const fs::path out = d.dir() / "client.out";
+  pid_t client = ::fork();
+  if (client == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
+    const std::string server = "unix:" + d.socket(), token = (d.dir() / "token").string();
+    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--server", server.c_str(), "--token-file", token.c_str(),
+            "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "buggy", "--runs", "20",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Ctrl-C once the first run's verdict arrived.
+  bool ran = false;
+  for (int i = 0; i < 3000 && !ran; ++i) {
+    ran = read_text(out).find("REPRODUCED") != std::string::npos;
+    if (!ran) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ran) << read_text(out) << d.log();
+  ::kill(client, SIGINT);
+  int status = 0;
+  ::waitpid(client, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << read_text(out);
+  Ran job = d.cli("job", "1");
+  EXPECT_NE(job.output.find("CANCELLED"), std::string::npos) << job.output;
+  EXPECT_NE(read_text(out).find("interrupted"), std::string::npos) << read_text(out);
+}
+
 TEST(Racerigd, NoTokenOrAWrongOneIsUnauthenticated) {
   Daemon d("auth");
   ASSERT_TRUE(d.start()) << d.log();
