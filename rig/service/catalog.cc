@@ -24,8 +24,18 @@ Result<pb::ListScenariosResponse> Catalog::scenarios() const {
   return out;
 }
 
+Result<const kbuild::Cache*> Catalog::cache() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!cache_) {
+    RACERIG_ASSIGN(kbuild::Cache opened, jobs::open_cache(env_));
+    cache_.emplace(std::move(opened));
+  }
+  return &*cache_;
+}
+
 Result<pb::ListKernelsResponse> Catalog::kernels() const {
-  RACERIG_ASSIGN(kbuild::Cache cache, jobs::open_cache(env_));
+  RACERIG_ASSIGN(const kbuild::Cache* c, cache());
+  const kbuild::Cache& cache = *c;
   RACERIG_ASSIGN(auto variants, cache.variants());
   pb::ListKernelsResponse out;
   for (const auto& v : variants) {
@@ -47,9 +57,9 @@ std::optional<std::string> Catalog::check_scenario_name(const std::string& name)
 }
 
 std::optional<std::string> Catalog::check_variant(const std::string& name) const {
-  auto cache = jobs::open_cache(env_);
+  auto cache = this->cache();
   if (!cache.ok()) return cache.error().message;
-  auto v = cache->variant(name);
+  auto v = (*cache)->variant(name);
   if (!v.ok()) return v.error().message;
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 // parses and validates).
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "proto/racerig_service.pb.h"
 #include "rig/base/result.h"
 #include "rig/jobs/job_env.h"
+#include "rig/kbuild/cache.h"
 
 namespace racerig::service {
 
@@ -30,7 +32,12 @@ class Catalog {
   const jobs::JobEnv& env() const { return env_; }
 
  private:
+  // The kernel cache, opened once (opening asks dpkg for the source version).
+  Result<const kbuild::Cache*> cache() const;
+
   jobs::JobEnv env_;
+  mutable std::mutex mu_;
+  mutable std::optional<kbuild::Cache> cache_;
 };
 
 }  // namespace racerig::service
