@@ -2,6 +2,7 @@
 // The job itself is rig/jobs/reproduce_job; this is its command line, run
 // locally or (--server) on racerigd with the same output and exit codes.
 #include <cstdio>
+#include <optional>
 
 #include "host/cli_util.h"
 #include "host/client/submit.h"
@@ -46,7 +47,10 @@ class ReproducePrinter : public TerminalProgress {
 };
 
 // --server: the same job on racerigd; its events print as a local job's do.
-Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, ReproducePrinter& printer) {
+// A job that failed on the server leaves its report (with the error and the
+// server's versions) in `*failed_report`.
+Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, ReproducePrinter& printer,
+                                          std::optional<pb::ReproduceReport>* failed_report) {
   if (args.attach || args.kvm || args.cpus != run::RunOptions{}.cpus)
     return make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server");
   pb::SubmitReproduceRequest req;
@@ -58,7 +62,8 @@ Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, 
   req.set_cold(args.cold);
   RACERIG_ASSIGN(pb::Job job, client::submit_and_follow(args.server.options(), req, printer, progress_line));
   // The job could not run: the server's message, with the local exit code.
-  if (!job.has_reproduce_report())
+  if (job.state() == pb::FAILED && job.has_reproduce_report()) *failed_report = job.reproduce_report();
+  if (job.state() == pb::FAILED || !job.has_reproduce_report())
     return make_error(job.exit_code() == kExitUsage ? ErrorKind::kInput : ErrorKind::kIo, job.error());
   jobs::ReproduceOutcome out;
   out.report = job.reproduce_report();
@@ -68,6 +73,8 @@ Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, 
 }
 
 int run_reproduce(const ReproduceOptions& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   vm::install_cancel_handlers();
   jobs::ReproduceRequest request;
   request.scenario = args.scenario;
@@ -80,9 +87,16 @@ int run_reproduce(const ReproduceOptions& args) {
   request.options.work_dir = work_dir();
 
   ReproducePrinter printer(args.verbose);
+  std::optional<pb::ReproduceReport> failed_report;
   auto outcome = args.server.server.empty() ? jobs::run_reproduce(job_env(), request, printer)
-                                            : reproduce_remotely(args, printer);
+                                            : reproduce_remotely(args, printer, &failed_report);
   if (!outcome.ok()) {
+    // A failure before the runs: the report is written all the same, with the error.
+    if (!args.json.empty()) {
+      const pb::ReproduceReport report =
+          failed_report ? *failed_report : jobs::reproduce_error_report(job_env(), request, outcome.error());
+      if (Status s = write_json(report, args.json); !s.ok()) report_error("json", s.error());
+    }
     std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
     return exit_code_for(outcome.error());
   }

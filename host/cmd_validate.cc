@@ -3,6 +3,7 @@
 // locally or (--server) on racerigd with the same output and exit codes: it
 // prints each run's verdict and the table, and writes --json/--junit.
 #include <cstdio>
+#include <optional>
 #include <fstream>
 
 #include "host/cli_util.h"
@@ -60,7 +61,10 @@ int finish(const pb::ValidateReport& report, const ValidateOptions& args, int co
 }
 
 // --server: the same job on racerigd; its events print as a local job's do.
-Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, ValidatePrinter& printer) {
+// A job that failed on the server leaves its report (with the error and the
+// server's versions) in `*failed_report`.
+Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, ValidatePrinter& printer,
+                                          std::optional<pb::ValidateReport>* failed_report) {
   if (args.kvm) return make_error(ErrorKind::kInput, "--kvm is for local runs, not --server");
   pb::SubmitValidateRequest req;
   req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
@@ -75,7 +79,8 @@ Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, Val
   req.set_cold(args.cold);
   RACERIG_ASSIGN(pb::Job job, client::submit_and_follow(args.server.options(), req, printer, progress_line));
   // The job could not run: the server's message, with the local exit code.
-  if (!job.has_validate_report())
+  if (job.state() == pb::FAILED && job.has_validate_report()) *failed_report = job.validate_report();
+  if (job.state() == pb::FAILED || !job.has_validate_report())
     return make_error(job.exit_code() == kExitUsage ? ErrorKind::kInput : ErrorKind::kIo, job.error());
   jobs::ValidateOutcome out;
   out.report = job.validate_report();
@@ -85,6 +90,8 @@ Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, Val
 }
 
 int run_validate(const ValidateOptions& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   vm::install_cancel_handlers();
   jobs::ValidateRequest request;
   request.runs = args.runs;
@@ -96,11 +103,16 @@ int run_validate(const ValidateOptions& args) {
   for (const auto& p : args.patches) request.patches.emplace_back(p);
 
   ValidatePrinter printer;
+  std::optional<pb::ValidateReport> failed_report;
   auto outcome = args.server.server.empty() ? jobs::run_validate(job_env(), request, printer)
-                                            : validate_remotely(args, printer);
+                                            : validate_remotely(args, printer, &failed_report);
   if (!outcome.ok()) {
+    // A failure before the scenarios ran: the JSON and JUnit reports are
+    // written all the same, with the error in them.
     std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
-    return exit_code_for(outcome.error());
+    const pb::ValidateReport report =
+        failed_report ? *failed_report : jobs::validate_error_report(job_env(), request, outcome.error());
+    return finish(report, args, exit_code_for(outcome.error()));
   }
   const pb::ValidateReport& report = outcome->report;
   if (!report.error().empty()) {

@@ -6,6 +6,7 @@
 
 #include "host/cli_util.h"
 #include "host/terminal_progress.h"
+#include "host/version.h"
 #include "rig/jobs/kernels.h"
 #include "rig/kbuild/cache.h"
 #include "rig/run/run.h"
@@ -19,7 +20,12 @@ Result<kbuild::Cache> open_cache(const std::filesystem::path& root) {
                              root.empty() ? kbuild::default_cache_root() : root);
 }
 
-jobs::JobEnv job_env() { return jobs::default_env(repo_root()); }
+jobs::JobEnv job_env() {
+  jobs::JobEnv env = jobs::default_env(repo_root());
+  env.racerig_version = racerig_version();
+  env.qemu_version = qemu_version(run::RunOptions{}.qemu);
+  return env;
+}
 
 Result<run::KernelFiles> ensure_kernel(const std::string& name) {
   TerminalProgress progress;

@@ -25,6 +25,7 @@
 #include "host/commands.h"
 #include "host/client/connection.h"
 #include "host/racerigd/service_adapter.h"
+#include "host/version.h"
 #include "rig/jobs/job_env.h"
 #include "rig/service/auth.h"
 #include "rig/service/catalog.h"
@@ -43,10 +44,13 @@ std::string default_state_dir();
 namespace {
 
 constexpr int kMaxAttempts = 3;
+// vCPUs of a scenario's VM when it does not say (scenario::machine_cpus'
+// minimum): what the default worker count is sized for.
+constexpr int kDefaultVcpusPerVm = 2;
 
 struct DaemonOptions {
   std::string socket = default_socket(), listen, tokens, tls_cert, tls_key, state = default_state_dir();
-  int workers = service::WorkerPool::default_workers(run::RunOptions{}.cpus);
+  int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
   int max_queued = 64;
 };
 
@@ -90,6 +94,8 @@ int serve(const DaemonOptions& args) {
   if (*requeued > 0) std::fprintf(stderr, "racerigd: %d interrupted job(s) queued again\n", *requeued);
 
   jobs::JobEnv env = jobs::default_env(host::repo_root());
+  env.racerig_version = host::racerig_version();
+  env.qemu_version = host::qemu_version(run_options.qemu);
   run_options.work_dir = env.work_dir;
   service::Catalog catalog(env);
   service::LocalRunner runner(env, state / "jobs", run_options);

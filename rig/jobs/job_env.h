@@ -15,6 +15,8 @@ struct JobEnv {
   std::filesystem::path repo_root;   // holds kernels/ and scenarios/
   std::filesystem::path cache_root;  // the kernel cache (kbuild::default_cache_root())
   std::filesystem::path work_dir;    // initramfs images, NVDIMM templates
+  std::string racerig_version;       // recorded in every report (host::racerig_version())
+  std::string qemu_version;          // recorded in every report (host::qemu_version())
 
   std::filesystem::path kernels_dir() const { return repo_root / "kernels"; }
   std::filesystem::path scenarios_dir() const { return repo_root / "scenarios"; }

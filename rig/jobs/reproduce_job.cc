@@ -30,6 +30,8 @@ Result<ReproduceOutcome> run_reproduce(const JobEnv& env, const ReproduceRequest
   all.set_scenario(ctx->scenario.scenario.name());
   all.set_kernel_variant(kernel->variant);
   all.set_kernel_build_id(kernel->build_id);
+  all.set_racerig_version(env.racerig_version);
+  all.set_qemu_version(env.qemu_version);
   int reproduced = 0;
   const bool cold = request.cold || request.options.attach;
   run::SnapshotRunner snapshots(*ctx);
@@ -51,6 +53,16 @@ int reproduce_exit_code(const ReproduceOutcome& outcome) {
   if (outcome.cancelled || outcome.infra_errors > 0) return 3;
   const auto& r = outcome.report;
   return r.reproduced() == r.runs_size() && r.runs_size() > 0 ? 0 : 1;
+}
+
+pb::ReproduceReport reproduce_error_report(const JobEnv& env, const ReproduceRequest& request, const Error& error) {
+  pb::ReproduceReport report;
+  report.set_scenario(request.scenario);
+  report.set_kernel_variant(request.kernel);
+  report.set_racerig_version(env.racerig_version);
+  report.set_qemu_version(env.qemu_version);
+  report.set_error(error.message);
+  return report;
 }
 
 }  // namespace racerig::jobs

@@ -63,14 +63,18 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
     if (!path.ok()) return path.error().wrap("scenario");
     auto loaded = scenario::load_scenario(*path, options.cpus);
     if (!loaded.ok()) return loaded.error().wrap("scenario");
+    // FIXED needs an enforced schedule: an unforced scenario cannot prove a fix.
+    if (loaded->scenario.schedule().empty())
+      return make_error(ErrorKind::kInput, path->string() + ": scenario \"" + loaded->scenario.name() +
+                                               "\" has no schedule; validate needs a forced schedule to prove a "
+                                               "fix (use racerig stress for unforced runs)")
+          .wrap("scenario");
     scenarios.push_back(std::move(*loaded));
   }
 
   ValidateOutcome out;
   pb::ValidateReport& report = out.report;
-  report.set_base_variant(request.base);
-  for (size_t i = 0; i < request.patches.size(); ++i)
-    report.add_patches(i < request.patch_names.size() ? request.patch_names[i] : request.patches[i].string());
+  report = validate_error_report(env, request, Error{});
   auto control = ensure_kernel(env, request.base, observer);
   if (!control.ok()) return control.error().wrap("kernel " + request.base);
   auto patched = ensure_patched_kernel(env, request.base, request.patches, observer);
@@ -120,6 +124,17 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
   out.cancelled = vm::cancelled();
   out.exit_code = out.cancelled ? 3 : exit_code_of(report);
   return out;
+}
+
+pb::ValidateReport validate_error_report(const JobEnv& env, const ValidateRequest& request, const Error& error) {
+  pb::ValidateReport report;
+  report.set_base_variant(request.base);
+  for (size_t i = 0; i < request.patches.size(); ++i)
+    report.add_patches(i < request.patch_names.size() ? request.patch_names[i] : request.patches[i].string());
+  report.set_racerig_version(env.racerig_version);
+  report.set_qemu_version(env.qemu_version);
+  report.set_error(error.message);
+  return report;
 }
 
 }  // namespace racerig::jobs

@@ -42,10 +42,15 @@ struct ValidateOutcome {
 };
 
 // Runs the job on the calling thread. Scenario errors come first (kInput,
-// "scenario: ..."), then the control kernel ("kernel NAME: ..."); a patched
+// "scenario: ..."; a scenario without a schedule is one: it cannot prove a fix), then the control kernel ("kernel NAME: ..."); a patched
 // kernel that does not build is not an error but a report with error set.
 // `cancel` (may be null: signals only) stops the build or run in progress.
 Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& request, JobObserver& observer,
                                      std::shared_ptr<vm::CancelToken> cancel = nullptr);
+
+// The report of a job that failed before its scenarios ran (run_validate's
+// error): the base, the patches, the versions and the error, so the JSON and
+// JUnit reports are written all the same.
+pb::ValidateReport validate_error_report(const JobEnv& env, const ValidateRequest& request, const Error& error);
 
 }  // namespace racerig::jobs

@@ -19,7 +19,7 @@ struct Limits {
   int max_scenarios = 8;
   size_t max_textproto_bytes = 64 << 10;
   size_t max_request_id_bytes = 128;
-  int vcpus = 2;  // what inline scenarios are checked against
+  int vcpus = 0;  // what inline scenarios are checked against (0: each scenario's own, machine_cpus)
 };
 
 // nullopt when the request is acceptable.

@@ -52,7 +52,11 @@ pb::JobState LocalRunner::run(pb::Job& job, jobs::JobObserver& observer, std::sh
     request.cold = r.cold();
     request.options = options_;
     auto outcome = jobs::run_reproduce(env_, request, observer, cancel);
-    if (!outcome.ok()) return failed(job, outcome.error());
+    if (!outcome.ok()) {
+      // Failed before its runs: the report all the same, with the error.
+      *job.mutable_reproduce_report() = jobs::reproduce_error_report(env_, request, outcome.error());
+      return failed(job, outcome.error());
+    }
     *job.mutable_reproduce_report() = outcome->report;
     job.set_exit_code(jobs::reproduce_exit_code(*outcome));
     return outcome->cancelled ? pb::CANCELLED : pb::SUCCEEDED;
@@ -81,7 +85,11 @@ pb::JobState LocalRunner::run(pb::Job& job, jobs::JobObserver& observer, std::sh
     request.cold = v.cold();
     request.options = options_;
     auto outcome = jobs::run_validate(env_, request, observer, cancel);
-    if (!outcome.ok()) return failed(job, outcome.error());
+    if (!outcome.ok()) {
+      // Failed before its scenarios ran: the report all the same, with the error.
+      *job.mutable_validate_report() = jobs::validate_error_report(env_, request, outcome.error());
+      return failed(job, outcome.error());
+    }
     *job.mutable_validate_report() = outcome->report;
     job.set_exit_code(outcome->exit_code);
     if (!outcome->report.error().empty()) job.set_error(outcome->report.error());

@@ -152,6 +152,24 @@ TEST(Racerigd, BothCandidatesThroughTheCppClientGiveTheLocalResults) {
   EXPECT_NE(jobs.output.find(" ci "), std::string::npos) << "the submitter is recorded: " << jobs.output;
 }
 
+// A job that fails before its runs (validate refuses a scenario without a
+// schedule): exit 2 with the reason, and the server's report carries the
+// error and the versions, as a local run's does.
+TEST(Racerigd, AnEarlyFailureStillGivesTheReportWithTheErrorAndVersions) {
+  Daemon d("early");
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string json = (d.dir() / "unscheduled.json").string();
+  Ran r = d.cli("validate", "--patch " + candidate(kUpstream) + " --scenario " + std::string(RACERIG_SOURCE_DIR) +
+                                "/scenarios/stress/stress-fsx-vs-dax-flip.textproto --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 2) << r.output << d.log();
+  EXPECT_NE(r.output.find("has no schedule"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted: " << r.output;
+  const std::string report = read_text(json);
+  EXPECT_NE(report.find("has no schedule"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"qemu_version\": \"QEMU emulator version"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"racerig_version\": \""), std::string::npos) << report;
+}
+
 TEST(Racerigd, BothCandidatesThroughAPythonClient) {
   Daemon d("python");
   ASSERT_TRUE(d.start()) << d.log();
