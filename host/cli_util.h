@@ -58,17 +58,17 @@ namespace racerig::host {
 // Builds the variant if needed (cached by content) and returns its files.
 // Unknown variants are kInput errors; build failures are kBuild.
 Result<run::KernelFiles> ensure_kernel(const std::string& variant);
-// Builds `base` plus extra patch files as a content-addressed variant. A
-// patch that is empty, binary or has no diff is kInput; one that does not
-// apply or a kernel that does not build is kBuild (naming hunk / compiler
-// error lines and the log).
-Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
-                                               const std::vector<std::filesystem::path>& patches);
-// Reads and checks patch files (exists, non-empty, text, a diff): kInput
-// naming the file. Done before anything builds.
-Status check_patches(const std::vector<std::filesystem::path>& patches);
 // Where racerig keeps derived files of its own (initramfs images).
 std::filesystem::path work_dir();
+}  // namespace racerig::host
+
+namespace racerig::jobs {
+struct JobEnv;
+}
+
+namespace racerig::host {
+// The jobs' environment: this checkout and the usual kernel cache.
+jobs::JobEnv job_env();
 }  // namespace racerig::host
 
 namespace racerig::kbuild {

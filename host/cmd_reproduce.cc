@@ -1,12 +1,15 @@
 // racerig reproduce: force a scenario's interleaving on a kernel, N times.
+// The job itself is rig/jobs/reproduce_job; this is its command line, run
+// locally or (--server) on racerigd with the same output and exit codes.
 #include <cstdio>
+#include <optional>
 
 #include "host/cli_util.h"
+#include "host/client/submit.h"
 #include "host/commands.h"
-#include "host/version.h"
-#include "rig/run/run.h"
-#include "rig/scenario/scenario.h"
-#include "rig/dwarf/symbols.h"
+#include "host/server_options.h"
+#include "host/terminal_progress.h"
+#include "rig/jobs/reproduce_job.h"
 #include "rig/qemu/cancel.h"
 
 namespace racerig::host {
@@ -14,74 +17,93 @@ namespace racerig::host {
 namespace {
 
 struct ReproduceOptions {
-  std::string scenario, kernel, json;
+  std::string scenario, kernel, json, request_id;
   int runs = 1;
   int cpus = run::RunOptions{}.cpus;
   bool cold = false, attach = false, kvm = false, verbose = false;
+  ServerArgs server;
 };
+
+// Prints a reproduce job as it goes: progress lines on stderr, each run's
+// rendering on stdout.
+class ReproducePrinter : public TerminalProgress {
+ public:
+  explicit ReproducePrinter(bool verbose) : verbose_(verbose) {}
+  void note(const std::string& line) override {
+    clear();
+    progress_line(line);
+  }
+  void run_progress(int index, const std::string& line) override {
+    // The attach line is for a human who waits for it: always shown.
+    if (verbose_ || line.rfind("attach:", 0) == 0) progress_line("run " + std::to_string(index) + ": " + line);
+  }
+  void run_done(const std::string&, const pb::RunReport& report) override {
+    std::fputs(run::render_run(report, verbose_).c_str(), stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  bool verbose_;
+};
+
+// --server: the same job on racerigd; its events print as a local job's do.
+// A job that failed on the server leaves its report (with the error and the
+// server's versions) in `*failed_report`.
+Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, ReproducePrinter& printer,
+                                          std::optional<pb::ReproduceReport>* failed_report) {
+  if (args.attach || args.kvm || args.cpus != run::RunOptions{}.cpus)
+    return make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server");
+  pb::SubmitReproduceRequest req;
+  req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
+  RACERIG_ASSIGN(pb::ScenarioRef ref, client::scenario_ref(args.scenario));
+  *req.mutable_scenario() = std::move(ref);
+  req.set_kernel(args.kernel);
+  req.set_runs(args.runs);
+  req.set_cold(args.cold);
+  RACERIG_ASSIGN(pb::Job job, client::submit_and_follow(args.server.options(), req, printer, progress_line));
+  // The job could not run: the server's message, with the local exit code.
+  if (job.state() == pb::FAILED && job.has_reproduce_report()) *failed_report = job.reproduce_report();
+  if (job.state() == pb::FAILED || !job.has_reproduce_report())
+    return make_error(job.exit_code() == kExitUsage ? ErrorKind::kInput : ErrorKind::kIo, job.error());
+  jobs::ReproduceOutcome out;
+  out.report = job.reproduce_report();
+  for (const auto& r : out.report.runs()) out.infra_errors += r.verdict() == pb::INFRA_ERROR;
+  out.cancelled = job.state() == pb::CANCELLED;
+  return out;
+}
 
 int run_reproduce(const ReproduceOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
-  run::RunOptions options;
-  const int runs = args.runs;
-  options.cpus = args.cpus;
-  options.kvm = args.kvm;
-  options.attach = args.attach;
-  options.work_dir = work_dir();
   vm::install_cancel_handlers();
+  jobs::ReproduceRequest request;
+  request.scenario = args.scenario;
+  request.kernel = args.kernel;
+  request.runs = args.runs;
+  request.cold = args.cold;
+  request.options.cpus = args.cpus;
+  request.options.kvm = args.kvm;
+  request.options.attach = args.attach;
+  request.options.work_dir = work_dir();
 
-  pb::ReproduceReport all;
-  all.set_scenario(args.scenario);
-  all.set_kernel_variant(args.kernel);
-  all.set_racerig_version(racerig_version());
-  all.set_qemu_version(qemu_version(options.qemu));
-  // A failure before the runs: the report is written all the same, with the error.
-  auto fail = [&](const std::string& context, const Error& error) {
-    all.set_error(context + ": " + error.message);
-    if (!args.json.empty())
-      if (Status s = write_json(all, args.json); !s.ok()) report_error("json", s.error());
-    return report_error(context, error);
-  };
-
-  // Input first: the scenario must parse and validate before anything builds or boots.
-  auto path = scenario::find_scenario(args.scenario, std::filesystem::path(repo_root()) / "scenarios");
-  if (!path.ok()) return fail("scenario", path.error());
-  auto loaded = scenario::load_scenario(*path, options.cpus);
-  if (!loaded.ok()) return fail("scenario", loaded.error());
-
-  auto kernel = ensure_kernel(args.kernel);
-  if (!kernel.ok()) return fail("kernel " + args.kernel, kernel.error());
-  progress_line("loading symbols from " + kernel->vmlinux.string());
-  auto syms = symbols::Symbols::open(kernel->vmlinux.string());
-  if (!syms.ok()) return fail("symbols", syms.error());
-  std::shared_ptr<const symbols::Symbols> shared(std::move(*syms));
-  auto ctx = run::prepare_run(*kernel, shared, std::move(*loaded), options);
-  if (!ctx.ok()) return fail("scenario", ctx.error());
-
-  all.set_scenario(ctx->scenario.scenario.name());
-  all.set_kernel_variant(kernel->variant);
-  all.set_kernel_build_id(kernel->build_id);
-  int reproduced = 0, infra = 0;
-  const bool cold = args.cold || args.attach;
-  run::SnapshotRunner snapshots(*ctx);
-  for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
-    auto progress = [&](const std::string& line) {
-      // The attach line is for a human who waits for it: always shown.
-      if (args.verbose || line.rfind("attach:", 0) == 0) progress_line("run " + std::to_string(i) + ": " + line);
-    };
-    pb::RunReport r = cold ? run::run_once(*ctx, i, progress) : snapshots.run(i, progress);
-    std::fputs(run::render_run(r, args.verbose).c_str(), stdout);
-    std::fflush(stdout);
-    if (r.verdict() == pb::REPRODUCED) ++reproduced;
-    if (r.verdict() == pb::INFRA_ERROR) ++infra;
-    *all.add_runs() = std::move(r);
+  ReproducePrinter printer(args.verbose);
+  std::optional<pb::ReproduceReport> failed_report;
+  auto outcome = args.server.server.empty() ? jobs::run_reproduce(job_env(), request, printer)
+                                            : reproduce_remotely(args, printer, &failed_report);
+  if (!outcome.ok()) {
+    // A failure before the runs: the report is written all the same, with the error.
+    if (!args.json.empty()) {
+      const pb::ReproduceReport report =
+          failed_report ? *failed_report : jobs::reproduce_error_report(job_env(), request, outcome.error());
+      if (Status s = write_json(report, args.json); !s.ok()) report_error("json", s.error());
+    }
+    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
+    return exit_code_for(outcome.error());
   }
-  all.set_reproduced(reproduced);
-  all.set_total(all.runs_size());
-  std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), kernel->variant.c_str(), reproduced,
+  const pb::ReproduceReport& all = outcome->report;
+  std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), all.kernel_variant().c_str(), all.reproduced(),
               all.runs_size());
-  return finish_runs(all, args.json, infra);
+  return finish_runs(all, args.json, outcome->cancelled ? std::max(1, outcome->infra_errors) : outcome->infra_errors);
 }
 
 }  // namespace
@@ -100,6 +122,9 @@ Command add_reproduce_command(CLI::App& root) {
   app->add_flag("--attach", o->attach, "wait at each hold point for a gdb to attach (implies --cold)");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
+  add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
+  app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")
+      ->type_name("ID");
   app->footer(
       "Runs start from a snapshot of the ready guest (taken once per invocation); --cold boots QEMU\n"
       "for every run. Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");

@@ -5,59 +5,15 @@
 #include <cstdio>
 
 #include "host/cli_util.h"
+#include "host/terminal_progress.h"
+#include "host/version.h"
+#include "rig/jobs/kernels.h"
 #include "rig/kbuild/cache.h"
 #include "rig/process/cancel.h"
 #include "rig/qemu/run_dir.h"
 #include "rig/run/run.h"
 
 namespace racerig::host {
-
-namespace {
-
-// One updating status line on a terminal; otherwise stage lines and, at
-// most every 12 s, a line with the steps done, the estimate, the time
-// elapsed and an ETA (a CI log never sits silent through a build).
-class TerminalProgress : public kbuild::ProgressSink {
- public:
-  TerminalProgress() : tty_(isatty(STDERR_FILENO) != 0) {}
-  ~TerminalProgress() override { clear(); }
-  void stage(const std::string& variant, const std::string& what) override {
-    clear();
-    std::fprintf(stderr, "racerig: kernel %s: %s\n", variant.c_str(), what.c_str());
-  }
-  void compile(const std::string& variant, const std::string& line, const kbuild::BuildProgress& p) override {
-    count_ = p.done;
-    if (!tty_) {
-      if (auto text = lines_.update(variant, p)) std::fprintf(stderr, "racerig: %s\n", text->c_str());
-      return;
-    }
-    std::string text = line.substr(line.find_first_not_of(' '));
-    std::string eta = p.estimated > p.done && p.done > 0
-                          ? " ETA " + kbuild::format_duration(p.elapsed_s * (p.estimated - p.done) / p.done)
-                          : "";
-    std::fprintf(stderr, "\r\033[K  [%s] %5d/~%d%s  %.50s", variant.c_str(), p.done, p.estimated, eta.c_str(),
-                 text.c_str());
-    std::fflush(stderr);
-    dirty_ = true;
-  }
-  int compiled() const { return count_; }
-
- private:
-  void clear() {
-    if (dirty_) std::fprintf(stderr, "\r\033[K");
-    dirty_ = false;
-  }
-  bool tty_;
-  bool dirty_ = false;
-  int count_ = 0;
-  kbuild::ProgressLines lines_;
-};
-
-run::KernelFiles files_of(const kbuild::KernelBuild& b) {
-  return run::KernelFiles{b.variant, b.build_id, b.bzimage, b.vmlinux};
-}
-
-}  // namespace
 
 std::filesystem::path work_dir() { return kbuild::default_cache_root() / "work"; }
 
@@ -70,37 +26,17 @@ Result<kbuild::Cache> open_cache(const std::filesystem::path& root) {
                              root.empty() ? kbuild::default_cache_root() : root);
 }
 
-Result<std::vector<kbuild::PatchFile>> read_patches(const std::vector<std::filesystem::path>& paths) {
-  std::vector<kbuild::PatchFile> out;
-  for (const auto& p : paths) {
-    RACERIG_ASSIGN(kbuild::PatchFile patch, kbuild::read_patch(p));
-    out.push_back(std::move(patch));
-  }
-  return out;
-}
-
-Status check_patches(const std::vector<std::filesystem::path>& patches) {
-  RACERIG_TRY(read_patches(patches));
-  return Status::Ok();
+jobs::JobEnv job_env() {
+  jobs::JobEnv env = jobs::default_env(repo_root());
+  env.racerig_version = racerig_version();
+  env.qemu_version = qemu_version(run::RunOptions{}.qemu);
+  return env;
 }
 
 Result<run::KernelFiles> ensure_kernel(const std::string& name) {
-  RACERIG_ASSIGN(kbuild::Cache cache, open_cache());
-  RACERIG_ASSIGN(pb::Variant variant, cache.variant(name));
-  if (auto hit = cache.find(variant)) return files_of(*hit);
+  process::install_cancel_handlers();  // Ctrl-C stops the build
   TerminalProgress progress;
-  RACERIG_ASSIGN(kbuild::KernelBuild b, cache.build(variant, progress));
-  return files_of(b);
-}
-
-Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
-                                               const std::vector<std::filesystem::path>& patches) {
-  RACERIG_ASSIGN(kbuild::Cache cache, open_cache());
-  RACERIG_ASSIGN(pb::Variant variant, cache.variant(base));
-  RACERIG_ASSIGN(auto files, read_patches(patches));
-  TerminalProgress progress;
-  RACERIG_ASSIGN(kbuild::KernelBuild b, cache.build_with_patches(variant, files, progress));
-  return files_of(b);
+  return jobs::ensure_kernel(job_env(), name, progress);
 }
 
 namespace {

@@ -91,7 +91,7 @@ struct Exit {
 
 struct Limits {
   Deadline deadline = Deadline::after(std::chrono::minutes(10));
-  bool cancellable = true;                        // Ctrl-C stops it (kCancelled)
+  bool cancellable = true;                        // Ctrl-C or the thread's job token stops it (kCancelled)
   std::chrono::milliseconds grace{3000};          // SIGTERM -> SIGKILL
   std::string what;                               // for messages; default: the command line
 };

@@ -8,6 +8,8 @@ namespace racerig::vm {
 
 using process::cancel_fd;
 using process::cancelled;
+using process::CancelToken;
 using process::install_cancel_handlers;
+using process::ScopedCancel;
 
 }  // namespace racerig::vm

@@ -1,0 +1,53 @@
+// The CLI's connection to racerigd: --server unix:PATH|HOST:PORT, an
+// optional --token-file (the token alone) sent as "authorization: Bearer",
+// and --tls-ca for a TLS server.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "proto/racerig_service.grpc.pb.h"
+#include "rig/base/result.h"
+
+namespace racerig::client {
+
+struct ServerOptions {
+  std::string server;                    // unix:PATH or HOST:PORT
+  std::optional<std::string> token_file; // holds the token alone
+  std::optional<std::string> tls_ca;     // PEM roots: connect with TLS
+};
+
+class Connection {
+ public:
+  // Reads the token and makes the channel (it connects lazily). Errors name
+  // the file that could not be read or an empty token.
+  static Result<Connection> open(const ServerOptions& options);
+
+  pb::RaceRig::Stub& stub() { return *stub_; }
+  // A context carrying the token, with `deadline_s` seconds (0: none).
+  std::unique_ptr<grpc::ClientContext> context(double deadline_s = 30) const;
+  const std::string& server() const { return server_; }
+
+ private:
+  std::string server_;
+  std::string token_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pb::RaceRig::Stub> stub_;
+};
+
+// racerigd's default UNIX socket: /run/racerigd/racerigd.sock as root, else
+// $XDG_RUNTIME_DIR/racerigd.sock (or /tmp/racerigd-UID.sock).
+std::string default_socket_path();
+// $RACERIG_SERVER, else unix:<default_socket_path()>.
+std::string default_server();
+
+// "racerig: server unix:/x: UNAVAILABLE: ..." style text of a failed call.
+std::string status_text(const std::string& server, const grpc::Status& status);
+// The CLI exit code of a failed call: 2 for a request the server refused
+// as bad or unauthenticated, 3 otherwise.
+int exit_code_of(const grpc::Status& status);
+
+}  // namespace racerig::client

@@ -1,0 +1,193 @@
+// racerigd: the racerig CI service. Serves racerig.pb.RaceRig over gRPC on a
+// UNIX socket (and TCP with --listen), with server reflection and the
+// standard health service; jobs, events and reports live in SQLite under
+// --state. SIGINT/SIGTERM stop it cleanly: running jobs go back to the
+// queue. A SIGKILL loses nothing either: the next start requeues them.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "host/cli_util.h"
+#include "host/commands.h"
+#include "host/client/connection.h"
+#include "host/racerigd/service_adapter.h"
+#include "host/version.h"
+#include "rig/jobs/job_env.h"
+#include "rig/service/auth.h"
+#include "rig/service/catalog.h"
+#include "rig/service/job_service.h"
+#include "rig/service/local_runner.h"
+#include "rig/service/store.h"
+#include "rig/service/worker_pool.h"
+
+namespace racerig::racerigd {
+
+// client::default_socket_path().
+std::string default_socket();
+// /var/lib/racerigd as root, else ~/.local/state/racerigd.
+std::string default_state_dir();
+
+namespace {
+
+constexpr int kMaxAttempts = 3;
+// vCPUs of a scenario's VM when it does not say (scenario::machine_cpus'
+// minimum): what the default worker count is sized for.
+constexpr int kDefaultVcpusPerVm = 2;
+
+struct DaemonOptions {
+  std::string socket = default_socket(), listen, tokens, tls_cert, tls_key, state = default_state_dir();
+  int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
+  int max_queued = 64;
+};
+
+std::string read_text(const std::string& path, bool* ok) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  *ok = static_cast<bool>(in) || in.eof();
+  return s.str();
+}
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "racerigd: %s\n", what.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int serve(const DaemonOptions& args) {
+  run::RunOptions run_options;
+  if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
+  if (!args.tls_cert.empty() && args.listen.empty()) return fail("--tls-cert is for --listen (TCP)");
+
+  std::unique_ptr<service::TokenTable> tokens;
+  if (!args.tokens.empty()) {
+    auto t = service::TokenTable::load(args.tokens);
+    if (!t.ok()) return fail(t.error().message);
+    tokens = std::make_unique<service::TokenTable>(std::move(*t));
+  }
+  if (!args.listen.empty() && !tokens)
+    return fail("--listen " + args.listen + " without --tokens: refusing to serve TCP without authentication");
+
+  const std::filesystem::path state = args.state;
+  std::error_code ec;
+  std::filesystem::create_directories(state / "jobs", ec);
+  if (ec) return fail("creating the state directory " + state.string() + ": " + ec.message());
+  auto store = service::Store::open(state / "racerigd.db");
+  if (!store.ok()) return fail(store.error().message);
+  auto requeued = (*store)->recover(kMaxAttempts);
+  if (!requeued.ok()) return fail(requeued.error().message);
+  if (*requeued > 0) std::fprintf(stderr, "racerigd: %d interrupted job(s) queued again\n", *requeued);
+
+  jobs::JobEnv env = jobs::default_env(host::repo_root());
+  env.racerig_version = host::racerig_version();
+  env.qemu_version = host::qemu_version(run_options.qemu);
+  run_options.work_dir = env.work_dir;
+  service::Catalog catalog(env);
+  service::LocalRunner runner(env, state / "jobs", run_options);
+  service::WorkerPool pool(**store, runner, args.workers);
+  service::ServiceOptions options;
+  options.max_queued = args.max_queued;
+  options.limits.vcpus = run_options.cpus;
+  service::JobService core(**store, pool, catalog, options);
+  RaceRigService adapter(core, tokens.get());
+
+  // Signals are taken by sigwait below: blocked before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string& socket = args.socket;
+  std::filesystem::create_directories(std::filesystem::path(socket).parent_path(), ec);
+  std::filesystem::remove(socket, ec);  // a stale socket of a killed daemon
+  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  int tcp_port = 0;  // the port bound (for --listen HOST:0)
+  if (!args.listen.empty()) {
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (!args.tls_cert.empty()) {
+      bool ok_cert = false, ok_key = false;
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back({read_text(args.tls_key, &ok_key), read_text(args.tls_cert, &ok_cert)});
+      if (!ok_cert || !ok_key) return fail("reading --tls-cert/--tls-key");
+      creds = grpc::SslServerCredentials(ssl);
+    }
+    builder.AddListeningPort(args.listen, creds, &tcp_port);
+  }
+  builder.RegisterService(&adapter);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.limits.max_patches * options.limits.max_patch_bytes + (1 << 20)));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) return fail("cannot listen on " + socket + (args.listen.empty() ? "" : " or " + args.listen));
+  server->GetHealthCheckService()->SetServingStatus(true);
+  server->GetHealthCheckService()->SetServingStatus("racerig.pb.RaceRig", true);
+  pool.start();
+  std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), state %s%s)\n", socket.c_str(),
+               args.listen.empty() ? ""
+                                   : (" and " + args.listen + " (port " + std::to_string(tcp_port) + ", " +
+                                      (args.tls_cert.empty() ? "no TLS" : "TLS") + ")")
+                                         .c_str(),
+               args.workers, state.c_str(), tokens ? ", tokens required" : "");
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "racerigd: %s: stopping (running jobs go back to the queue)\n", strsignal(sig));
+  server->GetHealthCheckService()->SetServingStatus(false);
+  pool.stop();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::filesystem::remove(socket, ec);
+  return 0;
+}
+
+std::string default_socket() { return client::default_socket_path(); }
+
+std::string default_state_dir() {
+  if (::geteuid() == 0) return "/var/lib/racerigd";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/racerigd";
+  return "/tmp/racerigd-state-" + std::to_string(::geteuid());
+}
+
+}  // namespace racerig::racerigd
+
+int main(int argc, char** argv) {
+  using racerig::racerigd::DaemonOptions;
+  DaemonOptions o;
+  CLI::App app("racerigd: the racerig CI service. Serves racerig.pb.RaceRig over gRPC (with server reflection and\n"
+               "grpc.health.v1); jobs, events and reports live in SQLite under --state.",
+               "racerigd");
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--socket", o.socket, "the UNIX socket to serve on")->type_name("PATH")->capture_default_str();
+  app.add_option("--listen", o.listen, "also serve on TCP (needs --tokens)")->type_name("HOST:PORT");
+  app.add_option("--tokens", o.tokens, "bearer tokens: one \"NAME TOKEN\" per line, '#' starts a comment")
+      ->type_name("FILE");
+  app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM) for --listen")->type_name("FILE");
+  app.add_option("--tls-key", o.tls_key, "TLS private key (PEM) for --listen")->type_name("FILE");
+  app.add_option("--state", o.state, "the job database and the jobs' files")->type_name("DIR")->capture_default_str();
+  racerig::host::add_count_option(app, "--workers", o.workers, "jobs run at once (default: cores / vCPUs per VM)");
+  racerig::host::add_count_option(app, "--max-queued", o.max_queued,
+                                  "queued jobs before submits get RESOURCE_EXHAUSTED");
+  app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return racerig::racerigd::serve(o);
+}

@@ -1,0 +1,92 @@
+// The gRPC adapter (see service_adapter.h).
+#include "host/racerigd/service_adapter.h"
+
+#include "host/racerigd/grpc_status.h"
+
+namespace racerig::racerigd {
+
+namespace {
+
+// Copies a core result into the reply, or converts its error.
+template <typename T>
+grpc::Status reply(service::ServiceResult<T> result, T* out) {
+  if (!result.ok()) return to_grpc(result.error());
+  *out = std::move(*result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+service::ServiceResult<std::string> RaceRigService::caller(grpc::ServerContext* ctx) const {
+  if (tokens_ == nullptr) return std::string("local");
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end())
+    return service::service_error(service::Code::kUnauthenticated,
+                                  "no \"authorization: Bearer TOKEN\" metadata (racerig --token-file FILE)");
+  if (auto name = tokens_->authenticate(std::string_view(it->second.data(), it->second.size()))) return *name;
+  return service::service_error(service::Code::kUnauthenticated, "the bearer token is not one of the server's");
+}
+
+#define RACERIGD_AUTH(ctx, name)                        \
+  auto name = caller(ctx);                              \
+  if (!name.ok()) return to_grpc(name.error())
+
+grpc::Status RaceRigService::SubmitReproduce(grpc::ServerContext* ctx, const pb::SubmitReproduceRequest* req,
+                                             pb::Job* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.submit_reproduce(*req, *who), out);
+}
+
+grpc::Status RaceRigService::SubmitValidate(grpc::ServerContext* ctx, const pb::SubmitValidateRequest* req,
+                                            pb::Job* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.submit_validate(*req, *who), out);
+}
+
+grpc::Status RaceRigService::GetJob(grpc::ServerContext* ctx, const pb::GetJobRequest* req, pb::Job* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.get(req->id()), out);
+}
+
+grpc::Status RaceRigService::WatchJob(grpc::ServerContext* ctx, const pb::WatchJobRequest* req,
+                                      grpc::ServerWriter<pb::JobEvent>* writer) {
+  RACERIGD_AUTH(ctx, who);
+  auto r = core_.watch(
+      req->id(), req->after_seq(), [&](const pb::JobEvent& ev) { return writer->Write(ev); },
+      [&] { return ctx->IsCancelled(); });
+  if (!r.ok()) return to_grpc(r.error());
+  if (!*r) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  return grpc::Status::OK;
+}
+
+grpc::Status RaceRigService::ListJobs(grpc::ServerContext* ctx, const pb::ListJobsRequest* req,
+                                      pb::ListJobsResponse* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.list(*req), out);
+}
+
+grpc::Status RaceRigService::CancelJob(grpc::ServerContext* ctx, const pb::CancelJobRequest* req, pb::Job* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.cancel(req->id()), out);
+}
+
+grpc::Status RaceRigService::ListScenarios(grpc::ServerContext* ctx, const pb::ListScenariosRequest*,
+                                           pb::ListScenariosResponse* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.scenarios(), out);
+}
+
+grpc::Status RaceRigService::ListKernels(grpc::ServerContext* ctx, const pb::ListKernelsRequest*,
+                                         pb::ListKernelsResponse* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.kernels(), out);
+}
+
+grpc::Status RaceRigService::GetJobArtifacts(grpc::ServerContext* ctx, const pb::GetJobArtifactsRequest* req,
+                                             pb::JobArtifacts* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.artifacts(req->id()), out);
+}
+
+}  // namespace racerig::racerigd

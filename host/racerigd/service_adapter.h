@@ -1,0 +1,40 @@
+// The gRPC face of racerig::service::JobService: a thin final adapter that
+// authenticates each call, calls the core, and converts its result.
+#pragma once
+
+#include <optional>
+
+#include "proto/racerig_service.grpc.pb.h"
+#include "rig/service/auth.h"
+#include "rig/service/job_service.h"
+
+namespace racerig::racerigd {
+
+class RaceRigService final : public pb::RaceRig::Service {
+ public:
+  // `tokens` null: no authentication (a UNIX socket only; submitter "local").
+  RaceRigService(service::JobService& core, const service::TokenTable* tokens) : core_(core), tokens_(tokens) {}
+
+  grpc::Status SubmitReproduce(grpc::ServerContext* ctx, const pb::SubmitReproduceRequest* req, pb::Job* out) override;
+  grpc::Status SubmitValidate(grpc::ServerContext* ctx, const pb::SubmitValidateRequest* req, pb::Job* out) override;
+  grpc::Status GetJob(grpc::ServerContext* ctx, const pb::GetJobRequest* req, pb::Job* out) override;
+  grpc::Status WatchJob(grpc::ServerContext* ctx, const pb::WatchJobRequest* req,
+                        grpc::ServerWriter<pb::JobEvent>* writer) override;
+  grpc::Status ListJobs(grpc::ServerContext* ctx, const pb::ListJobsRequest* req, pb::ListJobsResponse* out) override;
+  grpc::Status CancelJob(grpc::ServerContext* ctx, const pb::CancelJobRequest* req, pb::Job* out) override;
+  grpc::Status ListScenarios(grpc::ServerContext* ctx, const pb::ListScenariosRequest* req,
+                             pb::ListScenariosResponse* out) override;
+  grpc::Status ListKernels(grpc::ServerContext* ctx, const pb::ListKernelsRequest* req,
+                           pb::ListKernelsResponse* out) override;
+  grpc::Status GetJobArtifacts(grpc::ServerContext* ctx, const pb::GetJobArtifactsRequest* req,
+                               pb::JobArtifacts* out) override;
+
+ private:
+  // The caller's name, or UNAUTHENTICATED.
+  service::ServiceResult<std::string> caller(grpc::ServerContext* ctx) const;
+
+  service::JobService& core_;
+  const service::TokenTable* tokens_;
+};
+
+}  // namespace racerig::racerigd

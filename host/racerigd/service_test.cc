@@ -1,0 +1,419 @@
+// racerigd's service through an in-process gRPC channel, with a fake job
+// runner (no QEMU): submit, watch and resume, idempotent request ids, auth,
+// the queue bound, request checks naming fields, cancel, restart recovery.
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "host/racerigd/service_adapter.h"
+#include "rig/service/auth.h"
+#include "rig/service/catalog.h"
+#include "rig/service/job_service.h"
+#include "rig/service/store.h"
+#include "rig/service/worker_pool.h"
+
+namespace racerig::racerigd {
+namespace {
+
+namespace fs = std::filesystem;
+using service::Store;
+
+constexpr const char* kToken = "0123456789abcdef-ci";
+constexpr const char* kPatch =
+    "--- a/fs/xfs/xfs_file.c\n+++ b/fs/xfs/xfs_file.c\n@@ -1,1 +1,1 @@\n-a\n+b\n";
+
+// A runner that reports what the request asked for. While `hold` is set,
+// runs wait (for release() or their token) so tests can fill the queue.
+class FakeRunner : public service::JobRunner {
+ public:
+  pb::JobState run(pb::Job& job, jobs::JobObserver& observer, std::shared_ptr<process::CancelToken> cancel) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++started_;
+      cv_.notify_all();
+      while (hold_ && !cancel->cancelled()) cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+    if (cancel->cancelled()) return pb::CANCELLED;
+    observer.stage("buggy+fix", "applying fix.patch (plain diff)");
+    observer.note("validating buggy+fix on buggy (1 runs per kernel)");
+    pb::RunReport r;
+    r.set_run(1);
+    r.set_scenario("xfs-dax-flip-vs-write-fault");
+    r.set_verdict(pb::REPRODUCED);
+    r.set_console("a long console");
+    observer.run_done("buggy (control)", r);
+    r.set_verdict(pb::NOT_REPRODUCED);
+    observer.run_done("buggy+fix", r);
+    if (job.has_validate()) {
+      auto* rep = job.mutable_validate_report();
+      rep->set_base_variant("buggy");
+      auto* v = rep->add_scenarios();
+      v->set_scenario("xfs-dax-flip-vs-write-fault");
+      v->set_result(pb::FIXED);
+    } else {
+      job.mutable_reproduce_report()->set_reproduced(1);
+    }
+    job.set_exit_code(0);
+    ++finished_;
+    return pb::SUCCEEDED;
+  }
+  void hold(bool on) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = on;
+    cv_.notify_all();
+  }
+  void wait_started(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(30), [&] { return started_ >= n; });
+  }
+  std::atomic<int> finished_{0};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;
+  int started_ = 0;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("racerigd-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto tokens = service::TokenTable::parse(std::string("# CI\nci ") + kToken + "\n", "tokens");
+    ASSERT_TRUE(tokens.ok()) << tokens.error().message;
+    tokens_ = std::make_unique<service::TokenTable>(std::move(*tokens));
+    env_.repo_root = RACERIG_SOURCE_DIR;
+    env_.cache_root = dir_ / "cache";
+    env_.work_dir = dir_ / "work";
+    catalog_ = std::make_unique<service::Catalog>(env_);
+    start(2);
+  }
+  void TearDown() override {
+    stop();
+    fs::remove_all(dir_);
+  }
+  void start(int max_queued, int workers = 1) {
+    auto store = Store::open(dir_ / "racerigd.db");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(*store);
+    ASSERT_TRUE(store_->recover(3).ok());
+    pool_ = std::make_unique<service::WorkerPool>(*store_, runner_, workers);
+    service::ServiceOptions options;
+    options.max_queued = max_queued;
+    core_ = std::make_unique<service::JobService>(*store_, *pool_, *catalog_, options);
+    adapter_ = std::make_unique<RaceRigService>(*core_, tokens_.get());
+    grpc::ServerBuilder builder;
+    builder.RegisterService(adapter_.get());
+    server_ = builder.BuildAndStart();
+    stub_ = pb::RaceRig::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    pool_->start();
+  }
+  void stop() {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    if (pool_) pool_->stop();
+    server_.reset();
+    adapter_.reset();
+    core_.reset();
+    pool_.reset();
+    store_.reset();
+  }
+  std::unique_ptr<grpc::ClientContext> ctx(const std::string& token = kToken) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) c->AddMetadata("authorization", "Bearer " + token);
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return c;
+  }
+  static pb::SubmitValidateRequest validate_request(const std::string& id = "") {
+    pb::SubmitValidateRequest r;
+    r.set_request_id(id);
+    auto* p = r.add_patches();
+    p->set_name("fix.patch");
+    p->set_content(kPatch);
+    r.add_scenarios()->set_name("xfs-dax-flip-vs-write-fault");
+    r.set_runs(1);
+    return r;
+  }
+  grpc::Status submit(const pb::SubmitValidateRequest& r, pb::Job* out, const std::string& token = kToken) {
+    auto c = ctx(token);
+    return stub_->SubmitValidate(c.get(), r, out);
+  }
+  // Every event after `after`, up to and including Finished.
+  std::vector<pb::JobEvent> watch(const std::string& id, int64_t after, int stop_after = -1) {
+    auto c = ctx();
+    pb::WatchJobRequest req;
+    req.set_id(id);
+    req.set_after_seq(after);
+    auto reader = stub_->WatchJob(c.get(), req);
+    std::vector<pb::JobEvent> out;
+    pb::JobEvent ev;
+    while (reader->Read(&ev)) {
+      out.push_back(ev);
+      if (static_cast<int>(out.size()) == stop_after) {
+        c->TryCancel();
+        break;
+      }
+    }
+    (void)reader->Finish();
+    return out;
+  }
+
+  fs::path dir_;
+  jobs::JobEnv env_;
+  FakeRunner runner_;
+  std::unique_ptr<service::TokenTable> tokens_;
+  std::unique_ptr<service::Catalog> catalog_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<service::WorkerPool> pool_;
+  std::unique_ptr<service::JobService> core_;
+  std::unique_ptr<RaceRigService> adapter_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<pb::RaceRig::Stub> stub_;
+};
+
+TEST_F(ServiceTest, SubmitThenWatchGivesProgressAndTheReport) {
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  EXPECT_EQ(job.state(), pb::QUEUED);
+  EXPECT_EQ(job.submitter(), "ci");
+  auto events = watch(job.id(), 0);
+  ASSERT_GE(events.size(), 6u);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq(), static_cast<int64_t>(i + 1));
+  EXPECT_TRUE(events.front().has_queued());
+  EXPECT_TRUE(events[1].has_started());
+  EXPECT_TRUE(events[2].has_kernel_stage());
+  ASSERT_TRUE(events[4].has_run_finished());
+  EXPECT_EQ(events[4].run_finished().label(), "buggy (control)");
+  EXPECT_TRUE(events[4].run_finished().report().console().empty()) << "consoles stay in the report, not events";
+  ASSERT_TRUE(events.back().has_finished());
+  const pb::Job& done = events.back().finished().job();
+  EXPECT_EQ(done.state(), pb::SUCCEEDED);
+  EXPECT_EQ(done.attempt(), 1);
+  EXPECT_EQ(done.validate_report().scenarios(0).result(), pb::FIXED);
+  EXPECT_TRUE(done.validate().patches(0).content().empty()) << "patch bodies are not echoed";
+  EXPECT_EQ(done.validate().patches(0).name(), "fix.patch");
+
+  pb::GetJobRequest get;
+  get.set_id(job.id());
+  pb::Job fetched;
+  auto c = ctx();
+  ASSERT_TRUE(stub_->GetJob(c.get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.validate_report().scenarios(0).result(), pb::FIXED);
+  EXPECT_TRUE(fetched.validate().patches(0).content().empty()) << "patch bodies are not echoed";
+
+  pb::GetJobArtifactsRequest areq;
+  areq.set_id(job.id());
+  pb::JobArtifacts art;
+  auto c2 = ctx();
+  ASSERT_TRUE(stub_->GetJobArtifacts(c2.get(), areq, &art).ok());
+  EXPECT_NE(art.json().find("\"FIXED\""), std::string::npos);
+  EXPECT_NE(art.junit_xml().find("<testsuite"), std::string::npos);
+}
+
+TEST_F(ServiceTest, WatchResumesFromASequenceNumber) {
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  auto all = watch(job.id(), 0);
+  ASSERT_GE(all.size(), 4u);
+  auto first = watch(job.id(), 0, 2);  // a client that lost its stream after two events
+  ASSERT_EQ(first.size(), 2u);
+  auto rest = watch(job.id(), first.back().seq());
+  ASSERT_EQ(first.size() + rest.size(), all.size());
+  EXPECT_EQ(rest.front().seq(), 3);
+  EXPECT_TRUE(rest.back().has_finished());
+}
+
+TEST_F(ServiceTest, ARepeatedRequestIdReturnsTheSameJob) {
+  pb::Job a, b, c;
+  ASSERT_TRUE(submit(validate_request("ci-build-17"), &a).ok());
+  ASSERT_TRUE(submit(validate_request("ci-build-17"), &b).ok());
+  EXPECT_EQ(a.id(), b.id());
+  auto other = validate_request("ci-build-17");
+  other.set_runs(2);
+  grpc::Status st = submit(other, &c);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("request_id"), std::string::npos) << st.error_message();
+  watch(a.id(), 0);
+  EXPECT_EQ(runner_.finished_.load(), 1) << "one job, run once";
+}
+
+TEST_F(ServiceTest, NoTokenOrAWrongOneIsUnauthenticated) {
+  pb::Job job;
+  EXPECT_EQ(submit(validate_request(), &job, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(submit(validate_request(), &job, "0123456789abcdef-xx").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  auto c = ctx("");
+  pb::ListJobsResponse resp;
+  EXPECT_EQ(stub_->ListJobs(c.get(), pb::ListJobsRequest(), &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(runner_.finished_.load(), 0);
+}
+
+TEST_F(ServiceTest, AFullQueueIsResourceExhaustedAndNoAcceptedJobIsLost) {
+  runner_.hold(true);
+  std::vector<std::string> accepted;
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request("r1"), &job).ok());
+  accepted.push_back(job.id());
+  runner_.wait_started(1);  // r1 runs; r2 and r3 fill the queue (max 2)
+  for (const char* id : {"r2", "r3"}) {
+    ASSERT_TRUE(submit(validate_request(id), &job).ok());
+    accepted.push_back(job.id());
+  }
+  grpc::Status st = submit(validate_request("r4"), &job);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  runner_.hold(false);
+  for (const auto& id : accepted) {
+    auto events = watch(id, 0);
+    ASSERT_FALSE(events.empty());
+    ASSERT_TRUE(events.back().has_finished()) << "job " << id;
+    EXPECT_EQ(events.back().finished().job().state(), pb::SUCCEEDED);
+  }
+  EXPECT_EQ(runner_.finished_.load(), 3);
+}
+
+TEST_F(ServiceTest, MalformedRequestsNameTheField) {
+  struct Case {
+    const char* what;
+    std::function<void(pb::SubmitValidateRequest&)> change;
+    const char* field;
+  };
+  const std::vector<Case> cases = {
+      {"empty patch", [](auto& r) { r.mutable_patches(0)->set_content(""); }, "patches[0].content"},
+      {"binary patch", [](auto& r) { r.mutable_patches(0)->set_content(std::string("\x7f" "ELF\0\1\2", 7)); },
+       "patches[0].content"},
+      {"oversized patch", [](auto& r) { r.mutable_patches(0)->set_content(std::string(kPatch) + std::string(2 << 20, 'x')); },
+       "patches[0].content"},
+      {"no patch", [](auto& r) { r.clear_patches(); }, "patches"},
+      {"a path as the name", [](auto& r) { r.mutable_patches(0)->set_name("../../etc/passwd"); }, "patches[0].name"},
+      {"unknown scenario", [](auto& r) { r.mutable_scenarios(0)->set_name("no-such-race"); }, "scenarios[0].name"},
+      {"scenario path", [](auto& r) { r.mutable_scenarios(0)->set_name("/etc/passwd"); }, "scenarios[0].name"},
+      {"bad textproto", [](auto& r) { r.mutable_scenarios(0)->set_textproto("name: \"x\"\nschedule { bogus: 1 }\n"); },
+       "scenarios[0].textproto"},
+      {"runs=0", [](auto& r) { r.set_runs(0); }, "runs"},
+      {"runs too many", [](auto& r) { r.set_runs(1000); }, "runs"},
+      {"unknown base", [](auto& r) { r.set_base("nope"); }, "base"},
+  };
+  for (const auto& c : cases) {
+    auto r = validate_request();
+    c.change(r);
+    pb::Job job;
+    grpc::Status st = submit(r, &job);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.what;
+    EXPECT_EQ(st.error_message().rfind(std::string(c.field) + ":", 0), 0u) << c.what << ": " << st.error_message();
+  }
+  EXPECT_EQ(runner_.finished_.load(), 0);
+}
+
+TEST_F(ServiceTest, CancelStopsARunningJob) {
+  runner_.hold(true);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  runner_.wait_started(1);
+  pb::CancelJobRequest req;
+  req.set_id(job.id());
+  pb::Job after;
+  auto c = ctx();
+  ASSERT_TRUE(stub_->CancelJob(c.get(), req, &after).ok());
+  auto events = watch(job.id(), 0);
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().finished().job().state(), pb::CANCELLED);
+  EXPECT_EQ(events.back().finished().job().exit_code(), 3);
+  pb::GetJobRequest missing;
+  missing.set_id("999");
+  auto c2 = ctx();
+  EXPECT_EQ(stub_->GetJob(c2.get(), missing, &after).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServiceTest, AJobRunningWhenTheDaemonDiedRunsAgainOnce) {
+  // What a SIGKILL leaves: the job RUNNING in the store, nobody running it.
+  runner_.hold(true);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  runner_.wait_started(1);
+  {
+    auto s = Store::open(dir_ / "racerigd.db");  // a second connection sees the committed state
+    ASSERT_TRUE(s.ok());
+    auto stored = (*s)->get(job.id());
+    ASSERT_TRUE(stored.ok() && *stored);
+    EXPECT_EQ((*stored)->state(), pb::RUNNING);
+  }
+  // Abandon the pool without letting it requeue: as if killed.
+  server_->Shutdown(std::chrono::system_clock::now());
+  server_.reset();
+  adapter_.reset();
+  core_.reset();
+  {
+    auto s = Store::open(dir_ / "racerigd.db");
+    ASSERT_TRUE(s.ok());
+    auto n = (*s)->recover(3);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 1);
+  }
+  pool_.reset();  // the old worker ends (cancelled); its job was requeued, so it does not finish it
+  store_.reset();
+  runner_.hold(false);
+  start(2);
+  auto events = watch(job.id(), 0);
+  ASSERT_TRUE(events.back().has_finished());
+  const pb::Job& done = events.back().finished().job();
+  EXPECT_EQ(done.state(), pb::SUCCEEDED);
+  EXPECT_EQ(done.attempt(), 2);
+  int finished_events = 0, requeued = 0;
+  for (const auto& e : events) {
+    finished_events += e.has_finished();
+    requeued += e.has_requeued();
+  }
+  EXPECT_EQ(finished_events, 1);
+  EXPECT_GE(requeued, 1);
+}
+
+TEST_F(ServiceTest, ListJobsFiltersAndPages) {
+  stop();
+  start(10);  // three jobs queued at once fit
+  pb::Job job;
+  for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(submit(validate_request(id), &job).ok());
+  watch(job.id(), 0);
+  pb::ListJobsRequest req;
+  req.set_page_size(2);
+  pb::ListJobsResponse page1, page2;
+  auto c = ctx();
+  ASSERT_TRUE(stub_->ListJobs(c.get(), req, &page1).ok());
+  ASSERT_EQ(page1.jobs_size(), 2);
+  EXPECT_EQ(page1.jobs(0).id(), job.id()) << "newest first";
+  ASSERT_FALSE(page1.next_page_token().empty());
+  req.set_page_token(page1.next_page_token());
+  auto c2 = ctx();
+  ASSERT_TRUE(stub_->ListJobs(c2.get(), req, &page2).ok());
+  EXPECT_EQ(page2.jobs_size(), 1);
+  EXPECT_TRUE(page2.next_page_token().empty());
+  pb::ListJobsRequest bad;
+  bad.set_page_token("zz");
+  auto c3 = ctx();
+  EXPECT_EQ(stub_->ListJobs(c3.get(), bad, &page2).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(TokenTable, ParsesNamesTokensAndComments) {
+  auto t = service::TokenTable::parse("# who\n\nci 0123456789abcdef0  # the CI\nalice fedcba9876543210x\n", "t");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->size(), 2u);
+  EXPECT_EQ(t->authenticate("Bearer 0123456789abcdef0").value_or(""), "ci");
+  EXPECT_FALSE(t->authenticate("Bearer 0123456789abcdef1").has_value());
+  EXPECT_FALSE(t->authenticate("0123456789abcdef0").has_value());
+  EXPECT_FALSE(t->authenticate("Bearer ").has_value());
+  auto bad = service::TokenTable::parse("ci\n", "tokens");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.rfind("tokens:1:", 0), 0u) << bad.error().message;
+  EXPECT_FALSE(service::TokenTable::parse("ci short\n", "t").ok());
+  EXPECT_FALSE(service::TokenTable::parse("# nothing\n", "t").ok());
+  EXPECT_FALSE(service::TokenTable::parse("a 0123456789abcdef0\nb 0123456789abcdef0\n", "t").ok());
+}
+
+}  // namespace
+}  // namespace racerig::racerigd

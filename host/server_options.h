@@ -1,0 +1,33 @@
+// The options every racerigd client command shares (--server, --token-file,
+// --tls-ca) and their conversion to client::ServerOptions.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "host/client/connection.h"
+
+namespace racerig::host {
+
+struct ServerArgs {
+  std::string server, token_file, tls_ca;
+  // client::ServerOptions; an empty --server means client::default_server().
+  client::ServerOptions options() const {
+    client::ServerOptions o;
+    o.server = server.empty() ? client::default_server() : server;
+    if (!token_file.empty()) o.token_file = token_file;
+    if (!tls_ca.empty()) o.tls_ca = tls_ca;
+    return o;
+  }
+};
+
+// Adds --server, --token-file and --tls-ca to `app`. `what` says what
+// --server does for this command.
+inline void add_server_options(CLI::App& app, ServerArgs& target, const std::string& what) {
+  app.add_option("--server", target.server, what)->type_name("unix:PATH|HOST:PORT");
+  app.add_option("--token-file", target.token_file, "a file holding racerigd's bearer token alone")->type_name("FILE");
+  app.add_option("--tls-ca", target.tls_ca, "PEM roots to check a TLS server with (connects with TLS)")->type_name("FILE");
+}
+
+}  // namespace racerig::host

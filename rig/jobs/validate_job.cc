@@ -1,0 +1,147 @@
+// The validate job (see validate_job.h).
+#include "rig/jobs/validate_job.h"
+
+#include <map>
+
+#include "rig/dwarf/symbols.h"
+#include "rig/jobs/kernels.h"
+#include "rig/run/validate.h"
+#include "rig/scenario/scenario.h"
+
+namespace racerig::jobs {
+
+namespace {
+
+pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::string& label, bool cold,
+                             JobObserver& observer) {
+  pb::ReproduceReport out;
+  out.set_scenario(ctx.scenario.scenario.name());
+  out.set_kernel_variant(ctx.kernel.variant);
+  out.set_kernel_build_id(ctx.kernel.build_id);
+  run::SnapshotRunner snapshots(ctx);
+  for (int i = 1; i <= runs && !process::cancelled(); ++i) {
+    auto progress = [&](const std::string& line) { observer.run_progress(i, line); };
+    pb::RunReport r = cold ? run::run_once(ctx, i, progress) : snapshots.run(i, progress);
+    observer.run_done(label, r);
+    if (r.verdict() == pb::REPRODUCED) out.set_reproduced(out.reproduced() + 1);
+    *out.add_runs() = std::move(r);
+  }
+  out.set_total(out.runs_size());
+  return out;
+}
+
+int exit_code_of(const pb::ValidateReport& report) {
+  int code = 0;
+  auto worse = [&](int c) {
+    static const int rank[] = {0, 5, 0, 3, 1, 4};  // indexed by exit code: 1 (NOT_FIXED) worst, then 5, 3, 4
+    if (rank[c] > rank[code]) code = c;
+  };
+  for (const auto& v : report.scenarios()) {
+    switch (v.result()) {
+      case pb::FIXED: break;
+      case pb::NOT_FIXED: worse(1); break;
+      case pb::INCONCLUSIVE: worse(kExitInconclusive); break;
+      default: worse(3); break;
+    }
+  }
+  return code;
+}
+
+}  // namespace
+
+Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& request, JobObserver& observer,
+                                     std::shared_ptr<process::CancelToken> cancel) {
+  process::ScopedCancel scope(std::move(cancel));
+  const run::RunOptions& options = request.options;
+
+  // Scenarios first: input errors before anything builds.
+  std::vector<std::string> names = request.scenarios;
+  if (names.empty() || (names.size() == 1 && names[0] == "all")) names = scenario::list_scenarios(env.scenarios_dir());
+  std::vector<scenario::LoadedScenario> scenarios;
+  for (const auto& n : names) {
+    auto path = scenario::find_scenario(n, env.scenarios_dir());
+    if (!path.ok()) return path.error().wrap("scenario");
+    auto loaded = scenario::load_scenario(*path, options.cpus);
+    if (!loaded.ok()) return loaded.error().wrap("scenario");
+    // FIXED needs an enforced schedule: an unforced scenario cannot prove a fix.
+    if (loaded->scenario.schedule().empty())
+      return make_error(ErrorKind::kInput, path->string() + ": scenario \"" + loaded->scenario.name() +
+                                               "\" has no schedule; validate needs a forced schedule to prove a "
+                                               "fix (use racerig stress for unforced runs)")
+          .wrap("scenario");
+    scenarios.push_back(std::move(*loaded));
+  }
+
+  ValidateOutcome out;
+  pb::ValidateReport& report = out.report;
+  report = validate_error_report(env, request, Error{});
+  // The patches are read and checked before anything builds.
+  auto patches = read_patches(request.patches);
+  if (!patches.ok()) {
+    report.set_error("patch: " + patches.error().message);
+    out.exit_code = 2;
+    return out;
+  }
+  auto control = ensure_kernel(env, request.base, observer);
+  if (!control.ok()) return control.error().wrap("kernel " + request.base);
+  auto patched = ensure_patched_kernel(env, request.base, *patches, observer);
+  if (!patched.ok()) {
+    report.set_error(patched.error().message);
+    out.cancelled = process::cancelled();
+    out.exit_code = out.cancelled                                   ? 3
+                    : patched.error().kind == ErrorKind::kInput ? 2
+                    : patched.error().kind == ErrorKind::kBuild ? kExitPatchError
+                                                                : 3;
+    return out;
+  }
+  report.set_patched_variant(patched->variant);
+  report.set_patched_build_id(patched->build_id);
+
+  std::map<std::string, std::shared_ptr<const symbols::Symbols>> syms;
+  for (const run::KernelFiles* k : {&*control, &*patched}) {
+    auto s = symbols::Symbols::open(k->vmlinux.string());
+    if (!s.ok()) return s.error().wrap("symbols of " + k->variant);
+    syms[k->variant] = std::shared_ptr<const symbols::Symbols>(std::move(*s));
+  }
+
+  observer.note("validating " + patched->variant + " on " + request.base + " (" + std::to_string(request.runs) +
+                " runs per kernel)");
+  for (const auto& sc : scenarios) {
+    pb::ScenarioValidation* v = report.add_scenarios();
+    v->set_scenario(sc.scenario.name());
+    bool prepared = true;
+    for (const run::KernelFiles* k : {&*control, &*patched}) {
+      auto ctx = run::prepare_run(*k, syms[k->variant], sc, options);
+      if (!ctx.ok()) {
+        // A hold point that does not exist in the patched kernel: inconclusive, named.
+        v->set_result(ctx.error().kind == ErrorKind::kInput ? pb::INCONCLUSIVE : pb::ERROR);
+        v->set_reason(k->variant + ": " + ctx.error().message);
+        prepared = false;
+        break;
+      }
+      const std::string label = k == &*control ? k->variant + " (control)" : k->variant;
+      pb::ReproduceReport r = run_many(*ctx, request.runs, label, request.cold, observer);
+      *(k == &*control ? v->mutable_control() : v->mutable_patched()) = std::move(r);
+    }
+    if (!prepared) continue;
+    std::string why;
+    v->set_result(run::classify(v->control(), v->patched(), &why));
+    v->set_reason(why);
+  }
+  out.cancelled = process::cancelled();
+  out.exit_code = out.cancelled ? 3 : exit_code_of(report);
+  return out;
+}
+
+pb::ValidateReport validate_error_report(const JobEnv& env, const ValidateRequest& request, const Error& error) {
+  pb::ValidateReport report;
+  report.set_base_variant(request.base);
+  for (size_t i = 0; i < request.patches.size(); ++i)
+    report.add_patches(i < request.patch_names.size() ? request.patch_names[i] : request.patches[i].string());
+  report.set_racerig_version(env.racerig_version);
+  report.set_qemu_version(env.qemu_version);
+  report.set_error(error.message);
+  return report;
+}
+
+}  // namespace racerig::jobs

@@ -1,0 +1,56 @@
+// A validate job: judge candidate patches on the forced interleavings.
+// Builds base+patches as a cached variant, runs every scenario on the base
+// (the control) and on the patched kernel, and gives each scenario FIXED,
+// NOT_FIXED, INCONCLUSIVE or ERROR. The orchestration of `racerig
+// validate`, as a library.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/racerig.pb.h"
+#include "rig/base/result.h"
+#include "rig/jobs/job_env.h"
+#include "rig/process/cancel.h"
+#include "rig/run/run.h"
+
+namespace racerig::jobs {
+
+// validate's exit codes beyond the common ones (README).
+constexpr int kExitInconclusive = 4;
+constexpr int kExitPatchError = 5;
+
+struct ValidateRequest {
+  std::vector<std::filesystem::path> patches;  // applied in order on the base
+  std::vector<std::string> patch_names;        // shown in the report (empty: the paths)
+  std::string base = "buggy";
+  std::vector<std::string> scenarios;          // names or files; empty or {"all"}: every scenario
+  int runs = 3;
+  bool cold = false;
+  run::RunOptions options;
+};
+
+struct ValidateOutcome {
+  pb::ValidateReport report;
+  // 0 every scenario FIXED, 1 NOT_FIXED, 2 a bad patch, 3 infrastructure
+  // error or interrupted, 4 INCONCLUSIVE, 5 the patch does not apply or the
+  // kernel does not build; several scenarios: the worst (README).
+  int exit_code = 0;
+  bool cancelled = false;
+};
+
+// Runs the job on the calling thread. Scenario errors come first (kInput,
+// "scenario: ..."; a scenario without a schedule is one: it cannot prove a fix), then the control kernel ("kernel NAME: ..."); a patched
+// kernel that does not build is not an error but a report with error set.
+// `cancel` (may be null: signals only) stops the build or run in progress.
+Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& request, JobObserver& observer,
+                                     std::shared_ptr<process::CancelToken> cancel = nullptr);
+
+// The report of a job that failed before its scenarios ran (run_validate's
+// error): the base, the patches, the versions and the error, so the JSON and
+// JUnit reports are written all the same.
+pb::ValidateReport validate_error_report(const JobEnv& env, const ValidateRequest& request, const Error& error);
+
+}  // namespace racerig::jobs

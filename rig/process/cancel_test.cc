@@ -1,0 +1,102 @@
+// Per-job cancellation tokens: a token cancels the thread that holds it and
+// nothing else; its fd wakes waiters; Ctrl-C still reaches a token's waiter.
+#include "rig/process/cancel.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "rig/process/process.h"
+
+namespace racerig::process {
+namespace {
+
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+TEST(CancelToken, CancelsOnlyTheThreadThatHoldsIt) {
+  auto a = CancelToken::make();
+  auto b = CancelToken::make();
+  ASSERT_GE(a->fd(), 0);
+  bool a_seen = false, b_seen = true;
+  std::thread ta([&] {
+    ScopedCancel scope(a);
+    a->cancel();
+    a_seen = cancelled() && readable(cancel_fd());
+  });
+  ta.join();
+  std::thread tb([&] {
+    ScopedCancel scope(b);
+    b_seen = cancelled() || readable(cancel_fd());
+  });
+  tb.join();
+  EXPECT_TRUE(a_seen);
+  EXPECT_FALSE(b_seen);
+  EXPECT_FALSE(cancelled()) << "the main thread holds no token";
+}
+
+TEST(CancelToken, ScopesNestAndRestore) {
+  auto outer = CancelToken::make();
+  auto inner = CancelToken::make();
+  ScopedCancel s1(outer);
+  {
+    ScopedCancel s2(inner);
+    inner->cancel();
+    EXPECT_TRUE(cancelled());
+    EXPECT_EQ(cancel_fd(), inner->fd());
+  }
+  EXPECT_FALSE(cancelled());
+  EXPECT_EQ(cancel_fd(), outer->fd());
+  EXPECT_FALSE(readable(outer->fd()));
+  outer->cancel();
+  outer->cancel();  // idempotent
+  EXPECT_TRUE(readable(outer->fd()));
+}
+
+// A job's token reaches the subprocess helper (kernel builds run through
+// it): cancelling the token stops that thread's child and its group, and a
+// child on another thread runs on.
+TEST(CancelToken, StopsTheSubprocessOfItsThreadOnly) {
+  auto token = CancelToken::make();
+  Result<Exit> cancelled_run = make_error(ErrorKind::kInternal, "not run");
+  Result<Exit> other_run = make_error(ErrorKind::kInternal, "not run");
+  Limits limits;
+  limits.deadline = Deadline::after(std::chrono::seconds(60));
+  std::thread job([&] {
+    ScopedCancel scope(token);
+    cancelled_run = run(Spec{{"sh", "-c", "sleep 1000 & wait"}}, limits);
+  });
+  std::thread other([&] { other_run = run(Spec{{"sh", "-c", "sleep 2; echo done"}}, limits); });
+  ::usleep(300000);
+  token->cancel();
+  job.join();
+  other.join();
+  ASSERT_FALSE(cancelled_run.ok());
+  EXPECT_EQ(cancelled_run.error().kind, ErrorKind::kCancelled) << cancelled_run.error().message;
+  ASSERT_TRUE(other_run.ok()) << other_run.error().message;
+  EXPECT_EQ(other_run->output, "done\n");
+  EXPECT_FALSE(cancelled());
+}
+
+// In a child process: the signal flag is process-wide and permanent.
+void raise_and_wait_on_a_token() {
+  install_cancel_handlers();
+  auto token = CancelToken::make();
+  ScopedCancel scope(token);
+  ::raise(SIGTERM);
+  pollfd p{cancel_fd(), POLLIN, 0};
+  std::exit(cancelled() && ::poll(&p, 1, 1000) == 1 && !token->cancelled() ? 0 : 1);
+}
+
+TEST(CancelTokenDeathTest, SignalWakesATokensWaiter) {
+  EXPECT_EXIT(raise_and_wait_on_a_token(), ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
+}  // namespace racerig::process

@@ -1,0 +1,71 @@
+// Bearer tokens (see auth.h).
+#include "rig/service/auth.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace racerig::service {
+
+namespace {
+
+constexpr size_t kMinTokenLength = 16;
+
+// `known` is never empty (tokens have a minimum length). The loop runs over
+// all of `given` whatever differs.
+bool equal_constant_time(std::string_view known, std::string_view given) {
+  size_t diff = known.size() ^ given.size();
+  for (size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(known[i % known.size()] ^ given[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+Result<TokenTable> TokenTable::parse(std::string_view text, const std::string& file_name) {
+  TokenTable table;
+  std::set<std::string> names;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string where = file_name + ":" + std::to_string(number);
+    if (size_t hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    std::istringstream words(line);
+    std::string name, token, extra;
+    if (!(words >> name)) continue;
+    if (!(words >> token)) return make_error(ErrorKind::kInput, where + ": \"" + name + "\" has no token (want NAME TOKEN)");
+    if (words >> extra) return make_error(ErrorKind::kInput, where + ": more than NAME TOKEN (\"" + extra + "\")");
+    if (token.size() < kMinTokenLength)
+      return make_error(ErrorKind::kInput, where + ": the token of \"" + name + "\" is " + std::to_string(token.size()) +
+                                               " characters; want at least " + std::to_string(kMinTokenLength));
+    if (!names.insert(name).second) return make_error(ErrorKind::kInput, where + ": \"" + name + "\" appears twice");
+    if (!table.by_token_.emplace(token, name).second)
+      return make_error(ErrorKind::kInput, where + ": the token of \"" + name + "\" is also another name's");
+  }
+  if (table.by_token_.empty()) return make_error(ErrorKind::kInput, file_name + ": no tokens (want NAME TOKEN lines)");
+  return table;
+}
+
+Result<TokenTable> TokenTable::load(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return errno_error("reading the tokens file " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path.string());
+}
+
+std::optional<std::string> TokenTable::name_of(std::string_view token) const {
+  std::optional<std::string> found;
+  for (const auto& [known, name] : by_token_)  // every entry compared: no early exit
+    if (equal_constant_time(known, token)) found = name;
+  return found;
+}
+
+std::optional<std::string> TokenTable::authenticate(std::string_view authorization) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.substr(0, kBearer.size()) != kBearer) return std::nullopt;
+  return name_of(authorization.substr(kBearer.size()));
+}
+
+}  // namespace racerig::service

@@ -1,0 +1,167 @@
+// The service's logic (see job_service.h).
+#include "rig/service/job_service.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "rig/run/junit.h"
+
+namespace racerig::service {
+
+namespace {
+
+ServiceError internal(const Error& e) { return service_error(Code::kInternal, e.message); }
+
+ServiceError not_found(const std::string& id) { return service_error(Code::kNotFound, "id: no job \"" + id + "\""); }
+
+// The request as stored: what a repeated request_id is compared against.
+std::string request_bytes(const pb::Job& job) {
+  if (job.has_reproduce()) return job.reproduce().SerializeAsString();
+  if (job.has_validate()) return job.validate().SerializeAsString();
+  return {};
+}
+
+}  // namespace
+
+ServiceResult<pb::Job> JobService::enqueue(pb::Job job, const std::string& bytes) {
+  auto inserted = store_.insert(job, options_.max_queued);
+  if (!inserted.ok()) return internal(inserted.error());
+  if (!*inserted)
+    return service_error(Code::kResourceExhausted, "the queue is full (" + std::to_string(options_.max_queued) +
+                                                       " jobs wait; --max-queued); submit again later");
+  if ((*inserted)->existed) {
+    if (request_bytes((*inserted)->job) != bytes)
+      return service_error(Code::kInvalidArgument, "request_id: \"" + job.request_id() +
+                                                       "\" was used for a different request (job " +
+                                                       (*inserted)->job.id() + ")");
+    return summary_of((*inserted)->job);
+  }
+  pool_.wake();
+  return summary_of((*inserted)->job);
+}
+
+ServiceResult<pb::Job> JobService::submit_reproduce(const pb::SubmitReproduceRequest& request,
+                                                    const std::string& submitter) {
+  if (auto e = check_reproduce(request, options_.limits, catalog_)) return *e;
+  pb::Job job;
+  job.set_kind(pb::REPRODUCE);
+  job.set_submitter(submitter);
+  job.set_request_id(request.request_id());
+  *job.mutable_reproduce() = request;
+  return enqueue(std::move(job), request.SerializeAsString());
+}
+
+ServiceResult<pb::Job> JobService::submit_validate(const pb::SubmitValidateRequest& request,
+                                                   const std::string& submitter) {
+  if (auto e = check_validate(request, options_.limits, catalog_)) return *e;
+  pb::Job job;
+  job.set_kind(pb::VALIDATE);
+  job.set_submitter(submitter);
+  job.set_request_id(request.request_id());
+  *job.mutable_validate() = request;
+  return enqueue(std::move(job), request.SerializeAsString());
+}
+
+ServiceResult<pb::Job> JobService::get(const std::string& id) {
+  auto job = store_.get(id);
+  if (!job.ok()) return internal(job.error());
+  if (!*job) return not_found(id);
+  pb::Job out = std::move(**job);
+  if (out.has_validate())
+    for (auto& p : *out.mutable_validate()->mutable_patches()) p.clear_content();
+  return out;
+}
+
+ServiceResult<bool> JobService::watch(const std::string& id, int64_t after_seq,
+                                      const std::function<bool(const pb::JobEvent&)>& send,
+                                      const std::function<bool()>& gone) {
+  auto job = store_.get(id);
+  if (!job.ok()) return internal(job.error());
+  if (!*job) return not_found(id);
+  if (after_seq < 0) return service_error(Code::kInvalidArgument, "after_seq: negative (" + std::to_string(after_seq) + ")");
+  int64_t seq = after_seq;
+  while (!gone()) {
+    auto events = store_.events_after(id, seq, 100);
+    if (!events.ok()) return internal(events.error());
+    for (const auto& ev : *events) {
+      if (!send(ev)) return false;
+      seq = ev.seq();
+      if (ev.has_finished()) return true;
+    }
+    if (events->empty()) store_.wait_for_change(std::chrono::milliseconds(1000));
+  }
+  return false;
+}
+
+ServiceResult<pb::ListJobsResponse> JobService::list(const pb::ListJobsRequest& request) {
+  int size = request.page_size();
+  if (size < 0 || size > 500)
+    return service_error(Code::kInvalidArgument, "page_size: must be from 0 to 500, got " + std::to_string(size));
+  if (size == 0) size = 50;
+  int64_t before = 0;
+  if (!request.page_token().empty()) {
+    const std::string& t = request.page_token();
+    if (t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos)
+      return service_error(Code::kInvalidArgument, "page_token: \"" + t + "\" is not one this server gave");
+    before = std::stoll(t);
+  }
+  std::vector<pb::JobState> states;
+  for (int s : request.states()) states.push_back(static_cast<pb::JobState>(s));
+  auto jobs = store_.list(states, before, size + 1);
+  if (!jobs.ok()) return internal(jobs.error());
+  pb::ListJobsResponse out;
+  for (int i = 0; i < static_cast<int>(jobs->size()) && i < size; ++i) *out.add_jobs() = (*jobs)[i];
+  if (static_cast<int>(jobs->size()) > size) out.set_next_page_token(out.jobs(size - 1).id());
+  return out;
+}
+
+ServiceResult<pb::Job> JobService::cancel(const std::string& id) {
+  auto job = store_.get(id);
+  if (!job.ok()) return internal(job.error());
+  if (!*job) return not_found(id);
+  if (is_final((*job)->state())) return get(id);
+  if (pool_.cancel(id)) return get(id);  // the worker stores CANCELLED once the run has stopped
+  pb::Job cancelled = **job;
+  cancelled.set_state(pb::CANCELLED);
+  cancelled.set_error("cancelled before it started");
+  cancelled.set_exit_code(3);
+  auto stored = store_.finish(cancelled);
+  if (!stored.ok()) return internal(stored.error());
+  pool_.cancel(id);  // a worker may have taken it meanwhile
+  return get(id);
+}
+
+ServiceResult<pb::ListScenariosResponse> JobService::scenarios() {
+  auto r = catalog_.scenarios();
+  if (!r.ok()) return internal(r.error());
+  return *r;
+}
+
+ServiceResult<pb::ListKernelsResponse> JobService::kernels() {
+  auto r = catalog_.kernels();
+  if (!r.ok()) return internal(r.error());
+  return *r;
+}
+
+ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id) {
+  auto job = store_.get(id);
+  if (!job.ok()) return internal(job.error());
+  if (!*job) return not_found(id);
+  const pb::Job& j = **job;
+  if (!is_final(j.state()) || (!j.has_reproduce_report() && !j.has_validate_report()))
+    return service_error(Code::kFailedPrecondition, "job " + id + " has no report yet (state " +
+                                                        pb::JobState_Name(j.state()) + ")");
+  pb::JobArtifacts out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = true;
+  opts.preserve_proto_field_names = true;
+  std::string json;
+  const google::protobuf::Message& report =
+      j.has_validate_report() ? static_cast<const google::protobuf::Message&>(j.validate_report()) : j.reproduce_report();
+  if (!google::protobuf::util::MessageToJsonString(report, &json, opts).ok())
+    return service_error(Code::kInternal, "job " + id + ": the report does not convert to JSON");
+  out.set_json(json);
+  if (j.has_validate_report()) out.set_junit_xml(run::junit_xml(j.validate_report()));
+  return out;
+}
+
+}  // namespace racerig::service

@@ -1,0 +1,31 @@
+// Limits on what a client may submit, and the checks of a submit request:
+// each problem is INVALID_ARGUMENT with a message that names the field
+// ("patches[1].content: ...", "runs: ...").
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include "proto/racerig_service.pb.h"
+#include "rig/service/catalog.h"
+#include "rig/service/status.h"
+
+namespace racerig::service {
+
+struct Limits {
+  int max_runs = 20;
+  int max_patches = 16;
+  size_t max_patch_bytes = 1 << 20;
+  int max_scenarios = 8;
+  size_t max_textproto_bytes = 64 << 10;
+  size_t max_request_id_bytes = 128;
+  int vcpus = 0;  // what inline scenarios are checked against (0: each scenario's own, machine_cpus)
+};
+
+// nullopt when the request is acceptable.
+std::optional<ServiceError> check_reproduce(const pb::SubmitReproduceRequest& request, const Limits& limits,
+                                            const Catalog& catalog);
+std::optional<ServiceError> check_validate(const pb::SubmitValidateRequest& request, const Limits& limits,
+                                           const Catalog& catalog);
+
+}  // namespace racerig::service

@@ -1,0 +1,45 @@
+// The service's errors as values: a code with the meaning gRPC gives it, and
+// a message naming the field or the job. The gRPC adapter turns them into
+// grpc::Status in one place (host/racerigd/status_conversion).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace racerig::service {
+
+enum class Code {
+  kInvalidArgument,     // a bad request: the message names the field
+  kNotFound,            // no such job
+  kResourceExhausted,   // the queue is full
+  kUnauthenticated,     // no token, or an unknown one
+  kFailedPrecondition,  // e.g. artifacts of an unfinished job
+  kInternal,            // the store failed
+};
+
+struct ServiceError {
+  Code code = Code::kInternal;
+  std::string message;
+};
+
+inline ServiceError service_error(Code code, std::string message) { return ServiceError{code, std::move(message)}; }
+
+// A value or a ServiceError.
+template <typename T>
+class [[nodiscard]] ServiceResult {
+ public:
+  ServiceResult(T value) : v_(std::move(value)) {}               // NOLINT(google-explicit-constructor)
+  ServiceResult(ServiceError error) : v_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
+  bool ok() const { return v_.index() == 0; }
+  T& operator*() { return std::get<0>(v_); }
+  const T& operator*() const { return std::get<0>(v_); }
+  T* operator->() { return &std::get<0>(v_); }
+  const T* operator->() const { return &std::get<0>(v_); }
+  const ServiceError& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, ServiceError> v_;
+};
+
+}  // namespace racerig::service

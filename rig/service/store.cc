@@ -1,0 +1,414 @@
+// The SQLite job store (see store.h).
+//
+// Schema: jobs(id, state, submitter, request_id, record) where record is the
+// serialized pb::Job (request, report and all); events(job_id, seq, record)
+// with the serialized pb::JobEvent. The columns beside the records are for
+// queries only and are written from the record.
+#include "rig/service/store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+namespace racerig::service {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  state INTEGER NOT NULL,
+  submitter TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  record BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_request ON jobs(submitter, request_id) WHERE request_id != '';
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
+CREATE TABLE IF NOT EXISTS events (
+  job_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  record BLOB NOT NULL,
+  PRIMARY KEY (job_id, seq)
+);
+)sql";
+
+// One prepared statement, finalized on destruction.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind_blob(int i, const std::string& v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(s_); }
+  int64_t integer(int col) { return sqlite3_column_int64(s_, col); }
+  std::string blob(int col) {
+    const void* p = sqlite3_column_blob(s_, col);
+    int n = sqlite3_column_bytes(s_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+  Error error(const std::string& what) const {
+    return make_error(ErrorKind::kIo, "job store: " + what + ": " + sqlite3_errmsg(db_));
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { ok_ = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK; }
+  ~Transaction() {
+    if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Status begun() const {
+    if (!ok_) return make_error(ErrorKind::kIo, std::string("job store: BEGIN: ") + sqlite3_errmsg(db_));
+    return Status::Ok();
+  }
+  Status commit() {
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return make_error(ErrorKind::kIo, std::string("job store: COMMIT: ") + sqlite3_errmsg(db_));
+    done_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  bool ok_ = false, done_ = false;
+};
+
+Result<int64_t> parse_id(const std::string& id) {
+  if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
+    return make_error(ErrorKind::kInput, "id: \"" + id + "\" is not a job id (a number)");
+  return static_cast<int64_t>(std::stoll(id));
+}
+
+}  // namespace
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_final(pb::JobState s) {
+  return s == pb::SUCCEEDED || s == pb::FAILED || s == pb::CANCELLED || s == pb::INTERRUPTED;
+}
+
+pb::Job summary_of(const pb::Job& job) {
+  pb::Job out = job;
+  out.clear_reproduce_report();
+  out.clear_validate_report();
+  if (out.has_validate())
+    for (auto& p : *out.mutable_validate()->mutable_patches()) p.clear_content();
+  return out;
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  std::unique_ptr<Store> store(new Store(db));
+  if (rc != SQLITE_OK)
+    return make_error(ErrorKind::kIo, "opening the job store " + path.string() + ": " + sqlite3_errstr(rc));
+  sqlite3_busy_timeout(db, 5000);
+  RACERIG_TRY(store->exec("PRAGMA journal_mode=WAL"));
+  RACERIG_TRY(store->exec("PRAGMA synchronous=FULL"));
+  RACERIG_TRY(store->exec(kSchema));
+  return store;
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+Status Store::exec(const char* sql) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string text = msg ? msg : "?";
+    sqlite3_free(msg);
+    return make_error(ErrorKind::kIo, std::string("job store: ") + text);
+  }
+  return Status::Ok();
+}
+
+void Store::changed() {
+  {
+    std::lock_guard<std::mutex> lock(change_mu_);
+    ++generation_;
+  }
+  change_cv_.notify_all();
+}
+
+void Store::wait_for_change(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(change_mu_);
+  const uint64_t seen = generation_;
+  change_cv_.wait_for(lock, timeout, [&] { return generation_ != seen; });
+}
+
+Result<std::optional<pb::Job>> Store::get_locked(int64_t id) {
+  Stmt q(db_, "SELECT record FROM jobs WHERE id = ?");
+  if (!q.ok()) return q.error("select job");
+  q.bind(1, id);
+  int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<pb::Job>();
+  if (rc != SQLITE_ROW) return q.error("select job");
+  pb::Job job;
+  if (!job.ParseFromString(q.blob(0)))
+    return make_error(ErrorKind::kIo, "job store: the record of job " + std::to_string(id) + " does not parse");
+  return std::optional<pb::Job>(std::move(job));
+}
+
+Status Store::put_locked(const pb::Job& job) {
+  Stmt u(db_, "UPDATE jobs SET state = ?, record = ? WHERE id = ?");
+  if (!u.ok()) return u.error("update job");
+  u.bind(1, job.state()).bind_blob(2, job.SerializeAsString()).bind(3, std::stoll(job.id()));
+  if (u.step() != SQLITE_DONE) return u.error("update job " + job.id());
+  return Status::Ok();
+}
+
+Result<int64_t> Store::append_locked(int64_t id, pb::JobEvent event) {
+  Stmt q(db_, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?");
+  if (!q.ok()) return q.error("select seq");
+  q.bind(1, id);
+  if (q.step() != SQLITE_ROW) return q.error("select seq");
+  const int64_t seq = q.integer(0) + 1;
+  event.set_job_id(std::to_string(id));
+  event.set_seq(seq);
+  event.set_unix_ms(now_unix_ms());
+  Stmt ins(db_, "INSERT INTO events (job_id, seq, record) VALUES (?, ?, ?)");
+  if (!ins.ok()) return ins.error("insert event");
+  ins.bind(1, id).bind(2, seq).bind_blob(3, event.SerializeAsString());
+  if (ins.step() != SQLITE_DONE) return ins.error("insert event");
+  return seq;
+}
+
+Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  if (!job.request_id().empty()) {
+    Stmt q(db_, "SELECT record FROM jobs WHERE submitter = ? AND request_id = ?");
+    if (!q.ok()) return q.error("select request");
+    q.bind(1, job.submitter()).bind(2, job.request_id());
+    int rc = q.step();
+    if (rc == SQLITE_ROW) {
+      Inserted found;
+      if (!found.job.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: a record does not parse");
+      found.existed = true;
+      return std::optional<Inserted>(std::move(found));
+    }
+    if (rc != SQLITE_DONE) return q.error("select request");
+  }
+  Stmt c(db_, "SELECT COUNT(*) FROM jobs WHERE state = ?");
+  if (!c.ok()) return c.error("count");
+  c.bind(1, pb::QUEUED);
+  if (c.step() != SQLITE_ROW) return c.error("count");
+  const int64_t ahead = c.integer(0);
+  if (ahead >= max_queued) return std::optional<Inserted>();
+
+  job.set_state(pb::QUEUED);
+  job.set_submitted_unix_ms(now_unix_ms());
+  Stmt ins(db_, "INSERT INTO jobs (state, submitter, request_id, record) VALUES (?, ?, ?, x'')");
+  if (!ins.ok()) return ins.error("insert job");
+  ins.bind(1, job.state()).bind(2, job.submitter()).bind(3, job.request_id());
+  if (ins.step() != SQLITE_DONE) return ins.error("insert job");
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  job.set_id(std::to_string(id));
+  pb::JobEvent ev;
+  ev.mutable_queued()->set_ahead(static_cast<int32_t>(ahead));
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, ev));
+  job.set_last_event_seq(seq);
+  RACERIG_TRY(put_locked(job));
+  RACERIG_TRY(tx.commit());
+  changed();
+  return std::optional<Inserted>(Inserted{std::move(job), false});
+}
+
+Result<std::optional<pb::Job>> Store::claim_next() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  Stmt q(db_, "SELECT id FROM jobs WHERE state = ? ORDER BY id LIMIT 1");
+  if (!q.ok()) return q.error("select queued");
+  q.bind(1, pb::QUEUED);
+  int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<pb::Job>();
+  if (rc != SQLITE_ROW) return q.error("select queued");
+  const int64_t id = q.integer(0);
+  RACERIG_ASSIGN(auto job, get_locked(id));
+  if (!job) return make_error(ErrorKind::kIo, "job store: job " + std::to_string(id) + " vanished");
+  job->set_state(pb::RUNNING);
+  job->set_attempt(job->attempt() + 1);
+  job->set_started_unix_ms(now_unix_ms());
+  pb::JobEvent ev;
+  ev.mutable_started()->set_attempt(job->attempt());
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, ev));
+  job->set_last_event_seq(seq);
+  RACERIG_TRY(put_locked(*job));
+  RACERIG_TRY(tx.commit());
+  changed();
+  return job;
+}
+
+Result<int64_t> Store::append_event(const std::string& job_id, pb::JobEvent event) {
+  RACERIG_ASSIGN(int64_t id, parse_id(job_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, std::move(event)));
+  RACERIG_ASSIGN(auto job, get_locked(id));
+  if (!job) return make_error(ErrorKind::kInput, "id: no job " + job_id);
+  job->set_last_event_seq(seq);
+  RACERIG_TRY(put_locked(*job));
+  RACERIG_TRY(tx.commit());
+  changed();
+  return seq;
+}
+
+Result<pb::Job> Store::finish(pb::Job job) {
+  RACERIG_ASSIGN(int64_t id, parse_id(job.id()));
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  RACERIG_ASSIGN(auto stored, get_locked(id));
+  if (!stored) return make_error(ErrorKind::kInput, "id: no job " + job.id());
+  if (is_final(stored->state())) return *stored;  // ended already (e.g. cancelled while queued): once only
+  job.set_finished_unix_ms(now_unix_ms());
+  pb::JobEvent ev;
+  // The Finished event's seq is known before it is written: the record it
+  // carries says so.
+  Stmt q(db_, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?");
+  if (!q.ok()) return q.error("select seq");
+  q.bind(1, id);
+  if (q.step() != SQLITE_ROW) return q.error("select seq");
+  job.set_last_event_seq(q.integer(0) + 1);
+  *ev.mutable_finished()->mutable_job() = job;
+  if (ev.finished().job().has_validate())  // patch bodies are not echoed to watchers
+    for (auto& p : *ev.mutable_finished()->mutable_job()->mutable_validate()->mutable_patches()) p.clear_content();
+  RACERIG_TRY(append_locked(id, ev));
+  RACERIG_TRY(put_locked(job));
+  RACERIG_TRY(tx.commit());
+  changed();
+  return job;
+}
+
+Status Store::requeue(const std::string& job_id, const std::string& reason) {
+  RACERIG_ASSIGN(int64_t id, parse_id(job_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  RACERIG_ASSIGN(auto job, get_locked(id));
+  if (!job || job->state() != pb::RUNNING) return Status::Ok();
+  job->set_state(pb::QUEUED);
+  pb::JobEvent ev;
+  ev.mutable_requeued()->set_attempt(job->attempt() + 1);
+  ev.mutable_requeued()->set_reason(reason);
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, ev));
+  job->set_last_event_seq(seq);
+  RACERIG_TRY(put_locked(*job));
+  RACERIG_TRY(tx.commit());
+  changed();
+  return Status::Ok();
+}
+
+Result<int> Store::recover(int max_attempts) {
+  std::vector<int64_t> running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt q(db_, "SELECT id FROM jobs WHERE state = ? ORDER BY id");
+    if (!q.ok()) return q.error("select running");
+    q.bind(1, pb::RUNNING);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) running.push_back(q.integer(0));
+    if (rc != SQLITE_DONE) return q.error("select running");
+  }
+  int requeued = 0;
+  for (int64_t id : running) {
+    RACERIG_ASSIGN(auto job, get(std::to_string(id)));
+    if (!job) continue;
+    if (job->attempt() >= max_attempts) {
+      job->set_state(pb::INTERRUPTED);
+      job->set_exit_code(3);
+      job->set_error("the daemon stopped during each of " + std::to_string(job->attempt()) + " attempts");
+      RACERIG_TRY(finish(*job));
+      continue;
+    }
+    RACERIG_TRY(requeue(job->id(), "the daemon restarted during attempt " + std::to_string(job->attempt())));
+    ++requeued;
+  }
+  return requeued;
+}
+
+Result<std::optional<pb::Job>> Store::get(const std::string& job_id) {
+  auto id = parse_id(job_id);
+  if (!id.ok()) return std::optional<pb::Job>();
+  std::lock_guard<std::mutex> lock(mu_);
+  return get_locked(*id);
+}
+
+Result<std::vector<pb::JobEvent>> Store::events_after(const std::string& job_id, int64_t after_seq, int limit) {
+  RACERIG_ASSIGN(int64_t id, parse_id(job_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "SELECT record FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+  if (!q.ok()) return q.error("select events");
+  q.bind(1, id).bind(2, after_seq).bind(3, limit);
+  std::vector<pb::JobEvent> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    pb::JobEvent ev;
+    if (!ev.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: an event of job " + job_id + " does not parse");
+    out.push_back(std::move(ev));
+  }
+  if (rc != SQLITE_DONE) return q.error("select events");
+  return out;
+}
+
+Result<std::vector<pb::Job>> Store::list(const std::vector<pb::JobState>& states, int64_t before_id, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string sql = "SELECT record FROM jobs WHERE id < ?";
+  if (!states.empty()) {
+    sql += " AND state IN (";
+    for (size_t i = 0; i < states.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
+  sql += " ORDER BY id DESC LIMIT ?";
+  Stmt q(db_, sql.c_str());
+  if (!q.ok()) return q.error("list jobs");
+  int i = 1;
+  q.bind(i++, before_id > 0 ? before_id : INT64_MAX);
+  for (auto s : states) q.bind(i++, static_cast<int64_t>(s));
+  q.bind(i, limit);
+  std::vector<pb::Job> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    pb::Job job;
+    if (!job.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: a record does not parse");
+    out.push_back(summary_of(job));
+  }
+  if (rc != SQLITE_DONE) return q.error("list jobs");
+  return out;
+}
+
+Result<int> Store::count(pb::JobState state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt c(db_, "SELECT COUNT(*) FROM jobs WHERE state = ?");
+  if (!c.ok()) return c.error("count");
+  c.bind(1, state);
+  if (c.step() != SQLITE_ROW) return c.error("count");
+  return static_cast<int>(c.integer(0));
+}
+
+}  // namespace racerig::service

@@ -1,0 +1,88 @@
+// The job store: jobs, their events and their reports in one SQLite
+// database (WAL), so a daemon killed at any moment loses nothing that it
+// acknowledged. Every method is one transaction and thread-safe; events get
+// per-job sequence numbers 1, 2, 3, ... and wake waiters.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/racerig_service.pb.h"
+#include "rig/base/result.h"
+
+struct sqlite3;
+
+namespace racerig::service {
+
+class Store {
+ public:
+  // Opens (creating) the database at `path`, WAL mode.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // What insert() did.
+  struct Inserted {
+    pb::Job job;
+    bool existed = false;  // (submitter, request_id) was already there: `job` is that one
+  };
+  // Inserts a QUEUED job (id, submitted time and a Queued event assigned
+  // here) unless the submitter already used the job's non-empty request_id.
+  // kBusy-like refusal: nullopt when `max_queued` jobs are already queued.
+  Result<std::optional<Inserted>> insert(pb::Job job, int max_queued);
+
+  // The oldest QUEUED job, now RUNNING with attempt+1 and a Started event.
+  Result<std::optional<pb::Job>> claim_next();
+  // Appends an event to a job (seq and time assigned); returns its seq.
+  Result<int64_t> append_event(const std::string& job_id, pb::JobEvent event);
+  // Stores a job's end (its state, report, exit code, error) and a Finished
+  // event carrying the record, in one transaction.
+  Result<pb::Job> finish(pb::Job job);
+  // A RUNNING job back to QUEUED (daemon shutdown), with a Requeued event.
+  Status requeue(const std::string& job_id, const std::string& reason);
+  // At start-up: every RUNNING job (the daemon died under it) is queued
+  // again, or INTERRUPTED once it has had `max_attempts` starts. Returns
+  // how many were requeued.
+  Result<int> recover(int max_attempts);
+
+  Result<std::optional<pb::Job>> get(const std::string& job_id);
+  // Events with seq > after_seq, at most `limit`.
+  Result<std::vector<pb::JobEvent>> events_after(const std::string& job_id, int64_t after_seq, int limit);
+  // Jobs newest first with id < before_id (0: from the newest), of `states`
+  // (empty: all), at most `limit`; reports and patch contents left out.
+  Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states, int64_t before_id, int limit);
+  Result<int> count(pb::JobState state);
+
+  // Blocks until an event is appended anywhere or `timeout` passes.
+  void wait_for_change(std::chrono::milliseconds timeout);
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  Status exec(const char* sql);
+  Result<std::optional<pb::Job>> get_locked(int64_t id);
+  Status put_locked(const pb::Job& job);
+  Result<int64_t> append_locked(int64_t id, pb::JobEvent event);
+  void changed();
+
+  sqlite3* db_;
+  std::mutex mu_;
+  std::mutex change_mu_;
+  std::condition_variable change_cv_;
+  uint64_t generation_ = 0;
+};
+
+// Milliseconds since the epoch, now.
+int64_t now_unix_ms();
+// The job's summary for listings: no report, no patch contents.
+pb::Job summary_of(const pb::Job& job);
+// True for SUCCEEDED, FAILED, CANCELLED, INTERRUPTED.
+bool is_final(pb::JobState state);
+
+}  // namespace racerig::service

@@ -1,0 +1,104 @@
+// The worker pool (see worker_pool.h).
+#include "rig/service/worker_pool.h"
+
+#include <cstdio>
+
+#include "rig/service/event_recorder.h"
+
+namespace racerig::service {
+
+WorkerPool::WorkerPool(Store& store, JobRunner& runner, int workers)
+    : store_(store), runner_(runner), count_(std::max(1, workers)) {}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+int WorkerPool::default_workers(int vcpus_per_vm) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, cores / std::max(1, vcpus_per_vm));
+}
+
+void WorkerPool::start() {
+  for (int i = 0; i < count_; ++i) threads_.emplace_back([this] { work(); });
+}
+
+void WorkerPool::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
+bool WorkerPool::cancel(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = running_.find(job_id);
+  if (it == running_.end()) return false;
+  it->second->cancel();
+  return true;
+}
+
+void WorkerPool::stop() {
+  if (stopping_.exchange(true)) {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, token] : running_) token->cancel();
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+void WorkerPool::work() {
+  while (!stopping_) {
+    uint64_t seen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen = wakes_;
+    }
+    auto next = store_.claim_next();
+    if (!next.ok()) {
+      std::fprintf(stderr, "racerigd: %s\n", next.error().message.c_str());
+    } else if (*next) {
+      run_job(std::move(**next));
+      continue;
+    }
+    // Idle: wait for a submit (or look again now and then).
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || wakes_ != seen; });
+  }
+}
+
+void WorkerPool::run_job(pb::Job job) {
+  auto token = process::CancelToken::make();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_[job.id()] = token;
+    if (stopping_) token->cancel();
+  }
+  EventRecorder recorder(store_, job.id());
+  pb::JobState state = runner_.run(job, recorder, token);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_.erase(job.id());
+  }
+  if (stopping_) {
+    // Cancelled by the shutdown, not by a client: the job runs again later.
+    if (Status s = store_.requeue(job.id(), "the daemon stopped"); !s.ok())
+      std::fprintf(stderr, "racerigd: job %s: %s\n", job.id().c_str(), s.error().message.c_str());
+    return;
+  }
+  if (token->cancelled()) {
+    state = pb::CANCELLED;
+    if (job.error().empty()) job.set_error("cancelled");
+    job.set_exit_code(3);
+  }
+  job.set_state(state);
+  auto stored = store_.finish(job);
+  if (!stored.ok()) std::fprintf(stderr, "racerigd: job %s: %s\n", job.id().c_str(), stored.error().message.c_str());
+}
+
+}  // namespace racerig::service

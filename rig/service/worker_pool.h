@@ -1,0 +1,56 @@
+// The bounded worker pool: N threads take the oldest queued job from the
+// store, run it with its own cancellation token, and store its end. Jobs
+// wait in the store, not in memory, so a restart finds them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rig/process/cancel.h"
+#include "rig/service/runner.h"
+#include "rig/service/store.h"
+
+namespace racerig::service {
+
+class WorkerPool {
+ public:
+  WorkerPool(Store& store, JobRunner& runner, int workers);
+  ~WorkerPool();  // stop()
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  void start();
+  // Wakes an idle worker (a job was queued).
+  void wake();
+  // Cancels a running job: its token stops the build or QEMU; the worker
+  // stores it as CANCELLED. False when no worker runs that job.
+  bool cancel(const std::string& job_id);
+  // Stops taking jobs, cancels the running ones and puts them back in the
+  // queue (they run again after a restart), then joins the threads.
+  void stop();
+
+  // One worker's fitting count: every VM needs `vcpus_per_vm` host cores.
+  static int default_workers(int vcpus_per_vm);
+
+ private:
+  void work();
+  void run_job(pb::Job job);
+
+  Store& store_;
+  JobRunner& runner_;
+  const int count_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t wakes_ = 0;
+  std::map<std::string, std::shared_ptr<process::CancelToken>> running_;
+};
+
+}  // namespace racerig::service

@@ -1,0 +1,320 @@
+// End-to-end: a real racerigd on a temporary socket, driven by racerig's
+// own client (racerig validate --server ...) and by a client racerig did
+// not write (Python, python3-grpcio, stubs generated from proto/ at test
+// time), against real kernels under QEMU. Kill -9 and restart included.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Ran {
+  int exit_code = -1;
+  std::string output;  // stdout + stderr
+};
+
+Ran run_shell(const std::string& cmd) {
+  Ran r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string candidate(const std::string& file) {
+  return std::string(RACERIG_SOURCE_DIR) + "/kernels/patches/candidates/" + file;
+}
+const std::string kUpstream = "upstream-defer-dax-change-to-eviction.patch";
+const std::string kNaive = "naive-lock-is-dax-under-mmaplock.patch";
+
+// A racerigd child process with its own socket, state and tokens.
+class Daemon {
+ public:
+  explicit Daemon(const std::string& name) {
+    dir_ = fs::temp_directory_path() / ("racerigd-it-" + std::to_string(::getpid()) + "-" + name);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "tokens") << "# test tokens\nci 0123456789abcdef-integration\n";
+    std::ofstream(dir_ / "token") << "0123456789abcdef-integration\n";
+    std::ofstream(dir_ / "wrong-token") << "0123456789abcdef-wrong\n";
+  }
+  ~Daemon() {
+    stop();
+    fs::remove_all(dir_);
+  }
+  // Starts racerigd and waits (up to 60 s) for its socket.
+  bool start(const std::vector<std::string>& extra = {}) {
+    fs::remove(socket());
+    const size_t log_size = log().size();
+    std::vector<std::string> argv = {RACERIGD_BIN, "--socket", socket(), "--state", (dir_ / "state").string(),
+                                     "--tokens", (dir_ / "tokens").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int log = ::open((dir_ / "racerigd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+      ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 600; ++i) {
+      // The "serving" line comes once the server listens and the workers run.
+      if (fs::exists(socket()) && log().find("racerigd: serving", log_size) != std::string::npos) return true;
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  void kill9() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // SIGTERM, then SIGKILL after 60 s.
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 600; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill9();
+  }
+  std::string socket() const { return (dir_ / "racerigd.sock").string(); }
+  std::string log() const { return read_text(dir_ / "racerigd.log"); }
+  fs::path dir() const { return dir_; }
+  // racerig CMD --server unix:SOCKET --token-file TOKEN ARGS
+  Ran cli(const std::string& cmd, const std::string& args, const std::string& token = "token") const {
+    return run_shell("RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " " + cmd +
+                     " --server unix:" + socket() + " --token-file " + (dir_ / token).string() + " " + args);
+  }
+  Ran python(const std::string& mode) const {
+    return run_shell("/usr/bin/python3 " + std::string(RACERIG_SOURCE_DIR) + "/tests/integration/racerigd_client.py " +
+                     RACERIG_SOURCE_DIR + " " + socket() + " " + (dir_ / "token").string() + " " + mode);
+  }
+
+ private:
+  fs::path dir_;
+  pid_t pid_ = -1;
+};
+
+TEST(Racerigd, BothCandidatesThroughTheCppClientGiveTheLocalResults) {
+  Daemon d("cpp");
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string json = (d.dir() / "fixed.json").string();
+  Ran fixed = d.cli("validate", "--patch " + candidate(kUpstream) + " --runs 1 --json " + json);
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.output << d.log();
+  EXPECT_NE(fixed.output.find("FIXED"), std::string::npos) << fixed.output;
+  EXPECT_NE(fixed.output.find("(control)"), std::string::npos) << "each run's verdict streamed: " << fixed.output;
+  EXPECT_NE(read_text(json).find("\"FIXED\""), std::string::npos);
+  Ran naive = d.cli("validate", "--patch " + candidate(kNaive) + " --runs 1");
+  EXPECT_EQ(naive.exit_code, 1) << naive.output << d.log();
+  EXPECT_NE(naive.output.find("NOT_FIXED"), std::string::npos) << naive.output;
+  Ran jobs = d.cli("jobs", "");
+  EXPECT_EQ(jobs.exit_code, 0) << jobs.output;
+  EXPECT_NE(jobs.output.find("SUCCEEDED"), std::string::npos) << jobs.output;
+  EXPECT_NE(jobs.output.find(" ci "), std::string::npos) << "the submitter is recorded: " << jobs.output;
+}
+
+// A job that fails before its runs (validate refuses a scenario without a
+// schedule): exit 2 with the reason, and the server's report carries the
+// error and the versions, as a local run's does.
+TEST(Racerigd, AnEarlyFailureStillGivesTheReportWithTheErrorAndVersions) {
+  Daemon d("early");
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string json = (d.dir() / "unscheduled.json").string();
+  Ran r = d.cli("validate", "--patch " + candidate(kUpstream) + " --scenario " + std::string(RACERIG_SOURCE_DIR) +
+                                "/scenarios/stress/stress-fsx-vs-dax-flip.textproto --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 2) << r.output << d.log();
+  EXPECT_NE(r.output.find("has no schedule"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted: " << r.output;
+  const std::string report = read_text(json);
+  EXPECT_NE(report.find("has no schedule"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"qemu_version\": \"QEMU emulator version"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"racerig_version\": \""), std::string::npos) << report;
+}
+
+TEST(Racerigd, BothCandidatesThroughAPythonClient) {
+  Daemon d("python");
+  ASSERT_TRUE(d.start()) << d.log();
+  Ran fixed = d.python("validate " + candidate(kUpstream) + " FIXED");
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.output << d.log();
+  Ran naive = d.python("validate " + candidate(kNaive) + " NOT_FIXED");
+  EXPECT_EQ(naive.exit_code, 0) << naive.output << d.log();
+}
+
+TEST(Racerigd, KillDashNineDuringAValidateThenRestartFinishesTheJobOnce) {
+  Daemon d("kill9");
+  ASSERT_TRUE(d.start()) << d.log();
+  // The client follows the job in the background while the daemon dies.
+  const fs::path out = d.dir() / "client.out";
+  const std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN +
+                          " validate --server unix:" + d.socket() + " --token-file " + (d.dir() / "token").string() +
+                          " --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test > " + out.string() +
+                          " 2>&1; echo \"exit $?\" >> " + out.string();
+  pid_t client = ::fork();
+  if (client == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    ::_exit(127);
+  }
+  // Kill once the job is running its runs (the control's first verdict).
+  bool running = false;
+  for (int i = 0; i < 3000 && !running; ++i) {
+    running = read_text(out).find("(control)") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(running) << read_text(out) << d.log();
+  d.kill9();
+  ASSERT_TRUE(d.start()) << d.log();
+  int status = 0;
+  ::waitpid(client, &status, 0);
+  const std::string text = read_text(out);
+  EXPECT_NE(text.find("exit 0"), std::string::npos) << "the client resumed and got FIXED: " << text << d.log();
+  EXPECT_NE(text.find("FIXED"), std::string::npos) << text;
+
+  Ran job = d.cli("job", "1");
+  EXPECT_NE(job.output.find("SUCCEEDED"), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("attempt 2"), std::string::npos) << job.output;
+  Ran watch = d.cli("watch", "1");
+  EXPECT_EQ(watch.exit_code, 0) << watch.output;
+  size_t finished = 0, at = 0;
+  while ((at = watch.output.find("finished:", at)) != std::string::npos) ++finished, ++at;
+  EXPECT_EQ(finished, 1u) << "done once: " << watch.output;
+  EXPECT_NE(watch.output.find("requeued for attempt 2"), std::string::npos) << watch.output;
+  // The same request id again: the same job, not a second run.
+  Ran again = d.cli("validate", "--patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  Ran jobs = d.cli("jobs", "");
+  EXPECT_EQ(jobs.output.find("\n2 "), std::string::npos) << "no second job: " << jobs.output;
+}
+
+TEST(Racerigd, CtrlCOnTheClientCancelsTheJobOnTheServer) {
+  Daemon d("ctrlc");
+  ASSERT_TRUE(d.start()) << d.log();
+  const fs::path out = d.dir() / "client.out";
+  pid_t client = ::fork();
+  if (client == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
+    const std::string server = "unix:" + d.socket(), token = (d.dir() / "token").string();
+    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--server", server.c_str(), "--token-file", token.c_str(),
+            "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "buggy", "--runs", "20",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Ctrl-C once the first run's verdict arrived.
+  bool ran = false;
+  for (int i = 0; i < 3000 && !ran; ++i) {
+    ran = read_text(out).find("REPRODUCED") != std::string::npos;
+    if (!ran) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ran) << read_text(out) << d.log();
+  ::kill(client, SIGINT);
+  int status = 0;
+  ::waitpid(client, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << read_text(out);
+  Ran job = d.cli("job", "1");
+  EXPECT_NE(job.output.find("CANCELLED"), std::string::npos) << job.output;
+  EXPECT_NE(read_text(out).find("interrupted"), std::string::npos) << read_text(out);
+}
+
+TEST(Racerigd, NoTokenOrAWrongOneIsUnauthenticated) {
+  Daemon d("auth");
+  ASSERT_TRUE(d.start()) << d.log();
+  Ran py = d.python("unauthenticated");
+  EXPECT_EQ(py.exit_code, 0) << py.output;
+  Ran wrong = d.cli("jobs", "", "wrong-token");
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("UNAUTHENTICATED"), std::string::npos) << wrong.output;
+}
+
+TEST(Racerigd, AFullQueueIsResourceExhaustedAndNoAcceptedJobIsLost) {
+  Daemon d("queue");
+  ASSERT_TRUE(d.start({"--workers", "1", "--max-queued", "1"})) << d.log();
+  Ran py = d.python("queue 4");
+  EXPECT_EQ(py.exit_code, 0) << py.output << d.log();
+}
+
+TEST(Racerigd, MalformedRequestsAreInvalidArgumentNamingTheField) {
+  Daemon d("malformed");
+  ASSERT_TRUE(d.start()) << d.log();
+  Ran py = d.python("malformed");
+  EXPECT_EQ(py.exit_code, 0) << py.output;
+}
+
+TEST(Racerigd, ReflectionListsTheServiceAndHealthIsServing) {
+  Daemon d("health");
+  ASSERT_TRUE(d.start()) << d.log();
+  Ran py = d.python("health");
+  EXPECT_EQ(py.exit_code, 0) << py.output;
+}
+
+TEST(Racerigd, TcpWithTlsAndTokens) {
+  Daemon d("tls");
+  const std::string cert = (d.dir() / "cert.pem").string(), key = (d.dir() / "key.pem").string();
+  Ran made = run_shell("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                       " -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost");
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_TRUE(d.start({"--listen", "localhost:0", "--tls-cert", cert, "--tls-key", key})) << d.log();
+  const std::string log = d.log();
+  const size_t at = log.find("(port ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string server = "localhost:" + std::to_string(std::stoi(log.substr(at + 6)));
+  const std::string base = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " jobs --server " +
+                           server + " --token-file " + (d.dir() / "token").string();
+  Ran tls = run_shell(base + " --tls-ca " + cert);
+  EXPECT_EQ(tls.exit_code, 0) << tls.output;
+  Ran plain = run_shell(base);
+  EXPECT_NE(plain.exit_code, 0) << "a plaintext client gets nowhere: " << plain.output;
+  Ran wrong = run_shell("RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " jobs --server " +
+                        server + " --tls-ca " + cert + " --token-file " + (d.dir() / "wrong-token").string());
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+  EXPECT_NE(wrong.output.find("UNAUTHENTICATED"), std::string::npos) << wrong.output;
+}
+
+TEST(Racerigd, TcpWithoutTokensIsRefusedAtStartUp) {
+  Ran r = run_shell(std::string(RACERIGD_BIN) + " --listen 127.0.0.1:0 --socket /tmp/racerigd-it-refused.sock --state /tmp/racerigd-it-refused");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("without --tokens"), std::string::npos) << r.output;
+  fs::remove_all("/tmp/racerigd-it-refused");
+}
+
+}  // namespace
