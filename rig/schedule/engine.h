@@ -52,9 +52,11 @@ struct Step {
 };
 
 // Where the current task lives, read through the gdbstub: the per-cpu
-// `current_task` slot at gs_base + current_task, then comm and pid.
+// task pointer at gs_base + current_task (the variable current_task up to
+// 6.1, pcpu_hot.current_task from 6.2: symbols::find_current_task), then
+// comm and pid.
 struct TaskLayout {
-  uint64_t current_task = 0;  // per-cpu offset of current_task
+  uint64_t current_task = 0;  // per-cpu offset of the current task pointer
   uint64_t comm_offset = 0;   // offsetof(struct task_struct, comm)
   uint64_t pid_offset = 0;    // offsetof(struct task_struct, pid)
 };
