@@ -25,9 +25,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr char kPackage[] = "linux-source-6.1";
-constexpr char kTarball[] = "/usr/src/linux-source-6.1.tar.xz";
 constexpr char kPristineTag[] = "racerig-pristine";
+
+// Debian's linux-source-X.Y ships /usr/src/linux-source-X.Y.tar.xz, whose top
+// directory is linux-source-X.Y/.
+fs::path tarball_of(const std::string& package) { return fs::path("/usr/src") / (package + ".tar.xz"); }
 
 Result<std::string> read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -129,21 +131,13 @@ Result<Cache> Cache::open(const fs::path& kernels_dir, const fs::path& root) {
   Cache c;
   c.kernels_dir_ = kernels_dir;
   c.root_ = root;
-  RACERIG_ASSIGN(c.fragment_, read_file(kernels_dir / "config.fragment"));
-  auto version = run_checked(Command{{"dpkg-query", "-W", "-f=${Version}", kPackage}},
-                             Deadline::after(std::chrono::seconds(30)));
-  if (!version.ok() || version->empty())
-    return make_error(ErrorKind::kIo, std::string("the Debian package ") + kPackage +
-                                          " is not installed (run ./dev setup): " +
-                                          (version.ok() ? "" : version.error().message));
-  c.source_version_ = *version;
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) return make_error(ErrorKind::kIo, "cannot create the kernel cache " + root.string() + ": " + ec.message());
   return c;
 }
 
-Result<std::vector<pb::Variant>> Cache::variants() const {
+Result<pb::VariantSet> Cache::load_set() const {
   fs::path path = kernels_dir_ / "variants.textproto";
   RACERIG_ASSIGN(std::string text, read_file(path));
   pb::VariantSet set;
@@ -151,10 +145,60 @@ Result<std::vector<pb::Variant>> Cache::variants() const {
   FirstError errors(path.string());
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &set)) return make_error(ErrorKind::kInput, errors.first);
-  std::vector<pb::Variant> out(set.variant().begin(), set.variant().end());
-  for (const auto& v : out)
+  std::string bases;
+  for (const auto& b : set.base()) {
+    if (b.name().empty() || b.source_package().empty() || b.config_fragment().empty())
+      return make_error(ErrorKind::kInput, path.string() + ": base \"" + b.name() +
+                                               "\" needs a name, a source_package and a config_fragment");
+    if (b.source_package().find('/') != std::string::npos || b.source_package().rfind("linux-source-", 0) != 0)
+      return make_error(ErrorKind::kInput, path.string() + ": base \"" + b.name() + "\": source_package \"" +
+                                               b.source_package() + "\" is not a Debian linux-source-X.Y package");
+    bases += (bases.empty() ? "" : ", ") + b.name();
+  }
+  for (const auto& v : set.variant()) {
     if (v.name().empty()) return make_error(ErrorKind::kInput, path.string() + ": a variant has no name");
+    bool known = false;
+    for (const auto& b : set.base()) known = known || b.name() == v.base();
+    if (!known)
+      return make_error(ErrorKind::kInput, path.string() + ": variant \"" + v.name() + "\" names base \"" + v.base() +
+                                               "\", which the file does not define (bases: " +
+                                               (bases.empty() ? "none" : bases) + ")");
+  }
+  return set;
+}
+
+Result<std::vector<pb::Variant>> Cache::variants() const {
+  RACERIG_ASSIGN(pb::VariantSet set, load_set());
+  return std::vector<pb::Variant>(set.variant().begin(), set.variant().end());
+}
+
+Result<std::vector<pb::KernelBase>> Cache::bases() const {
+  RACERIG_ASSIGN(pb::VariantSet set, load_set());
+  return std::vector<pb::KernelBase>(set.base().begin(), set.base().end());
+}
+
+Result<BaseSource> Cache::source_of(const pb::KernelBase& base) const {
+  BaseSource out;
+  out.base = base;
+  auto fragment = read_file(kernels_dir_ / base.config_fragment());
+  if (!fragment.ok()) return fragment.error().wrap("base " + base.name());
+  out.fragment = std::move(*fragment);
+  auto version = run_checked(Command{{"dpkg-query", "-W", "-f=${Version}", base.source_package()}},
+                             Deadline::after(std::chrono::seconds(30)));
+  if (!version.ok() || version->empty())
+    return make_error(ErrorKind::kIo, "base " + base.name() + ": the Debian package " + base.source_package() +
+                                          " is not installed (run ./dev setup)" +
+                                          (version.ok() ? "" : ": " + version.error().message));
+  out.version = *version;
   return out;
+}
+
+Result<BaseSource> Cache::base_of(const pb::Variant& variant) const {
+  RACERIG_ASSIGN(pb::VariantSet set, load_set());
+  for (const auto& b : set.base())
+    if (b.name() == variant.base()) return source_of(b);
+  return make_error(ErrorKind::kInput, "variant " + variant.name() + ": no base \"" + variant.base() + "\" in " +
+                                           (kernels_dir_ / "variants.textproto").string());
 }
 
 Result<pb::Variant> Cache::variant(std::string_view name) const {
@@ -177,14 +221,25 @@ Result<std::vector<PatchFile>> Cache::variant_patches(const pb::Variant& variant
   return out;
 }
 
-std::string Cache::base_key() const { return sha256_hex(source_version_ + '\0' + fragment_).substr(0, 16); }
+namespace {
+std::string base_material(const BaseSource& base) {
+  return base.base.source_package() + '\0' + base.version + '\0' + base.fragment;
+}
+}  // namespace
+
+std::string base_key(const BaseSource& base) { return sha256_hex(base_material(base)).substr(0, 16); }
+
+std::string variant_key(const BaseSource& base, const std::vector<PatchFile>& patches) {
+  std::string material = base_material(base);
+  for (const auto& p : patches) material += '\0' + p.content;
+  return sha256_hex(material).substr(0, 24);
+}
 
 Result<std::string> Cache::key(const pb::Variant& variant, const std::vector<PatchFile>& extra) const {
+  RACERIG_ASSIGN(BaseSource base, base_of(variant));
   RACERIG_ASSIGN(auto patches, variant_patches(variant));
-  std::string material = source_version_ + '\0' + fragment_;
-  for (const auto& p : patches) material += '\0' + p.content;
-  for (const auto& p : extra) material += '\0' + p.content;
-  return sha256_hex(material).substr(0, 24);
+  patches.insert(patches.end(), extra.begin(), extra.end());
+  return variant_key(base, patches);
 }
 
 std::optional<KernelBuild> Cache::load(const std::string& name, const std::string& key) const {
@@ -202,8 +257,10 @@ std::optional<KernelBuild> Cache::load(const std::string& name, const std::strin
   auto meta = read_file(dir / "meta");
   if (meta.ok()) {
     std::stringstream in(*meta);
-    for (std::string line; std::getline(in, line);)
+    for (std::string line; std::getline(in, line);) {
       if (line.rfind("build_id=", 0) == 0) b.build_id = line.substr(9);
+      if (line.rfind("base=", 0) == 0) b.base = line.substr(5);
+    }
   }
   b.cached = true;
   return b;
@@ -215,19 +272,22 @@ std::optional<KernelBuild> Cache::find(const pb::Variant& variant) const {
   return load(variant.name(), *k);
 }
 
-Status Cache::prepare_tree(const fs::path& tree, ProgressSink& progress, const std::string& name) const {
+Status Cache::prepare_tree(const fs::path& tree, const BaseSource& base, ProgressSink& progress,
+                           const std::string& name) const {
+  const std::string& package = base.base.source_package();
+  const fs::path tarball = tarball_of(package);
   fs::path src = tree / "src";
   if (fs::exists(tree / ".ready")) return Status::Ok();
   std::error_code ec;
   fs::remove_all(tree, ec);
   fs::create_directories(tree, ec);
   const Deadline long_step = Deadline::after(std::chrono::minutes(30));
-  fs::path log = root_ / "logs" / ("base-" + base_key() + ".log");
+  fs::path log = root_ / "logs" / ("base-" + base_key(base) + ".log");
   fs::create_directories(log.parent_path(), ec);
-  progress.stage(name, std::string("extracting ") + kTarball);
-  RACERIG_TRY(run_checked(Command{{"tar", "-xJf", kTarball, "-C", tree.string()}, {}, log}, long_step));
-  fs::rename(tree / kPackage, src, ec);
-  if (ec) return make_error(ErrorKind::kIo, "the tarball did not contain " + std::string(kPackage) + "/");
+  progress.stage(name, "extracting " + tarball.string() + " (base " + base.base.name() + ")");
+  RACERIG_TRY(run_checked(Command{{"tar", "-xJf", tarball.string(), "-C", tree.string()}, {}, log}, long_step));
+  fs::rename(tree / package, src, ec);
+  if (ec) return make_error(ErrorKind::kIo, tarball.string() + " did not contain " + package + "/");
   progress.stage(name, "recording the pristine sources in git");
   auto git = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"git", "-c", "user.name=racerig", "-c", "user.email=racerig@localhost",
@@ -237,10 +297,10 @@ Status Cache::prepare_tree(const fs::path& tree, ProgressSink& progress, const s
   };
   RACERIG_TRY(git({"init", "-q"}));
   RACERIG_TRY(git({"add", "-A", "-f", "."}));
-  RACERIG_TRY(git({"commit", "-q", "-m", std::string("Debian ") + kPackage + " " + source_version_}));
+  RACERIG_TRY(git({"commit", "-q", "-m", "Debian " + package + " " + base.version}));
   RACERIG_TRY(git({"tag", kPristineTag}));
-  progress.stage(name, "configuring (tinyconfig + config.fragment)");
-  RACERIG_TRY(write_file(tree / "config.fragment", fragment_));
+  progress.stage(name, "configuring (tinyconfig + " + base.base.config_fragment() + ")");
+  RACERIG_TRY(write_file(tree / "config.fragment", base.fragment));
   RACERIG_TRY(run_checked(Command{{"make", "tinyconfig"}, src, log}, long_step));
   RACERIG_TRY(run_checked(
       Command{{"scripts/kconfig/merge_config.sh", "-m", ".config", (tree / "config.fragment").string()}, src, log},
@@ -249,7 +309,7 @@ Status Cache::prepare_tree(const fs::path& tree, ProgressSink& progress, const s
   // Every fragment line must have survived olddefconfig.
   RACERIG_ASSIGN(std::string config, read_file(src / ".config"));
   std::string missing;
-  std::stringstream frag(fragment_);
+  std::stringstream frag(base.fragment);
   for (std::string line; std::getline(frag, line);) {
     if (line.empty() || line[0] == '#') continue;
     size_t eq = line.find('=');
@@ -260,24 +320,24 @@ Status Cache::prepare_tree(const fs::path& tree, ProgressSink& progress, const s
     if (!ok) missing += " " + line;
   }
   if (!missing.empty())
-    return make_error(ErrorKind::kBuild, "config.fragment options that did not survive olddefconfig:" + missing);
-  return write_file(tree / ".ready", source_version_ + "\n");
+    return make_error(ErrorKind::kBuild, base.base.config_fragment() + " options that did not survive olddefconfig on " +
+                                             package + " " + base.version + ":" + missing);
+  return write_file(tree / ".ready", package + " " + base.version + "\n");
 }
 
-Result<KernelBuild> Cache::build_patches(const std::string& name, const std::vector<PatchFile>& patches,
-                                         ProgressSink& progress) const {
+Result<KernelBuild> Cache::build_patches(const std::string& name, const BaseSource& base,
+                                         const std::vector<PatchFile>& patches, ProgressSink& progress) const {
   const auto t0 = Clock::now();
-  std::string material = source_version_ + '\0' + fragment_;
-  for (const auto& p : patches) material += '\0' + p.content;
-  const std::string key = sha256_hex(material).substr(0, 24);
+  const std::string key = variant_key(base, patches);
   if (auto hit = load(name, key)) return *hit;
 
-  const fs::path tree = root_ / "trees" / base_key();
+  const std::string tree_key = base_key(base);
+  const fs::path tree = root_ / "trees" / tree_key;
   std::error_code ec;
   fs::create_directories(tree.parent_path(), ec);
-  RACERIG_ASSIGN(ScopedFd lock, lock_file(tree.parent_path() / (base_key() + ".lock"), Deadline::after(std::chrono::hours(1))));
+  RACERIG_ASSIGN(ScopedFd lock, lock_file(tree.parent_path() / (tree_key + ".lock"), Deadline::after(std::chrono::hours(1))));
   if (auto hit = load(name, key)) return *hit;  // built by someone else meanwhile
-  RACERIG_TRY(prepare_tree(tree, progress, name));
+  RACERIG_TRY(prepare_tree(tree, base, progress, name));
   const fs::path src = tree / "src";
   const Deadline step = Deadline::after(std::chrono::minutes(10));
 
@@ -323,8 +383,8 @@ Result<KernelBuild> Cache::build_patches(const std::string& name, const std::vec
     if (ec) return make_error(ErrorKind::kIo, "copying " + from.string() + ": " + ec.message());
   }
   std::string build_id = read_build_id(tmp / "vmlinux");
-  std::string meta = "variant=" + name + "\nkey=" + key + "\nsource=" + std::string(kPackage) + " " + source_version_ +
-                     "\nbuild_id=" + build_id + "\n";
+  std::string meta = "variant=" + name + "\nkey=" + key + "\nbase=" + base.base.name() + "\nsource=" +
+                     base.base.source_package() + " " + base.version + "\nbuild_id=" + build_id + "\n";
   for (const auto& p : patches) meta += "patch=" + p.path.filename().string() + "\n";
   RACERIG_TRY(write_file(tmp / "meta", meta));
   fs::rename(tmp, out, ec);
@@ -342,8 +402,9 @@ Result<KernelBuild> Cache::build_patches(const std::string& name, const std::vec
 
 Result<KernelBuild> Cache::build(const pb::Variant& variant, ProgressSink& progress) const {
   const auto t0 = Clock::now();
+  RACERIG_ASSIGN(BaseSource base, base_of(variant));
   RACERIG_ASSIGN(auto patches, variant_patches(variant));
-  RACERIG_ASSIGN(KernelBuild b, build_patches(variant.name(), patches, progress));
+  RACERIG_ASSIGN(KernelBuild b, build_patches(variant.name(), base, patches, progress));
   b.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return b;
 }
@@ -351,6 +412,7 @@ Result<KernelBuild> Cache::build(const pb::Variant& variant, ProgressSink& progr
 Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std::vector<fs::path>& extra,
                                               ProgressSink& progress) const {
   const auto t0 = Clock::now();
+  RACERIG_ASSIGN(BaseSource source, base_of(base));
   RACERIG_ASSIGN(auto patches, variant_patches(base));
   std::string name = base.name();
   for (const auto& p : extra) {
@@ -358,7 +420,7 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
     patches.push_back(std::move(patch));
     name += "+" + p.stem().string();
   }
-  RACERIG_ASSIGN(KernelBuild b, build_patches(name, patches, progress));
+  RACERIG_ASSIGN(KernelBuild b, build_patches(name, source, patches, progress));
   b.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return b;
 }
