@@ -65,7 +65,7 @@ int cache_prune(const PruneOptions& o) {
     print_entry(e);
   }
   for (const auto& s : pruned->skipped) std::printf("skipped %s\n", s.c_str());
-  std::printf("%s %s in %zu entries (kept: the variants of kernels/variants.textproto, the current tree, "
+  std::printf("%s %s in %zu entries (kept: the variants of kernels/variants.textproto, each base's current tree, "
               "anything used in the last %d days)\n",
               o.dry_run ? "would free" : "freed", size_text(pruned->bytes).c_str(), pruned->removed.size(),
               o.keep_days);

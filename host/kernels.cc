@@ -46,15 +46,23 @@ int kernel_list() {
   if (!cache.ok()) return report_error("kernel", cache.error());
   auto variants = cache->variants();
   if (!variants.ok()) return report_error("kernel list", variants.error());
-  std::printf("%-12s %-10s %-26s %s\n", "variant", "state", "key", "description");
+  auto bases = cache->bases();
+  if (!bases.ok()) return report_error("kernel list", bases.error());
+  std::printf("%-16s %-6s %-10s %-26s %s\n", "variant", "base", "state", "key", "description");
   for (const auto& v : *variants) {
     auto key = cache->key(v);
     auto hit = cache->find(v);
-    std::printf("%-12s %-10s %-26s %s\n", v.name().c_str(), hit ? "built" : "not built",
+    std::printf("%-16s %-6s %-10s %-26s %s\n", v.name().c_str(), v.base().c_str(), hit ? "built" : "not built",
                 key.ok() ? key->c_str() : ("error: " + key.error().message).c_str(), v.description().c_str());
-    if (hit) std::printf("%-12s %s\n", "", hit->dir.c_str());
+    if (hit) std::printf("%-16s %s\n", "", hit->dir.c_str());
   }
-  std::printf("cache: %s (source: linux-source-6.1 %s)\n", cache->root().c_str(), cache->source_version().c_str());
+  for (const auto& b : *bases) {
+    auto source = cache->source_of(b);
+    std::printf("base %-6s %s %s, %s\n", b.name().c_str(), b.source_package().c_str(),
+                source.ok() ? source->version.c_str() : ("(" + source.error().message + ")").c_str(),
+                b.config_fragment().c_str());
+  }
+  std::printf("cache: %s\n", cache->root().c_str());
   return kExitOk;
 }
 
@@ -93,7 +101,7 @@ int kernel_build(const std::vector<std::string>& pos) {
       if (b.error().kind == ErrorKind::kCancelled) return status;
       continue;
     }
-    std::printf("%-12s %s  %s  %.1f s%s\n", b->variant.c_str(), b->cached ? "cached" : "built ", b->dir.c_str(),
+    std::printf("%-16s %s  %s  %.1f s%s\n", b->variant.c_str(), b->cached ? "cached" : "built ", b->dir.c_str(),
                 b->seconds, b->cached ? "" : (" (" + std::to_string(progress.compiled()) + " compile steps)").c_str());
   }
   return status;

@@ -98,6 +98,40 @@ struct Symbols::Impl {
     return false;
   }
 
+  // The struct/union type of the global variable `name` declared or defined
+  // at the top level of `cu`, through typedefs and qualifiers; false when the
+  // CU does not have it or only has an incomplete type.
+  bool find_variable_type(Dwarf_Die* cu, std::string_view name, Dwarf_Die* out) const {
+    Dwarf_Die child;
+    if (dwarf_child(cu, &child) != 0) return false;
+    do {
+      if (dwarf_tag(&child) != DW_TAG_variable) continue;
+      const char* n = dwarf_diename(&child);
+      if (n == nullptr || name != n) continue;
+      Dwarf_Attribute attr;
+      Dwarf_Die t;
+      if (dwarf_attr_integrate(&child, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &t) == nullptr)
+        continue;
+      if (!strip_type(&t)) continue;
+      int tag = dwarf_tag(&t);
+      if ((tag == DW_TAG_structure_type || tag == DW_TAG_union_type) && !dwarf_hasattr(&t, DW_AT_declaration)) {
+        *out = t;
+        return true;
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+  }
+
+  // Follows typedefs and const/volatile qualifiers to the underlying type.
+  static bool strip_type(Dwarf_Die* t) {
+    Dwarf_Attribute attr;
+    while (dwarf_tag(t) == DW_TAG_typedef || dwarf_tag(t) == DW_TAG_const_type ||
+           dwarf_tag(t) == DW_TAG_volatile_type) {
+      if (dwarf_attr(t, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, t) == nullptr) return false;
+    }
+    return true;
+  }
+
   // Offset of `member` in the struct/union `type`, through anonymous members.
   std::optional<uint64_t> find_member(Dwarf_Die* type, std::string_view member) const {
     Dwarf_Die child;
@@ -115,10 +149,7 @@ struct Symbols::Impl {
       // Anonymous struct or union: look inside.
       Dwarf_Die t;
       if (dwarf_attr(&child, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &t) == nullptr) continue;
-      while (dwarf_tag(&t) == DW_TAG_typedef || dwarf_tag(&t) == DW_TAG_const_type ||
-             dwarf_tag(&t) == DW_TAG_volatile_type) {
-        if (dwarf_attr(&t, DW_AT_type, &attr) == nullptr || dwarf_formref_die(&attr, &t) == nullptr) break;
-      }
+      if (!strip_type(&t)) continue;
       if (auto inner = find_member(&t, member)) return loc + *inner;
     } while (dwarf_siblingof(&child, &child) == 0);
     return std::nullopt;
@@ -375,6 +406,28 @@ Result<uint64_t> Symbols::member_offset(std::string_view struct_name, std::strin
   auto off = impl_->find_member(&type, member);
   if (!off)
     return make_error(ErrorKind::kInput, "struct " + std::string(struct_name) + " has no member " + std::string(member));
+  return *off;
+}
+
+Result<uint64_t> Symbols::variable_member_offset(std::string_view variable, std::string_view member) const {
+  if (impl_->by_name.find(std::string(variable)) == impl_->by_name.end())
+    return make_error(ErrorKind::kInput, "no symbol \"" + std::string(variable) + "\" in " + path_);
+  std::lock_guard<std::mutex> g(impl_->lock);
+  Dwarf_Die type;
+  bool found = false;
+  Dwarf_Die* cu = nullptr;
+  Dwarf_Addr bias = 0;
+  while (!found && (cu = dwfl_module_nextcu(impl_->mod, cu, &bias)) != nullptr)
+    found = impl_->find_variable_type(cu, variable, &type);
+  if (!found)
+    return make_error(ErrorKind::kInput, "no DWARF for the struct type of variable \"" + std::string(variable) +
+                                             "\" in " + path_);
+  const char* type_name = dwarf_diename(&type);
+  auto off = impl_->find_member(&type, member);
+  if (!off)
+    return make_error(ErrorKind::kInput, "variable \"" + std::string(variable) + "\" (struct " +
+                                             (type_name != nullptr ? type_name : "<anonymous>") + ") has no member " +
+                                             std::string(member) + " in " + path_);
   return *off;
 }
 

@@ -58,6 +58,11 @@ class Symbols {
   // Byte offset of `member` in `struct struct_name`, looking through
   // anonymous struct/union members.
   Result<uint64_t> member_offset(std::string_view struct_name, std::string_view member) const;
+  // Byte offset of `member` in the type of the global variable `variable`
+  // (through typedefs, qualifiers and anonymous members), from its DWARF
+  // DW_TAG_variable: for per-CPU structs like pcpu_hot. kInput errors say
+  // whether the variable or the member is missing.
+  Result<uint64_t> variable_member_offset(std::string_view variable, std::string_view member) const;
   // GNU build-id of the ELF in hex ("" if none).
   const std::string& build_id() const { return build_id_; }
   const std::string& path() const { return path_; }

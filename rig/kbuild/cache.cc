@@ -24,8 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr char kPackage[] = "linux-source-6.1";
-constexpr char kTarball[] = "/usr/src/linux-source-6.1.tar.xz";
 // Bump when the commands that make a tree or a kernel change: every key
 // changes with it, so old entries are simply not found (and pruned).
 constexpr char kRecipe[] = "racerig kbuild recipe 2 (sandboxed, make -jN bzImage)";
@@ -163,16 +161,7 @@ Result<Cache> Cache::open(const fs::path& kernels_dir, const fs::path& root) {
   Cache c;
   c.kernels_dir_ = kernels_dir;
   c.root_ = root;
-  RACERIG_ASSIGN(c.base_.fragment, read_file(kernels_dir / "config.fragment"));
-  auto version = process::run_checked(process::Spec{{"dpkg-query", "-W", "-f=${Version}", kPackage}}, quick(30));
-  if (!version.ok() || version->empty())
-    return make_error(ErrorKind::kIo, std::string("the Debian package ") + kPackage +
-                                          " is not installed (run ./dev setup): " +
-                                          (version.ok() ? "" : version.error().message));
-  c.base_.package = kPackage;
-  c.base_.tarball = kTarball;
-  c.base_.version = *version;
-  RACERIG_ASSIGN(c.base_.toolchain, toolchain_versions());
+  RACERIG_ASSIGN(c.toolchain_, toolchain_versions());
   RACERIG_ASSIGN(c.worker_, process::worker_identity());
   RACERIG_ASSIGN(long limit, env_seconds("RACERIG_BUILD_TIME_LIMIT", 3600));
   c.time_limit_ = std::chrono::seconds(limit);
@@ -197,7 +186,7 @@ void Cache::remove_stale() const {
   }
 }
 
-Result<std::vector<pb::Variant>> Cache::variants() const {
+Result<pb::VariantSet> Cache::load_set() const {
   fs::path path = kernels_dir_ / "variants.textproto";
   RACERIG_ASSIGN(std::string text, read_file(path));
   pb::VariantSet set;
@@ -205,10 +194,70 @@ Result<std::vector<pb::Variant>> Cache::variants() const {
   FirstError errors(path.string());
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &set)) return make_error(ErrorKind::kInput, errors.first);
-  std::vector<pb::Variant> out(set.variant().begin(), set.variant().end());
-  for (const auto& v : out)
+  std::string bases;
+  for (const auto& b : set.base()) {
+    if (b.name().empty() || b.source_package().empty() || b.config_fragment().empty())
+      return make_error(ErrorKind::kInput, path.string() + ": base \"" + b.name() +
+                                               "\" needs a name, a source_package and a config_fragment");
+    if (b.source_package().find('/') != std::string::npos || b.source_package().rfind("linux-source-", 0) != 0)
+      return make_error(ErrorKind::kInput, path.string() + ": base \"" + b.name() + "\": source_package \"" +
+                                               b.source_package() + "\" is not a Debian linux-source-X.Y package");
+    // The fragment is read from kernels/ only.
+    const fs::path frag(b.config_fragment());
+    bool escapes = frag.is_absolute();
+    for (const auto& part : frag) escapes = escapes || part == "..";
+    if (escapes)
+      return make_error(ErrorKind::kInput, path.string() + ": base \"" + b.name() + "\": config_fragment \"" +
+                                               b.config_fragment() + "\" is not a path inside kernels/");
+    bases += (bases.empty() ? "" : ", ") + b.name();
+  }
+  for (const auto& v : set.variant()) {
     if (v.name().empty()) return make_error(ErrorKind::kInput, path.string() + ": a variant has no name");
+    bool known = false;
+    for (const auto& b : set.base()) known = known || b.name() == v.base();
+    if (!known)
+      return make_error(ErrorKind::kInput, path.string() + ": variant \"" + v.name() + "\" names base \"" + v.base() +
+                                               "\", which the file does not define (bases: " +
+                                               (bases.empty() ? "none" : bases) + ")");
+  }
+  return set;
+}
+
+Result<std::vector<pb::Variant>> Cache::variants() const {
+  RACERIG_ASSIGN(pb::VariantSet set, load_set());
+  return std::vector<pb::Variant>(set.variant().begin(), set.variant().end());
+}
+
+Result<std::vector<pb::KernelBase>> Cache::bases() const {
+  RACERIG_ASSIGN(pb::VariantSet set, load_set());
+  return std::vector<pb::KernelBase>(set.base().begin(), set.base().end());
+}
+
+Result<BaseSource> Cache::source_of(const pb::KernelBase& base) const {
+  BaseSource out;
+  out.base = base;
+  // Debian's linux-source-X.Y ships /usr/src/linux-source-X.Y.tar.xz.
+  out.tarball = fs::path("/usr/src") / (base.source_package() + ".tar.xz");
+  out.toolchain = toolchain_;
+  auto fragment = read_file(kernels_dir_ / base.config_fragment());
+  if (!fragment.ok()) return fragment.error().wrap("base " + base.name());
+  out.fragment = std::move(*fragment);
+  auto version =
+      process::run_checked(process::Spec{{"dpkg-query", "-W", "-f=${Version}", base.source_package()}}, quick(30));
+  if (!version.ok() || version->empty())
+    return make_error(ErrorKind::kIo, "base " + base.name() + ": the Debian package " + base.source_package() +
+                                          " is not installed (run ./dev setup)" +
+                                          (version.ok() ? "" : ": " + version.error().message));
+  out.version = *version;
   return out;
+}
+
+Result<BaseSource> Cache::base_of(const pb::Variant& variant) const {
+  RACERIG_ASSIGN(pb::VariantSet set, load_set());
+  for (const auto& b : set.base())
+    if (b.name() == variant.base()) return source_of(b);
+  return make_error(ErrorKind::kInput, "variant " + variant.name() + ": no base \"" + variant.base() + "\" in " +
+                                           (kernels_dir_ / "variants.textproto").string());
 }
 
 Result<pb::Variant> Cache::variant(std::string_view name) const {
@@ -231,33 +280,40 @@ Result<std::vector<PatchFile>> Cache::variant_patches(const pb::Variant& variant
   return out;
 }
 
-std::string Cache::tree_key() const {
-  std::string material = std::string(kRecipe) + '\0' + base_.toolchain + '\0' + base_.package + ' ' + base_.version +
-                         '\0' + base_.fragment;
-  return sha256_hex(material).substr(0, 16);
+namespace {
+// What a base puts into every key. (Unchanged from before bases were data,
+// so the 6.1 base keeps its keys: the same package, version and fragment
+// build the same kernel whatever the base is called.)
+std::string base_material(const BaseSource& base) {
+  return std::string(kRecipe) + '\0' + base.toolchain + '\0' + base.package() + ' ' + base.version + '\0' +
+         base.fragment;
 }
+}  // namespace
 
-fs::path Cache::tree_dir() const { return root_ / "trees" / tree_key(); }
+std::string Cache::tree_key(const BaseSource& base) { return sha256_hex(base_material(base)).substr(0, 16); }
 
-fs::path Cache::tree_inside() const {
+fs::path Cache::tree_dir(const BaseSource& base) const { return root_ / "trees" / tree_key(base); }
+
+fs::path Cache::tree_inside(const BaseSource& base) const {
   // For seeding a cache with a tree built elsewhere (kbuild's objtool
   // records absolute paths): RACERIG_TREE_PATH_INSIDE names the path it
-  // was built at. Not needed otherwise.
+  // was built at. It applies to every base: set it only while building
+  // the one base it was seeded for. Not needed otherwise.
   if (const char* at = std::getenv("RACERIG_TREE_PATH_INSIDE"); at != nullptr && *at == '/') return at;
-  return tree_dir() / "src";
+  return tree_dir(base) / "src";
 }
 
-std::string Cache::key_of(const std::vector<PatchFile>& patches) const {
-  std::string material = std::string(kRecipe) + '\0' + base_.toolchain + '\0' + base_.package + ' ' + base_.version +
-                         '\0' + base_.fragment;
+std::string Cache::key_of(const BaseSource& base, const std::vector<PatchFile>& patches) {
+  std::string material = base_material(base);
   for (const auto& p : patches) material += '\0' + std::to_string(p.content.size()) + ':' + p.content;
   return sha256_hex(material).substr(0, 24);
 }
 
 Result<std::string> Cache::key(const pb::Variant& variant, const std::vector<PatchFile>& extra) const {
+  RACERIG_ASSIGN(BaseSource base, base_of(variant));
   RACERIG_ASSIGN(auto patches, variant_patches(variant));
   patches.insert(patches.end(), extra.begin(), extra.end());
-  return key_of(patches);
+  return key_of(base, patches);
 }
 
 std::optional<KernelBuild> Cache::load(const std::string& name, const std::string& key) const {
@@ -275,8 +331,10 @@ std::optional<KernelBuild> Cache::load(const std::string& name, const std::strin
   auto meta = read_file(dir / "meta");
   if (meta.ok()) {
     std::stringstream in(*meta);
-    for (std::string line; std::getline(in, line);)
+    for (std::string line; std::getline(in, line);) {
       if (line.rfind("build_id=", 0) == 0) b.build_id = line.substr(9);
+      if (line.rfind("base=", 0) == 0) b.base = line.substr(5);
+    }
   }
   // When it was last used, for `racerig cache prune`.
   (void)write_file(dir / "used", "");
@@ -295,7 +353,7 @@ namespace {
 // Publishes the outputs of `tree` as kernels/<key> (atomically: a
 // temporary directory renamed into place).
 Result<KernelBuild> publish(const fs::path& root, const Tree& tree, const Worker& worker, const std::string& name,
-                            const std::string& key, const std::string& source, const std::vector<PatchFile>& patches) {
+                            const std::string& key, const BaseSource& base, const std::vector<PatchFile>& patches) {
   fs::path out = root / "kernels" / key;
   fs::path tmp = root / "kernels" / (key + ".tmp" + std::to_string(::getpid()));
   std::error_code ec;
@@ -307,7 +365,8 @@ Result<KernelBuild> publish(const fs::path& root, const Tree& tree, const Worker
     return s.error();
   }
   std::string build_id = read_build_id(worker, tmp / "vmlinux");
-  std::string meta = "variant=" + name + "\nkey=" + key + "\nsource=" + source + "\nbuild_id=" + build_id + "\n";
+  std::string meta = "variant=" + name + "\nkey=" + key + "\nbase=" + base.base.name() + "\nsource=" + base.package() +
+                     " " + base.version + "\nbuild_id=" + build_id + "\n";
   for (const auto& p : patches) meta += "patch=" + p.path.filename().string() + "\n";
   RACERIG_TRY(write_file(tmp / "meta", meta));
   fs::rename(tmp, out, ec);
@@ -317,6 +376,7 @@ Result<KernelBuild> publish(const fs::path& root, const Tree& tree, const Worker
   }
   KernelBuild b;
   b.variant = name;
+  b.base = base.base.name();
   b.key = key;
   b.dir = out;
   b.bzimage = out / "bzImage";
@@ -329,40 +389,44 @@ Result<KernelBuild> publish(const fs::path& root, const Tree& tree, const Worker
 
 }  // namespace
 
-Result<KernelBuild> Cache::build_trusted(const std::string& name, const std::vector<PatchFile>& patches,
-                                         ProgressSink& progress, bool keep_tree_at_variant) const {
+Result<KernelBuild> Cache::build_trusted(const std::string& name, const BaseSource& base,
+                                         const std::vector<PatchFile>& patches, ProgressSink& progress,
+                                         bool keep_tree_at_variant) const {
   const auto t0 = Clock::now();
-  const std::string key = key_of(patches);
+  const std::string key = key_of(base, patches);
   if (!keep_tree_at_variant)
     if (auto hit = load(name, key)) return *hit;
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
-  RACERIG_ASSIGN(ScopedFd lock, lock_trusted_tree(name, stage));
-  RACERIG_ASSIGN(KernelBuild built, build_trusted_locked(name, patches, progress, keep_tree_at_variant));
+  RACERIG_ASSIGN(ScopedFd lock, lock_trusted_tree(name, base, stage));
+  RACERIG_ASSIGN(KernelBuild built, build_trusted_locked(name, base, patches, progress, keep_tree_at_variant));
   built.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return built;
 }
 
-Result<ScopedFd> Cache::lock_trusted_tree(const std::string& name,
+Result<ScopedFd> Cache::lock_trusted_tree(const std::string& name, const BaseSource& base,
                                           const std::function<void(const std::string&)>& stage) const {
   const Worker worker(worker_, {root_});
   RACERIG_TRY(worker.make_dir(root_ / "trees"));
-  return lock_tree(root_ / "trees" / (tree_key() + ".lock"), name, Deadline::after(std::chrono::hours(2)), stage);
+  return lock_tree(root_ / "trees" / (tree_key(base) + ".lock"), name, Deadline::after(std::chrono::hours(2)),
+                   stage);
 }
 
-Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const std::vector<PatchFile>& patches,
-                                                ProgressSink& progress, bool keep_tree_at_variant) const {
-  const std::string key = key_of(patches);
+Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const BaseSource& base,
+                                                const std::vector<PatchFile>& patches, ProgressSink& progress,
+                                                bool keep_tree_at_variant) const {
+  const std::string key = key_of(base, patches);
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
-  const Worker worker(worker_, {root_}, tree_inside());
-  const Tree tree{tree_dir()};
+  const Worker worker(worker_, {root_}, tree_inside(base));
+  const Tree tree{tree_dir(base)};
   const auto applied = read_file(tree.dir / ".applied");
   const bool at_variant = applied.ok() && *applied == key && !fs::exists(tree.dir / ".building");
   if (auto hit = load(name, key); hit && (!keep_tree_at_variant || at_variant)) return *hit;  // built meanwhile
 
   std::error_code ec;
   fs::create_directories(root_ / "logs", ec);
-  RACERIG_TRY(prepare_tree(tree, worker, base_.tarball, base_.package, base_.version, base_.fragment,
-                           root_ / "logs" / ("tree-" + tree_key() + ".log"), stage));
+  RACERIG_TRY(prepare_tree(tree, worker, base.tarball, base.package(), base.version, base.fragment,
+                           base.base.config_fragment(), root_ / "logs" / ("tree-" + tree_key(base) + ".log"),
+                           stage));
   RACERIG_ASSIGN(int undone, undo_interrupted_build(tree));
   if (undone > 0) stage("the last build in this tree was interrupted: deleted the " + std::to_string(undone) +
                         " files it wrote");
@@ -381,25 +445,27 @@ Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const s
   // Rebuilt only to bring the tree to this variant: the published kernel stays.
   if (auto hit = load(name, key)) return *hit;
   stage("publishing outputs");
-  RACERIG_ASSIGN(KernelBuild built, publish(root_, tree, worker, name, key, base_.package + " " + base_.version, patches));
+  RACERIG_ASSIGN(KernelBuild built, publish(root_, tree, worker, name, key, base, patches));
   built.cached = false;
   return built;
 }
 
 Result<KernelBuild> Cache::build(const pb::Variant& variant, ProgressSink& progress) const {
+  RACERIG_ASSIGN(BaseSource base, base_of(variant));
   RACERIG_ASSIGN(auto patches, variant_patches(variant));
-  return build_trusted(variant.name(), patches, progress, false);
+  return build_trusted(variant.name(), base, patches, progress, false);
 }
 
 Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std::vector<PatchFile>& extra,
                                               ProgressSink& progress) const {
   const auto t0 = Clock::now();
+  RACERIG_ASSIGN(BaseSource source, base_of(base));
   RACERIG_ASSIGN(auto base_patches, variant_patches(base));
   std::string name = base.name();
   for (const auto& p : extra) name += "+" + p.path.stem().string();
   std::vector<PatchFile> all = base_patches;
   all.insert(all.end(), extra.begin(), extra.end());
-  const std::string key = key_of(all);
+  const std::string key = key_of(source, all);
   if (auto hit = load(name, key)) return *hit;
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
   const Worker worker(worker_, {root_});
@@ -413,8 +479,8 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
     ~Discard() { remove_tree(dir); }
   } discard{candidate.dir};
   {
-    RACERIG_ASSIGN(ScopedFd lock, lock_trusted_tree(name, stage));
-    RACERIG_ASSIGN(KernelBuild control, build_trusted_locked(base.name(), base_patches, progress, true));
+    RACERIG_ASSIGN(ScopedFd lock, lock_trusted_tree(name, source, stage));
+    RACERIG_ASSIGN(KernelBuild control, build_trusted_locked(base.name(), source, base_patches, progress, true));
     (void)control;
     remove_tree(candidate.dir);
     RACERIG_TRY(worker.make_dir(candidate.dir));
@@ -425,22 +491,22 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
     const std::string copy =
         "set -o pipefail; mkdir src && tar -C \"$1\" --exclude=./.git --exclude=./vmlinux.o --exclude=./vmlinux "
         "--exclude='./.tmp_vmlinux*' -cf - . | tar -C src -xpf -";
-    process::Spec cp{{"bash", "-c", copy, "copy", (tree_dir() / "src").string()}, candidate.dir};
+    process::Spec cp{{"bash", "-c", copy, "copy", (tree_dir(source) / "src").string()}, candidate.dir};
     cp.env = build_environment();
     cp.identity = worker_;
     RACERIG_TRY(process::run_checked(cp, copy_limit));
   }
   // The candidate builds where the trusted tree is, as the sandbox shows it.
-  const Worker candidate_worker(worker_, {root_}, tree_inside());
+  const Worker candidate_worker(worker_, {root_}, tree_inside(source));
   RACERIG_TRY(apply_patches(candidate, candidate_worker, extra, stage));
   std::error_code ec;
   fs::path log = root_ / "logs" / (name + "-" + key + ".log");
   fs::remove(log, ec);
   stage("make bzImage in a sandbox, at most " + std::to_string(time_limit_.count()) + " s (log: " + log.string() + ")");
   RACERIG_TRY(make_kernel(candidate, candidate_worker, name, time_limit_, log, progress,
-                          recorded_steps(Tree{tree_dir()}, "steps-last")));
+                          recorded_steps(Tree{tree_dir(source)}, "steps-last")));
   stage("publishing outputs");
-  RACERIG_ASSIGN(KernelBuild built, publish(root_, candidate, worker, name, key, base_.package + " " + base_.version, all));
+  RACERIG_ASSIGN(KernelBuild built, publish(root_, candidate, worker, name, key, source, all));
   built.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return built;
 }

@@ -206,12 +206,19 @@ TEST(TreeTest, OutputsAreNeverReadThroughALink) {
   EXPECT_FALSE(fs::exists(out.path() / "bzImage"));
 }
 
+// Both bases' packages are installed on every racerig machine (./dev).
+const char* kBase61 =
+    "base { name: \"6.1\" source_package: \"linux-source-6.1\" config_fragment: \"config.fragment\" }\n";
+const char* kBase612 =
+    "base { name: \"6.12\" source_package: \"linux-source-6.12\" config_fragment: \"config-6.12.fragment\" }\n";
+
 TEST(CacheTest, KeysFollowContentAndACachedBuildCompilesNothing) {
   TempDir kernels, cache;
   kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
   kernels.write("p1.patch", format_patch("one", kDiff));
-  kernels.write("variants.textproto",
-                "variant { name: \"a\" }\nvariant { name: \"b\" patches: \"p1.patch\" }\n");
+  kernels.write("variants.textproto", std::string(kBase61) +
+                                          "variant { name: \"a\" base: \"6.1\" }\n"
+                                          "variant { name: \"b\" base: \"6.1\" patches: \"p1.patch\" }\n");
   auto c = Cache::open(kernels.path(), cache.path());
   ASSERT_TRUE(c.ok()) << c.error().message;
   auto a = c->variant("a");
@@ -244,17 +251,78 @@ TEST(CacheTest, KeysFollowContentAndACachedBuildCompilesNothing) {
 TEST(CacheTest, VariantFileErrorsCarryLineNumbersAndUnknownNamesListKnownOnes) {
   TempDir kernels, cache;
   kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
-  kernels.write("variants.textproto", "variant { name: \"a\" }\nvariant { nme: \"b\" }\n");
+  kernels.write("variants.textproto", std::string(kBase61) + "variant { name: \"a\" base: \"6.1\" }\nvariant { nme: \"b\" }\n");
   auto c = Cache::open(kernels.path(), cache.path());
   ASSERT_TRUE(c.ok());
   auto v = c->variants();
   ASSERT_FALSE(v.ok());
-  EXPECT_NE(v.error().message.find("variants.textproto:2:"), std::string::npos) << v.error().message;
+  EXPECT_NE(v.error().message.find("variants.textproto:3:"), std::string::npos) << v.error().message;
 
-  kernels.write("variants.textproto", "variant { name: \"a\" }\n");
+  kernels.write("variants.textproto", std::string(kBase61) + "variant { name: \"a\" base: \"6.1\" }\n");
   auto unknown = c->variant("zz");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message.find("known: a"), std::string::npos);
+}
+
+// The base is part of every key: the same patches on another base (another
+// package, or another fragment) are another kernel, built in another tree.
+TEST(CacheTest, TheBaseIsPartOfTheKey) {
+  TempDir kernels, cache;
+  kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
+  kernels.write("config-6.12.fragment", "CONFIG_XFS_FS=y\n");
+  kernels.write("p1.patch", format_patch("one", kDiff));
+  kernels.write("variants.textproto", std::string(kBase61) + kBase612 +
+                                          "variant { name: \"old\" base: \"6.1\" patches: \"p1.patch\" }\n"
+                                          "variant { name: \"new\" base: \"6.12\" patches: \"p1.patch\" }\n");
+  auto c = Cache::open(kernels.path(), cache.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto old_v = c->variant("old"), new_v = c->variant("new");
+  ASSERT_TRUE(old_v.ok() && new_v.ok());
+  EXPECT_EQ(new_v->base(), "6.12");
+  auto old_key = c->key(*old_v), new_key = c->key(*new_v);
+  ASSERT_TRUE(old_key.ok()) << old_key.error().message;
+  ASSERT_TRUE(new_key.ok()) << new_key.error().message;
+  EXPECT_NE(*old_key, *new_key);
+  auto old_src = c->base_of(*old_v), new_src = c->base_of(*new_v);
+  ASSERT_TRUE(old_src.ok() && new_src.ok());
+  EXPECT_EQ(new_src->base.source_package(), "linux-source-6.12");
+  EXPECT_FALSE(new_src->version.empty());
+  EXPECT_NE(Cache::tree_key(*old_src), Cache::tree_key(*new_src)) << "one work tree per base";
+  EXPECT_NE(c->tree_dir(*old_src), c->tree_dir(*new_src));
+
+  // A base's own fragment is part of its key, and of its variants' only.
+  kernels.write("config-6.12.fragment", "CONFIG_XFS_FS=y\nCONFIG_FS_DAX=y\n");
+  EXPECT_EQ(*c->key(*old_v), *old_key);
+  EXPECT_NE(*c->key(*new_v), *new_key);
+}
+
+TEST(CacheTest, ABaseThatIsMissingOrNotInstalledIsNamed) {
+  TempDir kernels, cache;
+  kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
+  kernels.write("variants.textproto", std::string(kBase61) + "variant { name: \"a\" base: \"6.99\" }\n");
+  auto c = Cache::open(kernels.path(), cache.path());
+  ASSERT_TRUE(c.ok());
+  auto v = c->variants();
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().kind, ErrorKind::kInput);
+  EXPECT_NE(v.error().message.find("variant \"a\" names base \"6.99\""), std::string::npos) << v.error().message;
+  EXPECT_NE(v.error().message.find("bases: 6.1"), std::string::npos) << v.error().message;
+
+  kernels.write("variants.textproto",
+                "base { name: \"x\" source_package: \"linux-source-0.1\" config_fragment: \"config.fragment\" }\n"
+                "variant { name: \"a\" base: \"x\" }\n");
+  auto a = c->variant("a");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  auto key = c->key(*a);
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.error().message.find("linux-source-0.1 is not installed"), std::string::npos) << key.error().message;
+
+  kernels.write("variants.textproto",
+                "base { name: \"x\" source_package: \"../etc\" config_fragment: \"config.fragment\" }\n");
+  auto bad = c->bases();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("not a Debian linux-source-X.Y package"), std::string::npos)
+      << bad.error().message;
 }
 
 }  // namespace

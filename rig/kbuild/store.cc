@@ -52,6 +52,11 @@ Result<std::vector<CacheEntry>> list_entries(const Cache& cache) {
   RACERIG_ASSIGN(auto variants, cache.variants());
   for (const auto& v : variants)
     if (auto k = cache.key(v); k.ok()) shipped.insert(*k);
+  // Every base's current trusted tree (a base whose package is missing has none).
+  std::set<std::string> trees;
+  RACERIG_ASSIGN(auto bases, cache.bases());
+  for (const auto& b : bases)
+    if (auto source = cache.source_of(b); source.ok()) trees.insert(Cache::tree_key(*source));
   std::vector<CacheEntry> out;
   const fs::path root = cache.root();
   std::error_code ec;
@@ -70,7 +75,7 @@ Result<std::vector<CacheEntry>> list_entries(const Cache& cache) {
     CacheEntry c{"tree", key, e.path()};
     c.bytes = disk_usage(e.path());
     c.last_used = std::max(mtime_of(root / "trees" / (key + ".lock")), mtime_of(e.path()));
-    c.kept = key == cache.tree_key();
+    c.kept = trees.count(key) != 0;
     out.push_back(std::move(c));
   }
   for (const auto& e : fs::directory_iterator(root / "candidates", ec)) {

@@ -19,7 +19,7 @@ struct CacheEntry {
   std::filesystem::path path;
   uintmax_t bytes = 0;            // disk usage
   std::chrono::system_clock::time_point last_used;
-  bool kept = false;              // a variant of variants.textproto, or the current trusted tree
+  bool kept = false;              // a variant of variants.textproto, or a base's current trusted tree
 };
 
 // Everything in the cache, kernels first. kIo when the cache cannot be read.

@@ -72,8 +72,8 @@ Result<ScopedFd> lock_tree(const fs::path& path, const std::string& variant, Dea
 }
 
 Status prepare_tree(const Tree& tree, const Worker& worker, const fs::path& tarball, const std::string& package,
-                    const std::string& version, const std::string& fragment, const fs::path& log,
-                    const std::function<void(const std::string&)>& stage) {
+                    const std::string& version, const std::string& fragment, const std::string& fragment_name,
+                    const fs::path& log, const std::function<void(const std::string&)>& stage) {
   if (fs::exists(tree.dir / ".ready")) return Status::Ok();
   std::error_code ec;
   fs::remove_all(tree.dir, ec);
@@ -95,7 +95,7 @@ Status prepare_tree(const Tree& tree, const Worker& worker, const fs::path& tarb
   RACERIG_TRY(git({"add", "-A", "-f", "."}));
   RACERIG_TRY(git({"commit", "-q", "-m", "Debian " + package + " " + version}));
   RACERIG_TRY(git({"tag", kPristineTag}));
-  stage("configuring (tinyconfig + config.fragment)");
+  stage("configuring (tinyconfig + " + fragment_name + ")");
   // The fragment goes inside the tree: the sandbox shows the build nothing else.
   RACERIG_TRY(write_text(src / ".racerig-config.fragment", fragment));
   RACERIG_TRY(worker.run_checked(src, src, {"make", "tinyconfig"}, limits(step), log));
@@ -118,7 +118,8 @@ Status prepare_tree(const Tree& tree, const Worker& worker, const fs::path& tarb
     if (!ok) missing += " " + line;
   }
   if (!missing.empty())
-    return make_error(ErrorKind::kBuild, "config.fragment options that did not survive olddefconfig:" + missing);
+    return make_error(ErrorKind::kBuild, fragment_name + " options that did not survive olddefconfig on " + package +
+                                             " " + version + ":" + missing);
   return write_text(tree.dir / ".ready", version + "\n");
 }
 

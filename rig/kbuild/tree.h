@@ -34,10 +34,12 @@ Result<ScopedFd> lock_tree(const std::filesystem::path& path, const std::string&
                            const std::function<void(const std::string&)>& waiting);
 
 // Extracts the tarball into a fresh tree, records it in git (tag
-// racerig-pristine) and configures it (tinyconfig + fragment, checked).
+// racerig-pristine) and configures it (tinyconfig + fragment, checked;
+// fragment_name names the fragment's file in messages).
 Status prepare_tree(const Tree& tree, const Worker& worker, const std::filesystem::path& tarball,
                     const std::string& package, const std::string& version, const std::string& fragment,
-                    const std::filesystem::path& log, const std::function<void(const std::string&)>& stage);
+                    const std::string& fragment_name, const std::filesystem::path& log,
+                    const std::function<void(const std::string&)>& stage);
 
 // Undoes an interrupted build (.building present): deletes every file under
 // src/ (outside .git) written since it started, so no truncated object is

@@ -18,6 +18,7 @@
 #include "rig/run/guest_monitor.h"
 #include "rig/run/rsp_target.h"
 #include "rig/run/verdict.h"
+#include "rig/dwarf/current_task.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
 #include "rig/qemu/cancel.h"
@@ -112,7 +113,9 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
   RACERIG_ASSIGN(ctx.steps, scenario::resolve_schedule(loaded, resolver));
   ctx.scenario = std::move(loaded);
   if (!ctx.steps.empty()) {
-    RACERIG_ASSIGN(GuestAddr current, syms->address_of("current_task"));
+    // Before any VM boots: a kernel where the current task cannot be found
+    // fails here, naming what was looked for.
+    RACERIG_ASSIGN(symbols::CurrentTaskSlot current, symbols::find_current_task(*syms));
     RACERIG_ASSIGN(uint64_t comm, syms->member_offset("task_struct", "comm"));
     RACERIG_ASSIGN(uint64_t pid, syms->member_offset("task_struct", "pid"));
     // For blocked-actor detection: the task list, __state and the stack
@@ -122,7 +125,7 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
     RACERIG_ASSIGN(uint64_t state, syms->member_offset("task_struct", "__state"));
     RACERIG_ASSIGN(uint64_t thread, syms->member_offset("task_struct", "thread"));
     RACERIG_ASSIGN(uint64_t sp, syms->member_offset("thread_struct", "sp"));
-    ctx.task = schedule::TaskLayout{current.value(), comm, pid, init_task.value(), tasks, state, thread + sp};
+    ctx.task = schedule::TaskLayout{current.per_cpu_offset, comm, pid, init_task.value(), tasks, state, thread + sp};
   }
   RACERIG_ASSIGN(ctx.base_initramfs, guest::base_initramfs(options.work_dir));
   return ctx;

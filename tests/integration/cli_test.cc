@@ -117,10 +117,32 @@ bool has_event(const racerig::pb::RunReport& r, const std::string& what, const s
   return false;
 }
 
-TEST(Reproduce, TheSeedRaceCrashesBuggyOnEveryRun) {
-  std::string json = temp_path("buggy.json");
+// The seed's race on each kernel base: the same scenario file, the base's
+// own variants (buggy, fixed) and candidate patches.
+struct Base {
+  std::string name;       // "6.1"
+  std::string suffix;     // of its variants' names: "buggy" + suffix
+  std::string candidates; // its candidate fixes, under kernels/patches/candidates/
+};
+std::ostream& operator<<(std::ostream& os, const Base& b) { return os << b.name; }
+
+class OnEachBase : public ::testing::TestWithParam<Base> {
+ protected:
+  std::string kernel(const std::string& variant) const { return variant + GetParam().suffix; }
+  std::string tag(const std::string& what) const { return what + "-" + GetParam().name; }
+};
+
+INSTANTIATE_TEST_SUITE_P(Bases, OnEachBase,
+                         ::testing::Values(Base{"6.1", "", ""}, Base{"6.12", "-6.12", "6.12/"}),
+                         [](const ::testing::TestParamInfo<Base>& info) {
+                           return "linux_" + std::string(info.param.name == "6.1" ? "6_1" : "6_12");
+                         });
+
+TEST_P(OnEachBase, TheSeedRaceCrashesBuggyOnEveryRun) {
+  std::string json = temp_path(tag("buggy.json"));
   // From the ready-state snapshot (the default): every run restored.
-  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 3 --json " + json);
+  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel " + kernel("buggy") + " --runs 3 --json " +
+                  json);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto report = read_json<racerig::pb::ReproduceReport>(json);
   ASSERT_EQ(report.runs_size(), 3) << r.output;
@@ -171,12 +193,13 @@ TEST(Reproduce, ColdRunsBootForEveryRunAndGiveTheSameVerdicts) {
   }
 }
 
-TEST(Reproduce, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
+TEST_P(OnEachBase, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
   // As a CI job runs it: only JSON on stdout (progress and the table go to
   // stderr), so a JSON tool reads it whole.
-  std::string json = temp_path("fixed.json");
+  std::string json = temp_path(tag("fixed.json"));
   int json_tool = -1;
-  int code = run_cli_piped("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel fixed --runs 2 --json -",
+  int code = run_cli_piped("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel " + kernel("fixed") +
+                               " --runs 2 --json -",
                            "/usr/bin/python3 -m json.tool > " + json, &json_tool);
   const std::string text = read_file(json);
   EXPECT_EQ(code, 1) << text;
@@ -227,8 +250,9 @@ TEST(Reproduce, AnUnknownSymbolIsAnInputErrorWithFileAndLine) {
   EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
 }
 
-TEST(Guest, BuggySwitchesDaxOnTheLiveInodeAndFixedDoesNot) {
-  for (std::string kernel : {"buggy", "fixed"}) {
+TEST_P(OnEachBase, BuggySwitchesDaxOnTheLiveInodeAndFixedDoesNot) {
+  for (std::string variant : {"buggy", "fixed"}) {
+    const std::string kernel = this->kernel(variant);
     std::string json = temp_path(kernel + "-guest.json");
     Ran r = run_cli("guest run --kernel " + kernel + " --workload " + std::string(RACERIG_SOURCE_DIR) +
                     "/workloads/dax-flag-live-switch.textproto --json " + json);
@@ -245,7 +269,7 @@ TEST(Guest, BuggySwitchesDaxOnTheLiveInodeAndFixedDoesNot) {
     }
     EXPECT_TRUE(setup_ok) << kernel << ": /mnt is XFS on fsdax pmem\n" << r.output;
     EXPECT_TRUE(dax_before) << kernel << ": a file with FS_XFLAG_DAX has STATX_ATTR_DAX\n" << r.output;
-    EXPECT_EQ(after_clear, kernel == "buggy" ? 0 : 1)
+    EXPECT_EQ(after_clear, variant == "buggy" ? 0 : 1)
         << kernel << ": clearing the flag on an open file takes effect at once only on buggy\n"
         << r.output;
   }
@@ -289,10 +313,11 @@ TEST(Stress, EveryRunStartsFromTheSnapshotWithItsOwnSeed) {
   }
 }
 
-TEST(Validate, TheUpstreamStyleFixIsFixed) {
-  std::string json = temp_path("validate-upstream.json"), junit = temp_path("validate-upstream.xml");
-  Ran r = run_cli("validate --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
-                  " --runs 2 --json " + json + " --junit " + junit);
+TEST_P(OnEachBase, TheUpstreamStyleFixIsFixed) {
+  std::string json = temp_path(tag("validate-upstream.json")), junit = temp_path(tag("validate-upstream.xml"));
+  Ran r = run_cli("validate --base " + kernel("buggy") + " --patch " +
+                  candidate(GetParam().candidates + "upstream-defer-dax-change-to-eviction.patch") + " --runs 2 --json " +
+                  json + " --junit " + junit);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto report = read_json<racerig::pb::ValidateReport>(json);
   ASSERT_EQ(report.scenarios_size(), 1) << r.output;
@@ -313,9 +338,11 @@ TEST(Validate, TheUpstreamStyleFixIsFixed) {
   EXPECT_NE(r.output.find("FIXED"), std::string::npos) << "the table";
 }
 
-TEST(Validate, TheNaiveLockStillCrashes) {
-  std::string json = temp_path("validate-naive.json");
-  Ran r = run_cli("validate --patch " + candidate("naive-lock-is-dax-under-mmaplock.patch") + " --runs 2 --json " + json);
+TEST_P(OnEachBase, TheNaiveLockStillCrashes) {
+  std::string json = temp_path(tag("validate-naive.json"));
+  Ran r = run_cli("validate --base " + kernel("buggy") + " --patch " +
+                  candidate(GetParam().candidates + "naive-lock-is-dax-under-mmaplock.patch") + " --runs 2 --json " +
+                  json);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   auto report = read_json<racerig::pb::ValidateReport>(json);
   ASSERT_EQ(report.scenarios_size(), 1) << r.output;

@@ -271,7 +271,7 @@ TEST(Build, CtrlCStopsAKernelBuildAndTheNextBuildSucceeds) {
       << "--- a/fs/xfs/xfs_linux.h\n+++ b/fs/xfs/xfs_linux.h\n@@ -1,3 +1,4 @@\n+/* racerig ctrl-c test " << m << " */\n"
       << " " << context[0] << "\n " << context[1] << "\n " << context[2] << "\n";
   std::ofstream(root / "kernels/variants.textproto", std::ios::app)
-      << "variant { name: \"ctrlc-test\" patches: \"patches/0001-xfs-switch-S_DAX-on-the-live-inode-when-FS_XFLAG_DAX.patch\" "
+      << "variant { name: \"ctrlc-test\" base: \"6.1\" patches: \"patches/0001-xfs-switch-S_DAX-on-the-live-inode-when-FS_XFLAG_DAX.patch\" "
          "patches: \"patches/ctrlc.patch\" }\n";
 
   int out[2];
