@@ -1,6 +1,7 @@
 // CLI helpers (see cli_util.h).
 #include "host/cli_util.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/backend.h"
 
 #include <cstdio>
 #include <fstream>
@@ -92,6 +93,20 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
   std::ofstream out(path);
   out << json;
   if (!out) return errno_error("writing " + path);
+  return Status::Ok();
+}
+
+Status apply_backend_args(const ParsedArgs& args, run::RunOptions& options) {
+  if (auto b = args.get("backend")) {
+    RACERIG_ASSIGN(options.backend, run::parse_backend(*b));
+  }
+  if (auto uri = args.get("libvirt-uri")) {
+    if (uri->empty()) return make_error(ErrorKind::kInput, "--libvirt-uri: empty URI");
+    if (args.get("backend") && options.backend != run::RunOptions::Backend::kLibvirt)
+      return make_error(ErrorKind::kInput, "--libvirt-uri goes with --backend libvirt, not --backend " + *args.get("backend"));
+    options.backend = run::RunOptions::Backend::kLibvirt;
+    options.libvirt_uri = *uri;
+  }
   return Status::Ok();
 }
 

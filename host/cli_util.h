@@ -15,6 +15,10 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 
+namespace racerig::run {
+struct RunOptions;
+}
+
 namespace racerig::host {
 
 // Parses "--name value", "--name=value" and "--flag". Unknown options and
@@ -44,6 +48,14 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
 // returns 3 when interrupted or a run had an infrastructure error, else 0
 // when every run reproduced and 1 otherwise.
 int finish_runs(const pb::ReproduceReport& all, const std::optional<std::string>& json, int infra_errors);
+
+// The backend options every command that boots VMs takes: --backend
+// qemu|libvirt and --libvirt-uri URI (which implies libvirt). kInput names a
+// bad value.
+inline constexpr const char* kBackendUsage =
+    "  --backend qemu|libvirt   start QEMU directly (default) or as transient libvirt domains\n"
+    "  --libvirt-uri URI        libvirt's URI (default: qemu:///embed?root=<cache>/libvirt)\n";
+Status apply_backend_args(const ParsedArgs& args, run::RunOptions& options);
 
 // Exit code for an error: input → 2, everything else → 3.
 int exit_code_for(const Error& error);

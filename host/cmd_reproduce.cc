@@ -3,6 +3,7 @@
 
 #include "host/cli_util.h"
 #include "host/commands.h"
+#include "rig/run/backend.h"
 #include "rig/run/run.h"
 #include "rig/scenario/scenario.h"
 #include "rig/dwarf/symbols.h"
@@ -11,15 +12,15 @@
 namespace racerig::host {
 
 int cmd_reproduce(const Args& raw) {
-  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus"}, {"attach", "kvm", "verbose", "help", "cold"});
+  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus", "backend", "libvirt-uri"}, {"attach", "kvm", "verbose", "help", "cold"});
   if (!parsed.ok()) return report_error("reproduce", parsed.error());
   const ParsedArgs& args = *parsed;
   if (args.has("help") || !args.get("scenario") || !args.get("kernel") || !args.positional.empty()) {
     std::fprintf(args.has("help") ? stdout : stderr,
                  "usage: racerig reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE]\n"
-                 "                         [--cold] [--attach] [--kvm] [--verbose]\n"
+                 "                         [--cold] [--attach] [--kvm] [--verbose] [--backend qemu|libvirt] [--libvirt-uri URI]\n"
                  "runs start from a snapshot of the ready guest (taken once per invocation);\n"
-                 "--cold boots QEMU for every run (--attach implies it).\n");
+                 "--cold boots QEMU for every run (--attach implies it).\n%s", kBackendUsage);
     return args.has("help") ? kExitOk : kExitUsage;
   }
   run::RunOptions options;
@@ -32,6 +33,7 @@ int cmd_reproduce(const Args& raw) {
   options.kvm = args.has("kvm");
   options.attach = args.has("attach");
   options.work_dir = work_dir();
+  if (Status s = apply_backend_args(args, options); !s.ok()) return report_error("reproduce", s.error());
   vm::install_cancel_handlers();
 
   // Input first: the scenario must parse and validate before anything builds or boots.

@@ -26,7 +26,7 @@ void usage(FILE* out) {
   std::fprintf(out,
                "usage: racerig validate --patch FILE [--patch FILE ...] [--base VARIANT]\n"
                "                        [--scenario NAME|FILE ... | --scenario all] [--runs N]\n"
-               "                        [--json FILE] [--junit FILE] [--cold] [--kvm]\n"
+               "                        [--json FILE] [--junit FILE] [--cold] [--kvm] [--backend qemu|libvirt] [--libvirt-uri URI]\n"
                "runs start from a ready-state snapshot per kernel; --cold boots QEMU for every run\n"
                "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
                "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)\n");
@@ -70,7 +70,7 @@ int finish(const pb::ValidateReport& report, const ParsedArgs& args, int code) {
 }  // namespace
 
 int cmd_validate(const Args& raw) {
-  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit"}, {"help", "kvm", "cold"});
+  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit", "backend", "libvirt-uri"}, {"help", "kvm", "cold"});
   if (!parsed.ok()) {
     usage(stderr);
     return report_error("validate", parsed.error());
@@ -88,6 +88,7 @@ int cmd_validate(const Args& raw) {
   run::RunOptions options;
   options.kvm = args.has("kvm");
   options.work_dir = work_dir();
+  if (Status s = apply_backend_args(args, options); !s.ok()) return report_error("validate", s.error());
 
   // Scenarios first: input errors before anything builds.
   const std::filesystem::path dir = std::filesystem::path(repo_root()) / "scenarios";

@@ -21,6 +21,7 @@ int cmd_reproduce(const Args& args);  // racerig reproduce
 int cmd_validate(const Args& args);   // racerig validate
 int cmd_stress(const Args& args);     // racerig stress
 int cmd_bench(const Args& args);      // racerig bench
+int cmd_doctor(const Args& args);     // racerig doctor
 
 // Repository paths (kernels/, scenarios/), found from the binary's location
 // or RACERIG_ROOT.

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   if (cmd == "validate") return cmd_validate(args);
   if (cmd == "stress") return cmd_stress(args);
   if (cmd == "bench") return cmd_bench(args);
+  if (cmd == "doctor") return cmd_doctor(args);
   std::fprintf(stderr, "racerig: unknown command \"%s\"\n\n", cmd.c_str());
   usage(stderr);
   return kExitUsage;

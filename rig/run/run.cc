@@ -13,6 +13,7 @@
 #include "rig/crash/oops.h"
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
+#include "rig/run/backend.h"
 #include "rig/run/verdict.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
@@ -32,7 +33,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 // (console and agent lines) wakes wait() through the VM's event fd.
 class RspTarget : public schedule::Target {
  public:
-  RspTarget(gdbremote::Client& client, vm::Vm& vm, int vcpus) : client_(client), vm_(vm), vcpus_(vcpus) {}
+  RspTarget(gdbremote::Client& client, vm::Machine& vm, int vcpus) : client_(client), vm_(vm), vcpus_(vcpus) {}
   int vcpu_count() const override { return vcpus_; }
   Status insert_breakpoint(GuestAddr addr, Deadline d) override {
     return client_.insert_breakpoint(addr, gdbremote::BreakpointKind::kSoftware, d);
@@ -97,7 +98,7 @@ class RspTarget : public schedule::Target {
   }
 
   gdbremote::Client& client_;
-  vm::Vm& vm_;
+  vm::Machine& vm_;
   int vcpus_;
 };
 
@@ -105,7 +106,7 @@ class RspTarget : public schedule::Target {
 // port through the event parser.
 class VmMonitor : public schedule::GuestMonitor {
  public:
-  VmMonitor(vm::Vm& vm, const pb::Expectation& expect) : vm_(vm), expect_(expect) {}
+  VmMonitor(vm::Machine& vm, const pb::Expectation& expect) : vm_(vm), expect_(expect) {}
 
   schedule::GuestStatus poll() override {
     vm_.drain_events();
@@ -173,7 +174,7 @@ class VmMonitor : public schedule::GuestMonitor {
   const std::vector<pb::AgentEvent>& events() const { return events_; }
 
  private:
-  vm::Vm& vm_;
+  vm::Machine& vm_;
   oops::ConsoleParser parser_;
   schedule::GuestStatus status_;
   std::vector<pb::AgentEvent> events_;
@@ -262,7 +263,7 @@ class Phases {
 
 // One QEMU with its gdbstub connection.
 struct Live {
-  std::unique_ptr<vm::Vm> vm;
+  std::unique_ptr<vm::Machine> vm;
   std::unique_ptr<gdbremote::Client> client;
   std::unique_ptr<RspTarget> target;
 };
@@ -290,7 +291,7 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
   cfg.pmem_mb = kPmemMb;
   cfg.pmem_template = pmem_template;
   Live live;
-  auto started = vm::Vm::start(cfg, Deadline::after(milliseconds(30000)));
+  auto started = start_machine(cfg, ctx.options);
   if (!started.ok()) return started.error().wrap("starting QEMU");
   live.vm = std::move(*started);
   auto conn = gdbremote::Connection::connect_unix(live.vm->gdb_socket_path(), Deadline::after(milliseconds(10000)));
@@ -308,7 +309,7 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
   const pb::Scenario& sc = ctx.scenario.scenario;
   if (Status s = live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok())
     return "starting the guest: " + s.error().message;
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   auto booted = wait_running(*live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
                              [&] { return monitor.agent_started() || monitor.fatal() || vm.exited(); });
   phases.mark("boot");
@@ -383,7 +384,7 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
   // After the schedule (phase "finish"): until the agent is done, the kernel
   // oopsed (and printed the whole report), or the guest is gone. A stress
   // run spends its whole budget here.
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   if (outcome.kind == schedule::Outcome::Kind::kEnforced) {
     auto finished =
         wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60)), [&] {
@@ -503,7 +504,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   *plan.mutable_workload()->mutable_setup() = setup;
   plan.set_make_template(true);
   RACERIG_ASSIGN(Live live, start_live(ctx, plan, false, {}));
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   RACERIG_TRY(live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))));
   const auto boot_deadline =
@@ -557,7 +558,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     report.set_reason(live.error().message);
     return report;
   }
-  vm::Vm& vm = *live->vm;
+  vm::Machine& vm = *live->vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   Evidence ev;
   std::string not_ready = boot_to_ready(ctx, *live, monitor, phases);
@@ -633,7 +634,7 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std
     phases.mark("prepare");  // the one-time boot, set-up and savevm, charged to this run
   }
   Live& live = state_->live;
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   Evidence ev;
   // Stop whatever the last run left running, then restore the ready state.
   auto stopped = live.target->interrupt(Deadline::after(milliseconds(5000)));
