@@ -20,6 +20,7 @@
 #include "rig/kbuild/cache.h"
 #include "rig/kbuild/subprocess.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/backend.h"
 #include "rig/run/run.h"
 #include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
@@ -211,6 +212,50 @@ std::string render(const pb::BenchReport& b) {
       o << "| " << phase << " | " << fmt("%.0f ms", s.median) << " | " << fmt("%.0f ms", s.max) << " |\n";
     }
   }
+  if (b.forced_cold_libvirt().runs_size() != 0 || b.forced_snapshot_libvirt().runs_size() != 0) {
+    // Both backends, as ratios to the direct backend's bare boot.
+    Stats bare = stats_of({b.bare_boot_s().begin(), b.bare_boot_s().end()});
+    Stats bare_lv = stats_of({b.bare_boot_libvirt_s().begin(), b.bare_boot_libvirt_s().end()});
+    o << "\n### Direct QEMU against libvirt (`" << b.libvirt_uri() << "`)\n\n"
+      << "| what | backend | runs | reproduced | median wall | max wall | median in bare boots (direct) |\n"
+      << "|---|---|---|---|---|---|---|\n";
+    auto ratio = [&](double s) { return bare.n != 0 ? fmt("%.2f", s / bare.median) : std::string("—"); };
+    auto lv_row = [&](const std::string& what, const std::string& backend, const pb::ReproduceReport& r,
+                      const std::string& except) {
+      if (r.runs_size() == 0) return;
+      Stats w = stats_of(run_walls(r, except));
+      o << "| " << what << " | " << backend << " | " << r.runs_size() << " | " << r.reproduced() << " | "
+        << fmt("%.2f s", w.median) << " | " << fmt("%.2f s", w.max) << " | " << ratio(w.median) << " |\n";
+    };
+    auto boot_row = [&](const std::string& backend, const Stats& s) {
+      if (s.n == 0) return;
+      o << "| bare boot | " << backend << " | " << s.n << " | — | " << fmt("%.2f s", s.median) << " | "
+        << fmt("%.2f s", s.max) << " | " << ratio(s.median) << " |\n";
+    };
+    boot_row("qemu", bare);
+    boot_row("libvirt", bare_lv);
+    lv_row("forced, cold boot per run", "qemu", b.forced_cold(), "");
+    lv_row("forced, cold boot per run", "libvirt", b.forced_cold_libvirt(), "");
+    lv_row("forced, from snapshot (without the one-time prepare)", "qemu", b.forced_snapshot(), "prepare");
+    lv_row("forced, from snapshot (without the one-time prepare)", "libvirt", b.forced_snapshot_libvirt(), "prepare");
+    for (const auto* r : {&b.forced_snapshot(), &b.forced_snapshot_libvirt()}) {
+      for (const auto& run : r->runs())
+        for (const auto& t : run.timings())
+          if (t.phase() == "prepare")
+            o << "\nOne-time prepare (boot, set-up, savevm), "
+              << (r == &b.forced_snapshot() ? "qemu" : "libvirt") << ": " << fmt("%.2f s", t.ms() / 1000) << ".";
+    }
+    o << "\n\nlibvirt's runs start a transient domain per VM through the C API; snapshots go through its\n"
+         "QEMU monitor passthrough (HMP savevm/loadvm). The libvirt runs come after the direct ones.\n";
+    for (const auto* r : {&b.forced_cold_libvirt(), &b.forced_snapshot_libvirt()}) {
+      std::map<std::string, int> verdicts;
+      for (const auto& run : r->runs()) ++verdicts[run::verdict_name(run.verdict())];
+      if (r->runs_size() == 0) continue;
+      o << "\n" << (r == &b.forced_cold_libvirt() ? "libvirt forced (cold)" : "libvirt forced (snapshot)") << " verdicts:";
+      for (const auto& [v, n] : verdicts) o << " " << n << " " << v << ";";
+      o << "\n";
+    }
+  }
   o << "\n### Kernel builds and validate\n\n| step | wall |\n|---|---|\n";
   auto line = [&](const std::string& what, double s) {
     o << "| " << what << " | " << (s > 0 ? fmt("%.1f s", s) : "not measured") << " |\n";
@@ -226,17 +271,19 @@ std::string render(const pb::BenchReport& b) {
 }  // namespace
 
 int cmd_bench(const Args& raw) {
-  auto parsed = parse_args(raw, {"runs", "stress-runs", "stress-duration", "json", "kernel", "out", "validate-runs"},
-                           {"cold-build", "skip-builds", "kvm", "help"});
+  auto parsed = parse_args(raw, {"runs", "stress-runs", "stress-duration", "json", "kernel", "out", "validate-runs", "libvirt-uri"},
+                           {"cold-build", "skip-builds", "skip-libvirt", "kvm", "help"});
   if (!parsed.ok()) return report_error("bench", parsed.error());
   const ParsedArgs& args = *parsed;
   if (args.has("help") || !args.positional.empty()) {
     std::fprintf(args.has("help") ? stdout : stderr,
                  "usage: racerig bench [--runs N] [--stress-runs M] [--stress-duration S] [--json FILE]\n"
                  "                     [--kernel VARIANT] [--out FILE] [--validate-runs R] [--cold-build]\n"
-                 "                     [--skip-builds] [--kvm]\n"
+                 "                     [--skip-builds] [--kvm] [--skip-libvirt] [--libvirt-uri URI]\n"
                  "defaults: 10 forced runs, 5 stress runs of 60 s, kernel buggy, out BENCHMARKS.md;\n"
-                 "--cold-build also times a cold base build in an empty temporary cache (minutes).\n");
+                 "--cold-build also times a cold base build in an empty temporary cache (minutes);\n"
+                 "the forced runs and bare boots are repeated through libvirt (--libvirt-uri, default the\n"
+                 "embedded driver in the cache) unless --skip-libvirt.\n");
     return args.has("help") ? kExitOk : kExitUsage;
   }
   auto runs = args.positive_int("runs", 10), stress_runs = args.positive_int("stress-runs", 5),
@@ -320,6 +367,40 @@ int cmd_bench(const Args& raw) {
       const double s = wall_s(r);
       std::printf("bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
       if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_s(s);
+    }
+  }
+
+  // The same forced runs and bare boots through libvirt.
+  if (!args.has("skip-libvirt")) {
+    run::RunContext lv = *ctx;
+    lv.options.backend = run::RunOptions::Backend::kLibvirt;
+    lv.options.libvirt_uri = args.get("libvirt-uri").value_or("");
+    bench.set_libvirt_uri(run::libvirt_uri_of(lv.options));
+    {
+      run::SnapshotRunner snapshots(lv);
+      for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
+        pb::RunReport r = snapshots.run(i, [](const std::string&) {});
+        std::printf("libvirt forced (snapshot) run %d: %s, %.2f s wall\n", i, run::verdict_name(r.verdict()), wall_s(r));
+        std::fflush(stdout);
+        collect(bench.mutable_forced_snapshot_libvirt(), r);
+      }
+    }
+    for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
+      pb::RunReport r = run::run_once(lv, i, [](const std::string&) {});
+      std::printf("libvirt forced (cold) run %d: %s, %.2f s wall\n", i, run::verdict_name(r.verdict()), wall_s(r));
+      std::fflush(stdout);
+      collect(bench.mutable_forced_cold_libvirt(), r);
+    }
+    run::RunContext bare = lv;
+    bare.steps.clear();
+    bare.scenario.scenario.clear_workload();
+    bare.scenario.scenario.mutable_workload()->mutable_setup()->set_skip_fsdax(true);
+    bare.scenario.scenario.clear_expect();
+    for (int i = 1; i <= std::min(*runs, 5) && !vm::cancelled(); ++i) {
+      pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
+      const double s = wall_s(r);
+      std::printf("libvirt bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
+      if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_libvirt_s(s);
     }
   }
 

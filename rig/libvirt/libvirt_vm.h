@@ -29,7 +29,7 @@ class LibvirtVm : public vm::Machine {
  public:
   // Makes the run dir (NVDIMM image, snapshot drive, copies of the kernel and
   // initrd QEMU's user can read), starts the domain on `uri` (through the
-  // process's shared connection, sweeping dead racergs' domains on first
+  // process's shared connection, sweeping the domains of dead racerig processes on first
   // use), accepts its console and agent connections. kInput for missing
   // files or a bad URI, kIo for libvirt or QEMU failures (quoted, naming the
   // URI and domain), kTimeout at the deadline. On error nothing is left.
