@@ -114,23 +114,26 @@ void check_libvirt(Checklist& list, const std::string& uri) {
   list.ok("libvirt", std::to_string(live) + " racerig domain(s) of running racerig processes");
 }
 
-}  // namespace
-
-int cmd_doctor(const Args& raw) {
-  auto parsed = parse_args(raw, {"libvirt-uri"}, {"help"});
-  if (!parsed.ok()) return report_error("doctor", parsed.error());
-  if (parsed->has("help") || !parsed->positional.empty()) {
-    std::fprintf(parsed->has("help") ? stdout : stderr,
-                 "usage: racerig doctor [--libvirt-uri URI]\n"
-                 "says what each VM backend (qemu, libvirt) needs here and what is missing\n");
-    return parsed->has("help") ? kExitOk : kExitUsage;
-  }
+int run_doctor(const std::string& uri) {
   Checklist list;
   check_qemu(list);
-  check_libvirt(list, parsed->get("libvirt-uri").value_or(libvirt::default_uri(kbuild::default_cache_root())));
+  check_libvirt(list, uri.empty() ? libvirt::default_uri(kbuild::default_cache_root()) : uri);
   std::printf("%s\n", list.missing_count() == 0 ? "both backends are ready"
                                                  : (std::to_string(list.missing_count()) + " thing(s) missing").c_str());
   return list.missing_count() == 0 ? kExitOk : kExitNegative;
+}
+
+}  // namespace
+
+Command add_doctor_command(CLI::App& root) {
+  auto uri = std::make_shared<std::string>();
+  CLI::App* app = root.add_subcommand("doctor", "say what each VM backend (qemu, libvirt) needs here and what is missing");
+  app->add_option("--libvirt-uri", *uri, "the libvirt URI to check (default: qemu:///embed?root=<cache>/libvirt)")
+      ->type_name("URI");
+  app->footer(
+      "Opening the URI also sweeps the domains of racerig processes that died.\n"
+      "Exit: 0 both backends ready, 1 something is missing (each with its fix).");
+  return Command{app, [uri] { return run_doctor(*uri); }};
 }
 
 }  // namespace racerig::host
