@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "rig/kbuild/cache.h"
 #include "rig/libvirt/error.h"
 
 namespace racerig::libvirt {
@@ -212,7 +213,51 @@ Result<std::vector<std::string>> sweep(const Connection& conn) {
       std::error_code ec;
       fs::remove_all(tag->run_dir, ec);
     }
+    forget_run(default_run_registry(), name);
     removed.push_back(name);
+  }
+  // Run dirs of dead owners whose domains are gone already (their guests
+  // powered off after the owner died).
+  (void)sweep_run_records(default_run_registry());
+  return removed;
+}
+
+namespace {
+
+bool is_racerig_run_dir(const fs::path& dir) { return dir.filename().string().rfind("racerig-run-", 0) == 0; }
+
+}  // namespace
+
+std::filesystem::path default_run_registry() { return kbuild::default_cache_root() / "libvirt-runs"; }
+
+Status record_run(const fs::path& registry, const std::string& domain, const OwnerTag& tag) {
+  std::error_code ec;
+  fs::create_directories(registry, ec);
+  if (ec) return make_error(ErrorKind::kIo, "creating " + registry.string() + ": " + ec.message());
+  std::ofstream out(registry / domain);
+  out << owner_element(tag);
+  if (!out.flush()) return make_error(ErrorKind::kIo, "writing " + (registry / domain).string());
+  return Status::Ok();
+}
+
+void forget_run(const fs::path& registry, const std::string& domain) {
+  std::error_code ec;
+  fs::remove(registry / domain, ec);
+}
+
+std::vector<std::string> sweep_run_records(const fs::path& registry) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(registry, ec)) {
+    auto tag = parse_owner_element(read_text(entry.path()));
+    if (tag.ok() && owner_alive(*tag)) continue;
+    if (tag.ok() && !tag->run_dir.empty() && is_racerig_run_dir(tag->run_dir)) {
+      std::error_code rm;
+      fs::remove_all(tag->run_dir, rm);
+    }
+    std::error_code rm;
+    fs::remove(entry.path(), rm);
+    removed.push_back(entry.path().filename().string());
   }
   return removed;
 }

@@ -66,8 +66,21 @@ Result<std::vector<std::string>> racerig_domains(const Connection& conn);
 
 // Sweeps: destroys (and undefines) every racerig domain whose owner tag names
 // a dead process of this host, or that has no readable tag and is not
-// running, and removes its run dir. Returns the names it removed.
+// running, and removes its run dir and run record; then sweeps the run
+// records of default_run_registry(). Returns the domain names it removed.
 Result<std::vector<std::string>> sweep(const Connection& conn);
+
+// Records of racerig's run dirs on this host, one file per domain in
+// `registry` (its owner element), written before the domain starts and
+// removed at its end: a domain whose guest powered off after its racerig was
+// killed is gone from libvirt, and its run dir is found here instead.
+Status record_run(const std::filesystem::path& registry, const std::string& domain, const OwnerTag& tag);
+void forget_run(const std::filesystem::path& registry, const std::string& domain);
+// Removes the run dirs (and records) of owners that are gone; unreadable
+// records are removed too. Returns the domain names whose records went.
+std::vector<std::string> sweep_run_records(const std::filesystem::path& registry);
+// Where LibvirtVm keeps those records: <cache root>/libvirt-runs.
+std::filesystem::path default_run_registry();
 
 // An HMP command through libvirt's QEMU monitor passthrough; returns QEMU's
 // text answer.

@@ -1,15 +1,20 @@
-// libvirt error conversion: kinds and messages naming the operation.
+// Without a VM: libvirt error conversion (kinds, messages naming the
+// operation), embedded-root URIs and qemu.conf, and the run records
+// the sweeper uses.
 #include "rig/libvirt/error.h"
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "rig/libvirt/connection.h"
+#include "rig/libvirt/owner.h"
 
 namespace racerig::libvirt {
 namespace {
@@ -62,6 +67,51 @@ TEST(EmbedRoot, PreparesQemuConfRewritesItsOwnAndRefusesAForeignOneWithoutStdioH
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("lacks stdio_handler"), std::string::npos);
   std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace racerig::libvirt
+
+namespace racerig::libvirt {
+namespace {
+
+// Run records: a dead owner's run dir and record go, a live owner's stay,
+// garbage records go, a run dir not named like racerig's is never removed.
+TEST(RunRecords, SweepRemovesDeadOwnersRunDirsOnly) {
+  namespace fs = std::filesystem;
+  const fs::path base = fs::temp_directory_path() / ("racerig-records-test-" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  const fs::path registry = base / "registry";
+  fs::create_directories(base / "racerig-run-dead");
+  fs::create_directories(base / "racerig-run-live");
+  fs::create_directories(base / "precious");
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  OwnerTag dead = self_owner();
+  dead.pid = child;
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  dead.run_dir = (base / "racerig-run-dead").string();
+  OwnerTag live = self_owner();
+  live.run_dir = (base / "racerig-run-live").string();
+  OwnerTag odd = dead;
+  odd.run_dir = (base / "precious").string();
+  ASSERT_TRUE(record_run(registry, "racerig-dead", dead).ok());
+  ASSERT_TRUE(record_run(registry, "racerig-live", live).ok());
+  ASSERT_TRUE(record_run(registry, "racerig-odd", odd).ok());
+  std::ofstream(registry / "racerig-garbage") << "<<<";
+  auto removed = sweep_run_records(registry);
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{"racerig-dead", "racerig-garbage", "racerig-odd"}));
+  EXPECT_FALSE(fs::exists(base / "racerig-run-dead"));
+  EXPECT_TRUE(fs::exists(base / "racerig-run-live"));
+  EXPECT_TRUE(fs::exists(base / "precious"));
+  EXPECT_TRUE(fs::exists(registry / "racerig-live"));
+  forget_run(registry, "racerig-live");
+  EXPECT_FALSE(fs::exists(registry / "racerig-live"));
+  EXPECT_TRUE(sweep_run_records(base / "no-such-registry").empty());
+  fs::remove_all(base);
 }
 
 }  // namespace

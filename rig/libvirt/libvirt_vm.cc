@@ -154,6 +154,8 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const vm::VmConfig& cfg, con
   OwnerTag tag = self_owner();
   tag.run_dir = vm->run_dir_.string();
   spec.metadata_element = owner_element(tag);
+  RACERIG_TRY(record_run(default_run_registry(), spec.name, tag));
+  vm->recorded_ = spec.name;
   RACERIG_ASSIGN(vm->dom_, create_transient(*vm->conn_, domain_xml(spec), spec.name, cfg.start_paused));
 
   LibvirtVm* self = vm.get();
@@ -221,6 +223,7 @@ Status LibvirtVm::shutdown(Deadline) {
     std::error_code ec;
     fs::remove_all(run_dir_, ec);
   }
+  if (!recorded_.empty()) forget_run(default_run_registry(), recorded_);
   return result;
 }
 

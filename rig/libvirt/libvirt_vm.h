@@ -78,6 +78,7 @@ class LibvirtVm : public vm::Machine {
   std::unique_ptr<vm::QmpClient> qmp_;
   bool exited_ = false;
   bool shut_down_ = false;
+  std::string recorded_;  // the domain's run record (connection.h), removed at shutdown
 };
 
 }  // namespace racerig::libvirt

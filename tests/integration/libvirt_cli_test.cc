@@ -289,6 +289,10 @@ TEST(LibvirtBackend, AfterKill9TheNextRacerigDestroysTheDomain) {
   EXPECT_NE(next.output.find("swept 1 domain(s)"), std::string::npos) << next.output;
   EXPECT_TRUE(domains_at(default_uri()).empty());
   EXPECT_EQ(qemus_under(tmp), 0);
+  // Its run record (which outlives a domain that ended by itself) is gone too.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(cache_root() + "/libvirt-runs", ec))
+    EXPECT_NE(e.path().filename().string().rfind("racerig-" + std::to_string(pid) + "-", 0), 0u) << e.path();
   std::vector<std::string> left;
   for (const auto& e : fs::recursive_directory_iterator(tmp)) left.push_back(e.path().string());
   EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
