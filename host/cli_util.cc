@@ -1,6 +1,7 @@
 // CLI helpers (see cli_util.h).
 #include "host/cli_util.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/backend.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -105,6 +106,27 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
   std::ofstream out(path);
   out << json;
   if (!out) return errno_error("writing " + path);
+  return Status::Ok();
+}
+
+void add_backend_options(CLI::App& app, BackendArgs& into) {
+  app.add_option("--backend", into.backend, "what starts QEMU: qemu (directly, the default) or libvirt (transient domains)")
+      ->type_name("qemu|libvirt");  // checked by apply_backend_args (exit 2 naming the value)
+  app.add_option("--libvirt-uri", into.libvirt_uri,
+                 "libvirt's URI, implies --backend libvirt (default: qemu:///embed?root=<cache>/libvirt)")
+      ->type_name("URI");
+}
+
+Status apply_backend_args(const BackendArgs& args, run::RunOptions& options) {
+  if (!args.backend.empty()) {
+    RACERIG_ASSIGN(options.backend, run::parse_backend(args.backend));
+  }
+  if (!args.libvirt_uri.empty()) {
+    if (options.backend != run::RunOptions::Backend::kLibvirt && !args.backend.empty())
+      return make_error(ErrorKind::kInput, "--libvirt-uri goes with --backend libvirt, not --backend " + args.backend);
+    options.backend = run::RunOptions::Backend::kLibvirt;
+    options.libvirt_uri = args.libvirt_uri;
+  }
   return Status::Ok();
 }
 

@@ -14,6 +14,10 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 
+namespace racerig::run {
+struct RunOptions;
+}
+
 namespace racerig::host {
 
 // CLI11 helpers shared by the subcommands' option definitions.
@@ -43,6 +47,18 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
 // unless it is empty, and returns 3 when interrupted or a run had an
 // infrastructure error, else 0 when every run reproduced and 1 otherwise.
 int finish_runs(const pb::ReproduceReport& all, const std::string& json, int infra_errors);
+
+// The VM backend options of every command that boots VMs: --backend
+// qemu|libvirt and --libvirt-uri URI (which implies libvirt). Empty: not given.
+struct BackendArgs {
+  std::string backend;
+  std::string libvirt_uri;
+};
+// Adds both options to `app`, bound to `into`.
+void add_backend_options(CLI::App& app, BackendArgs& into);
+// Sets options.backend/libvirt_uri. kInput for --libvirt-uri with --backend
+// qemu, or an empty URI.
+Status apply_backend_args(const BackendArgs& args, run::RunOptions& options);
 
 // Exit code for an error: input → 2, everything else → 3.
 int exit_code_for(const Error& error);

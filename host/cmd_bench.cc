@@ -21,6 +21,7 @@
 #include "rig/kbuild/cache.h"
 #include "rig/process/process.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/backend.h"
 #include "rig/run/run.h"
 #include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
@@ -206,6 +207,50 @@ std::string render(const pb::BenchReport& b) {
       o << "| " << phase << " | " << fmt("%.0f ms", s.median) << " | " << fmt("%.0f ms", s.max) << " |\n";
     }
   }
+  if (b.forced_cold_libvirt().runs_size() != 0 || b.forced_snapshot_libvirt().runs_size() != 0) {
+    // Both backends, as ratios to the direct backend's bare boot.
+    Stats bare = stats_of({b.bare_boot_s().begin(), b.bare_boot_s().end()});
+    Stats bare_lv = stats_of({b.bare_boot_libvirt_s().begin(), b.bare_boot_libvirt_s().end()});
+    o << "\n### Direct QEMU against libvirt (`" << b.libvirt_uri() << "`)\n\n"
+      << "| what | backend | runs | reproduced | median wall | max wall | median in bare boots (direct) |\n"
+      << "|---|---|---|---|---|---|---|\n";
+    auto ratio = [&](double s) { return bare.n != 0 ? fmt("%.2f", s / bare.median) : std::string("—"); };
+    auto lv_row = [&](const std::string& what, const std::string& backend, const pb::ReproduceReport& r,
+                      const std::string& except) {
+      if (r.runs_size() == 0) return;
+      Stats w = stats_of(run_walls(r, except));
+      o << "| " << what << " | " << backend << " | " << r.runs_size() << " | " << r.reproduced() << " | "
+        << fmt("%.2f s", w.median) << " | " << fmt("%.2f s", w.max) << " | " << ratio(w.median) << " |\n";
+    };
+    auto boot_row = [&](const std::string& backend, const Stats& s) {
+      if (s.n == 0) return;
+      o << "| bare boot | " << backend << " | " << s.n << " | — | " << fmt("%.2f s", s.median) << " | "
+        << fmt("%.2f s", s.max) << " | " << ratio(s.median) << " |\n";
+    };
+    boot_row("qemu", bare);
+    boot_row("libvirt", bare_lv);
+    lv_row("forced, cold boot per run", "qemu", b.forced_cold(), "");
+    lv_row("forced, cold boot per run", "libvirt", b.forced_cold_libvirt(), "");
+    lv_row("forced, from snapshot (without the one-time prepare)", "qemu", b.forced_snapshot(), "prepare");
+    lv_row("forced, from snapshot (without the one-time prepare)", "libvirt", b.forced_snapshot_libvirt(), "prepare");
+    for (const auto* r : {&b.forced_snapshot(), &b.forced_snapshot_libvirt()}) {
+      for (const auto& run : r->runs())
+        for (const auto& t : run.timings())
+          if (t.phase() == "prepare")
+            o << "\nOne-time prepare (boot, set-up, savevm), "
+              << (r == &b.forced_snapshot() ? "qemu" : "libvirt") << ": " << fmt("%.2f s", t.ms() / 1000) << ".";
+    }
+    o << "\n\nlibvirt's runs start a transient domain per VM through the C API; snapshots go through its\n"
+         "QEMU monitor passthrough (HMP savevm/loadvm). The libvirt runs come after the direct ones.\n";
+    for (const auto* r : {&b.forced_cold_libvirt(), &b.forced_snapshot_libvirt()}) {
+      std::map<std::string, int> verdicts;
+      for (const auto& run : r->runs()) ++verdicts[run::verdict_name(run.verdict())];
+      if (r->runs_size() == 0) continue;
+      o << "\n" << (r == &b.forced_cold_libvirt() ? "libvirt forced (cold)" : "libvirt forced (snapshot)") << " verdicts:";
+      for (const auto& [v, n] : verdicts) o << " " << n << " " << v << ";";
+      o << "\n";
+    }
+  }
   o << "\n### Kernel builds and validate\n\n| step | wall |\n|---|---|\n";
   auto line = [&](const std::string& what, double s) {
     o << "| " << what << " | " << (s > 0 ? fmt("%.1f s", s) : "not measured") << " |\n";
@@ -221,7 +266,8 @@ std::string render(const pb::BenchReport& b) {
 struct BenchOptions {
   int runs = 10, stress_runs = 5, stress_duration = 60, validate_runs = 3;
   std::string json, kernel = "buggy", out;  // out empty: BENCHMARKS.md of the checkout
-  bool cold_build = false, skip_builds = false, kvm = false;
+  bool cold_build = false, skip_builds = false, kvm = false, skip_libvirt = false;
+  std::string libvirt_uri;  // empty: the default URI
 };
 
 int run_bench(const BenchOptions& args) {
@@ -304,6 +350,40 @@ int run_bench(const BenchOptions& args) {
       const double s = wall_s(r);
       std::printf("bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
       if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_s(s);
+    }
+  }
+
+  // The same forced runs and bare boots through libvirt.
+  if (!args.skip_libvirt) {
+    run::RunContext lv = *ctx;
+    lv.options.backend = run::RunOptions::Backend::kLibvirt;
+    lv.options.libvirt_uri = args.libvirt_uri;
+    bench.set_libvirt_uri(run::libvirt_uri_of(lv.options));
+    {
+      run::SnapshotRunner snapshots(lv);
+      for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+        pb::RunReport r = snapshots.run(i, [](const std::string&) {});
+        std::printf("libvirt forced (snapshot) run %d: %s, %.2f s wall\n", i, run::verdict_name(r.verdict()), wall_s(r));
+        std::fflush(stdout);
+        collect(bench.mutable_forced_snapshot_libvirt(), r);
+      }
+    }
+    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+      pb::RunReport r = run::run_once(lv, i, [](const std::string&) {});
+      std::printf("libvirt forced (cold) run %d: %s, %.2f s wall\n", i, run::verdict_name(r.verdict()), wall_s(r));
+      std::fflush(stdout);
+      collect(bench.mutable_forced_cold_libvirt(), r);
+    }
+    run::RunContext bare = lv;
+    bare.steps.clear();
+    bare.scenario.scenario.clear_workload();
+    bare.scenario.scenario.mutable_workload()->mutable_setup()->set_skip_fsdax(true);
+    bare.scenario.scenario.clear_expect();
+    for (int i = 1; i <= std::min(args.runs, 5) && !vm::cancelled(); ++i) {
+      pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
+      const double s = wall_s(r);
+      std::printf("libvirt bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
+      if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_libvirt_s(s);
     }
   }
 
@@ -407,6 +487,10 @@ Command add_bench_command(CLI::App& root) {
   app->add_flag("--cold-build", o->cold_build, "also time a cold base build in an empty temporary cache (minutes)");
   app->add_flag("--skip-builds", o->skip_builds, "skip the kernel build and warm validate timings");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  app->add_flag("--skip-libvirt", o->skip_libvirt, "skip the same forced runs and bare boots through libvirt");
+  app->add_option("--libvirt-uri", o->libvirt_uri,
+                  "libvirt's URI for those runs (default: qemu:///embed?root=<cache>/libvirt)")
+      ->type_name("URI");
   return Command{app, [o] { return run_bench(*o); }};
 }
 

@@ -18,6 +18,7 @@ struct ReproduceOptions {
   int runs = 1;
   int cpus = run::RunOptions{}.cpus;
   bool cold = false, attach = false, kvm = false, verbose = false;
+  BackendArgs backend;
 };
 
 int run_reproduce(const ReproduceOptions& args) {
@@ -29,6 +30,7 @@ int run_reproduce(const ReproduceOptions& args) {
   options.kvm = args.kvm;
   options.attach = args.attach;
   options.work_dir = work_dir();
+  if (Status s = apply_backend_args(args.backend, options); !s.ok()) return report_error("reproduce", s.error());
   vm::install_cancel_handlers();
 
   pb::ReproduceReport all;
@@ -100,6 +102,7 @@ Command add_reproduce_command(CLI::App& root) {
   app->add_flag("--attach", o->attach, "wait at each hold point for a gdb to attach (implies --cold)");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
+  add_backend_options(*app, o->backend);
   app->footer(
       "Runs start from a snapshot of the ready guest (taken once per invocation); --cold boots QEMU\n"
       "for every run. Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");

@@ -29,6 +29,7 @@ struct ValidateOptions {
   std::string base = "buggy", json, junit;
   int runs = 3;
   bool kvm = false, cold = false;
+  BackendArgs backend;
 };
 
 pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::string& label, bool cold) {
@@ -75,6 +76,7 @@ int run_validate(const ValidateOptions& args) {
   run::RunOptions options;
   options.kvm = args.kvm;
   options.work_dir = work_dir();
+  if (Status s = apply_backend_args(args.backend, options); !s.ok()) return report_error("validate", s.error());
 
   pb::ValidateReport report;
   report.set_base_variant(base);
@@ -199,6 +201,7 @@ Command add_validate_command(CLI::App& root) {
   app->add_option("--junit", o->junit, "write a JUnit XML report to FILE")->type_name("FILE");
   app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring a ready-state snapshot per kernel");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  add_backend_options(*app, o->backend);
   app->footer(
       "Every scenario runs on the base (the control) and on base+patches.\n"
       "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"

@@ -23,6 +23,7 @@
 #include "rig/base/scoped_fd.h"
 #include "rig/process/process.h"
 #include "rig/qemu/line_buffer.h"
+#include "rig/qemu/machine.h"
 #include "rig/qemu/qmp.h"
 
 namespace racerig::vm {
@@ -55,58 +56,56 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg, const std::filesystem::p
 // extents. The file is written to `to`.tmp and renamed.
 Status copy_sparse(const std::filesystem::path& from, const std::filesystem::path& to);
 
-class Vm {
+class Vm : public Machine {
  public:
   // Creates the run dir and image, spawns QEMU, accepts its console and
   // agent connections and negotiates QMP. kInput for missing files, kIo for
   // a QEMU that fails to start (quoting its stderr), kTimeout at the deadline.
   static Result<std::unique_ptr<Vm>> start(const VmConfig& cfg, Deadline deadline);
-  ~Vm();
+  ~Vm() override;
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
 
-  const std::string& gdb_socket_path() const { return gdb_path_; }
+  const std::string& gdb_socket_path() const override { return gdb_path_; }
   // Readable when console or agent bytes arrived, QEMU exited, or a cancel
   // signal came (an epoll fd; poll it, never read it).
-  int event_fd() const { return epoll_.get(); }
+  int event_fd() const override { return epoll_.get(); }
   // Never blocks: reads what the console and agent sockets hold, reaps QEMU
   // if it exited.
-  void drain_events();
-  std::vector<std::string> take_new_console_lines();
-  std::vector<std::string> take_new_agent_lines();
-  const std::string& console_log() const { return console_log_; }
+  void drain_events() override;
+  std::vector<std::string> take_new_console_lines() override;
+  std::vector<std::string> take_new_agent_lines() override;
+  const std::string& console_log() const override { return console_log_; }
   // Writes to the guest's second serial port (the agent's /dev/ttyS1).
-  Status send_agent_line(std::string_view line);
+  Status send_agent_line(std::string_view line) override;
   // QMP command on this VM (see QmpClient::execute).
   Result<std::string> qmp(std::string_view command, std::string_view args_json, Deadline deadline);
 
-  bool exited() const { return exited_; }
+  bool exited() const override { return exited_; }
   int exit_status() const { return exit_status_; }
   // The process we spawned (bubblewrap; QEMU runs inside it, in its group).
   pid_t pid() const { return pid_; }
-  const std::filesystem::path& run_dir() const { return run_dir_; }
-  // The NVDIMM backing file (it goes with the run dir).
-  std::filesystem::path pmem_image_path() const { return run_dir_ / "pmem.img"; }
+  const std::filesystem::path& run_dir() const override { return run_dir_; }
   // HMP savevm/loadvm of a named snapshot (needs snapshot_drive). The VM
   // keeps its run state (stopped stays stopped).
-  Status save_snapshot(const std::string& name, Deadline deadline);
-  Status load_snapshot(const std::string& name, Deadline deadline);
+  Status save_snapshot(const std::string& name, Deadline deadline) override;
+  Status load_snapshot(const std::string& name, Deadline deadline) override;
   // Forgets console/agent output read so far (before a restored run).
-  void discard_output();
+  void discard_output() override;
 
   // QEMU's own stderr/stdout so far.
-  std::string qemu_log() const;
+  std::string qemu_log() const override;
 
   // Blocks until QEMU exits or a cancel signal comes (used by --attach, where
   // a human debugs the stopped VM).
-  void wait_until_exit_or_cancel();
+  void wait_until_exit_or_cancel() override;
   // QMP quit, wait for the exit; at the deadline SIGTERM, then SIGKILL.
   // Always reaps and removes the run dir. Idempotent. Returns an error only
   // to say that QEMU had to be killed.
-  Status shutdown(Deadline deadline);
+  Status shutdown(Deadline deadline) override;
   // Waits for QEMU to exit by itself (the guest powered off), keeping its
   // output flowing; kTimeout at the deadline, QEMU left running.
-  Status wait_exit(Deadline deadline);
+  Status wait_exit(Deadline deadline) override;
 
  private:
   Vm() = default;

@@ -14,6 +14,7 @@
 #include "rig/crash/oops.h"
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
+#include "rig/run/backend.h"
 #include "rig/run/crash_stop.h"
 #include "rig/run/guest_monitor.h"
 #include "rig/run/rsp_target.h"
@@ -150,7 +151,7 @@ class Phases {
 
 // One QEMU with its gdbstub connection.
 struct Live {
-  std::unique_ptr<vm::Vm> vm;
+  std::unique_ptr<vm::Machine> vm;
   std::unique_ptr<gdbremote::Client> client;
   std::unique_ptr<RspTarget> target;
 };
@@ -179,7 +180,7 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
   cfg.pmem_mb = kPmemMb;
   cfg.pmem_template = pmem_template;
   Live live;
-  auto started = vm::Vm::start(cfg, Deadline::after(milliseconds(30000)));
+  auto started = start_machine(cfg, ctx.options);
   if (!started.ok()) return started.error().wrap("starting QEMU");
   live.vm = std::move(*started);
   auto conn = gdbremote::Connection::connect_unix(live.vm->gdb_socket_path(), Deadline::after(milliseconds(10000)));
@@ -197,7 +198,7 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
   const pb::Scenario& sc = ctx.scenario.scenario;
   if (Status s = live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok())
     return "starting the guest: " + s.error().message;
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   auto booted = wait_running(*live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
                              [&] { return monitor.agent_started() || monitor.fatal() || vm.exited(); },
                              ctx.options.cpus);
@@ -291,7 +292,7 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
   // After the schedule (phase "finish"): until the agent is done, the kernel
   // oopsed (and printed the whole report), the guest is gone, or the actors
   // deadlocked. A stress run spends its whole budget here.
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   const Deadline finish_deadline = Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60));
   auto finish_done = [&] { return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete(); };
   if (outcome.kind == schedule::Outcome::Kind::kEnforced || ev.serialized) {
@@ -437,7 +438,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   *plan.mutable_workload()->mutable_setup() = setup;
   plan.set_make_template(true);
   RACERIG_ASSIGN(Live live, start_live(ctx, plan, false, {}));
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   RACERIG_TRY(live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))));
   const auto boot_deadline =
@@ -495,7 +496,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     report.set_reason(live.error().message);
     return report;
   }
-  vm::Vm& vm = *live->vm;
+  vm::Machine& vm = *live->vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   Evidence ev;
   std::string not_ready = boot_to_ready(ctx, *live, monitor, phases);
@@ -576,7 +577,7 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std
     phases.mark("prepare");  // the one-time boot, set-up and savevm, charged to this run
   }
   Live& live = state_->live;
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   Evidence ev;
   bool usable = false;
   // Stop whatever the last run left running, then restore the ready state.

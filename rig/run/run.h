@@ -47,6 +47,11 @@ struct RunOptions {
   // empty XFS, made once by one boot per kernel and set-up) instead of
   // converting the namespace and running mkfs.xfs in every boot.
   bool pmem_template = true;
+  // What starts QEMU: directly (fork/exec), or libvirt as a transient domain
+  // on libvirt_uri (empty: the embedded driver in the cache, see backend.h).
+  enum class Backend { kQemu, kLibvirt };
+  Backend backend = Backend::kQemu;
+  std::string libvirt_uri;
 };
 
 using Progress = std::function<void(const std::string& line)>;
