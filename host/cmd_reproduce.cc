@@ -11,14 +11,15 @@
 namespace racerig::host {
 
 int cmd_reproduce(const Args& raw) {
-  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus"}, {"attach", "kvm", "verbose", "help", "cold"});
+  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus", "restore"}, {"attach", "kvm", "verbose", "help", "cold"});
   if (!parsed.ok()) return report_error("reproduce", parsed.error());
   const ParsedArgs& args = *parsed;
   if (args.has("help") || !args.get("scenario") || !args.get("kernel") || !args.positional.empty()) {
     std::fprintf(args.has("help") ? stdout : stderr,
                  "usage: racerig reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE]\n"
-                 "                         [--cold] [--attach] [--kvm] [--verbose]\n"
-                 "runs start from a snapshot of the ready guest (taken once per invocation);\n"
+                 "                         [--cold] [--attach] [--kvm] [--verbose] [--restore auto|incoming|loadvm]\n"
+                 "runs start from a snapshot of the ready guest (made once and cached; --restore loadvm:\n"
+                 "saved once per invocation and restored with loadvm);\n"
                  "--cold boots QEMU for every run (--attach implies it).\n");
     return args.has("help") ? kExitOk : kExitUsage;
   }
@@ -32,6 +33,11 @@ int cmd_reproduce(const Args& raw) {
   options.kvm = args.has("kvm");
   options.attach = args.has("attach");
   options.work_dir = work_dir();
+  if (auto r = args.get("restore")) {
+    auto m = run::parse_restore(*r);
+    if (!m.ok()) return report_error("reproduce", m.error());
+    options.restore = *m;
+  }
   vm::install_cancel_handlers();
 
   // Input first: the scenario must parse and validate before anything builds or boots.
@@ -61,6 +67,7 @@ int cmd_reproduce(const Args& raw) {
       // The attach line is for a human who waits for it: always shown.
       if (args.has("verbose") || line.rfind("attach:", 0) == 0) progress_line("run " + std::to_string(i) + ": " + line);
     };
+    snapshots.expect_runs(runs - i);
     pb::RunReport r = cold ? run::run_once(*ctx, i, progress) : snapshots.run(i, progress);
     std::fputs(run::render_run(r, args.has("verbose")).c_str(), stdout);
     std::fflush(stdout);

@@ -71,13 +71,14 @@ pb::RunReport run_stress_once(StressSession& session, int index, uint64_t seed, 
 }
 
 int cmd_stress(const Args& raw) {
-  auto parsed = parse_args(raw, {"kernel", "duration", "runs", "seed", "json", "scenario"}, {"kvm", "verbose", "cold", "help"});
+  auto parsed = parse_args(raw, {"kernel", "duration", "runs", "seed", "json", "scenario", "restore"}, {"kvm", "verbose", "cold", "help"});
   if (!parsed.ok()) return report_error("stress", parsed.error());
   const ParsedArgs& args = *parsed;
   if (args.has("help") || !args.get("kernel") || !args.positional.empty()) {
     std::fprintf(args.has("help") ? stdout : stderr,
                  "usage: racerig stress --kernel VARIANT [--duration SECONDS] [--runs N] [--seed S] [--json FILE]\n"
                  "                      [--scenario NAME|FILE] [--cold] [--kvm] [--verbose]\n"
+                 "                      [--restore auto|incoming|loadvm]\n"
                  "runs the seed's method unforced: fsx vs a FS_XFLAG_DAX flip loop (default 60 s per run);\n"
                  "run i uses fsx seed S+i-1 (S random unless given, always printed). Every run starts from\n"
                  "one snapshot taken after guest set-up; --cold boots a fresh VM for each run instead.\n");
@@ -92,6 +93,11 @@ int cmd_stress(const Args& raw) {
   run::RunOptions options;
   options.kvm = args.has("kvm");
   options.work_dir = work_dir();
+  if (auto r = args.get("restore")) {
+    auto m = run::parse_restore(*r);
+    if (!m.ok()) return report_error("stress", m.error());
+    options.restore = *m;
+  }
   vm::install_cancel_handlers();
   auto session = prepare_stress(args.get("scenario").value_or("stress-fsx-vs-dax-flip"), *args.get("kernel"), options,
                                 duration, args.has("cold"));

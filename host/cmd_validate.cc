@@ -26,8 +26,9 @@ void usage(FILE* out) {
   std::fprintf(out,
                "usage: racerig validate --patch FILE [--patch FILE ...] [--base VARIANT]\n"
                "                        [--scenario NAME|FILE ... | --scenario all] [--runs N]\n"
-               "                        [--json FILE] [--junit FILE] [--cold] [--kvm]\n"
-               "runs start from a ready-state snapshot per kernel; --cold boots QEMU for every run\n"
+               "                        [--json FILE] [--junit FILE] [--cold] [--kvm] [--restore auto|incoming|loadvm]\n"
+               "runs start from a ready-state snapshot per kernel (cached across invocations);\n"
+               "--cold boots QEMU for every run\n"
                "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
                "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)\n");
 }
@@ -40,6 +41,7 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
   run::SnapshotRunner snapshots(ctx);
   for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
     auto quiet = [](const std::string&) {};
+    snapshots.expect_runs(runs - i);
     pb::RunReport r = cold ? run::run_once(ctx, i, quiet) : snapshots.run(i, quiet);
     std::printf("  %-30s %-24s run %d: %s\n", out.scenario().c_str(), label.c_str(), i, run::verdict_name(r.verdict()));
     std::fflush(stdout);
@@ -70,7 +72,7 @@ int finish(const pb::ValidateReport& report, const ParsedArgs& args, int code) {
 }  // namespace
 
 int cmd_validate(const Args& raw) {
-  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit"}, {"help", "kvm", "cold"});
+  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit", "restore"}, {"help", "kvm", "cold"});
   if (!parsed.ok()) {
     usage(stderr);
     return report_error("validate", parsed.error());
@@ -88,6 +90,11 @@ int cmd_validate(const Args& raw) {
   run::RunOptions options;
   options.kvm = args.has("kvm");
   options.work_dir = work_dir();
+  if (auto r = args.get("restore")) {
+    auto m = run::parse_restore(*r);
+    if (!m.ok()) return report_error("validate", m.error());
+    options.restore = *m;
+  }
 
   // Scenarios first: input errors before anything builds.
   const std::filesystem::path dir = std::filesystem::path(repo_root()) / "scenarios";

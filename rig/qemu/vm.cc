@@ -82,20 +82,38 @@ Status run_tool(const std::vector<std::string>& argv, Deadline deadline) {
 
 }  // namespace
 
+// A path inside a QEMU option value: commas are doubled.
+std::string option_path(const fs::path& p) {
+  std::string out;
+  for (char c : p.string()) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
 std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
   const std::string mem = std::to_string(cfg.memory_mb) + "M";
-  std::vector<std::string> argv = {
-      cfg.qemu, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-      "-machine", "pc,nvdimm=on", "-accel", cfg.kvm ? "kvm" : "tcg", "-smp", std::to_string(cfg.cpus),
+  const std::string share = cfg.share_files ? "on" : "off";
+  const std::string pmem_share = cfg.pmem_file.empty() ? "on" : share;
+  std::vector<std::string> argv = {cfg.qemu, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"};
+  if (!cfg.ram_file.empty()) {
+    argv.insert(argv.end(), {"-object", "memory-backend-file,id=ram0,share=" + share + ",mem-path=" +
+                                            option_path(cfg.ram_file) + ",size=" + mem});
+  }
+  argv.insert(argv.end(), {
+      "-machine", cfg.ram_file.empty() ? "pc,nvdimm=on" : "pc,nvdimm=on,memory-backend=ram0", "-accel", cfg.kvm ? "kvm" : "tcg", "-smp", std::to_string(cfg.cpus),
       "-m", mem + ",slots=2,maxmem=" + std::to_string(cfg.memory_mb + cfg.pmem_mb + 1024) + "M",
       "-object",
-      "memory-backend-file,id=mem1,share=on,mem-path=" + (dir / "pmem.img").string() + ",size=" +
+      "memory-backend-file,id=mem1,share=" + pmem_share + ",mem-path=" +
+          option_path(cfg.pmem_file.empty() ? dir / "pmem.img" : cfg.pmem_file) + ",size=" +
           std::to_string(cfg.pmem_mb) + "M",
       "-device", "nvdimm,id=nv1,memdev=mem1",
       "-chardev", "socket,id=con,path=" + (dir / "console.sock").string(), "-serial", "chardev:con",
       "-chardev", "socket,id=agent,path=" + (dir / "agent.sock").string(), "-serial", "chardev:agent",
       "-gdb", "unix:" + (dir / "gdb.sock").string() + ",server=on,wait=off",
-      "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off"};
+      "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off"});
+  if (cfg.incoming) argv.insert(argv.end(), {"-incoming", "defer"});
   if (cfg.snapshot_drive) {
     argv.insert(argv.end(), {"-drive", "if=none,id=snapshots,format=qcow2,file=" + (dir / "snapshots.qcow2").string()});
   }
@@ -168,7 +186,15 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   vm->run_dir_ = templ;
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
 
-  if (!cfg.pmem_template.empty()) {  // a private copy of the template
+  for (const fs::path& p : {cfg.ram_file, cfg.pmem_file}) {
+    std::error_code ec;
+    if (!p.empty() && !fs::is_regular_file(p, ec))
+      return make_error(ErrorKind::kInput, "QEMU needs the memory file " + p.string() + ", which does not exist");
+  }
+  vm->pmem_file_ = cfg.pmem_file;
+  if (!cfg.pmem_file.empty()) {
+    // Used in place.
+  } else if (!cfg.pmem_template.empty()) {  // a private copy of the template
     std::error_code ec;
     const auto size = fs::file_size(cfg.pmem_template, ec);
     if (ec) return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + ": " + ec.message());
