@@ -12,7 +12,10 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -679,7 +682,62 @@ struct SnapshotRunner::Restored {
   double work_ms = 0;  // QEMU's launch, the device state, the gdbstub handshake
 };
 
+namespace {
+
+// The thread that restores standby VMs. QEMU's PR_SET_PDEATHSIG follows the
+// thread that forked it, not the process, so that thread must outlive every
+// VM it starts: it lives as long as the runner's state.
+class StandbyWorker {
+ public:
+  StandbyWorker() : thread_([this] { loop(); }) {}
+  ~StandbyWorker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  StandbyWorker(const StandbyWorker&) = delete;
+  StandbyWorker& operator=(const StandbyWorker&) = delete;
+  // Runs `job` on the thread, after the ones submitted before it.
+  template <typename F>
+  auto submit(F job) -> std::future<decltype(job())> {
+    auto task = std::make_shared<std::packaged_task<decltype(job())()>>(std::move(job));
+    auto result = task->get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back([task] { (*task)(); });
+    }
+    cv_.notify_all();
+    return result;
+  }
+
+ private:
+  void loop() {
+    while (true) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest exists
+};
+
+}  // namespace
+
 struct SnapshotRunner::State {
+  std::unique_ptr<StandbyWorker> worker;  // first: destroyed after every VM it started
   bool incoming = false;
   std::vector<pb::AgentEvent> setup_events;  // what the agent said up to READY
   // loadvm: the one QEMU, stopped at the saved state between runs.
@@ -1004,7 +1062,8 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
     --remaining_;
     const RunContext* ctx = &ctx_;
     const ReadySnapshotStore::Entry entry = *state_->entry;
-    state_->standby = std::async(std::launch::async, [ctx, entry]() -> Result<Restored> {
+    if (!state_->worker) state_->worker = std::make_unique<StandbyWorker>();
+    state_->standby = state_->worker->submit([ctx, entry]() -> Result<Restored> {
       const auto t = Clock::now();
       RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry));
       Restored r;
