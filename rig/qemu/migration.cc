@@ -55,13 +55,13 @@ Status wait_migration(Vm& vm, const std::string& side, Deadline deadline) {
         return qemu_failure(vm, side);
       return r.error().wrap(side + ": query-migrate");
     }
-    auto status = json_member(*r, "status");
-    const std::string s = status ? json_string(*status).value_or("") : "";
+    const nlohmann::json reply = nlohmann::json::parse(*r, nullptr, /*allow_exceptions=*/false);
+    if (!reply.is_object()) return make_error(ErrorKind::kProtocol, side + ": query-migrate answered " + *r);
+    const std::string s = reply.value("status", "");
     if (s == "completed") return Status::Ok();
-    if (s == "failed" || s == "cancelled") {
-      auto desc = json_member(*r, "error-desc");
-      return make_error(ErrorKind::kIo, side + ": migration " + s + (desc ? ": " + json_string(*desc).value_or(*desc) : ""));
-    }
+    if (s == "failed" || s == "cancelled")
+      return make_error(ErrorKind::kIo, side + ": migration " + s +
+                                            (reply.contains("error-desc") ? ": " + reply.value("error-desc", "") : ""));
     if (deadline.expired()) return make_error(ErrorKind::kTimeout, side + ": the migration did not end in time (status '" + s + "')");
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

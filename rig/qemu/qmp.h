@@ -1,12 +1,18 @@
-// QEMU's machine protocol (QMP) over a UNIX socket, and the line framing it
-// shares with the serial consoles. The framing and message classification are
-// plain functions so they can be tested without QEMU; QmpClient adds the socket.
+// QEMU's machine protocol (QMP) over a UNIX socket: the wire format (one
+// JSON object per line, parsed with nlohmann-json) and a client that tags
+// every command with an id, takes only the reply carrying that id as its
+// answer, keeps asynchronous events apart, and stops using a connection on
+// which a command timed out. The codec functions are plain so they can be
+// tested without QEMU; QmpClient adds the socket.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
@@ -14,62 +20,66 @@
 
 namespace racerig::vm {
 
-// Splits a byte stream into lines: "\n" ends a line, "\r" is dropped. A line
-// longer than kMaxLine is cut there so a peer without newlines cannot grow
-// memory without bound.
-class LineBuffer {
- public:
-  static constexpr size_t kMaxLine = 64 * 1024;
-  void feed(std::string_view bytes);
-  std::vector<std::string> take_lines();
-  const std::string& partial() const { return partial_; }
-  // Forgets everything, the unfinished line included.
-  void clear() {
-    partial_.clear();
-    lines_.clear();
-  }
-
- private:
-  std::string partial_;
-  std::vector<std::string> lines_;
-};
-
-// The raw JSON text of top-level member `key` of a JSON object, if present.
-// Strings, nesting and escapes are honoured; malformed text gives nullopt.
-std::optional<std::string> json_member(std::string_view object, std::string_view key);
-// The value of a JSON string literal (with its quotes), escapes undone.
-std::optional<std::string> json_string(std::string_view literal);
-// A string as a JSON literal.
-std::string json_quote(std::string_view s);
-
+// One message from QEMU.
 struct QmpMessage {
   enum class Kind { kGreeting, kReturn, kError, kEvent };
   Kind kind = Kind::kReturn;
-  std::string text;  // kReturn: the raw "return" JSON; kError: class: desc; kEvent: the event name
+  std::optional<nlohmann::json> id;  // the request's id, echoed in its reply
+  nlohmann::json value;              // kReturn: "return"; kGreeting: "QMP"; kEvent: "data" (or null)
+  std::string text;                  // kError: "Class: desc"; kEvent: the event name
 };
-// kProtocol error quoting the line when it is none of QMP's messages.
-Result<QmpMessage> classify_qmp_line(std::string_view line);
+
+// Decodes one message (one line without its newline). Anything that is not
+// a JSON object of one of QMP's four shapes is a kProtocol error quoting the
+// start of the text.
+Result<QmpMessage> decode_qmp_message(std::string_view text);
+
+// The request line (newline included) for `command` with `arguments` (an
+// object, or null for none) and `id`.
+std::string encode_qmp_request(std::string_view command, const nlohmann::json& arguments, uint64_t id);
+
+// A string as a JSON literal (UTF-8 kept as is, control bytes escaped).
+std::string json_quote(std::string_view s);
+// The value of a JSON string literal (with its quotes), escapes undone
+// (\u00e9 becomes UTF-8 "é"); nullopt when the text is not one.
+std::optional<std::string> json_string(std::string_view literal);
 
 class QmpClient {
  public:
-  // Connects (retrying while the socket does not exist yet), reads the
-  // greeting and negotiates capabilities.
+  // A line longer than this is a broken peer, not a message.
+  static constexpr size_t kMaxMessage = 64 * 1024 * 1024;
+
+  // Connects (retrying while the socket does not exist yet or refuses),
+  // reads the greeting and negotiates capabilities, all before `deadline`.
   static Result<QmpClient> connect(const std::string& path, Deadline deadline);
-  // Runs a command; args_json is an object ("{...}") or empty. Returns the
-  // raw "return" JSON; a QMP error is kProtocol with QEMU's class and desc.
-  // Events that arrive meanwhile are kept in events().
+  // The same handshake over an already connected stream socket (tests).
+  static Result<QmpClient> over(ScopedFd fd, Deadline deadline);
+
+  // Runs a command and waits for the reply with its id. `args_json` is a
+  // JSON object text or empty. Returns the reply's "return" value as JSON
+  // text; a QMP error reply is kProtocol with QEMU's class and desc.
+  // Replies with another id (answers to commands that timed out) and
+  // events are set aside, never taken as this command's answer. After a
+  // timeout, a closed socket or garbage, the connection is broken: this
+  // and every later call fail at once with the reason.
   Result<std::string> execute(std::string_view command, std::string_view args_json, Deadline deadline);
+  // Names of the events received so far, in order.
   const std::vector<std::string>& events() const { return events_; }
+  // Why the connection is unusable (empty while it is usable).
+  const std::string& broken() const { return broken_; }
   void close() { fd_.reset(); }
 
  private:
   explicit QmpClient(ScopedFd fd) : fd_(std::move(fd)) {}
   Result<QmpMessage> read_message(Deadline deadline);
+  Status send_all(const std::string& bytes, std::string_view command, Deadline deadline);
+  Error fail(Error error);  // marks the connection broken with `error`, returns it
 
   ScopedFd fd_;
-  LineBuffer lines_;
-  std::vector<std::string> ready_;
+  std::string buffer_;  // bytes received, not yet a whole line
+  uint64_t next_id_ = 1;
   std::vector<std::string> events_;
+  std::string broken_;
 };
 
 }  // namespace racerig::vm

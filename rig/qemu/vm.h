@@ -16,6 +16,7 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
+#include "rig/qemu/line_buffer.h"
 #include "rig/qemu/qmp.h"
 
 namespace racerig::vm {
