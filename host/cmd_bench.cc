@@ -277,7 +277,8 @@ int cmd_bench(const Args& raw) {
                  "                     [--kernel VARIANT] [--out FILE] [--validate-runs R] [--cold-build]\n"
                  "                     [--skip-builds] [--kvm]\n"
                  "defaults: 10 forced runs, 5 stress runs of 60 s, kernel buggy, out BENCHMARKS.md;\n"
-                 "--cold-build also times a cold base build in an empty temporary cache (minutes).\n");
+                 "--cold-build also times a cold base build in an empty temporary cache (minutes);\n"
+                 "--skip-builds skips the kernel builds (the warm validate and reproduce still run).\n");
     return args.has("help") ? kExitOk : kExitUsage;
   }
   auto runs = args.positive_int("runs", 10), stress_runs = args.positive_int("stress-runs", 5),
@@ -431,14 +432,17 @@ int cmd_bench(const Args& raw) {
       std::error_code ec;
       fs::remove_all(tmp, ec);
     }
-    // The warm validate, as a user runs it: once to have both kernels'
-    // snapshots cached (and the patched kernel built), then timed.
+  }
+  // The warm validate, as a user runs it (also with --skip-builds): once to
+  // have both kernels' snapshots cached (and the patched kernel built), then
+  // timed.
+  if (!vm::cancelled()) {
     bench.set_validate_runs(*validate_runs);
     const std::vector<std::string> validate = {
         "/proc/self/exe", "validate", "--runs", std::to_string(*validate_runs), "--patch",
         (fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch").string()};
     for (int pass = 1; pass <= 2 && !vm::cancelled(); ++pass) {
-      t = Clock::now();
+      auto t = Clock::now();
       auto v = kbuild::run_command(kbuild::Command{validate, {}, {}, {}}, Deadline::after_seconds(1800));
       if (v.ok() && v->code == 0) {
         if (pass == 2) bench.set_validate_warm_s(seconds_since(t));
