@@ -2,75 +2,57 @@
 #include "host/cli_util.h"
 #include "rig/qemu/cancel.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <filesystem>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include <google/protobuf/util/json_util.h>
 
 namespace racerig::host {
 
-std::optional<std::string> ParsedArgs::get(const std::string& name) const {
-  auto it = values.find(name);
-  if (it == values.end() || it->second.empty()) return std::nullopt;
-  return it->second.back();
+const CLI::Validator& positive_int() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        long n = std::strtol(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || errno != 0 || n < 1 || n > 100000)
+          return "wants a number from 1 to 100000, got \"" + text + "\"";
+        return {};
+      },
+      "1..100000", "positive_int");
+  return v;
 }
 
-std::vector<std::string> ParsedArgs::all(const std::string& name) const {
-  auto it = values.find(name);
-  return it == values.end() ? std::vector<std::string>{} : it->second;
+CLI::Option* add_count_option(CLI::App& app, const std::string& name, int& target, const std::string& description) {
+  return app.add_option(name, target, description)->type_name("N")->check(positive_int())->capture_default_str();
 }
 
-Result<ParsedArgs> parse_args(const Args& args, const std::set<std::string>& with_value,
-                              const std::set<std::string>& flags) {
-  ParsedArgs out;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) {
-      out.positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2), value;
-    bool inline_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      inline_value = true;
-    }
-    if (flags.count(name) != 0 && with_value.count(name) == 0) {
-      if (inline_value) return make_error(ErrorKind::kInput, "option --" + name + " takes no value");
-      out.flags.insert(name);
-    } else if (with_value.count(name) != 0) {
-      if (!inline_value) {
-        if (i + 1 >= args.size()) return make_error(ErrorKind::kInput, "option --" + name + " needs a value");
-        value = args[++i];
-      }
-      out.values[name].push_back(value);
-    } else {
-      std::string known;
-      for (const auto& k : with_value) known += " --" + k;
-      for (const auto& k : flags) known += " --" + k;
-      return make_error(ErrorKind::kInput, "unknown option --" + name + " (known:" + known + ")");
+CLI::Option* add_json_option(CLI::App& app, std::string& target, const std::string& what) {
+  return app.add_option("--json", target, "write " + what + " as JSON to FILE (\"-\": stdout)")
+      ->type_name("FILE");
+}
+
+std::string repo_root() {
+  if (const char* env = std::getenv("RACERIG_ROOT"); env != nullptr && *env != '\0') return env;
+  // build/bin/racerig -> the checkout is two levels up.
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    std::filesystem::path p(self);
+    for (int up = 0; up < 4 && p.has_parent_path(); ++up) {
+      p = p.parent_path();
+      std::error_code ec;
+      if (std::filesystem::exists(p / "kernels" / "variants.textproto", ec)) return p.string();
     }
   }
-  return out;
-}
-
-namespace {
-
-Result<int> parse_positive_int(const std::string& option, const std::string& text) {
-  char* end = nullptr;
-  long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v < 1 || v > 100000)
-    return make_error(ErrorKind::kInput,
-                      "--" + option + " wants a number from 1 to 100000, got \"" + text + "\"");
-  return static_cast<int>(v);
-}
-
-}  // namespace
-
-Result<int> ParsedArgs::positive_int(const std::string& name, int fallback) const {
-  if (auto v = get(name)) return parse_positive_int(name, *v);
-  return fallback;
+  return std::filesystem::current_path().string();
 }
 
 void progress_line(const std::string& line) {
@@ -102,9 +84,9 @@ int report_error(const std::string& context, const Error& error) {
   return exit_code_for(error);
 }
 
-int finish_runs(const pb::ReproduceReport& all, const std::optional<std::string>& json, int infra_errors) {
-  if (json) {
-    if (Status s = write_json(all, *json); !s.ok()) return report_error("json", s.error());
+int finish_runs(const pb::ReproduceReport& all, const std::string& json, int infra_errors) {
+  if (!json.empty()) {
+    if (Status s = write_json(all, json); !s.ok()) return report_error("json", s.error());
   }
   if (vm::cancelled()) {
     progress_line("interrupted");

@@ -3,12 +3,11 @@
 #pragma once
 
 #include <filesystem>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <google/protobuf/message.h>
 
 #include "host/commands.h"
@@ -17,22 +16,15 @@
 
 namespace racerig::host {
 
-// Parses "--name value", "--name=value" and "--flag". Unknown options and
-// missing values are errors naming them.
-struct ParsedArgs {
-  std::map<std::string, std::vector<std::string>> values;
-  std::set<std::string> flags;
-  std::vector<std::string> positional;
-
-  std::optional<std::string> get(const std::string& name) const;
-  std::vector<std::string> all(const std::string& name) const;
-  bool has(const std::string& flag) const { return flags.count(flag) != 0; }
-  // The value of --name as a number from 1 to 100000, or `fallback` when
-  // the option is absent; anything else is a kInput error naming it.
-  Result<int> positive_int(const std::string& name, int fallback) const;
-};
-Result<ParsedArgs> parse_args(const Args& args, const std::set<std::string>& with_value,
-                              const std::set<std::string>& flags);
+// CLI11 helpers shared by the subcommands' option definitions.
+// A whole number from 1 to 100000 (--runs, --cpus, --duration, --seed); the
+// error names the value ("--runs: wants a number from 1 to 100000, got \"0\"").
+const CLI::Validator& positive_int();
+// Adds `--name N` bound to `target` (its initial value is the default shown
+// in the help), checked by positive_int().
+CLI::Option* add_count_option(CLI::App& app, const std::string& name, int& target, const std::string& description);
+// Adds `--json FILE` ("-": stdout) bound to `target` (empty: not written).
+CLI::Option* add_json_option(CLI::App& app, std::string& target, const std::string& what);
 
 // "racerig: <line>" on stderr.
 void progress_line(const std::string& line);
@@ -43,7 +35,8 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
 // The end of `reproduce` and `stress`: writes the JSON report if asked, and
 // returns 3 when interrupted or a run had an infrastructure error, else 0
 // when every run reproduced and 1 otherwise.
-int finish_runs(const pb::ReproduceReport& all, const std::optional<std::string>& json, int infra_errors);
+// `json` empty: no JSON.
+int finish_runs(const pb::ReproduceReport& all, const std::string& json, int infra_errors);
 
 // Exit code for an error: input → 2, everything else → 3.
 int exit_code_for(const Error& error);

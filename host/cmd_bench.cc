@@ -16,6 +16,7 @@
 #include "host/cli_util.h"
 #include "host/commands.h"
 #include "host/stress.h"
+#include "host/version.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
 #include "rig/kbuild/subprocess.h"
@@ -58,12 +59,6 @@ std::string cpu_model() {
     }
   }
   return "unknown";
-}
-
-std::string qemu_version(const std::string& qemu) {
-  auto out = kbuild::run_checked(kbuild::Command{{qemu, "--version"}, {}, {}, {}}, Deadline::after_seconds(10));
-  if (!out.ok()) return "unknown (" + out.error().message + ")";
-  return out->substr(0, out->find('\n'));
 }
 
 std::string utc_now() {
@@ -264,33 +259,19 @@ std::string render(const pb::BenchReport& b) {
   return o.str();
 }
 
-}  // namespace
+struct BenchOptions {
+  int runs = 10, stress_runs = 5, stress_duration = 60, validate_runs = 3;
+  std::string json, kernel = "buggy", out;  // out empty: BENCHMARKS.md of the checkout
+  bool cold_build = false, skip_builds = false, kvm = false;
+};
 
-int cmd_bench(const Args& raw) {
-  auto parsed = parse_args(raw, {"runs", "stress-runs", "stress-duration", "json", "kernel", "out", "validate-runs"},
-                           {"cold-build", "skip-builds", "kvm", "help"});
-  if (!parsed.ok()) return report_error("bench", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || !args.positional.empty()) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig bench [--runs N] [--stress-runs M] [--stress-duration S] [--json FILE]\n"
-                 "                     [--kernel VARIANT] [--out FILE] [--validate-runs R] [--cold-build]\n"
-                 "                     [--skip-builds] [--kvm]\n"
-                 "defaults: 10 forced runs, 5 stress runs of 60 s, kernel buggy, out BENCHMARKS.md;\n"
-                 "--cold-build also times a cold base build in an empty temporary cache (minutes);\n"
-                 "--skip-builds skips the kernel builds (the warm validate and reproduce still run).\n");
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  auto runs = args.positive_int("runs", 10), stress_runs = args.positive_int("stress-runs", 5),
-       stress_s = args.positive_int("stress-duration", 60), validate_runs = args.positive_int("validate-runs", 3);
-  for (auto* r : {&runs, &stress_runs, &stress_s, &validate_runs})
-    if (!r->ok()) return report_error("bench", r->error());
-  const std::string kernel_name = args.get("kernel").value_or("buggy");
-  const fs::path out_path = args.get("out").value_or((fs::path(repo_root()) / "BENCHMARKS.md").string());
+int run_bench(const BenchOptions& args) {
+  const std::string& kernel_name = args.kernel;
+  const fs::path out_path = args.out.empty() ? fs::path(repo_root()) / "BENCHMARKS.md" : fs::path(args.out);
   vm::install_cancel_handlers();
 
   run::RunOptions options;
-  options.kvm = args.has("kvm");
+  options.kvm = args.kvm;
   options.work_dir = work_dir();
   pb::BenchReport bench;
   bench.set_date(utc_now());
@@ -331,8 +312,8 @@ int cmd_bench(const Args& raw) {
       fs::remove_all(cached, ec);
       progress_line("removed the cached ready-state snapshot; the first run makes it again");
     }
-    for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
-      snapshots.expect_runs(*runs - i);
+    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+      snapshots.expect_runs(args.runs - i);
       pb::RunReport r = snapshots.run(i, [](const std::string&) {});
       std::printf("forced (snapshot, %s) run %d: %s, %.2f s to the oops\n", r.restore_method().c_str(), i,
                   run::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
@@ -344,7 +325,7 @@ int cmd_bench(const Args& raw) {
     run::RunContext loadvm = *ctx;
     loadvm.options.restore = run::RunOptions::Restore::kLoadvm;
     run::SnapshotRunner snapshots(loadvm);
-    for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
       pb::RunReport r = snapshots.run(i, [](const std::string&) {});
       std::printf("forced (snapshot, loadvm) run %d: %s, %.2f s to the oops\n", i, run::verdict_name(r.verdict()),
                   r.time_to_oops_ms() / 1000);
@@ -352,7 +333,7 @@ int cmd_bench(const Args& raw) {
       collect(bench.mutable_forced_snapshot_loadvm(), r);
     }
   }
-  for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
+  for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
     pb::RunReport r = run::run_once(*ctx, i, [](const std::string&) {});
     std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, run::verdict_name(r.verdict()),
                 r.time_to_oops_ms() / 1000);
@@ -362,7 +343,7 @@ int cmd_bench(const Args& raw) {
   {  // The same, with the guest making its own filesystem in every boot.
     run::RunContext own_fs = *ctx;
     own_fs.options.pmem_template = false;
-    for (int i = 1; i <= *runs && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(own_fs, i, [](const std::string&) {});
       std::printf("forced (cold, no template) run %d: %s, %.2f s to the oops\n", i,
                   run::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
@@ -376,7 +357,7 @@ int cmd_bench(const Args& raw) {
     bare.scenario.scenario.clear_workload();
     bare.scenario.scenario.mutable_workload()->mutable_setup()->set_skip_fsdax(true);
     bare.scenario.scenario.clear_expect();
-    for (int i = 1; i <= std::min(*runs, 5) && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= std::min(args.runs, 5) && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
       const double s = wall_s(r);
       std::printf("bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
@@ -385,11 +366,11 @@ int cmd_bench(const Args& raw) {
   }
 
   // The stress baseline, same kernel.
-  bench.set_stress_duration_s(*stress_s);
-  auto stress = prepare_stress("stress-fsx-vs-dax-flip", kernel_name, options, *stress_s, /*cold=*/false);
+  bench.set_stress_duration_s(args.stress_duration);
+  auto stress = prepare_stress("stress-fsx-vs-dax-flip", kernel_name, options, args.stress_duration, /*cold=*/false);
   if (!stress.ok()) return report_error("bench", stress.error());
   const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 9000) * 10;
-  for (int i = 1; i <= *stress_runs && !vm::cancelled(); ++i) {
+  for (int i = 1; i <= args.stress_runs && !vm::cancelled(); ++i) {
     pb::RunReport r = run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
     std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
                 run::verdict_name(r.verdict()),
@@ -400,7 +381,7 @@ int cmd_bench(const Args& raw) {
   }
 
   // Kernel builds and a warm validate.
-  if (!args.has("skip-builds") && !vm::cancelled()) {
+  if (!args.skip_builds && !vm::cancelled()) {
     auto t = Clock::now();
     if (ensure_kernel(kernel_name).ok()) bench.set_build_cached_s(seconds_since(t));
     auto cache = open_cache();
@@ -420,7 +401,7 @@ int cmd_bench(const Args& raw) {
           std::printf("one-file build failed: %s\n", b.error().message.c_str());
         }
       }
-      if (args.has("cold-build")) {
+      if (args.cold_build) {
         auto cold = open_cache(tmp / "cache");
         auto fixed = cold.ok() ? cold->variant("fixed") : Result<pb::Variant>(cold.error());
         if (fixed.ok()) {
@@ -437,9 +418,9 @@ int cmd_bench(const Args& raw) {
   // have both kernels' snapshots cached (and the patched kernel built), then
   // timed.
   if (!vm::cancelled()) {
-    bench.set_validate_runs(*validate_runs);
+    bench.set_validate_runs(args.validate_runs);
     const std::vector<std::string> validate = {
-        "/proc/self/exe", "validate", "--runs", std::to_string(*validate_runs), "--patch",
+        "/proc/self/exe", "validate", "--runs", std::to_string(args.validate_runs), "--patch",
         (fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch").string()};
     for (int pass = 1; pass <= 2 && !vm::cancelled(); ++pass) {
       auto t = Clock::now();
@@ -475,14 +456,34 @@ int cmd_bench(const Args& raw) {
     if (!out) return report_error("bench", make_error(ErrorKind::kIo, "writing " + out_path.string()));
   }
   progress_line("wrote " + out_path.string());
-  if (auto json = args.get("json")) {
-    if (Status s = write_json(bench, *json); !s.ok()) return report_error("json", s.error());
+  if (!args.json.empty()) {
+    if (Status s = write_json(bench, args.json); !s.ok()) return report_error("json", s.error());
   }
   if (vm::cancelled()) {
     progress_line("interrupted");
     return kExitInfra;
   }
   return kExitOk;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& root) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* app =
+      root.add_subcommand("bench", "forced vs stress, phase timings, build timings; writes BENCHMARKS.md");
+  add_count_option(*app, "--runs", o->runs, "forced runs of each kind (cold, cold without template, snapshot)");
+  add_count_option(*app, "--stress-runs", o->stress_runs, "stress runs");
+  add_count_option(*app, "--stress-duration", o->stress_duration, "seconds per stress run");
+  add_count_option(*app, "--validate-runs", o->validate_runs, "runs per kernel of the timed warm validate");
+  add_json_option(*app, o->json, "the measurements");
+  app->add_option("--kernel", o->kernel, "the kernel variant to measure")->type_name("VARIANT")->capture_default_str();
+  app->add_option("--out", o->out, "where to write the tables (default: BENCHMARKS.md of the checkout)")
+      ->type_name("FILE");
+  app->add_flag("--cold-build", o->cold_build, "also time a cold base build in an empty temporary cache (minutes)");
+  app->add_flag("--skip-builds", o->skip_builds, "skip the kernel build timings (the warm validate and reproduce still run)");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  return Command{app, [o] { return run_bench(*o); }};
 }
 
 }  // namespace racerig::host

@@ -43,39 +43,33 @@ Result<pb::Workload> load_workload(const std::string& path) {
   return w;
 }
 
-}  // namespace
+struct GuestOptions {
+  std::string kernel, workload, json;
+  bool kvm = false, console = false;
+};
 
-int cmd_guest(const Args& raw) {
-  auto parsed = parse_args(raw, {"kernel", "workload", "json"}, {"kvm", "help", "console"});
-  if (!parsed.ok()) return report_error("guest", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || args.positional.size() != 1 || args.positional[0] != "run" || !args.get("kernel") ||
-      !args.get("workload")) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig guest run --kernel VARIANT --workload FILE [--json FILE] [--console] [--kvm]\n");
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
+int run_guest(const GuestOptions& args) {
   vm::install_cancel_handlers();
-  auto workload = load_workload(*args.get("workload"));
+  auto workload = load_workload(args.workload);
   if (!workload.ok()) return report_error("workload", workload.error());
-  auto kernel = ensure_kernel(*args.get("kernel"));
-  if (!kernel.ok()) return report_error("kernel " + *args.get("kernel"), kernel.error());
+  auto kernel = ensure_kernel(args.kernel);
+  if (!kernel.ok()) return report_error("kernel " + args.kernel, kernel.error());
   auto syms = symbols::Symbols::open(kernel->vmlinux.string());
   if (!syms.ok()) return report_error("symbols", syms.error());
 
   scenario::LoadedScenario loaded;
-  loaded.path = *args.get("workload");
+  loaded.path = args.workload;
   loaded.scenario.set_name("guest-run");
   *loaded.scenario.mutable_workload() = *workload;
   run::RunOptions options;
-  options.kvm = args.has("kvm");
+  options.kvm = args.kvm;
   options.work_dir = work_dir();
   auto ctx = run::prepare_run(*kernel, std::shared_ptr<const symbols::Symbols>(std::move(*syms)), std::move(loaded),
                               options);
   if (!ctx.ok()) return report_error("guest", ctx.error());
-  progress_line("booting " + kernel->variant + " and running " + *args.get("workload"));
+  progress_line("booting " + kernel->variant + " and running " + args.workload);
   pb::RunReport r = run::run_once(*ctx, 1, [](const std::string& line) { progress_line(line); });
-  if (args.has("console")) std::fputs(r.console().c_str(), stdout);
+  if (args.console) std::fputs(r.console().c_str(), stdout);
   bool failed = false;
   for (const auto& e : r.agent()) {
     std::printf("%s\n", run::describe_agent_event(e).c_str());
@@ -85,8 +79,8 @@ int cmd_guest(const Args& raw) {
   for (const auto& t : r.timings()) timings += " " + t.phase() + "=" + std::to_string(static_cast<int>(t.ms())) + "ms";
   std::printf("guest run on %s:%s\n", kernel->variant.c_str(), timings.c_str());
   if (r.has_oops()) std::printf("the kernel oopsed: %s\n", r.oops().headline().c_str());
-  if (auto json = args.get("json")) {
-    if (Status s = write_json(r, *json); !s.ok()) return report_error("json", s.error());
+  if (!args.json.empty()) {
+    if (Status s = write_json(r, args.json); !s.ok()) return report_error("json", s.error());
   }
   bool done = false;
   for (const auto& e : r.agent()) done = done || e.kind() == pb::AgentEvent::DONE;
@@ -95,6 +89,22 @@ int cmd_guest(const Args& raw) {
     return kExitInfra;
   }
   return failed || r.has_oops() ? kExitNegative : kExitOk;
+}
+
+}  // namespace
+
+Command add_guest_command(CLI::App& root) {
+  CLI::App* guest = root.add_subcommand("guest", "boot a kernel and run a workload, no schedule");
+  guest->require_subcommand(1);
+  auto o = std::make_shared<GuestOptions>();
+  CLI::App* app = guest->add_subcommand("run", "boot a kernel, run a workload and print what the agent reports");
+  app->add_option("--kernel", o->kernel, "the kernel variant")->type_name("VARIANT")->required();
+  app->add_option("--workload", o->workload, "the workload (a pb.Workload textproto)")->type_name("FILE")->required();
+  add_json_option(*app, o->json, "the run's report");
+  app->add_flag("--console", o->console, "print the guest's console");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  app->footer("Exit: 0 the workload finished, 1 an op failed or the kernel oopsed, 3 the guest did not finish.");
+  return Command{app, [o] { return run_guest(*o); }};
 }
 
 }  // namespace racerig::host

@@ -10,44 +10,38 @@
 
 namespace racerig::host {
 
-int cmd_reproduce(const Args& raw) {
-  auto parsed = parse_args(raw, {"scenario", "kernel", "runs", "json", "cpus", "restore"}, {"attach", "kvm", "verbose", "help", "cold"});
-  if (!parsed.ok()) return report_error("reproduce", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || !args.get("scenario") || !args.get("kernel") || !args.positional.empty()) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig reproduce --scenario NAME|FILE --kernel VARIANT [--runs N] [--json FILE]\n"
-                 "                         [--cold] [--attach] [--kvm] [--verbose] [--restore auto|incoming|loadvm]\n"
-                 "runs start from a snapshot of the ready guest (made once and cached; --restore loadvm:\n"
-                 "saved once per invocation and restored with loadvm);\n"
-                 "--cold boots QEMU for every run (--attach implies it).\n");
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
+namespace {
+
+struct ReproduceOptions {
+  std::string scenario, kernel, json;
+  int runs = 1;
+  int cpus = run::RunOptions{}.cpus;
+  bool cold = false, attach = false, kvm = false, verbose = false;
+  std::string restore = "auto";  // auto, incoming, loadvm
+};
+
+int run_reproduce(const ReproduceOptions& args) {
   run::RunOptions options;
-  auto runs_arg = args.positive_int("runs", 1);
-  auto cpus_arg = args.positive_int("cpus", options.cpus);
-  for (auto* r : {&runs_arg, &cpus_arg})
-    if (!r->ok()) return report_error("reproduce", r->error());
-  const int runs = *runs_arg;
-  options.cpus = *cpus_arg;
-  options.kvm = args.has("kvm");
-  options.attach = args.has("attach");
+  const int runs = args.runs;
+  options.cpus = args.cpus;
+  options.kvm = args.kvm;
+  options.attach = args.attach;
   options.work_dir = work_dir();
-  if (auto r = args.get("restore")) {
-    auto m = run::parse_restore(*r);
-    if (!m.ok()) return report_error("reproduce", m.error());
-    options.restore = *m;
+  {
+    auto restore = run::parse_restore(args.restore);
+    if (!restore.ok()) return report_error("reproduce", restore.error());
+    options.restore = *restore;
   }
   vm::install_cancel_handlers();
 
   // Input first: the scenario must parse and validate before anything builds or boots.
-  auto path = scenario::find_scenario(*args.get("scenario"), std::filesystem::path(repo_root()) / "scenarios");
+  auto path = scenario::find_scenario(args.scenario, std::filesystem::path(repo_root()) / "scenarios");
   if (!path.ok()) return report_error("scenario", path.error());
   auto loaded = scenario::load_scenario(*path, options.cpus);
   if (!loaded.ok()) return report_error("scenario", loaded.error());
 
-  auto kernel = ensure_kernel(*args.get("kernel"));
-  if (!kernel.ok()) return report_error("kernel " + *args.get("kernel"), kernel.error());
+  auto kernel = ensure_kernel(args.kernel);
+  if (!kernel.ok()) return report_error("kernel " + args.kernel, kernel.error());
   progress_line("loading symbols from " + kernel->vmlinux.string());
   auto syms = symbols::Symbols::open(kernel->vmlinux.string());
   if (!syms.ok()) return report_error("symbols", syms.error());
@@ -60,16 +54,16 @@ int cmd_reproduce(const Args& raw) {
   all.set_kernel_variant(kernel->variant);
   all.set_kernel_build_id(kernel->build_id);
   int reproduced = 0, infra = 0;
-  const bool cold = args.has("cold") || args.has("attach");
+  const bool cold = args.cold || args.attach;
   run::SnapshotRunner snapshots(*ctx);
   for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
     auto progress = [&](const std::string& line) {
       // The attach line is for a human who waits for it: always shown.
-      if (args.has("verbose") || line.rfind("attach:", 0) == 0) progress_line("run " + std::to_string(i) + ": " + line);
+      if (args.verbose || line.rfind("attach:", 0) == 0) progress_line("run " + std::to_string(i) + ": " + line);
     };
     snapshots.expect_runs(runs - i);
     pb::RunReport r = cold ? run::run_once(*ctx, i, progress) : snapshots.run(i, progress);
-    std::fputs(run::render_run(r, args.has("verbose")).c_str(), stdout);
+    std::fputs(run::render_run(r, args.verbose).c_str(), stdout);
     std::fflush(stdout);
     if (r.verdict() == pb::REPRODUCED) ++reproduced;
     if (r.verdict() == pb::INFRA_ERROR) ++infra;
@@ -79,7 +73,34 @@ int cmd_reproduce(const Args& raw) {
   all.set_total(all.runs_size());
   std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), kernel->variant.c_str(), reproduced,
               all.runs_size());
-  return finish_runs(all, args.get("json"), infra);
+  return finish_runs(all, args.json, infra);
+}
+
+}  // namespace
+
+Command add_reproduce_command(CLI::App& root) {
+  auto o = std::make_shared<ReproduceOptions>();
+  CLI::App* app = root.add_subcommand("reproduce", "force a scenario's interleaving on a kernel and report verdicts");
+  app->add_option("--scenario", o->scenario, "the scenario: a name under scenarios/ or a .textproto file")
+      ->type_name("NAME|FILE")
+      ->required();
+  app->add_option("--kernel", o->kernel, "the kernel variant (racerig kernel list)")->type_name("VARIANT")->required();
+  add_count_option(*app, "--runs", o->runs, "how many runs");
+  add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
+  add_json_option(*app, o->json, "the report");
+  app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring the ready-state snapshot");
+  app->add_flag("--attach", o->attach, "wait at each hold point for a gdb to attach (implies --cold)");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
+  app->add_option("--restore", o->restore,
+                  "restore the ready state by incoming (cached snapshot, copy-on-write), loadvm, or auto")
+      ->type_name("METHOD")
+      ->capture_default_str();
+  app->footer(
+      "Runs start from a snapshot of the ready guest, made once and kept in the cache (--restore\n"
+      "loadvm: taken once per invocation); --cold boots QEMU for every run.\n"
+      "Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");
+  return Command{app, [o] { return run_reproduce(*o); }};
 }
 
 }  // namespace racerig::host

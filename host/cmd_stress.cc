@@ -70,37 +70,29 @@ pb::RunReport run_stress_once(StressSession& session, int index, uint64_t seed, 
   return r;
 }
 
-int cmd_stress(const Args& raw) {
-  auto parsed = parse_args(raw, {"kernel", "duration", "runs", "seed", "json", "scenario", "restore"}, {"kvm", "verbose", "cold", "help"});
-  if (!parsed.ok()) return report_error("stress", parsed.error());
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || !args.get("kernel") || !args.positional.empty()) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig stress --kernel VARIANT [--duration SECONDS] [--runs N] [--seed S] [--json FILE]\n"
-                 "                      [--scenario NAME|FILE] [--cold] [--kvm] [--verbose]\n"
-                 "                      [--restore auto|incoming|loadvm]\n"
-                 "runs the seed's method unforced: fsx vs a FS_XFLAG_DAX flip loop (default 60 s per run);\n"
-                 "run i uses fsx seed S+i-1 (S random unless given, always printed). Every run starts from\n"
-                 "one snapshot taken after guest set-up; --cold boots a fresh VM for each run instead.\n");
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  auto runs_arg = args.positive_int("runs", 1), duration_arg = args.positive_int("duration", 60),
-       seed_arg = args.positive_int("seed", static_cast<int>(std::random_device{}() % 100000 + 1));
-  for (auto* r : {&runs_arg, &duration_arg, &seed_arg})
-    if (!r->ok()) return report_error("stress", r->error());
-  const int runs = *runs_arg, duration = *duration_arg;
-  const uint64_t seed = static_cast<uint64_t>(*seed_arg);
+namespace {
+
+struct StressOptions {
+  std::string kernel, json, scenario = "stress-fsx-vs-dax-flip";
+  int runs = 1, duration = 60, seed = 0;  // seed 0: random
+  bool kvm = false, verbose = false, cold = false;
+  std::string restore = "auto";  // auto, incoming, loadvm
+};
+
+int run_stress(const StressOptions& args) {
+  const int runs = args.runs, duration = args.duration;
+  const uint64_t seed =
+      static_cast<uint64_t>(args.seed != 0 ? args.seed : static_cast<int>(std::random_device{}() % 100000 + 1));
   run::RunOptions options;
-  options.kvm = args.has("kvm");
+  options.kvm = args.kvm;
   options.work_dir = work_dir();
-  if (auto r = args.get("restore")) {
-    auto m = run::parse_restore(*r);
-    if (!m.ok()) return report_error("stress", m.error());
-    options.restore = *m;
+  {
+    auto restore = run::parse_restore(args.restore);
+    if (!restore.ok()) return report_error("stress", restore.error());
+    options.restore = *restore;
   }
   vm::install_cancel_handlers();
-  auto session = prepare_stress(args.get("scenario").value_or("stress-fsx-vs-dax-flip"), *args.get("kernel"), options,
-                                duration, args.has("cold"));
+  auto session = prepare_stress(args.scenario, args.kernel, options, duration, args.cold);
   if (!session.ok()) return report_error("stress", session.error());
 
   pb::ReproduceReport all;
@@ -113,9 +105,9 @@ int cmd_stress(const Args& raw) {
     progress_line("run " + std::to_string(i) + ": fsx seed " + std::to_string(run_seed) + ", " +
                   std::to_string(duration) + " s");
     pb::RunReport r = run_stress_once(**session, i, run_seed, [&](const std::string& line) {
-      if (args.has("verbose")) progress_line("run " + std::to_string(i) + ": " + line);
+      if (args.verbose) progress_line("run " + std::to_string(i) + ": " + line);
     });
-    std::fputs(run::render_run(r, args.has("verbose")).c_str(), stdout);
+    std::fputs(run::render_run(r, args.verbose).c_str(), stdout);
     if (r.verdict() == pb::REPRODUCED)
       std::printf("  seed %llu: oops after %.1f s (%s)\n", static_cast<unsigned long long>(run_seed),
                   r.time_to_oops_ms() / 1000, r.from_snapshot() ? "from the restore" : "boot included");
@@ -133,7 +125,35 @@ int cmd_stress(const Args& raw) {
   all.set_total(all.runs_size());
   std::printf("stress on %s: %d/%d runs hit the scenario's oops (at most %d s each)\n", all.kernel_variant().c_str(), oopsed, all.runs_size(),
               duration);
-  return finish_runs(all, args.get("json"), infra);
+  return finish_runs(all, args.json, infra);
+}
+
+}  // namespace
+
+Command add_stress_command(CLI::App& root) {
+  auto o = std::make_shared<StressOptions>();
+  CLI::App* app = root.add_subcommand("stress", "the unforced baseline: fsx against a FS_XFLAG_DAX flip loop");
+  app->add_option("--kernel", o->kernel, "the kernel variant")->type_name("VARIANT")->required();
+  add_count_option(*app, "--duration", o->duration, "seconds per run");
+  add_count_option(*app, "--runs", o->runs, "how many runs");
+  app->add_option("--seed", o->seed, "fsx seed of run 1 (run i uses S+i-1; random unless given, always printed)")
+      ->type_name("S")
+      ->check(positive_int());
+  add_json_option(*app, o->json, "the report");
+  app->add_option("--scenario", o->scenario, "a stress scenario (no schedule): a name under scenarios/stress/ or a file")
+      ->type_name("NAME|FILE")
+      ->capture_default_str();
+  app->add_flag("--cold", o->cold, "boot a fresh VM for each run instead of restoring one snapshot");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
+  app->add_option("--restore", o->restore,
+                  "restore the ready state by incoming (cached snapshot, copy-on-write), loadvm, or auto")
+      ->type_name("METHOD")
+      ->capture_default_str();
+  app->footer(
+      "Runs the seed's method unforced. Every run starts from one snapshot taken after guest set-up.\n"
+      "Exit: 0 every run hit the scenario's oops, 1 otherwise, 2 input error, 3 infrastructure error.");
+  return Command{app, [o] { return run_stress(*o); }};
 }
 
 }  // namespace racerig::host

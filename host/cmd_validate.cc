@@ -8,6 +8,7 @@
 
 #include "host/cli_util.h"
 #include "host/commands.h"
+#include "rig/run/junit.h"
 #include "rig/run/run.h"
 #include "rig/run/validate.h"
 #include "rig/run/verdict.h"
@@ -22,16 +23,13 @@ namespace {
 constexpr int kExitInconclusive = 4;
 constexpr int kExitPatchError = 5;
 
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: racerig validate --patch FILE [--patch FILE ...] [--base VARIANT]\n"
-               "                        [--scenario NAME|FILE ... | --scenario all] [--runs N]\n"
-               "                        [--json FILE] [--junit FILE] [--cold] [--kvm] [--restore auto|incoming|loadvm]\n"
-               "runs start from a ready-state snapshot per kernel (cached across invocations);\n"
-               "--cold boots QEMU for every run\n"
-               "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
-               "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)\n");
-}
+struct ValidateOptions {
+  std::vector<std::string> patches, scenarios;
+  std::string base = "buggy", json, junit;
+  int runs = 3;
+  bool kvm = false, cold = false;
+  std::string restore = "auto";  // auto, incoming, loadvm
+};
 
 pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::string& label, bool cold) {
   pb::ReproduceReport out;
@@ -59,46 +57,32 @@ Status write_text(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-int finish(const pb::ValidateReport& report, const ParsedArgs& args, int code) {
-  if (auto json = args.get("json")) {
-    if (Status s = write_json(report, *json); !s.ok()) return report_error("json", s.error());
+int finish(const pb::ValidateReport& report, const ValidateOptions& args, int code) {
+  if (!args.json.empty()) {
+    if (Status s = write_json(report, args.json); !s.ok()) return report_error("json", s.error());
   }
-  if (auto junit = args.get("junit")) {
-    if (Status s = write_text(*junit, run::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
+  if (!args.junit.empty()) {
+    if (Status s = write_text(args.junit, run::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
   }
   return code;
 }
 
-}  // namespace
-
-int cmd_validate(const Args& raw) {
-  auto parsed = parse_args(raw, {"patch", "base", "scenario", "runs", "json", "junit", "restore"}, {"help", "kvm", "cold"});
-  if (!parsed.ok()) {
-    usage(stderr);
-    return report_error("validate", parsed.error());
-  }
-  const ParsedArgs& args = *parsed;
-  if (args.has("help") || args.all("patch").empty() || !args.positional.empty()) {
-    usage(args.has("help") ? stdout : stderr);
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
-  auto runs_arg = args.positive_int("runs", 3);
-  if (!runs_arg.ok()) return report_error("validate", runs_arg.error());
-  const int runs = *runs_arg;
+int run_validate(const ValidateOptions& args) {
+  const int runs = args.runs;
   vm::install_cancel_handlers();
-  const std::string base = args.get("base").value_or("buggy");
+  const std::string& base = args.base;
   run::RunOptions options;
-  options.kvm = args.has("kvm");
+  options.kvm = args.kvm;
   options.work_dir = work_dir();
-  if (auto r = args.get("restore")) {
-    auto m = run::parse_restore(*r);
-    if (!m.ok()) return report_error("validate", m.error());
-    options.restore = *m;
+  {
+    auto restore = run::parse_restore(args.restore);
+    if (!restore.ok()) return report_error("validate", restore.error());
+    options.restore = *restore;
   }
 
   // Scenarios first: input errors before anything builds.
   const std::filesystem::path dir = std::filesystem::path(repo_root()) / "scenarios";
-  std::vector<std::string> names = args.all("scenario");
+  std::vector<std::string> names = args.scenarios;
   if (names.empty() || (names.size() == 1 && names[0] == "all")) names = scenario::list_scenarios(dir);
   std::vector<scenario::LoadedScenario> scenarios;
   for (const auto& n : names) {
@@ -112,7 +96,7 @@ int cmd_validate(const Args& raw) {
   pb::ValidateReport report;
   report.set_base_variant(base);
   std::vector<std::filesystem::path> patches;
-  for (const auto& p : args.all("patch")) {
+  for (const auto& p : args.patches) {
     report.add_patches(p);
     patches.emplace_back(p);
   }
@@ -151,7 +135,7 @@ int cmd_validate(const Args& raw) {
         prepared = false;
         break;
       }
-      pb::ReproduceReport r = run_many(*ctx, runs, k == &*control ? k->variant + " (control)" : k->variant, args.has("cold"));
+      pb::ReproduceReport r = run_many(*ctx, runs, k == &*control ? k->variant + " (control)" : k->variant, args.cold);
       *(k == &*control ? v->mutable_control() : v->mutable_patched()) = std::move(r);
     }
     if (!prepared) continue;
@@ -176,6 +160,36 @@ int cmd_validate(const Args& raw) {
     }
   }
   return finish(report, args, code);
+}
+
+}  // namespace
+
+Command add_validate_command(CLI::App& root) {
+  auto o = std::make_shared<ValidateOptions>();
+  CLI::App* app = root.add_subcommand("validate", "judge a candidate fix on the forced interleavings");
+  app->add_option("--patch", o->patches, "a patch of the candidate fix (repeat for a series, applied in order)")
+      ->type_name("FILE")
+      ->allow_extra_args(false)
+      ->required();
+  app->add_option("--base", o->base, "the kernel variant the patches apply to")->type_name("VARIANT")->capture_default_str();
+  app->add_option("--scenario", o->scenarios, "a scenario to judge (repeatable; default or \"all\": every one)")
+      ->type_name("NAME|FILE")
+      ->allow_extra_args(false);
+  add_count_option(*app, "--runs", o->runs, "runs per scenario on each kernel");
+  add_json_option(*app, o->json, "the report");
+  app->add_option("--junit", o->junit, "write a JUnit XML report to FILE")->type_name("FILE");
+  app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring a ready-state snapshot per kernel");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  app->add_option("--restore", o->restore,
+                  "restore the ready state by incoming (cached snapshot, copy-on-write), loadvm, or auto")
+      ->type_name("METHOD")
+      ->capture_default_str();
+  app->footer(
+      "Runs start from a ready-state snapshot per kernel, kept in the cache across invocations.\n"
+      "Every scenario runs on the base (the control) and on base+patches.\n"
+      "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
+      "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)");
+  return Command{app, [o] { return run_validate(*o); }};
 }
 
 }  // namespace racerig::host

@@ -72,51 +72,50 @@ Result<run::KernelFiles> ensure_patched_kernel(const std::string& base,
   return files_of(b);
 }
 
-int cmd_kernel(const Args& raw) {
-  auto parsed = parse_args(raw, {}, {"help", "vmlinux", "bzimage"});
-  if (!parsed.ok()) return report_error("kernel", parsed.error());
-  const ParsedArgs& args = *parsed;
-  const auto& pos = args.positional;
-  if (args.has("help") || pos.empty() || (pos[0] != "build" && pos[0] != "list" && pos[0] != "path") ||
-      (pos[0] != "list" && pos.size() < 2)) {
-    std::fprintf(args.has("help") ? stdout : stderr,
-                 "usage: racerig kernel build VARIANT...\n"
-                 "       racerig kernel list\n"
-                 "       racerig kernel path VARIANT [--vmlinux|--bzimage]\n");
-    return args.has("help") ? kExitOk : kExitUsage;
-  }
+namespace {
+
+int kernel_list() {
   auto cache = open_cache();
   if (!cache.ok()) return report_error("kernel", cache.error());
-
-  if (pos[0] == "list") {
-    auto variants = cache->variants();
-    if (!variants.ok()) return report_error("kernel list", variants.error());
-    std::printf("%-12s %-10s %-26s %s\n", "variant", "state", "key", "description");
-    for (const auto& v : *variants) {
-      auto key = cache->key(v);
-      auto hit = cache->find(v);
-      std::printf("%-12s %-10s %-26s %s\n", v.name().c_str(), hit ? "built" : "not built",
-                  key.ok() ? key->c_str() : ("error: " + key.error().message).c_str(), v.description().c_str());
-      if (hit) std::printf("%-12s %s\n", "", hit->dir.c_str());
-    }
-    std::printf("cache: %s (source: linux-source-6.1 %s)\n", cache->root().c_str(), cache->source_version().c_str());
-    return kExitOk;
+  auto variants = cache->variants();
+  if (!variants.ok()) return report_error("kernel list", variants.error());
+  std::printf("%-12s %-10s %-26s %s\n", "variant", "state", "key", "description");
+  for (const auto& v : *variants) {
+    auto key = cache->key(v);
+    auto hit = cache->find(v);
+    std::printf("%-12s %-10s %-26s %s\n", v.name().c_str(), hit ? "built" : "not built",
+                key.ok() ? key->c_str() : ("error: " + key.error().message).c_str(), v.description().c_str());
+    if (hit) std::printf("%-12s %s\n", "", hit->dir.c_str());
   }
+  std::printf("cache: %s (source: linux-source-6.1 %s)\n", cache->root().c_str(), cache->source_version().c_str());
+  return kExitOk;
+}
 
-  if (pos[0] == "path") {
-    auto v = cache->variant(pos[1]);
-    if (!v.ok()) return report_error("kernel path", v.error());
-    auto hit = cache->find(*v);
-    if (!hit) {
-      std::fprintf(stderr, "racerig: kernel %s is not built (racerig kernel build %s)\n", pos[1].c_str(), pos[1].c_str());
-      return kExitNegative;
-    }
-    std::printf("%s\n", (args.has("vmlinux") ? hit->vmlinux : args.has("bzimage") ? hit->bzimage : hit->dir).c_str());
-    return kExitOk;
+struct PathOptions {
+  std::string variant;
+  bool vmlinux = false, bzimage = false;
+};
+
+int kernel_path(const PathOptions& args) {
+  auto cache = open_cache();
+  if (!cache.ok()) return report_error("kernel", cache.error());
+  const std::string& name = args.variant;
+  auto v = cache->variant(name);
+  if (!v.ok()) return report_error("kernel path", v.error());
+  auto hit = cache->find(*v);
+  if (!hit) {
+    std::fprintf(stderr, "racerig: kernel %s is not built (racerig kernel build %s)\n", name.c_str(), name.c_str());
+    return kExitNegative;
   }
+  std::printf("%s\n", (args.vmlinux ? hit->vmlinux : args.bzimage ? hit->bzimage : hit->dir).c_str());
+  return kExitOk;
+}
 
+int kernel_build(const std::vector<std::string>& pos) {
+  auto cache = open_cache();
+  if (!cache.ok()) return report_error("kernel", cache.error());
   int status = kExitOk;
-  for (size_t i = 1; i < pos.size(); ++i) {
+  for (size_t i = 0; i < pos.size(); ++i) {
     auto v = cache->variant(pos[i]);
     if (!v.ok()) return report_error("kernel build", v.error());
     TerminalProgress progress;
@@ -130,6 +129,31 @@ int cmd_kernel(const Args& raw) {
                 b->seconds, b->cached ? "" : (" (" + std::to_string(progress.compiled()) + " compile steps)").c_str());
   }
   return status;
+}
+
+}  // namespace
+
+std::vector<Command> add_kernel_commands(CLI::App& root) {
+  CLI::App* kernel = root.add_subcommand("kernel", "build, list and locate kernel variants (cached by content)");
+  kernel->require_subcommand(1);
+  std::vector<Command> out;
+
+  auto variants = std::make_shared<std::vector<std::string>>();
+  CLI::App* build = kernel->add_subcommand("build", "build kernel variants (incremental from one base tree, cached)");
+  build->add_option("variants", *variants, "the variants (racerig kernel list)")->type_name("VARIANT")->required();
+  out.push_back(Command{build, [variants] { return kernel_build(*variants); }});
+
+  CLI::App* list = kernel->add_subcommand("list", "show the variants and whether each is built");
+  out.push_back(Command{list, [] { return kernel_list(); }});
+
+  auto path = std::make_shared<PathOptions>();
+  CLI::App* where = kernel->add_subcommand("path", "print where a built variant's files are (its directory by default)");
+  where->add_option("variant", path->variant, "the variant")->type_name("VARIANT")->required();
+  auto* vmlinux = where->add_flag("--vmlinux", path->vmlinux, "print the vmlinux (with symbols) instead");
+  where->add_flag("--bzimage", path->bzimage, "print the bzImage instead")->excludes(vmlinux);
+  where->footer("Exit: 0 printed, 1 the variant is not built, 2 no such variant.");
+  out.push_back(Command{where, [path] { return kernel_path(*path); }});
+  return out;
 }
 
 }  // namespace racerig::host

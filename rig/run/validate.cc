@@ -37,22 +37,6 @@ const pb::RunReport* first_not(const pb::ReproduceReport& r, pb::Verdict v) {
   return nullptr;
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += ' ';
-        else out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 const char* result_name(pb::ValidationResult r) {
@@ -120,47 +104,6 @@ std::string validation_table(const pb::ValidateReport& report) {
       if (const pb::RunReport* hit = first_with(s.patched(), pb::REPRODUCED)) out += oops::render(hit->oops());
   }
   return out;
-}
-
-std::string junit_xml(const pb::ValidateReport& report) {
-  int tests = 0, failures = 0, errors = 0;
-  std::string cases;
-  for (const auto& s : report.scenarios()) {
-    for (const auto* r : {&s.control(), &s.patched()}) {
-      ++tests;
-      bool is_control = r == &s.control();
-      std::string name = (is_control ? "control " : "patched ") + r->kernel_variant();
-      cases += "    <testcase classname=\"racerig." + xml_escape(s.scenario()) + "\" name=\"" + xml_escape(name) + "\">\n";
-      cases += "      <system-out>" + xml_escape(count_text(*r)) + "</system-out>\n";
-      bool ok;
-      if (is_control) {
-        ok = !r->runs().empty() && first_not(*r, pb::REPRODUCED) == nullptr;
-      } else {
-        ok = !r->runs().empty() && first_not(*r, pb::NOT_REPRODUCED) == nullptr;
-      }
-      if (s.result() == pb::ERROR && !ok) {
-        ++errors;
-        cases += "      <error message=\"" + xml_escape(s.reason()) + "\"/>\n";
-      } else if (!ok) {
-        ++failures;
-        std::string text = s.reason() + "\n";
-        if (const pb::RunReport* hit = first_with(*r, pb::REPRODUCED); hit && !is_control) text += oops::render(hit->oops());
-        cases += "      <failure message=\"" + xml_escape(std::string(result_name(s.result())) + ": " + s.reason()) +
-                 "\">" + xml_escape(text) + "</failure>\n";
-      }
-      cases += "    </testcase>\n";
-    }
-  }
-  if (!report.error().empty()) {
-    ++tests;
-    ++errors;
-    cases += "    <testcase classname=\"racerig\" name=\"build " + xml_escape(report.patched_variant()) +
-             "\">\n      <error message=\"" + xml_escape(report.error().substr(0, 200)) + "\">" +
-             xml_escape(report.error()) + "</error>\n    </testcase>\n";
-  }
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"racerig validate\" tests=\"" +
-         std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
-         "\">\n" + cases + "  </testsuite>\n</testsuites>\n";
 }
 
 }  // namespace racerig::run

@@ -1,6 +1,6 @@
 // Patch validation rules: from the runs on the base (control) and on the
-// patched kernel, one result per scenario, and the JUnit XML rendering that
-// GitLab and Jenkins display.
+// patched kernel, one result per scenario, and the human table (JUnit XML:
+// rig/run/junit.h).
 #pragma once
 
 #include <string>
@@ -13,9 +13,6 @@ namespace racerig::run {
 // was NOT_REPRODUCED (schedule enforced) on every run.
 pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
                               std::string* reason);
-
-// A testcase per scenario and kernel; the oops in the failure text.
-std::string junit_xml(const pb::ValidateReport& report);
 
 // The human table: scenario × kernel, verdict counts, result.
 std::string validation_table(const pb::ValidateReport& report);

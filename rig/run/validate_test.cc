@@ -1,4 +1,4 @@
-// Patch validation rules and the JUnit rendering.
+// Patch validation rules (the JUnit rendering: junit_test.cc).
 #include <gtest/gtest.h>
 
 #include "rig/run/validate.h"
@@ -62,31 +62,6 @@ TEST(ValidateTest, InfrastructureFailuresAreErrors) {
   std::string why;
   EXPECT_EQ(classify(runs("buggy", {pb::INFRA_ERROR}), runs("p", {pb::NOT_REPRODUCED}), &why), pb::ERROR);
   EXPECT_EQ(classify(runs("buggy", {}), runs("p", {}), &why), pb::ERROR);
-}
-
-TEST(ValidateTest, JunitHasATestcasePerScenarioAndKernelWithTheOopsInTheFailure) {
-  pb::ValidateReport report;
-  pb::ScenarioValidation* s = report.add_scenarios();
-  s->set_scenario("seed");
-  *s->mutable_control() = runs("buggy", {pb::REPRODUCED});
-  *s->mutable_patched() = runs("buggy+naive", {pb::REPRODUCED});
-  std::string why;
-  s->set_result(classify(s->control(), s->patched(), &why));
-  s->set_reason(why);
-  std::string xml = junit_xml(report);
-  EXPECT_NE(xml.find("tests=\"2\" failures=\"1\" errors=\"0\""), std::string::npos) << xml;
-  EXPECT_NE(xml.find("name=\"control buggy\""), std::string::npos);
-  EXPECT_NE(xml.find("<failure message=\"NOT_FIXED"), std::string::npos) << xml;
-  EXPECT_NE(xml.find("iomap_page_mkwrite+0x48/0x1e0"), std::string::npos) << xml;
-}
-
-TEST(ValidateTest, JunitEscapesWhatItQuotes) {
-  pb::ValidateReport report;
-  report.set_patched_variant("x");
-  report.set_error("fs/xfs/xfs_file.c:12:3: error: expected ';' before \"<\" & '\x01'");
-  std::string xml = junit_xml(report);
-  EXPECT_NE(xml.find("&quot;&lt;&quot; &amp;"), std::string::npos) << xml;
-  EXPECT_EQ(xml.find('\x01'), std::string::npos);
 }
 
 }  // namespace
