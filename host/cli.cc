@@ -1,7 +1,7 @@
 // racerig's command line (see cli.h).
 #include "host/cli.h"
 
-#include <algorithm>
+#include <cstdio>
 #include <ostream>
 
 #include "host/version.h"

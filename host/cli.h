@@ -35,8 +35,8 @@ std::variant<const Command*, int> parse_command_line(CommandLine& cli, const std
 std::string version_text();
 
 // Full help of the subcommand at `path` ({"kernel", "build"}), titled with
-// its whole command line; empty `path`: the top-level help. nullptr-like
-// empty string when no such command exists.
+// its whole command line; empty `path`: the top-level help. An empty string
+// when no such command exists.
 std::string help_for(const CommandLine& cli, const std::vector<std::string>& path);
 
 }  // namespace racerig::host

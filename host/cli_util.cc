@@ -2,6 +2,7 @@
 #include "host/cli_util.h"
 #include "rig/qemu/cancel.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,7 +35,8 @@ CLI::Option* add_count_option(CLI::App& app, const std::string& name, int& targe
 }
 
 CLI::Option* add_json_option(CLI::App& app, std::string& target, const std::string& what) {
-  return app.add_option("--json", target, "write " + what + " as JSON to FILE (\"-\": stdout)")
+  return app.add_option("--json", target,
+                        "write " + what + " as JSON to FILE (\"-\": stdout, and everything else to stderr)")
       ->type_name("FILE");
 }
 
@@ -60,15 +62,44 @@ void progress_line(const std::string& line) {
   std::fflush(stderr);
 }
 
+namespace {
+int json_stdout = -1;  // the original stdout once reserve_stdout_for_json() ran
+}  // namespace
+
+Status reserve_stdout_for_json() {
+  if (json_stdout >= 0) return Status::Ok();
+  std::fflush(stdout);
+  int saved = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (saved < 0) return errno_error("keeping stdout for the JSON report (dup)");
+  if (::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+    Error e = errno_error("sending other output to stderr (dup2)");
+    ::close(saved);
+    return e;
+  }
+  json_stdout = saved;
+  return Status::Ok();
+}
+
 Status write_json(const google::protobuf::Message& message, const std::string& path) {
   std::string json;
   google::protobuf::util::JsonPrintOptions opts;
   opts.add_whitespace = true;
   opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = true;  // "reproduced": 0 is an answer, not a missing field
   auto st = google::protobuf::util::MessageToJsonString(message, &json, opts);
   if (!st.ok()) return make_error(ErrorKind::kInternal, "JSON conversion: " + std::string(st.message()));
   if (path == "-") {
-    std::fwrite(json.data(), 1, json.size(), stdout);
+    if (json_stdout < 0) {
+      std::fwrite(json.data(), 1, json.size(), stdout);
+      std::fflush(stdout);
+      return Status::Ok();
+    }
+    for (std::string_view rest = json; !rest.empty();) {
+      ssize_t n = ::write(json_stdout, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return errno_error("writing the JSON report to stdout");
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
     return Status::Ok();
   }
   std::ofstream out(path);

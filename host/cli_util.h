@@ -1,5 +1,5 @@
-// Small helpers shared by the subcommands: argument parsing, progress lines,
-// JSON output, and the kernel/scenario lookups every run needs.
+// Small helpers shared by the subcommands: CLI11 option helpers, progress
+// lines, JSON output, and the kernel/scenario lookups every run needs.
 #pragma once
 
 #include <filesystem>
@@ -29,13 +29,19 @@ CLI::Option* add_json_option(CLI::App& app, std::string& target, const std::stri
 // "racerig: <line>" on stderr.
 void progress_line(const std::string& line);
 
-// Writes the protobuf JSON mapping of `message` to `path` ("-" = stdout).
+// Keeps stdout for the JSON report alone (`--json -`): from this call on,
+// whatever is printed to stdout (tables, progress, child processes) goes to
+// stderr, and only write_json(..., "-") reaches the original stdout. Call
+// before printing anything.
+Status reserve_stdout_for_json();
+
+// Writes the protobuf JSON mapping of `message`, zero-valued fields included,
+// to `path` ("-" = stdout).
 Status write_json(const google::protobuf::Message& message, const std::string& path);
 
-// The end of `reproduce` and `stress`: writes the JSON report if asked, and
-// returns 3 when interrupted or a run had an infrastructure error, else 0
-// when every run reproduced and 1 otherwise.
-// `json` empty: no JSON.
+// The end of `reproduce` and `stress`: writes the JSON report to `json`
+// unless it is empty, and returns 3 when interrupted or a run had an
+// infrastructure error, else 0 when every run reproduced and 1 otherwise.
 int finish_runs(const pb::ReproduceReport& all, const std::string& json, int infra_errors);
 
 // Exit code for an error: input → 2, everything else → 3.

@@ -2,6 +2,12 @@
 // one is a usage error naming the option and the value.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "host/cli_util.h"
 
 namespace racerig::host {
@@ -44,6 +50,53 @@ TEST(CliUtilTest, JsonTakesDashForStdout) {
   add_json_option(app, json, "the report");
   app.parse(std::vector<std::string>{"-", "--json"});
   EXPECT_EQ(json, "-");
+}
+
+// Reads all of `fd` until EOF.
+std::string drain(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(CliUtilTest, JsonToStdoutKeepsStdoutForTheJsonAlone) {
+  int out[2], err[2];
+  ASSERT_EQ(::pipe(out), 0);
+  ASSERT_EQ(::pipe(err), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    ::close(out[0]);
+    ::close(err[0]);
+    std::printf("a table before\n");  // buffered: flushed to stdout before the switch
+    if (!reserve_stdout_for_json().ok()) ::_exit(10);
+    std::printf("a table after\n");
+    std::fflush(stdout);
+    if (std::system("echo from a child process") != 0) ::_exit(11);
+    pb::ReproduceReport r;
+    r.set_scenario("s\xc3\xa9");
+    if (!write_json(r, "-").ok()) ::_exit(12);
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  std::string stdout_text = drain(out[0]), stderr_text = drain(err[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(stdout_text.rfind("a table before\n{", 0), 0u) << stdout_text;
+  EXPECT_EQ(stdout_text.find("after"), std::string::npos) << stdout_text;
+  EXPECT_NE(stderr_text.find("a table after\nfrom a child process\n"), std::string::npos) << stderr_text;
+  // Zero-valued fields are written: 0 reproduced is an answer.
+  EXPECT_NE(stdout_text.find("\"reproduced\": 0"), std::string::npos) << stdout_text;
+  EXPECT_NE(stdout_text.find("\"error\": \"\""), std::string::npos) << stdout_text;
+  EXPECT_NE(stdout_text.find("s\xc3\xa9"), std::string::npos) << stdout_text;
 }
 
 }  // namespace

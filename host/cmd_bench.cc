@@ -266,6 +266,8 @@ struct BenchOptions {
 };
 
 int run_bench(const BenchOptions& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   const std::string& kernel_name = args.kernel;
   const fs::path out_path = args.out.empty() ? fs::path(repo_root()) / "BENCHMARKS.md" : fs::path(args.out);
   vm::install_cancel_handlers();

@@ -49,6 +49,8 @@ struct GuestOptions {
 };
 
 int run_guest(const GuestOptions& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   vm::install_cancel_handlers();
   auto workload = load_workload(args.workload);
   if (!workload.ok()) return report_error("workload", workload.error());

@@ -3,6 +3,7 @@
 
 #include "host/cli_util.h"
 #include "host/commands.h"
+#include "host/version.h"
 #include "rig/run/run.h"
 #include "rig/scenario/scenario.h"
 #include "rig/dwarf/symbols.h"
@@ -21,6 +22,8 @@ struct ReproduceOptions {
 };
 
 int run_reproduce(const ReproduceOptions& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   run::RunOptions options;
   const int runs = args.runs;
   options.cpus = args.cpus;
@@ -34,22 +37,34 @@ int run_reproduce(const ReproduceOptions& args) {
   }
   vm::install_cancel_handlers();
 
+  pb::ReproduceReport all;
+  all.set_scenario(args.scenario);
+  all.set_kernel_variant(args.kernel);
+  all.set_racerig_version(racerig_version());
+  all.set_qemu_version(qemu_version(options.qemu));
+  // A failure before the runs: the report is written all the same, with the error.
+  auto fail = [&](const std::string& context, const Error& error) {
+    all.set_error(context + ": " + error.message);
+    if (!args.json.empty())
+      if (Status s = write_json(all, args.json); !s.ok()) report_error("json", s.error());
+    return report_error(context, error);
+  };
+
   // Input first: the scenario must parse and validate before anything builds or boots.
   auto path = scenario::find_scenario(args.scenario, std::filesystem::path(repo_root()) / "scenarios");
-  if (!path.ok()) return report_error("scenario", path.error());
+  if (!path.ok()) return fail("scenario", path.error());
   auto loaded = scenario::load_scenario(*path, options.cpus);
-  if (!loaded.ok()) return report_error("scenario", loaded.error());
+  if (!loaded.ok()) return fail("scenario", loaded.error());
 
   auto kernel = ensure_kernel(args.kernel);
-  if (!kernel.ok()) return report_error("kernel " + args.kernel, kernel.error());
+  if (!kernel.ok()) return fail("kernel " + args.kernel, kernel.error());
   progress_line("loading symbols from " + kernel->vmlinux.string());
   auto syms = symbols::Symbols::open(kernel->vmlinux.string());
-  if (!syms.ok()) return report_error("symbols", syms.error());
+  if (!syms.ok()) return fail("symbols", syms.error());
   std::shared_ptr<const symbols::Symbols> shared(std::move(*syms));
   auto ctx = run::prepare_run(*kernel, shared, std::move(*loaded), options);
-  if (!ctx.ok()) return report_error("scenario", ctx.error());
+  if (!ctx.ok()) return fail("scenario", ctx.error());
 
-  pb::ReproduceReport all;
   all.set_scenario(ctx->scenario.scenario.name());
   all.set_kernel_variant(kernel->variant);
   all.set_kernel_build_id(kernel->build_id);

@@ -8,6 +8,7 @@
 #include "host/cli_util.h"
 #include "host/commands.h"
 #include "host/stress.h"
+#include "host/version.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/qemu/cancel.h"
 #include "rig/run/run.h"
@@ -80,6 +81,8 @@ struct StressOptions {
 };
 
 int run_stress(const StressOptions& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   const int runs = args.runs, duration = args.duration;
   const uint64_t seed =
       static_cast<uint64_t>(args.seed != 0 ? args.seed : static_cast<int>(std::random_device{}() % 100000 + 1));
@@ -92,10 +95,20 @@ int run_stress(const StressOptions& args) {
     options.restore = *restore;
   }
   vm::install_cancel_handlers();
-  auto session = prepare_stress(args.scenario, args.kernel, options, duration, args.cold);
-  if (!session.ok()) return report_error("stress", session.error());
-
   pb::ReproduceReport all;
+  all.set_racerig_version(racerig_version());
+  all.set_qemu_version(qemu_version(options.qemu));
+  auto session = prepare_stress(args.scenario, args.kernel, options, duration, args.cold);
+  if (!session.ok()) {
+    // The report is written all the same, with the error in it.
+    all.set_scenario(args.scenario);
+    all.set_kernel_variant(args.kernel);
+    all.set_error("stress: " + session.error().message);
+    if (!args.json.empty())
+      if (Status s = write_json(all, args.json); !s.ok()) report_error("json", s.error());
+    return report_error("stress", session.error());
+  }
+
   all.set_scenario((*session)->context.scenario.scenario.name());
   all.set_kernel_variant((*session)->context.kernel.variant);
   all.set_kernel_build_id((*session)->context.kernel.build_id);

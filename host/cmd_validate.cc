@@ -8,6 +8,7 @@
 
 #include "host/cli_util.h"
 #include "host/commands.h"
+#include "host/version.h"
 #include "rig/run/junit.h"
 #include "rig/run/run.h"
 #include "rig/run/validate.h"
@@ -68,6 +69,8 @@ int finish(const pb::ValidateReport& report, const ValidateOptions& args, int co
 }
 
 int run_validate(const ValidateOptions& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   const int runs = args.runs;
   vm::install_cancel_handlers();
   const std::string& base = args.base;
@@ -80,6 +83,23 @@ int run_validate(const ValidateOptions& args) {
     options.restore = *restore;
   }
 
+  pb::ValidateReport report;
+  report.set_base_variant(base);
+  report.set_racerig_version(racerig_version());
+  report.set_qemu_version(qemu_version(options.qemu));
+  std::vector<std::filesystem::path> patches;
+  for (const auto& p : args.patches) {
+    report.add_patches(p);
+    patches.emplace_back(p);
+  }
+  // A failure before the scenarios ran: the JSON and JUnit reports are
+  // written all the same, with the error in them.
+  auto fail = [&](const std::string& context, const Error& error) {
+    report.set_error(context + ": " + error.message);
+    int code = report_error(context, error);
+    return finish(report, args, code);
+  };
+
   // Scenarios first: input errors before anything builds.
   const std::filesystem::path dir = std::filesystem::path(repo_root()) / "scenarios";
   std::vector<std::string> names = args.scenarios;
@@ -87,21 +107,21 @@ int run_validate(const ValidateOptions& args) {
   std::vector<scenario::LoadedScenario> scenarios;
   for (const auto& n : names) {
     auto path = scenario::find_scenario(n, dir);
-    if (!path.ok()) return report_error("scenario", path.error());
+    if (!path.ok()) return fail("scenario", path.error());
     auto loaded = scenario::load_scenario(*path, options.cpus);
-    if (!loaded.ok()) return report_error("scenario", loaded.error());
+    if (!loaded.ok()) return fail("scenario", loaded.error());
+    // FIXED needs an enforced schedule: an unforced scenario cannot prove a fix.
+    if (loaded->scenario.schedule().empty())
+      return fail("scenario", make_error(ErrorKind::kInput, path->string() + ": scenario \"" +
+                                                                loaded->scenario.name() +
+                                                                "\" has no schedule; validate needs a forced "
+                                                                "schedule to prove a fix (use racerig stress "
+                                                                "for unforced runs)"));
     scenarios.push_back(std::move(*loaded));
   }
 
-  pb::ValidateReport report;
-  report.set_base_variant(base);
-  std::vector<std::filesystem::path> patches;
-  for (const auto& p : args.patches) {
-    report.add_patches(p);
-    patches.emplace_back(p);
-  }
   auto control = ensure_kernel(base);
-  if (!control.ok()) return report_error("kernel " + base, control.error());
+  if (!control.ok()) return fail("kernel " + base, control.error());
   auto patched = ensure_patched_kernel(base, patches);
   if (!patched.ok()) {
     report.set_error(patched.error().message);
@@ -117,7 +137,7 @@ int run_validate(const ValidateOptions& args) {
   std::map<std::string, std::shared_ptr<const symbols::Symbols>> syms;
   for (const run::KernelFiles* k : {&*control, &*patched}) {
     auto s = symbols::Symbols::open(k->vmlinux.string());
-    if (!s.ok()) return report_error("symbols of " + k->variant, s.error());
+    if (!s.ok()) return fail("symbols of " + k->variant, s.error());
     syms[k->variant] = std::shared_ptr<const symbols::Symbols>(std::move(*s));
   }
 

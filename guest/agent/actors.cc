@@ -238,6 +238,7 @@ std::vector<StuckActor> ActorGroup::wait(Deadline deadline, const Reporter& repo
           e.set_actor(a.name);
           e.set_pid(a.pid);
           e.set_cpu(a.cpu);
+          e.set_signal(a.signal);
           e.set_message(a.signal != 0 ? "killed by signal " + std::to_string(a.signal) + " (" + strsignal(a.signal) +
                                             ") before it reported ACTOR_DONE; a kernel oops in its context ends "
                                             "it like this"

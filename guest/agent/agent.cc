@@ -39,6 +39,32 @@ int run_agent_ops(const google::protobuf::RepeatedPtrField<pb::Op>& ops, const s
 
 }  // namespace
 
+pb::AgentEvent done_event(const std::vector<ActorProcess>& actors, int check_ops, int check_ops_run,
+                          int check_ops_failed) {
+  pb::AgentEvent done;
+  done.set_kind(pb::AgentEvent::DONE);
+  int ok = 0;
+  std::string killed;
+  for (const auto& a : actors) {
+    pb::ActorEnd* end = done.add_actor_ends();
+    end->set_actor(a.name);
+    end->set_exit_code(a.exit_code);
+    end->set_signal(a.signal);
+    end->set_ok(a.signal == 0 && a.exit_code == 0);
+    ok += end->ok() ? 1 : 0;
+    if (a.signal != 0) killed += "; " + a.name + " killed by signal " + std::to_string(a.signal);
+  }
+  done.set_actors_started(static_cast<int>(actors.size()));
+  done.set_actors_ok(ok);
+  done.set_check_ops(check_ops);
+  done.set_check_ops_run(check_ops_run);
+  done.set_check_ops_failed(check_ops_failed);
+  done.set_message(std::to_string(ok) + " of " + std::to_string(actors.size()) + " actors finished every op; " +
+                   std::to_string(check_ops_failed) + " of " + std::to_string(check_ops_run) + " check ops failed" +
+                   killed);
+  return done;
+}
+
 AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start) {
   const Reporter reporter(config.port_out, start);
   auto fatal = [&](const std::string& message) {
@@ -126,13 +152,7 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
   OpRunner check(config.ops);
   std::string check_failure;
   int failed_checks = run_agent_ops(w.check(), "check", check, reporter, false, &check_failure);
-  int failed_actors = 0;
-  for (const auto& a : group->actors()) failed_actors += (a.exit_code != 0) ? 1 : 0;
-  pb::AgentEvent done;
-  done.set_kind(pb::AgentEvent::DONE);
-  done.set_message(std::to_string(w.actors_size() - failed_actors) + " of " + std::to_string(w.actors_size()) +
-                   " actors finished every op; " + std::to_string(failed_checks) + " of " +
-                   std::to_string(w.check_size()) + " check ops failed");
+  pb::AgentEvent done = done_event(group->actors(), w.check_size(), w.check_size(), failed_checks);
   reporter.emit(done);
   return AgentEnd::kDone;
 }

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <string>
 
+#include <vector>
+
+#include "guest/agent/actors.h"
 #include "guest/agent/ops.h"
 #include "guest/agent/reporter.h"
 #include "guest/agent/setup.h"
@@ -35,5 +38,10 @@ enum class AgentEnd {
 // every other wait is bounded. Blocks SIGCHLD for its own use. Never exits
 // the process and never throws: every failure is a FATAL event.
 AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start);
+
+// The structured DONE event: how every actor ended (finished OK, exit code,
+// killing signal) and how many check ops the plan has, ran and failed.
+pb::AgentEvent done_event(const std::vector<ActorProcess>& actors, int check_ops, int check_ops_run,
+                          int check_ops_failed);
 
 }  // namespace racerig::guest

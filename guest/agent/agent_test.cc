@@ -248,6 +248,18 @@ TEST(AgentTest, FailedOpStopsOnlyThatActor) {
   EXPECT_NE(events.back().message().find("1 of 2 actors finished every op; 1 of 2 check ops failed"),
             std::string::npos)
       << events.back().message();
+  // DONE is structured: the host checks these, not the prose.
+  const pb::AgentEvent& done = events.back();
+  EXPECT_EQ(done.actors_started(), 2);
+  EXPECT_EQ(done.actors_ok(), 1);
+  EXPECT_EQ(done.check_ops(), 2);
+  EXPECT_EQ(done.check_ops_run(), 2);
+  EXPECT_EQ(done.check_ops_failed(), 1);
+  ASSERT_EQ(done.actor_ends_size(), 2);
+  EXPECT_EQ(done.actor_ends(0).actor(), "bad");
+  EXPECT_FALSE(done.actor_ends(0).ok());
+  EXPECT_EQ(done.actor_ends(0).exit_code(), 1);
+  EXPECT_TRUE(done.actor_ends(1).ok());
 }
 
 TEST(AgentTest, StuckActorIsNamedThenFatal) {
@@ -289,6 +301,13 @@ TEST(AgentTest, ActorKilledBeforeGoIsReported) {
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].actor(), "victim");
   EXPECT_NE(done[0].message().find("killed by signal 9"), std::string::npos) << done[0].message();
+  EXPECT_EQ(done[0].signal(), SIGKILL);
+  // DONE names the killed actor and its signal; it did not finish OK.
+  EXPECT_EQ(after.back().actors_started(), 1);
+  EXPECT_EQ(after.back().actors_ok(), 0);
+  ASSERT_EQ(after.back().actor_ends_size(), 1);
+  EXPECT_EQ(after.back().actor_ends(0).signal(), SIGKILL);
+  EXPECT_FALSE(after.back().actor_ends(0).ok());
 }
 
 TEST(AgentTest, PortEofWhileWaitingForGoIsFatal) {

@@ -1,4 +1,4 @@
-// Agent event lines: formatting (in the guest) and parsing (host-side tests).
+// Agent event lines: formatting (in the guest) and decoding (on the host).
 #include "guest/agent/event_line.h"
 
 #include <google/protobuf/io/tokenizer.h>
@@ -57,17 +57,25 @@ std::string format_event_line(const pb::AgentEvent& event) {
   return line;
 }
 
-std::optional<pb::AgentEvent> parse_event_line(std::string_view line) {
+Result<std::optional<pb::AgentEvent>> decode_event_line(std::string_view line) {
   size_t at = line.find(kEventPrefix);
-  if (at == std::string_view::npos) return std::nullopt;
+  if (at == std::string_view::npos) return std::optional<pb::AgentEvent>();
   std::string_view body = line.substr(at + kEventPrefix.size());
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);
   pb::AgentEvent e;
   google::protobuf::TextFormat::Parser parser;
   SilentErrors errors;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(std::string(body), &e)) return std::nullopt;
-  return e;
+  if (!parser.ParseFromString(std::string(body), &e))
+    return make_error(ErrorKind::kProtocol, "an agent line that is not an AgentEvent: \"" +
+                                                sanitize_text(line.substr(0, 300)) + "\"");
+  return std::optional<pb::AgentEvent>(std::move(e));
+}
+
+std::optional<pb::AgentEvent> parse_event_line(std::string_view line) {
+  auto r = decode_event_line(line);
+  if (!r.ok()) return std::nullopt;
+  return *r;
 }
 
 }  // namespace racerig::guest

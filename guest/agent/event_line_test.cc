@@ -47,6 +47,34 @@ TEST(EventLineTest, ParsesAmidNoiseAndRejectsGarbage) {
   EXPECT_FALSE(parse_event_line("@racerig {{{").has_value());
 }
 
+// What the host sees: noise is no event, a garbled event line is an error
+// that quotes it (never silently dropped).
+TEST(EventLineTest, TheHostTellsNoiseFromAGarbledEventLine) {
+  auto noise = decode_event_line("[    1.0] random console text");
+  ASSERT_TRUE(noise.ok());
+  EXPECT_FALSE(noise->has_value());
+  auto ok = decode_event_line("\x1b[0m@racerig kind: OP_OK actor: \"faulter\" op: \"mmap_write\"\r");
+  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE(ok->has_value());
+  EXPECT_EQ((*ok)->actor(), "faulter");
+  for (std::string bad : {std::string("@racerig kind: NOT_A_KIND"), std::string("@racerig {{{{"),
+                          std::string("@racerig \xff\xfe\x00", 12)}) {
+    auto r = decode_event_line(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().kind, ErrorKind::kProtocol);
+    EXPECT_NE(r.error().message.find("not an AgentEvent: \"@racerig"), std::string::npos) << r.error().message;
+  }
+  // A formatted line always decodes.
+  pb::AgentEvent done;
+  done.set_kind(pb::AgentEvent::DONE);
+  done.set_actors_started(2);
+  done.add_actor_ends()->set_signal(7);
+  auto back = decode_event_line(format_event_line(done));
+  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(back->has_value());
+  EXPECT_EQ((*back)->actor_ends(0).signal(), 7);
+}
+
 TEST(EventLineTest, SanitizeText) {
   EXPECT_EQ(sanitize_text("a\nb\n"), "a | b");
   EXPECT_EQ(sanitize_text("\x7f\x80z"), " ?z");

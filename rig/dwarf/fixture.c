@@ -25,7 +25,7 @@ static inline __attribute__((always_inline)) int twice(int x) {
 
 __attribute__((noinline)) int target_function(int a, int b, int c) {
   int r = twice(a) + b;
-  if (c == 1) r += init_task.pid;
+  if (c == 1) r += init_task.pid; /* fixture.c: the check */
   return r;
 }
 
@@ -33,5 +33,5 @@ static __attribute__((noinline)) int helper_static(int v) { return v + (int)strl
 
 int main(int argc, char** argv) {
   (void)argv;
-  return target_function(argc, 2, 3) + helper_static(argc);
+  return target_function(argc, 2, 3) + helper_static(argc) + twice(argc + 1);
 }

@@ -215,35 +215,74 @@ Result<ResolvedPoint> Symbols::resolve(std::string_view spec) const {
         nlines == 0)
       return make_error(ErrorKind::kInput, "no code at " + std::string(spec) + " in " + path_ +
                                                " (the file is not compiled in, or that line generated no code)");
-    uint64_t best = UINT64_MAX;
+    // getsrc_file finds the CUs (and the line's files) that have code for
+    // the line; their line tables then give every address, the way gdb
+    // does it: each is_stmt row of exactly this line that starts a run of
+    // it (the row before it in its sequence is another line).
     std::string files;
     int nearest = 0;
+    std::vector<Dwarf_Die*> cus;
     for (size_t i = 0; i < nlines; ++i) {
-      Dwarf_Addr addr = 0;
       int got = 0;
-      const char* src = dwfl_lineinfo(lines[i], &addr, &got, nullptr, nullptr, nullptr);
+      const char* src = dwfl_lineinfo(lines[i], nullptr, &got, nullptr, nullptr, nullptr);
       // libdwfl answers with the nearest line that has code; only an exact line counts.
       if (got != static_cast<int>(line)) {
         nearest = got;
         continue;
       }
       if (src != nullptr && files.find(src) == std::string::npos) files += std::string(files.empty() ? "" : ", ") + src;
-      best = std::min<uint64_t>(best, addr);
+      Dwarf_Die* cu = dwfl_linecu(lines[i]);
+      if (cu != nullptr && std::find(cus.begin(), cus.end(), cu) == cus.end()) cus.push_back(cu);
     }
     free(lines);
-    if (best == UINT64_MAX)
+    if (cus.empty())
       return make_error(ErrorKind::kInput, "no code at " + std::string(spec) + " in " + path_ +
                                                (nearest > 0 ? " (the nearest line with code is " + std::to_string(nearest) + ")" : ""));
     if (files.find(',') != std::string::npos)
       return make_error(ErrorKind::kInput, "\"" + std::string(spec) + "\" is ambiguous: " + files +
                                                "; give more of the path");
+    Dwarf_Addr bias = 0;
+    dwfl_module_getdwarf(impl_->mod, &bias);
+    std::vector<uint64_t> found;
+    for (Dwarf_Die* cu : cus) {
+      Dwarf_Lines* table = nullptr;
+      size_t n = 0;
+      if (dwarf_getsrclines(cu, &table, &n) != 0) continue;
+      int prev_line = -1;
+      for (size_t i = 0; i < n; ++i) {
+        Dwarf_Line* l = dwarf_onesrcline(table, i);
+        int lno = 0;
+        bool stmt = false, end = false;
+        Dwarf_Addr a = 0;
+        dwarf_lineno(l, &lno);
+        dwarf_linebeginstatement(l, &stmt);
+        dwarf_lineendsequence(l, &end);
+        dwarf_lineaddr(l, &a);
+        const char* src = dwarf_linesrc(l, nullptr, nullptr);
+        const bool same_file = src != nullptr && files.find(src) != std::string::npos;
+        const bool ours = same_file && lno == static_cast<int>(line);
+        if (ours && stmt && !end && prev_line != static_cast<int>(line)) found.push_back(a + bias);
+        // Rows that are not statements do not end a run of the line.
+        if (end) {
+          prev_line = -1;
+        } else if (stmt || !ours) {
+          prev_line = same_file ? lno : -1;
+        }
+      }
+    }
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    if (found.empty())
+      return make_error(ErrorKind::kInput, "no statement starts at " + std::string(spec) + " in " + path_ +
+                                               " (the line's code is only part of other statements)");
     ResolvedPoint p;
-    p.addr = GuestAddr(best);
-    const char* fn = dwfl_module_addrname(impl_->mod, best);
+    p.addr = GuestAddr(found.front());
+    for (uint64_t a : found) p.addrs.push_back(GuestAddr(a));
+    const char* fn = dwfl_module_addrname(impl_->mod, found.front());
     if (fn != nullptr) {
       p.function = fn;
       auto it = impl_->by_name.find(fn);
-      if (it != impl_->by_name.end()) p.offset = best - it->second.addr;
+      if (it != impl_->by_name.end()) p.offset = found.front() - it->second.addr;
     }
     return p;
   }
@@ -260,7 +299,8 @@ Result<ResolvedPoint> Symbols::resolve(std::string_view spec) const {
   if (offset != 0 && it->second.size != 0 && offset >= it->second.size)
     return make_error(ErrorKind::kInput, "\"" + std::string(spec) + "\": offset " + hex(offset) + " is past the end of " +
                                              std::string(name) + " (size " + hex(it->second.size) + ")");
-  return ResolvedPoint{base + static_cast<int64_t>(offset), std::string(name), offset};
+  const GuestAddr at = base + static_cast<int64_t>(offset);
+  return ResolvedPoint{at, std::string(name), offset, {at}};
 }
 
 std::optional<Symbolized> Symbols::symbolize(GuestAddr addr) const {

@@ -18,9 +18,13 @@
 namespace racerig::symbols {
 
 struct ResolvedPoint {
-  GuestAddr addr;
+  GuestAddr addr;  // the lowest of `addrs`
   std::string function;
   uint64_t offset = 0;
+  // Every address where the point's code runs: one for a symbol; for a
+  // file:line, each is_stmt row that starts that line's code, inlined
+  // copies included (as gdb's "break file:line" with several locations).
+  std::vector<GuestAddr> addrs;
 };
 
 struct Symbolized {
@@ -46,7 +50,8 @@ class Symbols {
   // Near names: prefix/substring matches and small edit distances.
   std::vector<std::string> suggest(std::string_view name, size_t max = 5) const;
   // "name", "name+0x48", "name+72", or "path/file.c:1234" (a path suffix is
-  // enough). Errors (kInput) name the spec and say what was wrong.
+  // enough; every is_stmt address of the line, see ResolvedPoint). Errors
+  // (kInput) name the spec and say what was wrong.
   Result<ResolvedPoint> resolve(std::string_view spec) const;
   // Function+offset, file:line and inline chain of an address.
   std::optional<Symbolized> symbolize(GuestAddr addr) const;

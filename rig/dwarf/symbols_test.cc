@@ -1,6 +1,8 @@
 // Symbols against a small ELF built with DWARF for the purpose.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <fstream>
 #include <sstream>
 
@@ -71,6 +73,38 @@ TEST_F(SymbolsTest, ResolvesFileLineThroughDwarf) {
   auto bad = syms_->resolve("fixture.c:abc");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("line number"), std::string::npos);
+}
+
+// A line resolves like gdb's "break file:line": every is_stmt start of the
+// line, sorted, each symbolizing back to that line; a symbol has one.
+TEST_F(SymbolsTest, ALineResolvesToEveryStatementAddressOfIt) {
+  for (const char* marker : {"fixture.c: twice body", "fixture.c: the check"}) {
+    int line = line_of(marker);
+    ASSERT_GT(line, 0) << marker;
+    auto p = syms_->resolve("fixture.c:" + std::to_string(line));
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    ASSERT_FALSE(p->addrs.empty());
+    EXPECT_EQ(p->addr, p->addrs.front());
+    for (size_t i = 0; i < p->addrs.size(); ++i) {
+      if (i > 0) {
+        EXPECT_LT(p->addrs[i - 1], p->addrs[i]);
+      }
+      auto s = syms_->symbolize(p->addrs[i]);
+      ASSERT_TRUE(s.has_value());
+      EXPECT_EQ(s->line, static_cast<uint32_t>(line)) << marker << " at " << p->addrs[i].hex();
+    }
+  }
+  // twice() is inlined into target_function and main: a copy in each.
+  int twice = line_of("fixture.c: twice body");
+  auto p = syms_->resolve("fixture.c:" + std::to_string(twice));
+  ASSERT_TRUE(p.ok());
+  std::set<std::string> functions;
+  for (GuestAddr a : p->addrs) functions.insert(syms_->symbolize(a)->function);
+  EXPECT_GE(functions.size(), 2u) << "every inlined copy";
+  auto sym = syms_->resolve("target_function");
+  ASSERT_TRUE(sym.ok());
+  ASSERT_EQ(sym->addrs.size(), 1u);
+  EXPECT_EQ(sym->addrs[0], sym->addr);
 }
 
 TEST_F(SymbolsTest, SymbolizesWithFileLineAndInlining) {

@@ -24,15 +24,23 @@ Error stub_error(std::string_view what, std::string_view reply) {
 
 }  // namespace
 
+Status Client::require_in_step(std::string_view what) const {
+  if (broken_by_.empty()) return Status::Ok();
+  return make_error(ErrorKind::kIo, std::string(what) + ": the gdbstub connection is out of step since " +
+                                        broken_by_ + " timed out (a late reply would answer the wrong request)");
+}
+
 Status Client::require_stopped(std::string_view what) const {
+  RACERIG_TRY(require_in_step(what));
   if (running_) return make_error(ErrorKind::kInternal, std::string(what) + " while the target runs");
   if (!conn_.is_open()) return make_error(ErrorKind::kIo, std::string(what) + ": the gdbstub connection is closed");
   return Status::Ok();
 }
 
 Result<std::string> Client::request(std::string_view payload, Deadline deadline) {
-  RACERIG_TRY(conn_.send(payload, deadline));
-  return conn_.receive(deadline);
+  RACERIG_TRY(require_in_step(payload.substr(0, 40)));
+  RACERIG_TRY(note_timeout(conn_.send(payload, deadline), payload.substr(0, 40)));
+  return note_timeout(conn_.receive(deadline), payload.substr(0, 40));
 }
 
 Status Client::expect_ok(std::string_view payload, std::string_view what, Deadline deadline) {
@@ -118,7 +126,7 @@ Status Client::resume(const std::vector<ThreadAction>& actions, Deadline deadlin
     packet += a.kind == ThreadAction::kStep ? ";s:" : ";c:";
     packet += hex(static_cast<uint64_t>(a.thread));
   }
-  RACERIG_TRY(conn_.send(packet, deadline));
+  RACERIG_TRY(note_timeout(conn_.send(packet, deadline), packet));
   running_ = true;
   return Status::Ok();
 }
@@ -138,20 +146,22 @@ Result<WaitResult> Client::read_stop(Deadline deadline, int wake_fd) {
 }
 
 Result<WaitResult> Client::wait_stop(Deadline deadline, int wake_fd) {
+  RACERIG_TRY(require_in_step("waiting for a stop"));
   if (!running_) return make_error(ErrorKind::kInternal, "waiting for a stop while the target is stopped");
   return read_stop(deadline, wake_fd);
 }
 
 Result<StopReply> Client::interrupt(Deadline deadline) {
+  RACERIG_TRY(require_in_step("interrupting"));
   if (!running_) return last_stop_;
-  RACERIG_TRY(conn_.send_interrupt(deadline));
-  RACERIG_ASSIGN(WaitResult r, read_stop(deadline, -1));
+  RACERIG_TRY(note_timeout(conn_.send_interrupt(deadline), "the interrupt"));
+  RACERIG_ASSIGN(WaitResult r, note_timeout(read_stop(deadline, -1), "the interrupt's stop reply"));
   return r.stop;
 }
 
 Result<StopReply> Client::step(int thread, Deadline deadline) {
   RACERIG_TRY(resume({{thread, ThreadAction::kStep}}, deadline));
-  RACERIG_ASSIGN(WaitResult r, read_stop(deadline, -1));
+  RACERIG_ASSIGN(WaitResult r, note_timeout(read_stop(deadline, -1), "a single step's stop reply"));
   return r.stop;
 }
 
@@ -170,6 +180,25 @@ Result<uint64_t> Client::read_register(int thread, std::string_view name, Deadli
   if (reply.size() != static_cast<size_t>(it->bitsize / 4))
     return stub_error("reading register " + it->name + " of thread " + std::to_string(thread), reply);
   return parse_le_register(reply);
+}
+
+Status Client::write_register(int thread, std::string_view name, uint64_t value, Deadline deadline) {
+  auto it = std::find_if(registers_.begin(), registers_.end(), [&](const RegisterInfo& r) { return r.name == name; });
+  if (it == registers_.end())
+    return make_error(ErrorKind::kInput, "the target has no register named \"" + std::string(name) + "\"");
+  if (it->bitsize > 64 || it->bitsize % 8 != 0)
+    return make_error(ErrorKind::kInput, "register " + it->name + " is not a 8-64 bit register");
+  RACERIG_TRY(require_stopped("writing " + it->name));
+  RACERIG_TRY(select_thread(thread, deadline));
+  static const char kDigits[] = "0123456789abcdef";
+  std::string le;
+  for (int i = 0; i < it->bitsize / 8; ++i) {
+    const auto byte = static_cast<uint8_t>(value >> (8 * i));
+    le += kDigits[byte >> 4];
+    le += kDigits[byte & 0xf];
+  }
+  return expect_ok("P" + hex(static_cast<uint64_t>(it->regnum)) + "=" + le,
+                   "writing register " + it->name + " of thread " + std::to_string(thread), deadline);
 }
 
 Result<std::vector<uint8_t>> Client::read_memory(int thread, GuestAddr addr, size_t len, Deadline deadline) {

@@ -62,6 +62,8 @@ class Client {
   // A register by its target-description name ("rip", "rdx", "gs_base").
   // kInput for a name the target does not have.
   Result<uint64_t> read_register(int thread, std::string_view name, Deadline deadline);
+  // Sets a register (at most 64 bits) of a stopped thread ('P' packet).
+  Status write_register(int thread, std::string_view name, uint64_t value, Deadline deadline);
   // Guest virtual memory as `thread` sees it (its page tables).
   Result<std::vector<uint8_t>> read_memory(int thread, GuestAddr addr, size_t len, Deadline deadline);
 
@@ -69,6 +71,12 @@ class Client {
   Result<std::vector<int>> threads(Deadline deadline);
   const std::vector<RegisterInfo>& registers() const { return registers_; }
   bool running() const { return running_; }
+  // After a request, an interrupt or a step timed out, a late reply could
+  // answer the next request: the client is then out of step for good and
+  // every later call fails (kIo, naming the request that timed out) without
+  // sending anything. Only a new connection (a rebuilt VM) recovers.
+  // wait_stop()'s kTimeout is not one of these: the target still runs.
+  bool broken() const { return !broken_by_.empty(); }
   const StopReply& last_stop() const { return last_stop_; }
 
   // Drops the connection without detaching: QEMU keeps the VM stopped with
@@ -90,8 +98,17 @@ class Client {
   Connection conn_;
   std::vector<RegisterInfo> registers_;
   size_t max_packet_ = 4096;
+  // Marks the client broken when `r` is a timeout of `what`.
+  template <typename T>
+  T note_timeout(T r, std::string_view what) {
+    if (!r.ok() && r.error().kind == ErrorKind::kTimeout && broken_by_.empty()) broken_by_ = std::string(what);
+    return r;
+  }
+  Status require_in_step(std::string_view what) const;
+
   bool running_ = false;
   StopReply last_stop_;
+  std::string broken_by_;  // the request that timed out ("" while in step)
 };
 
 }  // namespace racerig::gdbremote

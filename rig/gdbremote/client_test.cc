@@ -216,6 +216,60 @@ TEST(Client, SilenceEndsAtTheDeadlineAndHangUpIsAnError) {
   }
 }
 
+// A reply that comes after the deadline would answer the next request:
+// after any timeout the client refuses every request without sending it.
+TEST(Client, AnyTimeoutMarksTheClientBroken) {
+  {
+    ScriptedStub stub(with_handshake({{"Z0,1000,1", {}}, {"m1000,8", {"0011223344556677"}}}));
+    Client c(stub.connection());
+    ASSERT_TRUE(c.handshake(soon()).ok());
+    EXPECT_FALSE(c.broken());
+    Status s = c.insert_breakpoint(GuestAddr(0x1000), BreakpointKind::kSoftware, short_wait());
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().kind, ErrorKind::kTimeout);
+    EXPECT_TRUE(c.broken());
+    auto m = c.read_memory(1, GuestAddr(0x1000), 8, soon());
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.error().kind, ErrorKind::kIo);
+    EXPECT_NE(m.error().message.find("out of step since Z0,1000,1 timed out"), std::string::npos)
+        << m.error().message;
+    EXPECT_FALSE(c.resume({{1, Client::ThreadAction::kContinue}}, soon()).ok());
+    EXPECT_FALSE(c.interrupt(soon()).ok());
+    // Nothing after the request that timed out was sent.
+    auto seen = stub.seen();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back(), "Z0,1000,1");
+  }
+  {
+    // An interrupt whose stop reply never comes.
+    ScriptedStub stub(with_handshake({{"vCont;c:1", {}}, {"\x03", {}}}));
+    Client c(stub.connection());
+    ASSERT_TRUE(c.handshake(soon()).ok());
+    ASSERT_TRUE(c.resume({{1, Client::ThreadAction::kContinue}}, soon()).ok());
+    // A wait that times out leaves the target running: not broken.
+    auto w = c.wait_stop(short_wait());
+    ASSERT_FALSE(w.ok());
+    EXPECT_EQ(w.error().kind, ErrorKind::kTimeout);
+    EXPECT_FALSE(c.broken());
+    auto i = c.interrupt(short_wait());
+    ASSERT_FALSE(i.ok());
+    EXPECT_TRUE(c.broken());
+    EXPECT_FALSE(c.wait_stop(soon()).ok());
+  }
+}
+
+TEST(Client, WritesARegisterLittleEndian) {
+  ScriptedStub stub(with_handshake({{"Hg2", {"OK"}}, {"P3=0100000000000000", {"OK"}}, {"Hg2", {"OK"}}, {"P4=ffffffff81000048", {"E22"}}}));
+  Client c(stub.connection());
+  ASSERT_TRUE(c.handshake(soon()).ok());
+  EXPECT_TRUE(c.write_register(2, "rdx", 1, soon()).ok());
+  Status bad = c.write_register(2, "rip", 0x48000081ffffffffull, soon());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("rip"), std::string::npos) << bad.error().message;
+  EXPECT_FALSE(c.write_register(2, "xmm0", 1, soon()).ok());
+  expect_clean(stub);
+}
+
 TEST(Client, HandshakeRefusesAStubWithoutDescriptionOrVcont) {
   {
     ScriptedStub stub(std::vector<Exchange>{{"qSupported:xmlRegisters=i386;vContSupported+", {"PacketSize=1000"}}});

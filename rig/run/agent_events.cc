@@ -1,35 +1,9 @@
-// Agent status line parsing and rendering.
+// Agent event rendering.
 #include "rig/run/agent_events.h"
-
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
 
 #include <string>
 
 namespace racerig::run {
-
-namespace {
-constexpr std::string_view kPrefix = "@racerig ";
-
-// Keeps parse errors of a garbled line off stderr.
-class Quiet : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
-};
-}  // namespace
-
-std::optional<pb::AgentEvent> parse_agent_line(std::string_view line) {
-  size_t at = line.find(kPrefix);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view body = line.substr(at + kPrefix.size());
-  while (!body.empty() && (body.back() == '\r' || body.back() == '\n')) body.remove_suffix(1);
-  pb::AgentEvent e;
-  google::protobuf::TextFormat::Parser parser;
-  Quiet quiet;
-  parser.RecordErrorsTo(&quiet);
-  if (!parser.ParseFromString(std::string(body), &e)) return std::nullopt;
-  return e;
-}
 
 std::string describe_agent_event(const pb::AgentEvent& e) {
   std::string who = e.actor().empty() ? "agent" : e.actor();

@@ -39,6 +39,17 @@ std::string render_run(const pb::RunReport& r, bool verbose) {
     }
   }
   if (r.has_oops()) out += oops::render(r.oops());
+  if (r.blocked_size() > 0) {
+    out += std::string("  ") + (r.verdict() == pb::DEADLOCK ? "deadlocked tasks" : "blocked") +
+           (r.time_to_detect_block_ms() > 0 ? " (detected after " + fmt_ms(r.time_to_detect_block_ms()) + ")" : "") +
+           ":\n";
+    for (const auto& b : r.blocked()) {
+      out += "    " + b.actor() + " [" + b.comm() + " " + std::to_string(b.pid()) + ", vCPU " + std::to_string(b.vcpu()) +
+             "] waits for " + b.wait() + " at " + b.where() + "\n";
+      for (const auto& w : b.behind()) out += "      behind " + w + "\n";
+      for (const auto& f : b.stack()) out += "      " + f + "\n";
+    }
+  }
   for (const auto& v : r.vcpus()) {
     out += "  vCPU" + std::to_string(v.vcpu()) + (v.held() ? " (held)" : "") + ": " + v.symbol() +
            (v.where().empty() ? "" : " " + v.where()) + (v.comm().empty() ? "" : " [" + v.comm() + " " + std::to_string(v.pid()) + "]") + "\n";

@@ -22,10 +22,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "guest/agent/event_line.h"
 #include "guest/initramfs/initramfs.h"
 #include "rig/crash/oops.h"
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
+#include "rig/run/crash_stop.h"
+#include "rig/run/guest_monitor.h"
+#include "rig/run/rsp_target.h"
 #include "rig/run/verdict.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
@@ -44,162 +48,6 @@ using std::chrono::milliseconds;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-// The gdbstub behind the schedule engine's Target interface; guest output
-// (console and agent lines) wakes wait() through the VM's event fd.
-class RspTarget : public schedule::Target {
- public:
-  RspTarget(gdbremote::Client& client, vm::Vm& vm, int vcpus) : client_(client), vm_(vm), vcpus_(vcpus) {}
-  int vcpu_count() const override { return vcpus_; }
-  Status insert_breakpoint(GuestAddr addr, Deadline d) override {
-    return client_.insert_breakpoint(addr, gdbremote::BreakpointKind::kSoftware, d);
-  }
-  Status remove_breakpoint(GuestAddr addr, Deadline d) override {
-    return client_.remove_breakpoint(addr, gdbremote::BreakpointKind::kSoftware, d);
-  }
-  Status resume(const std::vector<int>& vcpus, Deadline d) override {
-    std::vector<gdbremote::Client::ThreadAction> actions;
-    for (int v : vcpus) actions.push_back({v + 1, gdbremote::Client::ThreadAction::kContinue});
-    return client_.resume(actions, d);
-  }
-  Result<schedule::StopEvent> wait(Deadline d) override {
-    if (vm::cancelled()) return make_error(ErrorKind::kInternal, "cancelled (SIGINT/SIGTERM)");
-    auto r = client_.wait_stop(d, vm_.event_fd());
-    if (!r.ok()) {
-      if (r.error().kind == ErrorKind::kTimeout) return r.error();
-      // A broken gdbstub connection is often the first sign of QEMU's exit
-      // (the guest powered off): give the exit a moment to show.
-      if (vm_.exited() || vm_.wait_exit(Deadline::after(milliseconds(3000))).ok())
-        return schedule::StopEvent{schedule::StopEvent::Kind::kExited, -1, 0};
-      return r.error();
-    }
-    schedule::StopEvent ev = convert(*r);
-    // QEMU's gdbstub says "W" while the machine shuts down, a moment before
-    // the process is gone: an exit event means the process has exited.
-    if (ev.kind == schedule::StopEvent::Kind::kExited && !vm_.exited())
-      (void)vm_.wait_exit(Deadline::after(milliseconds(10000)));
-    return ev;
-  }
-  Result<schedule::StopEvent> interrupt(Deadline d) override {
-    RACERIG_ASSIGN(gdbremote::StopReply reply, client_.interrupt(d));
-    return from_reply(reply);
-  }
-  Status step(int vcpu, Deadline d) override {
-    auto r = client_.step(vcpu + 1, d);
-    if (!r.ok()) return r.error();
-    return Status::Ok();
-  }
-  Result<uint64_t> read_register(int vcpu, std::string_view name, Deadline d) override {
-    return client_.read_register(vcpu + 1, name, d);
-  }
-  Result<std::vector<uint8_t>> read_memory(int vcpu, GuestAddr addr, size_t len, Deadline d) override {
-    return client_.read_memory(vcpu + 1, addr, len, d);
-  }
-
- private:
-  static schedule::StopEvent from_reply(const gdbremote::StopReply& reply) {
-    schedule::StopEvent ev;
-    if (reply.kind == gdbremote::StopReply::Kind::kExited || reply.kind == gdbremote::StopReply::Kind::kTerminated) {
-      ev.kind = schedule::StopEvent::Kind::kExited;
-      return ev;
-    }
-    ev.signal = reply.signal;
-    ev.vcpu = reply.thread > 0 ? reply.thread - 1 : -1;
-    ev.kind = reply.signal == 5 ? schedule::StopEvent::Kind::kBreakpoint : schedule::StopEvent::Kind::kOtherStop;
-    return ev;
-  }
-  schedule::StopEvent convert(const gdbremote::WaitResult& r) {
-    if (r.woken) return schedule::StopEvent{schedule::StopEvent::Kind::kWoken, -1, 0};
-    return from_reply(r.stop);
-  }
-
-  gdbremote::Client& client_;
-  vm::Vm& vm_;
-  int vcpus_;
-};
-
-// Everything the guest said: the console through the oops parser, the agent
-// port through the event parser.
-class VmMonitor : public schedule::GuestMonitor {
- public:
-  VmMonitor(vm::Vm& vm, const pb::Expectation& expect) : vm_(vm), expect_(expect) {}
-
-  schedule::GuestStatus poll() override {
-    vm_.drain_events();
-    for (const std::string& line : vm_.take_new_console_lines()) parser_.feed_line(line);
-    for (const std::string& line : vm_.take_new_agent_lines()) {
-      auto ev = parse_agent_line(line);
-      if (!ev) continue;
-      switch (ev->kind()) {
-        case pb::AgentEvent::READY: ready_ = true; break;
-        case pb::AgentEvent::ACTOR_DONE: status_.actors_done.insert(ev->actor()); break;
-        case pb::AgentEvent::DONE:
-          done_ = true;
-          status_.agent_finished = true;
-          status_.agent_note = "DONE";
-          break;
-        case pb::AgentEvent::FATAL:
-          fatal_ = true;
-          status_.agent_finished = true;
-          status_.agent_note = "FATAL: " + ev->message();
-          break;
-        default: break;
-      }
-      if (first_event_ms_ < 0) first_event_ms_ = 1;  // marks that the agent started
-      events_.push_back(std::move(*ev));
-    }
-    if (vm_.exited() && !status_.agent_finished) {
-      status_.agent_finished = true;
-      status_.agent_note = "QEMU exited";
-    }
-    if (auto oops = parser_.first_report()) {
-      status_.oops = true;
-      status_.oops_headline = oops->headline();
-    }
-    while (seen_at_.size() < parser_.reports().size()) seen_at_.push_back(Clock::now());
-    return status_;
-  }
-
-  bool ready() const { return ready_; }
-  // A restored snapshot: the agent said READY before the snapshot was taken.
-  void assume_ready() {
-    ready_ = true;
-    first_event_ms_ = 1;
-  }
-  bool done() const { return done_; }
-  bool fatal() const { return fatal_; }
-  bool agent_started() const { return first_event_ms_ >= 0; }
-  bool oops_complete() const { return parser_.first_report_complete(); }
-  // The report the verdict is about (see verdict_report), with the time its
-  // first line was seen.
-  std::optional<std::pair<pb::Oops, Clock::time_point>> verdict_oops() const {
-    auto all = parser_.reports();
-    auto i = verdict_report(expect_, all);
-    if (!i) return std::nullopt;
-    return std::pair{all[*i], seen_at(*i)};
-  }
-  // A complete report worth stopping for: one that matches, or one that is
-  // not a WARNING (the kernel is going down). After a WARNING the kernel
-  // goes on, and so does the run.
-  bool decisive_oops_complete() const {
-    for (const auto& r : parser_.complete_reports())
-      if (oops_matches(expect_, r) || r.kind() != "WARNING") return true;
-    return false;
-  }
-  std::optional<pb::Oops> oops() const { return parser_.first_report(); }
-  const std::vector<pb::AgentEvent>& events() const { return events_; }
-
- private:
-  vm::Vm& vm_;
-  oops::ConsoleParser parser_;
-  schedule::GuestStatus status_;
-  std::vector<pb::AgentEvent> events_;
-  bool ready_ = false, done_ = false, fatal_ = false;
-  double first_event_ms_ = -1;
-  const pb::Expectation& expect_;
-  std::vector<Clock::time_point> seen_at_;
-  Clock::time_point seen_at(size_t i) const { return i < seen_at_.size() ? seen_at_[i] : Clock::now(); }
-};
-
 std::string tail_lines(const std::string& text, size_t n) {
   size_t pos = text.size();
   for (size_t i = 0; i < n && pos > 0; ++i) {
@@ -210,9 +58,10 @@ std::string tail_lines(const std::string& text, size_t n) {
 }
 
 // Waits while the VM runs until `done()` says so, the guest ends, or the
-// deadline passes. Returns false on the deadline.
+// deadline passes. Returns false on the deadline. `vcpus` are resumed after
+// an unexpected stop (nothing of ours is armed).
 template <typename Done>
-Result<bool> wait_running(RspTarget& target, VmMonitor& monitor, Deadline deadline, Done done) {
+Result<bool> wait_running(RspTarget& target, VmMonitor& monitor, Deadline deadline, Done done, int vcpus) {
   while (true) {
     monitor.poll();
     if (done()) return true;
@@ -226,8 +75,38 @@ Result<bool> wait_running(RspTarget& target, VmMonitor& monitor, Deadline deadli
       return true;
     }
     if (ev->kind != schedule::StopEvent::Kind::kWoken) {
-      // Nothing of ours is armed: a stop here is unexpected; go on.
-      RACERIG_TRY(target.resume({0, 1}, Deadline::after(milliseconds(5000))));
+      std::vector<int> all;
+      for (int v = 0; v < vcpus; ++v) all.push_back(v);
+      RACERIG_TRY(target.resume(all, Deadline::after(milliseconds(5000))));
+    }
+  }
+}
+
+// As wait_running, after a schedule: the engine owns the VM's run state,
+// and every `tick` the actors that have not finished are looked at; a
+// deadlock among them ends the wait (returned in *deadlock).
+template <typename Done>
+Result<bool> wait_after_schedule(schedule::Engine& engine, VmMonitor& monitor, Deadline deadline, Done done,
+                                 milliseconds tick, std::vector<pb::BlockedTask>* deadlock) {
+  while (true) {
+    schedule::GuestStatus g = monitor.poll();
+    if (done()) return true;
+    auto ev = engine.wait(deadline.earlier(Deadline::after(tick)));
+    if (!ev.ok()) {
+      if (ev.error().kind != ErrorKind::kTimeout) return ev.error();
+      if (deadline.expired()) return false;
+      if (deadlock == nullptr) continue;
+      RACERIG_ASSIGN(*deadlock, engine.check_deadlock(g.actors_done));
+      if (!deadlock->empty() || engine.crash_vcpu()) return true;
+      continue;
+    }
+    if (ev->kind == schedule::StopEvent::Kind::kExited) {
+      monitor.poll();
+      return true;
+    }
+    if (ev->kind != schedule::StopEvent::Kind::kWoken) {
+      if (engine.crash_vcpu()) return true;  // stopped on the oops path (--attach)
+      RACERIG_TRY(engine.resume_all());
     }
   }
 }
@@ -240,9 +119,11 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
   ctx.kernel = kernel;
   ctx.symbols = syms;
   ctx.options = options;
+  if (ctx.options.cpus <= 0) ctx.options.cpus = scenario::machine_cpus(loaded.scenario);
+  if (ctx.options.memory_mb <= 0) ctx.options.memory_mb = scenario::machine_memory_mb(loaded.scenario);
   auto resolver = [&](std::string_view spec) -> Result<scenario::ResolvedPoint> {
     RACERIG_ASSIGN(auto p, syms->resolve(spec));
-    return scenario::ResolvedPoint{p.addr, p.function, p.offset};
+    return scenario::ResolvedPoint{p.addr, p.function, p.offset, p.addrs};
   };
   RACERIG_ASSIGN(ctx.steps, scenario::resolve_schedule(loaded, resolver));
   ctx.scenario = std::move(loaded);
@@ -250,7 +131,14 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
     RACERIG_ASSIGN(GuestAddr current, syms->address_of("current_task"));
     RACERIG_ASSIGN(uint64_t comm, syms->member_offset("task_struct", "comm"));
     RACERIG_ASSIGN(uint64_t pid, syms->member_offset("task_struct", "pid"));
-    ctx.task = schedule::TaskLayout{current.value(), comm, pid};
+    // For blocked-actor detection: the task list, __state and the stack
+    // pointer saved at the last switch.
+    RACERIG_ASSIGN(GuestAddr init_task, syms->address_of("init_task"));
+    RACERIG_ASSIGN(uint64_t tasks, syms->member_offset("task_struct", "tasks"));
+    RACERIG_ASSIGN(uint64_t state, syms->member_offset("task_struct", "__state"));
+    RACERIG_ASSIGN(uint64_t thread, syms->member_offset("task_struct", "thread"));
+    RACERIG_ASSIGN(uint64_t sp, syms->member_offset("thread_struct", "sp"));
+    ctx.task = schedule::TaskLayout{current.value(), comm, pid, init_task.value(), tasks, state, thread + sp};
   }
   RACERIG_ASSIGN(ctx.base_initramfs, guest::base_initramfs(options.work_dir));
   return ctx;
@@ -299,9 +187,9 @@ vm::VmConfig vm_config(const RunContext& ctx) {
   cfg.bzimage = ctx.kernel.bzimage;
   cfg.append = ctx.options.append;
   cfg.cpus = ctx.options.cpus;
+  cfg.memory_mb = ctx.options.memory_mb;
   cfg.kvm = ctx.options.kvm;
   cfg.start_paused = true;
-  cfg.memory_mb = ctx.options.memory_mb;
   cfg.pmem_mb = kPmemMb;
   return cfg;
 }
@@ -346,7 +234,8 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
     return "starting the guest: " + s.error().message;
   vm::Vm& vm = *live.vm;
   auto booted = wait_running(*live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
-                             [&] { return monitor.agent_started() || monitor.fatal() || vm.exited(); });
+                             [&] { return monitor.agent_started() || monitor.fatal() || vm.exited(); },
+                             ctx.options.cpus);
   phases.mark("boot");
   auto ready = booted.ok() && *booted
                    ? wait_running(*live.target, monitor,
@@ -354,21 +243,25 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
                                   [&] {
                                     return monitor.ready() || monitor.fatal() || monitor.done() || vm.exited() ||
                                            monitor.decisive_oops_complete();
-                                  })
+                                  },
+                                  ctx.options.cpus)
                    : booted;
   phases.mark("guest_setup");
   if (ready.ok() && *ready && monitor.ready()) return "";
   return !ready.ok()       ? ready.error().message
          : !*ready         ? "the guest was not ready within the boot deadline; console tail:\n" +
                          tail_lines(vm.console_log(), 15)
-         : monitor.fatal() ? "the agent failed during set-up"
+         : monitor.fatal() ? "set-up failed: the agent said " + monitor.poll().agent_note
                            : "the guest ended during set-up; console tail:\n" + tail_lines(vm.console_log(), 15);
 }
 
 // The schedule and what follows it, on a ready guest whose agent waits for
 // `go_line` ("go" or "go ARGUMENT"; empty: the agent does not wait, there is
 // no schedule and no barrier and the actors already run).
-void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
+// Returns whether the VM is still fit for another run from its snapshot:
+// false after a target error (kError), a failed disarm (breakpoints may be
+// left inserted) or a gdbstub connection that fell out of step.
+bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
              Clock::time_point t0, Phases& phases, const std::string& go_line, const Progress& progress) {
   const pb::Scenario& sc = ctx.scenario.scenario;
   RspTarget& target = *live.target;
@@ -384,6 +277,17 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
     auto s = syms->symbolize(a);
     return s ? s->text : a.hex();
   };
+  // --attach: arm the kernel's oops path before the last release.
+  std::optional<CrashTraps> traps;
+  if (ctx.options.attach && !ctx.steps.empty()) {
+    auto t = crash_traps(*ctx.symbols);
+    if (t.ok()) {
+      traps = *t;
+      ec.crash_traps = t->addrs;
+    } else {
+      progress(t.error().message);
+    }
+  }
   schedule::Engine engine(target, monitor, ec, report.mutable_events());
   schedule::Outcome outcome;
   if (!ctx.steps.empty()) {
@@ -391,7 +295,7 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
     Status armed = stop.ok() ? engine.arm() : Status(stop.error());
     if (!armed.ok()) {
       ev.infra_error = "arming the schedule: " + armed.error().message;
-      return;
+      return false;
     }
   }
   if (!go_line.empty()) {
@@ -400,12 +304,12 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
     if (ctx.steps.empty() && !live.client->running()) {
       if (Status s = target.resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok()) {
         ev.infra_error = "resuming the guest: " + s.error().message;
-        return;
+        return false;
       }
     }
     if (Status s = live.vm->send_agent_line(go_line + "\n"); !s.ok()) {
       ev.infra_error = "telling the agent to go: " + s.error().message;
-      return;
+      return false;
     }
   }
   if (!ctx.steps.empty()) outcome = engine.execute();
@@ -413,20 +317,29 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
   ev.unforced = ctx.steps.empty();
   ev.schedule = outcome.kind;
   ev.schedule_reason = outcome.reason;
+  ev.serialized = outcome.kind == schedule::Outcome::Kind::kSerialized;
   for (const auto& v : outcome.vcpus) *report.add_vcpus() = v;
+  for (const auto& b : outcome.blocked) *report.add_blocked() = b;
+  if (!outcome.blocked.empty()) report.set_time_to_detect_block_ms(outcome.detect_ms);
   phases.mark("schedule");
 
   // After the schedule (phase "finish"): until the agent is done, the kernel
-  // oopsed (and printed the whole report), or the guest is gone. A stress
-  // run spends its whole budget here.
+  // oopsed (and printed the whole report), the guest is gone, or the actors
+  // deadlocked. A stress run spends its whole budget here.
   vm::Vm& vm = *live.vm;
-  if (outcome.kind == schedule::Outcome::Kind::kEnforced) {
-    auto finished =
-        wait_running(target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60)), [&] {
-          return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();
-        });
+  const Deadline finish_deadline = Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60));
+  auto finish_done = [&] { return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete(); };
+  if (outcome.kind == schedule::Outcome::Kind::kEnforced || ev.serialized) {
+    std::vector<pb::BlockedTask> deadlock;
+    auto finished = ctx.steps.empty()
+                        ? wait_running(target, monitor, finish_deadline, finish_done, ctx.options.cpus)
+                        : wait_after_schedule(engine, monitor, finish_deadline, finish_done,
+                                              milliseconds(250), &deadlock);
     if (!finished.ok()) {
       ev.infra_error = "waiting for the guest: " + finished.error().message;
+    } else if (!deadlock.empty()) {
+      ev.deadlock = deadlock;
+      for (const auto& b : deadlock) *report.add_blocked() = b;
     } else if (!*finished) {
       if (monitor.oops()) {
         // The report started but its end never came: keep what there is.
@@ -437,12 +350,22 @@ void enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
     }
   } else if (monitor.oops() && !monitor.decisive_oops_complete()) {
     // Let the rest of the report reach the console (bounded).
-    if (engine.disarm().ok() && target.resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))).ok())
-      (void)wait_running(target, monitor, Deadline::after(milliseconds(5000)),
-                         [&] { return monitor.decisive_oops_complete(); });
+    if (engine.disarm().ok() && engine.resume_all().ok())
+      (void)wait_after_schedule(engine, monitor, Deadline::after(milliseconds(5000)),
+                                [&] { return monitor.decisive_oops_complete(); }, milliseconds(5000), nullptr);
   }
-  (void)engine.disarm();
+  if (auto v = engine.crash_vcpu(); v && traps) {
+    auto crash = rewind_to_fault(target, *ctx.symbols, *traps, *v, milliseconds(5000));
+    if (crash.ok()) {
+      ev.crash_vcpu = *v;
+      ev.crash_stop = *crash;
+    } else {
+      ev.infra_error = "stopping at the crash: " + crash.error().message;
+    }
+  }
+  const Status disarmed = engine.disarm();
   phases.mark("finish");
+  return disarmed.ok() && outcome.kind != schedule::Outcome::Kind::kError && !live.client->broken();
 }
 
 // Evidence → verdict, oops decoded, agent events; phase "verdict".
@@ -453,10 +376,19 @@ void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunRepor
   for (const auto& e : monitor.events()) ev.agent.push_back(e);
   ev.agent_done = monitor.done();
   ev.agent_fatal = monitor.fatal();
+  ev.unparsable = monitor.unparsable();
+  const pb::Workload& w = ctx.scenario.scenario.workload();
+  ev.actors_planned = w.actors_size();
+  ev.checks_planned = w.check_size();
   if (auto o = monitor.verdict_oops()) {
     ev.oops = true;
     ev.oops_report = o->first;
     report.set_time_to_oops_ms(std::chrono::duration<double, std::milli>(o->second - t0).count());
+  } else if (ev.crash_vcpu >= 0) {
+    // Stopped on the oops path before the report (--attach): the crash as
+    // read from its exception frame.
+    ev.oops = true;
+    ev.oops_report = ev.crash_stop;
   }
   for (const auto& e : ev.agent) *report.add_agent() = e;
   if (ev.oops) {
@@ -467,6 +399,7 @@ void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunRepor
   report.set_verdict(decide(ctx.scenario.scenario.expect(), ev, &reason));
   report.set_reason(reason);
   report.set_schedule_enforced(!ev.unforced && ev.schedule_ran && ev.schedule == schedule::Outcome::Kind::kEnforced);
+  report.set_serialized(ev.serialized);
   phases.mark("verdict");
 }
 
@@ -544,9 +477,13 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   RACERIG_TRY(live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))));
   const auto boot_deadline =
       Deadline::after_seconds(deadline_s(ctx.scenario.scenario.deadlines().boot_s(), 120));
-  RACERIG_ASSIGN(bool ended, wait_running(*live.target, monitor, boot_deadline, [&] {
-                   return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();
-                 }));
+  RACERIG_ASSIGN(bool ended, wait_running(
+                                 *live.target, monitor, boot_deadline,
+                                 [&] {
+                                   return monitor.done() || monitor.fatal() || vm.exited() ||
+                                          monitor.decisive_oops_complete();
+                                 },
+                                 ctx.options.cpus));
   if (!monitor.done()) {
     std::string why = !ended ? "the guest did not finish within the boot deadline" : "the guest ended without DONE";
     for (const auto& e : monitor.events())
@@ -556,7 +493,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   }
   // The agent powers off after DONE: once QEMU is gone the image is whole.
   RACERIG_ASSIGN(bool exited, wait_running(*live.target, monitor, Deadline::after(milliseconds(30000)),
-                                           [&] { return vm.exited(); }));
+                                           [&] { return vm.exited(); }, ctx.options.cpus));
   if (!exited || !vm.wait_exit(Deadline::after(milliseconds(10000))).ok()) {
     (void)vm.shutdown(Deadline::after(milliseconds(10000)));
     return make_error(ErrorKind::kTimeout, "the guest did not power off after making the template");
@@ -602,12 +539,17 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     ev.schedule_reason = not_ready;
     ev.infra_error = not_ready;
   } else {
-    enforce(ctx, *live, monitor, ev, report, t0, phases, ctx.steps.empty() ? "" : "go", progress);
+    (void)enforce(ctx, *live, monitor, ev, report, t0, phases, ctx.steps.empty() ? "" : "go", progress);
   }
   judge(ctx, monitor, ev, report, t0, phases, {});
   if (ctx.options.attach && report.verdict() == pb::REPRODUCED) {
-    progress("attach: the VM is stopped; gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " +
-             vm.gdb_socket_path() + "'");
+    const std::string gdb = "gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " + vm.gdb_socket_path() + "'";
+    if (ev.crash_vcpu >= 0)
+      progress("attach: the VM is stopped at the crash; vCPU " + std::to_string(ev.crash_vcpu) + " (gdb thread " +
+               std::to_string(ev.crash_vcpu + 1) + ") is at the faulting instruction " + ev.crash_stop.rip().text() +
+               ": " + gdb + " -ex 'thread " + std::to_string(ev.crash_vcpu + 1) + "' -ex bt");
+    else
+      progress("attach: the VM is stopped; " + gdb);
     (void)live->client->interrupt(Deadline::after(milliseconds(5000)));
     live->client->close_keep_stopped();
     vm.wait_until_exit_or_cancel();
@@ -994,6 +936,7 @@ pb::RunReport SnapshotRunner::run_loadvm(pb::RunReport report, Clock::time_point
   Live& live = state_->live;
   vm::Vm& vm = *live.vm;
   Evidence ev;
+  bool usable = false;
   // Stop whatever the last run left running, then restore the ready state.
   auto stopped = live.target->interrupt(Deadline::after(milliseconds(5000)));
   Status restored = stopped.ok() ? vm.load_snapshot(kSnapshotName, Deadline::after(milliseconds(30000)))
@@ -1007,14 +950,17 @@ pb::RunReport SnapshotRunner::run_loadvm(pb::RunReport report, Clock::time_point
     ev.schedule_reason = ev.infra_error;
   } else {
     monitor.assume_ready();
-    enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument,
-            progress);
+    usable = enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument,
+                     progress);
   }
   judge(ctx_, monitor, ev, report, t0, phases, state_->setup_events);
   report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));
   // Leave the VM stopped for the next restore; one that cannot be stopped is
   // rebuilt by the next run.
-  if (!live.target->interrupt(Deadline::after(milliseconds(5000))).ok() || ev.infra_error.size() > 0) state_.reset();
+  // A VM the run left unusable (an engine error, a failed disarm, an RSP
+  // timeout) is rebuilt.
+  if (!usable || !live.target->interrupt(Deadline::after(milliseconds(5000))).ok() || ev.infra_error.size() > 0)
+    state_.reset();
   phases.mark("teardown");
   return report;
 }

@@ -31,11 +31,16 @@ struct KernelFiles {
 struct RunOptions {
   std::string qemu = "qemu-system-x86_64";
   bool kvm = false;
-  int cpus = 2;
+  // vCPUs and RAM; 0: the scenario's (scenario::machine_cpus/_memory_mb).
+  // prepare_run fills them in.
+  int cpus = 0;
+  int memory_mb = 0;
   // Kernel command line. `quiet` would hide KERN_WARNING reports, so the
-  // level is explicit.
+  // level is explicit. no_timer_check: under TCG on a loaded host the
+  // kernel's IO-APIC timer check can miss ticks and panic at boot
+  // ("IO-APIC + timer doesn't work!" in setup_IO_APIC; seen here).
   std::string append =
-      "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1";
+      "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1 no_timer_check";
   // On REPRODUCED: keep the VM stopped with its gdbstub open for a human.
   bool attach = false;
   std::filesystem::path work_dir;  // where base initramfs images and NVDIMM templates are cached
@@ -43,8 +48,6 @@ struct RunOptions {
   // empty XFS, made once by one boot per kernel and set-up) instead of
   // converting the namespace and running mkfs.xfs in every boot.
   bool pmem_template = true;
-  // Guest RAM.
-  int memory_mb = 512;
   // How runs from a ready-state snapshot restore it (see SnapshotRunner).
   enum class Restore {
     kAuto,      // incoming; loadvm when the incoming snapshot cannot be made

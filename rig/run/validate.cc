@@ -66,6 +66,15 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
                  (hit->oops().rip().text().empty() ? "" : " at " + hit->oops().rip().text());
     return pb::NOT_FIXED;
   }
+  // A deadlock or another oops on the patched kernel is a failure of the
+  // patch: never FIXED, never INCONCLUSIVE.
+  for (pb::Verdict bad : {pb::DEADLOCK, pb::OTHER_OOPS}) {
+    if (const pb::RunReport* hit = first_with(patched, bad)) {
+      *reason = "the patched kernel fails differently (" + count_text(patched) + "): run " + std::to_string(hit->run()) +
+                ": " + hit->reason();
+      return pb::NOT_FIXED;
+    }
+  }
   if (const pb::RunReport* miss = first_not(control, pb::REPRODUCED)) {
     *reason = "the control (" + control.kernel_variant() + ") did not reproduce on every run (" +
               count_text(control) + "); run " + std::to_string(miss->run()) + ": " + miss->reason();
@@ -76,9 +85,34 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
               verdict_name(miss->verdict()) + ": " + miss->reason();
     return pb::INCONCLUSIVE;
   }
+  // FIXED needs proof on every patched run: the schedule enforced, or the
+  // kernel serializing it (the running actor asleep on a lock behind the
+  // held one, everyone finished afterwards).
+  int serialized = 0;
+  for (const auto& run : patched.runs()) {
+    if (!run.schedule_enforced() && !run.serialized()) {
+      *reason = "on the patched kernel (" + patched.kernel_variant() + ") run " + std::to_string(run.run()) +
+                " was NOT_REPRODUCED without an enforced schedule: no proof";
+      return pb::INCONCLUSIVE;
+    }
+    serialized += run.serialized() ? 1 : 0;
+  }
   *reason = "control reproduced " + std::to_string(control.runs_size()) + "/" + std::to_string(control.runs_size()) +
-            "; patched kernel not reproduced on " + std::to_string(patched.runs_size()) +
-            " runs with the schedule enforced";
+            "; patched kernel not reproduced on " + std::to_string(patched.runs_size()) + " runs";
+  if (serialized == 0) {
+    *reason += " with the schedule enforced";
+  } else {
+    const pb::RunReport* first = nullptr;
+    for (const auto& run : patched.runs())
+      if (run.serialized() && first == nullptr) first = &run;
+    std::string why = "serialized";
+    if (first != nullptr && first->blocked_size() > 0) {
+      const pb::BlockedTask& b = first->blocked(0);
+      std::string behind = b.behind_size() > 0 ? b.behind(0) : "a held actor";
+      why = "serialized: " + b.actor() + " blocked at " + b.where() + " while " + behind;
+    }
+    *reason += " (" + std::to_string(serialized) + " of them " + why + ")";
+  }
   return pb::FIXED;
 }
 

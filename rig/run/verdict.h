@@ -5,8 +5,17 @@
 // - NOT_REPRODUCED: only when every schedule step was enforced AND the guest
 //   finished its workload (agent DONE) without the expectation happening.
 // - SCHEDULE_NOT_REACHED: a hold point was never reached. Inconclusive.
-// - STALLED: a deadline passed (a step, or the guest after the schedule).
-// - INFRA_ERROR: racerig, QEMU or the agent failed.
+// - STALLED: a deadline passed (a step, or the guest after the schedule),
+//   or the running actor waits for a held vCPU (IPI, RCU).
+// - OTHER_OOPS: a kernel report that does not match, or an actor killed by
+//   a signal without the expectation happening.
+// - DEADLOCK: after the release the actors could not finish, each asleep
+//   on a lock behind another.
+// - INFRA_ERROR: racerig, QEMU or the agent failed; a failed prepare step
+//   (set-up), an agent line that does not decode.
+// Only actor and check-phase events count towards a reproduction; a
+// serialized run (the running actor slept on a lock behind a held one) is
+// NOT_REPRODUCED under the same conditions, and says "serialized".
 #pragma once
 
 #include <optional>
@@ -29,6 +38,21 @@ struct Evidence {
   bool agent_done = false;      // DONE seen
   bool agent_fatal = false;     // FATAL seen
   bool finish_timed_out = false;
+  // The running actor slept on a lock behind a held one; the schedule went
+  // on as the kernel allowed (Outcome kSerialized).
+  bool serialized = false;
+  // After the release the actors could not finish: each asleep on a lock
+  // behind another.
+  std::vector<pb::BlockedTask> deadlock;
+  // --attach: the vCPU stopped on the oops path and put back at the
+  // faulting instruction (-1: none); the crash it describes.
+  int crash_vcpu = -1;
+  pb::Oops crash_stop;
+  // Agent lines with the event prefix that did not decode (quoted).
+  std::vector<std::string> unparsable;
+  // From the scenario: what a finished workload's DONE must account for.
+  int actors_planned = 0;
+  int checks_planned = 0;
   std::string infra_error;      // non-empty: racerig/QEMU failed
 };
 
@@ -36,6 +60,11 @@ const char* verdict_name(pb::Verdict v);
 
 // Does this oops satisfy one of the expectation's oops clauses?
 bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops);
+// Does this report end the schedule (and the run)? One that matches the
+// expectation, or one that is not a WARNING (the kernel is going down). An
+// unexpected WARNING lets the kernel, and the schedule, go on; it is still
+// judged at the end (OTHER_OOPS).
+bool ends_schedule(const pb::Expectation& expect, const pb::Oops& oops);
 // Which of the console's reports (in order) the verdict is about: the first
 // that matches the expectation; else the first that is not a WARNING (the
 // crash that ended the run; warnings often come before it); else the first.

@@ -13,12 +13,43 @@ pb::Expectation seed_expectation() {
   return e;
 }
 
+// The seed's workload: two actors, two checks, all finished and passed.
+pb::AgentEvent done_event(int actors_ok = 2, int checks_run = 2, int checks_failed = 0) {
+  pb::AgentEvent done;
+  done.set_kind(pb::AgentEvent::DONE);
+  done.set_actors_started(2);
+  done.set_actors_ok(actors_ok);
+  for (const char* name : {"faulter", "flipper"}) {
+    pb::ActorEnd* end = done.add_actor_ends();
+    end->set_actor(name);
+    end->set_ok(done.actor_ends_size() <= actors_ok);
+    end->set_exit_code(end->ok() ? 0 : -1);
+    end->set_signal(end->ok() ? 0 : 7);
+  }
+  done.set_check_ops(2);
+  done.set_check_ops_run(checks_run);
+  done.set_check_ops_failed(checks_failed);
+  return done;
+}
+
 Evidence enforced_and_done() {
   Evidence ev;
   ev.schedule_ran = true;
   ev.schedule = schedule::Outcome::Kind::kEnforced;
   ev.agent_done = true;
+  ev.actors_planned = 2;
+  ev.checks_planned = 2;
+  ev.agent.push_back(done_event());
   return ev;
+}
+
+pb::BlockedTask blocked(const std::string& actor, const std::string& where, const std::string& behind) {
+  pb::BlockedTask b;
+  b.set_actor(actor);
+  b.set_wait("lock");
+  b.set_where(where);
+  b.add_behind(behind);
+  return b;
 }
 
 pb::Oops null_deref_in(const std::string& fn) {
@@ -173,6 +204,181 @@ TEST(VerdictTest, AGuestWhoseActorsHangIsStalledNotAPass) {
   std::string reason;
   EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::STALLED);
   EXPECT_NE(reason.find("page_cache_ra_unbounded"), std::string::npos) << reason;
+}
+
+// Rule 2: only actor and check-phase events count towards a reproduction.
+TEST(VerdictTest, AFailedPrepareStepIsASetUpErrorThatNamesTheStepNotAReproduction) {
+  Evidence ev = enforced_and_done();
+  pb::AgentEvent prep;
+  prep.set_kind(pb::AgentEvent::OP_FAILED);
+  prep.set_actor("prepare");
+  prep.set_op_index(4);
+  prep.set_op("report_dax");
+  prep.set_path("/mnt/foo");
+  prep.set_check_failed(true);
+  prep.set_message("expected DAX, got STATX_ATTR_DAX=0");
+  ev.agent.push_back(prep);
+  ev.agent_fatal = true;
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::INFRA_ERROR);
+  EXPECT_NE(reason.find("set-up failed: prepare op 4 (report_dax /mnt/foo): expected DAX"), std::string::npos)
+      << reason;
+}
+
+// Rule 4: a killed actor is never a pass.
+TEST(VerdictTest, AnActorKilledByASignalIsNeverAPass) {
+  Evidence ev = enforced_and_done();
+  ev.agent.clear();
+  pb::AgentEvent killed;
+  killed.set_kind(pb::AgentEvent::ACTOR_DONE);
+  killed.set_actor("faulter");
+  killed.set_signal(7);
+  killed.set_message("killed by signal 7 (Bus error)");
+  ev.agent.push_back(killed);
+  ev.agent.push_back(done_event(1));
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+  EXPECT_NE(reason.find("faulter killed by SIGBUS"), std::string::npos) << reason;
+  // With the scenario's data check failing (the write is lost), a reproduction.
+  pb::AgentEvent check;
+  check.set_kind(pb::AgentEvent::OP_FAILED);
+  check.set_actor("check");
+  check.set_op("pread");
+  check.set_check_failed(true);
+  ev.agent.push_back(check);
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::REPRODUCED);
+  EXPECT_NE(reason.find("faulter killed by SIGBUS"), std::string::npos) << reason;
+}
+
+TEST(VerdictTest, NotReproducedNeedsDonesCountsToAddUp) {
+  std::string reason;
+  for (const pb::AgentEvent& done : {done_event(1), done_event(2, 1), done_event(2, 2, 1)}) {
+    Evidence ev = enforced_and_done();
+    ev.agent = {done};
+    EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::INFRA_ERROR) << done.ShortDebugString();
+    EXPECT_NE(reason.find("the workload did not finish"), std::string::npos) << reason;
+  }
+  Evidence no_done = enforced_and_done();
+  no_done.agent.clear();
+  EXPECT_EQ(decide(seed_expectation(), no_done, &reason), pb::INFRA_ERROR);
+  EXPECT_NE(reason.find("never said DONE"), std::string::npos) << reason;
+}
+
+TEST(VerdictTest, AnUnparsableAgentLineIsAnInfrastructureErrorThatQuotesIt) {
+  Evidence ev = enforced_and_done();
+  ev.unparsable = {"an agent line that is not an AgentEvent: \"@racerig kind: NOT_A_KIND\""};
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::INFRA_ERROR);
+  EXPECT_NE(reason.find("@racerig kind: NOT_A_KIND"), std::string::npos) << reason;
+}
+
+// Rule 5: one rule for kernel reports.
+TEST(VerdictTest, AnUnmatchedCrashIsOtherOopsWhateverTheScheduleReached) {
+  Evidence ev = enforced_and_done();
+  ev.schedule = schedule::Outcome::Kind::kGuestCrashed;
+  ev.schedule_reason = "the kernel reported \"BUG: ...\" before flipper reached xfs_fileattr_set";
+  ev.oops = true;
+  ev.oops_report = null_deref_in("xfs_something");
+  ev.oops_report.clear_trace();
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+  EXPECT_NE(reason.find("xfs_something"), std::string::npos) << reason;
+  ev.schedule = schedule::Outcome::Kind::kNotReached;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+}
+
+TEST(VerdictTest, APanicIsJudgedByItsReportLikeAnyOther) {
+  // A panic ends QEMU: the engine says the VM exited, the console has the report.
+  Evidence ev = enforced_and_done();
+  ev.schedule = schedule::Outcome::Kind::kError;
+  ev.schedule_reason = "the VM exited while waiting for flipper";
+  ev.agent_done = false;
+  ev.oops = true;
+  ev.oops_report = null_deref_in("iomap_page_mkwrite");
+  ev.oops_report.set_headline("Kernel panic - not syncing: Fatal exception");
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::REPRODUCED);
+  ev.oops_report = null_deref_in("xfs_other");
+  ev.oops_report.clear_trace();
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+}
+
+TEST(VerdictTest, AnUnexpectedWarningDoesNotEndTheScheduleACrashOrAnExpectedWarningDoes) {
+  pb::Oops warn;
+  warn.set_kind("WARNING");
+  warn.set_headline("WARNING: CPU: 1 PID: 42 at fs/dax.c:923 dax_writeback_mapping_range+0xbe/0x39d");
+  warn.mutable_rip()->set_function("dax_writeback_mapping_range");
+  EXPECT_FALSE(ends_schedule(seed_expectation(), warn));
+  EXPECT_TRUE(ends_schedule(seed_expectation(), null_deref_in("read_pages")));
+  EXPECT_TRUE(ends_schedule(seed_expectation(), null_deref_in("iomap_page_mkwrite")));
+  pb::Expectation warn_expected;
+  warn_expected.add_oops()->set_kind("WARNING");
+  EXPECT_TRUE(ends_schedule(warn_expected, warn));
+}
+
+TEST(VerdictTest, AWarningTheScenarioExpectsIsAReproduction) {
+  pb::Expectation warn_expected;
+  auto* w = warn_expected.add_oops();
+  w->set_kind("WARNING");
+  w->set_function("dax_writeback_mapping_range");
+  Evidence ev = enforced_and_done();
+  ev.oops = true;
+  ev.oops_report.set_kind("WARNING");
+  ev.oops_report.set_headline("WARNING: CPU: 1 PID: 42 at fs/dax.c:923 dax_writeback_mapping_range+0xbe/0x39d");
+  ev.oops_report.mutable_rip()->set_function("dax_writeback_mapping_range");
+  std::string reason;
+  EXPECT_EQ(decide(warn_expected, ev, &reason), pb::REPRODUCED);
+  // Not expected: still a kernel report, never a pass.
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+}
+
+// Serialization and deadlock.
+TEST(VerdictTest, ASerializedRunWhoseActorsFinishIsNotReproducedAndSaysSerialized) {
+  Evidence ev = enforced_and_done();
+  ev.schedule = schedule::Outcome::Kind::kSerialized;
+  ev.serialized = true;
+  ev.schedule_reason =
+      "serialized: flipper blocked at rwsem_down_write_slowpath ← xfs_ilock ← xfs_fileattr_set while "
+      "faulter held at __xfs_filemap_fault (vCPU 0)";
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::NOT_REPRODUCED);
+  EXPECT_EQ(reason.rfind("serialized: flipper blocked at rwsem_down_write_slowpath", 0), 0u) << reason;
+  // Serialized, but a check failed: the expectation happened anyway.
+  pb::AgentEvent check;
+  check.set_kind(pb::AgentEvent::OP_FAILED);
+  check.set_actor("check");
+  check.set_check_failed(true);
+  ev.agent.push_back(check);
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::REPRODUCED);
+}
+
+TEST(VerdictTest, ActorsThatCannotFinishAfterTheReleaseAreADeadlockWithBothStacks) {
+  Evidence ev = enforced_and_done();
+  ev.schedule = schedule::Outcome::Kind::kSerialized;
+  ev.serialized = true;
+  ev.agent.clear();
+  ev.agent_done = false;
+  ev.deadlock = {blocked("faulter", "rwsem_down_read_slowpath ← xfs_ilock ← __xfs_filemap_fault",
+                         "flipper asleep at rwsem_down_write_slowpath"),
+                 blocked("flipper", "rwsem_down_write_slowpath ← xfs_ilock ← xfs_fileattr_set",
+                         "faulter asleep at rwsem_down_read_slowpath")};
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::DEADLOCK);
+  EXPECT_NE(reason.find("faulter asleep at rwsem_down_read_slowpath ← xfs_ilock ← __xfs_filemap_fault"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("flipper asleep at rwsem_down_write_slowpath ← xfs_ilock ← xfs_fileattr_set"),
+            std::string::npos)
+      << reason;
+}
+
+TEST(VerdictTest, AnIpiWaitIsStalledNotSerialized) {
+  Evidence ev = enforced_and_done();
+  ev.schedule = schedule::Outcome::Kind::kStalled;
+  ev.schedule_reason = "flipper cannot go on: it waits for another CPU (IPI or stop_machine) at csd_lock_wait";
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::STALLED);
+  EXPECT_NE(reason.find("csd_lock_wait"), std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Scenario loading, validation and resolution.
 #include "rig/scenario/scenario.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -265,8 +266,19 @@ Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpu
   parser.WriteLocationsTo(out.where.get());
   if (!parser.ParseFromString(buf.str(), &out.scenario))
     return make_error(ErrorKind::kInput, errors.first().empty() ? path.string() + ": parse error" : errors.first());
-  RACERIG_TRY(validate(out, vcpus));
+  RACERIG_TRY(validate(out, vcpus > 0 ? vcpus : machine_cpus(out.scenario)));
   return out;
+}
+
+int machine_cpus(const pb::Scenario& scenario) {
+  if (scenario.machine().cpus() > 0) return static_cast<int>(scenario.machine().cpus());
+  int highest = 0;
+  for (const auto& a : scenario.workload().actors()) highest = std::max(highest, a.cpu());
+  return std::max(2, highest + 1);
+}
+
+int machine_memory_mb(const pb::Scenario& scenario) {
+  return scenario.machine().memory_mb() > 0 ? static_cast<int>(scenario.machine().memory_mb()) : 512;
 }
 
 std::vector<schedule::Actor> actors_of(const pb::Scenario& scenario) {
@@ -325,6 +337,7 @@ Result<std::vector<schedule::Step>> resolve_schedule(const LoadedScenario& loade
                                                      {by_line ? "line" : "symbol", -1}}) +
                                                  ": " + r.error().message);
       out.addr = r->addr;
+      out.addrs = r->addrs.empty() ? std::vector<GuestAddr>{r->addr} : r->addrs;
       out.func_offset = r->offset;
       out.point = spec;
       for (const auto& p : *when) {

@@ -35,14 +35,22 @@ Result<std::filesystem::path> find_scenario(std::string_view name_or_file,
 std::vector<std::string> list_scenarios(const std::filesystem::path& scenarios_dir);
 
 // Parses and validates. Errors are kInput and start with "file:line:col:".
-// `vcpus` is the number of vCPUs the VM will have.
-Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus);
+// `vcpus` is the number of vCPUs the VM will have; 0: the scenario's own
+// count (machine_cpus).
+Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus = 0);
+
+// The scenario's vCPU count: machine.cpus, else the highest actor CPU + 1,
+// at least 2.
+int machine_cpus(const pb::Scenario& scenario);
+// The scenario's RAM in MiB: machine.memory_mb, else 512.
+int machine_memory_mb(const pb::Scenario& scenario);
 
 // A code point resolved in a kernel's symbols.
 struct ResolvedPoint {
   GuestAddr addr;
   std::string function;
   uint64_t offset = 0;
+  std::vector<GuestAddr> addrs;  // every address of the point (empty: just addr)
 };
 using PointResolver = std::function<Result<ResolvedPoint>(std::string_view spec)>;
 

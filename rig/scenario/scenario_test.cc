@@ -55,6 +55,12 @@ std::string load_error(const std::string& text) {
   return r.ok() ? "" : r.error().message;
 }
 
+std::string load_error_any(const std::string& text) {
+  auto r = load_scenario(write_temp(text));
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.error().message;
+}
+
 TEST(ScenarioTest, TheShippedSeedScenarioLoads) {
   auto path = find_scenario("xfs-dax-flip-vs-write-fault", RACERIG_SCENARIOS_DIR);
   ASSERT_TRUE(path.ok()) << path.error().message;
@@ -99,6 +105,30 @@ TEST(ScenarioTest, AnImpossibleCpuIsRejected) {
   std::string e = load_error(text);
   EXPECT_NE(e.find(":4:"), std::string::npos) << e;
   EXPECT_NE(e.find("pinned to CPU 7 but the VM has 2 vCPUs"), std::string::npos) << e;
+}
+
+// The vCPU count belongs to the scenario: machine { cpus } or the highest
+// actor CPU + 1, at least 2.
+TEST(ScenarioTest, TheMachineComesFromTheScenario) {
+  std::string text = kGood;
+  text.replace(text.find("cpu: 1"), 6, "cpu: 2");
+  auto three = load_scenario(write_temp(text));  // no count given: the scenario's
+  ASSERT_TRUE(three.ok()) << three.error().message;
+  EXPECT_EQ(machine_cpus(three->scenario), 3);
+  EXPECT_EQ(machine_memory_mb(three->scenario), 512);
+  auto two = load_scenario(write_temp(kGood));
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(machine_cpus(two->scenario), 2);
+  pb::Scenario one_actor;
+  one_actor.mutable_workload()->add_actors()->set_cpu(0);
+  EXPECT_EQ(machine_cpus(one_actor), 2) << "at least 2";
+  auto big = load_scenario(write_temp(std::string(kGood) + "machine { cpus: 4 memory_mb: 768 }\n"));
+  ASSERT_TRUE(big.ok()) << big.error().message;
+  EXPECT_EQ(machine_cpus(big->scenario), 4);
+  EXPECT_EQ(machine_memory_mb(big->scenario), 768);
+  // A machine too small for its actors is an input error at the actor's line.
+  std::string e = load_error_any(text + "machine { cpus: 2 }\n");
+  EXPECT_NE(e.find("pinned to CPU 2 but the VM has 2 vCPUs"), std::string::npos) << e;
 }
 
 TEST(ScenarioTest, ActorsSharingACpuCannotBothBeScheduled) {

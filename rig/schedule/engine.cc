@@ -1,6 +1,8 @@
 // Schedule engine implementation: gates, step-over of foreign hits, holds.
 #include "rig/schedule/engine.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -35,13 +37,18 @@ const char* outcome_kind_name(Outcome::Kind kind) {
     case Outcome::Kind::kGuestCrashed: return "guest crashed";
     case Outcome::Kind::kStalled: return "stalled";
     case Outcome::Kind::kError: return "error";
+    case Outcome::Kind::kSerialized: return "serialized";
   }
   return "?";
 }
 
 Engine::Engine(Target& target, GuestMonitor& monitor, EngineConfig config,
                google::protobuf::RepeatedPtrField<pb::TraceEvent>* trace)
-    : target_(target), monitor_(monitor), config_(std::move(config)), trace_(trace) {}
+    : target_(target),
+      monitor_(monitor),
+      config_(std::move(config)),
+      trace_(trace),
+      tasks_(target, config_.task, config_.rsp_timeout, config_.symbolize) {}
 
 const Actor* Engine::actor(const std::string& name) const {
   for (const auto& a : config_.actors)
@@ -74,7 +81,7 @@ void Engine::arm_next_gate(const std::string& actor_name, int after_step) {
     const Step& s = config_.steps[i];
     if (s.actor != actor_name) continue;
     if (s.kind == Step::Kind::kHold || s.kind == Step::Kind::kRun) {
-      gates_[actor_name] = Gate{i, s.addr, s.func_offset, s.point, s.when, std::nullopt};
+      gates_[actor_name] = gate_of(i, s);
       return;
     }
     if (s.kind == Step::Kind::kRunToReturn) return;  // armed when its turn comes
@@ -83,7 +90,10 @@ void Engine::arm_next_gate(const std::string& actor_name, int after_step) {
 
 Status Engine::sync_breakpoints() {
   std::set<uint64_t> wanted;
-  for (const auto& [name, gate] : gates_) wanted.insert(gate.addr.value());
+  for (const auto& [name, gate] : gates_)
+    for (GuestAddr a : gate.addrs) wanted.insert(a.value());
+  if (crash_armed_)
+    for (GuestAddr a : config_.crash_traps) wanted.insert(a.value());
   for (auto it = inserted_.begin(); it != inserted_.end();) {
     if (wanted.count(*it) == 0) {
       RACERIG_TRY(target_.remove_breakpoint(GuestAddr(*it), rsp_deadline()));
@@ -99,6 +109,16 @@ Status Engine::sync_breakpoints() {
     inserted_.insert(addr);
   }
   return Status::Ok();
+}
+
+Engine::Gate Engine::gate_of(int step, const Step& s) {
+  Gate g;
+  g.step = step;
+  g.addrs = s.addrs.empty() ? std::vector<GuestAddr>{s.addr} : s.addrs;
+  g.func_offset = s.func_offset;
+  g.point = s.point;
+  g.when = s.when;
+  return g;
 }
 
 Status Engine::arm() {
@@ -132,18 +152,7 @@ Status Engine::resume_unheld() {
   return Status::Ok();
 }
 
-Result<Engine::TaskInfo> Engine::current_task(int vcpu) {
-  RACERIG_ASSIGN(uint64_t gs, target_.read_register(vcpu, "gs_base", rsp_deadline()));
-  RACERIG_ASSIGN(auto ptr_bytes, target_.read_memory(vcpu, GuestAddr(gs + config_.task.current_task), 8, rsp_deadline()));
-  uint64_t task = le64(ptr_bytes);
-  if (task == 0) return make_error(ErrorKind::kProtocol, "current_task is NULL on vCPU " + std::to_string(vcpu));
-  RACERIG_ASSIGN(auto comm, target_.read_memory(vcpu, GuestAddr(task + config_.task.comm_offset), 16, rsp_deadline()));
-  RACERIG_ASSIGN(auto pid, target_.read_memory(vcpu, GuestAddr(task + config_.task.pid_offset), 4, rsp_deadline()));
-  TaskInfo info;
-  info.comm.assign(reinterpret_cast<const char*>(comm.data()), strnlen(reinterpret_cast<const char*>(comm.data()), comm.size()));
-  info.pid = static_cast<int>(le64(pid) & 0xffffffff);
-  return info;
-}
+Result<TaskInfo> Engine::current_task(int vcpu) { return tasks_.current(vcpu); }
 
 std::optional<int> Engine::held_vcpu_of(const std::string& actor_name, int step) const {
   for (const auto& [v, h] : held_)
@@ -165,7 +174,8 @@ Result<bool> Engine::handle_stop(const StopEvent& ev, int step) {
     const std::string& name = it->first;
     const Gate& gate = it->second;
     const Actor* a = actor(name);
-    if (gate.addr.value() != pc || a == nullptr || a->vcpu != v) continue;
+    const bool here = std::find(gate.addrs.begin(), gate.addrs.end(), GuestAddr(pc)) != gate.addrs.end();
+    if (!here || a == nullptr || a->vcpu != v) continue;
     if (!task) {
       RACERIG_ASSIGN(TaskInfo t, current_task(v));
       task = t;
@@ -193,7 +203,9 @@ Result<bool> Engine::handle_stop(const StopEvent& ev, int step) {
       record(step, name, "skipped", v, GuestAddr(pc), why, &*task);
       return false;
     }
-    held_[v] = Held{name, gate.step, GuestAddr(pc), gate.func_offset};
+    // The hit's offset in its function (a line point's other addresses lie
+    // past the first one).
+    held_[v] = Held{name, gate.step, GuestAddr(pc), gate.func_offset + (pc - gate.addrs.front().value()), gate.point};
     record(gate.step, name, gate.step == step ? "arrived" : "arrived_early", v, GuestAddr(pc),
            gate.point, &*task);
     int gate_step = gate.step;
@@ -251,9 +263,16 @@ std::vector<pb::VcpuState> Engine::snapshot_vcpus() {
 }
 
 // Runs every unheld vCPU until `actor_name` is held at the gate of `step`.
+// While another actor is held, the awaited actor is sampled every
+// block_check_interval: a lock wait confirmed on block_confirmations samples
+// serializes the run; an IPI or RCU wait stalls it at once, named.
 Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
+  const auto step_start = std::chrono::steady_clock::now();
   const Deadline deadline = Deadline::after(config_.step_timeout);
   const std::string point = gates_.count(actor_name) ? gates_[actor_name].point : std::string("?");
+  block_key_.clear();
+  block_streak_ = 0;
+  last_seen_.reset();
   bool woken = false;
   while (!held_vcpu_of(actor_name, step)) {
     if (woken || !running_) {
@@ -262,9 +281,19 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
       GuestStatus g = monitor_.poll();
       std::string why;
       Outcome::Kind kind = Outcome::Kind::kNotReached;
+      // Any actor whose next point is still armed and that finished its
+      // operations can no longer reach it.
+      std::string done_early;
+      for (const auto& [name, gate] : gates_)
+        if (g.actors_done.count(name) != 0 && held_vcpu_of(name, -1) == std::nullopt) {
+          done_early = name + " finished its operations without reaching " + gate.point;
+          break;
+        }
       if (g.oops) {
         kind = Outcome::Kind::kGuestCrashed;
         why = "the kernel reported \"" + g.oops_headline + "\" before " + actor_name + " reached " + point;
+      } else if (!done_early.empty()) {
+        why = done_early;
       } else if (g.actors_done.count(actor_name) != 0) {
         why = actor_name + " finished its operations without reaching " + point;
       } else if (g.agent_finished) {
@@ -286,12 +315,25 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
       Status s = resume_unheld();
       if (!s.ok()) return fail(Outcome::Kind::kError, step, s.error().message);
     }
-    auto ev = target_.wait(deadline);
+    const bool sampling = !held_.empty() && tasks_.can_read_sleepers();
+    const Deadline wake = sampling ? deadline.earlier(Deadline::after(config_.block_check_interval)) : deadline;
+    auto ev = target_.wait(wake);
     if (!ev.ok()) {
-      if (ev.error().kind == ErrorKind::kTimeout)
-        return fail(Outcome::Kind::kStalled, step,
-                    actor_name + " did not reach " + point + " within " +
-                        std::to_string(config_.step_timeout.count() / 1000) + " s");
+      if (ev.error().kind == ErrorKind::kTimeout && !deadline.expired()) {
+        if (auto o = sample_block(step, actor_name, step_start)) return *o;
+        continue;
+      }
+      if (ev.error().kind == ErrorKind::kTimeout) {
+        std::string why = actor_name + " did not reach " + point + " within " +
+                          std::to_string(config_.step_timeout.count() / 1000) + " s";
+        if (last_seen_)
+          why += "; it was last seen waiting for " + std::string(last_seen_->wait()) + " at " + last_seen_->where();
+        std::vector<std::string> held = held_descriptions(step);
+        for (size_t i = 0; i < held.size(); ++i) why += (i == 0 ? " while " : ", ") + held[i];
+        Outcome o = fail(Outcome::Kind::kStalled, step, why);
+        if (last_seen_) o.blocked.push_back(*last_seen_);
+        return o;
+      }
       return fail(Outcome::Kind::kError, step, ev.error().message);
     }
     if (ev->kind == StopEvent::Kind::kExited)
@@ -309,7 +351,236 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
   return ok;
 }
 
+std::vector<std::string> Engine::held_descriptions(int step) const {
+  std::vector<std::string> out;
+  for (const auto& [v, h] : held_) {
+    std::string how = h.step > step ? " parked early at " : " held at ";
+    out.push_back(h.actor + how + h.point + " (vCPU " + std::to_string(v) + ")");
+  }
+  return out;
+}
+
+// What `actor_name` does right now (VM stopped): on its CPU (spinning, or
+// just running) or switched out (asleep, with its stack).
+Result<pb::BlockedTask> Engine::observe(const std::string& actor_name) {
+  const Actor* a = actor(actor_name);
+  if (a == nullptr) return make_error(ErrorKind::kInternal, "unknown actor " + actor_name);
+  pb::BlockedTask b;
+  b.set_actor(actor_name);
+  b.set_comm(a->comm);
+  b.set_vcpu(a->vcpu);
+  auto cur = tasks_.current(a->vcpu);
+  if (cur.ok() && cur->comm == a->comm) {
+    RACERIG_ASSIGN(uint64_t pc, target_.read_register(a->vcpu, "rip", rsp_deadline()));
+    std::string sym = config_.symbolize ? config_.symbolize(GuestAddr(pc)) : hex(pc);
+    b.set_pid(cur->pid);
+    b.set_state(0);
+    b.add_stack(sym);
+    b.set_where(std::string(function_of(sym)));
+    b.set_wait(classify_spin(function_of(sym)) == WaitKind::kCpu ? "cpu" : "none");
+    return b;
+  }
+  RACERIG_ASSIGN(uint64_t task, tasks_.find(a->comm));
+  RACERIG_ASSIGN(uint32_t state, tasks_.state(task));
+  b.set_state(state);
+  if (auto pid = tasks_.pid(task); pid.ok()) b.set_pid(*pid);
+  if (state == 0) {
+    b.set_wait("none");  // runnable, waiting for its CPU
+    return b;
+  }
+  RACERIG_ASSIGN(auto stack, tasks_.stack(task));
+  for (const auto& f : stack) b.add_stack(f);
+  b.set_where(where_text(stack));
+  switch (classify_sleep(stack)) {
+    case WaitKind::kLock: b.set_wait("lock"); break;
+    case WaitKind::kRcu: b.set_wait("rcu"); break;
+    case WaitKind::kCpu: b.set_wait("cpu"); break;
+    default: b.set_wait("other"); break;
+  }
+  return b;
+}
+
+std::optional<Outcome> Engine::sample_block(int step, const std::string& actor_name,
+                                            std::chrono::steady_clock::time_point step_start) {
+  if (running_) {
+    auto stop = target_.interrupt(rsp_deadline());
+    running_ = false;
+    if (!stop.ok()) return fail(Outcome::Kind::kError, step, "stopping the VM to look at " + actor_name + ": " + stop.error().message);
+    auto r = handle_stop(*stop, step);
+    if (!r.ok()) return fail(Outcome::Kind::kError, step, r.error().message);
+    if (held_vcpu_of(actor_name, step)) return std::nullopt;  // it arrived meanwhile
+  }
+  auto seen = observe(actor_name);
+  if (!seen.ok()) {
+    record(step, actor_name, "sample_failed", -1, GuestAddr(0), seen.error().message);
+    return std::nullopt;
+  }
+  if (seen->wait() == "none") {
+    block_key_.clear();
+    block_streak_ = 0;
+    return std::nullopt;
+  }
+  for (const auto& h : held_descriptions(step)) seen->add_behind(h);
+  last_seen_ = *seen;
+  const std::string key = seen->wait() + "|" + seen->where();
+  block_streak_ = key == block_key_ ? block_streak_ + 1 : 1;
+  block_key_ = key;
+  if (block_streak_ < config_.block_confirmations) return std::nullopt;
+  const double detect_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - step_start).count();
+  std::string behind;
+  for (int i = 0; i < seen->behind_size(); ++i) behind += (i == 0 ? "" : ", ") + seen->behind(i);
+  if (seen->wait() == "lock") return serialize(step, *seen, detect_ms);
+  if (seen->wait() == "other") return std::nullopt;  // not ours to judge: the step deadline decides
+  // An IPI or an RCU grace period needs the held vCPU: the schedule cannot
+  // be enforced on this kernel, and that says nothing about a fix.
+  record(step, actor_name, "blocked", seen->vcpu(), GuestAddr(0),
+         "waits for " + std::string(seen->wait() == "rcu" ? "an RCU grace period" : "work on a held vCPU") + " at " +
+             seen->where());
+  Outcome o = fail(Outcome::Kind::kStalled, step,
+                   actor_name + " cannot go on: it waits for " +
+                       (seen->wait() == "rcu" ? std::string("an RCU grace period")
+                                              : std::string("another CPU (IPI or stop_machine)")) +
+                       " at " + seen->where() + ", which needs a held vCPU (" + behind +
+                       "); not a lock wait, so not serialization");
+  o.blocked.push_back(*seen);
+  o.detect_ms = detect_ms;
+  return o;
+}
+
+// The running actor sleeps on a lock behind held actors: the kernel does
+// not allow the schedule's interleaving. Release the held actors in the
+// order the schedule releases them and let everything run.
+Outcome Engine::serialize(int step, pb::BlockedTask blocked, double detect_ms) {
+  std::string behind;
+  for (int i = 0; i < blocked.behind_size(); ++i) behind += (i == 0 ? "" : ", ") + blocked.behind(i);
+  record(step, blocked.actor(), "blocked", blocked.vcpu(), GuestAddr(0),
+         "asleep on a lock at " + blocked.where() + " while " + behind);
+  // The order: the first later release step that names the actor (or
+  // releases everyone); actors no step releases go last, in hold order.
+  std::vector<std::pair<std::pair<int, int>, int>> order;  // ((release step, hold step), vCPU)
+  for (const auto& [v, h] : held_) {
+    int at = INT_MAX;
+    for (int i = step; i < static_cast<int>(config_.steps.size()); ++i) {
+      const Step& s = config_.steps[static_cast<size_t>(i)];
+      if (s.kind == Step::Kind::kRelease && (s.actor.empty() || s.actor == h.actor)) {
+        at = i;
+        break;
+      }
+    }
+    order.push_back({{at, h.step}, v});
+  }
+  std::sort(order.begin(), order.end());
+  gates_.clear();
+  crash_armed_ = !config_.crash_traps.empty();
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int v = order[i].second;
+    const Held h = held_[v];
+    record(step, h.actor, "released", v, h.pc, "serialized: released in schedule order");
+    held_.erase(v);
+    Status s = resume_unheld();
+    if (!s.ok()) return fail(Outcome::Kind::kError, step, s.error().message);
+    if (i + 1 == order.size()) break;
+    // Let the released actor run a while before the next one goes.
+    auto ev = wait(Deadline::after(config_.block_check_interval));
+    if (!ev.ok() && ev.error().kind != ErrorKind::kTimeout) return fail(Outcome::Kind::kError, step, ev.error().message);
+    if (running_) {
+      auto stop = target_.interrupt(rsp_deadline());
+      running_ = false;
+      if (!stop.ok()) return fail(Outcome::Kind::kError, step, stop.error().message);
+    }
+  }
+  if (order.empty() && !running_) {
+    Status s = resume_unheld();
+    if (!s.ok()) return fail(Outcome::Kind::kError, step, s.error().message);
+  }
+  record(-1, "", "schedule_complete", -1, GuestAddr(0), "serialized; all vCPUs resumed, breakpoints removed");
+  Outcome o;
+  o.kind = Outcome::Kind::kSerialized;
+  o.step = step;
+  o.reason = "serialized: " + blocked.actor() + " blocked at " + blocked.where() + " while " + behind;
+  o.blocked.push_back(std::move(blocked));
+  o.detect_ms = detect_ms;
+  return o;
+}
+
+Status Engine::stop() {
+  if (!running_) return Status::Ok();
+  auto ev = target_.interrupt(rsp_deadline());
+  running_ = false;
+  if (!ev.ok()) return ev.error();
+  if (ev->kind == StopEvent::Kind::kBreakpoint && ev->vcpu >= 0) {
+    auto pc = target_.read_register(ev->vcpu, "rip", rsp_deadline());
+    const bool trap = pc.ok() && crash_armed_ &&
+                      std::find(config_.crash_traps.begin(), config_.crash_traps.end(), GuestAddr(*pc)) !=
+                          config_.crash_traps.end();
+    if (trap) {
+      crash_vcpu_ = ev->vcpu;
+      record(-1, "", "crash_trap", ev->vcpu, GuestAddr(*pc), "the kernel's oops path, in the faulting context");
+    } else if (pc.ok() && inserted_.count(*pc) != 0) {
+      at_bp_[ev->vcpu] = *pc;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<StopEvent> Engine::wait(Deadline deadline) {
+  auto ev = target_.wait(deadline);
+  if (ev.ok() && ev->kind != StopEvent::Kind::kWoken) running_ = false;
+  if (ev.ok() && ev->kind == StopEvent::Kind::kBreakpoint && ev->vcpu >= 0 && crash_armed_) {
+    auto pc = target_.read_register(ev->vcpu, "rip", rsp_deadline());
+    if (pc.ok() && std::find(config_.crash_traps.begin(), config_.crash_traps.end(), GuestAddr(*pc)) !=
+                       config_.crash_traps.end()) {
+      crash_vcpu_ = ev->vcpu;
+      record(-1, "", "crash_trap", ev->vcpu, GuestAddr(*pc), "the kernel's oops path, in the faulting context");
+    } else if (pc.ok() && inserted_.count(*pc) != 0) {
+      at_bp_[ev->vcpu] = *pc;
+    }
+  }
+  return ev;
+}
+
+Status Engine::resume_all() {
+  if (running_) return Status::Ok();
+  return resume_unheld();
+}
+
+Result<std::vector<pb::BlockedTask>> Engine::check_deadlock(const std::set<std::string>& finished) {
+  std::vector<pb::BlockedTask> out;
+  if (!tasks_.can_read_sleepers()) return out;
+  RACERIG_TRY(stop());
+  if (crash_vcpu_) return out;  // stopped at the crash (--attach): stay stopped
+  std::string key;
+  bool all_locked = true;
+  for (const auto& a : config_.actors) {
+    if (finished.count(a.name) != 0) continue;
+    auto seen = observe(a.name);
+    if (!seen.ok() || seen->wait() != "lock") {
+      all_locked = false;
+      break;
+    }
+    key += seen->wait() + "|" + seen->where() + "\n";
+    out.push_back(*seen);
+  }
+  RACERIG_TRY(resume_all());
+  if (!all_locked || out.empty()) {
+    deadlock_streak_ = 0;
+    deadlock_key_.clear();
+    return std::vector<pb::BlockedTask>{};
+  }
+  deadlock_streak_ = key == deadlock_key_ ? deadlock_streak_ + 1 : 1;
+  deadlock_key_ = key;
+  if (deadlock_streak_ < config_.deadlock_confirmations) return std::vector<pb::BlockedTask>{};
+  // Each waits behind the others.
+  for (auto& b : out)
+    for (const auto& other : out)
+      if (other.actor() != b.actor()) b.add_behind(other.actor() + " asleep at " + other.where());
+  record(-1, "", "deadlock", -1, GuestAddr(0), std::to_string(out.size()) + " actors asleep on locks, none can go on");
+  return out;
+}
+
 Status Engine::disarm() {
+  crash_armed_ = false;
   if (running_) {
     auto ev = target_.interrupt(rsp_deadline());
     running_ = false;
@@ -336,7 +607,7 @@ Outcome Engine::execute() {
           }
         }
         if (!held_vcpu_of(s.actor, i) && gates_.count(s.actor) == 0)
-          gates_[s.actor] = Gate{i, s.addr, s.func_offset, s.point, s.when, std::nullopt};
+          gates_[s.actor] = gate_of(i, s);
         Outcome o = wait_for_gate(i, s.actor);
         if (o.kind != Outcome::Kind::kEnforced) return o;
         int v = *held_vcpu_of(s.actor, i);
@@ -357,7 +628,7 @@ Outcome Engine::execute() {
         if (!ret.ok()) return fail(Outcome::Kind::kError, i, ret.error().message);
         uint64_t ret_addr = le64(*ret);
         std::string label = config_.symbolize ? config_.symbolize(GuestAddr(ret_addr)) : hex(ret_addr);
-        gates_[s.actor] = Gate{i, GuestAddr(ret_addr), 1, "return to " + label, {}, slot + 8};
+        gates_[s.actor] = Gate{i, {GuestAddr(ret_addr)}, 1, "return to " + label, {}, slot + 8};
         record(i, s.actor, "released", *v, h.pc, "to run to its return at " + label);
         held_.erase(*v);
         Outcome o = wait_for_gate(i, s.actor);
@@ -379,9 +650,11 @@ Outcome Engine::execute() {
       }
     }
   }
-  // The schedule is enforced: remove every gate and let everything run.
+  // The schedule is enforced: remove every gate (the crash traps stay, if
+  // any) and let everything run.
   gates_.clear();
   held_.clear();
+  crash_armed_ = !config_.crash_traps.empty();
   Status s = resume_unheld();
   if (!s.ok()) return fail(Outcome::Kind::kError, static_cast<int>(config_.steps.size()), s.error().message);
   record(-1, "", "schedule_complete", -1, GuestAddr(0), "all vCPUs resumed, breakpoints removed");

@@ -23,6 +23,8 @@
 #include "rig/base/guest_addr.h"
 #include "rig/base/result.h"
 #include "rig/schedule/target.h"
+#include "rig/schedule/tasks.h"
+#include "rig/schedule/waits.h"
 
 namespace racerig::schedule {
 
@@ -45,18 +47,13 @@ struct Step {
   Kind kind = Kind::kHold;
   std::string actor;     // empty for "release every held actor"
   GuestAddr addr;        // kHold, kRun
+  // Every address of the point (a file:line can have several, inlined
+  // copies included); a hit on any of them is an arrival. Empty: just addr.
+  std::vector<GuestAddr> addrs;
   uint64_t func_offset = 0;  // offset of addr in its function (0 = entry)
   std::string point;     // symbolic form, e.g. "__xfs_filemap_fault"
   std::vector<Predicate> when;
   std::string text;      // human description, "hold faulter at ..."
-};
-
-// Where the current task lives, read through the gdbstub: the per-cpu
-// `current_task` slot at gs_base + current_task, then comm and pid.
-struct TaskLayout {
-  uint64_t current_task = 0;  // per-cpu offset of current_task
-  uint64_t comm_offset = 0;   // offsetof(struct task_struct, comm)
-  uint64_t pid_offset = 0;    // offsetof(struct task_struct, pid)
 };
 
 // What the guest said since the run started (console and agent lines),
@@ -81,6 +78,18 @@ struct EngineConfig {
   std::chrono::milliseconds step_timeout{30000};
   std::chrono::milliseconds rsp_timeout{5000};  // one gdbstub request
   std::function<std::string(GuestAddr)> symbolize;  // "func+0x1a/0x80"
+  // Blocked-actor detection: while an actor is held, the actor the schedule
+  // waits for is sampled this often (VM stopped briefly: its task's state
+  // and stack); a wait seen on `block_confirmations` samples in a row is
+  // acted on. After the schedule, every unfinished actor asleep on a lock
+  // with the same stacks on `deadlock_confirmations` samples is a deadlock.
+  // Armed before the last release and kept after the schedule (for
+  // --attach): the kernel's oops path. A stop there is the crash, in the
+  // faulting task's context (crash_vcpu).
+  std::vector<GuestAddr> crash_traps;
+  std::chrono::milliseconds block_check_interval{250};
+  int block_confirmations = 2;
+  int deadlock_confirmations = 3;
   std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now();
 };
 
@@ -89,13 +98,19 @@ struct Outcome {
     kEnforced,     // every step happened; VM running, breakpoints removed
     kNotReached,   // a gate was never reached (actor finished, guest ended)
     kGuestCrashed, // the kernel oopsed before the schedule completed
-    kStalled,      // a step deadline passed
+    kStalled,      // a step deadline passed, or the running actor waits for
+                   // a held vCPU (IPI, RCU grace period): `blocked` says which
     kError,        // the target failed (gdbstub, QEMU)
+    kSerialized,   // the running actor slept on a lock while others were held:
+                   // the held actors were released in schedule order and the
+                   // VM is running with every breakpoint removed (`blocked`)
   };
   Kind kind = Kind::kEnforced;
   int step = -1;  // the step that failed
   std::string reason;
   std::vector<pb::VcpuState> vcpus;  // for kStalled (and kNotReached)
+  std::vector<pb::BlockedTask> blocked;  // kSerialized, kStalled on a wait
+  double detect_ms = 0;  // from the step's start to the confirmed block
 };
 
 class Engine {
@@ -113,15 +128,30 @@ class Engine {
   // Stops the VM if needed and describes every vCPU (PC, symbol, task).
   std::vector<pb::VcpuState> snapshot_vcpus();
   // Stops the VM if needed and removes every breakpoint and hold, so that
-  // the guest can run freely afterwards (resume it with Target::resume).
+  // the guest can run freely afterwards (resume_all).
   Status disarm();
+  // Resumes every vCPU that is not held (all of them after the schedule).
+  Status resume_all();
+  // Target::wait, keeping track of the run state (after the schedule).
+  Result<StopEvent> wait(Deadline deadline);
+  // Stops the VM if it runs; the stop reply is handled as a schedule stop.
+  Status stop();
+  // Whether the VM is running, as far as the engine made it so.
+  bool running() const { return running_; }
+  // The vCPU that stopped at a crash trap (the VM is then stopped).
+  std::optional<int> crash_vcpu() const { return crash_vcpu_; }
+  // After the schedule (nothing held): stops the VM, looks at every actor
+  // not in `finished` and resumes the VM. Returns the blocked tasks once
+  // every unfinished actor was asleep on a lock with the same stacks on
+  // deadlock_confirmations calls in a row (a deadlock), else an empty list.
+  Result<std::vector<pb::BlockedTask>> check_deadlock(const std::set<std::string>& finished);
 
   int skipped_hits() const { return skipped_hits_; }
 
  private:
   struct Gate {
     int step = -1;
-    GuestAddr addr;
+    std::vector<GuestAddr> addrs;  // a hit on any of them
     uint64_t func_offset = 0;
     std::string point;
     std::vector<Predicate> when;
@@ -132,12 +162,8 @@ class Engine {
     int step = -1;
     GuestAddr pc;
     uint64_t func_offset = 0;
+    std::string point;  // the gate's point, "return to vfs_fileattr_set+0x195/0x1b2"
   };
-  struct TaskInfo {
-    std::string comm;
-    int pid = -1;
-  };
-
   const Actor* actor(const std::string& name) const;
   Deadline rsp_deadline() const { return Deadline::after(config_.rsp_timeout); }
   void arm_next_gate(const std::string& actor_name, int after_step);
@@ -147,7 +173,15 @@ class Engine {
   Result<TaskInfo> current_task(int vcpu);
   std::optional<int> held_vcpu_of(const std::string& actor_name, int step) const;
   Outcome wait_for_gate(int step, const std::string& actor_name);
+  // One look at `actor_name` while others are held (VM stopped by it).
+  // Returns an outcome once a wait is confirmed (kSerialized, kStalled).
+  std::optional<Outcome> sample_block(int step, const std::string& actor_name,
+                                      std::chrono::steady_clock::time_point step_start);
+  Result<pb::BlockedTask> observe(const std::string& actor_name);
+  std::vector<std::string> held_descriptions(int step) const;
+  Outcome serialize(int step, pb::BlockedTask blocked, double detect_ms);
   Outcome fail(Outcome::Kind kind, int step, std::string reason);
+  static Gate gate_of(int step, const Step& s);
   void record(int step, const std::string& actor, const std::string& what, int vcpu, GuestAddr pc,
               const std::string& detail = "", const TaskInfo* task = nullptr);
 
@@ -161,6 +195,14 @@ class Engine {
   std::map<int, uint64_t> at_bp_;      // vCPU -> PC it stopped on a breakpoint at
   bool running_ = false;
   int skipped_hits_ = 0;
+  TaskReader tasks_;
+  std::string block_key_;  // the wait seen on the last sample, and how often in a row
+  int block_streak_ = 0;
+  std::optional<pb::BlockedTask> last_seen_;  // the last wait seen (for a stall's reason)
+  bool crash_armed_ = false;
+  std::optional<int> crash_vcpu_;
+  std::string deadlock_key_;
+  int deadlock_streak_ = 0;
 };
 
 const char* outcome_kind_name(Outcome::Kind kind);

@@ -3,6 +3,8 @@
 // point that is never reached, a deadline, and a crash mid-schedule.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "rig/schedule/engine.h"
 #include "rig/schedule/fake_target.h"
 
@@ -87,9 +89,21 @@ TEST(EngineTest, EnforcesTheSeedScheduleAndSkipsForeignHits) {
       if (ex[i].first == vcpu && ex[i].second == pc) return static_cast<int>(i);
     return -1;
   };
+  auto last = [&](int vcpu, uint64_t pc) {
+    int at = -1;
+    for (size_t i = 0; i < ex.size(); ++i)
+      if (ex[i].first == vcpu && ex[i].second == pc) at = static_cast<int>(i);
+    return at;
+  };
   ASSERT_GE(pos(0, 0x2000), 0);
   EXPECT_LT(pos(1, 0x3000), pos(0, 0x2000)) << "the flipper ran inside xfs_fileattr_set while the faulter was held";
-  EXPECT_LT(pos(0, kFault), pos(1, kFileattr)) << "the fault entry is passed only after release";
+  // The faulter's hold visit (the last of the three at the fault entry; the
+  // first two were stepped over) is passed only after its release, which
+  // comes after the flipper ran everything up to its return. (A visit at a
+  // breakpoint counts as executed when it is stepped over, so the flipper's
+  // own return visit is consumed later, at the final resume.)
+  ASSERT_EQ(std::count(ex.begin(), ex.end(), std::make_pair(0, kFault)), 3);
+  EXPECT_GT(last(0, kFault), pos(1, 0x3000)) << "the fault entry is passed only after release";
   EXPECT_EQ(engine.skipped_hits(), 2);
   EXPECT_EQ(fake.resumes_while_on_breakpoint(), 0);
   EXPECT_TRUE(fake.breakpoints().empty());
@@ -100,6 +114,9 @@ TEST(EngineTest, EnforcesTheSeedScheduleAndSkipsForeignHits) {
   ASSERT_GE(held, 0);
   ASSERT_GE(returned, 0);
   EXPECT_LT(held, returned);
+  int released = find_event(trace, "released", "faulter");
+  ASSERT_GE(released, 0);
+  EXPECT_GT(released, returned) << "the faulter is released only after the flipper returned";
   EXPECT_EQ(trace[held].vcpu(), 0);
   EXPECT_EQ(trace[held].pc(), kFault);
   int arrived = find_event(trace, "arrived", "faulter");
@@ -148,6 +165,34 @@ TEST(EngineTest, AHitOnTheWrongVcpuIsSteppedOver) {
   ASSERT_EQ(out.kind, Outcome::Kind::kEnforced) << out.reason;
   EXPECT_EQ(engine.skipped_hits(), 1);
   EXPECT_EQ(trace[find_event(trace, "held", "faulter")].vcpu(), 0);
+}
+
+// A file:line point with several addresses (each is_stmt start of the
+// line, inlined copies): a hit on any of them is the arrival.
+TEST(EngineTest, APointWithSeveralAddressesIsReachedAtAnyOfThem) {
+  constexpr uint64_t kLineA = kFault + 52, kLineB = kFault + 121;
+  EngineConfig c = seed_config();
+  c.steps[0].addr = GuestAddr(kLineA);
+  c.steps[0].addrs = {GuestAddr(kLineA), GuestAddr(kLineB)};
+  c.steps[0].func_offset = 52;
+  c.steps[0].when.clear();
+  c.steps[0].point = "fs/xfs/xfs_file.c:1355";
+  FakeTarget fake(2, {
+                         at(0, kLineB, "faulter"),  // the write path's copy of the line
+                         flipper_entry(),
+                         at(1, kReturn, "flipper", {{"rsp", kStack + 8}}),
+                         at(0, kLineA, "faulter"),  // must not count twice
+                     });
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> trace;
+  Engine engine(fake, fake, c, &trace);
+  ASSERT_TRUE(engine.arm().ok());
+  EXPECT_EQ(fake.breakpoints().count(kLineA) + fake.breakpoints().count(kLineB), 2u) << "both armed";
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kEnforced) << out.reason;
+  int held = find_event(trace, "held", "faulter");
+  ASSERT_GE(held, 0);
+  EXPECT_EQ(trace[held].pc(), kLineB);
+  EXPECT_TRUE(fake.breakpoints().empty());
 }
 
 TEST(EngineTest, RecursionReturnsOnlyFromTheRightFrame) {
@@ -224,6 +269,271 @@ TEST(EngineTest, AnOopsBeforeTheHoldIsReportedAsACrashNotAPass) {
   EXPECT_EQ(out.kind, Outcome::Kind::kGuestCrashed) << out.reason;
   EXPECT_EQ(out.step, 1);
   EXPECT_NE(out.reason.find("BUG: kernel NULL pointer dereference"), std::string::npos) << out.reason;
+}
+
+}  // namespace
+}  // namespace racerig::schedule
+
+// ------------------------------------------------ blocked actors
+
+namespace racerig::schedule {
+namespace {
+
+constexpr uint64_t kSchedule = 0xffffffff81a00010;   // __schedule, after the switch
+constexpr uint64_t kRwsemWrite = 0xffffffff81a10020;  // rwsem_down_write_slowpath
+constexpr uint64_t kRwsemRead = 0xffffffff81a11020;   // rwsem_down_read_slowpath
+constexpr uint64_t kIlock = 0xffffffff81320030;       // xfs_ilock
+constexpr uint64_t kInFileattr = 0xffffffff81310040;  // xfs_fileattr_set, after a call
+constexpr uint64_t kInFault = 0xffffffff81300040;     // __xfs_filemap_fault, after a call
+constexpr uint64_t kCsdWait = 0xffffffff81a20000;     // csd_lock_wait
+constexpr uint64_t kRcuWait = 0xffffffff81a30010;     // __wait_rcu_gp
+constexpr uint64_t kSyncRcu = 0xffffffff81a31010;     // synchronize_rcu
+constexpr uint64_t kRead = 0xffffffff81330000;        // xfs_file_read_iter
+
+std::string fake_symbol(GuestAddr a) {
+  static const std::map<uint64_t, std::string> names = {
+      {kFault, "__xfs_filemap_fault+0x0/0x1c4"},     {kFileattr, "xfs_fileattr_set+0x0/0x400"},
+      {kSchedule, "__schedule+0x10/0x500"},          {kRwsemWrite, "rwsem_down_write_slowpath+0x20/0x300"},
+      {kRwsemRead, "rwsem_down_read_slowpath+0x20/0x300"}, {kIlock, "xfs_ilock+0x30/0x80"},
+      {kInFileattr, "xfs_fileattr_set+0x40/0x400"},  {kInFault, "__xfs_filemap_fault+0x40/0x1c4"},
+      {kCsdWait, "csd_lock_wait+0x0/0x20"},          {kRcuWait, "__wait_rcu_gp+0x10/0x100"},
+      {kSyncRcu, "synchronize_rcu+0x10/0x80"},       {kRead, "xfs_file_read_iter+0x0/0x100"},
+      {FakeTarget::kIdlePc, "default_idle+0x0/0x10"}};
+  auto it = names.find(a.value());
+  return it != names.end() ? it->second : a.hex();
+}
+
+EngineConfig blocking_config() {
+  EngineConfig c = seed_config();
+  c.symbolize = fake_symbol;
+  c.step_timeout = std::chrono::milliseconds(2000);
+  c.block_check_interval = std::chrono::milliseconds(1);
+  return c;
+}
+
+// The flipper's lock wait inside xfs_fileattr_set: asleep until visit `until` ran.
+Visit flipper_sleeps_on_mmaplock(int until) {
+  Visit v = at(1, kInFileattr, "flipper");
+  v.waits_for = until;
+  v.stack = {kSchedule, kRwsemWrite, kIlock, kInFileattr, kReturn};
+  return v;
+}
+
+TEST(EngineBlockedTest, ALockWaitBehindTheHeldActorSerializesAndReleasesInScheduleOrder) {
+  FakeTarget fake(2, {
+                         at(0, kFault, "faulter", {{"rdx", 1}}),  // 0: held, with the MMAPLOCK
+                         flipper_entry(),                         // 1
+                         flipper_sleeps_on_mmaplock(3),           // 2: asleep until the faulter ran on
+                         at(0, 0x2000, "faulter"),                // 3: the faulter after its release
+                         at(1, kReturn, "flipper", {{"rsp", kStack + 8}}),
+                     });
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> trace;
+  Engine engine(fake, fake, blocking_config(), &trace);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kSerialized) << out.reason;
+  EXPECT_EQ(out.step, 2);  // while the flipper ran to its return
+  ASSERT_EQ(out.blocked.size(), 1u);
+  const pb::BlockedTask& b = out.blocked[0];
+  EXPECT_EQ(b.actor(), "flipper");
+  EXPECT_EQ(b.wait(), "lock");
+  EXPECT_EQ(b.state(), 2u);
+  EXPECT_EQ(b.where(), "rwsem_down_write_slowpath \u2190 xfs_ilock \u2190 xfs_fileattr_set \u2190 0xffffffff81200050");
+  ASSERT_EQ(b.stack_size(), 5);
+  EXPECT_EQ(b.stack(0), "__schedule+0x10/0x500");
+  ASSERT_EQ(b.behind_size(), 1);
+  EXPECT_EQ(b.behind(0), "faulter held at __xfs_filemap_fault (vCPU 0)");
+  EXPECT_NE(out.reason.find("serialized: flipper blocked at rwsem_down_write_slowpath"), std::string::npos)
+      << out.reason;
+  // Everyone went on as the kernel allowed: the faulter first, then the flipper.
+  const auto& ex = fake.executed();
+  ASSERT_GE(ex.size(), 5u);
+  EXPECT_EQ(ex[ex.size() - 3], std::make_pair(0, uint64_t{0x2000}));
+  EXPECT_EQ(ex[ex.size() - 2], std::make_pair(1, kInFileattr));
+  EXPECT_TRUE(fake.breakpoints().empty());
+  EXPECT_TRUE(fake.running());
+  EXPECT_GE(find_event(trace, "blocked", "flipper"), 0);
+  EXPECT_GE(find_event(trace, "released", "faulter"), 0);
+}
+
+TEST(EngineBlockedTest, ActorsThatStillCannotFinishAfterTheReleaseAreADeadlockWithBothStacks) {
+  Visit faulter_on = at(0, kInFault, "faulter");
+  faulter_on.waits_for = 2;  // needs the IOLOCK the flipper holds
+  faulter_on.stack = {kSchedule, kRwsemRead, kIlock, kInFault};
+  FakeTarget fake(2, {
+                         at(0, kFault, "faulter", {{"rdx", 1}}),
+                         flipper_entry(),
+                         flipper_sleeps_on_mmaplock(3),  // needs the MMAPLOCK the faulter holds
+                         faulter_on,
+                     });
+  EngineConfig config = blocking_config();
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> trace;
+  Engine engine(fake, fake, config, &trace);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kSerialized) << out.reason;
+  std::vector<pb::BlockedTask> dead;
+  int calls = 0;
+  while (dead.empty() && calls < 10) {
+    auto r = engine.check_deadlock({});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    dead = *r;
+    ++calls;
+  }
+  EXPECT_EQ(calls, config.deadlock_confirmations) << "confirmed on consecutive samples, not on the first";
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].actor(), "faulter");
+  EXPECT_EQ(dead[0].where(), "rwsem_down_read_slowpath \u2190 xfs_ilock \u2190 __xfs_filemap_fault");
+  EXPECT_EQ(dead[1].actor(), "flipper");
+  EXPECT_NE(dead[1].where().find("rwsem_down_write_slowpath"), std::string::npos);
+  ASSERT_EQ(dead[0].behind_size(), 1);
+  EXPECT_NE(dead[0].behind(0).find("flipper asleep at rwsem_down_write_slowpath"), std::string::npos);
+  EXPECT_TRUE(fake.running());
+}
+
+TEST(EngineBlockedTest, ASerializedRunWhoseActorsFinishIsNoDeadlock) {
+  FakeTarget fake(2, {
+                         at(0, kFault, "faulter", {{"rdx", 1}}),
+                         flipper_entry(),
+                         flipper_sleeps_on_mmaplock(3),
+                         at(0, 0x2000, "faulter"),
+                     });
+  Engine engine(fake, fake, blocking_config(), nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  ASSERT_EQ(engine.execute().kind, Outcome::Kind::kSerialized);
+  for (int i = 0; i < 5; ++i) {
+    auto r = engine.check_deadlock({});
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->empty());
+  }
+}
+
+TEST(EngineBlockedTest, AnIpiWaitForTheHeldVcpuIsNamedAndIsNotSerialization) {
+  Visit spin = at(1, kCsdWait, "flipper");
+  spin.waits_for = 3;
+  spin.sleeps = false;  // on its CPU, spinning in csd_lock_wait
+  FakeTarget fake(2, {
+                         at(0, kFault, "faulter", {{"rdx", 1}}),
+                         flipper_entry(),
+                         spin,
+                         at(0, 0x2000, "faulter"),
+                     });
+  Engine engine(fake, fake, blocking_config(), nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kStalled) << out.reason;
+  ASSERT_EQ(out.blocked.size(), 1u);
+  EXPECT_EQ(out.blocked[0].wait(), "cpu");
+  EXPECT_EQ(out.blocked[0].where(), "csd_lock_wait");
+  EXPECT_NE(out.reason.find("IPI"), std::string::npos) << out.reason;
+  EXPECT_NE(out.reason.find("not serialization"), std::string::npos) << out.reason;
+  EXPECT_NE(out.reason.find("faulter held at __xfs_filemap_fault"), std::string::npos) << out.reason;
+}
+
+TEST(EngineBlockedTest, AnRcuGracePeriodWaitIsNamedAndIsNotSerialization) {
+  Visit rcu = at(1, kInFileattr, "flipper");
+  rcu.waits_for = 3;
+  rcu.stack = {kSchedule, kRcuWait, kSyncRcu, kInFileattr};
+  FakeTarget fake(2, {at(0, kFault, "faulter", {{"rdx", 1}}), flipper_entry(), rcu, at(0, 0x2000, "faulter")});
+  Engine engine(fake, fake, blocking_config(), nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kStalled) << out.reason;
+  ASSERT_EQ(out.blocked.size(), 1u);
+  EXPECT_EQ(out.blocked[0].wait(), "rcu");
+  EXPECT_NE(out.reason.find("RCU grace period at __wait_rcu_gp \u2190 synchronize_rcu"), std::string::npos)
+      << out.reason;
+}
+
+TEST(EngineBlockedTest, AnActorParkedEarlyThatHoldsTheLockIsNamed) {
+  // Three actors: the flipper reaches its point (inside the inode lock)
+  // before the schedule gets to it and waits there; the reader, scheduled
+  // meanwhile, sleeps on that lock.
+  constexpr uint64_t kReaderStack = 0xffffc90000020f00;
+  EngineConfig c = blocking_config();
+  c.actors = {{"faulter", 0, "faulter"}, {"flipper", 1, "flipper"}, {"reader", 2, "reader"}};
+  Step hold = c.steps[0];
+  Step run_reader;
+  run_reader.kind = Step::Kind::kRun;
+  run_reader.actor = "reader";
+  run_reader.addr = GuestAddr(kRead);
+  run_reader.point = "xfs_file_read_iter";
+  Step run_flipper = c.steps[1];
+  Step release;
+  release.kind = Step::Kind::kRelease;
+  c.steps = {hold, run_reader, run_flipper, release};
+  Visit reader_sleeps = at(2, 0x7000, "reader");
+  reader_sleeps.waits_for = 3;  // the flipper's return from xfs_fileattr_set
+  reader_sleeps.stack = {kSchedule, kRwsemRead, 0xffffffff81a40000};
+  Visit reader_at = at(2, kRead, "reader", {{"rsp", kReaderStack}});
+  FakeTarget fake(3, {
+                         at(0, kFault, "faulter", {{"rdx", 1}}),
+                         flipper_entry(),  // 1: parks early
+                         reader_sleeps,    // 2
+                         at(1, 0x3000, "flipper"),  // 3
+                         reader_at,
+                     });
+  Engine engine(fake, fake, c, nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kSerialized) << out.reason;
+  EXPECT_EQ(out.step, 1);
+  ASSERT_EQ(out.blocked.size(), 1u);
+  EXPECT_EQ(out.blocked[0].actor(), "reader");
+  ASSERT_EQ(out.blocked[0].behind_size(), 2);
+  EXPECT_EQ(out.blocked[0].behind(1), "flipper parked early at xfs_fileattr_set (vCPU 1)");
+  EXPECT_NE(out.reason.find("flipper parked early at xfs_fileattr_set"), std::string::npos) << out.reason;
+  // Three vCPUs, all resumed at the end.
+  EXPECT_TRUE(fake.running());
+  EXPECT_EQ(fake.cursor(2), 5u) << "the reader finished";
+}
+
+// --attach: the oops path is armed before the last release and a stop
+// there leaves the VM stopped in the faulting context.
+TEST(EngineBlockedTest, ACrashTrapArmedAtTheLastReleaseStopsInTheFaultingContext) {
+  constexpr uint64_t kOopsPath = 0xffffffff81a50000;  // page_fault_oops
+  EngineConfig c = blocking_config();
+  c.crash_traps = {GuestAddr(kOopsPath)};
+  FakeTarget fake(2, {
+                         at(0, kFault, "faulter", {{"rdx", 1}}),
+                         flipper_entry(),
+                         at(1, kReturn, "flipper", {{"rsp", kStack + 8}}),
+                         at(0, kOopsPath, "faulter"),  // the faulter crashes after its release
+                         at(0, 0x9000, "faulter"),
+                     });
+  Engine engine(fake, fake, c, nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  EXPECT_EQ(fake.breakpoints().count(kOopsPath), 0u) << "not armed while the schedule runs";
+  ASSERT_EQ(engine.execute().kind, Outcome::Kind::kEnforced);
+  EXPECT_EQ(fake.breakpoints().count(kOopsPath), 1u) << "armed before the last release";
+  auto ev = engine.wait(Deadline::after(std::chrono::milliseconds(100)));
+  ASSERT_TRUE(ev.ok());
+  ASSERT_TRUE(engine.crash_vcpu().has_value());
+  EXPECT_EQ(*engine.crash_vcpu(), 0);
+  EXPECT_FALSE(engine.running());
+  // A deadlock check does not resume a VM stopped at the crash.
+  auto d = engine.check_deadlock({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(fake.running());
+  EXPECT_EQ(fake.cursor(0), 3u) << "the faulter is still at the oops path";
+}
+
+TEST(EngineBlockedTest, AnotherActorFinishingWithoutReachingItsPointIsNotReachedAtOnce) {
+  Visit faulter_done = at(0, 0x2000, "faulter");
+  faulter_done.actor_done = "faulter";
+  EngineConfig c = blocking_config();
+  // The flipper is scheduled first; the faulter's (later) point is armed
+  // from the start but the faulter finishes without reaching it.
+  std::swap(c.steps[0], c.steps[1]);
+  c.steps.erase(c.steps.begin() + 2);  // no run-to-return
+  FakeTarget fake(2, {faulter_done, at(1, 0x1000, "flipper")});
+  Engine engine(fake, fake, c, nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kNotReached) << out.reason;
+  EXPECT_NE(out.reason.find("faulter finished its operations without reaching __xfs_filemap_fault"),
+            std::string::npos)
+      << out.reason;
 }
 
 }  // namespace

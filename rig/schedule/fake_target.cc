@@ -1,6 +1,7 @@
 // FakeTarget implementation (see fake_target.h).
 #include "rig/schedule/fake_target.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace racerig::schedule {
@@ -11,7 +12,27 @@ uint64_t gs_of(int vcpu) { return 0xffff88801f000000ull + static_cast<uint64_t>(
 }  // namespace
 
 FakeTarget::FakeTarget(int vcpus, std::vector<Visit> timeline)
-    : vcpus_(vcpus), timeline_(std::move(timeline)), done_(timeline_.size(), false) {}
+    : vcpus_(vcpus), timeline_(std::move(timeline)), done_(timeline_.size(), false) {
+  for (const auto& v : timeline_)
+    if (std::find(comms_.begin(), comms_.end(), v.comm) == comms_.end()) comms_.push_back(v.comm);
+}
+
+bool FakeTarget::blocked(int vcpu) const {
+  const Visit* v = current(vcpu);
+  return v != nullptr && v->waits_for >= 0 && !done_[static_cast<size_t>(v->waits_for)];
+}
+
+std::string FakeTarget::comm_on(int vcpu) const {
+  const Visit* v = current(vcpu);
+  if (v == nullptr || asleep(vcpu)) return "swapper/" + std::to_string(vcpu);
+  return v->comm;
+}
+
+const Visit* FakeTarget::next_of(const std::string& comm) const {
+  for (size_t i = 0; i < timeline_.size(); ++i)
+    if (!done_[i] && timeline_[i].comm == comm) return &timeline_[i];
+  return nullptr;
+}
 
 size_t FakeTarget::cursor(int vcpu) const {
   for (size_t i = 0; i < timeline_.size(); ++i)
@@ -63,6 +84,7 @@ Status FakeTarget::resume(const std::vector<int>& vcpus, Deadline) {
     if (done_[i] || running_set_.count(timeline_[i].vcpu) == 0) continue;
     // Only the first pending visit of each vCPU can execute.
     if (cursor(timeline_[i].vcpu) != i) continue;
+    if (blocked(timeline_[i].vcpu)) continue;
     const Visit& visit = timeline_[i];
     if (bps_.count(visit.pc) != 0) {
       pending_stop_ = true;
@@ -126,33 +148,95 @@ Result<uint64_t> FakeTarget::read_register(int vcpu, std::string_view name, Dead
   const Visit* v = current(vcpu);
   if (name == "gs_base") return gs_of(vcpu);
   if (v == nullptr) return last_pc_.count(vcpu) ? last_pc_.at(vcpu) : uint64_t{0xffffffff81000000ull};
+  if (asleep(vcpu)) return name == "rip" ? kIdlePc : uint64_t{0};
   if (name == "rip") return v->pc;
   auto it = v->regs.find(std::string(name));
   if (it != v->regs.end()) return it->second;
   return uint64_t{0};
 }
 
+Status FakeTarget::write_register(int vcpu, std::string_view name, uint64_t value, Deadline) {
+  if (running_) return make_error(ErrorKind::kProtocol, "register write while running");
+  written_[vcpu][std::string(name)] = value;
+  return Status::Ok();
+}
+
 Result<std::vector<uint8_t>> FakeTarget::read_memory(int vcpu, GuestAddr addr, size_t len, Deadline) {
   if (running_) return make_error(ErrorKind::kProtocol, "memory read while running");
-  const Visit* v = current(vcpu);
-  std::string comm = v != nullptr ? v->comm : "swapper/" + std::to_string(vcpu);
-  uint64_t task = task_of(comm);
   std::vector<uint8_t> out(len, 0);
   auto put = [&](uint64_t value) {
     for (size_t i = 0; i < len && i < 8; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
   };
-  if (addr.value() == gs_of(vcpu) + kCurrentTask) {
-    put(task);
-  } else if (addr.value() == task + kCommOffset) {
-    for (size_t i = 0; i < len && i < comm.size(); ++i) out[i] = static_cast<uint8_t>(comm[i]);
-  } else if (addr.value() == task + kPidOffset) {
-    put(100 + vcpu);
-  } else if (v != nullptr && v->memory.count(addr.value()) != 0) {
-    put(v->memory.at(addr.value()));
-  } else {
-    return make_error(ErrorKind::kProtocol, "E14 reading " + addr.hex());
+  const uint64_t a = addr.value();
+  // Per-cpu current_task of any vCPU.
+  for (int c = 0; c < vcpus_; ++c) {
+    if (a == gs_of(c) + kCurrentTask) {
+      put(task_of(comm_on(c)));
+      return out;
+    }
   }
-  return out;
+  // The task list: init_task, then every comm of the timeline, circular.
+  std::vector<uint64_t> tasks = {kInitTask};
+  for (const auto& c : comms_) tasks.push_back(task_of(c));
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (a == tasks[i] + kTasksOffset) {
+      put(tasks[(i + 1) % tasks.size()] + kTasksOffset);
+      return out;
+    }
+  }
+  std::vector<std::string> names = comms_;
+  for (int c = 0; c < vcpus_; ++c) names.push_back("swapper/" + std::to_string(c));
+  for (const auto& comm : names) {
+    const uint64_t task = task_of(comm);
+    const Visit* next = next_of(comm);
+    const bool sleeping = next != nullptr && next->waits_for >= 0 && !done_[static_cast<size_t>(next->waits_for)] &&
+                          next->sleeps && cursor(next->vcpu) == static_cast<size_t>(next - timeline_.data());
+    if (a == task + kCommOffset) {
+      for (size_t i = 0; i < len && i < comm.size(); ++i) out[i] = static_cast<uint8_t>(comm[i]);
+      return out;
+    }
+    if (a == task + kPidOffset) {
+      put(100 + static_cast<uint64_t>(std::find(names.begin(), names.end(), comm) - names.begin()));
+      return out;
+    }
+    if (a == task + kStateOffset) {
+      put(sleeping ? 2 : 0);  // TASK_UNINTERRUPTIBLE
+      return out;
+    }
+    // thread.sp -> an inactive_task_frame at task+0x2000 whose bp/ret_addr
+    // start the frame-pointer chain of `stack`: frame k at task+0x3000+k*16.
+    const uint64_t sp = task + 0x2000, fp = task + 0x3000;
+    const std::vector<uint64_t> stack = sleeping ? next->stack : std::vector<uint64_t>{};
+    if (a == task + kThreadSpOffset) {
+      put(sp);
+      return out;
+    }
+    if (a == sp + 40) {  // bp
+      put(stack.size() > 1 ? fp : 0);
+      return out;
+    }
+    if (a == sp + 48) {  // ret_addr
+      put(stack.empty() ? 0 : stack[0]);
+      return out;
+    }
+    for (size_t k = 0; k + 1 < stack.size(); ++k) {
+      const uint64_t frame = fp + k * 16;
+      if (a == frame) {
+        put(k + 2 < stack.size() ? frame + 16 : 0);
+        return out;
+      }
+      if (a == frame + 8) {
+        put(stack[k + 1]);
+        return out;
+      }
+    }
+  }
+  const Visit* v = current(vcpu);
+  if (v != nullptr && v->memory.count(a) != 0) {
+    put(v->memory.at(a));
+    return out;
+  }
+  return make_error(ErrorKind::kProtocol, "E14 reading " + addr.hex());
 }
 
 }  // namespace racerig::schedule

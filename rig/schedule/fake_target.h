@@ -4,6 +4,12 @@
 // vCPU that is stopped waits until that vCPU runs. Like QEMU under TCG,
 // breakpoints are global, fire before the instruction, and a vCPU resumed
 // while sitting on one traps again.
+//
+// A visit may wait for an earlier visit of another vCPU (`waits_for`): until
+// that one ran, the task either sleeps (its vCPU idles in swapper, its
+// task_struct says TASK_UNINTERRUPTIBLE and its saved frame-pointer chain
+// is `stack`) or spins on its CPU at the visit's PC. The task list
+// (init_task.tasks) holds every comm of the timeline.
 #pragma once
 
 #include <map>
@@ -24,6 +30,9 @@ struct Visit {
   std::map<uint64_t, uint64_t> memory;  // 8-byte words readable at this visit
   std::string actor_done;               // non-empty: that actor finishes here
   bool oops = false;                    // the kernel oopses here
+  int waits_for = -1;                   // index of a visit that must run first
+  bool sleeps = true;                   // while waiting: asleep (else spins at pc)
+  std::vector<uint64_t> stack;          // while asleep: return addresses, innermost first
 };
 
 class FakeTarget : public Target, public GuestMonitor {
@@ -31,7 +40,14 @@ class FakeTarget : public Target, public GuestMonitor {
   static constexpr uint64_t kCurrentTask = 0x20000;
   static constexpr uint64_t kCommOffset = 0x700;
   static constexpr uint64_t kPidOffset = 0x500;
-  static TaskLayout layout() { return TaskLayout{kCurrentTask, kCommOffset, kPidOffset}; }
+  static constexpr uint64_t kInitTask = 0xffffffff82000000ull;
+  static constexpr uint64_t kTasksOffset = 0x400;
+  static constexpr uint64_t kStateOffset = 0x18;
+  static constexpr uint64_t kThreadSpOffset = 0x900;
+  static constexpr uint64_t kIdlePc = 0xffffffff81900000ull;  // the idle loop
+  static TaskLayout layout() {
+    return TaskLayout{kCurrentTask, kCommOffset, kPidOffset, kInitTask, kTasksOffset, kStateOffset, kThreadSpOffset};
+  }
 
   FakeTarget(int vcpus, std::vector<Visit> timeline);
 
@@ -43,7 +59,10 @@ class FakeTarget : public Target, public GuestMonitor {
   Result<StopEvent> interrupt(Deadline deadline) override;
   Status step(int vcpu, Deadline deadline) override;
   Result<uint64_t> read_register(int vcpu, std::string_view name, Deadline deadline) override;
+  Status write_register(int vcpu, std::string_view name, uint64_t value, Deadline deadline) override;
   Result<std::vector<uint8_t>> read_memory(int vcpu, GuestAddr addr, size_t len, Deadline deadline) override;
+  // Registers written through write_register, by vCPU.
+  const std::map<int, std::map<std::string, uint64_t>>& written() const { return written_; }
 
   GuestStatus poll() override { return status_; }
 
@@ -58,6 +77,13 @@ class FakeTarget : public Target, public GuestMonitor {
  private:
   const Visit* current(int vcpu) const;
   void consume(int vcpu);
+  // The vCPU's next visit waits for one that has not run yet.
+  bool blocked(int vcpu) const;
+  bool asleep(int vcpu) const { return blocked(vcpu) && current(vcpu)->sleeps; }
+  std::string comm_on(int vcpu) const;
+  // The comm's first visit not run yet (nullptr if none).
+  const Visit* next_of(const std::string& comm) const;
+  std::vector<std::string> comms_;  // the task list, in order
 
   int vcpus_;
   std::vector<Visit> timeline_;
@@ -71,6 +97,7 @@ class FakeTarget : public Target, public GuestMonitor {
   std::map<int, uint64_t> last_pc_;  // where a vCPU with no visits left spins  // vCPU stopped at its current visit's breakpoint
   std::vector<std::pair<int, uint64_t>> executed_;
   int retraps_ = 0;
+  std::map<int, std::map<std::string, uint64_t>> written_;
   GuestStatus status_;
 };
 

@@ -1,7 +1,7 @@
 // The view of a stopped-or-running VM that the schedule engine drives: the
 // gdbstub (breakpoints, per-vCPU resume, registers, memory) plus a way to be
-// woken by guest events (console and agent lines). rsp_target.{h,cc} adapts
-// the real RSP client; tests use a fake.
+// woken by guest events (console and agent lines). rig/run/rsp_target.{h,cc}
+// adapts the real RSP client; tests use a fake.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +47,9 @@ class Target {
   // Single-steps one vCPU while the others stay stopped.
   virtual Status step(int vcpu, Deadline deadline) = 0;
   virtual Result<uint64_t> read_register(int vcpu, std::string_view name, Deadline deadline) = 0;
+  // Sets a register of a stopped vCPU (used to put a vCPU back at the
+  // faulting instruction for a debugger).
+  virtual Status write_register(int vcpu, std::string_view name, uint64_t value, Deadline deadline) = 0;
   virtual Result<std::vector<uint8_t>> read_memory(int vcpu, GuestAddr addr, size_t len,
                                                    Deadline deadline) = 0;
 };

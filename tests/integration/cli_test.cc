@@ -25,11 +25,25 @@ struct Ran {
   std::string output;  // stdout + stderr
 };
 
-Ran run_cli(const std::string& args) {
+// `env`: extra "NAME=value " assignments for racerig's environment.
+Ran run_cli(const std::string& args, const std::string& env = "") {
   // The checkout under test, also for a build dir outside it.
-  std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + std::string(RACERIG_BIN) + " " + args + " 2>&1";
+  std::string cmd = env + "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + std::string(RACERIG_BIN) + " " + args + " 2>&1";
   Ran r;
   FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// Any shell command, stdout + stderr.
+Ran run_cli_raw(const std::string& cmd) {
+  Ran r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   if (p == nullptr) return r;
   char buf[4096];
   size_t n;
@@ -42,6 +56,46 @@ Ran run_cli(const std::string& args) {
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("racerig-it-" + std::to_string(getpid()) + "-" + name)).string();
 }
+
+// What a CI job's shell runs: `racerig ARGS 2>/dev/null | FILTER`. Returns
+// racerig's exit code; `filter_code` gets the filter's.
+int run_cli_piped(const std::string& args, const std::string& filter, int* filter_code) {
+  const std::string path = temp_path("pipe.sh");
+  {
+    std::ofstream out(path);
+    out << "RACERIG_ROOT='" << RACERIG_SOURCE_DIR << "' " << RACERIG_BIN << " " << args << " 2>/dev/null | " << filter
+        << "\necho \"${PIPESTATUS[0]} ${PIPESTATUS[1]}\"\n";
+  }
+  FILE* p = popen(("/bin/bash " + path).c_str(), "r");
+  if (p == nullptr) return -1;
+  int racerig = -1;
+  *filter_code = -1;
+  if (std::fscanf(p, "%d %d", &racerig, filter_code) != 2) racerig = -1;
+  pclose(p);
+  std::filesystem::remove(path);
+  return racerig;
+}
+
+// xmllint's complaint about the file at `path`, or "" when it is well-formed XML.
+std::string xmllint(const std::string& path) {
+  Ran r;
+  FILE* p = popen(("xmllint --noout '" + path + "' 2>&1").c_str(), "r");
+  if (p == nullptr) return "xmllint did not run";
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return r.output.empty() ? "xmllint failed" : r.output;
+  return "";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 
 template <typename M>
 M read_json(const std::string& path) {
@@ -124,15 +178,24 @@ TEST(Reproduce, ColdRunsBootForEveryRunAndGiveTheSameVerdicts) {
 }
 
 TEST_P(Restore, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
+  // As a CI job runs it: only JSON on stdout (progress and the table go to
+  // stderr), so a JSON tool reads it whole.
   std::string json = temp_path("fixed.json");
-  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel fixed --runs 2 --restore " + GetParam() +
-                  " --json " + json);
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  int json_tool = -1;
+  int code = run_cli_piped("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel fixed --runs 2 --restore " +
+                               GetParam() + " --json -",
+                           "/usr/bin/python3 -m json.tool > " + json, &json_tool);
+  const std::string text = read_file(json);
+  EXPECT_EQ(code, 1) << text;
+  EXPECT_EQ(json_tool, 0) << "python3 -m json.tool read stdout as JSON";
+  EXPECT_NE(text.find("\"racerig_version\": \""), std::string::npos) << text.substr(0, 2000);
+  EXPECT_NE(text.find("\"qemu_version\": \"QEMU emulator version"), std::string::npos) << text.substr(0, 2000);
+  EXPECT_NE(text.find("\"reproduced\": 0"), std::string::npos) << "zero-valued fields are written";
   auto report = read_json<racerig::pb::ReproduceReport>(json);
-  ASSERT_EQ(report.runs_size(), 2) << r.output;
+  ASSERT_EQ(report.runs_size(), 2) << text.substr(0, 2000);
   for (const auto& run : report.runs()) {
     EXPECT_EQ(run.restore_method(), GetParam());
-    EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason() << "\n" << r.output;
+    EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced());
     EXPECT_TRUE(has_event(run, "held", "faulter"));
     EXPECT_TRUE(has_event(run, "returned", "flipper"));
@@ -189,8 +252,14 @@ TEST(Reproduce, AHoldPointNeverReachedIsInconclusive) {
 }
 
 TEST(Reproduce, AnUnknownSymbolIsAnInputErrorWithFileAndLine) {
-  Ran r = run_cli("reproduce --scenario " + data("unknown-symbol.textproto") + " --kernel fixed");
+  std::string json = temp_path("unknown-symbol.json");
+  Ran r = run_cli("reproduce --scenario " + data("unknown-symbol.textproto") + " --kernel fixed --json " + json);
   EXPECT_EQ(r.exit_code, 2) << r.output;
+  // The report is written all the same, with the error in it.
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  EXPECT_NE(report.error().find("unknown-symbol.textproto:9:"), std::string::npos) << report.error();
+  EXPECT_EQ(report.runs_size(), 0);
+  EXPECT_FALSE(report.racerig_version().empty());
   EXPECT_NE(r.output.find("unknown-symbol.textproto:9:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("__xfs_filemap_fault"), std::string::npos) << "suggests the near name: " << r.output;
   EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
@@ -273,11 +342,11 @@ TEST(Validate, TheUpstreamStyleFixIsFixed) {
     EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced());
   }
-  std::ifstream in(junit);
-  std::stringstream xml;
-  xml << in.rdbuf();
-  EXPECT_NE(xml.str().find("<testcase"), std::string::npos) << xml.str();
-  EXPECT_EQ(xml.str().find("<failure"), std::string::npos) << xml.str();
+  EXPECT_EQ(xmllint(junit), "");
+  const std::string xml = read_file(junit);
+  EXPECT_NE(xml.find("<testcase"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("<failure"), std::string::npos) << xml;
+  EXPECT_NE(xml.find(" time=\""), std::string::npos) << xml;
   std::filesystem::remove(junit);
   EXPECT_NE(r.output.find("FIXED"), std::string::npos) << "the table";
 }
@@ -295,10 +364,143 @@ TEST(Validate, TheNaiveLockStillCrashes) {
   EXPECT_NE(r.output.find("iomap_page_mkwrite"), std::string::npos) << "shows the oops: " << r.output;
 }
 
+// The schedule is the cause: held before IS_DAX is read, the same workload
+// on buggy does not crash and writes its data.
+TEST(Reproduce, TheNegativeControlOnBuggyIsNotReproducedWithItsDataWritten) {
+  std::string json = temp_path("negative.json");
+  Ran r = run_cli("reproduce --scenario " + data("negative-control.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason() << "\n" << r.output;
+  EXPECT_TRUE(run.schedule_enforced());
+  EXPECT_TRUE(has_event(run, "held", "faulter"));
+  EXPECT_TRUE(has_event(run, "returned", "flipper"));
+  int checks_ok = 0;
+  for (const auto& e : run.agent())
+    if (e.kind() == racerig::pb::AgentEvent::OP_OK && e.actor() == "check" && e.op() == "pread") ++checks_ok;
+  EXPECT_EQ(checks_ok, 2) << "the write landed and the rest of the file is intact";
+}
+
+// file:line points stop wherever the line's code runs (every is_stmt
+// address): line 1355 (write path) reproduces; line 1358 runs with the
+// MMAPLOCK held, so the flipper sleeps on it: serialized. After the release
+// buggy is still buggy: the faulter's retried fault (or a write-protect
+// fault on the DAX pfn) can meet the switch on its own, without any hold,
+// and crash (measured 6 of 10 runs): then REPRODUCED, still serialized.
+TEST(Reproduce, HoldsAtLines1355And1358OfXfsFileAreReached) {
+  std::string json = temp_path("line1355.json");
+  Ran r = run_cli("reproduce --scenario " + data("hold-at-line-1355.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  EXPECT_EQ(report.runs(0).verdict(), racerig::pb::REPRODUCED) << report.runs(0).reason();
+  EXPECT_TRUE(report.runs(0).schedule_enforced());
+
+  json = temp_path("line1358.json");
+  r = run_cli("reproduce --scenario " + data("hold-at-line-1358.textproto") + " --kernel buggy --json " + json);
+  report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_TRUE(run.serialized()) << run.reason();
+  EXPECT_NE(run.reason().find("serialized: flipper blocked at"), std::string::npos) << run.reason();
+  if (run.verdict() == racerig::pb::REPRODUCED) {
+    EXPECT_EQ(run.oops().rip().function(), "iomap_page_mkwrite");
+  } else {
+    EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+  }
+  EXPECT_TRUE(has_event(run, "held", "faulter"));
+  ASSERT_GE(run.blocked_size(), 1);
+  EXPECT_EQ(run.blocked(0).actor(), "flipper");
+  EXPECT_NE(run.blocked(0).where().find("xfs_ilock"), std::string::npos) << run.blocked(0).where();
+}
+
+// Three actors on three vCPUs (the count comes from the scenario).
+TEST(Reproduce, AThreeActorScenarioReproducesOnThreeVcpus) {
+  std::string json = temp_path("three.json");
+  Ran r = run_cli("reproduce --scenario " + data("three-actors.textproto") + " --kernel buggy --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  const auto& run = report.runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason() << "\n" << r.output;
+  EXPECT_TRUE(run.schedule_enforced());
+  EXPECT_TRUE(has_event(run, "returned", "reader"));
+  bool vcpu2 = false;
+  for (const auto& e : run.events()) vcpu2 = vcpu2 || (e.actor() == "reader" && e.vcpu() == 2);
+  EXPECT_TRUE(vcpu2) << "the reader ran on vCPU 2";
+}
+
+// A locking fix that serializes the window: the flipper sleeps on the
+// MMAPLOCK while the faulter is held; released, everyone finishes.
+TEST(Validate, ALockThatSerializesTheWindowIsFixedWithTheBlockingStack) {
+  std::string json = temp_path("validate-serialize.json");
+  Ran r = run_cli("validate --patch " + candidate("serialize-mmaplock-across-dax-write-fault.patch") +
+                  " --scenario xfs-dax-flip-vs-write-fault --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::FIXED) << s.reason();
+  EXPECT_NE(s.reason().find("serialized: flipper blocked at rwsem_down_write_slowpath"), std::string::npos)
+      << s.reason();
+  ASSERT_EQ(s.patched().runs_size(), 1);
+  const auto& run = s.patched().runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
+  EXPECT_TRUE(run.serialized());
+  ASSERT_GE(run.blocked_size(), 1);
+  EXPECT_EQ(run.blocked(0).actor(), "flipper");
+  EXPECT_EQ(run.blocked(0).wait(), "lock");
+  EXPECT_NE(run.blocked(0).where().find("xfs_ilock"), std::string::npos) << run.blocked(0).where();
+  EXPECT_NE(run.blocked(0).where().find("xfs_fileattr_set"), std::string::npos) << run.blocked(0).where();
+  ASSERT_GE(run.blocked(0).behind_size(), 1);
+  EXPECT_NE(run.blocked(0).behind(0).find("faulter held at __xfs_filemap_fault"), std::string::npos);
+  EXPECT_GT(run.time_to_detect_block_ms(), 0);
+}
+
+// A locking fix that deadlocks under the schedule: NOT_FIXED, both stacks.
+TEST(Validate, ALockThatDeadlocksUnderTheScheduleIsNotFixedWithBothStacks) {
+  std::string json = temp_path("validate-deadlock.json");
+  Ran r = run_cli("validate --patch " + candidate("deadlock-iolock-in-dax-write-fault.patch") +
+                  " --scenario xfs-dax-flip-vs-write-fault --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+  const auto& s = report.scenarios(0);
+  EXPECT_EQ(s.result(), racerig::pb::NOT_FIXED) << s.reason();
+  ASSERT_EQ(s.patched().runs_size(), 1);
+  const auto& run = s.patched().runs(0);
+  EXPECT_EQ(run.verdict(), racerig::pb::DEADLOCK) << run.reason();
+  bool faulter = false, flipper = false;
+  for (const auto& b : run.blocked()) {
+    if (b.actor() == "faulter" && b.where().find("__xfs_filemap_fault") != std::string::npos) faulter = true;
+    if (b.actor() == "flipper" && b.where().find("xfs_fileattr_set") != std::string::npos) flipper = true;
+  }
+  EXPECT_TRUE(faulter && flipper) << run.reason();
+}
+
+TEST(Validate, AScenarioWithoutAScheduleIsRefused) {
+  Ran r = run_cli("validate --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
+                  " --scenario " + std::string(RACERIG_SOURCE_DIR) + "/scenarios/stress/stress-fsx-vs-dax-flip.textproto");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("has no schedule"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
+}
+
 TEST(Validate, APatchThatDoesNotCompileIsAnErrorWithTheCompilerMessage) {
-  std::string json = temp_path("validate-cc.json");
-  Ran r = run_cli("validate --patch " + data("does-not-compile.patch") + " --runs 1 --json " + json);
+  std::string json = temp_path("validate-cc.json"), junit = temp_path("validate-cc.xml");
+  // In a UTF-8 locale gcc quotes with U+2018/U+2019: the JUnit file stays well-formed.
+  Ran r = run_cli("validate --patch " + data("does-not-compile.patch") + " --runs 1 --json " + json + " --junit " + junit,
+                  "LC_ALL=C.UTF-8 ");
   EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_EQ(xmllint(junit), "") << read_file(junit);
+  const std::string xml = read_file(junit);
+  EXPECT_NE(xml.find("expected expression"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("\xe2\x80\x98"), std::string::npos) << "gcc's non-ASCII quote made it into the file: " << xml;
+  EXPECT_EQ(xml.find("name=\"build \""), std::string::npos) << xml;
+  std::filesystem::remove(junit);
   EXPECT_NE(r.output.find("fs/xfs/xfs_stats.c:93:32: error: expected expression"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("full log: "), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("booting"), std::string::npos) << "nothing booted";
@@ -307,8 +509,12 @@ TEST(Validate, APatchThatDoesNotCompileIsAnErrorWithTheCompilerMessage) {
 }
 
 TEST(Validate, APatchThatDoesNotApplyNamesTheFileAndHunk) {
-  Ran r = run_cli("validate --patch " + data("does-not-apply.patch") + " --runs 1");
+  std::string json = temp_path("validate-apply.json"), junit = temp_path("validate-apply.xml");
+  Ran r = run_cli("validate --patch " + data("does-not-apply.patch") + " --runs 1 --json " + json + " --junit " + junit);
   EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_EQ(xmllint(junit), "") << read_file(junit);
+  std::filesystem::remove(junit);
+  EXPECT_NE(read_json<racerig::pb::ValidateReport>(json).error().find("Hunk #1 FAILED"), std::string::npos);
   EXPECT_NE(r.output.find("does-not-apply.patch does not apply"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Hunk #1 FAILED at 1387"), std::string::npos) << r.output;
 }
@@ -320,13 +526,91 @@ TEST(Validate, EmptyAndBinaryFilesAreInputErrors) {
   Ran binary = run_cli("validate --patch " + data("binary.patch"));
   EXPECT_EQ(binary.exit_code, 2) << binary.output;
   EXPECT_NE(binary.output.find("binary"), std::string::npos) << binary.output;
-  Ran missing = run_cli("validate --patch /nonexistent.patch");
+  std::string json = temp_path("validate-missing.json"), junit = temp_path("validate-missing.xml");
+  Ran missing = run_cli("validate --patch /nonexistent.patch --json " + json + " --junit " + junit);
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
   EXPECT_NE(missing.output.find("/nonexistent.patch"), std::string::npos) << missing.output;
+  EXPECT_EQ(xmllint(junit), "") << read_file(junit);
+  std::filesystem::remove(junit);
+  EXPECT_NE(read_json<racerig::pb::ValidateReport>(json).error().find("/nonexistent.patch"), std::string::npos);
+}
+
+TEST(Validate, AnUnknownScenarioStillWritesTheReports) {
+  std::string json = temp_path("validate-noscenario.json"), junit = temp_path("validate-noscenario.xml");
+  Ran r = run_cli("validate --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
+                  " --scenario no-such-scenario --json " + json + " --junit " + junit);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(xmllint(junit), "") << read_file(junit);
+  EXPECT_NE(read_file(junit).find("no-such-scenario"), std::string::npos) << read_file(junit);
+  std::filesystem::remove(junit);
+  auto report = read_json<racerig::pb::ValidateReport>(json);
+  EXPECT_NE(report.error().find("no-such-scenario"), std::string::npos) << report.error();
+  EXPECT_FALSE(report.qemu_version().empty());
+}
+
+// What a user types first: help everywhere, and the version.
+TEST(Cli, HelpAndVersion) {
+  Ran top = run_cli("-h");
+  EXPECT_EQ(top.exit_code, 0) << top.output;
+  EXPECT_NE(top.output.find("validate"), std::string::npos) << top.output;
+  Ran validate = run_cli("validate -h");
+  EXPECT_EQ(validate.exit_code, 0) << validate.output;
+  for (const char* option : {"--patch", "--base", "--scenario", "--runs", "--json", "--junit", "--cold", "--kvm"})
+    EXPECT_NE(validate.output.find(option), std::string::npos) << option << " in\n" << validate.output;
+  Ran help = run_cli("help validate");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_EQ(help.output, validate.output);
+  Ran version = run_cli("--version");
+  EXPECT_EQ(version.exit_code, 0) << version.output;
+  EXPECT_EQ(version.output.rfind("racerig ", 0), 0u) << version.output;
+  EXPECT_NE(version.output.find("QEMU emulator version"), std::string::npos) << version.output;
+  Ran bad = run_cli("reproduce --kernel buggy");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--scenario"), std::string::npos) << bad.output;
 }
 
 // Ctrl-C in the middle of a run: racerig stops QEMU and removes every run
 // directory and socket before it exits.
+// --attach as a kernel developer uses it: the printed gdb line, the real
+// gdb in batch mode, a backtrace on the named vCPU at the crash.
+TEST(Reproduce, AttachLeavesTheFaultingVcpuAtTheCrashForGdb) {
+  std::string log = temp_path("attach.log");
+  std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' exec " + std::string(RACERIG_BIN) +
+                    " reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --attach > " + log + " 2>&1";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string text, line;
+  for (int i = 0; i < 600 && line.empty(); ++i) {  // up to 300 s for the boot and the run
+    usleep(500 * 1000);
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+    size_t at = text.find("attach: ");
+    if (at != std::string::npos && text.find('\n', at) != std::string::npos)
+      line = text.substr(at, text.find('\n', at) - at);
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+  }
+  ASSERT_FALSE(line.empty()) << text;
+  EXPECT_NE(line.find("stopped at the crash; vCPU 0 (gdb thread 1)"), std::string::npos) << line;
+  size_t g = line.find(": gdb /");
+  ASSERT_NE(g, std::string::npos) << line;
+  g += 2;
+  Ran gdb = run_cli_raw("timeout 120 " + line.substr(g, line.find(" -ex bt") - g) +
+                        " -batch -ex 'info threads' -ex bt");
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::filesystem::remove(log);
+  EXPECT_NE(gdb.output.find("iomap_page_mkwrite"), std::string::npos) << gdb.output;
+  EXPECT_NE(gdb.output.find("__xfs_filemap_fault"), std::string::npos) << gdb.output;
+}
+
 TEST(Reproduce, InterruptedRunLeavesNothingBehind) {
   namespace fs = std::filesystem;
   const fs::path tmp = temp_path("tmpdir");
