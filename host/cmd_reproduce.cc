@@ -19,6 +19,7 @@ struct ReproduceOptions {
   int cpus = run::RunOptions{}.cpus;
   bool cold = false, attach = false, kvm = false, verbose = false;
   BackendArgs backend;
+  std::string restore = "auto";  // auto, incoming, loadvm
 };
 
 int run_reproduce(const ReproduceOptions& args) {
@@ -31,6 +32,11 @@ int run_reproduce(const ReproduceOptions& args) {
   options.attach = args.attach;
   options.work_dir = work_dir();
   if (Status s = apply_backend_args(args.backend, options); !s.ok()) return report_error("reproduce", s.error());
+  {
+    auto restore = run::parse_restore(args.restore);
+    if (!restore.ok()) return report_error("reproduce", restore.error());
+    options.restore = *restore;
+  }
   vm::install_cancel_handlers();
 
   pb::ReproduceReport all;
@@ -72,6 +78,7 @@ int run_reproduce(const ReproduceOptions& args) {
       // The attach line is for a human who waits for it: always shown.
       if (args.verbose || line.rfind("attach:", 0) == 0) progress_line("run " + std::to_string(i) + ": " + line);
     };
+    snapshots.expect_runs(runs - i);
     pb::RunReport r = cold ? run::run_once(*ctx, i, progress) : snapshots.run(i, progress);
     std::fputs(run::render_run(r, args.verbose).c_str(), stdout);
     std::fflush(stdout);
@@ -103,9 +110,14 @@ Command add_reproduce_command(CLI::App& root) {
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
   add_backend_options(*app, o->backend);
+  app->add_option("--restore", o->restore,
+                  "restore the ready state by incoming (cached snapshot, copy-on-write), loadvm, or auto")
+      ->type_name("METHOD")
+      ->capture_default_str();
   app->footer(
-      "Runs start from a snapshot of the ready guest (taken once per invocation); --cold boots QEMU\n"
-      "for every run. Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");
+      "Runs start from a snapshot of the ready guest, made once and kept in the cache (--restore\n"
+      "loadvm: taken once per invocation); --cold boots QEMU for every run.\n"
+      "Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");
   return Command{app, [o] { return run_reproduce(*o); }};
 }
 

@@ -78,6 +78,7 @@ struct StressOptions {
   int runs = 1, duration = 60, seed = 0;  // seed 0: random
   bool kvm = false, verbose = false, cold = false;
   BackendArgs backend;
+  std::string restore = "auto";  // auto, incoming, loadvm
 };
 
 int run_stress(const StressOptions& args) {
@@ -90,6 +91,11 @@ int run_stress(const StressOptions& args) {
   options.kvm = args.kvm;
   options.work_dir = work_dir();
   if (Status s = apply_backend_args(args.backend, options); !s.ok()) return report_error("stress", s.error());
+  {
+    auto restore = run::parse_restore(args.restore);
+    if (!restore.ok()) return report_error("stress", restore.error());
+    options.restore = *restore;
+  }
   vm::install_cancel_handlers();
   pb::ReproduceReport all;
   all.set_racerig_version(racerig_version());
@@ -156,6 +162,10 @@ Command add_stress_command(CLI::App& root) {
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   add_backend_options(*app, o->backend);
   app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
+  app->add_option("--restore", o->restore,
+                  "restore the ready state by incoming (cached snapshot, copy-on-write), loadvm, or auto")
+      ->type_name("METHOD")
+      ->capture_default_str();
   app->footer(
       "Runs the seed's method unforced. Every run starts from one snapshot taken after guest set-up.\n"
       "Exit: 0 every run hit the scenario's oops, 1 otherwise, 2 input error, 3 infrastructure error.");

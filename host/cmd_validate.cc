@@ -30,6 +30,7 @@ struct ValidateOptions {
   int runs = 3;
   bool kvm = false, cold = false;
   BackendArgs backend;
+  std::string restore = "auto";  // auto, incoming, loadvm
 };
 
 pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::string& label, bool cold) {
@@ -40,6 +41,7 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
   run::SnapshotRunner snapshots(ctx);
   for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
     auto quiet = [](const std::string&) {};
+    snapshots.expect_runs(runs - i);
     pb::RunReport r = cold ? run::run_once(ctx, i, quiet) : snapshots.run(i, quiet);
     std::printf("  %-30s %-24s run %d: %s\n", out.scenario().c_str(), label.c_str(), i, run::verdict_name(r.verdict()));
     std::fflush(stdout);
@@ -77,6 +79,11 @@ int run_validate(const ValidateOptions& args) {
   options.kvm = args.kvm;
   options.work_dir = work_dir();
   if (Status s = apply_backend_args(args.backend, options); !s.ok()) return report_error("validate", s.error());
+  {
+    auto restore = run::parse_restore(args.restore);
+    if (!restore.ok()) return report_error("validate", restore.error());
+    options.restore = *restore;
+  }
 
   pb::ValidateReport report;
   report.set_base_variant(base);
@@ -202,7 +209,12 @@ Command add_validate_command(CLI::App& root) {
   app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring a ready-state snapshot per kernel");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   add_backend_options(*app, o->backend);
+  app->add_option("--restore", o->restore,
+                  "restore the ready state by incoming (cached snapshot, copy-on-write), loadvm, or auto")
+      ->type_name("METHOD")
+      ->capture_default_str();
   app->footer(
+      "Runs start from a ready-state snapshot per kernel, kept in the cache across invocations.\n"
       "Every scenario runs on the base (the control) and on base+patches.\n"
       "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
       "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)");

@@ -56,7 +56,7 @@ class Machine {
 
   virtual const std::filesystem::path& run_dir() const = 0;
   // The NVDIMM backing file (in the run dir).
-  std::filesystem::path pmem_image_path() const { return run_dir() / "pmem.img"; }
+  virtual std::filesystem::path pmem_image_path() const { return run_dir() / "pmem.img"; }
   // QEMU's own stderr/stdout so far, where the backend can read it.
   virtual std::string qemu_log() const = 0;
 };

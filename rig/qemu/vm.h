@@ -45,6 +45,20 @@ struct VmConfig {
   // When set: the NVDIMM backing file starts as a copy of this image (its
   // size must be pmem_mb) instead of zeroes. Copied sparsely, or cloned.
   std::filesystem::path pmem_template;
+  // Ready-state snapshots restored by mapping files (see migration.h):
+  // guest RAM from this file (memory-backend-file) instead of anonymous
+  // memory; empty: anonymous RAM.
+  std::filesystem::path ram_file;
+  // The NVDIMM's backing file, used in place (not copied into the run dir,
+  // not removed with it); empty: a fresh image in the run dir.
+  std::filesystem::path pmem_file;
+  // How ram_file and pmem_file are mapped: true (share=on) makes guest
+  // writes reach the files (making a ready state); false (share=off) maps
+  // them copy-on-write (MAP_PRIVATE), so nothing the guest writes reaches
+  // them. The run dir's own fresh NVDIMM image is always shared.
+  bool share_files = true;
+  // -incoming defer: the VM waits, paused, for a migration stream.
+  bool incoming = false;
   std::filesystem::path run_parent;  // where the run dir is made (empty: $TMPDIR or /tmp)
 };
 
@@ -86,6 +100,11 @@ class Vm : public Machine {
   // The process we spawned (bubblewrap; QEMU runs inside it, in its group).
   pid_t pid() const { return pid_; }
   const std::filesystem::path& run_dir() const override { return run_dir_; }
+  // The NVDIMM backing file: VmConfig::pmem_file when set, else the run
+  // dir's own image.
+  std::filesystem::path pmem_image_path() const override {
+    return pmem_file_.empty() ? run_dir_ / "pmem.img" : pmem_file_;
+  }
   // HMP savevm/loadvm of a named snapshot (needs snapshot_drive). The VM
   // keeps its run state (stopped stays stopped).
   Status save_snapshot(const std::string& name, Deadline deadline) override;
@@ -114,6 +133,7 @@ class Vm : public Machine {
   static void read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll);
 
   std::filesystem::path run_dir_;
+  std::filesystem::path pmem_file_;  // VmConfig::pmem_file
   std::string gdb_path_;
   pid_t pid_ = -1;
   std::unique_ptr<process::Child> child_;  // bwrap, and QEMU inside it

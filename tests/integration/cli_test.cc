@@ -117,16 +117,22 @@ bool has_event(const racerig::pb::RunReport& r, const std::string& what, const s
   return false;
 }
 
-TEST(Reproduce, TheSeedRaceCrashesBuggyOnEveryRun) {
+// Both ways of restoring the ready state give the same verdicts.
+class Restore : public testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Reproduce, Restore, testing::Values("incoming", "loadvm"));
+
+TEST_P(Restore, TheSeedRaceCrashesBuggyOnEveryRun) {
   std::string json = temp_path("buggy.json");
   // From the ready-state snapshot (the default): every run restored.
-  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 3 --json " + json);
+  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 3 --restore " + GetParam() +
+                  " --json " + json);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto report = read_json<racerig::pb::ReproduceReport>(json);
   ASSERT_EQ(report.runs_size(), 3) << r.output;
   EXPECT_EQ(report.reproduced(), 3);
   for (const auto& run : report.runs()) {
     EXPECT_TRUE(run.from_snapshot());
+    EXPECT_EQ(run.restore_method(), GetParam());
     EXPECT_GT(run.time_to_oops_ms(), 0);
     EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced()) << run.reason();
@@ -171,12 +177,13 @@ TEST(Reproduce, ColdRunsBootForEveryRunAndGiveTheSameVerdicts) {
   }
 }
 
-TEST(Reproduce, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
+TEST_P(Restore, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
   // As a CI job runs it: only JSON on stdout (progress and the table go to
   // stderr), so a JSON tool reads it whole.
   std::string json = temp_path("fixed.json");
   int json_tool = -1;
-  int code = run_cli_piped("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel fixed --runs 2 --json -",
+  int code = run_cli_piped("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel fixed --runs 2 --restore " +
+                               GetParam() + " --json -",
                            "/usr/bin/python3 -m json.tool > " + json, &json_tool);
   const std::string text = read_file(json);
   EXPECT_EQ(code, 1) << text;
@@ -187,6 +194,7 @@ TEST(Reproduce, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
   auto report = read_json<racerig::pb::ReproduceReport>(json);
   ASSERT_EQ(report.runs_size(), 2) << text.substr(0, 2000);
   for (const auto& run : report.runs()) {
+    EXPECT_EQ(run.restore_method(), GetParam());
     EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced());
     EXPECT_TRUE(has_event(run, "held", "faulter"));
@@ -199,6 +207,36 @@ TEST(Reproduce, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
     }
     EXPECT_TRUE(wrote) << "the faulter finished its write";
     EXPECT_EQ(checks_ok, 2) << "the data was read back correctly";
+  }
+}
+
+// A run that wrote the NVDIMM (through DAX, straight to the device) leaves
+// nothing behind: the next run's guest reads the ready state's bytes.
+TEST_P(Restore, NvdimmWritesOfARunAreGoneInTheNext) {
+  std::string json = temp_path("leak.json");
+  Ran r = run_cli("reproduce --scenario " + data("nvdimm-writes-do-not-leak.textproto") +
+                  " --kernel buggy --runs 3 --restore " + GetParam() + " --json " + json);
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 3) << r.output;
+  EXPECT_EQ(report.reproduced(), 0) << "a data check failed: a run saw an earlier run's writes\n" << r.output;
+  for (const auto& run : report.runs()) {
+    EXPECT_EQ(run.restore_method(), GetParam());
+    EXPECT_NE(run.verdict(), racerig::pb::INFRA_ERROR) << run.reason();
+    int ready_bytes_seen = 0, own_bytes_seen = 0, failed = 0;
+    bool done = false;
+    for (const auto& e : run.agent()) {
+      if (e.kind() == racerig::pb::AgentEvent::OP_FAILED) {
+        ++failed;
+        ADD_FAILURE() << "run " << run.run() << ": " << e.ShortDebugString();
+      }
+      if (e.kind() == racerig::pb::AgentEvent::OP_OK && e.op() == "pread")
+        ++(e.actor() == "writer" ? ready_bytes_seen : own_bytes_seen);
+      if (e.kind() == racerig::pb::AgentEvent::DONE) done = true;
+    }
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(ready_bytes_seen, 1) << "run " << run.run() << " read the ready state's 0x11 bytes";
+    EXPECT_EQ(own_bytes_seen, 2) << "run " << run.run() << " read back its own writes";
+    EXPECT_TRUE(done) << run.reason();
   }
 }
 
