@@ -8,6 +8,7 @@
 // where ./dev builds them first) makes it a failure.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 
 #include <google/protobuf/text_format.h>
@@ -46,6 +47,7 @@ bool kernels_required() {
 using testing::TempDir;
 
 std::string tail(const std::string& s, size_t lines) {
+  if (s.empty()) return s;
   size_t pos = s.size();
   for (size_t i = 0; i < lines && pos > 0; ++i) {
     pos = s.rfind('\n', pos - 1);
@@ -83,6 +85,9 @@ BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
   cfg.initrd = initrd->path();
   cfg.append = "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1";
   cfg.start_paused = false;
+  // QEMU runs as the unprivileged worker, which must be able to reach its run
+  // dir through this test's (otherwise private) directory.
+  ::chmod(dir.path().c_str(), 0711);
   cfg.run_parent = dir.path();
   auto started = vm::Vm::start(cfg, Deadline::after_seconds(60));
   EXPECT_TRUE(started.ok()) << started.error().message;

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -73,6 +75,30 @@ Status give_mapped_file(const fs::path& path, const std::optional<process::Ident
     return Status::Ok();
   if (::lchown(path.c_str(), who->uid, who->gid) != 0) return errno_error("giving " + path.string() + " to " + who->name);
   if (::chmod(path.c_str(), (st.st_mode & 07777) | S_IRUSR | S_IWUSR) != 0) return errno_error("chmod " + path.string());
+  return Status::Ok();
+}
+
+// bubblewrap resolves a bound directory's path (even one bound by fd), so
+// the user QEMU runs as must be able to search every directory above the
+// run dir. kInput naming the first one that it cannot, and the fix.
+Status check_reachable(const fs::path& run_dir, const std::optional<process::Identity>& who) {
+  if (!who) return Status::Ok();
+  for (fs::path dir = run_dir.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return errno_error("checking " + dir.string());
+    const bool in_group = st.st_gid == who->gid ||
+                          std::find(who->groups.begin(), who->groups.end(), st.st_gid) != who->groups.end();
+    const mode_t bit = st.st_uid == who->uid ? S_IXUSR : in_group ? S_IXGRP : S_IXOTH;
+    if ((st.st_mode & bit) == 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return make_error(ErrorKind::kInput, "QEMU runs as user " + who->name + ", which cannot reach its run directory " +
+                                               run_dir.string() + ": " + dir.string() + " (mode " + mode +
+                                               ") is closed to it. Put the run directories under a directory that user "
+                                               "can search (TMPDIR, e.g. /tmp)");
+    }
+    if (dir == dir.root_path()) break;
+  }
   return Status::Ok();
 }
 
@@ -177,6 +203,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   RACERIG_ASSIGN(const std::optional<process::Identity> who, process::worker_identity());
   RACERIG_ASSIGN(vm->run_dir_, make_run_dir(cfg.run_parent.empty() ? default_run_parent() : cfg.run_parent));
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
+  RACERIG_TRY(check_reachable(vm->run_dir_, who));
   RACERIG_TRY(give_to(vm->run_dir_, who));
 
   for (const fs::path& p : {cfg.ram_file, cfg.pmem_file}) {

@@ -3,6 +3,8 @@
 // the gdbstub's handshake, a breakpoint in the BIOS that one vCPU hits,
 // per-vCPU resume, registers and memory, interrupt, and cleanup on every path.
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -76,6 +78,22 @@ TEST(Vm, QemuThatCannotStartQuotesItsStderr) {
   auto vm = Vm::start(cfg, soon());
   ASSERT_FALSE(vm.ok());
   EXPECT_NE(vm.error().message.find("QEMU exited"), std::string::npos) << vm.error().message;
+}
+
+TEST(Vm, ARunDirTheUnprivilegedQemuCannotReachIsAnInputErrorNamingTheDir) {
+  if (::geteuid() != 0) GTEST_SKIP() << "QEMU runs as another user only when racerig is root";
+  char templ[] = "/tmp/racerig-closed-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr);  // mode 0700, root's
+  VmConfig cfg = firmware_config();
+  cfg.run_parent = templ;
+  auto vm = Vm::start(cfg, soon());
+  ASSERT_FALSE(vm.ok());
+  EXPECT_EQ(vm.error().kind, ErrorKind::kInput);
+  EXPECT_NE(vm.error().message.find(std::string(templ) + " (mode 0700) is closed to it"), std::string::npos)
+      << vm.error().message;
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(templ, ec)) << "the run dir is left behind";
+  std::filesystem::remove_all(templ, ec);
 }
 
 TEST(Gdbstub, BreakpointHoldAndResumeOnRealQemu) {

@@ -32,24 +32,6 @@ size_t utf8_length(std::string_view s, size_t i) {
   return n;
 }
 
-std::map<pb::Verdict, int> counts(const pb::ReproduceReport& r) {
-  std::map<pb::Verdict, int> out;
-  for (const auto& run : r.runs()) ++out[run.verdict()];
-  return out;
-}
-
-std::string count_text(const pb::ReproduceReport& r) {
-  std::string out;
-  for (const auto& [v, n] : counts(r)) out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + verdict_name(v);
-  return out.empty() ? "no runs" : out;
-}
-
-const pb::RunReport* first_with(const pb::ReproduceReport& r, pb::Verdict v) {
-  for (const auto& run : r.runs())
-    if (run.verdict() == v) return &run;
-  return nullptr;
-}
-
 bool all_are(const pb::ReproduceReport& r, pb::Verdict v) {
   for (const auto& run : r.runs())
     if (run.verdict() != v) return false;

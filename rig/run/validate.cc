@@ -19,6 +19,8 @@ std::map<pb::Verdict, int> counts(const pb::ReproduceReport& r) {
   return out;
 }
 
+}  // namespace
+
 std::string count_text(const pb::ReproduceReport& r) {
   std::string out;
   for (const auto& [v, n] : counts(r)) out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + verdict_name(v);
@@ -30,6 +32,8 @@ const pb::RunReport* first_with(const pb::ReproduceReport& r, pb::Verdict v) {
     if (run.verdict() == v) return &run;
   return nullptr;
 }
+
+namespace {
 
 const pb::RunReport* first_not(const pb::ReproduceReport& r, pb::Verdict v) {
   for (const auto& run : r.runs())

@@ -19,4 +19,9 @@ std::string validation_table(const pb::ValidateReport& report);
 
 const char* result_name(pb::ValidationResult r);
 
+// "3 REPRODUCED, 1 STALLED": how many runs of `r` ended in each verdict.
+std::string count_text(const pb::ReproduceReport& r);
+// The first run of `r` whose verdict is `v`, or nullptr.
+const pb::RunReport* first_with(const pb::ReproduceReport& r, pb::Verdict v);
+
 }  // namespace racerig::run
