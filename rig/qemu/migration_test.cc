@@ -4,6 +4,7 @@
 // files as they were. A stream QEMU cannot load is an error, never a hang.
 #include "rig/qemu/migration.h"
 
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -24,6 +25,7 @@ class Migration : public testing::Test {
     std::string tmpl = (fs::temp_directory_path() / "racerig-migration-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
+    ::chmod(dir_.c_str(), 0711);  // QEMU runs as the worker user and must reach the memory files
     for (auto [name, mb] : {std::pair{"ram.img", 128}, std::pair{"pmem.img", 16}}) {
       std::ofstream out(dir_ / name, std::ios::binary);
       out.seekp((static_cast<std::streamoff>(mb) << 20) - 1);

@@ -78,12 +78,12 @@ Status give_mapped_file(const fs::path& path, const std::optional<process::Ident
   return Status::Ok();
 }
 
-// bubblewrap resolves a bound directory's path (even one bound by fd), so
-// the user QEMU runs as must be able to search every directory above the
-// run dir. kInput naming the first one that it cannot, and the fix.
-Status check_reachable(const fs::path& run_dir, const std::optional<process::Identity>& who) {
+// bubblewrap resolves a bound path (even one bound by fd) as the user QEMU
+// runs as, so that user must be able to search every directory above it.
+// kInput naming the first one that it cannot, and the fix.
+Status check_reachable(const fs::path& path, const std::optional<process::Identity>& who, const std::string& what) {
   if (!who) return Status::Ok();
-  for (fs::path dir = run_dir.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+  for (fs::path dir = path.parent_path(); !dir.empty(); dir = dir.parent_path()) {
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0) return errno_error("checking " + dir.string());
     const bool in_group = st.st_gid == who->gid ||
@@ -92,10 +92,10 @@ Status check_reachable(const fs::path& run_dir, const std::optional<process::Ide
     if ((st.st_mode & bit) == 0) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return make_error(ErrorKind::kInput, "QEMU runs as user " + who->name + ", which cannot reach its run directory " +
-                                               run_dir.string() + ": " + dir.string() + " (mode " + mode +
-                                               ") is closed to it. Put the run directories under a directory that user "
-                                               "can search (TMPDIR, e.g. /tmp)");
+      return make_error(ErrorKind::kInput, "QEMU runs as user " + who->name + ", which cannot reach " + what + " " +
+                                               path.string() + ": " + dir.string() + " (mode " + mode +
+                                               ") is closed to it. Put it under a directory that user can search (" +
+                                               (what == "its run directory" ? "TMPDIR, e.g. /tmp" : "the cache, RACERIG_CACHE") + ")");
     }
     if (dir == dir.root_path()) break;
   }
@@ -203,7 +203,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   RACERIG_ASSIGN(const std::optional<process::Identity> who, process::worker_identity());
   RACERIG_ASSIGN(vm->run_dir_, make_run_dir(cfg.run_parent.empty() ? default_run_parent() : cfg.run_parent));
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
-  RACERIG_TRY(check_reachable(vm->run_dir_, who));
+  RACERIG_TRY(check_reachable(vm->run_dir_, who, "its run directory"));
   RACERIG_TRY(give_to(vm->run_dir_, who));
 
   for (const fs::path& p : {cfg.ram_file, cfg.pmem_file}) {
@@ -234,14 +234,15 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   // initrd from there too (the caller's files may be private or hidden).
   VmConfig run_cfg = cfg;
   // Memory files mapped in place (a ready-state snapshot's, in the cache)
-  // appear inside the sandbox bound by fd onto empty files in the run dir:
-  // the cache's directories need not be searchable by the worker user, and
-  // nothing else of the cache is visible.
+  // appear inside the sandbox bound by fd onto empty files in the run dir,
+  // so nothing else of the cache is visible. bubblewrap still resolves
+  // their path, so the worker user must be able to search its directories.
   std::vector<ScopedFd> mapped_fds;
   std::vector<process::VmSandbox::File> mapped;
   for (auto [from, to, name] : {std::tuple{&cfg.ram_file, &run_cfg.ram_file, "ram-mapped.img"},
                                 std::tuple{&cfg.pmem_file, &run_cfg.pmem_file, "pmem-mapped.img"}}) {
     if (from->empty()) continue;
+    RACERIG_TRY(check_reachable(*from, who, "the memory file"));
     RACERIG_TRY(give_mapped_file(*from, who));
     if (!process::sandbox_enabled()) continue;  // QEMU opens the file at its own path
     ScopedFd fd(::open(from->c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
