@@ -1,6 +1,7 @@
 // CLI helpers (see cli_util.h).
 #include "host/cli_util.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/backend.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -105,6 +106,48 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
   std::ofstream out(path);
   out << json;
   if (!out) return errno_error("writing " + path);
+  return Status::Ok();
+}
+
+void add_backend_options(CLI::App& app, BackendArgs& into) {
+  app.add_option("--backend", into.backend, "what starts QEMU: qemu (directly, the default) or libvirt (transient domains)")
+      ->type_name("qemu|libvirt");  // checked by apply_backend_args (exit 2 naming the value)
+  app.add_option("--libvirt-uri", into.libvirt_uri,
+                 "libvirt's URI, implies --backend libvirt (default: qemu:///embed?root=<cache>/libvirt)")
+      ->type_name("URI");
+}
+
+Status apply_backend_args(const BackendArgs& args, run::RunOptions& options) {
+  if (!args.backend.empty()) {
+    RACERIG_ASSIGN(options.backend, run::parse_backend(args.backend));
+  }
+  if (!args.libvirt_uri.empty()) {
+    if (options.backend != run::RunOptions::Backend::kLibvirt && !args.backend.empty())
+      return make_error(ErrorKind::kInput, "--libvirt-uri goes with --backend libvirt, not --backend " + args.backend);
+    options.backend = run::RunOptions::Backend::kLibvirt;
+    options.libvirt_uri = args.libvirt_uri;
+  }
+  return Status::Ok();
+}
+
+void add_restore_option(CLI::App& app, std::string& into) {
+  app.add_option("--restore", into,
+                 "restore the ready state by incoming (cached snapshot, copy-on-write), loadvm, or auto")
+      ->type_name("METHOD")
+      ->capture_default_str();
+}
+
+Status apply_vm_args(const BackendArgs& backend, const std::string& restore, run::RunOptions& options) {
+  RACERIG_TRY(apply_backend_args(backend, options));
+  RACERIG_ASSIGN(options.restore, run::parse_restore(restore));
+  return Status::Ok();
+}
+
+Status check_no_vm_args_for_server(const BackendArgs& backend, const std::string& restore) {
+  if (!backend.backend.empty() || !backend.libvirt_uri.empty() || restore != "auto")
+    return make_error(ErrorKind::kInput,
+                      "--backend, --libvirt-uri and --restore are for local runs, not --server (racerigd's own "
+                      "--backend, --libvirt-uri and --restore choose how its runs boot)");
   return Status::Ok();
 }
 

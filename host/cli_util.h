@@ -14,6 +14,10 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 
+namespace racerig::run {
+struct RunOptions;
+}
+
 namespace racerig::host {
 
 // CLI11 helpers shared by the subcommands' option definitions.
@@ -43,6 +47,27 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
 // unless it is empty, and returns 3 when interrupted or a run had an
 // infrastructure error, else 0 when every run reproduced and 1 otherwise.
 int finish_runs(const pb::ReproduceReport& all, const std::string& json, int infra_errors);
+
+// The VM backend options of every command that boots VMs: --backend
+// qemu|libvirt and --libvirt-uri URI (which implies libvirt). Empty: not given.
+struct BackendArgs {
+  std::string backend;
+  std::string libvirt_uri;
+};
+// Adds both options to `app`, bound to `into`.
+void add_backend_options(CLI::App& app, BackendArgs& into);
+// Sets options.backend/libvirt_uri. kInput for --libvirt-uri with --backend
+// qemu, or an empty URI.
+Status apply_backend_args(const BackendArgs& args, run::RunOptions& options);
+// Adds --restore auto|incoming|loadvm (how runs restore the ready state),
+// bound to `into` (which holds the default, "auto").
+void add_restore_option(CLI::App& app, std::string& into);
+// apply_backend_args, then options.restore from `restore`. kInput naming the
+// option and its value.
+Status apply_vm_args(const BackendArgs& backend, const std::string& restore, run::RunOptions& options);
+// For --server: racerigd's own --backend/--libvirt-uri/--restore decide how
+// its runs boot, so giving them to the client is kInput (not silently ignored).
+Status check_no_vm_args_for_server(const BackendArgs& backend, const std::string& restore);
 
 // Exit code for an error: input → 2, everything else → 3.
 int exit_code_for(const Error& error);

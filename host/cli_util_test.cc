@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "host/cli_util.h"
+#include "rig/run/run.h"
 
 namespace racerig::host {
 namespace {
@@ -50,6 +51,56 @@ TEST(CliUtilTest, JsonTakesDashForStdout) {
   add_json_option(app, json, "the report");
   app.parse(std::vector<std::string>{"-", "--json"});
   EXPECT_EQ(json, "-");
+}
+
+// --backend/--libvirt-uri/--restore land in the RunOptions a job gets (the
+// CLI's and racerigd's); a bad value is kInput naming the option.
+TEST(CliUtilTest, VmArgsSetTheBackendAndRestoreOfTheRuns) {
+  run::RunOptions options;
+  ASSERT_TRUE(apply_vm_args(BackendArgs{}, "auto", options).ok());
+  EXPECT_EQ(options.backend, run::RunOptions::Backend::kQemu);
+  EXPECT_EQ(options.restore, run::RunOptions::Restore::kAuto);
+
+  options = {};
+  ASSERT_TRUE(apply_vm_args(BackendArgs{"libvirt", ""}, "loadvm", options).ok());
+  EXPECT_EQ(options.backend, run::RunOptions::Backend::kLibvirt);
+  EXPECT_TRUE(options.libvirt_uri.empty());
+  EXPECT_EQ(options.restore, run::RunOptions::Restore::kLoadvm);
+
+  options = {};
+  ASSERT_TRUE(apply_vm_args(BackendArgs{"", "qemu:///embed?root=/tmp/x"}, "incoming", options).ok());
+  EXPECT_EQ(options.backend, run::RunOptions::Backend::kLibvirt) << "--libvirt-uri implies libvirt";
+  EXPECT_EQ(options.libvirt_uri, "qemu:///embed?root=/tmp/x");
+  EXPECT_EQ(options.restore, run::RunOptions::Restore::kIncoming);
+
+  struct Bad {
+    BackendArgs backend;
+    std::string restore, names;
+  };
+  for (const Bad& bad : {Bad{{"xen", ""}, "auto", "--backend xen"},
+                         Bad{{"qemu", "qemu:///system"}, "auto", "--libvirt-uri"},
+                         Bad{{}, "fast", "--restore: 'fast'"}}) {
+    run::RunOptions o;
+    Status s = apply_vm_args(bad.backend, bad.restore, o);
+    ASSERT_FALSE(s.ok()) << bad.names;
+    EXPECT_EQ(s.error().kind, ErrorKind::kInput);
+    EXPECT_NE(s.error().message.find(bad.names), std::string::npos) << s.error().message;
+  }
+}
+
+// With --server the daemon's own flags choose the backend and restore path:
+// the client refuses them rather than ignore them.
+TEST(CliUtilTest, VmArgsAreRefusedWithServer) {
+  EXPECT_TRUE(check_no_vm_args_for_server(BackendArgs{}, "auto").ok());
+  for (const auto& [backend, restore] : std::vector<std::pair<BackendArgs, std::string>>{
+           {BackendArgs{"libvirt", ""}, "auto"},
+           {BackendArgs{"", "qemu:///system"}, "auto"},
+           {BackendArgs{}, "loadvm"}}) {
+    Status s = check_no_vm_args_for_server(backend, restore);
+    ASSERT_FALSE(s.ok()) << backend.backend << backend.libvirt_uri << restore;
+    EXPECT_EQ(s.error().kind, ErrorKind::kInput);
+    EXPECT_NE(s.error().message.find("not --server"), std::string::npos) << s.error().message;
+  }
 }
 
 // Reads all of `fd` until EOF.

@@ -22,6 +22,8 @@ struct ReproduceOptions {
   int cpus = run::RunOptions{}.cpus;
   bool cold = false, attach = false, kvm = false, verbose = false;
   ServerArgs server;
+  BackendArgs backend;
+  std::string restore = "auto";  // auto, incoming, loadvm
 };
 
 // Prints a reproduce job as it goes: progress lines on stderr, each run's
@@ -53,6 +55,7 @@ Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, 
                                           std::optional<pb::ReproduceReport>* failed_report) {
   if (args.attach || args.kvm || args.cpus != run::RunOptions{}.cpus)
     return make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server");
+  RACERIG_TRY(check_no_vm_args_for_server(args.backend, args.restore));
   pb::SubmitReproduceRequest req;
   req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
   RACERIG_ASSIGN(pb::ScenarioRef ref, client::scenario_ref(args.scenario));
@@ -88,8 +91,11 @@ int run_reproduce(const ReproduceOptions& args) {
 
   ReproducePrinter printer(args.verbose);
   std::optional<pb::ReproduceReport> failed_report;
-  auto outcome = args.server.server.empty() ? jobs::run_reproduce(job_env(), request, printer)
-                                            : reproduce_remotely(args, printer, &failed_report);
+  auto outcome = [&]() -> Result<jobs::ReproduceOutcome> {
+    RACERIG_TRY(apply_vm_args(args.backend, args.restore, request.options));
+    if (args.server.server.empty()) return jobs::run_reproduce(job_env(), request, printer);
+    return reproduce_remotely(args, printer, &failed_report);
+  }();
   if (!outcome.ok()) {
     // A failure before the runs: the report is written all the same, with the error.
     if (!args.json.empty()) {
@@ -125,9 +131,13 @@ Command add_reproduce_command(CLI::App& root) {
   add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
   app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")
       ->type_name("ID");
+  add_backend_options(*app, o->backend);
+  add_restore_option(*app, o->restore);
   app->footer(
-      "Runs start from a snapshot of the ready guest (taken once per invocation); --cold boots QEMU\n"
-      "for every run. Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");
+      "Runs start from a snapshot of the ready guest, made once and kept in the cache (--restore\n"
+      "loadvm: taken once per invocation); --cold boots QEMU for every run. With --server, racerigd's\n"
+      "own --backend/--libvirt-uri/--restore choose how its runs boot.\n"
+      "Exit: 0 every run reproduced, 1 otherwise, 2 input error, 3 infrastructure error.");
   return Command{app, [o] { return run_reproduce(*o); }};
 }
 

@@ -77,6 +77,8 @@ struct StressOptions {
   std::string kernel, json, scenario = "stress-fsx-vs-dax-flip";
   int runs = 1, duration = 60, seed = 0;  // seed 0: random
   bool kvm = false, verbose = false, cold = false;
+  BackendArgs backend;
+  std::string restore = "auto";  // auto, incoming, loadvm
 };
 
 int run_stress(const StressOptions& args) {
@@ -88,6 +90,7 @@ int run_stress(const StressOptions& args) {
   run::RunOptions options;
   options.kvm = args.kvm;
   options.work_dir = work_dir();
+  if (Status s = apply_vm_args(args.backend, args.restore, options); !s.ok()) return report_error("stress", s.error());
   vm::install_cancel_handlers();
   pb::ReproduceReport all;
   all.set_racerig_version(racerig_version());
@@ -152,7 +155,9 @@ Command add_stress_command(CLI::App& root) {
       ->capture_default_str();
   app->add_flag("--cold", o->cold, "boot a fresh VM for each run instead of restoring one snapshot");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  add_backend_options(*app, o->backend);
   app->add_flag("--verbose", o->verbose, "show each run's progress and full report");
+  add_restore_option(*app, o->restore);
   app->footer(
       "Runs the seed's method unforced. Every run starts from one snapshot taken after guest set-up.\n"
       "Exit: 0 every run hit the scenario's oops, 1 otherwise, 2 input error, 3 infrastructure error.");

@@ -27,6 +27,8 @@ struct ValidateOptions {
   int runs = 3;
   bool kvm = false, cold = false;
   ServerArgs server;
+  BackendArgs backend;
+  std::string restore = "auto";  // auto, incoming, loadvm
 };
 
 // Prints a validate job as it goes: one line per run on stdout.
@@ -66,6 +68,7 @@ int finish(const pb::ValidateReport& report, const ValidateOptions& args, int co
 Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, ValidatePrinter& printer,
                                           std::optional<pb::ValidateReport>* failed_report) {
   if (args.kvm) return make_error(ErrorKind::kInput, "--kvm is for local runs, not --server");
+  RACERIG_TRY(check_no_vm_args_for_server(args.backend, args.restore));
   pb::SubmitValidateRequest req;
   req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
   RACERIG_TRY(client::add_patch_files(args.patches, req));
@@ -104,8 +107,11 @@ int run_validate(const ValidateOptions& args) {
 
   ValidatePrinter printer;
   std::optional<pb::ValidateReport> failed_report;
-  auto outcome = args.server.server.empty() ? jobs::run_validate(job_env(), request, printer)
-                                            : validate_remotely(args, printer, &failed_report);
+  auto outcome = [&]() -> Result<jobs::ValidateOutcome> {
+    RACERIG_TRY(apply_vm_args(args.backend, args.restore, request.options));
+    if (args.server.server.empty()) return jobs::run_validate(job_env(), request, printer);
+    return validate_remotely(args, printer, &failed_report);
+  }();
   if (!outcome.ok()) {
     // A failure before the scenarios ran: the JSON and JUnit reports are
     // written all the same, with the error in them.
@@ -144,7 +150,11 @@ Command add_validate_command(CLI::App& root) {
   add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
   app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")
       ->type_name("ID");
+  add_backend_options(*app, o->backend);
+  add_restore_option(*app, o->restore);
   app->footer(
+      "Runs start from a ready-state snapshot per kernel, kept in the cache across invocations.\n"
+      "With --server, racerigd's own --backend/--libvirt-uri/--restore choose how its runs boot.\n"
       "Every scenario runs on the base (the control) and on base+patches.\n"
       "exit: 0 every scenario FIXED, 1 NOT_FIXED, 2 input error, 3 infrastructure error,\n"
       "      4 INCONCLUSIVE, 5 ERROR (the patch does not apply or the kernel does not build)");

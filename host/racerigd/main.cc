@@ -27,6 +27,7 @@
 #include "host/racerigd/service_adapter.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
+#include "rig/run/backend.h"
 #include "rig/service/auth.h"
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
@@ -52,6 +53,8 @@ struct DaemonOptions {
   std::string socket = default_socket(), listen, tokens, tls_cert, tls_key, state = default_state_dir();
   int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
   int max_queued = 64;
+  host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
+  std::string restore = "auto";  // --restore: how runs restore the ready state
 };
 
 std::string read_text(const std::string& path, bool* ok) {
@@ -60,6 +63,12 @@ std::string read_text(const std::string& path, bool* ok) {
   s << in.rdbuf();
   *ok = static_cast<bool>(in) || in.eof();
   return s.str();
+}
+
+// "qemu", or "libvirt (URI)" as the start-up line shows it.
+std::string backend_label(const run::RunOptions& options) {
+  if (options.backend != run::RunOptions::Backend::kLibvirt) return run::backend_name(options.backend);
+  return std::string(run::backend_name(options.backend)) + " (" + run::libvirt_uri_of(options) + ")";
 }
 
 int fail(const std::string& what) {
@@ -71,6 +80,8 @@ int fail(const std::string& what) {
 
 int serve(const DaemonOptions& args) {
   run::RunOptions run_options;
+  // Every job runs on the daemon's backend (a job request does not choose it).
+  if (Status s = host::apply_vm_args(args.backend, args.restore, run_options); !s.ok()) return fail(s.error().message);
   if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   if (!args.tls_cert.empty() && args.listen.empty()) return fail("--tls-cert is for --listen (TCP)");
 
@@ -139,12 +150,12 @@ int serve(const DaemonOptions& args) {
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus("racerig.pb.RaceRig", true);
   pool.start();
-  std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), state %s%s)\n", socket.c_str(),
+  std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), backend %s, state %s%s)\n", socket.c_str(),
                args.listen.empty() ? ""
                                    : (" and " + args.listen + " (port " + std::to_string(tcp_port) + ", " +
                                       (args.tls_cert.empty() ? "no TLS" : "TLS") + ")")
                                          .c_str(),
-               args.workers, state.c_str(), tokens ? ", tokens required" : "");
+               args.workers, backend_label(run_options).c_str(), state.c_str(), tokens ? ", tokens required" : "");
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -183,6 +194,8 @@ int main(int argc, char** argv) {
   racerig::host::add_count_option(app, "--workers", o.workers, "jobs run at once (default: cores / vCPUs per VM)");
   racerig::host::add_count_option(app, "--max-queued", o.max_queued,
                                   "queued jobs before submits get RESOURCE_EXHAUSTED");
+  racerig::host::add_backend_options(app, o.backend);
+  racerig::host::add_restore_option(app, o.restore);
   app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");
   try {
     app.parse(argc, argv);

@@ -37,6 +37,7 @@ Result<ReproduceOutcome> run_reproduce(const JobEnv& env, const ReproduceRequest
   run::SnapshotRunner snapshots(*ctx);
   for (int i = 1; i <= request.runs && !process::cancelled(); ++i) {
     auto progress = [&](const std::string& line) { observer.run_progress(i, line); };
+    snapshots.expect_runs(request.runs - i);  // the next run's VM is restored while this one runs
     pb::RunReport r = cold ? run::run_once(*ctx, i, progress) : snapshots.run(i, progress);
     observer.run_done(kernel->variant, r);
     if (r.verdict() == pb::REPRODUCED) ++reproduced;

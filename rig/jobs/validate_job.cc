@@ -21,6 +21,7 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
   run::SnapshotRunner snapshots(ctx);
   for (int i = 1; i <= runs && !process::cancelled(); ++i) {
     auto progress = [&](const std::string& line) { observer.run_progress(i, line); };
+    snapshots.expect_runs(runs - i);  // the next run's VM is restored while this one runs
     pb::RunReport r = cold ? run::run_once(ctx, i, progress) : snapshots.run(i, progress);
     observer.run_done(label, r);
     if (r.verdict() == pb::REPRODUCED) out.set_reproduced(out.reproduced() + 1);

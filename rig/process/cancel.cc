@@ -61,6 +61,8 @@ int cancel_fd() {
   return g_pipe[0];
 }
 
+std::shared_ptr<CancelToken> current_token() { return t_current; }
+
 std::shared_ptr<CancelToken> CancelToken::make() {
   ensure_pipe();
   std::shared_ptr<CancelToken> token(new CancelToken());

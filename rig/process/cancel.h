@@ -48,6 +48,11 @@ class CancelToken {
   ScopedFd epoll_;  // event_ and the signal pipe: one fd to wait on
 };
 
+// The calling thread's current token (null when it has none), for work the
+// thread hands to another one: that thread makes it current in turn, so a
+// cancelled job stops its helpers too.
+std::shared_ptr<CancelToken> current_token();
+
 // Makes `token` the calling thread's current token until destroyed (nests:
 // the previous one is restored). A null token leaves the signal flag alone.
 class ScopedCancel {

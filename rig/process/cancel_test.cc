@@ -59,6 +59,27 @@ TEST(CancelToken, ScopesNestAndRestore) {
   EXPECT_TRUE(readable(outer->fd()));
 }
 
+// Work a job's thread hands to a helper thread (the standby VM's restore)
+// follows the job's token there: current_token() carries it across.
+TEST(CancelToken, CurrentTokenCarriesToAHelperThread) {
+  EXPECT_EQ(current_token(), nullptr) << "the main thread holds no token";
+  auto job = CancelToken::make();
+  ScopedCancel scope(job);
+  ASSERT_EQ(current_token(), job);
+  std::shared_ptr<CancelToken> handed = current_token();
+  bool before = true, after = false;
+  std::thread helper([&, handed] {
+    ScopedCancel helper_scope(handed);
+    before = cancelled();
+    job->cancel();
+    after = cancelled() && readable(cancel_fd());
+  });
+  helper.join();
+  EXPECT_FALSE(before);
+  EXPECT_TRUE(after);
+  EXPECT_TRUE(cancelled()) << "the job's own thread sees it too";
+}
+
 // A job's token reaches the subprocess helper (kernel builds run through
 // it): cancelling the token stops that thread's child and its group, and a
 // child on another thread runs on.

@@ -214,5 +214,15 @@ TEST(Sandbox, VmBindsOnlyTheRunDirectory) {
   ::unsetenv("RACERIG_SANDBOX");
 }
 
+TEST(Sandbox, VmBindsMappedFilesAfterTheRunDirectory) {
+  ::unsetenv("RACERIG_SANDBOX");
+  VmSandbox box{7, "/tmp/racerig-run-x", false, {{9, "/tmp/racerig-run-x/ram-mapped.img"}}};
+  std::string text = command_text(vm_sandbox_argv(box, {"qemu-system-x86_64"}));
+  // Bound onto its placeholder inside the run dir, so after the run dir.
+  EXPECT_LT(text.find("--bind-fd 7 /tmp/racerig-run-x "), text.find("--bind-fd 9 /tmp/racerig-run-x/ram-mapped.img"))
+      << text;
+  EXPECT_LT(text.find("--bind-fd 9"), text.find("-- qemu-system-x86_64")) << text;
+}
+
 }  // namespace
 }  // namespace racerig::process

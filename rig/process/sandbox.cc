@@ -37,6 +37,7 @@ std::vector<std::string> vm_sandbox_argv(const VmSandbox& box, const std::vector
   std::vector<std::string> argv = common_prefix();
   if (box.kvm) argv.insert(argv.end(), {"--dev-bind", "/dev/kvm", "/dev/kvm"});
   argv.insert(argv.end(), {"--bind-fd", std::to_string(box.run_dir_fd), box.run_dir.string()});
+  for (const auto& f : box.files) argv.insert(argv.end(), {"--bind-fd", std::to_string(f.fd), f.at.string()});
   argv.insert(argv.end(), {"--chdir", box.run_dir.string(), "--"});
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;

@@ -32,9 +32,18 @@ struct VmSandbox {
   int run_dir_fd = -1;                // an open fd of the run directory (bound by fd:
   std::filesystem::path run_dir;      // its parents need not be searchable by the user)
   bool kvm = false;                   // /dev/kvm inside
+  // Files from outside the run dir that QEMU maps in place (a ready-state
+  // snapshot's memory files): each open fd is bound, writable, onto `at`,
+  // an existing empty file in the run dir.
+  struct File {
+    int fd = -1;
+    std::filesystem::path at;
+  };
+  std::vector<File> files;
 };
 
-// bwrap ... -- QEMU: the run directory is the only writable place.
+// bwrap ... -- QEMU: the run directory and `files` are the only writable
+// places.
 std::vector<std::string> vm_sandbox_argv(const VmSandbox& box, const std::vector<std::string>& command);
 
 // False only with RACERIG_SANDBOX=off in the environment: for measuring the

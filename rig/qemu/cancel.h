@@ -9,6 +9,7 @@ namespace racerig::vm {
 using process::cancel_fd;
 using process::cancelled;
 using process::CancelToken;
+using process::current_token;
 using process::install_cancel_handlers;
 using process::ScopedCancel;
 

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "rig/process/process.h"
 #include "rig/process/sandbox.h"
@@ -62,12 +63,27 @@ Status give_to(const fs::path& path, const std::optional<process::Identity>& who
   return Status::Ok();
 }
 
-// bubblewrap resolves a bound directory's path (even one bound by fd), so
-// the user QEMU runs as must be able to search every directory above the
-// run dir. kInput naming the first one that it cannot, and the fix.
-Status check_reachable(const fs::path& run_dir, const std::optional<process::Identity>& who) {
+// Gives a memory file QEMU maps in place (a ready-state snapshot's RAM or
+// NVDIMM) to the worker user, only when it is not its already: a chown
+// changes the file's ctime, which the snapshot store checks before each use.
+// QEMU 7.2 opens mem-path read-write even for a copy-on-write mapping.
+Status give_mapped_file(const fs::path& path, const std::optional<process::Identity>& who) {
   if (!who) return Status::Ok();
-  for (fs::path dir = run_dir.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return errno_error("stat " + path.string());
+  if (st.st_uid == who->uid && st.st_gid == who->gid && (st.st_mode & S_IRUSR) != 0 && (st.st_mode & S_IWUSR) != 0)
+    return Status::Ok();
+  if (::lchown(path.c_str(), who->uid, who->gid) != 0) return errno_error("giving " + path.string() + " to " + who->name);
+  if (::chmod(path.c_str(), (st.st_mode & 07777) | S_IRUSR | S_IWUSR) != 0) return errno_error("chmod " + path.string());
+  return Status::Ok();
+}
+
+// bubblewrap resolves a bound path (even one bound by fd) as the user QEMU
+// runs as, so that user must be able to search every directory above it.
+// kInput naming the first one that it cannot, and the fix.
+Status check_reachable(const fs::path& path, const std::optional<process::Identity>& who, const std::string& what) {
+  if (!who) return Status::Ok();
+  for (fs::path dir = path.parent_path(); !dir.empty(); dir = dir.parent_path()) {
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0) return errno_error("checking " + dir.string());
     const bool in_group = st.st_gid == who->gid ||
@@ -76,10 +92,10 @@ Status check_reachable(const fs::path& run_dir, const std::optional<process::Ide
     if ((st.st_mode & bit) == 0) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return make_error(ErrorKind::kInput, "QEMU runs as user " + who->name + ", which cannot reach its run directory " +
-                                               run_dir.string() + ": " + dir.string() + " (mode " + mode +
-                                               ") is closed to it. Put the run directories under a directory that user "
-                                               "can search (TMPDIR, e.g. /tmp)");
+      return make_error(ErrorKind::kInput, "QEMU runs as user " + who->name + ", which cannot reach " + what + " " +
+                                               path.string() + ": " + dir.string() + " (mode " + mode +
+                                               ") is closed to it. Put it under a directory that user can search (" +
+                                               (what == "its run directory" ? "TMPDIR, e.g. /tmp" : "the cache, RACERIG_CACHE") + ")");
     }
     if (dir == dir.root_path()) break;
   }
@@ -88,14 +104,31 @@ Status check_reachable(const fs::path& run_dir, const std::optional<process::Ide
 
 }  // namespace
 
+// A path inside a QEMU option value: commas are doubled.
+std::string option_path(const fs::path& p) {
+  std::string out;
+  for (char c : p.string()) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
 std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
   const std::string mem = std::to_string(cfg.memory_mb) + "M";
-  std::vector<std::string> argv = {
-      cfg.qemu, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-      "-machine", "pc,nvdimm=on", "-accel", cfg.kvm ? "kvm" : "tcg", "-smp", std::to_string(cfg.cpus),
+  const std::string share = cfg.share_files ? "on" : "off";
+  const std::string pmem_share = cfg.pmem_file.empty() ? "on" : share;
+  std::vector<std::string> argv = {cfg.qemu, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"};
+  if (!cfg.ram_file.empty()) {
+    argv.insert(argv.end(), {"-object", "memory-backend-file,id=ram0,share=" + share + ",mem-path=" +
+                                            option_path(cfg.ram_file) + ",size=" + mem});
+  }
+  argv.insert(argv.end(), {
+      "-machine", cfg.ram_file.empty() ? "pc,nvdimm=on" : "pc,nvdimm=on,memory-backend=ram0", "-accel", cfg.kvm ? "kvm" : "tcg", "-smp", std::to_string(cfg.cpus),
       "-m", mem + ",slots=2,maxmem=" + std::to_string(cfg.memory_mb + cfg.pmem_mb + 1024) + "M",
       "-object",
-      "memory-backend-file,id=mem1,share=on,mem-path=" + (dir / "pmem.img").string() + ",size=" +
+      "memory-backend-file,id=mem1,share=" + pmem_share + ",mem-path=" +
+          option_path(cfg.pmem_file.empty() ? dir / "pmem.img" : cfg.pmem_file) + ",size=" +
           std::to_string(cfg.pmem_mb) + "M",
       "-device", "nvdimm,id=nv1,memdev=mem1",
       "-chardev", "socket,id=con,path=" + (dir / "console.sock").string(), "-serial", "chardev:con",
@@ -103,7 +136,8 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
       "-gdb", "unix:" + (dir / "gdb.sock").string() + ",server=on,wait=off",
       "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off",
       // No new privileges, no fork/exec, no obsolete or resource-control calls.
-      "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"};
+      "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});
+  if (cfg.incoming) argv.insert(argv.end(), {"-incoming", "defer"});
   if (cfg.snapshot_drive) {
     argv.insert(argv.end(), {"-drive", "if=none,id=snapshots,format=qcow2,file=" + (dir / "snapshots.qcow2").string()});
   }
@@ -169,10 +203,18 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   RACERIG_ASSIGN(const std::optional<process::Identity> who, process::worker_identity());
   RACERIG_ASSIGN(vm->run_dir_, make_run_dir(cfg.run_parent.empty() ? default_run_parent() : cfg.run_parent));
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
-  RACERIG_TRY(check_reachable(vm->run_dir_, who));
+  RACERIG_TRY(check_reachable(vm->run_dir_, who, "its run directory"));
   RACERIG_TRY(give_to(vm->run_dir_, who));
 
-  if (!cfg.pmem_template.empty()) {  // a private copy of the template
+  for (const fs::path& p : {cfg.ram_file, cfg.pmem_file}) {
+    std::error_code ec;
+    if (!p.empty() && !fs::is_regular_file(p, ec))
+      return make_error(ErrorKind::kInput, "QEMU needs the memory file " + p.string() + ", which does not exist");
+  }
+  vm->pmem_file_ = cfg.pmem_file;
+  if (!cfg.pmem_file.empty()) {
+    // Used in place.
+  } else if (!cfg.pmem_template.empty()) {  // a private copy of the template
     std::error_code ec;
     const auto size = fs::file_size(cfg.pmem_template, ec);
     if (ec) return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + ": " + ec.message());
@@ -187,10 +229,32 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     if (!fd.valid()) return errno_error("creating " + img.string());
     if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());
   }
-  RACERIG_TRY(give_to(vm->pmem_image_path(), who));
+  if (cfg.pmem_file.empty()) RACERIG_TRY(give_to(vm->pmem_image_path(), who));
   // QEMU sees nothing writable but the run dir, and reads its kernel and
   // initrd from there too (the caller's files may be private or hidden).
   VmConfig run_cfg = cfg;
+  // Memory files mapped in place (a ready-state snapshot's, in the cache)
+  // appear inside the sandbox bound by fd onto empty files in the run dir,
+  // so nothing else of the cache is visible. bubblewrap still resolves
+  // their path, so the worker user must be able to search its directories.
+  std::vector<ScopedFd> mapped_fds;
+  std::vector<process::VmSandbox::File> mapped;
+  for (auto [from, to, name] : {std::tuple{&cfg.ram_file, &run_cfg.ram_file, "ram-mapped.img"},
+                                std::tuple{&cfg.pmem_file, &run_cfg.pmem_file, "pmem-mapped.img"}}) {
+    if (from->empty()) continue;
+    RACERIG_TRY(check_reachable(*from, who, "the memory file"));
+    RACERIG_TRY(give_mapped_file(*from, who));
+    if (!process::sandbox_enabled()) continue;  // QEMU opens the file at its own path
+    ScopedFd fd(::open(from->c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) return errno_error("opening " + from->string());
+    const fs::path inside = vm->run_dir_ / name;
+    ScopedFd placeholder(::open(inside.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+    if (!placeholder.valid()) return errno_error("creating " + inside.string());
+    RACERIG_TRY(give_to(inside, who));
+    mapped.push_back({fd.get(), inside});
+    mapped_fds.push_back(std::move(fd));
+    *to = inside;
+  }
   if (!cfg.firmware_only) {
     run_cfg.bzimage = vm->run_dir_ / "bzImage";
     run_cfg.initrd = vm->run_dir_ / "initrd";
@@ -218,10 +282,11 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   ScopedFd dir_fd(::open(vm->run_dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid()) return errno_error("opening " + vm->run_dir_.string());
   process::Spec spec;
-  spec.argv = process::vm_sandbox_argv({dir_fd.get(), vm->run_dir_, cfg.kvm}, argv);
+  spec.argv = process::vm_sandbox_argv({dir_fd.get(), vm->run_dir_, cfg.kvm, mapped}, argv);
   spec.output_fd = log_fd.get();
   spec.identity = who;
   spec.keep_fds = {dir_fd.get()};
+  for (const auto& f : mapped) spec.keep_fds.push_back(f.fd);
   auto child = process::Child::spawn(spec);
   if (!child.ok()) return child.error().kind == ErrorKind::kInput ? child.error().wrap("QEMU") : child.error();
   vm->child_ = std::make_unique<process::Child>(std::move(*child));

@@ -23,6 +23,7 @@
 #include "rig/base/scoped_fd.h"
 #include "rig/process/process.h"
 #include "rig/qemu/line_buffer.h"
+#include "rig/qemu/machine.h"
 #include "rig/qemu/qmp.h"
 
 namespace racerig::vm {
@@ -44,6 +45,20 @@ struct VmConfig {
   // When set: the NVDIMM backing file starts as a copy of this image (its
   // size must be pmem_mb) instead of zeroes. Copied sparsely, or cloned.
   std::filesystem::path pmem_template;
+  // Ready-state snapshots restored by mapping files (see migration.h):
+  // guest RAM from this file (memory-backend-file) instead of anonymous
+  // memory; empty: anonymous RAM.
+  std::filesystem::path ram_file;
+  // The NVDIMM's backing file, used in place (not copied into the run dir,
+  // not removed with it); empty: a fresh image in the run dir.
+  std::filesystem::path pmem_file;
+  // How ram_file and pmem_file are mapped: true (share=on) makes guest
+  // writes reach the files (making a ready state); false (share=off) maps
+  // them copy-on-write (MAP_PRIVATE), so nothing the guest writes reaches
+  // them. The run dir's own fresh NVDIMM image is always shared.
+  bool share_files = true;
+  // -incoming defer: the VM waits, paused, for a migration stream.
+  bool incoming = false;
   std::filesystem::path run_parent;  // where the run dir is made (empty: $TMPDIR or /tmp)
 };
 
@@ -55,58 +70,61 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg, const std::filesystem::p
 // extents. The file is written to `to`.tmp and renamed.
 Status copy_sparse(const std::filesystem::path& from, const std::filesystem::path& to);
 
-class Vm {
+class Vm : public Machine {
  public:
   // Creates the run dir and image, spawns QEMU, accepts its console and
   // agent connections and negotiates QMP. kInput for missing files, kIo for
   // a QEMU that fails to start (quoting its stderr), kTimeout at the deadline.
   static Result<std::unique_ptr<Vm>> start(const VmConfig& cfg, Deadline deadline);
-  ~Vm();
+  ~Vm() override;
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
 
-  const std::string& gdb_socket_path() const { return gdb_path_; }
+  const std::string& gdb_socket_path() const override { return gdb_path_; }
   // Readable when console or agent bytes arrived, QEMU exited, or a cancel
   // signal came (an epoll fd; poll it, never read it).
-  int event_fd() const { return epoll_.get(); }
+  int event_fd() const override { return epoll_.get(); }
   // Never blocks: reads what the console and agent sockets hold, reaps QEMU
   // if it exited.
-  void drain_events();
-  std::vector<std::string> take_new_console_lines();
-  std::vector<std::string> take_new_agent_lines();
-  const std::string& console_log() const { return console_log_; }
+  void drain_events() override;
+  std::vector<std::string> take_new_console_lines() override;
+  std::vector<std::string> take_new_agent_lines() override;
+  const std::string& console_log() const override { return console_log_; }
   // Writes to the guest's second serial port (the agent's /dev/ttyS1).
-  Status send_agent_line(std::string_view line);
+  Status send_agent_line(std::string_view line) override;
   // QMP command on this VM (see QmpClient::execute).
   Result<std::string> qmp(std::string_view command, std::string_view args_json, Deadline deadline);
 
-  bool exited() const { return exited_; }
+  bool exited() const override { return exited_; }
   int exit_status() const { return exit_status_; }
   // The process we spawned (bubblewrap; QEMU runs inside it, in its group).
   pid_t pid() const { return pid_; }
-  const std::filesystem::path& run_dir() const { return run_dir_; }
-  // The NVDIMM backing file (it goes with the run dir).
-  std::filesystem::path pmem_image_path() const { return run_dir_ / "pmem.img"; }
+  const std::filesystem::path& run_dir() const override { return run_dir_; }
+  // The NVDIMM backing file: VmConfig::pmem_file when set, else the run
+  // dir's own image.
+  std::filesystem::path pmem_image_path() const override {
+    return pmem_file_.empty() ? run_dir_ / "pmem.img" : pmem_file_;
+  }
   // HMP savevm/loadvm of a named snapshot (needs snapshot_drive). The VM
   // keeps its run state (stopped stays stopped).
-  Status save_snapshot(const std::string& name, Deadline deadline);
-  Status load_snapshot(const std::string& name, Deadline deadline);
+  Status save_snapshot(const std::string& name, Deadline deadline) override;
+  Status load_snapshot(const std::string& name, Deadline deadline) override;
   // Forgets console/agent output read so far (before a restored run).
-  void discard_output();
+  void discard_output() override;
 
   // QEMU's own stderr/stdout so far.
-  std::string qemu_log() const;
+  std::string qemu_log() const override;
 
   // Blocks until QEMU exits or a cancel signal comes (used by --attach, where
   // a human debugs the stopped VM).
-  void wait_until_exit_or_cancel();
+  void wait_until_exit_or_cancel() override;
   // QMP quit, wait for the exit; at the deadline SIGTERM, then SIGKILL.
   // Always reaps and removes the run dir. Idempotent. Returns an error only
   // to say that QEMU had to be killed.
-  Status shutdown(Deadline deadline);
+  Status shutdown(Deadline deadline) override;
   // Waits for QEMU to exit by itself (the guest powered off), keeping its
   // output flowing; kTimeout at the deadline, QEMU left running.
-  Status wait_exit(Deadline deadline);
+  Status wait_exit(Deadline deadline) override;
 
  private:
   Vm() = default;
@@ -115,6 +133,7 @@ class Vm {
   static void read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll);
 
   std::filesystem::path run_dir_;
+  std::filesystem::path pmem_file_;  // VmConfig::pmem_file
   std::string gdb_path_;
   pid_t pid_ = -1;
   std::unique_ptr<process::Child> child_;  // bwrap, and QEMU inside it

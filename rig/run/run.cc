@@ -1,11 +1,24 @@
 // One forced run (see run.h).
 #include "rig/run/run.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <thread>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +27,7 @@
 #include "rig/crash/oops.h"
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
+#include "rig/run/backend.h"
 #include "rig/run/crash_stop.h"
 #include "rig/run/guest_monitor.h"
 #include "rig/run/rsp_target.h"
@@ -22,7 +36,10 @@
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
 #include "rig/qemu/cancel.h"
+#include "rig/qemu/migration.h"
 #include "rig/qemu/vm.h"
+#include "rig/run/ready_store.h"
+#include "rig/process/process.h"
 
 namespace racerig::run {
 
@@ -153,7 +170,10 @@ class Phases {
 
 // One QEMU with its gdbstub connection.
 struct Live {
-  std::unique_ptr<vm::Vm> vm;
+  std::unique_ptr<vm::Machine> vm;
+  // The same VM when the direct backend started it (migration needs its
+  // QMP); null under libvirt.
+  vm::Vm* qemu = nullptr;
   std::unique_ptr<gdbremote::Client> client;
   std::unique_ptr<RspTarget> target;
 };
@@ -166,31 +186,59 @@ std::vector<int> all_vcpus(const RunContext& ctx) {
 
 constexpr int kPmemMb = 512;
 
-Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive,
-                        const std::filesystem::path& pmem_template) {
-  RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx.base_initramfs, plan));
+// The QEMU options every VM of this context shares (no initrd, no NVDIMM
+// image choice).
+vm::VmConfig vm_config(const RunContext& ctx) {
   vm::VmConfig cfg;
   cfg.qemu = ctx.options.qemu;
   cfg.bzimage = ctx.kernel.bzimage;
-  cfg.initrd = initrd.path();
   cfg.append = ctx.options.append;
   cfg.cpus = ctx.options.cpus;
   cfg.memory_mb = ctx.options.memory_mb;
   cfg.kvm = ctx.options.kvm;
   cfg.start_paused = true;
-  cfg.snapshot_drive = snapshot_drive;
   cfg.pmem_mb = kPmemMb;
-  cfg.pmem_template = pmem_template;
+  return cfg;
+}
+
+// Starts the VM with `cfg` through the context's backend (the VM stays
+// stopped; the gdbstub is not connected yet).
+Result<Live> start_live_with(const RunContext& ctx, const vm::VmConfig& cfg) {
   Live live;
-  auto started = vm::Vm::start(cfg, Deadline::after(milliseconds(30000)));
+  auto started = start_machine(cfg, ctx.options);
   if (!started.ok()) return started.error().wrap("starting QEMU");
   live.vm = std::move(*started);
+  live.qemu = dynamic_cast<vm::Vm*>(live.vm.get());
+  return live;
+}
+
+// The direct QEMU of `live`, which the incoming restore path needs.
+Result<vm::Vm*> direct_qemu(Live& live) {
+  if (live.qemu == nullptr)
+    return make_error(ErrorKind::kInput, "the incoming restore needs the direct QEMU backend (--backend qemu)");
+  return live.qemu;
+}
+
+// Connects the gdbstub of a stopped VM.
+Status connect_gdb(const RunContext& ctx, Live& live) {
   auto conn = gdbremote::Connection::connect_unix(live.vm->gdb_socket_path(), Deadline::after(milliseconds(10000)));
   if (!conn.ok()) return conn.error().wrap("connecting to the gdbstub");
   live.client = std::make_unique<gdbremote::Client>(std::move(*conn));
   if (Status s = live.client->handshake(Deadline::after(milliseconds(10000))); !s.ok())
     return s.error().wrap("gdbstub handshake");
   live.target = std::make_unique<RspTarget>(*live.client, *live.vm, ctx.options.cpus);
+  return Status::Ok();
+}
+
+Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive,
+                        const std::filesystem::path& pmem_template) {
+  RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx.base_initramfs, plan));
+  vm::VmConfig cfg = vm_config(ctx);
+  cfg.initrd = initrd.path();
+  cfg.snapshot_drive = snapshot_drive;
+  cfg.pmem_template = pmem_template;
+  RACERIG_ASSIGN(Live live, start_live_with(ctx, cfg));
+  RACERIG_TRY(connect_gdb(ctx, live));
   return live;
 }
 
@@ -200,7 +248,7 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
   const pb::Scenario& sc = ctx.scenario.scenario;
   if (Status s = live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok())
     return "starting the guest: " + s.error().message;
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   auto booted = wait_running(*live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
                              [&] { return monitor.agent_started() || monitor.fatal() || vm.exited(); },
                              ctx.options.cpus);
@@ -294,7 +342,7 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
   // After the schedule (phase "finish"): until the agent is done, the kernel
   // oopsed (and printed the whole report), the guest is gone, or the actors
   // deadlocked. A stress run spends its whole budget here.
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   const Deadline finish_deadline = Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60));
   auto finish_done = [&] { return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete(); };
   if (outcome.kind == schedule::Outcome::Kind::kEnforced || ev.serialized) {
@@ -440,7 +488,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   *plan.mutable_workload()->mutable_setup() = setup;
   plan.set_make_template(true);
   RACERIG_ASSIGN(Live live, start_live(ctx, plan, false, {}));
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   RACERIG_TRY(live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))));
   const auto boot_deadline =
@@ -498,7 +546,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     report.set_reason(live.error().message);
     return report;
   }
-  vm::Vm& vm = *live->vm;
+  vm::Machine& vm = *live->vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   Evidence ev;
   std::string not_ready = boot_to_ready(ctx, *live, monitor, phases);
@@ -532,19 +580,343 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
 
 // ------------------------------------------------------------ snapshots
 
-struct SnapshotRunner::State {
-  Live live;
-  std::vector<pb::AgentEvent> setup_events;  // what the agent said up to READY
+Result<RunOptions::Restore> parse_restore(const std::string& text) {
+  if (text == "auto") return RunOptions::Restore::kAuto;
+  if (text == "incoming") return RunOptions::Restore::kIncoming;
+  if (text == "loadvm") return RunOptions::Restore::kLoadvm;
+  return make_error(ErrorKind::kInput, "--restore: '" + text + "' is none of auto, incoming, loadvm");
+}
+
+std::filesystem::path snapshot_store_dir(const std::filesystem::path& work_dir) { return work_dir / "snapshots"; }
+
+namespace {
+
+// `qemu --version`'s first line and the binary's identity, once per process.
+struct QemuIdentity {
+  std::string version, binary;
 };
+const QemuIdentity& qemu_identity(const std::string& qemu) {
+  static std::mutex mu;
+  static std::map<std::string, QemuIdentity> known;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = known.find(qemu);
+  if (it != known.end()) return it->second;
+  QemuIdentity id;
+  process::Limits version_limits;
+  version_limits.deadline = Deadline::after_seconds(20);
+  auto out = process::run_checked(process::Spec{{qemu, "--version"}}, version_limits);
+  id.version = out.ok() ? out->substr(0, out->find('\n')) : "unknown";
+  process::Limits path_limits;
+  path_limits.deadline = Deadline::after_seconds(10);
+  auto path = process::run_checked(process::Spec{{"sh", "-c", "command -v \"$0\"", qemu}}, path_limits);
+  std::string resolved = path.ok() ? path->substr(0, path->find('\n')) : qemu;
+  struct stat st {};
+  if (::stat(resolved.c_str(), &st) == 0)
+    id.binary = resolved + " " + std::to_string(st.st_size) + " bytes, mtime " + std::to_string(st.st_mtim.tv_sec) + "." +
+                std::to_string(st.st_mtim.tv_nsec);
+  else
+    id.binary = resolved + " (not found)";
+  return known.emplace(qemu, id).first->second;
+}
+
+Status make_sparse_file(const std::filesystem::path& p, int mb) {
+  ScopedFd fd(::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_error("creating " + p.string());
+  if (::ftruncate(fd.get(), static_cast<off_t>(mb) << 20) != 0) return errno_error("sizing " + p.string());
+  return Status::Ok();
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+constexpr char kSnapshotName[] = "racerig-ready";
+
+}  // namespace
+
+// A run's VM restored from the persisted ready state (incoming path).
+struct SnapshotRunner::Restored {
+  Live live;
+  double work_ms = 0;  // QEMU's launch, the device state, the gdbstub handshake
+};
+
+namespace {
+
+// The thread that restores standby VMs. QEMU's PR_SET_PDEATHSIG follows the
+// thread that forked it, not the process, so that thread must outlive every
+// VM it starts: it lives as long as the runner's state.
+class StandbyWorker {
+ public:
+  StandbyWorker() : thread_([this] { loop(); }) {}
+  ~StandbyWorker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  StandbyWorker(const StandbyWorker&) = delete;
+  StandbyWorker& operator=(const StandbyWorker&) = delete;
+  // Runs `job` on the thread, after the ones submitted before it.
+  template <typename F>
+  auto submit(F job) -> std::future<decltype(job())> {
+    auto task = std::make_shared<std::packaged_task<decltype(job())()>>(std::move(job));
+    auto result = task->get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back([task] { (*task)(); });
+    }
+    cv_.notify_all();
+    return result;
+  }
+
+ private:
+  void loop() {
+    while (true) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest exists
+};
+
+}  // namespace
+
+struct SnapshotRunner::State {
+  std::unique_ptr<StandbyWorker> worker;  // first: destroyed after every VM it started
+  bool incoming = false;
+  std::vector<pb::AgentEvent> setup_events;  // what the agent said up to READY
+  // loadvm: the one QEMU, stopped at the saved state between runs.
+  Live live;
+  // incoming: the published snapshot and the next run's VM, if restoring.
+  std::optional<ReadySnapshotStore::Entry> entry;
+  std::future<Result<Restored>> standby;
+  ~State() {
+    // A standby VM nobody will use: wait for it and let it go.
+    if (standby.valid()) (void)standby.get();
+  }
+};
+
+namespace {
+
+// A fresh QEMU on the snapshot's files (copy-on-write), the device state
+// loaded, the gdbstub connected: paused in the ready state. Thread-safe
+// (touches only its own VM).
+Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const ReadySnapshotStore::Entry& e) {
+  vm::VmConfig cfg = vm_config(ctx);
+  cfg.initrd = e.file(kInitrdFile);
+  cfg.ram_file = e.file(kRamFile);
+  cfg.pmem_file = e.file(kPmemFile);
+  cfg.share_files = false;
+  cfg.incoming = true;
+  auto live = std::make_unique<Live>();
+  RACERIG_ASSIGN(*live, start_live_with(ctx, cfg));
+  RACERIG_ASSIGN(vm::Vm* qemu, direct_qemu(*live));
+  if (Status s = vm::load_device_state(*qemu, e.file(kDeviceStateFile), Deadline::after(milliseconds(30000)));
+      !s.ok())
+    return s.error().wrap("restoring the ready state from " + e.dir.string());
+  RACERIG_TRY(connect_gdb(ctx, *live));
+  return live;
+}
+
+}  // namespace
 
 SnapshotRunner::SnapshotRunner(const RunContext& ctx) : ctx_(ctx) {}
 SnapshotRunner::~SnapshotRunner() = default;
 
-constexpr char kSnapshotName[] = "racerig-ready";
+std::string SnapshotRunner::method() const {
+  if (!state_) return "";
+  return state_->incoming ? "incoming" : "loadvm";
+}
+
+std::filesystem::path SnapshotRunner::snapshot_dir() const {
+  return state_ && state_->entry ? state_->entry->dir : std::filesystem::path();
+}
 
 Status SnapshotRunner::prepare(const Progress& progress) {
-  const auto t0 = Clock::now();
   state_.reset();
+  from_cache_ = false;
+  // The incoming path maps the snapshot's files into a directly started
+  // QEMU; libvirt's domains restore with loadvm (through its monitor).
+  const bool libvirt = ctx_.options.backend == RunOptions::Backend::kLibvirt;
+  if (libvirt && ctx_.options.restore == RunOptions::Restore::kIncoming)
+    return make_error(ErrorKind::kInput, "--restore incoming needs --backend qemu (libvirt restores with loadvm)");
+  if (ctx_.options.restore != RunOptions::Restore::kLoadvm && !libvirt) {
+    Status s = prepare_incoming(progress);
+    if (s.ok() || ctx_.options.restore == RunOptions::Restore::kIncoming || vm::cancelled()) return s;
+    progress("the incoming snapshot could not be made (" + s.error().message + "); restoring with loadvm instead");
+  }
+  return prepare_loadvm(progress);
+}
+
+// What defines this context's ready state, and its key.
+struct SnapshotRunner::Identity {
+  std::filesystem::path pmem_template;  // empty: the guest makes its filesystem
+  pb::GuestPlan plan;
+  std::string key_text, key, qemu_version;
+};
+
+Result<SnapshotRunner::Identity> SnapshotRunner::identity(const Progress& progress) const {
+  pb::RunReport scratch;
+  Phases phases(scratch);
+  Identity id;
+  RACERIG_ASSIGN(id.pmem_template, template_for_run(ctx_, progress, phases, false));
+  id.plan = plan_of(ctx_, true, !id.pmem_template.empty());
+  const QemuIdentity& qemu = qemu_identity(ctx_.options.qemu);
+  SnapshotInputs in;
+  in.kernel_build_id = ctx_.kernel.build_id;
+  in.base_initramfs = ctx_.base_initramfs.filename().string();
+  {
+    std::string bytes;
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    coded.SetSerializationDeterministic(true);
+    id.plan.SerializeToCodedStream(&coded);
+    coded.Trim();
+    in.guest_plan = bytes;
+  }
+  in.pmem_template = id.pmem_template.empty() ? "" : id.pmem_template.filename().string();
+  in.append = ctx_.options.append;
+  in.qemu_version = qemu.version;
+  in.qemu_binary = qemu.binary;
+  in.cpus = ctx_.options.cpus;
+  in.memory_mb = ctx_.options.memory_mb;
+  in.pmem_mb = kPmemMb;
+  in.kvm = ctx_.options.kvm;
+  id.key_text = snapshot_key_text(in);
+  id.key = snapshot_key(id.key_text);
+  id.qemu_version = qemu.version;
+  return id;
+}
+
+std::filesystem::path SnapshotRunner::cached_snapshot() const {
+  auto id = identity([](const std::string&) {});
+  if (!id.ok()) return {};
+  const ReadySnapshotStore store(snapshot_store_dir(ctx_.options.work_dir));
+  std::string why;
+  auto found = store.find(id->key, id->key_text, &why);
+  return found.ok() && *found ? (*found)->dir : std::filesystem::path();
+}
+
+Status SnapshotRunner::prepare_incoming(const Progress& progress) {
+  namespace fs = std::filesystem;
+  const auto t0 = Clock::now();
+  pb::RunReport scratch;
+  Phases phases(scratch);
+  RACERIG_ASSIGN(const Identity id, identity(progress));
+  const fs::path& pmem = id.pmem_template;
+  const pb::GuestPlan& plan = id.plan;
+  const std::string& key_text = id.key_text;
+  const std::string& key = id.key;
+  const ReadySnapshotStore store(snapshot_store_dir(ctx_.options.work_dir));
+
+  auto use = [&](ReadySnapshotStore::Entry e, bool cached) {
+    auto state = std::make_unique<State>();
+    state->incoming = true;
+    state->setup_events.assign(e.meta.setup_events().begin(), e.meta.setup_events().end());
+    state->entry = std::move(e);
+    state_ = std::move(state);
+    from_cache_ = cached;
+    prepare_ms_ = ms_since(t0);
+    if (cached) boot_ms_ = 0;
+  };
+  std::string why;
+  RACERIG_ASSIGN(auto found, store.find(key, key_text, &why));
+  if (!why.empty()) progress(why + "; making it again");
+  if (found) {
+    use(std::move(*found), true);
+    return Status::Ok();
+  }
+  RACERIG_ASSIGN(ScopedFd lock, store.lock(key, Deadline::after(std::chrono::minutes(15))));
+  why.clear();
+  RACERIG_ASSIGN(found, store.find(key, key_text, &why));  // made while we waited?
+  if (found) {
+    use(std::move(*found), true);
+    return Status::Ok();
+  }
+
+  progress("booting " + ctx_.kernel.variant + " to the ready state (once; kept in " + store.root().string() + ")");
+  RACERIG_ASSIGN(fs::path staging, store.staging_dir(key));
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!dir.empty()) fs::remove_all(dir, ec);
+    }
+  } cleanup{staging};
+  if (!pmem.empty()) {
+    RACERIG_TRY(vm::copy_sparse(pmem, staging / kPmemFile));
+  } else {
+    RACERIG_TRY(make_sparse_file(staging / kPmemFile, kPmemMb));
+  }
+  RACERIG_TRY(make_sparse_file(staging / kRamFile, ctx_.options.memory_mb));
+  {
+    RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx_.base_initramfs, plan));
+    RACERIG_TRY(vm::copy_sparse(initrd.path(), staging / kInitrdFile));
+  }
+  vm::VmConfig cfg = vm_config(ctx_);
+  cfg.initrd = staging / kInitrdFile;
+  cfg.ram_file = staging / kRamFile;
+  cfg.pmem_file = staging / kPmemFile;
+  cfg.share_files = true;
+  RACERIG_ASSIGN(Live live, start_live_with(ctx_, cfg));
+  RACERIG_TRY(connect_gdb(ctx_, live));
+  VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
+  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases);
+  if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);
+  const double boot_ms = ms_since(t0);
+  RACERIG_TRY(live.target->interrupt(Deadline::after(milliseconds(5000))));
+  RACERIG_ASSIGN(vm::Vm* qemu, direct_qemu(live));
+  RACERIG_TRY(vm::save_device_state(*qemu, staging / kDeviceStateFile, Deadline::after(milliseconds(60000))));
+  // Once QEMU is gone the memory files hold the ready state.
+  if (Status s = live.vm->shutdown(Deadline::after(milliseconds(10000))); !s.ok())
+    return s.error().wrap("stopping the VM that made the ready state");
+  live = Live();
+
+  pb::ReadySnapshot meta;
+  meta.set_key(key);
+  meta.set_key_text(key_text);
+  meta.set_kernel_variant(ctx_.kernel.variant);
+  meta.set_kernel_build_id(ctx_.kernel.build_id);
+  meta.set_scenario(ctx_.scenario.scenario.name());
+  meta.set_qemu_version(id.qemu_version);
+  meta.set_cpus(ctx_.options.cpus);
+  meta.set_memory_mb(ctx_.options.memory_mb);
+  meta.set_pmem_mb(kPmemMb);
+  for (const auto& e : monitor.events()) *meta.add_setup_events() = e;
+  meta.set_boot_ms(boot_ms);
+  meta.set_prepare_ms(ms_since(t0));
+  meta.set_created(utc_now());
+  auto published = store.publish(staging, meta);
+  cleanup.dir.clear();  // publish removed or renamed it
+  if (!published.ok()) {
+    // Someone else's may be there: use it if it checks out.
+    RACERIG_ASSIGN(found, store.find(key, key_text, &why));
+    if (!found) return published.error();
+    published = std::move(*found);
+  }
+  use(std::move(*published), false);
+  boot_ms_ = boot_ms;
+  return Status::Ok();
+}
+
+Status SnapshotRunner::prepare_loadvm(const Progress& progress) {
+  const auto t0 = Clock::now();
   pb::RunReport scratch;
   Phases phases(scratch);
   RACERIG_ASSIGN(std::filesystem::path pmem, template_for_run(ctx_, progress, phases, false));
@@ -569,17 +941,26 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std
   const auto t0 = Clock::now();
   pb::RunReport report = new_report(ctx_, index);
   report.set_from_snapshot(true);
-  Phases phases(report);
-  if (!state_ || state_->live.vm->exited()) {
+  const bool usable = state_ && (state_->incoming || !state_->live.vm->exited());
+  if (!usable) {
+    Phases phases(report);
     if (Status s = prepare(progress); !s.ok()) {
       report.set_verdict(pb::INFRA_ERROR);
       report.set_reason(s.error().message);
       return report;
     }
-    phases.mark("prepare");  // the one-time boot, set-up and savevm, charged to this run
+    phases.mark("prepare");  // the one-time boot, set-up and save (or the cache lookup), charged to this run
   }
+  return state_->incoming ? run_incoming(std::move(report), t0, progress, go_argument)
+                          : run_loadvm(std::move(report), t0, progress, go_argument);
+}
+
+pb::RunReport SnapshotRunner::run_loadvm(pb::RunReport report, Clock::time_point t0, const Progress& progress,
+                                         const std::string& go_argument) {
+  report.set_restore_method("loadvm");
+  Phases phases(report);
   Live& live = state_->live;
-  vm::Vm& vm = *live.vm;
+  vm::Machine& vm = *live.vm;
   Evidence ev;
   bool usable = false;
   // Stop whatever the last run left running, then restore the ready state.
@@ -606,6 +987,77 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std
   // timeout) is rebuilt.
   if (!usable || !live.target->interrupt(Deadline::after(milliseconds(5000))).ok() || ev.infra_error.size() > 0)
     state_.reset();
+  phases.mark("teardown");
+  return report;
+}
+
+pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_point t0, const Progress& progress,
+                                           const std::string& go_argument) {
+  report.set_restore_method("incoming");
+  Phases phases(report);
+  // The standby VM when one was being restored, else one now. A snapshot
+  // that QEMU rejects (corrupt, or from another QEMU) is removed and made
+  // again, once.
+  auto take = [&]() -> Result<std::unique_ptr<Live>> {
+    const auto start = Clock::now();
+    if (state_->standby.valid()) {
+      auto r = state_->standby.get();
+      if (!r.ok()) return r.error();
+      report.set_restore_work_ms(r->work_ms);
+      return std::make_unique<Live>(std::move(r->live));
+    }
+    auto r = restore_incoming(ctx_, *state_->entry);
+    report.set_restore_work_ms(ms_since(start));
+    return r;
+  };
+  Result<std::unique_ptr<Live>> restored = take();
+  if (!restored.ok() && !vm::cancelled()) {
+    progress("the ready-state snapshot did not restore (" + restored.error().message + "); making it again");
+    const ReadySnapshotStore store(snapshot_store_dir(ctx_.options.work_dir));
+    (void)store.remove(state_->entry->meta.key());
+    if (Status s = prepare(progress); !s.ok()) {
+      restored = s.error();
+    } else {
+      phases.mark("prepare");
+      if (!state_->incoming) return run_loadvm(std::move(report), t0, progress, go_argument);
+      restored = take();
+    }
+  }
+  phases.mark("restore");
+  if (!restored.ok()) {
+    report.set_verdict(pb::INFRA_ERROR);
+    report.set_reason("restoring the ready-state snapshot: " + restored.error().message);
+    return report;
+  }
+  // The next run's VM, restored while this one runs.
+  if (remaining_ > 0) {
+    --remaining_;
+    const RunContext* ctx = &ctx_;
+    const ReadySnapshotStore::Entry entry = *state_->entry;
+    if (!state_->worker) state_->worker = std::make_unique<StandbyWorker>();
+    // The worker follows this thread's cancellation (a racerigd job's token).
+    state_->standby = state_->worker->submit([ctx, entry, token = vm::current_token()]() -> Result<Restored> {
+      vm::ScopedCancel scope(token);
+      const auto t = Clock::now();
+      RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry));
+      Restored r;
+      r.live = std::move(*live);
+      r.work_ms = ms_since(t);
+      return r;
+    });
+  }
+  Live& live = **restored;
+  vm::Machine& vm = *live.vm;
+  Evidence ev;
+  VmMonitor monitor(vm, ctx_.scenario.scenario.expect());
+  monitor.assume_ready();
+  enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument, progress);
+  judge(ctx_, monitor, ev, report, t0, phases, state_->setup_events);
+  report.set_console(vm.console_log());
+  // The VM is disposable: its writes went to private copies only.
+  Status s = vm.shutdown(Deadline::after(milliseconds(5000)));
+  if (!s.ok() && report.verdict() != pb::INFRA_ERROR)
+    report.set_reason(report.reason() + " (teardown: " + s.error().message + ")");
   phases.mark("teardown");
   return report;
 }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
@@ -125,6 +126,8 @@ struct Base {
   std::string candidates; // its candidate fixes, under kernels/patches/candidates/
 };
 std::ostream& operator<<(std::ostream& os, const Base& b) { return os << b.name; }
+const Base kBases[] = {Base{"6.1", "", ""}, Base{"6.12", "-6.12", "6.12/"}};
+std::string base_test_name(const Base& b) { return "linux_" + std::string(b.name == "6.1" ? "6_1" : "6_12"); }
 
 class OnEachBase : public ::testing::TestWithParam<Base> {
  protected:
@@ -132,23 +135,40 @@ class OnEachBase : public ::testing::TestWithParam<Base> {
   std::string tag(const std::string& what) const { return what + "-" + GetParam().name; }
 };
 
-INSTANTIATE_TEST_SUITE_P(Bases, OnEachBase,
-                         ::testing::Values(Base{"6.1", "", ""}, Base{"6.12", "-6.12", "6.12/"}),
-                         [](const ::testing::TestParamInfo<Base>& info) {
-                           return "linux_" + std::string(info.param.name == "6.1" ? "6_1" : "6_12");
+INSTANTIATE_TEST_SUITE_P(Bases, OnEachBase, ::testing::ValuesIn(kBases),
+                         [](const ::testing::TestParamInfo<Base>& info) { return base_test_name(info.param); });
+
+// Both ways of restoring the ready state give the same verdicts, on each base.
+class OnEachBaseAndRestore : public ::testing::TestWithParam<std::tuple<Base, std::string>> {
+ protected:
+  const Base& base() const { return std::get<0>(GetParam()); }
+  const std::string& restore() const { return std::get<1>(GetParam()); }
+  std::string kernel(const std::string& variant) const { return variant + base().suffix; }
+  std::string tag(const std::string& what) const { return what + "-" + base().name + "-" + restore(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Reproduce, OnEachBaseAndRestore,
+                         ::testing::Combine(::testing::ValuesIn(kBases), ::testing::Values("incoming", "loadvm")),
+                         [](const ::testing::TestParamInfo<std::tuple<Base, std::string>>& info) {
+                           return base_test_name(std::get<0>(info.param)) + "_" + std::get<1>(info.param);
                          });
 
-TEST_P(OnEachBase, TheSeedRaceCrashesBuggyOnEveryRun) {
+// The restore paths alone (6.1's buggy kernel).
+class Restore : public testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Reproduce, Restore, testing::Values("incoming", "loadvm"));
+
+TEST_P(OnEachBaseAndRestore, TheSeedRaceCrashesBuggyOnEveryRun) {
   std::string json = temp_path(tag("buggy.json"));
   // From the ready-state snapshot (the default): every run restored.
-  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel " + kernel("buggy") + " --runs 3 --json " +
-                  json);
+  Ran r = run_cli("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel " + kernel("buggy") +
+                  " --runs 3 --restore " + restore() + " --json " + json);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto report = read_json<racerig::pb::ReproduceReport>(json);
   ASSERT_EQ(report.runs_size(), 3) << r.output;
   EXPECT_EQ(report.reproduced(), 3);
   for (const auto& run : report.runs()) {
     EXPECT_TRUE(run.from_snapshot());
+    EXPECT_EQ(run.restore_method(), restore());
     EXPECT_GT(run.time_to_oops_ms(), 0);
     EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced()) << run.reason();
@@ -193,13 +213,13 @@ TEST(Reproduce, ColdRunsBootForEveryRunAndGiveTheSameVerdicts) {
   }
 }
 
-TEST_P(OnEachBase, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
+TEST_P(OnEachBaseAndRestore, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
   // As a CI job runs it: only JSON on stdout (progress and the table go to
   // stderr), so a JSON tool reads it whole.
   std::string json = temp_path(tag("fixed.json"));
   int json_tool = -1;
   int code = run_cli_piped("reproduce --scenario xfs-dax-flip-vs-write-fault --kernel " + kernel("fixed") +
-                               " --runs 2 --json -",
+                               " --runs 2 --restore " + restore() + " --json -",
                            "/usr/bin/python3 -m json.tool > " + json, &json_tool);
   const std::string text = read_file(json);
   EXPECT_EQ(code, 1) << text;
@@ -210,6 +230,7 @@ TEST_P(OnEachBase, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
   auto report = read_json<racerig::pb::ReproduceReport>(json);
   ASSERT_EQ(report.runs_size(), 2) << text.substr(0, 2000);
   for (const auto& run : report.runs()) {
+    EXPECT_EQ(run.restore_method(), restore());
     EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced());
     EXPECT_TRUE(has_event(run, "held", "faulter"));
@@ -222,6 +243,36 @@ TEST_P(OnEachBase, TheSameScheduleOnFixedIsEnforcedAndDoesNotCrash) {
     }
     EXPECT_TRUE(wrote) << "the faulter finished its write";
     EXPECT_EQ(checks_ok, 2) << "the data was read back correctly";
+  }
+}
+
+// A run that wrote the NVDIMM (through DAX, straight to the device) leaves
+// nothing behind: the next run's guest reads the ready state's bytes.
+TEST_P(Restore, NvdimmWritesOfARunAreGoneInTheNext) {
+  std::string json = temp_path("leak.json");
+  Ran r = run_cli("reproduce --scenario " + data("nvdimm-writes-do-not-leak.textproto") +
+                  " --kernel buggy --runs 3 --restore " + GetParam() + " --json " + json);
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 3) << r.output;
+  EXPECT_EQ(report.reproduced(), 0) << "a data check failed: a run saw an earlier run's writes\n" << r.output;
+  for (const auto& run : report.runs()) {
+    EXPECT_EQ(run.restore_method(), GetParam());
+    EXPECT_NE(run.verdict(), racerig::pb::INFRA_ERROR) << run.reason();
+    int ready_bytes_seen = 0, own_bytes_seen = 0, failed = 0;
+    bool done = false;
+    for (const auto& e : run.agent()) {
+      if (e.kind() == racerig::pb::AgentEvent::OP_FAILED) {
+        ++failed;
+        ADD_FAILURE() << "run " << run.run() << ": " << e.ShortDebugString();
+      }
+      if (e.kind() == racerig::pb::AgentEvent::OP_OK && e.op() == "pread")
+        ++(e.actor() == "writer" ? ready_bytes_seen : own_bytes_seen);
+      if (e.kind() == racerig::pb::AgentEvent::DONE) done = true;
+    }
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(ready_bytes_seen, 1) << "run " << run.run() << " read the ready state's 0x11 bytes";
+    EXPECT_EQ(own_bytes_seen, 2) << "run " << run.run() << " read back its own writes";
+    EXPECT_TRUE(done) << run.reason();
   }
 }
 

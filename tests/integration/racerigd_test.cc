@@ -9,11 +9,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -315,6 +317,59 @@ TEST(Racerigd, TcpWithoutTokensIsRefusedAtStartUp) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("without --tokens"), std::string::npos) << r.output;
   fs::remove_all("/tmp/racerigd-it-refused");
+}
+
+// The kernel cache's root (as rig/kbuild's default_cache_root picks it).
+std::string cache_root() {
+  const char* env = std::getenv("RACERIG_CACHE");
+  if (env != nullptr && *env != '\0') return env;
+  return ::geteuid() == 0 ? "/var/cache/racerig" : std::string(std::getenv("HOME")) + "/.cache/racerig";
+}
+
+// Counts the occurrences of `what` in `text`.
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// Issue 14: racerigd runs every job on the backend it was started with
+// (here libvirt, on an embedded root of its own), and leaves no domain.
+TEST(Racerigd, TheLibvirtBackendRunsItsJobsAndLeavesNoDomain) {
+  Daemon d("libvirt");
+  const std::string uri = "qemu:///embed?root=" + cache_root() + "/libvirt-racerigd-test";
+  ASSERT_TRUE(d.start({"--libvirt-uri", uri})) << d.log();
+  EXPECT_NE(d.log().find("backend libvirt (" + uri + ")"), std::string::npos) << d.log();
+  const std::string json = (d.dir() / "buggy.json").string();
+  Ran r = d.cli("reproduce", "--scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 2 --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output << d.log();
+  EXPECT_NE(r.output.find("2/2 reproduced"), std::string::npos) << r.output;
+  const std::string report = read_text(json);
+  // libvirt's domains restore the ready state with loadvm (through its monitor).
+  EXPECT_EQ(count_of(report, "\"restore_method\": \"loadvm\""), 2) << report.substr(0, 2000);
+  EXPECT_EQ(count_of(report, "\"verdict\": \"REPRODUCED\""), 2) << report.substr(0, 2000);
+  // The client does not choose the daemon's backend.
+  Ran refused = d.cli("reproduce", "--backend qemu --scenario xfs-dax-flip-vs-write-fault --kernel buggy");
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("not --server"), std::string::npos) << refused.output;
+  d.stop();
+  // virsh opens the embedded root once racerigd let it go.
+  Ran domains = run_shell("virsh -q -c '" + uri + "' list --all --name");
+  EXPECT_EQ(domains.exit_code, 0) << domains.output;
+  EXPECT_EQ(domains.output.find("racerig-"), std::string::npos) << domains.output;
+}
+
+TEST(Racerigd, ABadBackendOrRestoreIsRefusedAtStartUp) {
+  for (const auto& [flag, names] : std::vector<std::pair<std::string, std::string>>{
+           {"--backend xen", "--backend xen"},
+           {"--backend qemu --libvirt-uri qemu:///system", "--libvirt-uri"},
+           {"--restore fast", "--restore: 'fast'"}}) {
+    Ran r = run_shell(std::string(RACERIGD_BIN) + " " + flag +
+                      " --socket /tmp/racerigd-it-badflag.sock --state /tmp/racerigd-it-badflag");
+    EXPECT_EQ(r.exit_code, 2) << flag << ": " << r.output;
+    EXPECT_NE(r.output.find(names), std::string::npos) << r.output;
+  }
+  fs::remove_all("/tmp/racerigd-it-badflag");
 }
 
 }  // namespace

@@ -1,0 +1,256 @@
+// A run's VM as a transient libvirt domain (see libvirt_vm.h).
+#include "rig/libvirt/libvirt_vm.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "rig/libvirt/domain_xml.h"
+#include "rig/libvirt/owner.h"
+#include "rig/process/process.h"
+#include "rig/qemu/cancel.h"
+
+namespace racerig::libvirt {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace {
+
+// The user QEMU runs as when racerig is root on a local URI: Debian's
+// libvirt user (libvirt-daemon-system creates it).
+constexpr char kQemuUser[] = "libvirt-qemu";
+
+struct Ids {
+  uid_t uid;
+  gid_t gid;
+};
+
+// Whether QEMU should run as kQemuUser: racerig is root and the URI is on
+// this host. Otherwise libvirt's own choice stands (a session or unprivileged
+// embedded driver runs QEMU as racerig's user; a remote host as its own).
+Result<std::optional<Ids>> qemu_ids(const std::string& uri) {
+  if (::geteuid() != 0) return std::optional<Ids>();
+  const bool local = uri.rfind("qemu:///", 0) == 0 || uri.rfind("qemu+unix:///", 0) == 0;
+  if (!local) return std::optional<Ids>();
+  const passwd* pw = ::getpwnam(kQemuUser);
+  if (pw == nullptr)
+    return make_error(ErrorKind::kInput, std::string("user ") + kQemuUser +
+                                             " does not exist (install libvirt-daemon-system; racerig doctor)");
+  return std::optional<Ids>(Ids{pw->pw_uid, pw->pw_gid});
+}
+
+std::string unique_name() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  char rand[8];
+  std::snprintf(rand, sizeof rand, "%04x", static_cast<unsigned>(rd()) & 0xffffu);
+  return std::string(kDomainPrefix) + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" + rand;
+}
+
+Status make_pmem(const vm::VmConfig& cfg, const fs::path& img) {
+  if (!cfg.pmem_template.empty()) {
+    std::error_code ec;
+    const auto size = fs::file_size(cfg.pmem_template, ec);
+    if (ec) return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + ": " + ec.message());
+    if (size != static_cast<uintmax_t>(cfg.pmem_mb) << 20)
+      return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + " has " +
+                                               std::to_string(size) + " bytes, expected " +
+                                               std::to_string(static_cast<uintmax_t>(cfg.pmem_mb) << 20));
+    return vm::copy_sparse(cfg.pmem_template, img);
+  }
+  ScopedFd fd(::open(img.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid()) return errno_error("creating " + img.string());
+  if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());
+  return Status::Ok();
+}
+
+// Hands the run dir and everything in it to QEMU's user (racerig, as root,
+// keeps access).
+Status give_to(const fs::path& dir, const Ids& ids) {
+  std::error_code ec;
+  if (::chown(dir.c_str(), ids.uid, ids.gid) != 0) return errno_error("chown " + dir.string());
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (::lchown(entry.path().c_str(), ids.uid, ids.gid) != 0) return errno_error("chown " + entry.path().string());
+  if (ec) return make_error(ErrorKind::kIo, "listing " + dir.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const vm::VmConfig& cfg, const std::string& uri,
+                                                     Deadline deadline) {
+  if (cfg.cpus < 1 || cfg.cpus > 64)
+    return make_error(ErrorKind::kInput, "impossible vCPU count " + std::to_string(cfg.cpus));
+  if (!cfg.firmware_only) {
+    for (const fs::path& p : {cfg.bzimage, cfg.initrd}) {
+      std::error_code ec;
+      if (p.empty() || !fs::is_regular_file(p, ec))
+        return make_error(ErrorKind::kInput, "QEMU needs " + (p.empty() ? std::string("a kernel and an initrd") : p.string()) +
+                                                 ", which does not exist");
+    }
+  }
+  RACERIG_ASSIGN(std::optional<Ids> ids, qemu_ids(uri));
+  std::unique_ptr<LibvirtVm> vm(new LibvirtVm());
+  RACERIG_ASSIGN(vm->conn_, shared_connection(uri, deadline));
+
+  fs::path parent = cfg.run_parent;
+  if (parent.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  std::string templ = (parent / "racerig-run-XXXXXX").string();
+  if (::mkdtemp(templ.data()) == nullptr) return errno_error("creating a run directory in " + parent.string());
+  vm->run_dir_ = templ;
+  vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
+  RACERIG_TRY(make_pmem(cfg, vm->pmem_image_path()));
+  DomainSpec spec;
+  if (!cfg.firmware_only) {
+    // Copies, so that QEMU's user can read them whatever the cache's modes.
+    spec.kernel = vm->run_dir_ / "bzImage";
+    spec.initrd = vm->run_dir_ / "initrd";
+    RACERIG_TRY(vm::copy_sparse(cfg.bzimage, spec.kernel));
+    RACERIG_TRY(vm::copy_sparse(cfg.initrd, spec.initrd));
+    spec.cmdline = cfg.append;
+  }
+  if (cfg.snapshot_drive) {
+    spec.snapshot_disk = vm->run_dir_ / "snapshots.qcow2";
+    process::Limits limits;
+    limits.deadline = deadline;
+    RACERIG_TRY(process::run_checked({{cfg.qemu_img, "create", "-q", "-f", "qcow2", spec.snapshot_disk.string(), "64M"}},
+                                     limits));
+  }
+  RACERIG_ASSIGN(vm::GuestPorts ports, vm::GuestPorts::listen(vm->run_dir_));
+  vm->ports_ = std::make_unique<vm::GuestPorts>(std::move(ports));
+  if (ids) {
+    RACERIG_TRY(give_to(vm->run_dir_, *ids));
+    spec.dac_label = "+" + std::to_string(ids->uid) + ":+" + std::to_string(ids->gid);
+  }
+
+  spec.name = unique_name();
+  spec.emulator = cfg.qemu.find('/') == std::string::npos ? "/usr/bin/" + cfg.qemu : cfg.qemu;
+  spec.kvm = cfg.kvm;
+  spec.cpus = cfg.cpus;
+  spec.memory_mb = cfg.memory_mb;
+  spec.pmem_mb = cfg.pmem_mb;
+  spec.pmem_image = vm->pmem_image_path();
+  spec.console_socket = vm->ports_->console_path();
+  spec.agent_socket = vm->ports_->agent_path();
+  spec.gdb_socket = vm->gdb_path_;
+  spec.qmp_socket = vm->run_dir_ / "qmp.sock";
+  OwnerTag tag = self_owner();
+  tag.run_dir = vm->run_dir_.string();
+  spec.metadata_element = owner_element(tag);
+  RACERIG_TRY(record_run(default_run_registry(), spec.name, tag));
+  vm->recorded_ = spec.name;
+  RACERIG_ASSIGN(vm->dom_, create_transient(*vm->conn_, domain_xml(spec), spec.name, cfg.start_paused));
+
+  LibvirtVm* self = vm.get();
+  RACERIG_TRY(vm->ports_->accept(
+      deadline,
+      [self] { return is_active(self->dom_) ? std::string() : "domain " + self->dom_.name() + " is not running"; },
+      {vm::cancel_fd()}));
+  std::error_code ec;
+  if (!fs::exists(vm->gdb_path_, ec))
+    return make_error(ErrorKind::kIo, "domain " + spec.name + " is up but " + vm->gdb_path_ + " does not exist");
+  return vm;
+}
+
+LibvirtVm::~LibvirtVm() { (void)shutdown(Deadline::after(milliseconds(10000))); }
+
+void LibvirtVm::check_exit() {
+  // QEMU closing both serial connections is the sign of its end; libvirt
+  // confirms (a transient domain that ended is gone).
+  if (!exited_ && ports_ && ports_->both_closed() && !is_active(dom_)) exited_ = true;
+}
+
+void LibvirtVm::drain_events() {
+  if (!ports_) return;
+  ports_->drain();
+  check_exit();
+}
+
+Status LibvirtVm::wait_exit(Deadline deadline) {
+  while (!exited_) {
+    drain_events();
+    if (exited_) break;
+    if (!is_active(dom_)) {
+      exited_ = true;
+      break;
+    }
+    if (deadline.expired()) return make_error(ErrorKind::kTimeout, "domain " + dom_.name() + " did not end in time");
+    pollfd p{ports_ ? ports_->event_fd() : -1, POLLIN, 0};
+    (void)::poll(&p, 1, std::min(deadline.poll_timeout_ms(), 100));
+  }
+  return Status::Ok();
+}
+
+void LibvirtVm::wait_until_exit_or_cancel() {
+  while (!exited_ && !vm::cancelled()) {
+    pollfd p{ports_ ? ports_->event_fd() : -1, POLLIN, 0};
+    (void)::poll(&p, 1, 1000);
+    drain_events();
+    if (!is_active(dom_)) exited_ = true;
+    (void)take_new_console_lines();
+    (void)take_new_agent_lines();
+  }
+}
+
+Status LibvirtVm::shutdown(Deadline) {
+  if (shut_down_) return Status::Ok();
+  shut_down_ = true;
+  Status result = Status::Ok();
+  if (ports_) ports_->drain();
+  qmp_.reset();
+  if (dom_.valid() && conn_) result = destroy(*conn_, dom_);
+  dom_.reset();
+  exited_ = true;
+  if (ports_) ports_->close();
+  if (!run_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(run_dir_, ec);
+  }
+  if (!recorded_.empty()) forget_run(default_run_registry(), recorded_);
+  return result;
+}
+
+Status LibvirtVm::monitor_command(const std::string& command) {
+  RACERIG_ASSIGN(std::string text, hmp(*conn_, dom_, command));
+  // HMP answers nothing on success and prints its error otherwise.
+  if (text.find_first_not_of(" \r\n") != std::string::npos)
+    return make_error(ErrorKind::kIo, command + " on domain " + dom_.name() + ": " + text);
+  return Status::Ok();
+}
+
+Status LibvirtVm::save_snapshot(const std::string& name, Deadline) { return monitor_command("savevm " + name); }
+Status LibvirtVm::load_snapshot(const std::string& name, Deadline) { return monitor_command("loadvm " + name); }
+
+std::string LibvirtVm::qemu_log() const {
+  if (auto root = embed_root_of(conn_ ? conn_->uri() : "")) return read_text(*root / "log" / "qemu" / (dom_.name() + ".log"));
+  return "";
+}
+
+Result<std::string> LibvirtVm::qmp(std::string_view command, std::string_view args_json, Deadline deadline) {
+  if (!qmp_) {
+    RACERIG_ASSIGN(vm::QmpClient client, vm::QmpClient::connect((run_dir_ / "qmp.sock").string(), deadline));
+    qmp_ = std::make_unique<vm::QmpClient>(std::move(client));
+  }
+  return qmp_->execute(command, args_json, deadline);
+}
+
+}  // namespace racerig::libvirt

@@ -1,0 +1,137 @@
+// The guest's serial ports on UNIX sockets (see guest_ports.h).
+#include "rig/qemu/guest_ports.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace racerig::vm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<ScopedFd> listen_unix(const fs::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string p = path.string();
+  if (p.size() >= sizeof addr.sun_path) return make_error(ErrorKind::kInput, "socket path too long: " + p);
+  std::memcpy(addr.sun_path, p.data(), p.size());
+  ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) return errno_error("socket");
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno_error("bind " + p);
+  if (::listen(fd.get(), 1) != 0) return errno_error("listen " + p);
+  return fd;
+}
+
+}  // namespace
+
+Result<GuestPorts> GuestPorts::listen(const fs::path& dir) {
+  GuestPorts ports;
+  ports.dir_ = dir;
+  RACERIG_ASSIGN(ports.console_listener_, listen_unix(ports.console_path()));
+  RACERIG_ASSIGN(ports.agent_listener_, listen_unix(ports.agent_path()));
+  return ports;
+}
+
+Status GuestPorts::accept(Deadline deadline, const std::function<std::string()>& gone,
+                          const std::vector<int>& extra_fds) {
+  for (auto [listener, target, name] : {std::tuple{&console_listener_, &console_, "console"},
+                                        std::tuple{&agent_listener_, &agent_, "agent port"}}) {
+    while (!target->valid()) {
+      int fd = ::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        target->reset(fd);
+        break;
+      }
+      if (errno != EAGAIN && errno != EINTR) return errno_error(std::string("accepting QEMU's ") + name);
+      if (std::string why = gone(); !why.empty())
+        return make_error(ErrorKind::kIo, std::string("QEMU ended before connecting its ") + name + ": " + why);
+      if (deadline.expired())
+        return make_error(ErrorKind::kTimeout, std::string("QEMU did not connect its ") + name + " in time");
+      pollfd p{listener->get(), POLLIN, 0};
+      (void)::poll(&p, 1, std::min(deadline.poll_timeout_ms(), 100));
+    }
+  }
+  console_listener_.reset();
+  agent_listener_.reset();
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_.valid()) return errno_error("epoll_create1");
+  std::vector<int> fds = {console_.get(), agent_.get()};
+  fds.insert(fds.end(), extra_fds.begin(), extra_fds.end());
+  for (int fd : fds) {
+    if (fd < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return errno_error("epoll_ctl");
+  }
+  return Status::Ok();
+}
+
+void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll) {
+  while (fd.valid()) {
+    char buf[16384];
+    ssize_t n = ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      std::string_view bytes(buf, static_cast<size_t>(n));
+      lines.feed(bytes);
+      if (log != nullptr)
+        for (char c : bytes)
+          if (c != '\r') *log += c;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    // EOF or error: QEMU closed its end. Stop watching it so the event fd
+    // does not stay readable forever.
+    if (epoll >= 0) (void)::epoll_ctl(epoll, EPOLL_CTL_DEL, fd.get(), nullptr);
+    fd.reset();
+  }
+}
+
+void GuestPorts::drain() {
+  read_into(console_, console_lines_, &console_log_, epoll_.get());
+  read_into(agent_, agent_lines_, nullptr, epoll_.get());
+}
+
+Status GuestPorts::send_agent_line(std::string_view line) {
+  const Deadline deadline = Deadline::after(std::chrono::milliseconds(5000));
+  while (!line.empty()) {
+    if (!agent_.valid()) return make_error(ErrorKind::kIo, "the agent port is closed (QEMU exited?)");
+    ssize_t n = ::send(agent_.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      line.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (deadline.expired()) return make_error(ErrorKind::kTimeout, "the agent port does not take bytes");
+      pollfd p{agent_.get(), POLLOUT, 0};
+      (void)::poll(&p, 1, deadline.poll_timeout_ms());
+      continue;
+    }
+    return errno_error("writing to the agent port");
+  }
+  return Status::Ok();
+}
+
+void GuestPorts::discard() {
+  drain();
+  console_lines_.clear();
+  agent_lines_.clear();
+}
+
+void GuestPorts::close() {
+  console_listener_.reset();
+  agent_listener_.reset();
+  console_.reset();
+  agent_.reset();
+  epoll_.reset();
+}
+
+}  // namespace racerig::vm

@@ -1,0 +1,62 @@
+// The guest's two serial ports as racerig sees them: UNIX sockets racerig
+// listens on in the run dir (console.sock, agent.sock), which QEMU connects
+// to while it starts; then line buffers, the console log, and one epoll fd
+// that wakes on guest bytes (and on extra fds the owner adds, e.g. the
+// cancel pipe).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rig/base/deadline.h"
+#include "rig/base/result.h"
+#include "rig/base/scoped_fd.h"
+#include "rig/qemu/line_buffer.h"
+
+namespace racerig::vm {
+
+class GuestPorts {
+ public:
+  // Listens on DIR/console.sock and DIR/agent.sock. kInput for a path too
+  // long for a UNIX socket, kIo for a socket call that fails.
+  static Result<GuestPorts> listen(const std::filesystem::path& dir);
+  GuestPorts(GuestPorts&&) = default;
+  GuestPorts& operator=(GuestPorts&&) = default;
+
+  std::filesystem::path console_path() const { return dir_ / "console.sock"; }
+  std::filesystem::path agent_path() const { return dir_ / "agent.sock"; }
+
+  // Accepts QEMU's two connections. `gone` is asked between waits (every
+  // 100 ms at most) and returns a non-empty reason when QEMU died: that
+  // becomes a kIo error. kTimeout at the deadline. Then builds the epoll fd
+  // over both connections and `extra_fds` (negative ones skipped).
+  Status accept(Deadline deadline, const std::function<std::string()>& gone, const std::vector<int>& extra_fds);
+
+  int event_fd() const { return epoll_.get(); }
+  // Never blocks: reads what both sockets hold. A socket at EOF is closed and
+  // leaves the epoll set.
+  void drain();
+  // Both connections are closed (QEMU closed its ends: it exited).
+  bool both_closed() const { return !console_.valid() && !agent_.valid(); }
+  std::vector<std::string> take_console_lines() { return console_lines_.take_lines(); }
+  std::vector<std::string> take_agent_lines() { return agent_lines_.take_lines(); }
+  const std::string& console_log() const { return console_log_; }
+  Status send_agent_line(std::string_view line);
+  // Forgets what was read, unfinished lines included.
+  void discard();
+  void close();
+
+ private:
+  GuestPorts() = default;
+  static void read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll);
+
+  std::filesystem::path dir_;
+  ScopedFd console_listener_, agent_listener_, console_, agent_, epoll_;
+  LineBuffer console_lines_, agent_lines_;
+  std::string console_log_;
+};
+
+}  // namespace racerig::vm

@@ -1,0 +1,277 @@
+// The persistent ready-state snapshot cache (see ready_store.h).
+#include "rig/run/ready_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace racerig::run {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Files hashed in full on every check; the memory images are too large for
+// that and are checked by what stat says (see find()).
+bool small_file(const std::string& name) { return name == kDeviceStateFile || name == kInitrdFile; }
+
+Result<std::string> sha256_of_file(const fs::path& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("opening " + path.string());
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return make_error(ErrorKind::kInternal, "sha256 context");
+  }
+  std::vector<char> buf(1 << 20);
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      EVP_MD_CTX_free(ctx);
+      return errno_error("reading " + path.string());
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string sha256_of_text(const std::string& text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+int64_t ns_of(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
+
+// One file as it is now; sha256 for small files (or all with `hash_all`).
+Result<pb::SnapshotFile> describe(const fs::path& dir, const std::string& name, bool hash_all) {
+  const fs::path p = dir / name;
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return errno_error("stat " + p.string());
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::kIo, p.string() + " is not a regular file");
+  pb::SnapshotFile f;
+  f.set_name(name);
+  f.set_size(static_cast<uint64_t>(st.st_size));
+  f.set_mtime_ns(ns_of(st.st_mtim));
+  f.set_ctime_ns(ns_of(st.st_ctim));
+  f.set_inode(st.st_ino);
+  f.set_allocated_blocks(static_cast<uint64_t>(st.st_blocks));
+  if (hash_all || small_file(name)) {
+    RACERIG_ASSIGN(std::string h, sha256_of_file(p));
+    f.set_sha256(h);
+  }
+  return f;
+}
+
+Status sync_path(const fs::path& p, bool directory) {
+  ScopedFd fd(::open(p.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("opening " + p.string());
+  if (::fsync(fd.get()) != 0) return errno_error("fsync " + p.string());
+  return Status::Ok();
+}
+
+std::string random_suffix() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000);
+}
+
+// Why `meta` does not describe a usable snapshot in `dir`, or "".
+std::string check(const fs::path& dir, const pb::ReadySnapshot& meta, const std::string& key,
+                  const std::string& key_text, bool deep) {
+  if (meta.format() != kSnapshotFormat)
+    return "format " + std::to_string(meta.format()) + ", expected " + std::to_string(kSnapshotFormat);
+  if (meta.key() != key) return "meta.pb names key " + meta.key() + ", the directory is " + key;
+  if (meta.key_text() != key_text) return "meta.pb's inputs differ from this run's (a hash collision or a stale file)";
+  for (const char* name : {kRamFile, kPmemFile, kDeviceStateFile, kInitrdFile}) {
+    const pb::SnapshotFile* want = nullptr;
+    for (const auto& f : meta.files())
+      if (f.name() == name) want = &f;
+    if (want == nullptr) return std::string("meta.pb does not list ") + name;
+    auto now = describe(dir, name, deep && !want->sha256().empty());
+    if (!now.ok()) return now.error().message;
+    if (now->size() != want->size())
+      return std::string(name) + " has " + std::to_string(now->size()) + " bytes, published with " +
+             std::to_string(want->size());
+    if (now->inode() != want->inode() || now->mtime_ns() != want->mtime_ns() || now->ctime_ns() != want->ctime_ns() ||
+        now->allocated_blocks() != want->allocated_blocks())
+      return std::string(name) + " was changed after it was published (inode, times or allocation differ)";
+    if (!want->sha256().empty() && !now->sha256().empty() && now->sha256() != want->sha256())
+      return std::string(name) + "'s content differs from what was published (sha256 " + now->sha256().substr(0, 12) +
+             ", published " + want->sha256().substr(0, 12) + ")";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string snapshot_key_text(const SnapshotInputs& in) {
+  static const char* hex = "0123456789abcdef";
+  std::string plan_hex;
+  for (unsigned char c : in.guest_plan) {
+    plan_hex += hex[c >> 4];
+    plan_hex += hex[c & 15];
+  }
+  std::ostringstream o;
+  o << "racerig ready-state snapshot v" << kSnapshotFormat << "\n"
+    << "kernel build id: " << in.kernel_build_id << "\n"
+    << "base initramfs: " << in.base_initramfs << "\n"
+    << "guest plan: " << plan_hex << "\n"
+    << "NVDIMM template: " << (in.pmem_template.empty() ? "none" : in.pmem_template) << "\n"
+    << "kernel command line: " << in.append << "\n"
+    << "qemu: " << in.qemu_version << "\n"
+    << "qemu binary: " << in.qemu_binary << "\n"
+    << "accelerator: " << (in.kvm ? "kvm" : "tcg") << "\n"
+    << "vcpus: " << in.cpus << "\n"
+    << "memory MiB: " << in.memory_mb << "\n"
+    << "NVDIMM MiB: " << in.pmem_mb << "\n";
+  return o.str();
+}
+
+std::string snapshot_key(const std::string& key_text) { return sha256_of_text(key_text).substr(0, 24); }
+
+Result<std::optional<ReadySnapshotStore::Entry>> ReadySnapshotStore::find(const std::string& key,
+                                                                          const std::string& key_text,
+                                                                          std::string* why, bool deep) const {
+  const fs::path dir = root_ / key;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return std::optional<Entry>();
+  Entry e{dir, {}};
+  std::string problem;
+  {
+    std::ifstream in(dir / kMetaFile, std::ios::binary);
+    if (!in) {
+      problem = "meta.pb is missing";
+    } else if (!e.meta.ParseFromIstream(&in)) {
+      problem = "meta.pb does not parse";
+    }
+  }
+  if (problem.empty()) problem = check(dir, e.meta, key, key_text, deep);
+  if (problem.empty()) return std::optional<Entry>(std::move(e));
+  if (why != nullptr) *why = "ready-state snapshot " + dir.string() + ": " + problem;
+  RACERIG_TRY(remove(key));
+  return std::optional<Entry>();
+}
+
+Result<ScopedFd> ReadySnapshotStore::lock(const std::string& key, Deadline deadline) const {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) return make_error(ErrorKind::kIo, "creating " + root_.string() + ": " + ec.message());
+  const fs::path path = root_ / (key + ".lock");
+  ScopedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_error("opening lock " + path.string());
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) return errno_error("locking " + path.string());
+    if (deadline.expired())
+      return make_error(ErrorKind::kTimeout, "another racerig is still making the snapshot " + path.string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // Whatever a maker of this key left behind (killed while staging or
+  // deleting) is nobody's now: the lock is ours.
+  for (const auto& d : fs::directory_iterator(root_, ec)) {
+    const std::string name = d.path().filename().string();
+    if (name.rfind(".staging-" + key + "-", 0) == 0 || name.rfind(".trash-" + key + "-", 0) == 0) {
+      std::error_code rm;
+      fs::remove_all(d.path(), rm);
+    }
+  }
+  return fd;
+}
+
+Result<fs::path> ReadySnapshotStore::staging_dir(const std::string& key) const {
+  const fs::path dir = root_ / (".staging-" + key + "-" + random_suffix());
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (!fs::create_directory(dir, ec) || ec)
+    return make_error(ErrorKind::kIo, "creating " + dir.string() + ": " + (ec ? ec.message() : "it exists"));
+  return dir;
+}
+
+Result<ReadySnapshotStore::Entry> ReadySnapshotStore::publish(const fs::path& staging, pb::ReadySnapshot meta) const {
+  std::error_code ec;
+  auto drop = [&](Error e) {
+    fs::remove_all(staging, ec);
+    return e;
+  };
+  meta.set_format(kSnapshotFormat);
+  meta.clear_files();
+  for (const char* name : {kRamFile, kPmemFile, kDeviceStateFile, kInitrdFile}) {
+    if (Status s = sync_path(staging / name, false); !s.ok()) return drop(s.error());
+    auto f = describe(staging, name, false);
+    if (!f.ok()) return drop(f.error());
+    *meta.add_files() = *f;
+  }
+  {
+    const fs::path p = staging / kMetaFile;
+    std::ofstream out(p, std::ios::binary);
+    if (!meta.SerializeToOstream(&out) || !out.flush()) return drop(make_error(ErrorKind::kIo, "writing " + p.string()));
+  }
+  if (Status s = sync_path(staging / kMetaFile, false); !s.ok()) return drop(s.error());
+  if (Status s = sync_path(staging, true); !s.ok()) return drop(s.error());
+  const fs::path dir = root_ / meta.key();
+  if (::rename(staging.c_str(), dir.c_str()) != 0) {
+    // Another maker published first (no lock held, or a stale directory):
+    // the caller checks and uses what is there.
+    Error e = errno_error("publishing " + staging.string() + " as " + dir.string());
+    return drop(e);
+  }
+  (void)sync_path(root_, true);
+  return Entry{dir, std::move(meta)};
+}
+
+std::vector<ReadySnapshotStore::Entry> ReadySnapshotStore::list() const {
+  std::vector<Entry> out;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(root_, ec)) {
+    const std::string name = d.path().filename().string();
+    if (!d.is_directory(ec) || name.empty() || name[0] == '.') continue;
+    Entry e{d.path(), {}};
+    std::ifstream in(d.path() / kMetaFile, std::ios::binary);
+    if (in) (void)e.meta.ParseFromIstream(&in);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status ReadySnapshotStore::remove(const std::string& key) const {
+  const fs::path dir = root_ / key;
+  const fs::path trash = root_ / (".trash-" + key + "-" + random_suffix());
+  if (::rename(dir.c_str(), trash.c_str()) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return errno_error("removing " + dir.string());
+  }
+  std::error_code ec;
+  fs::remove_all(trash, ec);
+  if (ec) return make_error(ErrorKind::kIo, "deleting " + trash.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace racerig::run
