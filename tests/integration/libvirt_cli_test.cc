@@ -114,11 +114,11 @@ void expect_decoded_oops(const racerig::pb::RunReport& run) {
 
 TEST(LibvirtBackend, BuggyReproducesOnEveryRunWithTheDecodedOops) {
   std::string json = temp_path("buggy.json");
-  Ran r = run_cli("reproduce --backend libvirt --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 3 --json " + json);
+  Ran r = run_cli("reproduce --backend libvirt --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 10 --json " + json);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto report = read_json<racerig::pb::ReproduceReport>(json);
-  ASSERT_EQ(report.runs_size(), 3) << r.output;
-  EXPECT_EQ(report.reproduced(), 3);
+  ASSERT_EQ(report.runs_size(), 10) << r.output;
+  EXPECT_EQ(report.reproduced(), 10);
   for (const auto& run : report.runs()) {
     EXPECT_TRUE(run.from_snapshot());
     expect_decoded_oops(run);
