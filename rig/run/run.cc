@@ -437,9 +437,8 @@ void judge(const RunContext& ctx, const vm::Machine& vm, VmMonitor& monitor, Evi
 // The logs of an INFRA_ERROR or STALLED run, kept (see kept_logs.h) while
 // the VM's logs are still at hand: the place goes into the report, a
 // failure to keep them into its reason. `console` is this run's part.
-void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report) {
+void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report) {
   if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty()) return;
-  const RunLogs logs{console, vm.qemu_log(), vm.agent_log()};
   auto kept = keep_run_logs(ctx.options.logs_dir,
                             kept_logs_name(std::time(nullptr), report.scenario(), report.kernel_variant(), report.run()),
                             logs);
@@ -447,6 +446,9 @@ void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& 
     report.set_kept_logs(kept->string());
   else
     report.set_reason(report.reason() + " (its logs could not be kept: " + kept.error().message + ")");
+}
+void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report) {
+  keep_logs(ctx, RunLogs{console, vm.qemu_log(), vm.agent_log()}, report);
 }
 
 pb::RunReport new_report(const RunContext& ctx, int index) {
@@ -737,6 +739,8 @@ struct SnapshotRunner::State {
   // incoming: the published snapshot and the next run's VM, if restoring.
   std::optional<ReadySnapshotStore::Entry> entry;
   std::future<Result<Restored>> standby;
+  // The logs of the standby VM's QEMU when it died while restoring.
+  std::shared_ptr<std::optional<RunLogs>> standby_logs;
   ~State() {
     // A standby VM nobody will use: wait for it and let it go.
     if (standby.valid()) (void)standby.get();
@@ -748,7 +752,9 @@ namespace {
 // A fresh QEMU on the snapshot's files (copy-on-write), the device state
 // loaded, the gdbstub connected: paused in the ready state. Thread-safe
 // (touches only its own VM).
-Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const ReadySnapshotStore::Entry& e) {
+// When QEMU died on the way, its logs go to *dead_logs.
+Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const ReadySnapshotStore::Entry& e,
+                                               std::optional<RunLogs>* dead_logs) {
   vm::VmConfig cfg = vm_config(ctx);
   cfg.initrd = e.file(kInitrdFile);
   cfg.ram_file = e.file(kRamFile);
@@ -764,6 +770,7 @@ Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const Read
     if (!qemu->exited()) (void)qemu->wait_exit(Deadline::after(milliseconds(2000)));
     if (qemu->exited() && err.message.find(qemu->exit_text()) == std::string::npos)
       err.message += "; " + qemu->exit_text();
+    if (qemu->exited()) *dead_logs = RunLogs{qemu->console_log(), qemu->qemu_log(), qemu->agent_log()};
     return err;
   };
   if (Status s = vm::load_device_state(*qemu, e.file(kDeviceStateFile), Deadline::after(milliseconds(30000)));
@@ -1041,15 +1048,17 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
   // The standby VM when one was being restored, else one now. A snapshot
   // that QEMU rejects (corrupt, or from another QEMU) is removed and made
   // again, once.
+  std::optional<RunLogs> dead_logs;  // of a QEMU that died while restoring
   auto take = [&]() -> Result<std::unique_ptr<Live>> {
     const auto start = Clock::now();
     if (state_->standby.valid()) {
       auto r = state_->standby.get();
+      if (state_->standby_logs) dead_logs = *state_->standby_logs;
       if (!r.ok()) return r.error();
       report.set_restore_work_ms(r->work_ms);
       return std::make_unique<Live>(std::move(r->live));
     }
-    auto r = restore_incoming(ctx_, *state_->entry);
+    auto r = restore_incoming(ctx_, *state_->entry, &dead_logs);
     report.set_restore_work_ms(ms_since(start));
     return r;
   };
@@ -1072,6 +1081,7 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
   if (!restored.ok()) {
     report.set_verdict(pb::INFRA_ERROR);
     report.set_reason("restoring the ready-state snapshot: " + restored.error().message);
+    if (dead_logs) keep_logs(ctx_, *dead_logs, report);
     return report;
   }
   // The next run's VM, restored while this one runs.
@@ -1080,11 +1090,13 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
     const RunContext* ctx = &ctx_;
     const ReadySnapshotStore::Entry entry = *state_->entry;
     if (!state_->worker) state_->worker = std::make_unique<StandbyWorker>();
+    auto logs = std::make_shared<std::optional<RunLogs>>();
+    state_->standby_logs = logs;
     // The worker follows this thread's cancellation (a racerigd job's token).
-    state_->standby = state_->worker->submit([ctx, entry, token = vm::current_token()]() -> Result<Restored> {
+    state_->standby = state_->worker->submit([ctx, entry, logs, token = vm::current_token()]() -> Result<Restored> {
       vm::ScopedCancel scope(token);
       const auto t = Clock::now();
-      RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry));
+      RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry, logs.get()));
       Restored r;
       r.live = std::move(*live);
       r.work_ms = ms_since(t);
