@@ -86,7 +86,8 @@ Result<std::vector<CacheEntry>> list_entries(const Cache& cache) {
     out.push_back(std::move(c));
   }
   for (const auto& e : fs::directory_iterator(root / "logs", ec)) {
-    if (e.path().filename() == "runs" && e.is_directory(ec) && !e.is_symlink(ec)) continue;  // each run on its own, below
+    // Kept run dirs are listed one by one, below.
+    if (e.path().filename() == "runs" && e.is_directory(ec) && !e.is_symlink(ec)) continue;
     CacheEntry c{"log", e.path().filename().string(), e.path()};
     c.bytes = disk_usage(e.path());
     c.last_used = mtime_of(e.path());
