@@ -438,7 +438,8 @@ void judge(const RunContext& ctx, const vm::Machine& vm, VmMonitor& monitor, Evi
 // the VM's logs are still at hand: the place goes into the report, a
 // failure to keep them into its reason. `console` is this run's part.
 void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report) {
-  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty()) return;
+  // A run the user interrupted (Ctrl-C) is not kept: nothing went wrong.
+  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty() || vm::cancelled()) return;
   auto kept = keep_run_logs(ctx.options.logs_dir,
                             kept_logs_name(std::time(nullptr), report.scenario(), report.kernel_variant(), report.run()),
                             logs);
