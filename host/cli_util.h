@@ -85,6 +85,8 @@ namespace racerig::host {
 Result<run::KernelFiles> ensure_kernel(const std::string& variant);
 // Where racerig keeps derived files of its own (initramfs images).
 std::filesystem::path work_dir();
+// Where the logs of INFRA_ERROR and STALLED runs are kept (the cache's logs/runs).
+std::filesystem::path run_logs_dir();
 }  // namespace racerig::host
 
 namespace racerig::jobs {

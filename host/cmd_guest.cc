@@ -66,6 +66,7 @@ int run_guest(const GuestOptions& args) {
   run::RunOptions options;
   options.kvm = args.kvm;
   options.work_dir = work_dir();
+  options.logs_dir = run_logs_dir();
   auto ctx = run::prepare_run(*kernel, std::shared_ptr<const symbols::Symbols>(std::move(*syms)), std::move(loaded),
                               options);
   if (!ctx.ok()) return report_error("guest", ctx.error());

@@ -88,6 +88,7 @@ int run_reproduce(const ReproduceOptions& args) {
   request.options.kvm = args.kvm;
   request.options.attach = args.attach;
   request.options.work_dir = work_dir();
+  request.options.logs_dir = run_logs_dir();
 
   ReproducePrinter printer(args.verbose);
   std::optional<pb::ReproduceReport> failed_report;

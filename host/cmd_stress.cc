@@ -90,6 +90,7 @@ int run_stress(const StressOptions& args) {
   run::RunOptions options;
   options.kvm = args.kvm;
   options.work_dir = work_dir();
+  options.logs_dir = run_logs_dir();
   if (Status s = apply_vm_args(args.backend, args.restore, options); !s.ok()) return report_error("stress", s.error());
   vm::install_cancel_handlers();
   pb::ReproduceReport all;

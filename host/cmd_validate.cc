@@ -103,6 +103,7 @@ int run_validate(const ValidateOptions& args) {
   request.cold = args.cold;
   request.options.kvm = args.kvm;
   request.options.work_dir = work_dir();
+  request.options.logs_dir = run_logs_dir();
   for (const auto& p : args.patches) request.patches.emplace_back(p);
 
   ValidatePrinter printer;

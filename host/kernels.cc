@@ -16,6 +16,7 @@
 namespace racerig::host {
 
 std::filesystem::path work_dir() { return kbuild::default_cache_root() / "work"; }
+std::filesystem::path run_logs_dir() { return kbuild::default_cache_root() / "logs" / "runs"; }
 
 Result<kbuild::Cache> open_cache(const std::filesystem::path& root) {
   // Every command that may build or boot: Ctrl-C cancels (builds and VMs

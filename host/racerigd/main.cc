@@ -108,6 +108,7 @@ int serve(const DaemonOptions& args) {
   env.racerig_version = host::racerig_version();
   env.qemu_version = host::qemu_version(run_options.qemu);
   run_options.work_dir = env.work_dir;
+  run_options.logs_dir = env.cache_root / "logs" / "runs";
   service::Catalog catalog(env);
   service::LocalRunner runner(env, state / "jobs", run_options);
   service::WorkerPool pool(**store, runner, args.workers);

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 #include "rig/kbuild/cache.h"
 #include "rig/kbuild/patches.h"
 #include "rig/kbuild/progress.h"
+#include "rig/kbuild/store.h"
 #include "rig/kbuild/tree.h"
 #include "rig/process/process.h"
 
@@ -246,6 +248,35 @@ TEST(CacheTest, KeysFollowContentAndACachedBuildCompilesNothing) {
   auto c2 = Cache::open(kernels.path(), cache.path());
   ASSERT_TRUE(c2.ok());
   EXPECT_NE(*c2->key(*b), *kb);
+}
+
+// Kept run dirs (logs/runs/*, see run/kept_logs.h) are listed and pruned
+// one by one, by their own age; build logs as before.
+TEST(StoreTest, KeptRunLogsArePrunedOneByOne) {
+  TempDir kernels, cache;
+  kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
+  kernels.write("variants.textproto", std::string(kBase61) + "variant { name: \"a\" base: \"6.1\" }\n");
+  cache.write("logs/a-123.log", "build log\n");
+  cache.write("logs/runs/20261101T000000Z-s-buggy-run1/console.log", "old\n");
+  cache.write("logs/runs/20261125T000000Z-s-buggy-run2/console.log", "new\n");
+  const auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(24 * 30);
+  fs::last_write_time(cache.path() / "logs/runs/20261101T000000Z-s-buggy-run1", old_time);
+  fs::last_write_time(cache.path() / "logs/a-123.log", old_time);
+  auto c = Cache::open(kernels.path(), cache.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto listed = list_entries(*c);
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  std::set<std::string> runs;
+  for (const auto& e : *listed) {
+    EXPECT_NE(e.path, cache.path() / "logs" / "runs");  // never the whole directory
+    if (e.kind == "run log") runs.insert(e.name);
+  }
+  EXPECT_EQ(runs, (std::set<std::string>{"20261101T000000Z-s-buggy-run1", "20261125T000000Z-s-buggy-run2"}));
+  auto pruned = prune(*c, std::chrono::hours(24 * 14), false);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_FALSE(fs::exists(cache.path() / "logs/runs/20261101T000000Z-s-buggy-run1"));
+  EXPECT_FALSE(fs::exists(cache.path() / "logs/a-123.log"));
+  EXPECT_TRUE(fs::exists(cache.path() / "logs/runs/20261125T000000Z-s-buggy-run2/console.log"));
 }
 
 TEST(CacheTest, VariantFileErrorsCarryLineNumbersAndUnknownNamesListKnownOnes) {

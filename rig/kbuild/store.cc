@@ -86,7 +86,16 @@ Result<std::vector<CacheEntry>> list_entries(const Cache& cache) {
     out.push_back(std::move(c));
   }
   for (const auto& e : fs::directory_iterator(root / "logs", ec)) {
+    // Kept run dirs are listed one by one, below.
+    if (e.path().filename() == "runs" && e.is_directory(ec) && !e.is_symlink(ec)) continue;
     CacheEntry c{"log", e.path().filename().string(), e.path()};
+    c.bytes = disk_usage(e.path());
+    c.last_used = mtime_of(e.path());
+    out.push_back(std::move(c));
+  }
+  // The kept logs of INFRA_ERROR and STALLED runs (run/kept_logs.h).
+  for (const auto& e : fs::directory_iterator(root / "logs" / "runs", ec)) {
+    CacheEntry c{"run log", e.path().filename().string(), e.path()};
     c.bytes = disk_usage(e.path());
     c.last_used = mtime_of(e.path());
     out.push_back(std::move(c));

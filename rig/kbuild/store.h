@@ -14,7 +14,7 @@
 namespace racerig::kbuild {
 
 struct CacheEntry {
-  std::string kind;               // kernel, tree, candidate, log, template
+  std::string kind;               // kernel, tree, candidate, log, run log (a kept run dir), template
   std::string name;               // a kernel's variant, a tree's key, a file's name
   std::filesystem::path path;
   uintmax_t bytes = 0;            // disk usage
@@ -33,7 +33,7 @@ struct PruneResult {
 
 // Removes what is not kept and was not used for `keep`: old kernels (other
 // patches, older recipes or toolchains), old trees (only when no racerig
-// holds their lock), logs and templates. Candidate trees are never touched
+// holds their lock), logs (each kept run dir on its own) and templates. Candidate trees are never touched
 // here (their owners remove them; Cache::open removes dead owners' ones).
 Result<PruneResult> prune(const Cache& cache, std::chrono::hours keep, bool dry_run);
 

@@ -71,6 +71,8 @@ class Child {
   bool exited() const { return reaped_; }
   // The exit status, or 128 + the signal that killed it; -1 before exit.
   int exit_code() const;
+  // waitpid()'s status word; 0 before exit.
+  int wait_status() const { return reaped_ ? status_ : 0; }
   // "exited with status 2", "was killed by signal 9 (SIGKILL)".
   std::string describe_exit() const;
 

@@ -224,5 +224,14 @@ TEST(Sandbox, VmBindsMappedFilesAfterTheRunDirectory) {
   EXPECT_LT(text.find("--bind-fd 9"), text.find("-- qemu-system-x86_64")) << text;
 }
 
+TEST(Sandbox, VmStatusGoesToItsFd) {
+  ::unsetenv("RACERIG_SANDBOX");
+  VmSandbox box{7, "/tmp/racerig-run-x", false, {}, 11};
+  std::string text = command_text(vm_sandbox_argv(box, {"qemu-system-x86_64"}));
+  EXPECT_NE(text.find("--json-status-fd 11 "), std::string::npos) << text;
+  EXPECT_LT(text.find("--json-status-fd 11"), text.find("-- qemu-system-x86_64")) << text;
+  EXPECT_EQ(command_text(vm_sandbox_argv({7, "/r", false}, {"q"})).find("--json-status-fd"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace racerig::process

@@ -38,6 +38,7 @@ std::vector<std::string> vm_sandbox_argv(const VmSandbox& box, const std::vector
   if (box.kvm) argv.insert(argv.end(), {"--dev-bind", "/dev/kvm", "/dev/kvm"});
   argv.insert(argv.end(), {"--bind-fd", std::to_string(box.run_dir_fd), box.run_dir.string()});
   for (const auto& f : box.files) argv.insert(argv.end(), {"--bind-fd", std::to_string(f.fd), f.at.string()});
+  if (box.status_fd >= 0) argv.insert(argv.end(), {"--json-status-fd", std::to_string(box.status_fd)});
   argv.insert(argv.end(), {"--chdir", box.run_dir.string(), "--"});
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;

@@ -40,6 +40,9 @@ struct VmSandbox {
     std::filesystem::path at;
   };
   std::vector<File> files;
+  // When >= 0: bwrap writes its JSON status records here (--json-status-fd),
+  // QEMU's own exit status among them.
+  int status_fd = -1;
 };
 
 // bwrap ... -- QEMU: the run directory and `files` are the only writable

@@ -37,6 +37,13 @@ class Machine {
 
   // Whether the VM (its QEMU) is gone.
   virtual bool exited() const = 0;
+  // Once exited(): how QEMU ended, in the words of what happened ("QEMU was
+  // killed by signal 9 (SIGKILL); its stderr is empty"); empty while it
+  // runs or where the backend cannot tell.
+  virtual std::string exit_text() const { return {}; }
+  // Once exited(): QEMU was killed by a signal or exited with a non-zero
+  // status (not a guest power-off, not a panic with -no-reboot).
+  virtual bool exit_failed() const { return false; }
   // Waits for the VM to end by itself (the guest powered off), keeping its
   // output flowing; kTimeout at the deadline, the VM left running.
   virtual Status wait_exit(Deadline deadline) = 0;
@@ -59,6 +66,8 @@ class Machine {
   virtual std::filesystem::path pmem_image_path() const { return run_dir() / "pmem.img"; }
   // QEMU's own stderr/stdout so far, where the backend can read it.
   virtual std::string qemu_log() const = 0;
+  // Everything the agent port said so far (raw lines), where kept.
+  virtual std::string agent_log() const { return {}; }
 };
 
 }  // namespace racerig::vm

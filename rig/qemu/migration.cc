@@ -41,9 +41,10 @@ Status set_ignore_shared(Vm& vm, Deadline deadline) {
 // A QEMU that died on the way: its log says why.
 Error qemu_failure(Vm& vm, const std::string& what) {
   (void)vm.wait_exit(Deadline::after(std::chrono::milliseconds(2000)));
+  if (vm.exited()) return make_error(ErrorKind::kIo, what + ": " + vm.exit_text());
   std::string log = vm.qemu_log();
   if (log.size() > 1500) log = "..." + log.substr(log.size() - 1500);
-  return make_error(ErrorKind::kIo, what + ": QEMU exited (status " + std::to_string(vm.exit_status()) + "): " + log);
+  return make_error(ErrorKind::kIo, what + ": QEMU failed and did not exit; its log: " + log);
 }
 
 // Polls query-migrate until the migration ends. `side` names it in errors.

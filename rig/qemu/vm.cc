@@ -26,7 +26,9 @@
 
 #include "rig/process/process.h"
 #include "rig/process/sandbox.h"
+#include "rig/qemu/bwrap_status.h"
 #include "rig/qemu/cancel.h"
+#include "rig/qemu/exit_status.h"
 #include "rig/qemu/run_dir.h"
 
 namespace racerig::vm {
@@ -47,15 +49,6 @@ Result<ScopedFd> listen_unix(const fs::path& path) {
   if (::listen(fd.get(), 1) != 0) return errno_error("listen " + p);
   return fd;
 }
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
 
 // Gives `path` to the worker user (QEMU runs as it); no-op when we are it.
 Status give_to(const fs::path& path, const std::optional<process::Identity>& who) {
@@ -277,27 +270,42 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
 
   const std::vector<std::string> argv = qemu_argv(run_cfg, vm->run_dir_);
   const fs::path log = vm->run_dir_ / "qemu.log";
-  ScopedFd log_fd(::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600));
+  // Kept open: the log is read through this fd, never by its name in a
+  // directory QEMU can write to.
+  ScopedFd log_fd(::open(log.c_str(), O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd.valid()) return errno_error("creating " + log.string());
   ScopedFd dir_fd(::open(vm->run_dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid()) return errno_error("opening " + vm->run_dir_.string());
+  // bubblewrap reports QEMU's own exit status on a pipe (its own exit
+  // status is not QEMU's wait status).
+  ScopedFd status_write;
+  vm->sandboxed_ = process::sandbox_enabled();
+  if (vm->sandboxed_) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return errno_error("pipe for bubblewrap's status");
+    vm->status_.reset(fds[0]);
+    status_write.reset(fds[1]);
+  }
   process::Spec spec;
-  spec.argv = process::vm_sandbox_argv({dir_fd.get(), vm->run_dir_, cfg.kvm, mapped}, argv);
+  spec.argv =
+      process::vm_sandbox_argv({dir_fd.get(), vm->run_dir_, cfg.kvm, mapped, vm->sandboxed_ ? status_write.get() : -1}, argv);
   spec.output_fd = log_fd.get();
   spec.identity = who;
   spec.keep_fds = {dir_fd.get()};
+  if (status_write.valid()) spec.keep_fds.push_back(status_write.get());
   for (const auto& f : mapped) spec.keep_fds.push_back(f.fd);
   auto child = process::Child::spawn(spec);
   if (!child.ok()) return child.error().kind == ErrorKind::kInput ? child.error().wrap("QEMU") : child.error();
   vm->child_ = std::make_unique<process::Child>(std::move(*child));
+  status_write.reset();  // bwrap holds it now; EOF once bwrap is gone
+  vm->log_ = std::move(log_fd);
   vm->pid_ = vm->child_->pid();
   record_qemu(vm->run_dir_, vm->pid_);
   const int pidfd = vm->child_->pidfd();
 
   auto died = [&](const std::string& when) {
     vm->reap(true);
-    return make_error(ErrorKind::kIo, "QEMU exited " + when + " (status " + std::to_string(vm->exit_status_) +
-                                          "): " + tail(read_text(log), 2000) + "\ncommand: " + [&] {
+    return make_error(ErrorKind::kIo, "QEMU ended " + when + ": " + vm->exit_text_ + "\ncommand: " + [&] {
                                             std::string s;
                                             for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
                                             return s;
@@ -382,7 +390,7 @@ void Vm::read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll)
 
 void Vm::drain_events() {
   read_into(console_, console_lines_, &console_log_, epoll_.get());
-  read_into(agent_, agent_lines_, nullptr, epoll_.get());
+  read_into(agent_, agent_lines_, &agent_log_, epoll_.get());
   reap(false);
 }
 
@@ -437,7 +445,22 @@ void Vm::discard_output() {
   agent_lines_.clear();
 }
 
-std::string Vm::qemu_log() const { return read_text(run_dir_ / "qemu.log"); }
+std::string Vm::qemu_log() const {
+  constexpr off_t kMax = 1 << 20;  // the last MiB
+  struct stat st {};
+  if (!log_.valid() || ::fstat(log_.get(), &st) != 0) return {};
+  off_t from = st.st_size > kMax ? st.st_size - kMax : 0;
+  std::string out(static_cast<size_t>(st.st_size - from), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::pread(log_.get(), out.data() + got, out.size() - got, from + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return from > 0 ? "...\n" + out : out;
+}
 
 void Vm::reap(bool block) {
   if (!child_ || exited_) return;
@@ -448,6 +471,24 @@ void Vm::reap(bool block) {
   }
   exited_ = true;
   exit_status_ = child_->exit_code();
+  const std::string log = qemu_log();
+  if (sandboxed_) {
+    // bwrap wrote its records before exiting: all of them are in the pipe.
+    std::string records;
+    char buf[4096];
+    ssize_t n;
+    while (status_.valid() && (n = ::read(status_.get(), buf, sizeof buf)) > 0) records.append(buf, static_cast<size_t>(n));
+    status_.reset();
+    auto parsed = parse_bwrap_status(records);
+    std::optional<int> code = parsed.ok() ? parsed->exit_code : std::nullopt;
+    if (code) exit_status_ = *code;
+    exit_failed_ = !code || *code != 0;
+    exit_text_ = describe_sandboxed_qemu_exit(code, child_->wait_status(), log);
+    if (!parsed.ok()) exit_text_ += " (" + parsed.error().message + ")";
+  } else {
+    exit_failed_ = !WIFEXITED(child_->wait_status()) || WEXITSTATUS(child_->wait_status()) != 0;
+    exit_text_ = describe_qemu_exit(child_->wait_status(), log);
+  }
   if (epoll_.valid()) (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, child_->pidfd(), nullptr);
 }
 

@@ -96,7 +96,13 @@ class Vm : public Machine {
   Result<std::string> qmp(std::string_view command, std::string_view args_json, Deadline deadline);
 
   bool exited() const override { return exited_; }
+  // QEMU's exit status, or 128 + the signal that killed it (inside the
+  // sandbox: as bubblewrap reported it).
   int exit_status() const { return exit_status_; }
+  std::string exit_text() const override { return exit_text_; }
+  bool exit_failed() const override { return exit_failed_; }
+  // Everything the agent port said (the raw lines, carriage returns removed).
+  std::string agent_log() const override { return agent_log_; }
   // The process we spawned (bubblewrap; QEMU runs inside it, in its group).
   pid_t pid() const { return pid_; }
   const std::filesystem::path& run_dir() const override { return run_dir_; }
@@ -140,9 +146,15 @@ class Vm : public Machine {
   ScopedFd epoll_, console_, agent_;
   std::unique_ptr<QmpClient> qmp_;
   LineBuffer console_lines_, agent_lines_;
-  std::string console_log_;
+  std::string console_log_, agent_log_;
+  // bubblewrap's status records (--json-status-fd); invalid without the sandbox.
+  ScopedFd status_;
+  ScopedFd log_;  // qemu.log, QEMU's stdout and stderr
+  bool sandboxed_ = false;
   bool exited_ = false;
   int exit_status_ = -1;
+  std::string exit_text_;
+  bool exit_failed_ = false;
   bool shut_down_ = false;
 };
 

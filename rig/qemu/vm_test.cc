@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
 #include "rig/gdbremote/client.h"
 #include "rig/qemu/vm.h"
 
@@ -60,6 +65,61 @@ TEST(Vm, DestructorAloneCleansUp) {
   }
   EXPECT_FALSE(process_exists(pid));
   EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+// The QEMU process of `vm` (inside the sandbox: a descendant of the process
+// we spawned whose command is QEMU's), or -1.
+pid_t qemu_of(const Vm& vm) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(e.path() / "comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c.rfind("qemu-system", 0) != 0) continue;
+    std::ifstream cmdline(e.path() / "cmdline");
+    std::string line((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (line.find(vm.run_dir().string() + "/") != std::string::npos) return static_cast<pid_t>(std::stol(name));
+  }
+  return -1;
+}
+
+// Issue 15: QEMU killed under us is named as such, although the process we
+// spawned is bubblewrap (whose own status is an exit code); and a killed
+// sandbox says it is the sandbox.
+TEST(Vm, AKilledQemuSaysItWasKilled) {
+  auto vm = Vm::start(firmware_config(), soon());
+  ASSERT_TRUE(vm.ok()) << vm.error().message;
+  const pid_t qemu = qemu_of(**vm);
+  ASSERT_GT(qemu, 0);
+  EXPECT_EQ((*vm)->exit_text(), "") << "still running";
+  ASSERT_EQ(::kill(qemu, SIGKILL), 0);
+  ASSERT_TRUE((*vm)->wait_exit(soon()).ok());
+  EXPECT_TRUE((*vm)->exit_failed());
+  EXPECT_EQ((*vm)->exit_status(), 137);
+  EXPECT_EQ((*vm)->exit_text().rfind("QEMU was killed by signal 9 (SIGKILL)", 0), 0u) << (*vm)->exit_text();
+
+  auto again = Vm::start(firmware_config(), soon());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  ASSERT_EQ(::kill((*again)->pid(), SIGKILL), 0);  // the sandbox itself
+  ASSERT_TRUE((*again)->wait_exit(soon()).ok());
+  EXPECT_TRUE((*again)->exit_failed());
+  const std::string text = (*again)->exit_text();
+  if (std::getenv("RACERIG_SANDBOX") != nullptr && std::string(std::getenv("RACERIG_SANDBOX")) == "off")
+    EXPECT_EQ(text.rfind("QEMU was killed by signal 9 (SIGKILL)", 0), 0u) << text;
+  else
+    EXPECT_EQ(text.rfind("QEMU's sandbox (bubblewrap) was killed by signal 9 (SIGKILL) without reporting QEMU's end", 0),
+              0u)
+        << text;
+}
+
+TEST(Vm, AQemuThatQuitsExitsZero) {
+  auto vm = Vm::start(firmware_config(), soon());
+  ASSERT_TRUE(vm.ok()) << vm.error().message;
+  (void)(*vm)->qmp("quit", "", soon());
+  ASSERT_TRUE((*vm)->wait_exit(soon()).ok());
+  EXPECT_FALSE((*vm)->exit_failed()) << (*vm)->exit_text();
+  EXPECT_EQ((*vm)->exit_text().rfind("QEMU exited with status 0", 0), 0u) << (*vm)->exit_text();
 }
 
 TEST(Vm, MissingKernelIsAnInputErrorNamingIt) {

@@ -42,7 +42,8 @@ schedule::GuestStatus VmMonitor::poll() {
   }
   if (vm_.exited() && !status_.agent_finished) {
     status_.agent_finished = true;
-    status_.agent_note = "QEMU exited";
+    const std::string how = vm_.exit_text();
+    status_.agent_note = how.empty() ? "QEMU exited" : how;
   }
   // The schedule ends on a report that matches or one that is not a
   // WARNING (the kernel is going down); after an unexpected WARNING the

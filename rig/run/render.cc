@@ -26,6 +26,7 @@ std::string render_run(const pb::RunReport& r, bool verbose) {
     total += t.ms();
   }
   if (!timings.empty()) out += "  time: " + fmt_ms(total) + " (" + timings + ")\n";
+  if (!r.kept_logs().empty()) out += "  logs kept in " + r.kept_logs() + "\n";
   if (verbose || r.verdict() != pb::REPRODUCED) {
     for (const auto& e : r.events()) {
       if (e.what() == "skipped" && !verbose) continue;

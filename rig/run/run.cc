@@ -30,12 +30,14 @@
 #include "rig/run/backend.h"
 #include "rig/run/crash_stop.h"
 #include "rig/run/guest_monitor.h"
+#include "rig/run/kept_logs.h"
 #include "rig/run/rsp_target.h"
 #include "rig/run/verdict.h"
 #include "rig/dwarf/current_task.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
 #include "rig/qemu/cancel.h"
+#include "rig/qemu/exit_status.h"
 #include "rig/qemu/migration.h"
 #include "rig/qemu/vm.h"
 #include "rig/run/ready_store.h"
@@ -57,6 +59,15 @@ std::string tail_lines(const std::string& text, size_t n) {
     if (pos == std::string::npos) return text;
   }
   return text.substr(pos + 1);
+}
+
+// "<what>: <how QEMU ended>" and the console's last lines, or that it said
+// nothing.
+std::string ended_text(const std::string& what, const vm::Machine& vm) {
+  std::string out = what;
+  if (vm.exited() && !vm.exit_text().empty()) out += ": " + vm.exit_text();
+  const std::string console = tail_lines(vm.console_log(), 15);
+  return out + (console.empty() ? "; the console said nothing" : "; console tail:\n" + console);
 }
 
 // Waits while the VM runs until `done()` says so, the guest ends, or the
@@ -268,7 +279,7 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
          : !*ready         ? "the guest was not ready within the boot deadline; console tail:\n" +
                          tail_lines(vm.console_log(), 15)
          : monitor.fatal() ? "set-up failed: the agent said " + monitor.poll().agent_note
-                           : "the guest ended during set-up; console tail:\n" + tail_lines(vm.console_log(), 15);
+                           : ended_text("the guest ended during set-up", vm);
 }
 
 // The schedule and what follows it, on a ready guest whose agent waits for
@@ -385,9 +396,13 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
 }
 
 // Evidence → verdict, oops decoded, agent events; phase "verdict".
-void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunReport& report, Clock::time_point t0,
-           Phases& phases, const std::vector<pb::AgentEvent>& earlier_events) {
+void judge(const RunContext& ctx, const vm::Machine& vm, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
+           Clock::time_point t0, Phases& phases, const std::vector<pb::AgentEvent>& earlier_events) {
   monitor.poll();
+  if (vm.exited()) {
+    ev.vm_end = vm.exit_text();
+    ev.vm_failed = vm.exit_failed();
+  }
   ev.agent = earlier_events;
   for (const auto& e : monitor.events()) ev.agent.push_back(e);
   ev.agent_done = monitor.done();
@@ -417,6 +432,24 @@ void judge(const RunContext& ctx, VmMonitor& monitor, Evidence& ev, pb::RunRepor
   report.set_schedule_enforced(!ev.unforced && ev.schedule_ran && ev.schedule == schedule::Outcome::Kind::kEnforced);
   report.set_serialized(ev.serialized);
   phases.mark("verdict");
+}
+
+// The logs of an INFRA_ERROR or STALLED run, kept (see kept_logs.h) while
+// the VM's logs are still at hand: the place goes into the report, a
+// failure to keep them into its reason. `console` is this run's part.
+void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report) {
+  // A run the user interrupted (Ctrl-C) is not kept: nothing went wrong.
+  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty() || vm::cancelled()) return;
+  auto kept = keep_run_logs(ctx.options.logs_dir,
+                            kept_logs_name(std::time(nullptr), report.scenario(), report.kernel_variant(), report.run()),
+                            logs);
+  if (kept.ok())
+    report.set_kept_logs(kept->string());
+  else
+    report.set_reason(report.reason() + " (its logs could not be kept: " + kept.error().message + ")");
+}
+void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report) {
+  keep_logs(ctx, RunLogs{console, vm.qemu_log(), vm.agent_log()}, report);
 }
 
 pb::RunReport new_report(const RunContext& ctx, int index) {
@@ -505,7 +538,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
     for (const auto& e : monitor.events())
       if (e.kind() == pb::AgentEvent::FATAL) why = "the agent failed: " + e.message();
     (void)vm.shutdown(Deadline::after(milliseconds(10000)));
-    return make_error(ErrorKind::kIo, why + "; console tail:\n" + tail_lines(vm.console_log(), 15));
+    return make_error(ErrorKind::kIo, ended_text(why, vm));
   }
   // The agent powers off after DONE: once QEMU is gone the image is whole.
   RACERIG_ASSIGN(bool exited, wait_running(*live.target, monitor, Deadline::after(milliseconds(30000)),
@@ -557,7 +590,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   } else {
     (void)enforce(ctx, *live, monitor, ev, report, t0, phases, ctx.steps.empty() ? "" : "go", progress);
   }
-  judge(ctx, monitor, ev, report, t0, phases, {});
+  judge(ctx, vm, monitor, ev, report, t0, phases, {});
   if (ctx.options.attach && report.verdict() == pb::REPRODUCED) {
     const std::string gdb = "gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " + vm.gdb_socket_path() + "'";
     if (ev.crash_vcpu >= 0)
@@ -574,6 +607,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   report.set_console(vm.console_log());
   if (!s.ok() && report.verdict() != pb::INFRA_ERROR)
     report.set_reason(report.reason() + " (teardown: " + s.error().message + ")");
+  keep_logs(ctx, vm, vm.console_log(), report);  // QEMU's last words included
   phases.mark("teardown");
   return report;
 }
@@ -706,6 +740,8 @@ struct SnapshotRunner::State {
   // incoming: the published snapshot and the next run's VM, if restoring.
   std::optional<ReadySnapshotStore::Entry> entry;
   std::future<Result<Restored>> standby;
+  // The logs of the standby VM's QEMU when it died while restoring.
+  std::shared_ptr<std::optional<RunLogs>> standby_logs;
   ~State() {
     // A standby VM nobody will use: wait for it and let it go.
     if (standby.valid()) (void)standby.get();
@@ -717,7 +753,9 @@ namespace {
 // A fresh QEMU on the snapshot's files (copy-on-write), the device state
 // loaded, the gdbstub connected: paused in the ready state. Thread-safe
 // (touches only its own VM).
-Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const ReadySnapshotStore::Entry& e) {
+// When QEMU died on the way, its logs go to *dead_logs.
+Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const ReadySnapshotStore::Entry& e,
+                                               std::optional<RunLogs>* dead_logs) {
   vm::VmConfig cfg = vm_config(ctx);
   cfg.initrd = e.file(kInitrdFile);
   cfg.ram_file = e.file(kRamFile);
@@ -727,10 +765,19 @@ Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const Read
   auto live = std::make_unique<Live>();
   RACERIG_ASSIGN(*live, start_live_with(ctx, cfg));
   RACERIG_ASSIGN(vm::Vm* qemu, direct_qemu(*live));
+  // A QEMU that died on the way: how it ended goes into the error (a killed
+  // one says nothing about the snapshot).
+  auto with_end = [&](Error err) {
+    if (!qemu->exited()) (void)qemu->wait_exit(Deadline::after(milliseconds(2000)));
+    if (qemu->exited() && err.message.find(qemu->exit_text()) == std::string::npos)
+      err.message += "; " + qemu->exit_text();
+    if (qemu->exited()) *dead_logs = RunLogs{qemu->console_log(), qemu->qemu_log(), qemu->agent_log()};
+    return err;
+  };
   if (Status s = vm::load_device_state(*qemu, e.file(kDeviceStateFile), Deadline::after(milliseconds(30000)));
       !s.ok())
-    return s.error().wrap("restoring the ready state from " + e.dir.string());
-  RACERIG_TRY(connect_gdb(ctx, *live));
+    return with_end(s.error().wrap("restoring the ready state from " + e.dir.string()));
+  if (Status s = connect_gdb(ctx, *live); !s.ok()) return with_end(s.error());
   return live;
 }
 
@@ -758,7 +805,10 @@ Status SnapshotRunner::prepare(const Progress& progress) {
     return make_error(ErrorKind::kInput, "--restore incoming needs --backend qemu (libvirt restores with loadvm)");
   if (ctx_.options.restore != RunOptions::Restore::kLoadvm && !libvirt) {
     Status s = prepare_incoming(progress);
-    if (s.ok() || ctx_.options.restore == RunOptions::Restore::kIncoming || vm::cancelled()) return s;
+    // A killed QEMU is no reason to think incoming cannot work here.
+    if (s.ok() || ctx_.options.restore == RunOptions::Restore::kIncoming || vm::cancelled() ||
+        vm::says_qemu_was_killed(s.error().message))
+      return s;
     progress("the incoming snapshot could not be made (" + s.error().message + "); restoring with loadvm instead");
   }
   return prepare_loadvm(progress);
@@ -979,8 +1029,9 @@ pb::RunReport SnapshotRunner::run_loadvm(pb::RunReport report, Clock::time_point
     usable = enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument,
                      progress);
   }
-  judge(ctx_, monitor, ev, report, t0, phases, state_->setup_events);
+  judge(ctx_, vm, monitor, ev, report, t0, phases, state_->setup_events);
   report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));
+  keep_logs(ctx_, vm, report.console(), report);
   // Leave the VM stopped for the next restore; one that cannot be stopped is
   // rebuilt by the next run.
   // A VM the run left unusable (an engine error, a failed disarm, an RSP
@@ -998,20 +1049,24 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
   // The standby VM when one was being restored, else one now. A snapshot
   // that QEMU rejects (corrupt, or from another QEMU) is removed and made
   // again, once.
+  std::optional<RunLogs> dead_logs;  // of a QEMU that died while restoring
   auto take = [&]() -> Result<std::unique_ptr<Live>> {
     const auto start = Clock::now();
     if (state_->standby.valid()) {
       auto r = state_->standby.get();
+      if (state_->standby_logs) dead_logs = *state_->standby_logs;
       if (!r.ok()) return r.error();
       report.set_restore_work_ms(r->work_ms);
       return std::make_unique<Live>(std::move(r->live));
     }
-    auto r = restore_incoming(ctx_, *state_->entry);
+    auto r = restore_incoming(ctx_, *state_->entry, &dead_logs);
     report.set_restore_work_ms(ms_since(start));
     return r;
   };
   Result<std::unique_ptr<Live>> restored = take();
-  if (!restored.ok() && !vm::cancelled()) {
+  // A QEMU killed under the restore is this run's infrastructure error; the
+  // snapshot is not to blame.
+  if (!restored.ok() && !vm::cancelled() && !vm::says_qemu_was_killed(restored.error().message)) {
     progress("the ready-state snapshot did not restore (" + restored.error().message + "); making it again");
     const ReadySnapshotStore store(snapshot_store_dir(ctx_.options.work_dir));
     (void)store.remove(state_->entry->meta.key());
@@ -1027,6 +1082,7 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
   if (!restored.ok()) {
     report.set_verdict(pb::INFRA_ERROR);
     report.set_reason("restoring the ready-state snapshot: " + restored.error().message);
+    if (dead_logs) keep_logs(ctx_, *dead_logs, report);
     return report;
   }
   // The next run's VM, restored while this one runs.
@@ -1035,11 +1091,13 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
     const RunContext* ctx = &ctx_;
     const ReadySnapshotStore::Entry entry = *state_->entry;
     if (!state_->worker) state_->worker = std::make_unique<StandbyWorker>();
+    auto logs = std::make_shared<std::optional<RunLogs>>();
+    state_->standby_logs = logs;
     // The worker follows this thread's cancellation (a racerigd job's token).
-    state_->standby = state_->worker->submit([ctx, entry, token = vm::current_token()]() -> Result<Restored> {
+    state_->standby = state_->worker->submit([ctx, entry, logs, token = vm::current_token()]() -> Result<Restored> {
       vm::ScopedCancel scope(token);
       const auto t = Clock::now();
-      RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry));
+      RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry, logs.get()));
       Restored r;
       r.live = std::move(*live);
       r.work_ms = ms_since(t);
@@ -1052,12 +1110,13 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
   VmMonitor monitor(vm, ctx_.scenario.scenario.expect());
   monitor.assume_ready();
   enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument, progress);
-  judge(ctx_, monitor, ev, report, t0, phases, state_->setup_events);
+  judge(ctx_, vm, monitor, ev, report, t0, phases, state_->setup_events);
   report.set_console(vm.console_log());
   // The VM is disposable: its writes went to private copies only.
   Status s = vm.shutdown(Deadline::after(milliseconds(5000)));
   if (!s.ok() && report.verdict() != pb::INFRA_ERROR)
     report.set_reason(report.reason() + " (teardown: " + s.error().message + ")");
+  keep_logs(ctx_, vm, vm.console_log(), report);
   phases.mark("teardown");
   return report;
 }

@@ -44,6 +44,9 @@ struct RunOptions {
   // On REPRODUCED: keep the VM stopped with its gdbstub open for a human.
   bool attach = false;
   std::filesystem::path work_dir;  // where base initramfs images and NVDIMM templates are cached
+  // Where the logs of INFRA_ERROR and STALLED runs are kept (the cache's
+  // logs/runs, see kept_logs.h); empty: not kept.
+  std::filesystem::path logs_dir;
   // Start each boot's NVDIMM from a template image (fsdax info block and an
   // empty XFS, made once by one boot per kernel and set-up) instead of
   // converting the namespace and running mkfs.xfs in every boot.

@@ -141,7 +141,9 @@ std::optional<size_t> verdict_report(const pb::Expectation& expect, const std::v
   return 0;
 }
 
-pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::string* reason) {
+namespace {
+
+pb::Verdict decide_from_evidence(const pb::Expectation& expect, const Evidence& ev, std::string* reason) {
   using Kind = schedule::Outcome::Kind;
   std::string enforced = ev.unforced                                       ? "unforced run (no schedule)"
                          : ev.serialized                                   ? ev.schedule_reason
@@ -161,6 +163,12 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
     std::string killed = killed_actors(ev.agent);
     *reason = "guest data check failed: " + checks + (killed.empty() ? "" : " (" + killed + ")") + "; " + enforced;
     return pb::REPRODUCED;
+  }
+  if (ev.vm_failed) {
+    *reason = !ev.infra_error.empty()                     ? ev.infra_error
+              : enforced.find(ev.vm_end) != std::string::npos ? enforced
+                                                              : ev.vm_end + "; " + enforced;
+    return pb::INFRA_ERROR;
   }
   if (!ev.infra_error.empty()) {
     *reason = ev.infra_error;
@@ -242,6 +250,15 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
             "; the guest finished (" + std::to_string(ev.actors_planned) + " actors OK, " +
             std::to_string(ev.checks_planned) + " checks passed); no matching oops";
   return pb::NOT_REPRODUCED;
+}
+
+}  // namespace
+
+pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::string* reason) {
+  const pb::Verdict v = decide_from_evidence(expect, ev, reason);
+  if ((v == pb::INFRA_ERROR || v == pb::STALLED) && !ev.vm_end.empty() && reason->find(ev.vm_end) == std::string::npos)
+    *reason += "; " + ev.vm_end;
+  return v;
 }
 
 }  // namespace racerig::run

@@ -54,6 +54,13 @@ struct Evidence {
   int actors_planned = 0;
   int checks_planned = 0;
   std::string infra_error;      // non-empty: racerig/QEMU failed
+  // How QEMU ended when it is gone by the verdict (Machine::exit_text):
+  // added to the reason of an INFRA_ERROR or STALLED run that does not
+  // already say it.
+  std::string vm_end;
+  // QEMU died (a signal, a non-zero status) before the verdict: the run is
+  // an INFRA_ERROR unless the matching oops was already seen.
+  bool vm_failed = false;
 };
 
 const char* verdict_name(pb::Verdict v);

@@ -206,6 +206,51 @@ TEST(VerdictTest, AGuestWhoseActorsHangIsStalledNotAPass) {
   EXPECT_NE(reason.find("page_cache_ra_unbounded"), std::string::npos) << reason;
 }
 
+// A QEMU killed under a run (issue 15: kill -9 of QEMU): an infrastructure
+// error in the words of what happened, never SCHEDULE_NOT_REACHED.
+TEST(VerdictTest, AKilledQemuIsAnInfraErrorThatSaysSo) {
+  const std::string killed = "QEMU was killed by signal 9 (SIGKILL); its stderr is empty";
+  Evidence ev = enforced_and_done();
+  ev.agent_done = false;
+  ev.schedule = schedule::Outcome::Kind::kNotReached;
+  ev.schedule_reason = "the guest agent ended (" + killed + ") before faulter reached __xfs_filemap_fault";
+  ev.vm_end = killed;
+  ev.vm_failed = true;
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::INFRA_ERROR);
+  EXPECT_NE(reason.find(killed), std::string::npos) << reason;
+  EXPECT_EQ(reason.find(killed), reason.rfind(killed)) << "said once: " << reason;
+
+  // The reason of an earlier infrastructure error gets the end appended.
+  ev.infra_error = "waiting for the guest: gdbstub connection closed";
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::INFRA_ERROR);
+  EXPECT_EQ(reason, "waiting for the guest: gdbstub connection closed; " + killed);
+
+  // A matching oops seen before QEMU died still reproduces.
+  ev = enforced_and_done();
+  ev.oops = true;
+  ev.oops_report = null_deref_in("iomap_page_mkwrite");
+  ev.vm_end = killed;
+  ev.vm_failed = true;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::REPRODUCED);
+  EXPECT_EQ(reason.find("SIGKILL"), std::string::npos) << reason;
+}
+
+TEST(VerdictTest, AStallOrAnInfraErrorSaysHowQemuEndedWhenItIsGone) {
+  Evidence ev = enforced_and_done();
+  ev.agent_done = false;
+  ev.finish_timed_out = true;
+  ev.vm_end = "QEMU exited with status 0; its stderr is empty";  // a guest power-off is not a failure
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::STALLED);
+  EXPECT_EQ(reason, "the guest did not finish its workload after the schedule; " + ev.vm_end);
+  // Other verdicts are left alone.
+  ev = enforced_and_done();
+  ev.vm_end = "QEMU exited with status 0; its stderr is empty";
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::NOT_REPRODUCED);
+  EXPECT_EQ(reason.find("QEMU exited"), std::string::npos) << reason;
+}
+
 // Rule 2: only actor and check-phase events count towards a reproduction.
 TEST(VerdictTest, AFailedPrepareStepIsASetUpErrorThatNamesTheStepNotAReproduction) {
   Evidence ev = enforced_and_done();
