@@ -44,6 +44,7 @@ class LibvirtVm : public vm::Machine {
   std::vector<std::string> take_new_console_lines() override { return ports_->take_console_lines(); }
   std::vector<std::string> take_new_agent_lines() override { return ports_->take_agent_lines(); }
   const std::string& console_log() const override { return ports_->console_log(); }
+  std::string agent_log() const override { return ports_ ? ports_->agent_log() : std::string(); }
   Status send_agent_line(std::string_view line) override { return ports_->send_agent_line(line); }
   bool exited() const override { return exited_; }
   Status wait_exit(Deadline deadline) override;

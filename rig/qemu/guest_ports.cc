@@ -97,7 +97,11 @@ void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, in
 
 void GuestPorts::drain() {
   read_into(console_, console_lines_, &console_log_, epoll_.get());
-  read_into(agent_, agent_lines_, nullptr, epoll_.get());
+  read_into(agent_, agent_lines_, &agent_log_, epoll_.get());
+}
+
+void GuestPorts::unwatch(int fd) {
+  if (epoll_.valid() && fd >= 0) (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
 Status GuestPorts::send_agent_line(std::string_view line) {

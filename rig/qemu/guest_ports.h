@@ -44,7 +44,11 @@ class GuestPorts {
   std::vector<std::string> take_console_lines() { return console_lines_.take_lines(); }
   std::vector<std::string> take_agent_lines() { return agent_lines_.take_lines(); }
   const std::string& console_log() const { return console_log_; }
+  // Everything the agent port said (carriage returns removed).
+  const std::string& agent_log() const { return agent_log_; }
   Status send_agent_line(std::string_view line);
+  // Stops watching `fd` (one of accept's extra fds, e.g. a reaped pidfd).
+  void unwatch(int fd);
   // Forgets what was read, unfinished lines included.
   void discard();
   void close();
@@ -56,7 +60,7 @@ class GuestPorts {
   std::filesystem::path dir_;
   ScopedFd console_listener_, agent_listener_, console_, agent_, epoll_;
   LineBuffer console_lines_, agent_lines_;
-  std::string console_log_;
+  std::string console_log_, agent_log_;
 };
 
 }  // namespace racerig::vm

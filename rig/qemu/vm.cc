@@ -37,19 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Result<ScopedFd> listen_unix(const fs::path& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string p = path.string();
-  if (p.size() >= sizeof addr.sun_path) return make_error(ErrorKind::kInput, "socket path too long: " + p);
-  std::memcpy(addr.sun_path, p.data(), p.size());
-  ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return errno_error("socket");
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno_error("bind " + p);
-  if (::listen(fd.get(), 1) != 0) return errno_error("listen " + p);
-  return fd;
-}
-
 // Gives `path` to the worker user (QEMU runs as it); no-op when we are it.
 Status give_to(const fs::path& path, const std::optional<process::Identity>& who) {
   if (who && ::lchown(path.c_str(), who->uid, who->gid) != 0) return errno_error("giving " + path.string() + " to " + who->name);
@@ -263,10 +250,10 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     l.deadline = deadline;
     if (auto made = process::run_checked(img, l); !made.ok()) return made.error().wrap("making the snapshot drive");
   }
-  RACERIG_ASSIGN(ScopedFd console_listener, listen_unix(vm->run_dir_ / "console.sock"));
-  RACERIG_ASSIGN(ScopedFd agent_listener, listen_unix(vm->run_dir_ / "agent.sock"));
-  RACERIG_TRY(give_to(vm->run_dir_ / "console.sock", who));
-  RACERIG_TRY(give_to(vm->run_dir_ / "agent.sock", who));
+  RACERIG_ASSIGN(GuestPorts ports, GuestPorts::listen(vm->run_dir_));
+  vm->ports_ = std::make_unique<GuestPorts>(std::move(ports));
+  RACERIG_TRY(give_to(vm->ports_->console_path(), who));
+  RACERIG_TRY(give_to(vm->ports_->agent_path(), who));
 
   const std::vector<std::string> argv = qemu_argv(run_cfg, vm->run_dir_);
   const fs::path log = vm->run_dir_ / "qemu.log";
@@ -303,38 +290,31 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   record_qemu(vm->run_dir_, vm->pid_);
   const int pidfd = vm->child_->pidfd();
 
-  auto died = [&](const std::string& when) {
-    vm->reap(true);
-    return make_error(ErrorKind::kIo, "QEMU ended " + when + ": " + vm->exit_text_ + "\ncommand: " + [&] {
-                                            std::string s;
-                                            for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-                                            return s;
-                                          }());
-  };
-  // QEMU connects to our two listeners while it sets up its chardevs.
-  for (auto [listener, target, name] : {std::tuple{&console_listener, &vm->console_, "console"},
-                                        std::tuple{&agent_listener, &vm->agent_, "agent port"}}) {
-    while (!target->valid()) {
-      int fd = ::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (fd >= 0) {
-        target->reset(fd);
-        break;
-      }
-      if (errno != EAGAIN && errno != EINTR) return errno_error(std::string("accepting QEMU's ") + name);
-      pollfd p[2] = {{listener->get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
-      int r = ::poll(p, 2, deadline.poll_timeout_ms());
-      if (r < 0 && errno != EINTR) return errno_error("poll");
-      if (p[1].revents != 0) return died(std::string("before connecting its ") + name);
-      if (r == 0 && deadline.expired())
-        return make_error(ErrorKind::kTimeout, std::string("QEMU did not connect its ") + name + " in time");
-    }
-  }
-  // QMP comes up once QEMU has finished setting up; a QEMU that dies on the
-  // way (bad memory size, unusable accelerator) is noticed between attempts.
+  const std::string command_line = [&] {
+    std::string c;
+    for (const auto& arg : argv) c += (c.empty() ? "" : " ") + arg;
+    return c;
+  }();
   auto qemu_died = [&] {
     pollfd p{pidfd, POLLIN, 0};
     return ::poll(&p, 1, 0) > 0;
   };
+  auto died = [&](const std::string& when) {
+    vm->reap(true);
+    return make_error(ErrorKind::kIo, "QEMU ended " + when + ": " + vm->exit_text_ + "\ncommand: " + command_line);
+  };
+  // QEMU connects to our two listeners while it sets up its chardevs. The
+  // event fd also wakes on QEMU's exit (its pidfd) and on a cancel.
+  RACERIG_TRY(vm->ports_->accept(
+      deadline,
+      [&]() -> std::string {
+        if (!qemu_died()) return {};
+        vm->reap(true);
+        return vm->exit_text_ + "\ncommand: " + command_line;
+      },
+      {pidfd, cancel_fd()}));
+  // QMP comes up once QEMU has finished setting up; a QEMU that dies on the
+  // way (bad memory size, unusable accelerator) is noticed between attempts.
   Result<QmpClient> qmp = make_error(ErrorKind::kTimeout, "QMP did not come up in time");
   while (true) {
     qmp = QmpClient::connect((vm->run_dir_ / "qmp.sock").string(),
@@ -353,68 +333,31 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   std::error_code ec;
   if (!fs::exists(vm->gdb_path_, ec)) return make_error(ErrorKind::kIo, "QEMU is up but " + vm->gdb_path_ + " does not exist");
 
-  vm->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-  if (!vm->epoll_.valid()) return errno_error("epoll_create1");
-  for (int fd : {vm->console_.get(), vm->agent_.get(), pidfd, cancel_fd()}) {
-    if (fd < 0) continue;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    if (::epoll_ctl(vm->epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return errno_error("epoll_ctl");
-  }
   return vm;
 }
 
 Vm::~Vm() { (void)shutdown(Deadline::after(std::chrono::milliseconds(3000))); }
 
-void Vm::read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll) {
-  while (fd.valid()) {
-    char buf[16384];
-    ssize_t n = ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
-    if (n > 0) {
-      std::string_view bytes(buf, static_cast<size_t>(n));
-      lines.feed(bytes);
-      if (log != nullptr)
-        for (char c : bytes)
-          if (c != '\r') *log += c;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    // EOF or error: QEMU closed its end. Stop watching it so the event fd
-    // does not stay readable forever.
-    if (epoll >= 0) (void)::epoll_ctl(epoll, EPOLL_CTL_DEL, fd.get(), nullptr);
-    fd.reset();
-  }
-}
-
 void Vm::drain_events() {
-  read_into(console_, console_lines_, &console_log_, epoll_.get());
-  read_into(agent_, agent_lines_, &agent_log_, epoll_.get());
+  if (ports_) ports_->drain();
   reap(false);
 }
 
-std::vector<std::string> Vm::take_new_console_lines() { return console_lines_.take_lines(); }
-std::vector<std::string> Vm::take_new_agent_lines() { return agent_lines_.take_lines(); }
+std::vector<std::string> Vm::take_new_console_lines() {
+  return ports_ ? ports_->take_console_lines() : std::vector<std::string>();
+}
+std::vector<std::string> Vm::take_new_agent_lines() {
+  return ports_ ? ports_->take_agent_lines() : std::vector<std::string>();
+}
+
+const std::string& Vm::console_log() const {
+  static const std::string kNone;
+  return ports_ ? ports_->console_log() : kNone;
+}
 
 Status Vm::send_agent_line(std::string_view line) {
-  const Deadline deadline = Deadline::after(std::chrono::milliseconds(5000));
-  while (!line.empty()) {
-    if (!agent_.valid()) return make_error(ErrorKind::kIo, "the agent port is closed (QEMU exited?)");
-    ssize_t n = ::send(agent_.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      line.remove_prefix(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (deadline.expired()) return make_error(ErrorKind::kTimeout, "the agent port does not take bytes");
-      pollfd p{agent_.get(), POLLOUT, 0};
-      (void)::poll(&p, 1, deadline.poll_timeout_ms());
-      continue;
-    }
-    return errno_error("writing to the agent port");
-  }
-  return Status::Ok();
+  if (!ports_) return make_error(ErrorKind::kIo, "the agent port is closed (QEMU exited?)");
+  return ports_->send_agent_line(line);
 }
 
 Result<std::string> Vm::qmp(std::string_view command, std::string_view args_json, Deadline deadline) {
@@ -438,11 +381,10 @@ Status Vm::load_snapshot(const std::string& name, Deadline deadline) {
 }
 
 void Vm::discard_output() {
-  drain_events();
   // The unfinished line too: a restored guest starts its lines afresh, and a
   // leftover prefix would hide the first line of the next oops.
-  console_lines_.clear();
-  agent_lines_.clear();
+  if (ports_) ports_->discard();
+  reap(false);
 }
 
 std::string Vm::qemu_log() const {
@@ -489,7 +431,7 @@ void Vm::reap(bool block) {
     exit_failed_ = !WIFEXITED(child_->wait_status()) || WEXITSTATUS(child_->wait_status()) != 0;
     exit_text_ = describe_qemu_exit(child_->wait_status(), log);
   }
-  if (epoll_.valid()) (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, child_->pidfd(), nullptr);
+  if (ports_) ports_->unwatch(child_->pidfd());
 }
 
 Status Vm::wait_exit(Deadline deadline) {
@@ -510,11 +452,11 @@ Status Vm::wait_exit(Deadline deadline) {
 
 void Vm::wait_until_exit_or_cancel() {
   while (!exited_ && !cancelled()) {
-    pollfd p{epoll_.get(), POLLIN, 0};
+    pollfd p{event_fd(), POLLIN, 0};
     (void)::poll(&p, 1, 1000);
     drain_events();
-    console_lines_.take_lines();
-    agent_lines_.take_lines();
+    (void)take_new_console_lines();
+    (void)take_new_agent_lines();
   }
 }
 
@@ -546,9 +488,7 @@ Status Vm::shutdown(Deadline deadline) {
     reap(true);
   }
   qmp_.reset();
-  console_.reset();
-  agent_.reset();
-  epoll_.reset();
+  if (ports_) ports_->close();
   child_.reset();
   remove_run_dir();
   return result;

@@ -22,7 +22,7 @@
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
 #include "rig/process/process.h"
-#include "rig/qemu/line_buffer.h"
+#include "rig/qemu/guest_ports.h"
 #include "rig/qemu/machine.h"
 #include "rig/qemu/qmp.h"
 
@@ -83,13 +83,13 @@ class Vm : public Machine {
   const std::string& gdb_socket_path() const override { return gdb_path_; }
   // Readable when console or agent bytes arrived, QEMU exited, or a cancel
   // signal came (an epoll fd; poll it, never read it).
-  int event_fd() const override { return epoll_.get(); }
+  int event_fd() const override { return ports_ ? ports_->event_fd() : -1; }
   // Never blocks: reads what the console and agent sockets hold, reaps QEMU
   // if it exited.
   void drain_events() override;
   std::vector<std::string> take_new_console_lines() override;
   std::vector<std::string> take_new_agent_lines() override;
-  const std::string& console_log() const override { return console_log_; }
+  const std::string& console_log() const override;
   // Writes to the guest's second serial port (the agent's /dev/ttyS1).
   Status send_agent_line(std::string_view line) override;
   // QMP command on this VM (see QmpClient::execute).
@@ -102,7 +102,7 @@ class Vm : public Machine {
   std::string exit_text() const override { return exit_text_; }
   bool exit_failed() const override { return exit_failed_; }
   // Everything the agent port said (the raw lines, carriage returns removed).
-  std::string agent_log() const override { return agent_log_; }
+  std::string agent_log() const override { return ports_ ? ports_->agent_log() : std::string(); }
   // The process we spawned (bubblewrap; QEMU runs inside it, in its group).
   pid_t pid() const { return pid_; }
   const std::filesystem::path& run_dir() const override { return run_dir_; }
@@ -136,17 +136,14 @@ class Vm : public Machine {
   Vm() = default;
   void reap(bool block);
   void remove_run_dir();
-  static void read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll);
 
   std::filesystem::path run_dir_;
   std::filesystem::path pmem_file_;  // VmConfig::pmem_file
   std::string gdb_path_;
   pid_t pid_ = -1;
   std::unique_ptr<process::Child> child_;  // bwrap, and QEMU inside it
-  ScopedFd epoll_, console_, agent_;
+  std::unique_ptr<GuestPorts> ports_;  // console and agent port, and the event fd
   std::unique_ptr<QmpClient> qmp_;
-  LineBuffer console_lines_, agent_lines_;
-  std::string console_log_, agent_log_;
   // bubblewrap's status records (--json-status-fd); invalid without the sandbox.
   ScopedFd status_;
   ScopedFd log_;  // qemu.log, QEMU's stdout and stderr
