@@ -149,7 +149,8 @@ std::vector<Command> add_job_commands(CLI::App& root) {
   std::vector<Command> out;
 
   auto list = std::make_shared<JobsOptions>();
-  CLI::App* jobs = root.add_subcommand("jobs", "list racerigd's jobs, newest first");
+  CLI::App* jobs =
+      root.add_subcommand("jobs", "list your jobs on racerigd (an admin's token: everyone's), newest first");
   jobs->add_option("--state", list->states, "only jobs in this state (repeatable): QUEUED, RUNNING, SUCCEEDED, FAILED, "
                                             "CANCELLED, INTERRUPTED")
       ->type_name("STATE")

@@ -76,6 +76,13 @@ int fail(const std::string& what) {
   return 2;
 }
 
+// The start-up line's words on who may call and see which jobs.
+std::string who_line(const service::TokenTable* tokens) {
+  if (tokens == nullptr) return ", no tokens: every caller is \"local\" and sees every job";
+  return ", tokens required (" + std::to_string(tokens->size()) + " name(s), " + std::to_string(tokens->admins()) +
+         " admin(s)); callers see their own jobs";
+}
+
 }  // namespace
 
 int serve(const DaemonOptions& args) {
@@ -156,7 +163,7 @@ int serve(const DaemonOptions& args) {
                                    : (" and " + args.listen + " (port " + std::to_string(tcp_port) + ", " +
                                       (args.tls_cert.empty() ? "no TLS" : "TLS") + ")")
                                          .c_str(),
-               args.workers, backend_label(run_options).c_str(), state.c_str(), tokens ? ", tokens required" : "");
+               args.workers, backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get()).c_str());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -187,7 +194,9 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--socket", o.socket, "the UNIX socket to serve on")->type_name("PATH")->capture_default_str();
   app.add_option("--listen", o.listen, "also serve on TCP (needs --tokens)")->type_name("HOST:PORT");
-  app.add_option("--tokens", o.tokens, "bearer tokens: one \"NAME TOKEN\" per line, '#' starts a comment")
+  app.add_option("--tokens", o.tokens,
+                 "bearer tokens: one \"NAME TOKEN\" or \"NAME TOKEN admin\" per line, '#' starts a comment; "
+                 "a caller sees its own jobs, an admin everyone's")
       ->type_name("FILE");
   app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM) for --listen")->type_name("FILE");
   app.add_option("--tls-key", o.tls_key, "TLS private key (PEM) for --listen")->type_name("FILE");

@@ -17,14 +17,14 @@ grpc::Status reply(service::ServiceResult<T> result, T* out) {
 
 }  // namespace
 
-service::ServiceResult<std::string> RaceRigService::caller(grpc::ServerContext* ctx) const {
-  if (tokens_ == nullptr) return std::string("local");
+service::ServiceResult<service::Caller> RaceRigService::caller(grpc::ServerContext* ctx) const {
+  if (tokens_ == nullptr) return service::Caller{"local", true};
   const auto& md = ctx->client_metadata();
   auto it = md.find("authorization");
   if (it == md.end())
     return service::service_error(service::Code::kUnauthenticated,
                                   "no \"authorization: Bearer TOKEN\" metadata (racerig --token-file FILE)");
-  if (auto name = tokens_->authenticate(std::string_view(it->second.data(), it->second.size()))) return *name;
+  if (auto who = tokens_->authenticate(std::string_view(it->second.data(), it->second.size()))) return *who;
   return service::service_error(service::Code::kUnauthenticated, "the bearer token is not one of the server's");
 }
 
@@ -35,25 +35,25 @@ service::ServiceResult<std::string> RaceRigService::caller(grpc::ServerContext* 
 grpc::Status RaceRigService::SubmitReproduce(grpc::ServerContext* ctx, const pb::SubmitReproduceRequest* req,
                                              pb::Job* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.submit_reproduce(*req, *who), out);
+  return reply(core_.submit_reproduce(*req, who->name), out);
 }
 
 grpc::Status RaceRigService::SubmitValidate(grpc::ServerContext* ctx, const pb::SubmitValidateRequest* req,
                                             pb::Job* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.submit_validate(*req, *who), out);
+  return reply(core_.submit_validate(*req, who->name), out);
 }
 
 grpc::Status RaceRigService::GetJob(grpc::ServerContext* ctx, const pb::GetJobRequest* req, pb::Job* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.get(req->id()), out);
+  return reply(core_.get(req->id(), *who), out);
 }
 
 grpc::Status RaceRigService::WatchJob(grpc::ServerContext* ctx, const pb::WatchJobRequest* req,
                                       grpc::ServerWriter<pb::JobEvent>* writer) {
   RACERIGD_AUTH(ctx, who);
   auto r = core_.watch(
-      req->id(), req->after_seq(), [&](const pb::JobEvent& ev) { return writer->Write(ev); },
+      req->id(), *who, req->after_seq(), [&](const pb::JobEvent& ev) { return writer->Write(ev); },
       [&] { return ctx->IsCancelled(); });
   if (!r.ok()) return to_grpc(r.error());
   if (!*r) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
@@ -63,12 +63,12 @@ grpc::Status RaceRigService::WatchJob(grpc::ServerContext* ctx, const pb::WatchJ
 grpc::Status RaceRigService::ListJobs(grpc::ServerContext* ctx, const pb::ListJobsRequest* req,
                                       pb::ListJobsResponse* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.list(*req), out);
+  return reply(core_.list(*req, *who), out);
 }
 
 grpc::Status RaceRigService::CancelJob(grpc::ServerContext* ctx, const pb::CancelJobRequest* req, pb::Job* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.cancel(req->id()), out);
+  return reply(core_.cancel(req->id(), *who), out);
 }
 
 grpc::Status RaceRigService::ListScenarios(grpc::ServerContext* ctx, const pb::ListScenariosRequest*,
@@ -86,7 +86,7 @@ grpc::Status RaceRigService::ListKernels(grpc::ServerContext* ctx, const pb::Lis
 grpc::Status RaceRigService::GetJobArtifacts(grpc::ServerContext* ctx, const pb::GetJobArtifactsRequest* req,
                                              pb::JobArtifacts* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.artifacts(req->id()), out);
+  return reply(core_.artifacts(req->id(), *who), out);
 }
 
 }  // namespace racerig::racerigd

@@ -12,7 +12,8 @@ namespace racerig::racerigd {
 
 class RaceRigService final : public pb::RaceRig::Service {
  public:
-  // `tokens` null: no authentication (a UNIX socket only; submitter "local").
+  // `tokens` null: no authentication (a UNIX socket only): every caller is
+  // "local" and an admin, since there is no one to tell apart.
   RaceRigService(service::JobService& core, const service::TokenTable* tokens) : core_(core), tokens_(tokens) {}
 
   grpc::Status SubmitReproduce(grpc::ServerContext* ctx, const pb::SubmitReproduceRequest* req, pb::Job* out) override;
@@ -30,8 +31,8 @@ class RaceRigService final : public pb::RaceRig::Service {
                                pb::JobArtifacts* out) override;
 
  private:
-  // The caller's name, or UNAUTHENTICATED.
-  service::ServiceResult<std::string> caller(grpc::ServerContext* ctx) const;
+  // Who calls (from the bearer token), or UNAUTHENTICATED.
+  service::ServiceResult<service::Caller> caller(grpc::ServerContext* ctx) const;
 
   service::JobService& core_;
   const service::TokenTable* tokens_;

@@ -1,6 +1,7 @@
 // racerigd's service through an in-process gRPC channel, with a fake job
 // runner (no QEMU): submit, watch and resume, idempotent request ids, auth,
-// the queue bound, request checks naming fields, cancel, restart recovery.
+// who sees which jobs (owner, other submitter, admin), the queue bound,
+// request checks naming fields, cancel, restart recovery.
 #include <unistd.h>
 
 #include <condition_variable>
@@ -24,7 +25,14 @@ namespace {
 namespace fs = std::filesystem;
 using service::Store;
 
-constexpr const char* kToken = "0123456789abcdef-ci";
+constexpr const char* kToken = "0123456789abcdef-ci";           // "ci"
+constexpr const char* kOtherToken = "0123456789abcdef-alice";   // "alice"
+constexpr const char* kAdminToken = "0123456789abcdef-root";    // "root", admin
+constexpr const char* kTokensFile =
+    "# CI\n"
+    "ci 0123456789abcdef-ci\n"
+    "alice 0123456789abcdef-alice   # a developer\n"
+    "root 0123456789abcdef-root admin\n";
 constexpr const char* kPatch =
     "--- a/fs/xfs/xfs_file.c\n+++ b/fs/xfs/xfs_file.c\n@@ -1,1 +1,1 @@\n-a\n+b\n";
 
@@ -88,7 +96,7 @@ class ServiceTest : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto tokens = service::TokenTable::parse(std::string("# CI\nci ") + kToken + "\n", "tokens");
+    auto tokens = service::TokenTable::parse(kTokensFile, "tokens");
     ASSERT_TRUE(tokens.ok()) << tokens.error().message;
     tokens_ = std::make_unique<service::TokenTable>(std::move(*tokens));
     env_.repo_root = RACERIG_SOURCE_DIR;
@@ -101,7 +109,8 @@ class ServiceTest : public ::testing::Test {
     stop();
     fs::remove_all(dir_);
   }
-  void start(int max_queued, int workers = 1) {
+  // `with_tokens` false: a daemon without --tokens (UNIX socket only).
+  void start(int max_queued, int workers = 1, bool with_tokens = true) {
     auto store = Store::open(dir_ / "racerigd.db");
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
@@ -110,7 +119,7 @@ class ServiceTest : public ::testing::Test {
     service::ServiceOptions options;
     options.max_queued = max_queued;
     core_ = std::make_unique<service::JobService>(*store_, *pool_, *catalog_, options);
-    adapter_ = std::make_unique<RaceRigService>(*core_, tokens_.get());
+    adapter_ = std::make_unique<RaceRigService>(*core_, with_tokens ? tokens_.get() : nullptr);
     grpc::ServerBuilder builder;
     builder.RegisterService(adapter_.get());
     server_ = builder.BuildAndStart();
@@ -147,8 +156,9 @@ class ServiceTest : public ::testing::Test {
     return stub_->SubmitValidate(c.get(), r, out);
   }
   // Every event after `after`, up to and including Finished.
-  std::vector<pb::JobEvent> watch(const std::string& id, int64_t after, int stop_after = -1) {
-    auto c = ctx();
+  std::vector<pb::JobEvent> watch(const std::string& id, int64_t after, int stop_after = -1,
+                                  const std::string& token = kToken) {
+    auto c = ctx(token);
     pb::WatchJobRequest req;
     req.set_id(id);
     req.set_after_seq(after);
@@ -164,6 +174,51 @@ class ServiceTest : public ::testing::Test {
     }
     (void)reader->Finish();
     return out;
+  }
+
+  // WatchJob's final status, with the events it sent in `events`.
+  grpc::Status watch_status(const std::string& id, const std::string& token, std::vector<pb::JobEvent>* events) {
+    auto c = ctx(token);
+    pb::WatchJobRequest req;
+    req.set_id(id);
+    auto reader = stub_->WatchJob(c.get(), req);
+    pb::JobEvent ev;
+    while (reader->Read(&ev)) events->push_back(ev);
+    return reader->Finish();
+  }
+  grpc::Status get_job(const std::string& id, const std::string& token, pb::Job* out) {
+    auto c = ctx(token);
+    pb::GetJobRequest req;
+    req.set_id(id);
+    return stub_->GetJob(c.get(), req, out);
+  }
+  grpc::Status cancel_job(const std::string& id, const std::string& token, pb::Job* out) {
+    auto c = ctx(token);
+    pb::CancelJobRequest req;
+    req.set_id(id);
+    return stub_->CancelJob(c.get(), req, out);
+  }
+  grpc::Status artifacts(const std::string& id, const std::string& token, pb::JobArtifacts* out) {
+    auto c = ctx(token);
+    pb::GetJobArtifactsRequest req;
+    req.set_id(id);
+    return stub_->GetJobArtifacts(c.get(), req, out);
+  }
+  // The ids ListJobs gives `token`, newest first, following every page.
+  std::vector<std::string> listed(const std::string& token, int page_size = 0) {
+    std::vector<std::string> ids;
+    pb::ListJobsRequest req;
+    req.set_page_size(page_size);
+    for (int pages = 0; pages < 100; ++pages) {
+      auto c = ctx(token);
+      pb::ListJobsResponse resp;
+      grpc::Status st = stub_->ListJobs(c.get(), req, &resp);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+      for (const auto& j : resp.jobs()) ids.push_back(j.id());
+      if (!st.ok() || resp.next_page_token().empty()) break;
+      req.set_page_token(resp.next_page_token());
+    }
+    return ids;
   }
 
   fs::path dir_;
@@ -399,11 +454,142 @@ TEST_F(ServiceTest, ListJobsFiltersAndPages) {
   EXPECT_EQ(stub_->ListJobs(c3.get(), bad, &page2).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(ServiceTest, AnotherSubmittersJobIsNotFoundAnywhere) {
+  runner_.hold(true);
+  pb::Job mine, theirs, got;
+  ASSERT_TRUE(submit(validate_request("build-1"), &mine).ok());
+  runner_.wait_started(1);  // ci's job runs and stays running while alice looks
+  ASSERT_TRUE(submit(validate_request("build-1"), &theirs, kOtherToken).ok());
+  EXPECT_NE(theirs.id(), mine.id()) << "request ids are per submitter";
+  EXPECT_EQ(theirs.submitter(), "alice");
+
+  // Alice gets the answer an id that does not exist gets: same code, same words.
+  grpc::Status unknown = get_job("999", kOtherToken, &got);
+  ASSERT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status st = get_job(mine.id(), kOtherToken, &got);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(st.error_message(), "id: no job \"" + mine.id() + "\"");
+  std::vector<pb::JobEvent> events;
+  st = watch_status(mine.id(), kOtherToken, &events);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_TRUE(events.empty()) << "no event of another's job is sent";
+  pb::JobArtifacts art;
+  st = artifacts(mine.id(), kOtherToken, &art);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << "not FAILED_PRECONDITION: " << st.error_message();
+  st = cancel_job(mine.id(), kOtherToken, &got);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_EQ(listed(kOtherToken), std::vector<std::string>{theirs.id()});
+  EXPECT_EQ(listed(kToken), std::vector<std::string>{mine.id()});
+
+  // Alice's cancel did nothing: ci's job is still running, and finishes.
+  ASSERT_TRUE(get_job(mine.id(), kToken, &got).ok());
+  EXPECT_EQ(got.state(), pb::RUNNING);
+  runner_.hold(false);
+  events = watch(mine.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().finished().job().state(), pb::SUCCEEDED);
+  watch(theirs.id(), 0, -1, kOtherToken);
+
+  // Finished, it is still ci's alone; ci sees all of it.
+  EXPECT_EQ(get_job(mine.id(), kOtherToken, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(artifacts(mine.id(), kOtherToken, &art).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(get_job(theirs.id(), kToken, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(get_job(mine.id(), kToken, &got).ok());
+  EXPECT_EQ(got.validate_report().scenarios(0).result(), pb::FIXED);
+  ASSERT_TRUE(artifacts(mine.id(), kToken, &art).ok());
+  EXPECT_NE(art.json().find("\"FIXED\""), std::string::npos);
+  ASSERT_TRUE(cancel_job(mine.id(), kToken, &got).ok()) << "the owner's cancel of a finished job answers it";
+  EXPECT_EQ(got.state(), pb::SUCCEEDED);
+  EXPECT_EQ(runner_.finished_.load(), 2);
+}
+
+TEST_F(ServiceTest, ListJobsPagesThroughTheCallersJobsOnly) {
+  stop();
+  start(10);
+  std::vector<std::string> ci_ids, alice_ids;
+  pb::Job job;
+  for (int i = 0; i < 3; ++i) {  // interleaved: ci, alice, ci, alice, ci, alice
+    ASSERT_TRUE(submit(validate_request("c" + std::to_string(i)), &job).ok());
+    ci_ids.insert(ci_ids.begin(), job.id());
+    ASSERT_TRUE(submit(validate_request("a" + std::to_string(i)), &job, kOtherToken).ok());
+    alice_ids.insert(alice_ids.begin(), job.id());
+  }
+  EXPECT_EQ(listed(kToken, 2), ci_ids) << "newest first, over two pages";
+  EXPECT_EQ(listed(kOtherToken, 2), alice_ids);
+  EXPECT_EQ(listed(kAdminToken, 4).size(), 6u);
+  for (const auto& id : alice_ids) watch(id, 0, -1, kOtherToken);
+  for (const auto& id : ci_ids) watch(id, 0);
+}
+
+TEST_F(ServiceTest, AnAdminSeesAndCancelsEveryonesJobs) {
+  runner_.hold(true);
+  pb::Job ci_job, alice_job, got;
+  ASSERT_TRUE(submit(validate_request(), &ci_job).ok());
+  runner_.wait_started(1);
+  ASSERT_TRUE(submit(validate_request(), &alice_job, kOtherToken).ok());  // queued behind ci's
+
+  EXPECT_EQ(listed(kAdminToken), (std::vector<std::string>{alice_job.id(), ci_job.id()}));
+  ASSERT_TRUE(get_job(alice_job.id(), kAdminToken, &got).ok());
+  EXPECT_EQ(got.submitter(), "alice");
+  EXPECT_EQ(got.state(), pb::QUEUED);
+  // The admin cancels both: alice's before it starts, ci's while it runs.
+  ASSERT_TRUE(cancel_job(alice_job.id(), kAdminToken, &got).ok());
+  EXPECT_EQ(got.state(), pb::CANCELLED);
+  EXPECT_EQ(got.submitter(), "alice") << "a cancel does not change whose job it is";
+  ASSERT_TRUE(cancel_job(ci_job.id(), kAdminToken, &got).ok());
+  auto events = watch(ci_job.id(), 0, -1, kAdminToken);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().finished().job().state(), pb::CANCELLED);
+  EXPECT_EQ(runner_.finished_.load(), 0);
+  pb::JobArtifacts art;
+  EXPECT_EQ(artifacts(ci_job.id(), kAdminToken, &art).error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << "the admin sees the job exists: it has no report";
+  // The owners still see their own jobs, and only those.
+  ASSERT_TRUE(get_job(alice_job.id(), kOtherToken, &got).ok());
+  EXPECT_EQ(got.state(), pb::CANCELLED);
+  EXPECT_EQ(listed(kOtherToken), std::vector<std::string>{alice_job.id()});
+  EXPECT_EQ(listed(kToken), std::vector<std::string>{ci_job.id()});
+  EXPECT_EQ(listed(kAdminToken).size(), 2u);
+}
+
+TEST_F(ServiceTest, AnAdminsOwnJobsAreTheirsAndIdempotentPerAdmin) {
+  pb::Job ci_job, admin_job, again;
+  ASSERT_TRUE(submit(validate_request("same"), &ci_job).ok());
+  ASSERT_TRUE(submit(validate_request("same"), &admin_job, kAdminToken).ok());
+  EXPECT_NE(admin_job.id(), ci_job.id()) << "an admin's request id is the admin's, not everyone's";
+  EXPECT_EQ(admin_job.submitter(), "root");
+  ASSERT_TRUE(submit(validate_request("same"), &again, kAdminToken).ok());
+  EXPECT_EQ(again.id(), admin_job.id());
+  watch(ci_job.id(), 0);
+  watch(admin_job.id(), 0, -1, kAdminToken);
+  pb::Job got;
+  EXPECT_EQ(get_job(admin_job.id(), kToken, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(listed(kToken), std::vector<std::string>{ci_job.id()});
+}
+
+TEST_F(ServiceTest, WithoutTokensEveryCallerIsLocalAndSeesEveryJob) {
+  pb::Job ci_job;
+  ASSERT_TRUE(submit(validate_request(), &ci_job).ok());
+  watch(ci_job.id(), 0);
+  stop();
+  start(2, 1, /*with_tokens=*/false);  // the same state, served without --tokens
+  pb::Job local_job, got;
+  ASSERT_TRUE(submit(validate_request(), &local_job, "").ok());
+  EXPECT_EQ(local_job.submitter(), "local");
+  watch(local_job.id(), 0, -1, "");
+  EXPECT_EQ(listed(""), (std::vector<std::string>{local_job.id(), ci_job.id()}));
+  ASSERT_TRUE(get_job(ci_job.id(), "", &got).ok());
+  EXPECT_EQ(got.submitter(), "ci");
+}
+
 TEST(TokenTable, ParsesNamesTokensAndComments) {
   auto t = service::TokenTable::parse("# who\n\nci 0123456789abcdef0  # the CI\nalice fedcba9876543210x\n", "t");
   ASSERT_TRUE(t.ok()) << t.error().message;
   EXPECT_EQ(t->size(), 2u);
-  EXPECT_EQ(t->authenticate("Bearer 0123456789abcdef0").value_or(""), "ci");
+  ASSERT_TRUE(t->authenticate("Bearer 0123456789abcdef0").has_value());
+  EXPECT_EQ(t->authenticate("Bearer 0123456789abcdef0")->name, "ci");
   EXPECT_FALSE(t->authenticate("Bearer 0123456789abcdef1").has_value());
   EXPECT_FALSE(t->authenticate("0123456789abcdef0").has_value());
   EXPECT_FALSE(t->authenticate("Bearer ").has_value());
@@ -413,6 +599,38 @@ TEST(TokenTable, ParsesNamesTokensAndComments) {
   EXPECT_FALSE(service::TokenTable::parse("ci short\n", "t").ok());
   EXPECT_FALSE(service::TokenTable::parse("# nothing\n", "t").ok());
   EXPECT_FALSE(service::TokenTable::parse("a 0123456789abcdef0\nb 0123456789abcdef0\n", "t").ok());
+  EXPECT_EQ(t->admins(), 0u) << "a file of NAME TOKEN lines has no admin";
+  EXPECT_FALSE(t->authenticate("Bearer 0123456789abcdef0")->admin);
+}
+
+TEST(TokenTable, AThirdWordAdminMarksAnAdmin) {
+  auto t = service::TokenTable::parse(
+      "ci 0123456789abcdef0\n"
+      "root fedcba9876543210x admin   # sees every job\n"
+      "alice 0123456789abcdefA\t# admin only in a comment\n",
+      "t");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->size(), 3u);
+  EXPECT_EQ(t->admins(), 1u);
+  auto root = t->authenticate("Bearer fedcba9876543210x");
+  ASSERT_TRUE(root.has_value());
+  EXPECT_EQ(root->name, "root");
+  EXPECT_TRUE(root->admin);
+  auto ci = t->authenticate("Bearer 0123456789abcdef0");
+  ASSERT_TRUE(ci.has_value());
+  EXPECT_EQ(ci->name, "ci");
+  EXPECT_FALSE(ci->admin);
+  ASSERT_TRUE(t->authenticate("Bearer 0123456789abcdefA").has_value());
+  EXPECT_FALSE(t->authenticate("Bearer 0123456789abcdefA")->admin);
+
+  auto typo = service::TokenTable::parse("ci 0123456789abcdef0\nroot fedcba9876543210x Admin\n", "tokens");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_EQ(typo.error().message.rfind("tokens:2:", 0), 0u) << typo.error().message;
+  EXPECT_NE(typo.error().message.find("\"Admin\""), std::string::npos) << typo.error().message;
+  auto more = service::TokenTable::parse("root fedcba9876543210x admin extra\n", "tokens");
+  ASSERT_FALSE(more.ok());
+  EXPECT_NE(more.error().message.find("\"extra\""), std::string::npos) << more.error().message;
+  EXPECT_FALSE(service::TokenTable::parse("root admin\n", "t").ok()) << "\"admin\" is no token (too short)";
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
-// Bearer tokens: the --tokens file (one "NAME TOKEN" pair per line, '#'
-// starts a comment) and the lookup of a request's token.
+// Bearer tokens: the --tokens file and the lookup of a request's token.
+//
+// The file has one "NAME TOKEN" or "NAME TOKEN admin" line per caller; '#'
+// starts a comment, blank lines are skipped. NAME is what the caller's jobs
+// record as their submitter; "admin" lets that caller see and cancel every
+// submitter's jobs (see caller.h).
 #pragma once
 
 #include <filesystem>
@@ -9,25 +13,29 @@
 #include <string_view>
 
 #include "rig/base/result.h"
+#include "rig/service/caller.h"
 
 namespace racerig::service {
 
 class TokenTable {
  public:
   // Parses the file's text; errors name file:line and what was wrong
-  // (missing token, duplicate name or token, a token under 16 characters).
+  // (missing token, a third word other than "admin", more than three words,
+  // duplicate name or token, a token under 16 characters).
   static Result<TokenTable> parse(std::string_view text, const std::string& file_name);
   static Result<TokenTable> load(const std::filesystem::path& path);
 
-  // The name that `token` belongs to; nullopt for unknown tokens. Compares in
-  // time independent of where a wrong token differs.
-  std::optional<std::string> name_of(std::string_view token) const;
-  // The name for an "authorization" metadata value ("Bearer TOKEN").
-  std::optional<std::string> authenticate(std::string_view authorization) const;
+  // The caller that `token` belongs to; nullopt for unknown tokens. Compares
+  // in time independent of where a wrong token differs.
+  std::optional<Caller> caller_of(std::string_view token) const;
+  // The caller for an "authorization" metadata value ("Bearer TOKEN").
+  std::optional<Caller> authenticate(std::string_view authorization) const;
   size_t size() const { return by_token_.size(); }
+  // How many names are marked admin.
+  size_t admins() const;
 
  private:
-  std::map<std::string, std::string> by_token_;  // token -> name
+  std::map<std::string, Caller> by_token_;  // token -> caller
 };
 
 }  // namespace racerig::service

@@ -3,6 +3,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <cstdio>
+
 #include "rig/run/junit.h"
 
 namespace racerig::service {
@@ -12,6 +14,16 @@ namespace {
 ServiceError internal(const Error& e) { return service_error(Code::kInternal, e.message); }
 
 ServiceError not_found(const std::string& id) { return service_error(Code::kNotFound, "id: no job \"" + id + "\""); }
+
+// Whether `caller` may see and cancel `job`.
+bool may_access(const pb::Job& job, const Caller& caller) { return caller.admin || job.submitter() == caller.name; }
+
+// The job as get() returns it: patch bodies are not echoed.
+pb::Job without_patch_contents(pb::Job job) {
+  if (job.has_validate())
+    for (auto& p : *job.mutable_validate()->mutable_patches()) p.clear_content();
+  return job;
+}
 
 // The request as stored: what a repeated request_id is compared against.
 std::string request_bytes(const pb::Job& job) {
@@ -61,22 +73,24 @@ ServiceResult<pb::Job> JobService::submit_validate(const pb::SubmitValidateReque
   return enqueue(std::move(job), request.SerializeAsString());
 }
 
-ServiceResult<pb::Job> JobService::get(const std::string& id) {
+ServiceResult<pb::Job> JobService::find(const std::string& id, const Caller& caller) {
   auto job = store_.get(id);
   if (!job.ok()) return internal(job.error());
-  if (!*job) return not_found(id);
-  pb::Job out = std::move(**job);
-  if (out.has_validate())
-    for (auto& p : *out.mutable_validate()->mutable_patches()) p.clear_content();
-  return out;
+  if (!*job || !may_access(**job, caller)) return not_found(id);
+  return std::move(**job);
 }
 
-ServiceResult<bool> JobService::watch(const std::string& id, int64_t after_seq,
+ServiceResult<pb::Job> JobService::get(const std::string& id, const Caller& caller) {
+  auto job = find(id, caller);
+  if (!job.ok()) return job.error();
+  return without_patch_contents(std::move(*job));
+}
+
+ServiceResult<bool> JobService::watch(const std::string& id, const Caller& caller, int64_t after_seq,
                                       const std::function<bool(const pb::JobEvent&)>& send,
                                       const std::function<bool()>& gone) {
-  auto job = store_.get(id);
-  if (!job.ok()) return internal(job.error());
-  if (!*job) return not_found(id);
+  auto job = find(id, caller);
+  if (!job.ok()) return job.error();
   if (after_seq < 0) return service_error(Code::kInvalidArgument, "after_seq: negative (" + std::to_string(after_seq) + ")");
   int64_t seq = after_seq;
   while (!gone()) {
@@ -92,7 +106,7 @@ ServiceResult<bool> JobService::watch(const std::string& id, int64_t after_seq,
   return false;
 }
 
-ServiceResult<pb::ListJobsResponse> JobService::list(const pb::ListJobsRequest& request) {
+ServiceResult<pb::ListJobsResponse> JobService::list(const pb::ListJobsRequest& request, const Caller& caller) {
   int size = request.page_size();
   if (size < 0 || size > 500)
     return service_error(Code::kInvalidArgument, "page_size: must be from 0 to 500, got " + std::to_string(size));
@@ -106,7 +120,8 @@ ServiceResult<pb::ListJobsResponse> JobService::list(const pb::ListJobsRequest& 
   }
   std::vector<pb::JobState> states;
   for (int s : request.states()) states.push_back(static_cast<pb::JobState>(s));
-  auto jobs = store_.list(states, before, size + 1);
+  const std::optional<std::string> submitter = caller.admin ? std::nullopt : std::optional<std::string>(caller.name);
+  auto jobs = store_.list(states, submitter, before, size + 1);
   if (!jobs.ok()) return internal(jobs.error());
   pb::ListJobsResponse out;
   for (int i = 0; i < static_cast<int>(jobs->size()) && i < size; ++i) *out.add_jobs() = (*jobs)[i];
@@ -114,20 +129,22 @@ ServiceResult<pb::ListJobsResponse> JobService::list(const pb::ListJobsRequest& 
   return out;
 }
 
-ServiceResult<pb::Job> JobService::cancel(const std::string& id) {
-  auto job = store_.get(id);
-  if (!job.ok()) return internal(job.error());
-  if (!*job) return not_found(id);
-  if (is_final((*job)->state())) return get(id);
-  if (pool_.cancel(id)) return get(id);  // the worker stores CANCELLED once the run has stopped
-  pb::Job cancelled = **job;
+ServiceResult<pb::Job> JobService::cancel(const std::string& id, const Caller& caller) {
+  auto job = find(id, caller);
+  if (!job.ok()) return job.error();
+  if (is_final(job->state())) return get(id, caller);
+  if (job->submitter() != caller.name)  // an admin's: the daemon's log says who
+    std::fprintf(stderr, "racerigd: job %s of \"%s\" cancelled by admin \"%s\"\n", id.c_str(),
+                 job->submitter().c_str(), caller.name.c_str());
+  if (pool_.cancel(id)) return get(id, caller);  // the worker stores CANCELLED once the run has stopped
+  pb::Job cancelled = std::move(*job);
   cancelled.set_state(pb::CANCELLED);
   cancelled.set_error("cancelled before it started");
   cancelled.set_exit_code(3);
   auto stored = store_.finish(cancelled);
   if (!stored.ok()) return internal(stored.error());
   pool_.cancel(id);  // a worker may have taken it meanwhile
-  return get(id);
+  return get(id, caller);
 }
 
 ServiceResult<pb::ListScenariosResponse> JobService::scenarios() {
@@ -142,11 +159,10 @@ ServiceResult<pb::ListKernelsResponse> JobService::kernels() {
   return *r;
 }
 
-ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id) {
-  auto job = store_.get(id);
-  if (!job.ok()) return internal(job.error());
-  if (!*job) return not_found(id);
-  const pb::Job& j = **job;
+ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id, const Caller& caller) {
+  auto job = find(id, caller);
+  if (!job.ok()) return job.error();
+  const pb::Job& j = *job;
   if (!is_final(j.state()) || (!j.has_reproduce_report() && !j.has_validate_report()))
     return service_error(Code::kFailedPrecondition, "job " + id + " has no report yet (state " +
                                                         pb::JobState_Name(j.state()) + ")");

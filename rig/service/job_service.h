@@ -2,12 +2,18 @@
 // bounded), get, watch from a sequence number, list, cancel, the catalog
 // and a finished job's artifacts. host/racerigd's adapter calls it and
 // converts its errors to grpc::Status.
+//
+// Jobs belong to their submitter: a caller reaches only the jobs it
+// submitted, unless it is an admin (caller.h). Another submitter's job is
+// NOT_FOUND, exactly like an id that does not exist, so ids do not tell
+// who else uses the service.
 #pragma once
 
 #include <functional>
 #include <string>
 
 #include "proto/racerig_service.pb.h"
+#include "rig/service/caller.h"
 #include "rig/service/catalog.h"
 #include "rig/service/limits.h"
 #include "rig/service/status.h"
@@ -27,27 +33,37 @@ class JobService {
       : store_(store), pool_(pool), catalog_(catalog), options_(std::move(options)) {}
 
   // Checks the request (INVALID_ARGUMENT naming the field), then queues it
-  // for `submitter`, or returns the job an earlier submit with the same
-  // request_id made (INVALID_ARGUMENT if that request differed).
-  // RESOURCE_EXHAUSTED when max_queued jobs wait.
+  // for `submitter`, or returns the job an earlier submit by the same
+  // submitter with the same request_id made (INVALID_ARGUMENT if that
+  // request differed). RESOURCE_EXHAUSTED when max_queued jobs wait.
   ServiceResult<pb::Job> submit_reproduce(const pb::SubmitReproduceRequest& request, const std::string& submitter);
   ServiceResult<pb::Job> submit_validate(const pb::SubmitValidateRequest& request, const std::string& submitter);
 
-  ServiceResult<pb::Job> get(const std::string& id);
+  // The job with its report once finished, patch contents left out.
+  // NOT_FOUND for unknown jobs and for jobs `caller` may not see.
+  ServiceResult<pb::Job> get(const std::string& id, const Caller& caller);
   // Sends the job's events after `after_seq` in order, then waits for new
   // ones, until the Finished event was sent, `send` returns false (the
-  // client went away) or `gone()` says so. NOT_FOUND for unknown jobs.
-  ServiceResult<bool> watch(const std::string& id, int64_t after_seq,
+  // client went away) or `gone()` says so. NOT_FOUND as get().
+  ServiceResult<bool> watch(const std::string& id, const Caller& caller, int64_t after_seq,
                             const std::function<bool(const pb::JobEvent&)>& send, const std::function<bool()>& gone);
-  ServiceResult<pb::ListJobsResponse> list(const pb::ListJobsRequest& request);
-  ServiceResult<pb::Job> cancel(const std::string& id);
+  // The jobs `caller` may see (an admin: everyone's), newest first, a page
+  // at a time; INVALID_ARGUMENT for a bad page_size or page_token.
+  ServiceResult<pb::ListJobsResponse> list(const pb::ListJobsRequest& request, const Caller& caller);
+  // Cancels a queued or running job; a finished one is returned unchanged.
+  // NOT_FOUND as get(). An admin's cancel of another's job is logged.
+  ServiceResult<pb::Job> cancel(const std::string& id, const Caller& caller);
   ServiceResult<pb::ListScenariosResponse> scenarios();
   ServiceResult<pb::ListKernelsResponse> kernels();
+  // The report as JSON and (validate) JUnit XML. NOT_FOUND as get();
   // FAILED_PRECONDITION until the job has ended with a report.
-  ServiceResult<pb::JobArtifacts> artifacts(const std::string& id);
+  ServiceResult<pb::JobArtifacts> artifacts(const std::string& id, const Caller& caller);
 
  private:
   ServiceResult<pb::Job> enqueue(pb::Job job, const std::string& request_bytes);
+  // The stored job if it exists and `caller` may see it; else NOT_FOUND,
+  // the same answer for both.
+  ServiceResult<pb::Job> find(const std::string& id, const Caller& caller);
   Store& store_;
   WorkerPool& pool_;
   const Catalog& catalog_;

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_request ON jobs(submitter, request_id) WHERE request_id != '';
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);
+CREATE INDEX IF NOT EXISTS jobs_submitter ON jobs(submitter, id);
 CREATE TABLE IF NOT EXISTS events (
   job_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -376,9 +377,11 @@ Result<std::vector<pb::JobEvent>> Store::events_after(const std::string& job_id,
   return out;
 }
 
-Result<std::vector<pb::Job>> Store::list(const std::vector<pb::JobState>& states, int64_t before_id, int limit) {
+Result<std::vector<pb::Job>> Store::list(const std::vector<pb::JobState>& states,
+                                         const std::optional<std::string>& submitter, int64_t before_id, int limit) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string sql = "SELECT record FROM jobs WHERE id < ?";
+  if (submitter) sql += " AND submitter = ?";
   if (!states.empty()) {
     sql += " AND state IN (";
     for (size_t i = 0; i < states.size(); ++i) sql += i ? ",?" : "?";
@@ -389,6 +392,7 @@ Result<std::vector<pb::Job>> Store::list(const std::vector<pb::JobState>& states
   if (!q.ok()) return q.error("list jobs");
   int i = 1;
   q.bind(i++, before_id > 0 ? before_id : INT64_MAX);
+  if (submitter) q.bind(i++, *submitter);
   for (auto s : states) q.bind(i++, static_cast<int64_t>(s));
   q.bind(i, limit);
   std::vector<pb::Job> out;

@@ -56,8 +56,10 @@ class Store {
   // Events with seq > after_seq, at most `limit`.
   Result<std::vector<pb::JobEvent>> events_after(const std::string& job_id, int64_t after_seq, int limit);
   // Jobs newest first with id < before_id (0: from the newest), of `states`
-  // (empty: all), at most `limit`; reports and patch contents left out.
-  Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states, int64_t before_id, int limit);
+  // (empty: all), submitted by `submitter` (nullopt: by anyone), at most
+  // `limit`; reports and patch contents left out.
+  Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states,
+                                    const std::optional<std::string>& submitter, int64_t before_id, int limit);
   Result<int> count(pb::JobState state);
 
   // Blocks until an event is appended anywhere or `timeout` passes.
