@@ -76,10 +76,10 @@ int cache_prune(const PruneOptions& o) {
     print_entry(e);
   }
   for (const auto& s : pruned->skipped) std::printf("skipped %s\n", s.c_str());
-  std::printf("%s %s in %zu entries (kept: the variants of kernels/variants.textproto, each base's current tree, "
-              "anything used in the last %d days, snapshots being made)\n",
-              o.dry_run ? "would free" : "freed", size_text(pruned->bytes).c_str(), pruned->removed.size(),
-              o.keep_days);
+  std::printf(
+      "%s %s in %zu entries (kept: the variants of kernels/variants.textproto, each base's current tree, "
+      "anything used in the last %d days, snapshots being made)\n",
+      o.dry_run ? "would free" : "freed", size_text(pruned->bytes).c_str(), pruned->removed.size(), o.keep_days);
   return kExitOk;
 }
 
@@ -89,7 +89,8 @@ std::vector<Command> add_cache_commands(CLI::App& root) {
   CLI::App* cache = root.add_subcommand("cache", "what the kernel cache holds, and removing what is unused");
   cache->require_subcommand(1);
   std::vector<Command> out;
-  CLI::App* list = cache->add_subcommand("list", "kernels, trees, candidate builds, logs, templates and ready-state snapshots with sizes");
+  CLI::App* list = cache->add_subcommand(
+      "list", "kernels, trees, candidate builds, logs, templates and ready-state snapshots with sizes");
   out.push_back(Command{list, [] { return cache_list(); }});
   auto o = std::make_shared<PruneOptions>();
   CLI::App* prune = cache->add_subcommand(

@@ -30,9 +30,8 @@ kbuild::CacheEntry entry_of(const ReadySnapshotStore::Entry& e) {
 std::vector<kbuild::CacheEntry> list_snapshot_entries(const ReadySnapshotStore& store) {
   std::vector<kbuild::CacheEntry> out;
   for (const auto& e : store.list()) out.push_back(entry_of(e));
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.name != b.name ? a.name < b.name : a.path < b.path;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.name != b.name ? a.name < b.name : a.path < b.path; });
   return out;
 }
 
