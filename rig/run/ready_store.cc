@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -131,6 +132,22 @@ std::string check(const fs::path& dir, const pb::ReadySnapshot& meta, const std:
   return "";
 }
 
+// Sets the mtime of <dir>/used to now, making the file if needed. None of the
+// files check() fingerprints is touched. A stamp that cannot be written
+// (a read-only cache) only makes the snapshot look older to prune.
+void stamp_used(const fs::path& dir) {
+  const fs::path p = dir / kUsedFile;
+  ScopedFd fd(::open(p.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (fd.valid()) (void)::futimens(fd.get(), nullptr);
+}
+
+std::chrono::system_clock::time_point mtime_of(const fs::path& p) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) return {};
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns_of(st.st_mtim))));
+}
+
 }  // namespace
 
 std::string snapshot_key_text(const SnapshotInputs& in) {
@@ -175,7 +192,10 @@ Result<std::optional<ReadySnapshotStore::Entry>> ReadySnapshotStore::find(const 
     }
   }
   if (problem.empty()) problem = check(dir, e.meta, key, key_text, deep);
-  if (problem.empty()) return std::optional<Entry>(std::move(e));
+  if (problem.empty()) {
+    stamp_used(dir);
+    return std::optional<Entry>(std::move(e));
+  }
   if (why != nullptr) *why = "ready-state snapshot " + dir.string() + ": " + problem;
   RACERIG_TRY(remove(key));
   return std::optional<Entry>();
@@ -272,6 +292,54 @@ Status ReadySnapshotStore::remove(const std::string& key) const {
   fs::remove_all(trash, ec);
   if (ec) return make_error(ErrorKind::kIo, "deleting " + trash.string() + ": " + ec.message());
   return Status::Ok();
+}
+
+Result<std::optional<ScopedFd>> ReadySnapshotStore::try_lock(const std::string& key) const {
+  const fs::path path = root_ / (key + ".lock");
+  ScopedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_error("opening lock " + path.string());
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return std::optional<ScopedFd>();
+    if (errno != EINTR) return errno_error("locking " + path.string());
+  }
+  return std::optional<ScopedFd>(std::move(fd));
+}
+
+std::chrono::system_clock::time_point ReadySnapshotStore::last_used(const fs::path& dir) {
+  return std::max(mtime_of(dir / kUsedFile), mtime_of(dir / kMetaFile));
+}
+
+uintmax_t ReadySnapshotStore::disk_usage(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return 0;
+  uintmax_t total = static_cast<uintmax_t>(st.st_blocks) * 512;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (::lstat(it->path().c_str(), &st) == 0) total += static_cast<uintmax_t>(st.st_blocks) * 512;
+  }
+  return total;
+}
+
+std::vector<ReadySnapshotStore::Leftover> ReadySnapshotStore::leftovers() const {
+  std::vector<Leftover> out;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(root_, ec)) {
+    const std::string name = d.path().filename().string();
+    std::string rest;
+    for (const std::string prefix : {".staging-", ".trash-"})
+      if (name.rfind(prefix, 0) == 0) rest = name.substr(prefix.size());
+    // <key>-<pid>-<n>, as staging_dir() and remove() name them.
+    const size_t dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    Leftover l{d.path(), rest.substr(0, dash)};
+    const size_t dash2 = rest.find('-', dash + 1);
+    const std::string pid = rest.substr(dash + 1, dash2 == std::string::npos ? std::string::npos : dash2 - dash - 1);
+    if (!pid.empty() && pid.size() < 10 && pid.find_first_not_of("0123456789") == std::string::npos)
+      l.owner = static_cast<pid_t>(std::stol(pid));
+    out.push_back(std::move(l));
+  }
+  return out;
 }
 
 }  // namespace racerig::run

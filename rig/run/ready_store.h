@@ -12,8 +12,13 @@
 //   initrd.img    the initramfs the ready state booted (base + plan)
 //   meta.pb       pb::ReadySnapshot: the key's inputs, the files, the agent's
 //                 set-up events
+//   used          empty; its mtime is when find() last returned the snapshot
+//                 (for pruning; no check looks at it)
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,6 +37,7 @@ inline constexpr char kPmemFile[] = "pmem.img";
 inline constexpr char kDeviceStateFile[] = "device.state";
 inline constexpr char kInitrdFile[] = "initrd.img";
 inline constexpr char kMetaFile[] = "meta.pb";
+inline constexpr char kUsedFile[] = "used";
 inline constexpr uint32_t kSnapshotFormat = 1;
 
 // Everything that defines a ready state. The key hashes all of it.
@@ -64,6 +70,7 @@ class ReadySnapshotStore {
   const std::filesystem::path& root() const { return root_; }
 
   // The published snapshot for `key`, checked: nullopt when there is none.
+  // A good one is stamped as used now (its `used` file; see last_used()).
   // One that fails a check is removed and *why says what was wrong.
   // `deep` also hashes the large files (seconds), otherwise their size, inode,
   // allocation and times must be as published and the small files are hashed.
@@ -83,6 +90,26 @@ class ReadySnapshotStore {
   std::vector<Entry> list() const;
   // Removes a snapshot (atomically: renamed away first, then deleted).
   Status remove(const std::string& key) const;
+
+  // The lock of `key` without waiting: nullopt when another process holds it
+  // (a maker is making it). Unlike lock(), it touches nothing else.
+  Result<std::optional<ScopedFd>> try_lock(const std::string& key) const;
+  // When the snapshot in `dir` was last returned by find(), or published if
+  // never; the epoch when neither can be read.
+  static std::chrono::system_clock::time_point last_used(const std::filesystem::path& dir);
+  // The disk space the snapshot in `dir` takes (allocated blocks: the memory
+  // images are sparse, so far less than their sizes).
+  static uintmax_t disk_usage(const std::filesystem::path& dir);
+
+  // A staging or trash directory (".staging-<key>-<pid>-<n>",
+  // ".trash-<key>-<pid>-<n>") and what its name says.
+  struct Leftover {
+    std::filesystem::path path;
+    std::string key;
+    pid_t owner = 0;  // 0 when the name carries no pid
+  };
+  // Every staging and trash directory under root, of any key.
+  std::vector<Leftover> leftovers() const;
 
  private:
   std::filesystem::path root_;
