@@ -17,42 +17,16 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "support.h"
 #include "proto/racerig.pb.h"
 
 namespace {
 
-struct Ran {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-};
+using namespace racerig::test;  // NOLINT: the shared test helpers
 
-// `env`: extra "NAME=value " assignments for racerig's environment.
-Ran run_cli(const std::string& args, const std::string& env = "") {
-  // The checkout under test, also for a build dir outside it.
-  std::string cmd = env + "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + std::string(RACERIG_BIN) + " " + args + " 2>&1";
-  Ran r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
-// Any shell command, stdout + stderr.
-Ran run_cli_raw(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+
+
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("racerig-it-" + std::to_string(getpid()) + "-" + name)).string();
@@ -326,9 +300,6 @@ TEST_P(OnEachBase, BuggySwitchesDaxOnTheLiveInodeAndFixedDoesNot) {
   }
 }
 
-std::string candidate(const std::string& file) {
-  return std::string(RACERIG_SOURCE_DIR) + "/kernels/patches/candidates/" + file;
-}
 
 // The stress baseline starts every run from one snapshot taken after guest
 // set-up; the runs differ in the fsx seed sent with "go". On fixed nothing
@@ -641,7 +612,7 @@ TEST(Reproduce, AttachLeavesTheFaultingVcpuAtTheCrashForGdb) {
   size_t g = line.find(": gdb /");
   ASSERT_NE(g, std::string::npos) << line;
   g += 2;
-  Ran gdb = run_cli_raw("timeout 120 " + line.substr(g, line.find(" -ex bt") - g) +
+  Ran gdb = run_shell("timeout 120 " + line.substr(g, line.find(" -ex bt") - g) +
                         " -batch -ex 'info threads' -ex bt");
   kill(pid, SIGINT);
   int status = 0;

@@ -5,6 +5,8 @@
 // after the next invocation; Ctrl-C during a kernel build stops it and the
 // next build succeeds, with progress lines off a terminal.
 #include <gtest/gtest.h>
+
+#include "support.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
@@ -23,33 +25,13 @@
 
 namespace {
 
+using namespace racerig::test;  // NOLINT: the shared test helpers
+
+
 namespace fs = std::filesystem;
 
-struct Ran {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-};
 
-Ran run_cli(const std::string& args, const std::string& env = "") {
-  std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + env + " " + std::string(RACERIG_BIN) +
-                    " " + args + " 2>&1";
-  Ran r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string mark() { return std::to_string(::getpid()) + "-" + std::to_string(::time(nullptr)); }
 
@@ -72,7 +54,7 @@ std::vector<int> processes_naming(const std::string& needle) {
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos || std::stoi(name) == ::getpid()) continue;
-    std::string cmdline = read_file(e.path() / "cmdline");
+    std::string cmdline = read_text(e.path() / "cmdline");
     for (char& c : cmdline)
       if (c == '\0') c = ' ';
     if (cmdline.find(needle) != std::string::npos) out.push_back(std::stoi(name));
@@ -81,7 +63,7 @@ std::vector<int> processes_naming(const std::string& needle) {
 }
 
 std::string status_field(int pid, const std::string& field) {
-  std::istringstream in(read_file("/proc/" + std::to_string(pid) + "/status"));
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
   for (std::string line; std::getline(in, line);)
     if (line.rfind(field + ":", 0) == 0) return line.substr(field.size() + 1);
   return "";
@@ -93,7 +75,7 @@ std::string makefile_patch(const std::vector<std::string>& lines) {
   fs::path trusted;
   for (const auto& e : fs::directory_iterator(cache_root() / "trees"))
     if (fs::exists(e.path() / ".ready")) trusted = e.path() / "src";
-  std::istringstream in(read_file(trusted / "fs/xfs/Makefile"));
+  std::istringstream in(read_text(trusted / "fs/xfs/Makefile"));
   std::vector<std::string> context(3);
   for (auto& c : context) std::getline(in, c);
   std::string diff = "--- a/fs/xfs/Makefile\n+++ b/fs/xfs/Makefile\n@@ -1,3 +1," + std::to_string(3 + lines.size()) +
@@ -111,17 +93,17 @@ Trusted trusted_kernel(const std::string& variant) {
   Ran path = run_cli("kernel path " + variant);
   EXPECT_EQ(path.exit_code, 0) << path.output;
   fs::path dir = path.output.substr(0, path.output.find('\n'));
-  std::string meta = read_file(dir / "meta");
+  std::string meta = read_text(dir / "meta");
   size_t at = meta.find("build_id=");
   return Trusted{variant, at == std::string::npos ? "" : meta.substr(at + 9, meta.find('\n', at) - at - 9),
-                 read_file(dir / "bzImage"), read_file(dir / "vmlinux")};
+                 read_text(dir / "bzImage"), read_text(dir / "vmlinux")};
 }
 
 std::vector<std::pair<fs::path, std::string>> trusted_makefiles() {
   std::vector<std::pair<fs::path, std::string>> out;
   for (const auto& e : fs::directory_iterator(cache_root() / "trees"))
     if (fs::exists(e.path() / "src" / "Makefile"))
-      for (const char* f : {"Makefile", "fs/xfs/Makefile"}) out.emplace_back(e.path() / "src" / f, read_file(e.path() / "src" / f));
+      for (const char* f : {"Makefile", "fs/xfs/Makefile"}) out.emplace_back(e.path() / "src" / f, read_text(e.path() / "src" / f));
   return out;
 }
 
@@ -147,7 +129,7 @@ TEST(Isolation, AHostilePatchChangesNothingOutsideItsOwnTree) {
   EXPECT_NE(r.output.find("racerig hostile patch " + m + " ran its commands"), std::string::npos)
       << "the Makefile ran, and the build's outcome is reported: " << r.output;
   for (const auto& t : targets) EXPECT_FALSE(fs::exists(t)) << t << " was written";
-  for (const auto& [file, text] : makefiles) EXPECT_EQ(read_file(file), text) << file << " was changed";
+  for (const auto& [file, text] : makefiles) EXPECT_EQ(read_text(file), text) << file << " was changed";
   for (const Trusted& before : {fixed, buggy}) {
     const Trusted after = trusted_kernel(before.variant);
     EXPECT_EQ(after.build_id, before.build_id) << before.variant;
@@ -210,7 +192,7 @@ TEST(Isolation, QemuRunsUnprivilegedWithItsSeccompFilterOn) {
   std::vector<int> qemus;
   for (int i = 0; i < 100 && qemus.empty(); ++i) {
     for (int q : processes_naming(run_dir.string() + "/"))
-      if (read_file("/proc/" + std::to_string(q) + "/comm").rfind("qemu-system", 0) == 0) qemus.push_back(q);
+      if (read_text("/proc/" + std::to_string(q) + "/comm").rfind("qemu-system", 0) == 0) qemus.push_back(q);
     if (qemus.empty()) ::usleep(100000);
   }
   ASSERT_FALSE(qemus.empty()) << "no QEMU names " << run_dir;
@@ -263,7 +245,7 @@ TEST(Build, CtrlCStopsAKernelBuildAndTheNextBuildSucceeds) {
   const std::string m = mark();
   std::string trusted_header;
   for (const auto& e : fs::directory_iterator(cache_root() / "trees"))
-    if (fs::exists(e.path() / ".ready")) trusted_header = read_file(e.path() / "src/fs/xfs/xfs_linux.h");
+    if (fs::exists(e.path() / ".ready")) trusted_header = read_text(e.path() / "src/fs/xfs/xfs_linux.h");
   std::istringstream in(trusted_header);
   std::vector<std::string> context(3);
   for (auto& c : context) std::getline(in, c);
@@ -331,7 +313,7 @@ TEST(Build, CtrlCStopsAKernelBuildAndTheNextBuildSucceeds) {
     std::error_code ec;
     const std::string cwd = fs::read_symlink(e.path() / "cwd", ec).string();
     if (ec || cwd.rfind(trees, 0) != 0) continue;
-    std::string comm = read_file(e.path() / "comm");
+    std::string comm = read_text(e.path() / "comm");
     ADD_FAILURE() << "process " << name << " (" << comm.substr(0, comm.size() - 1) << ") still runs in " << cwd;
   }
 

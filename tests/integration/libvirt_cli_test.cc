@@ -20,38 +20,19 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "support.h"
 #include "proto/racerig.pb.h"
 
 namespace {
 
+using namespace racerig::test;  // NOLINT: the shared test helpers
+
+
 namespace fs = std::filesystem;
 
-struct Ran {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-};
 
-Ran run_shell(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
-Ran run_cli(const std::string& args) {
-  return run_shell("RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + std::string(RACERIG_BIN) + " " + args);
-}
 
-std::string cache_root() {
-  const char* env = std::getenv("RACERIG_CACHE");
-  if (env != nullptr && *env != '\0') return env;
-  return ::geteuid() == 0 ? "/var/cache/racerig" : std::string(std::getenv("HOME")) + "/.cache/racerig";
-}
 
 std::string default_uri() { return "qemu:///embed?root=" + cache_root() + "/libvirt"; }
 
@@ -97,9 +78,6 @@ M read_json(const std::string& path) {
   return m;
 }
 
-std::string candidate(const std::string& file) {
-  return std::string(RACERIG_SOURCE_DIR) + "/kernels/patches/candidates/" + file;
-}
 
 void expect_decoded_oops(const racerig::pb::RunReport& run) {
   EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason();

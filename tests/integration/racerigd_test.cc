@@ -20,37 +20,18 @@
 
 #include <gtest/gtest.h>
 
+#include "support.h"
+
 namespace {
+
+using namespace racerig::test;  // NOLINT: the shared test helpers
+
 
 namespace fs = std::filesystem;
 
-struct Ran {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-};
 
-Ran run_shell(const std::string& cmd) {
-  Ran r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
-std::string candidate(const std::string& file) {
-  return std::string(RACERIG_SOURCE_DIR) + "/kernels/patches/candidates/" + file;
-}
 const std::string kUpstream = "upstream-defer-dax-change-to-eviction.patch";
 const std::string kNaive = "naive-lock-is-dax-under-mmaplock.patch";
 
@@ -319,12 +300,6 @@ TEST(Racerigd, TcpWithoutTokensIsRefusedAtStartUp) {
   fs::remove_all("/tmp/racerigd-it-refused");
 }
 
-// The kernel cache's root (as rig/kbuild's default_cache_root picks it).
-std::string cache_root() {
-  const char* env = std::getenv("RACERIG_CACHE");
-  if (env != nullptr && *env != '\0') return env;
-  return ::geteuid() == 0 ? "/var/cache/racerig" : std::string(std::getenv("HOME")) + "/.cache/racerig";
-}
 
 // Counts the occurrences of `what` in `text`.
 int count_of(const std::string& text, const std::string& what) {
