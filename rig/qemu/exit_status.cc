@@ -1,33 +1,16 @@
 // How QEMU ended (see exit_status.h).
 #include "rig/qemu/exit_status.h"
 
+#include "rig/base/text.h"
 #include "rig/qemu/bwrap_status.h"
 
 #include <sys/wait.h>
 
 #include <cstring>
-#include <vector>
 
 namespace racerig::vm {
 
 namespace {
-
-// The last `n` non-empty lines of `text`, joined with newlines.
-std::string tail(std::string_view text, int n) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.empty()) lines.push_back(line);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  std::string out;
-  for (size_t i = lines.size() > static_cast<size_t>(n) ? lines.size() - static_cast<size_t>(n) : 0; i < lines.size(); ++i)
-    out += (out.empty() ? "" : "\n") + std::string(lines[i]);
-  return out;
-}
 
 // "was killed by signal 9 (SIGKILL)".
 std::string killed_by(int sig) {
@@ -44,7 +27,7 @@ std::string ended(const std::string& who, int wait_status) {
 }
 
 std::string with_stderr(const std::string& out, std::string_view stderr_text, int tail_lines) {
-  const std::string end = tail(stderr_text, tail_lines);
+  const std::string end = last_lines(stderr_text, tail_lines > 0 ? static_cast<size_t>(tail_lines) : 0);
   return end.empty() ? out + "; its stderr is empty" : out + "; its stderr ends:\n" + end;
 }
 

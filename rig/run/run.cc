@@ -24,6 +24,7 @@
 
 #include "guest/agent/event_line.h"
 #include "guest/initramfs/initramfs.h"
+#include "rig/base/text.h"
 #include "rig/crash/oops.h"
 #include "rig/gdbremote/client.h"
 #include "rig/run/agent_events.h"
@@ -52,22 +53,17 @@ using std::chrono::milliseconds;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-std::string tail_lines(const std::string& text, size_t n) {
-  size_t pos = text.size();
-  for (size_t i = 0; i < n && pos > 0; ++i) {
-    pos = text.rfind('\n', pos - 1);
-    if (pos == std::string::npos) return text;
-  }
-  return text.substr(pos + 1);
+// "; console tail:\n<the console's last lines>", or that it said nothing.
+std::string console_tail(const vm::Machine& vm) {
+  const std::string console = last_lines(vm.console_log(), 15);
+  return console.empty() ? "; the console said nothing" : "; console tail:\n" + console;
 }
 
-// "<what>: <how QEMU ended>" and the console's last lines, or that it said
-// nothing.
+// "<what>: <how QEMU ended>" and the console's tail.
 std::string ended_text(const std::string& what, const vm::Machine& vm) {
   std::string out = what;
   if (vm.exited() && !vm.exit_text().empty()) out += ": " + vm.exit_text();
-  const std::string console = tail_lines(vm.console_log(), 15);
-  return out + (console.empty() ? "; the console said nothing" : "; console tail:\n" + console);
+  return out + console_tail(vm);
 }
 
 // Waits while the VM runs until `done()` says so, the guest ends, or the
@@ -254,16 +250,26 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
 }
 
 // Boot and guest set-up: every vCPU runs until the agent is READY. Returns
-// why not, or "" when ready.
-std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor, Phases& phases) {
+// why not, or "" when ready. Progress says when the kernel first speaks on
+// the console and when the agent starts, so a boot that hangs shows where.
+std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor, Phases& phases,
+                          const Progress& progress) {
   const pb::Scenario& sc = ctx.scenario.scenario;
   if (Status s = live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok())
     return "starting the guest: " + s.error().message;
   vm::Machine& vm = *live.vm;
+  bool spoke = false;
   auto booted = wait_running(*live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
-                             [&] { return monitor.agent_started() || monitor.fatal() || vm.exited(); },
+                             [&] {
+                               if (!spoke && !vm.console_log().empty()) {
+                                 spoke = true;
+                                 progress("the kernel is booting (the console spoke)");
+                               }
+                               return monitor.agent_started() || monitor.fatal() || vm.exited();
+                             },
                              ctx.options.cpus);
   phases.mark("boot");
+  if (booted.ok() && *booted && monitor.agent_started()) progress("the agent started; setting up the guest");
   auto ready = booted.ok() && *booted
                    ? wait_running(*live.target, monitor,
                                   Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
@@ -276,8 +282,7 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
   phases.mark("guest_setup");
   if (ready.ok() && *ready && monitor.ready()) return "";
   return !ready.ok()       ? ready.error().message
-         : !*ready         ? "the guest was not ready within the boot deadline; console tail:\n" +
-                         tail_lines(vm.console_log(), 15)
+         : !*ready         ? "the guest was not ready within the boot deadline" + console_tail(vm)
          : monitor.fatal() ? "set-up failed: the agent said " + monitor.poll().agent_note
                            : ended_text("the guest ended during set-up", vm);
 }
@@ -582,7 +587,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
   vm::Machine& vm = *live->vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   Evidence ev;
-  std::string not_ready = boot_to_ready(ctx, *live, monitor, phases);
+  std::string not_ready = boot_to_ready(ctx, *live, monitor, phases, progress);
   if (!not_ready.empty()) {
     ev.schedule_ran = false;
     ev.schedule_reason = not_ready;
@@ -927,7 +932,7 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
   RACERIG_ASSIGN(Live live, start_live_with(ctx_, cfg));
   RACERIG_TRY(connect_gdb(ctx_, live));
   VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
-  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases);
+  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases, progress);
   if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);
   const double boot_ms = ms_since(t0);
   RACERIG_TRY(live.target->interrupt(Deadline::after(milliseconds(5000))));
@@ -973,7 +978,7 @@ Status SnapshotRunner::prepare_loadvm(const Progress& progress) {
   progress("booting " + ctx_.kernel.variant + " to the ready state");
   RACERIG_ASSIGN(Live live, start_live(ctx_, plan_of(ctx_, true, !pmem.empty()), true, pmem));
   VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
-  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases);
+  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases, progress);
   if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);
   RACERIG_TRY(live.target->interrupt(Deadline::after(milliseconds(5000))));
   RACERIG_TRY(live.vm->save_snapshot(kSnapshotName, Deadline::after(milliseconds(60000))));
