@@ -1,12 +1,16 @@
 // racerig doctor: what each VM backend needs on this host, and what is
 // missing, with the fix for each. Exit 0 when both backends are ready, 1
-// when something is missing, 2 for a usage error.
+// when something is missing, 2 for a usage error. Both backends need the
+// sandbox's user (as root) and bubblewrap: they are checked by running a
+// command in a build sandbox as that user.
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,9 +19,13 @@
 #include <libvirt/libvirt.h>
 
 #include "host/cli_util.h"
+#include "rig/base/text.h"
 #include "host/commands.h"
 #include "rig/kbuild/cache.h"
 #include "rig/libvirt/connection.h"
+#include "rig/process/identity.h"
+#include "rig/process/process.h"
+#include "rig/process/sandbox.h"
 
 namespace racerig::host {
 
@@ -64,6 +72,61 @@ void check_qemu(Checklist& list) {
     list.ok("qemu", "/dev/kvm is there (--kvm is possible; TCG is the default)");
   else
     list.ok("qemu", "no usable /dev/kvm: TCG only (the default)");
+}
+
+// The identity builds and VMs run as, and bubblewrap: `true` run in a
+// build sandbox (the namespaces, read-only system, one writable tree) as
+// that user proves both.
+void check_sandbox(Checklist& list) {
+  auto who = process::worker_identity();
+  if (!who.ok()) {
+    list.missing("sandbox", who.error().message, "./dev setup");
+    return;
+  }
+  if (*who)
+    list.ok("sandbox", "kernel builds and QEMU run as the user " + (*who)->name + " (uid " +
+                           std::to_string((*who)->uid) + "), not root");
+  else
+    list.ok("sandbox", "not root: kernel builds and QEMU run as this user (uid " + std::to_string(::geteuid()) + ")");
+  if (!process::sandbox_enabled()) {
+    list.missing("sandbox", "RACERIG_SANDBOX=off: builds and QEMU are not confined",
+                 "unset RACERIG_SANDBOX (it is for measuring the sandbox's cost only)");
+    return;
+  }
+  const std::string bwrap = on_path("bwrap");
+  if (bwrap.empty()) {
+    list.missing("sandbox", "bwrap is not on PATH", "apt-get install bubblewrap (./dev setup)");
+    return;
+  }
+  char dir_template[] = "/tmp/racerig-doctor-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) {
+    list.missing("sandbox", std::string("cannot make a directory in /tmp: ") + std::strerror(errno),
+                 "check /tmp's space and permissions");
+    return;
+  }
+  const fs::path tree = dir_template;
+  std::error_code ec;
+  if (*who && ::chown(tree.c_str(), (*who)->uid, (*who)->gid) != 0)
+    list.missing("sandbox", "cannot give " + tree.string() + " to " + (*who)->name + ": " + std::strerror(errno),
+                 "check /tmp");
+  process::BuildSandbox box{tree, tree, {}, {}};
+  process::Spec spec;
+  spec.argv = process::build_sandbox_argv(box, {"sh", "-c", "touch ./written && ! touch /usr/racerig-doctor"});
+  spec.identity = *who;
+  process::Limits limits;
+  limits.deadline = Deadline::after(std::chrono::seconds(30));
+  limits.what = "bwrap (a build sandbox running sh)";
+  auto ran = process::run(spec, limits);
+  const bool wrote = fs::exists(tree / "written", ec);
+  fs::remove_all(tree, ec);
+  if (!ran.ok())
+    list.missing("sandbox", ran.error().message, "check that bwrap runs: bwrap --ro-bind / / true");
+  else if (ran->code != 0 || !wrote)
+    list.missing("sandbox",
+                 "a command in the build sandbox failed (exit " + std::to_string(ran->code) + "): " + last_lines(ran->output, 5),
+                 "unprivileged user namespaces must be allowed (sysctl kernel.unprivileged_userns_clone=1)");
+  else
+    list.ok("sandbox", bwrap + " confines: the tree is writable, the system read-only");
 }
 
 void check_libvirt(Checklist& list, const std::string& uri) {
@@ -116,6 +179,7 @@ void check_libvirt(Checklist& list, const std::string& uri) {
 
 int run_doctor(const std::string& uri) {
   Checklist list;
+  check_sandbox(list);
   check_qemu(list);
   check_libvirt(list, uri.empty() ? libvirt::default_uri(kbuild::default_cache_root()) : uri);
   std::printf("%s\n", list.missing_count() == 0 ? "both backends are ready"
