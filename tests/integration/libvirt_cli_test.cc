@@ -3,10 +3,15 @@
 // (the default URI) as transient domains. The same verdicts as the direct
 // backend; Ctrl-C and kill -9 leave no domain and no QEMU; a second libvirt
 // "host" (another embedded root, through --libvirt-uri) gives the same
-// verdict.
+// verdict; and the same on a libvirt daemon (qemu:///system) that the tests
+// start themselves.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,12 +32,7 @@ namespace {
 
 using namespace racerig::test;  // NOLINT: the shared test helpers
 
-
 namespace fs = std::filesystem;
-
-
-
-
 
 std::string default_uri() { return "qemu:///embed?root=" + cache_root() + "/libvirt"; }
 
@@ -77,7 +77,6 @@ M read_json(const std::string& path) {
   fs::remove(path);
   return m;
 }
-
 
 void expect_decoded_oops(const racerig::pb::RunReport& run) {
   EXPECT_EQ(run.verdict(), racerig::pb::REPRODUCED) << run.reason();
@@ -224,8 +223,8 @@ TEST(LibvirtBackend, CtrlCLeavesNoDomainNoQemuNoRunDir) {
 
 // kill -9 while a domain surely stays up: --attach keeps the VM stopped
 // after REPRODUCED, waiting for a human (a VM killed at another moment may
-// power off by itself: its agent port closed).
-TEST(LibvirtBackend, AfterKill9TheNextRacerigDestroysTheDomain) {
+// power off by itself: its agent port closed). `uri`: where the domain runs.
+void kill9_then_the_next_racerig_destroys_the_domain(const std::string& uri) {
   const fs::path tmp = temp_path("kill9");
   fs::create_directories(tmp);
   int out[2];
@@ -238,8 +237,8 @@ TEST(LibvirtBackend, AfterKill9TheNextRacerigDestroysTheDomain) {
     ::close(out[0]);
     ::setenv("TMPDIR", tmp.c_str(), 1);
     ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
-    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--backend", "libvirt", "--scenario", "xfs-dax-flip-vs-write-fault",
-            "--kernel", "buggy", "--attach", static_cast<char*>(nullptr));
+    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--backend", "libvirt", "--libvirt-uri", uri.c_str(), "--scenario",
+            "xfs-dax-flip-vs-write-fault", "--kernel", "buggy", "--attach", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(out[1]);
@@ -260,12 +259,12 @@ TEST(LibvirtBackend, AfterKill9TheNextRacerigDestroysTheDomain) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   // libvirt's QEMU is not racerig's child: it outlives a killed racerig...
-  EXPECT_EQ(domains_at(default_uri()).size(), 1u) << output;
+  EXPECT_EQ(domains_at(uri).size(), 1u) << output;
   EXPECT_EQ(qemus_under(tmp), 1);
   // ...until the next racerig on that URI sweeps it.
-  Ran next = run_cli("doctor");
+  Ran next = run_cli("doctor --libvirt-uri '" + uri + "'");
   EXPECT_NE(next.output.find("swept 1 domain(s)"), std::string::npos) << next.output;
-  EXPECT_TRUE(domains_at(default_uri()).empty());
+  EXPECT_TRUE(domains_at(uri).empty());
   EXPECT_EQ(qemus_under(tmp), 0);
   // Its run record (which outlives a domain that ended by itself) is gone too.
   std::error_code ec;
@@ -275,6 +274,116 @@ TEST(LibvirtBackend, AfterKill9TheNextRacerigDestroysTheDomain) {
   for (const auto& e : fs::recursive_directory_iterator(tmp)) left.push_back(e.path().string());
   EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
   fs::remove_all(tmp);
+}
+
+TEST(LibvirtBackend, AfterKill9TheNextRacerigDestroysTheDomain) {
+  kill9_then_the_next_racerig_destroys_the_domain(default_uri());
+}
+
+// Whether something accepts connections on the UNIX socket `path`.
+bool answers(const fs::path& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A daemon the tests start and stop: it dies with the test process
+// (PR_SET_PDEATHSIG), its output goes to `log`.
+struct Daemon {
+  pid_t pid = -1;
+  std::string name;
+
+  void start(const std::string& program, const fs::path& log) {
+    name = program;
+    pid = ::fork();
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      int fd = ::open(log.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execlp(program.c_str(), program.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  // SIGTERM, then SIGKILL after 30 s.
+  void stop() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 300; ++i) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return;
+      }
+      ::usleep(100000);
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+  }
+};
+
+// The same runs on a libvirt daemon (qemu:///system, as an operator's hosts
+// run it): libvirtd, and virtlogd for Debian's default stdio_handler "logd",
+// are started here unless they already run, and stopped at the end. The
+// client talks to the daemon through libvirt's remote protocol (over its
+// UNIX socket), as it would over SSH or TLS to another host.
+class LibvirtDaemon : public ::testing::Test {
+ protected:
+  static constexpr char kUri[] = "qemu:///system";
+
+  static void SetUpTestSuite() {
+    logs_ = fs::temp_directory_path() / ("racerig-lv-" + std::to_string(::getpid()) + "-daemons");
+    fs::create_directories(logs_);
+    if (!answers("/run/libvirt/virtlogd-sock")) virtlogd_.start("virtlogd", logs_ / "virtlogd.log");
+    if (!answers("/run/libvirt/libvirt-sock")) libvirtd_.start("libvirtd", logs_ / "libvirtd.log");
+    // Bounded: 120 s for both sockets to answer.
+    for (int i = 0; i < 1200 && !(answers("/run/libvirt/virtlogd-sock") && answers("/run/libvirt/libvirt-sock")); ++i)
+      ::usleep(100000);
+  }
+  static void TearDownTestSuite() {
+    libvirtd_.stop();
+    virtlogd_.stop();
+    std::error_code ec;
+    fs::remove_all(logs_, ec);
+  }
+  void SetUp() override {
+    ASSERT_TRUE(answers("/run/libvirt/libvirt-sock") && answers("/run/libvirt/virtlogd-sock"))
+        << "libvirtd or virtlogd did not start:\n"
+        << read_text(logs_ / "libvirtd.log") << read_text(logs_ / "virtlogd.log");
+  }
+
+  static inline Daemon libvirtd_, virtlogd_;
+  static inline fs::path logs_;
+};
+
+TEST_F(LibvirtDaemon, SystemUriGivesTheSameVerdictsAndLeavesNoDomain) {
+  std::string json = temp_path("system-buggy.json");
+  Ran r = run_cli(std::string("reproduce --backend libvirt --libvirt-uri ") + kUri +
+                  " --scenario xfs-dax-flip-vs-write-fault --kernel buggy --runs 3 --json " + json);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 3) << r.output;
+  for (const auto& run : report.runs()) expect_decoded_oops(run);
+
+  json = temp_path("system-fixed.json");
+  r = run_cli(std::string("reproduce --backend libvirt --libvirt-uri ") + kUri +
+              " --scenario xfs-dax-flip-vs-write-fault --kernel fixed --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  report = read_json<racerig::pb::ReproduceReport>(json);
+  ASSERT_EQ(report.runs_size(), 1) << r.output;
+  EXPECT_EQ(report.runs(0).verdict(), racerig::pb::NOT_REPRODUCED) << report.runs(0).reason();
+  EXPECT_TRUE(report.runs(0).schedule_enforced());
+  EXPECT_TRUE(domains_at(kUri).empty());
+}
+
+TEST_F(LibvirtDaemon, AfterKill9TheNextRacerigOnTheUriDestroysTheDomain) {
+  kill9_then_the_next_racerig_destroys_the_domain(kUri);
 }
 
 }  // namespace
