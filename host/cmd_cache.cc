@@ -38,7 +38,7 @@ std::string age_text(std::chrono::system_clock::time_point t) {
 run::ReadySnapshotStore snapshot_store() { return run::ReadySnapshotStore(run::snapshot_store_dir(work_dir())); }
 
 void print_entry(const kbuild::CacheEntry& e) {
-  std::printf("%-9s %-34.34s %10s  %-9s %-5s %s\n", e.kind.c_str(), e.name.c_str(), size_text(e.bytes).c_str(),
+  std::printf("%-10s %-34.34s %10s  %-9s %-5s %s\n", e.kind.c_str(), e.name.c_str(), size_text(e.bytes).c_str(),
               age_text(e.last_used).c_str(), e.kept ? "kept" : "", e.path.c_str());
 }
 
@@ -48,7 +48,7 @@ int cache_list() {
   auto entries = kbuild::list_entries(*cache);
   if (!entries.ok()) return report_error("cache list", entries.error());
   for (auto& e : run::list_snapshot_entries(snapshot_store())) entries->push_back(std::move(e));
-  std::printf("%-9s %-34s %10s  %-9s %-5s %s\n", "what", "name", "size", "used", "", "path");
+  std::printf("%-10s %-34s %10s  %-9s %-5s %s\n", "what", "name", "size", "used", "", "path");
   uintmax_t total = 0;
   for (const auto& e : *entries) {
     print_entry(e);

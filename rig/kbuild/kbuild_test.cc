@@ -279,6 +279,38 @@ TEST(StoreTest, KeptRunLogsArePrunedOneByOne) {
   EXPECT_TRUE(fs::exists(cache.path() / "logs/runs/20261125T000000Z-s-buggy-run2/console.log"));
 }
 
+// libvirt's per-domain logs in the default embedded root are listed and
+// pruned by age, except those of a racerig that still runs.
+TEST(StoreTest, DomainLogsArePrunedUnlessTheirRacerigRuns) {
+  TempDir kernels, cache;
+  kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
+  kernels.write("variants.textproto", std::string(kBase61) + "variant { name: \"a\" base: \"6.1\" }\n");
+  const std::string mine = "racerig-" + std::to_string(::getpid()) + "-1-ab12.log";
+  for (const std::string& name : {mine, std::string("racerig-2147483647-3-cd34.log"), std::string("racerig-x.log"),
+                                 std::string("other-domain.log")}) {
+    cache.write("libvirt/log/qemu/" + name, "shutting down, reason=destroyed\n");
+    fs::last_write_time(cache.path() / "libvirt/log/qemu" / name,
+                        fs::file_time_type::clock::now() - std::chrono::hours(24 * 30));
+  }
+  auto c = Cache::open(kernels.path(), cache.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto listed = list_entries(*c);
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  std::set<std::string> logs;
+  for (const auto& e : *listed)
+    if (e.kind == "domain log") logs.insert(e.name);
+  EXPECT_EQ(logs, (std::set<std::string>{mine, "racerig-2147483647-3-cd34.log", "racerig-x.log"}))
+      << "only racerig's domains";
+  auto pruned = prune(*c, std::chrono::hours(24 * 14), false);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_TRUE(fs::exists(cache.path() / "libvirt/log/qemu" / mine)) << "its racerig (this test) runs";
+  ASSERT_EQ(pruned->skipped.size(), 1u);
+  EXPECT_NE(pruned->skipped[0].find("is running"), std::string::npos) << pruned->skipped[0];
+  EXPECT_FALSE(fs::exists(cache.path() / "libvirt/log/qemu/racerig-2147483647-3-cd34.log"));
+  EXPECT_FALSE(fs::exists(cache.path() / "libvirt/log/qemu/racerig-x.log"));
+  EXPECT_TRUE(fs::exists(cache.path() / "libvirt/log/qemu/other-domain.log"));
+}
+
 TEST(CacheTest, VariantFileErrorsCarryLineNumbersAndUnknownNamesListKnownOnes) {
   TempDir kernels, cache;
   kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "rig/base/scoped_fd.h"
+#include "rig/process/stale.h"
 
 namespace racerig::kbuild {
 
@@ -43,6 +45,16 @@ std::string meta_value(const fs::path& meta, const std::string& field) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind(field + "=", 0) == 0) return line.substr(field.size() + 1);
   return "";
+}
+
+// The racerig pid in a domain's name (racerig-PID-N-RAND), or 0.
+pid_t domain_owner(const std::string& name) {
+  const char* first = name.data() + std::min<size_t>(8, name.size());
+  const char* last = name.data() + name.size();
+  long pid = 0;
+  auto [end, ec] = std::from_chars(first, last, pid);
+  if (ec != std::errc() || end == last || *end != '-' || pid <= 0 || pid > 0x7fffffff) return 0;
+  return static_cast<pid_t>(pid);
 }
 
 }  // namespace
@@ -100,6 +112,17 @@ Result<std::vector<CacheEntry>> list_entries(const Cache& cache) {
     c.last_used = mtime_of(e.path());
     out.push_back(std::move(c));
   }
+  // libvirt's logs of racerig's domains in the default embedded root
+  // (<cache>/libvirt, rig/libvirt): one file per domain, never removed by
+  // libvirt itself.
+  for (const auto& e : fs::directory_iterator(root / "libvirt" / "log" / "qemu", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("racerig-", 0) != 0 || !e.is_regular_file(ec)) continue;
+    CacheEntry c{"domain log", name, e.path()};
+    c.bytes = disk_usage(e.path());
+    c.last_used = mtime_of(e.path());
+    out.push_back(std::move(c));
+  }
   for (const auto& e : fs::directory_iterator(root / "work" / "pmem-templates", ec)) {
     CacheEntry c{"template", e.path().filename().string(), e.path()};
     c.bytes = disk_usage(e.path());
@@ -118,6 +141,13 @@ Result<PruneResult> prune(const Cache& cache, std::chrono::hours keep, bool dry_
   const auto cutoff = SysClock::now() - keep;
   for (auto& e : entries) {
     if (e.kept || e.kind == "candidate" || e.last_used >= cutoff) continue;
+    if (e.kind == "domain log") {
+      // racerig-PID-N-RAND.log: not while that racerig may still run it.
+      if (pid_t pid = domain_owner(e.name); pid > 0 && process::pid_alive(pid)) {
+        result.skipped.push_back(e.path.string() + ": racerig pid " + std::to_string(pid) + " is running");
+        continue;
+      }
+    }
     ScopedFd lock;
     if (e.kind == "tree") {
       // Only a tree no racerig is using.

@@ -14,7 +14,9 @@
 namespace racerig::kbuild {
 
 struct CacheEntry {
-  std::string kind;               // kernel, tree, candidate, log, run log (a kept run dir), template
+  // kernel, tree, candidate, log, run log (a kept run dir), domain log
+  // (libvirt's log of a racerig domain in <cache>/libvirt), template
+  std::string kind;
   std::string name;               // a kernel's variant, a tree's key, a file's name
   std::filesystem::path path;
   uintmax_t bytes = 0;            // disk usage

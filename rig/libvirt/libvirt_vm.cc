@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 
+#include "rig/libvirt/domain_log.h"
 #include "rig/libvirt/domain_xml.h"
 #include "rig/libvirt/owner.h"
 #include "rig/process/process.h"
@@ -241,9 +242,20 @@ Status LibvirtVm::save_snapshot(const std::string& name, Deadline) { return moni
 Status LibvirtVm::load_snapshot(const std::string& name, Deadline) { return monitor_command("loadvm " + name); }
 
 std::string LibvirtVm::qemu_log() const {
-  if (auto root = embed_root_of(conn_ ? conn_->uri() : "")) return read_text(*root / "log" / "qemu" / (dom_.name() + ".log"));
+  if (auto path = domain_log_path(conn_ ? conn_->uri() : "", dom_.name())) return read_text(*path);
   return "";
 }
+
+std::string LibvirtVm::exit_text() const {
+  if (!exited_ || shut_down_) return "";
+  const std::string said = domain_end_from_log(qemu_log());
+  return "QEMU ended (domain " + dom_.name() + "; " +
+         (said.empty() ? "libvirt keeps no log racerig can read for " + (conn_ ? conn_->uri() : std::string("this URI"))
+                       : said) +
+         ")";
+}
+
+bool LibvirtVm::exit_failed() const { return exited_ && !shut_down_ && domain_failed_from_log(qemu_log()); }
 
 Result<std::string> LibvirtVm::qmp(std::string_view command, std::string_view args_json, Deadline deadline) {
   if (!qmp_) {

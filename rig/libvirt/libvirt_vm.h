@@ -56,9 +56,14 @@ class LibvirtVm : public vm::Machine {
   Status load_snapshot(const std::string& name, Deadline deadline) override;
   void discard_output() override { ports_->discard(); }
   const std::filesystem::path& run_dir() const override { return run_dir_; }
-  // The embedded driver's log of this domain (QEMU's stderr); for other
-  // URIs libvirt keeps it where racerig cannot read it.
+  // libvirt's log of this domain (QEMU's stderr and libvirt's lines) for the
+  // embedded driver and qemu:///system; for other URIs it is on another
+  // host (domain_log.h).
   std::string qemu_log() const override;
+  // Once the domain ended by itself: how, from that log (libvirt's reason,
+  // QEMU's "terminating on signal" line).
+  std::string exit_text() const override;
+  bool exit_failed() const override;
 
   const std::string& domain_name() const { return dom_.name(); }
   const std::string& uri() const { return conn_->uri(); }

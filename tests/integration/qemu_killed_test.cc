@@ -226,6 +226,33 @@ TEST(QemuKilled, RightAfterItStartsTheRunSaysSoAndTheOthersGoOn) {
   }
 }
 
+// The libvirt backend: QEMU is libvirt's child, so its status comes from
+// the domain's log (libvirt's "shutting down, reason=crashed").
+TEST(QemuKilled, UnderLibvirtTheReportSaysHowTheDomainEnded) {
+  Outcome o = reproduce_killing({"--backend", "libvirt", "--cold"}, "run 1: the kernel is booting (the console spoke)",
+                                [](const std::vector<pid_t>& q) { return q.empty() ? -1 : q.front(); });
+  ASSERT_TRUE(o.finished) << "racerig did not finish within 20 minutes:\n" << o.said;
+  ASSERT_GT(o.killed, 0) << "no QEMU was seen booting:\n" << o.said;
+  ASSERT_TRUE(WIFEXITED(o.status)) << o.said;
+  EXPECT_EQ(o.report.runs_size(), 3) << "the other runs go on:\n" << o.said;
+  const racerig::pb::RunReport* hit = nullptr;
+  for (const auto& r : o.report.runs())
+    if (r.reason().find("libvirt says reason=crashed") != std::string::npos) hit = &r;
+  ASSERT_NE(hit, nullptr) << "no run says how the domain ended:\n" << o.said;
+  EXPECT_EQ(hit->verdict(), racerig::pb::INFRA_ERROR) << hit->reason();
+  EXPECT_NE(hit->reason().find("the guest ended during set-up: QEMU ended (domain racerig-"), std::string::npos)
+      << hit->reason();
+  for (const auto& r : o.report.runs())
+    if (&r != hit) {
+      EXPECT_EQ(r.verdict(), racerig::pb::REPRODUCED) << r.reason();
+    }
+  if (!hit->kept_logs().empty()) {
+    EXPECT_NE(read_file(fs::path(hit->kept_logs()) / "qemu.log").find("reason=crashed"), std::string::npos);
+    std::error_code ec;
+    fs::remove_all(hit->kept_logs(), ec);
+  }
+}
+
 // The default: runs from the ready-state snapshot, each next run's VM
 // restored while one runs. The standby VM (the newer of two QEMUs) is
 // killed: its run says so, and the cached snapshot is not thrown away.
