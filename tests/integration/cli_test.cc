@@ -585,39 +585,27 @@ TEST(Cli, HelpAndVersion) {
 // --attach as a kernel developer uses it: the printed gdb line, the real
 // gdb in batch mode, a backtrace on the named vCPU at the crash.
 TEST(Reproduce, AttachLeavesTheFaultingVcpuAtTheCrashForGdb) {
-  std::string log = temp_path("attach.log");
-  std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' exec " + std::string(RACERIG_BIN) +
-                    " reproduce --scenario xfs-dax-flip-vs-write-fault --kernel buggy --attach > " + log + " 2>&1";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string text, line;
-  for (int i = 0; i < 600 && line.empty(); ++i) {  // up to 300 s for the boot and the run
-    usleep(500 * 1000);
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-    size_t at = text.find("attach: ");
-    if (at != std::string::npos && text.find('\n', at) != std::string::npos)
-      line = text.substr(at, text.find('\n', at) - at);
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) break;
-  }
-  ASSERT_FALSE(line.empty()) << text;
+  Background racerig({"reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "buggy", "--attach"});
+  ASSERT_TRUE(racerig.started());
+  // The whole "attach: " line (bounded: 300 s for the boot and the run).
+  std::string line;
+  racerig.read_until(
+      [&](const std::string& text) {
+        const size_t at = text.find("attach: ");
+        if (at == std::string::npos || text.find('\n', at) == std::string::npos) return false;
+        line = text.substr(at, text.find('\n', at) - at);
+        return true;
+      },
+      std::chrono::seconds(300));
+  ASSERT_FALSE(line.empty()) << racerig.output();
   EXPECT_NE(line.find("stopped at the crash; vCPU 0 (gdb thread 1)"), std::string::npos) << line;
   size_t g = line.find(": gdb /");
   ASSERT_NE(g, std::string::npos) << line;
   g += 2;
   Ran gdb = run_shell("timeout 120 " + line.substr(g, line.find(" -ex bt") - g) +
                         " -batch -ex 'info threads' -ex bt");
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  std::filesystem::remove(log);
+  racerig.signal(SIGINT);
+  EXPECT_TRUE(racerig.finish(std::chrono::seconds(60))) << racerig.output();
   EXPECT_NE(gdb.output.find("iomap_page_mkwrite"), std::string::npos) << gdb.output;
   EXPECT_NE(gdb.output.find("__xfs_filemap_fault"), std::string::npos) << gdb.output;
 }
@@ -626,21 +614,9 @@ TEST(Reproduce, InterruptedRunLeavesNothingBehind) {
   namespace fs = std::filesystem;
   const fs::path tmp = temp_path("tmpdir");
   fs::create_directories(tmp);
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::dup2(out[1], 2);
-    ::dup2(out[1], 1);
-    ::close(out[0]);
-    ::setenv("TMPDIR", tmp.c_str(), 1);
-    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
-    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "fixed",
-            "--runs", "5", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
+  Background racerig({"reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "fixed", "--runs", "5"},
+                     {"TMPDIR=" + tmp.string()});
+  ASSERT_TRUE(racerig.started());
   // Interrupt once QEMU runs (its gdbstub socket exists; bounded at 60 s).
   auto run_dirs = [&] {
     int count = 0;
@@ -648,20 +624,12 @@ TEST(Reproduce, InterruptedRunLeavesNothingBehind) {
       count += e.path().filename().string().rfind("racerig-run-", 0) == 0 && fs::exists(e.path() / "gdb.sock");
     return count;
   };
-  bool running = false;
-  for (int i = 0; i < 600 && !running; ++i) {
-    running = run_dirs() > 0;
-    if (!running) ::usleep(100000);
-  }
+  const bool running = racerig.read_until([&](const std::string&) { return run_dirs() > 0; }, std::chrono::seconds(60));
   EXPECT_TRUE(running) << "no run directory appeared in " << tmp;
-  ::kill(pid, SIGINT);
-  std::string output;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  racerig.signal(SIGINT);
+  racerig.finish(std::chrono::minutes(5));
+  const std::string& output = racerig.output();
+  const int status = racerig.status();
   EXPECT_TRUE(WIFEXITED(status)) << "racerig died of a signal instead of cleaning up:\n" << output;
   if (WIFEXITED(status)) {
     EXPECT_EQ(WEXITSTATUS(status), 3) << output;

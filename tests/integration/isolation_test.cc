@@ -8,7 +8,6 @@
 
 #include "support.h"
 #include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -157,38 +157,31 @@ TEST(Isolation, ABuildThatNeverEndsIsStoppedAtTheTimeLimit) {
   fs::remove_all(here);
 }
 
-// Starts `reproduce` with TMPDIR=tmp; returns its pid once QEMU's run dir
-// (with the gdbstub socket) exists, or -1.
-pid_t start_run(const fs::path& tmp, fs::path* run_dir) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::setenv("TMPDIR", tmp.c_str(), 1);
-    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
-    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "fixed",
-            "--runs", "20", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  for (int i = 0; i < 1200; ++i) {
-    for (const auto& e : fs::directory_iterator(tmp))
-      if (e.path().filename().string().rfind("racerig-run-", 0) == 0 && fs::exists(e.path() / "gdb.sock")) {
-        *run_dir = e.path();
-        return pid;
-      }
-    ::usleep(100000);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
+// Starts `reproduce` with TMPDIR=tmp; *run_dir is QEMU's run dir once it
+// (with the gdbstub socket) exists (bounded: 120 s), else empty.
+std::unique_ptr<Background> start_run(const fs::path& tmp, fs::path* run_dir) {
+  auto racerig = std::make_unique<Background>(
+      std::vector<std::string>{"reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "fixed", "--runs",
+                               "20"},
+      std::vector<std::string>{"TMPDIR=" + tmp.string()});
+  racerig->read_until(
+      [&](const std::string&) {
+        for (const auto& e : fs::directory_iterator(tmp))
+          if (e.path().filename().string().rfind("racerig-run-", 0) == 0 && fs::exists(e.path() / "gdb.sock")) {
+            *run_dir = e.path();
+            return true;
+          }
+        return false;
+      },
+      std::chrono::seconds(120));
+  return racerig;
 }
 
 TEST(Isolation, QemuRunsUnprivilegedWithItsSeccompFilterOn) {
   const fs::path tmp = temp_dir("seccomp");
   fs::path run_dir;
-  pid_t pid = start_run(tmp, &run_dir);
-  ASSERT_GT(pid, 0) << "no run directory appeared";
+  auto racerig = start_run(tmp, &run_dir);
+  ASSERT_FALSE(run_dir.empty()) << "no run directory appeared:\n" << racerig->output();
   std::vector<int> qemus;
   for (int i = 0; i < 100 && qemus.empty(); ++i) {
     for (int q : processes_naming(run_dir.string() + "/"))
@@ -211,20 +204,19 @@ TEST(Isolation, QemuRunsUnprivilegedWithItsSeccompFilterOn) {
     EXPECT_EQ(seccomp.substr(seccomp.find_first_not_of(" \t")), "2") << "seccomp filter mode";
     EXPECT_EQ(status_field(q, "NoNewPrivs").find('1') != std::string::npos, true);
   }
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status));
+  racerig->signal(SIGINT);
+  racerig->finish(std::chrono::minutes(5));
+  EXPECT_TRUE(WIFEXITED(racerig->status())) << racerig->output();
   fs::remove_all(tmp);
 }
 
 TEST(Isolation, AfterKill9TheNextInvocationLeavesNoQemuAndNoRunDir) {
   const fs::path tmp = temp_dir("kill9");
   fs::path run_dir;
-  pid_t pid = start_run(tmp, &run_dir);
-  ASSERT_GT(pid, 0) << "no run directory appeared";
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
+  auto racerig = start_run(tmp, &run_dir);
+  ASSERT_FALSE(run_dir.empty()) << "no run directory appeared:\n" << racerig->output();
+  racerig->signal(SIGKILL);
+  racerig->finish(std::chrono::minutes(1));
   EXPECT_TRUE(fs::exists(run_dir)) << "a SIGKILLed racerig cannot clean up itself";
   Ran next = run_cli("kernel list", "TMPDIR='" + tmp.string() + "'");
   EXPECT_EQ(next.exit_code, 0) << next.output;
@@ -256,53 +248,17 @@ TEST(Build, CtrlCStopsAKernelBuildAndTheNextBuildSucceeds) {
       << "variant { name: \"ctrlc-test\" base: \"6.1\" patches: \"patches/0001-xfs-switch-S_DAX-on-the-live-inode-when-FS_XFLAG_DAX.patch\" "
          "patches: \"patches/ctrlc.patch\" }\n";
 
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
-    ::close(out[0]);
-    ::setenv("RACERIG_ROOT", root.c_str(), 1);
-    ::execl(RACERIG_BIN, RACERIG_BIN, "kernel", "build", "ctrlc-test", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string output;
-  char buf[4096];
-  // Until make has been running for a few seconds.
-  auto started = std::chrono::steady_clock::time_point{};
-  while (true) {
-    pollfd p{out[0], POLLIN, 0};
-    ::poll(&p, 1, 1000);
-    if (p.revents != 0) {
-      ssize_t n = ::read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      output.append(buf, static_cast<size_t>(n));
-    }
-    if (started == std::chrono::steady_clock::time_point{} && output.find("make bzImage") != std::string::npos)
-      started = std::chrono::steady_clock::now();
-    if (started != std::chrono::steady_clock::time_point{} &&
-        std::chrono::steady_clock::now() - started > std::chrono::seconds(5))
-      break;
-  }
-  ASSERT_NE(output.find("make bzImage"), std::string::npos) << output;
-  ::kill(pid, SIGINT);
-  // Exit within 10 s.
-  int status = 0;
-  bool exited = false;
-  for (int i = 0; i < 100 && !exited; ++i) {
-    exited = ::waitpid(pid, &status, WNOHANG) == pid;
-    if (!exited) ::usleep(100000);
-  }
-  if (!exited) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  EXPECT_TRUE(exited) << "racerig did not exit within 10 s of Ctrl-C";
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
-  ::close(out[0]);
+  Background build({"kernel", "build", "ctrlc-test"}, {"RACERIG_ROOT=" + root.string()});
+  ASSERT_TRUE(build.started());
+  // Until make has been running for a few seconds (bounded: 10 min to get
+  // there, the cached tree's copy and configuration included).
+  ASSERT_TRUE(build.read_until_text("make bzImage", std::chrono::minutes(10))) << build.output();
+  build.read_until([](const std::string&) { return false; }, std::chrono::seconds(5));
+  ASSERT_FALSE(build.exited()) << build.output();
+  build.signal(SIGINT);
+  EXPECT_TRUE(build.finish(std::chrono::seconds(10))) << "racerig did not exit within 10 s of Ctrl-C";
+  const std::string& output = build.output();
+  const int status = build.status();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << output;
   EXPECT_NE(output.find("interrupted"), std::string::npos) << output;
   // No make or compiler is left working in the tree.

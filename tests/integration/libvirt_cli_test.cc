@@ -159,55 +159,29 @@ TEST(LibvirtBackend, ASecondHostThroughAnotherUriGivesTheSameVerdict) {
   EXPECT_TRUE(fs::exists(cache_root() + "/libvirt-second-host/etc/qemu.conf"));
 }
 
-// Starts `racerig reproduce --backend libvirt` on fixed in the background
-// with its run dirs under `tmp`; returns its pid once a domain runs (its
-// gdbstub socket exists), with its output going to `out_fd`.
-pid_t start_in_background(const fs::path& tmp, int out_fd) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out_fd, 2);
-    ::dup2(out_fd, 1);
-    ::setenv("TMPDIR", tmp.c_str(), 1);
-    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
-    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--backend", "libvirt", "--scenario", "xfs-dax-flip-vs-write-fault",
-            "--kernel", "fixed", "--cold", "--runs", "20", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
-}
-
-bool wait_for_domain(const fs::path& tmp) {
-  for (int i = 0; i < 3000; ++i) {  // bounded: 300 s (a libvirt start can be slow under load)
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(tmp, ec))
-      if (e.path().filename().string().rfind("racerig-run-", 0) == 0 && fs::exists(e.path() / "gdb.sock")) return true;
-    ::usleep(100000);
-  }
+// Whether a racerig run dir (with its gdbstub socket) exists under `tmp`.
+bool domain_runs_under(const fs::path& tmp) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(tmp, ec))
+    if (e.path().filename().string().rfind("racerig-run-", 0) == 0 && fs::exists(e.path() / "gdb.sock")) return true;
   return false;
-}
-
-std::string read_all(int fd) {
-  std::string output;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return output;
 }
 
 TEST(LibvirtBackend, CtrlCLeavesNoDomainNoQemuNoRunDir) {
   const fs::path tmp = temp_path("ctrlc");
   fs::create_directories(tmp);
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  pid_t pid = start_in_background(tmp, out[1]);
-  ASSERT_GT(pid, 0);
-  ::close(out[1]);
-  EXPECT_TRUE(wait_for_domain(tmp)) << "no domain started";
-  ::kill(pid, SIGINT);
-  std::string output = read_all(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  Background racerig({"reproduce", "--backend", "libvirt", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel",
+                      "fixed", "--cold", "--runs", "20"},
+                     {"TMPDIR=" + tmp.string()});
+  ASSERT_TRUE(racerig.started());
+  // Bounded: 300 s (a libvirt start can be slow under load).
+  EXPECT_TRUE(racerig.read_until([&](const std::string&) { return domain_runs_under(tmp); }, std::chrono::seconds(300)))
+      << "no domain started:\n"
+      << racerig.output();
+  racerig.signal(SIGINT);
+  racerig.finish(std::chrono::minutes(5));
+  const std::string& output = racerig.output();
+  const int status = racerig.status();
   EXPECT_TRUE(WIFEXITED(status)) << output;
   if (WIFEXITED(status)) {
     EXPECT_EQ(WEXITSTATUS(status), 3) << output;
@@ -227,37 +201,16 @@ TEST(LibvirtBackend, CtrlCLeavesNoDomainNoQemuNoRunDir) {
 void kill9_then_the_next_racerig_destroys_the_domain(const std::string& uri) {
   const fs::path tmp = temp_path("kill9");
   fs::create_directories(tmp);
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::dup2(out[1], 2);
-    ::dup2(out[1], 1);
-    ::close(out[0]);
-    ::setenv("TMPDIR", tmp.c_str(), 1);
-    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
-    ::execl(RACERIG_BIN, RACERIG_BIN, "reproduce", "--backend", "libvirt", "--libvirt-uri", uri.c_str(), "--scenario",
-            "xfs-dax-flip-vs-write-fault", "--kernel", "buggy", "--attach", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  // Read until racerig says the VM waits for gdb (bounded: 300 s).
-  std::string output;
-  for (int i = 0; i < 3000 && output.find("attach: the VM is stopped") == std::string::npos; ++i) {
-    pollfd p{out[0], POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) {
-      char buf[4096];
-      ssize_t n = ::read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      output.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ASSERT_NE(output.find("attach: the VM is stopped"), std::string::npos) << output;
-  ::kill(pid, SIGKILL);
-  output += read_all(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  Background racerig({"reproduce", "--backend", "libvirt", "--libvirt-uri", uri, "--scenario",
+                      "xfs-dax-flip-vs-write-fault", "--kernel", "buggy", "--attach"},
+                     {"TMPDIR=" + tmp.string()});
+  ASSERT_TRUE(racerig.started());
+  // Until racerig says the VM waits for gdb (bounded: 300 s).
+  ASSERT_TRUE(racerig.read_until_text("attach: the VM is stopped", std::chrono::seconds(300))) << racerig.output();
+  const pid_t pid = racerig.pid();
+  racerig.signal(SIGKILL);
+  racerig.finish(std::chrono::minutes(1));
+  const std::string& output = racerig.output();
   // libvirt's QEMU is not racerig's child: it outlives a killed racerig...
   EXPECT_EQ(domains_at(uri).size(), 1u) << output;
   EXPECT_EQ(qemus_under(tmp), 1);

@@ -4,7 +4,6 @@
 // are kept under the cache's logs/runs, and the JSON and the human output
 // name that directory. The other runs go on.
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,31 +17,18 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
 
 #include "proto/racerig.pb.h"
+#include "support.h"
 
 namespace {
 
+using namespace racerig::test;  // NOLINT: the shared test helpers
+
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path cache_root() {
-  if (const char* env = std::getenv("RACERIG_CACHE"); env != nullptr && *env != '\0') return env;
-  if (::geteuid() == 0) return "/var/cache/racerig";
-  const char* home = std::getenv("HOME");
-  return fs::path(home != nullptr ? home : "/tmp") / ".cache" / "racerig";
-}
 
 // The QEMU processes whose command line names a run dir under `parent`,
 // oldest first (start time, /proc/PID/stat field 22).
@@ -52,10 +38,10 @@ std::vector<pid_t> qemus_under(const fs::path& parent) {
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (read_file(e.path() / "comm").rfind("qemu-system", 0) != 0) continue;
-    std::string cmdline = read_file(e.path() / "cmdline");
+    if (read_text(e.path() / "comm").rfind("qemu-system", 0) != 0) continue;
+    std::string cmdline = read_text(e.path() / "cmdline");
     if (cmdline.find(parent.string() + "/racerig-run-") == std::string::npos) continue;
-    const std::string stat = read_file(e.path() / "stat");
+    const std::string stat = read_text(e.path() / "stat");
     const size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 2));
@@ -91,43 +77,27 @@ Outcome reproduce_killing(const std::vector<std::string>& extra, const std::stri
   fs::create_directories(tmp);
   fs::permissions(tmp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
                            fs::perms::others_exec);  // QEMU's user reaches its run dir
-  const fs::path out = tmp / "out.txt", json = tmp / "report.json";
-  std::vector<std::string> args = {RACERIG_BIN, "reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel",
-                                   "buggy", "--runs", "3", "--json", json.string(), "--verbose"};
+  const fs::path json = tmp / "report.json";
+  std::vector<std::string> args = {"reproduce", "--scenario", "xfs-dax-flip-vs-write-fault", "--kernel", "buggy",
+                                   "--runs", "3", "--json", json.string(), "--verbose"};
   args.insert(args.end(), extra.begin(), extra.end());
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::setenv("TMPDIR", tmp.c_str(), 1);  // our run dirs, and only ours, are here
-    ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(RACERIG_BIN, argv.data());
-    ::_exit(127);
-  }
-  if (pid <= 0) return o;
-  const auto give_up = Clock::now() + std::chrono::minutes(20);
-  while (Clock::now() < give_up) {
-    if (::waitpid(pid, &o.status, WNOHANG) == pid) {
-      o.finished = true;
-      break;
-    }
-    if (o.killed < 0 && read_file(out).find(trigger) != std::string::npos) {
-      if (pid_t q = pick(qemus_under(tmp)); q > 0 && ::kill(q, SIGKILL) == 0) o.killed = q;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(o.killed < 0 ? 20 : 500));
-  }
-  if (!o.finished) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &o.status, 0);
-  }
-  o.said = read_file(out);
+  Background racerig(args, {"TMPDIR=" + tmp.string()});  // our run dirs, and only ours, are here
+  if (!racerig.started()) return o;
+  // Until racerig exits (bounded: 20 minutes), killing the picked QEMU once
+  // the output says `trigger`.
+  racerig.read_until(
+      [&](const std::string& said) {
+        if (o.killed < 0 && said.find(trigger) != std::string::npos)
+          if (pid_t q = pick(qemus_under(tmp)); q > 0 && ::kill(q, SIGKILL) == 0) o.killed = q;
+        return false;
+      },
+      std::chrono::minutes(20));
+  o.finished = racerig.finish(std::chrono::seconds(0));  // SIGKILLed if still there
+  o.status = racerig.status();
+  o.said = racerig.output();
   google::protobuf::util::JsonParseOptions opts;
   opts.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(read_file(json), &o.report, opts);
+  auto parsed = google::protobuf::util::JsonStringToMessage(read_text(json), &o.report, opts);
   EXPECT_TRUE(parsed.ok()) << parsed.message() << "\n" << o.said;
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -170,14 +140,14 @@ TEST(QemuKilled, DuringAColdBootTheReportSaysSoAndNamesTheKeptLogs) {
   // root runs racerig: never the racerig user QEMU runs as).
   ASSERT_FALSE(hit->kept_logs().empty()) << hit->reason();
   const fs::path kept = hit->kept_logs();
-  EXPECT_EQ(kept.parent_path(), cache_root() / "logs" / "runs");
+  EXPECT_EQ(kept.parent_path(), fs::path(cache_root()) / "logs" / "runs");
   ASSERT_TRUE(fs::is_directory(kept)) << kept;
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(kept)) files.push_back(e.path().filename().string());
   std::sort(files.begin(), files.end());
   EXPECT_EQ(files, (std::vector<std::string>{"agent.log", "console.log", "qemu.log"}));
-  EXPECT_NE(read_file(kept / "console.log"), "") << "the boot said something before the kill";
-  EXPECT_EQ(read_file(kept / "console.log"), hit->console());
+  EXPECT_NE(read_text(kept / "console.log"), "") << "the boot said something before the kill";
+  EXPECT_EQ(read_text(kept / "console.log"), hit->console());
   for (const char* f : {"console.log", "qemu.log", "agent.log"}) {
     std::ifstream in(kept / f);
     EXPECT_TRUE(in.good()) << f << " is not readable";
@@ -247,7 +217,7 @@ TEST(QemuKilled, UnderLibvirtTheReportSaysHowTheDomainEnded) {
       EXPECT_EQ(r.verdict(), racerig::pb::REPRODUCED) << r.reason();
     }
   if (!hit->kept_logs().empty()) {
-    EXPECT_NE(read_file(fs::path(hit->kept_logs()) / "qemu.log").find("reason=crashed"), std::string::npos);
+    EXPECT_NE(read_text(fs::path(hit->kept_logs()) / "qemu.log").find("reason=crashed"), std::string::npos);
     std::error_code ec;
     fs::remove_all(hit->kept_logs(), ec);
   }

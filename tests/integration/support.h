@@ -1,18 +1,24 @@
 // What the integration tests share: running racerig (or any shell command)
-// and collecting its output, reading files, the shipped candidates and the
+// and collecting its output, racerig in the background, reading files, the shipped candidates and the
 // kernel cache's root. RACERIG_BIN and RACERIG_SOURCE_DIR come from
 // tests/CMakeLists.txt.
 #pragma once
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace racerig::test {
 
@@ -41,6 +47,114 @@ inline Ran run_cli(const std::string& args, const std::string& env = "") {
   return run_shell("RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + env + " " + std::string(RACERIG_BIN) +
                    " " + args);
 }
+
+// The racerig under test started in the background (RACERIG_ROOT set, then
+// `env`'s "NAME=value" entries, which may override it), its stdout and
+// stderr in a pipe that the test reads while it waits, so the child never
+// blocks on a full pipe. Every wait is bounded; the destructor SIGKILLs and
+// reaps what is still running.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::dup2(fds[1], 2);
+      ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
+      for (const auto& e : env) {
+        const size_t eq = e.find('=');
+        if (eq != std::string::npos) ::setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+      }
+      std::vector<std::string> all = {RACERIG_BIN};
+      all.insert(all.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : all) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(RACERIG_BIN, argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+    if (pid_ < 0) reaped_ = true;
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  ~Background() {
+    if (!reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+
+  pid_t pid() const { return pid_; }
+  bool started() const { return pid_ > 0; }
+  const std::string& output() const { return output_; }
+  bool exited() const { return reaped_; }
+  int status() const { return status_; }  // waitpid()'s status once exited()
+  void signal(int sig) {
+    if (!reaped_) ::kill(pid_, sig);
+  }
+
+  // Reads the output until `done(output)` holds, the process has exited (its
+  // last output read), or `limit` passed; returns done's last answer.
+  bool read_until(const std::function<bool(const std::string&)>& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (true) {
+      if (done(output_)) return true;
+      if (reaped_ || std::chrono::steady_clock::now() >= end) return false;
+      read_some(100);
+      if (!reaped_ && ::waitpid(pid_, &status_, WNOHANG) == pid_) {
+        reaped_ = true;
+        while (read_some(0)) {
+        }
+      }
+    }
+  }
+  bool read_until_text(const std::string& text, std::chrono::milliseconds limit) {
+    return read_until([&](const std::string& out) { return out.find(text) != std::string::npos; }, limit);
+  }
+  // Waits for the exit, reading the output; after `limit`, SIGKILL. True
+  // when it exited by itself in time.
+  bool finish(std::chrono::milliseconds limit) {
+    read_until([](const std::string&) { return false; }, limit);
+    if (reaped_) return true;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+    reaped_ = true;
+    while (read_some(0)) {
+    }
+    return false;
+  }
+
+ private:
+  // One read after waiting up to `timeout_ms`; false when nothing came.
+  bool read_some(int timeout_ms) {
+    if (out_ < 0) {
+      if (timeout_ms > 0) ::usleep(static_cast<useconds_t>(timeout_ms) * 1000);
+      return false;
+    }
+    pollfd p{out_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::read(out_, buf, sizeof buf);
+    if (n <= 0) {
+      ::close(out_);
+      out_ = -1;
+      return false;
+    }
+    output_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::string output_;
+};
 
 // The whole file, or "" when it cannot be read.
 inline std::string read_text(const std::filesystem::path& path) {

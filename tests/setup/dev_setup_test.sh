@@ -5,17 +5,7 @@
 # failing step prints. Usage: dev_setup_test.sh SOURCE_DIR
 set -uo pipefail
 src=$1
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1
-  shift
-  if "$@"; then
-    echo "ok: $name"
-  else
-    echo "FAIL: $name" >&2
-    fail=1
-  fi
-}
+. "$src/tests/setup/check.sh"
 
 missing=racerig-test-package-that-is-not-installed
 out=$(RACERIG_EXTRA_PACKAGES="$missing" "$src/dev" setup --dry-run 2>/tmp/dev-setup-test.$$.err)

@@ -20,17 +20,7 @@ unshare --mount --propagation private bash -s "$src" "$work" <<'EOS'
 set -uo pipefail
 src=$1
 work=$2
-fail=0
-check() {  # check NAME CONDITION...
-  local name=$1
-  shift
-  if "$@"; then
-    echo "ok: $name"
-  else
-    echo "FAIL: $name" >&2
-    fail=1
-  fi
-}
+. "$src/tests/setup/check.sh"
 
 cp -a /etc "$work/etc" || exit 1
 mount --bind "$work/etc" /etc || exit 1
