@@ -23,6 +23,7 @@
 #include "rig/qemu/cancel.h"
 #include "rig/run/backend.h"
 #include "rig/run/run.h"
+#include "rig/run/snapshot_runner.h"
 #include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
 

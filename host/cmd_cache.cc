@@ -11,6 +11,7 @@
 #include "rig/kbuild/store.h"
 #include "rig/run/ready_store.h"
 #include "rig/run/run.h"
+#include "rig/run/snapshot_runner.h"
 #include "rig/run/snapshot_cache.h"
 
 namespace racerig::host {

@@ -12,6 +12,7 @@
 #include "rig/dwarf/symbols.h"
 #include "rig/qemu/cancel.h"
 #include "rig/run/run.h"
+#include "rig/run/snapshot_runner.h"
 #include "rig/run/verdict.h"
 #include "rig/scenario/scenario.h"
 

@@ -7,6 +7,7 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 #include "rig/run/run.h"
+#include "rig/run/snapshot_runner.h"
 
 namespace racerig::host {
 

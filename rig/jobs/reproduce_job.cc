@@ -3,6 +3,7 @@
 
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/kernels.h"
+#include "rig/run/snapshot_runner.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::jobs {

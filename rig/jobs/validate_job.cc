@@ -5,6 +5,7 @@
 
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/kernels.h"
+#include "rig/run/snapshot_runner.h"
 #include "rig/run/validate.h"
 #include "rig/scenario/scenario.h"
 
