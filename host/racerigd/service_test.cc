@@ -380,6 +380,8 @@ TEST_F(ServiceTest, CancelStopsARunningJob) {
   ASSERT_TRUE(events.back().has_finished());
   EXPECT_EQ(events.back().finished().job().state(), pb::CANCELLED);
   EXPECT_EQ(events.back().finished().job().exit_code(), 3);
+  EXPECT_EQ(events.back().finished().job().cancelled_by(), "ci");
+  EXPECT_EQ(events.back().finished().job().error(), "cancelled by ci");
   pb::GetJobRequest missing;
   missing.set_id("999");
   auto c2 = ctx();
@@ -537,11 +539,15 @@ TEST_F(ServiceTest, AnAdminSeesAndCancelsEveryonesJobs) {
   ASSERT_TRUE(cancel_job(alice_job.id(), kAdminToken, &got).ok());
   EXPECT_EQ(got.state(), pb::CANCELLED);
   EXPECT_EQ(got.submitter(), "alice") << "a cancel does not change whose job it is";
+  EXPECT_EQ(got.cancelled_by(), "root") << "the job says who cancelled it";
+  EXPECT_EQ(got.error(), "cancelled by root before it started");
   ASSERT_TRUE(cancel_job(ci_job.id(), kAdminToken, &got).ok());
   auto events = watch(ci_job.id(), 0, -1, kAdminToken);
   ASSERT_FALSE(events.empty());
   ASSERT_TRUE(events.back().has_finished());
   EXPECT_EQ(events.back().finished().job().state(), pb::CANCELLED);
+  EXPECT_EQ(events.back().finished().job().cancelled_by(), "root");
+  EXPECT_EQ(events.back().finished().job().submitter(), "ci");
   EXPECT_EQ(runner_.finished_.load(), 0);
   pb::JobArtifacts art;
   EXPECT_EQ(artifacts(ci_job.id(), kAdminToken, &art).error_code(), grpc::StatusCode::FAILED_PRECONDITION)

@@ -133,17 +133,18 @@ ServiceResult<pb::Job> JobService::cancel(const std::string& id, const Caller& c
   auto job = find(id, caller);
   if (!job.ok()) return job.error();
   if (is_final(job->state())) return get(id, caller);
-  if (job->submitter() != caller.name)  // an admin's: the daemon's log says who
+  if (job->submitter() != caller.name)  // an admin's: the daemon's log says so too
     std::fprintf(stderr, "racerigd: job %s of \"%s\" cancelled by admin \"%s\"\n", id.c_str(),
                  job->submitter().c_str(), caller.name.c_str());
-  if (pool_.cancel(id)) return get(id, caller);  // the worker stores CANCELLED once the run has stopped
+  if (pool_.cancel(id, caller.name)) return get(id, caller);  // the worker stores CANCELLED once the run has stopped
   pb::Job cancelled = std::move(*job);
   cancelled.set_state(pb::CANCELLED);
-  cancelled.set_error("cancelled before it started");
+  cancelled.set_cancelled_by(caller.name);
+  cancelled.set_error("cancelled by " + caller.name + " before it started");
   cancelled.set_exit_code(3);
   auto stored = store_.finish(cancelled);
   if (!stored.ok()) return internal(stored.error());
-  pool_.cancel(id);  // a worker may have taken it meanwhile
+  pool_.cancel(id, caller.name);  // a worker may have taken it meanwhile
   return get(id, caller);
 }
 

@@ -29,10 +29,11 @@ void WorkerPool::wake() {
   cv_.notify_all();
 }
 
-bool WorkerPool::cancel(const std::string& job_id) {
+bool WorkerPool::cancel(const std::string& job_id, const std::string& by) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = running_.find(job_id);
   if (it == running_.end()) return false;
+  cancelled_by_.emplace(job_id, by);  // the first cancel is the one that counts
   it->second->cancel();
   return true;
 }
@@ -81,9 +82,14 @@ void WorkerPool::run_job(pb::Job job) {
   }
   EventRecorder recorder(store_, job.id());
   pb::JobState state = runner_.run(job, recorder, token);
+  std::string by;
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_.erase(job.id());
+    if (auto it = cancelled_by_.find(job.id()); it != cancelled_by_.end()) {
+      by = it->second;
+      cancelled_by_.erase(it);
+    }
   }
   if (stopping_) {
     // Cancelled by the shutdown, not by a client: the job runs again later.
@@ -93,7 +99,8 @@ void WorkerPool::run_job(pb::Job job) {
   }
   if (token->cancelled()) {
     state = pb::CANCELLED;
-    if (job.error().empty()) job.set_error("cancelled");
+    job.set_cancelled_by(by);
+    if (job.error().empty()) job.set_error(by.empty() ? "cancelled" : "cancelled by " + by);
     job.set_exit_code(3);
   }
   job.set_state(state);

@@ -28,9 +28,10 @@ class WorkerPool {
   void start();
   // Wakes an idle worker (a job was queued).
   void wake();
-  // Cancels a running job: its token stops the build or QEMU; the worker
-  // stores it as CANCELLED. False when no worker runs that job.
-  bool cancel(const std::string& job_id);
+  // Cancels a running job on behalf of `by` (a token name): its token stops
+  // the build or QEMU; the worker stores it as CANCELLED, cancelled by `by`.
+  // False when no worker runs that job.
+  bool cancel(const std::string& job_id, const std::string& by);
   // Stops taking jobs, cancels the running ones and puts them back in the
   // queue (they run again after a restart), then joins the threads.
   void stop();
@@ -51,6 +52,7 @@ class WorkerPool {
   std::condition_variable cv_;
   uint64_t wakes_ = 0;
   std::map<std::string, std::shared_ptr<process::CancelToken>> running_;
+  std::map<std::string, std::string> cancelled_by_;  // job id → who cancelled it
 };
 
 }  // namespace racerig::service
