@@ -78,6 +78,22 @@ std::string frame_line(const pb::Frame& f) {
 
 }  // namespace
 
+namespace {
+
+// A line that follows a call trace in a report: a register dump line
+// ("RIP: 0033:...", "RSP: ...", "R10: ...", "FS:  ...", "CR2: ..."), the code
+// bytes or the module list.
+bool ends_trace(std::string_view l) {
+  if (starts_with(l, "Code: ") || starts_with(l, "Modules linked in")) return true;
+  const size_t colon = l.find(':');
+  if (colon < 2 || colon > 3 || colon == std::string_view::npos) return false;
+  for (size_t i = 0; i < colon; ++i)
+    if (!((l[i] >= 'A' && l[i] <= 'Z') || (l[i] >= '0' && l[i] <= '9'))) return false;
+  return true;
+}
+
+}  // namespace
+
 std::string_view strip_console_prefix(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   // Serial noise before the timestamp is dropped with it.
@@ -174,9 +190,12 @@ void ConsoleParser::feed_line(std::string_view raw) {
     pb::Frame f;
     if (parse_frame(l, &f)) {
       *report_.add_trace() = f;
-    } else {
+    } else if (ends_trace(l)) {
       in_trace_ = false;  // the trace ended (register dump, "Modules linked in", ...)
     }
+    // Anything else is another CPU's printk between the trace's lines (seen:
+    // "input: ImExPS/2 Generic Explorer Mouse ..." right after "Call
+    // Trace:"): skipped, the trace goes on.
   }
 }
 

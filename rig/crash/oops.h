@@ -27,6 +27,8 @@ class ConsoleParser {
   // True once the first report's end ("---[ end trace ... ]---", or a
   // "Kernel panic" line) was seen.
   bool first_report_complete() const { return !done_.empty(); }
+  // A report has started and its end has not been seen yet.
+  bool in_report() const { return active_; }
   // Every distinct report so far (a WARNING does not stop the kernel; more
   // may follow), the last one possibly still incomplete. A report whose
   // headline was seen before only counts as a repeat. At most kMaxReports.

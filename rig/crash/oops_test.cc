@@ -72,6 +72,26 @@ TEST(OopsTest, ParsesTheNullDereferenceReport) {
   EXPECT_EQ(o->text().find("racerig: something before"), std::string::npos);
 }
 
+// Another CPU's printk between the trace's lines (measured under libvirt: a
+// PS/2 mouse probe right after "Call Trace:") does not end the trace; the
+// register dump after it does.
+TEST(OopsTest, AForeignLineInsideTheTraceIsSkipped) {
+  std::string text = kNullDeref;
+  const std::string after = "[    3.515400] Call Trace:\n";
+  text.insert(text.find(after) + after.size(),
+              "[    3.515450] input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input3\n");
+  const std::string mid = "[    3.515800]  __do_fault+0x36/0xd0\n";
+  text.insert(text.find(mid), "[    3.515750] random: crng init done\n");
+  ConsoleParser p = feed(text);
+  ASSERT_TRUE(p.first_report_complete());
+  auto o = p.first_report();
+  ASSERT_TRUE(o.has_value());
+  ASSERT_EQ(o->trace_size(), 8);
+  EXPECT_EQ(o->trace(0).function(), "__xfs_filemap_fault");
+  EXPECT_EQ(o->trace(2).function(), "__do_fault");
+  EXPECT_EQ(o->trace(7).function(), "asm_exc_page_fault") << "the user RIP line after the frames ends the trace";
+}
+
 TEST(OopsTest, AnIncompleteReportIsVisibleButNotComplete) {
   std::string text = kNullDeref;
   ConsoleParser p = feed(text.substr(0, text.find("Call Trace")));

@@ -38,6 +38,8 @@ class VmMonitor : public schedule::GuestMonitor {
   bool fatal() const { return fatal_; }
   bool agent_started() const { return first_event_ms_ >= 0; }
   bool oops_complete() const { return parser_.first_report_complete(); }
+  // An oops is being printed: its end has not reached the console yet.
+  bool oops_in_progress() const { return parser_.in_report(); }
   // The report the verdict is about (see verdict_report), with the time its
   // first line was seen.
   std::optional<std::pair<pb::Oops, Clock::time_point>> verdict_oops() const {

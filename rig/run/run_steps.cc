@@ -290,6 +290,16 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
         ev.finish_timed_out = true;
         for (const auto& v : engine.snapshot_vcpus()) *report.add_vcpus() = v;
       }
+    } else if (deadlock.empty() && monitor.oops_in_progress() && !vm.exited()) {
+      // The agent's "done" travels on its own port and can come before the
+      // rest of an oops reaches the console: let the report end (bounded),
+      // so that the verdict sees its whole call trace.
+      auto ended = [&] { return !monitor.oops_in_progress() || vm.exited(); };
+      const Deadline rest = Deadline::after(milliseconds(5000));
+      if (ctx.steps.empty())
+        (void)wait_running(target, monitor, rest, ended, ctx.options.cpus);
+      else
+        (void)wait_after_schedule(engine, monitor, rest, ended, milliseconds(5000), nullptr);
     }
   } else if (monitor.oops() && !monitor.decisive_oops_complete()) {
     // Let the rest of the report reach the console (bounded).

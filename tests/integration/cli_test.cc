@@ -152,7 +152,9 @@ TEST_P(OnEachBaseAndRestore, TheSeedRaceCrashesBuggyOnEveryRun) {
     EXPECT_FALSE(run.oops().rip().file().empty()) << "RIP decoded to file:line";
     bool via_xfs = false;
     for (const auto& f : run.oops().trace()) via_xfs = via_xfs || f.function() == "__xfs_filemap_fault";
-    EXPECT_TRUE(via_xfs);
+    EXPECT_TRUE(via_xfs) << "the call trace lacks __xfs_filemap_fault: " << run.reason() << "\n"
+                         << run.oops().text() << "\nconsole:\n"
+                         << run.console();
     EXPECT_TRUE(has_event(run, "held", "faulter"));
     EXPECT_TRUE(has_event(run, "returned", "flipper"));
   }

@@ -86,7 +86,9 @@ void expect_decoded_oops(const racerig::pb::RunReport& run) {
   EXPECT_FALSE(run.oops().rip().file().empty()) << "RIP decoded to file:line";
   bool via_xfs = false;
   for (const auto& f : run.oops().trace()) via_xfs = via_xfs || f.function() == "__xfs_filemap_fault";
-  EXPECT_TRUE(via_xfs);
+  EXPECT_TRUE(via_xfs) << "the call trace lacks __xfs_filemap_fault: " << run.reason() << "\n"
+                       << run.oops().text() << "\nconsole:\n"
+                       << run.console();
 }
 
 TEST(LibvirtBackend, BuggyReproducesOnEveryRunWithTheDecodedOops) {
