@@ -1,6 +1,7 @@
 // The ready-state snapshot cache without QEMU: keys, publication, the checks
 // that refuse a corrupt or mismatched snapshot, locking and leftovers.
 #include "rig/run/ready_store.h"
+#include "rig/run/scratch_dir_test.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -17,21 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class StoreTest : public testing::Test {
+class StoreTest : public ScratchDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "racerig-store-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  static void write(const fs::path& p, const std::string& bytes) {
-    std::ofstream out(p, std::ios::binary);
-    out << bytes;
-  }
   static SnapshotInputs inputs() {
     SnapshotInputs in;
     in.kernel_build_id = "abc123";
@@ -62,7 +50,6 @@ class StoreTest : public testing::Test {
     EXPECT_FALSE(fs::exists(*staging));
     return *e;
   }
-  fs::path root_;
 };
 
 TEST(SnapshotKey, EveryInputChangesTheKey) {

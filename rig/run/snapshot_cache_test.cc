@@ -3,6 +3,7 @@
 // use stamp that find() leaves without breaking the integrity check, and
 // the leftovers of dead makers.
 #include "rig/run/snapshot_cache.h"
+#include "rig/run/scratch_dir_test.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -19,21 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using SysClock = std::chrono::system_clock;
 
-class SnapshotCacheTest : public testing::Test {
+class SnapshotCacheTest : public ScratchDirTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "racerig-snapcache-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  static void write(const fs::path& p, const std::string& bytes) {
-    std::ofstream out(p, std::ios::binary);
-    out << bytes;
-  }
   static std::string text_for(const std::string& kernel, const std::string& scenario) {
     SnapshotInputs in;
     in.kernel_build_id = kernel + "-build";
@@ -89,7 +77,6 @@ class SnapshotCacheTest : public testing::Test {
       if (d.path().filename().string()[0] == '.') return false;
     return true;
   }
-  fs::path root_;
   ReadySnapshotStore store_{"/nonexistent"};
 };
 
