@@ -59,6 +59,10 @@ class [[nodiscard]] Result {
 
   const Error& error() const { return std::get<1>(v_); }
 
+  // The value, or `fallback` when this holds an error.
+  T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
+  T value_or(T fallback) && { return ok() ? std::move(*this).value() : std::move(fallback); }
+
  private:
   std::variant<T, Error> v_;
 };

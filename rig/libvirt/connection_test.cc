@@ -20,6 +20,7 @@
 #include "rig/libvirt/connection.h"
 #include "rig/libvirt/domain_xml.h"
 #include "rig/libvirt/libvirt_vm.h"
+#include "rig/process/proc_stat.h"
 
 namespace racerig::libvirt {
 namespace {
@@ -167,7 +168,7 @@ TEST(Sweeper, DestroysDomainsOfDeadOwnersOnly) {
   ASSERT_GT(child, 0);
   OwnerTag dead = self_owner();
   dead.pid = child;
-  dead.start_ticks = process_start_ticks(child).value_or(1);
+  dead.start_ticks = process::start_ticks_of(child).value_or(1);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
 

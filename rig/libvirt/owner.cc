@@ -1,12 +1,12 @@
 // Domain ownership tags (see owner.h).
 #include "rig/libvirt/owner.h"
 
+#include "rig/process/proc_stat.h"
+
 #include <unistd.h>
 
 #include <charconv>
-#include <fstream>
 #include <sstream>
-#include <vector>
 
 #include <pugixml.hpp>
 
@@ -30,38 +30,10 @@ std::optional<T> parse_number(std::string_view s) {
 
 }  // namespace
 
-std::optional<uint64_t> parse_start_ticks(std::string_view stat) {
-  // "PID (comm) S ppid ...": comm may hold spaces and parentheses, so the
-  // fields start after the last ')'. Field 3 (state) is the first after it.
-  const size_t close = stat.rfind(')');
-  if (close == std::string_view::npos) return std::nullopt;
-  std::string_view rest = stat.substr(close + 1);
-  std::vector<std::string_view> fields;
-  size_t i = 0;
-  while (i < rest.size()) {
-    while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\n')) ++i;
-    size_t j = i;
-    while (j < rest.size() && rest[j] != ' ' && rest[j] != '\n') ++j;
-    if (j > i) fields.push_back(rest.substr(i, j - i));
-    i = j;
-  }
-  constexpr size_t kStartIndex = 22 - 3;  // field 22, counted from field 3
-  if (fields.size() <= kStartIndex) return std::nullopt;
-  return parse_number<uint64_t>(fields[kStartIndex]);
-}
-
-std::optional<uint64_t> process_start_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return parse_start_ticks(s.str());
-}
-
 OwnerTag self_owner() {
   OwnerTag t;
   t.pid = ::getpid();
-  t.start_ticks = process_start_ticks(t.pid).value_or(0);
+  t.start_ticks = process::start_ticks_of(t.pid).value_or(0);
   t.host = host_name();
   return t;
 }
@@ -104,7 +76,7 @@ Result<OwnerTag> parse_owner_element(std::string_view xml) {
 
 bool owner_alive(const OwnerTag& tag) {
   if (tag.host != self_owner().host) return true;
-  auto start = process_start_ticks(tag.pid);
+  auto start = process::start_ticks_of(tag.pid);
   return start.has_value() && *start == tag.start_ticks;
 }
 

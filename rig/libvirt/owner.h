@@ -32,13 +32,6 @@ struct OwnerTag {
 // This process's tag.
 OwnerTag self_owner();
 
-// The start time of a live process (field 22 of /proc/PID/stat), nullopt if
-// there is no such process or its stat cannot be read or parsed.
-std::optional<uint64_t> process_start_ticks(pid_t pid);
-
-// Parses the text of /proc/PID/stat; nullopt for anything malformed.
-std::optional<uint64_t> parse_start_ticks(std::string_view stat);
-
 // The <racerig:owner .../> element (with its xmlns) for a domain's metadata.
 std::string owner_element(const OwnerTag& tag);
 

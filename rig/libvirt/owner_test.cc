@@ -1,4 +1,4 @@
-// Owner tags: /proc/PID/stat parsing, the metadata element both ways, and
+// Owner tags: the metadata element both ways, and
 // liveness (a dead pid, a recycled pid, another host).
 #include "rig/libvirt/owner.h"
 
@@ -9,14 +9,6 @@
 
 namespace racerig::libvirt {
 namespace {
-
-TEST(Owner, ParsesStartTicksPastACommWithSpacesAndParens) {
-  std::string stat = "1234 (a b) c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 12345 67";
-  EXPECT_EQ(parse_start_ticks(stat), 987654u);
-  EXPECT_EQ(parse_start_ticks("1234 (x) S 1 2"), std::nullopt);
-  EXPECT_EQ(parse_start_ticks("garbage"), std::nullopt);
-  EXPECT_EQ(parse_start_ticks(""), std::nullopt);
-}
 
 TEST(Owner, ElementRoundTrips) {
   OwnerTag t{4242, 99, "host-a", "/tmp/racerig-run-x"};

@@ -1,13 +1,13 @@
 // Owners of leftovers (see stale.h).
 #include "rig/process/stale.h"
 
+#include "rig/process/proc_stat.h"
+
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 namespace racerig::process {
 
@@ -24,24 +24,9 @@ std::optional<unsigned long long> number(std::string_view s) {
 }  // namespace
 
 std::optional<ProcessStamp> stamp_of(pid_t pid) {
-  if (pid <= 0) return std::nullopt;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // The command name (field 2) may hold spaces and parentheses: fields are
-  // counted after its last ')'.
-  size_t close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream rest(text.substr(close + 1));
-  std::string field;
-  for (int i = 3; i <= 22; ++i) {
-    if (!(rest >> field)) return std::nullopt;
-    if (i == 22) {
-      auto start = number(field);
-      if (!start) return std::nullopt;
-      return ProcessStamp{pid, *start};
-    }
-  }
-  return std::nullopt;
+  auto start = start_ticks_of(pid);
+  if (!start) return std::nullopt;
+  return ProcessStamp{pid, *start};
 }
 
 ProcessStamp self_stamp() {
