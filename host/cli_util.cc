@@ -1,5 +1,6 @@
 // CLI helpers (see cli_util.h).
 #include "host/cli_util.h"
+#include "rig/base/file.h"
 #include "rig/qemu/cancel.h"
 #include "rig/run/backend.h"
 
@@ -11,7 +12,6 @@
 #include <filesystem>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 
 #include <google/protobuf/util/json_util.h>
 
@@ -103,10 +103,7 @@ Status write_json(const google::protobuf::Message& message, const std::string& p
     }
     return Status::Ok();
   }
-  std::ofstream out(path);
-  out << json;
-  if (!out) return errno_error("writing " + path);
-  return Status::Ok();
+  return write_file(path, json);
 }
 
 void add_backend_options(CLI::App& app, BackendArgs& into) {

@@ -8,12 +8,13 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
 
 #include "host/cli_util.h"
+#include "rig/base/file.h"
+#include "rig/base/time.h"
 #include "host/commands.h"
 #include "host/stress.h"
 #include "host/version.h"
@@ -52,7 +53,7 @@ Stats stats_of(std::vector<double> v) {
 }
 
 std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
+  std::istringstream in(read_file("/proc/cpuinfo").value_or(""));
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("model name", 0) == 0) {
@@ -61,13 +62,6 @@ std::string cpu_model() {
     }
   }
   return "unknown";
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 std::string fmt(const char* f, double v) {
@@ -82,12 +76,10 @@ std::string fmt(const char* f, double v) {
 Result<fs::path> write_one_file_patch(const fs::path& dir) {
   const std::string nonce = std::to_string(static_cast<long long>(std::time(nullptr))) + "-" + std::to_string(::getpid());
   const fs::path p = dir / ("bench-one-file-" + nonce + ".patch");
-  std::ofstream out(p);
-  out << "A one-line change to one file, for `racerig bench` (" << nonce << ").\n\n"
-      << "--- a/fs/xfs/xfs_stats.c\n+++ b/fs/xfs/xfs_stats.c\n@@ -1,3 +1,4 @@\n"
-      << " // SPDX-License-Identifier: GPL-2.0\n+/* racerig bench " << nonce << " */\n /*\n"
-      << "  * Copyright (c) 2000-2003,2005 Silicon Graphics, Inc.\n";
-  if (!out) return make_error(ErrorKind::kIo, "writing " + p.string());
+  RACERIG_TRY(write_file(p, "A one-line change to one file, for `racerig bench` (" + nonce + ").\n\n" +
+                               "--- a/fs/xfs/xfs_stats.c\n+++ b/fs/xfs/xfs_stats.c\n@@ -1,3 +1,4 @@\n" +
+                               " // SPDX-License-Identifier: GPL-2.0\n+/* racerig bench " + nonce + " */\n /*\n" +
+                               "  * Copyright (c) 2000-2003,2005 Silicon Graphics, Inc.\n"));
   return p;
 }
 
@@ -535,13 +527,11 @@ int run_bench(const BenchOptions& args) {
 
   const std::string table = render(bench);
   std::printf("\n%s", table.c_str());
-  {
-    std::ofstream out(out_path);
-    out << "# Benchmarks\n\nWritten by `racerig bench` (see README). Figures are measurements of one run on the\n"
-           "machine named below; they are not targets and no test asserts them.\n\n"
-        << table;
-    if (!out) return report_error("bench", make_error(ErrorKind::kIo, "writing " + out_path.string()));
-  }
+  if (Status s = write_file(out_path, "# Benchmarks\n\nWritten by `racerig bench` (see README). Figures are measurements "
+                                      "of one run on the\nmachine named below; they are not targets and no test asserts "
+                                      "them.\n\n" + table);
+      !s.ok())
+    return report_error("bench", s.error());
   progress_line("wrote " + out_path.string());
   if (!args.json.empty()) {
     if (Status s = write_json(bench, args.json); !s.ok()) return report_error("json", s.error());

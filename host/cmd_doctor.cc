@@ -12,13 +12,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
 #include <libvirt/libvirt.h>
 
 #include "host/cli_util.h"
+#include "rig/base/file.h"
 #include "rig/base/text.h"
 #include "host/commands.h"
 #include "rig/kbuild/cache.h"
@@ -145,8 +145,7 @@ void check_libvirt(Checklist& list, const std::string& uri) {
   }
   if (root) {
     const fs::path conf = *root / "etc" / "qemu.conf";
-    std::ifstream in(conf);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
+    const std::string text = read_file(conf).value_or("");
     if (text.find("stdio_handler = \"file\"") != std::string::npos)
       list.ok("libvirt", conf.string() + " has stdio_handler = \"file\"");
     else if (text.empty())

@@ -1,14 +1,11 @@
 // racerig guest run: boot a kernel and run a workload with no schedule; print
 // what the agent reports.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
-
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
 
 #include "host/cli_util.h"
 #include "host/commands.h"
+#include "proto/text_format.h"
+#include "rig/base/file.h"
 #include "rig/run/agent_events.h"
 #include "rig/run/run.h"
 #include "rig/dwarf/symbols.h"
@@ -18,28 +15,10 @@ namespace racerig::host {
 
 namespace {
 
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FirstError(std::string file) : file_(std::move(file)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber col, const std::string& msg) override {
-    if (first_.empty()) first_ = file_ + ":" + std::to_string(line + 1) + ":" + std::to_string(col + 1) + ": " + msg;
-  }
-  std::string first_;
-
- private:
-  std::string file_;
-};
-
 Result<pb::Workload> load_workload(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return errno_error("reading workload " + path);
-  std::stringstream text;
-  text << in.rdbuf();
+  RACERIG_ASSIGN(std::string text, read_file(path, "workload"));
   pb::Workload w;
-  google::protobuf::TextFormat::Parser parser;
-  FirstError errors(path);
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text.str(), &w)) return make_error(ErrorKind::kInput, errors.first_);
+  RACERIG_TRY(proto::parse_text_format(text, path, &w));
   return w;
 }
 

@@ -4,9 +4,9 @@
 // prints each run's verdict and the table, and writes --json/--junit.
 #include <cstdio>
 #include <optional>
-#include <fstream>
 
 #include "host/cli_util.h"
+#include "rig/base/file.h"
 #include "host/client/submit.h"
 #include "host/commands.h"
 #include "host/server_options.h"
@@ -45,19 +45,12 @@ class ValidatePrinter : public TerminalProgress {
   }
 };
 
-Status write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) return errno_error("writing " + path);
-  return Status::Ok();
-}
-
 int finish(const pb::ValidateReport& report, const ValidateOptions& args, int code) {
   if (!args.json.empty()) {
     if (Status s = write_json(report, args.json); !s.ok()) return report_error("json", s.error());
   }
   if (!args.junit.empty()) {
-    if (Status s = write_text(args.junit, run::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
+    if (Status s = write_file(args.junit, run::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
   }
   return code;
 }

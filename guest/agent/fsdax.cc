@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 
 namespace racerig::guest {
@@ -24,13 +25,10 @@ std::string trim(std::string s) {
   return s;
 }
 
+// A sysfs attribute's value without its trailing newline.
 Result<std::string> read_text(const std::string& path) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("reading " + path);
-  char buf[512];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  if (n < 0) return errno_error("reading " + path);
-  return trim(std::string(buf, static_cast<size_t>(n)));
+  RACERIG_ASSIGN(std::string text, read_file(path));
+  return trim(std::move(text));
 }
 
 Status write_text(const std::string& path, const std::string& value) {

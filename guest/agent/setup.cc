@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 
 namespace racerig::guest {
@@ -22,20 +23,6 @@ namespace racerig::guest {
 namespace {
 
 constexpr size_t kKeepOutput = 4096;
-
-std::string read_file_text(const std::string& path) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return "";
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
 
 std::string unescape_mount_field(std::string_view s) {
   std::string out;
@@ -236,7 +223,7 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
   pb::AgentEvent ev;
   ev.set_kind(pb::AgentEvent::SETUP);
   ev.set_fs_type(fs_type_name(static_cast<uint64_t>(sfs.f_type)));
-  std::string mounts = read_file_text("/proc/self/mounts");
+  std::string mounts = read_file("/proc/self/mounts").value_or("");
   auto entry = find_mount(mounts, config.mountpoint);
   if (!entry) entry = find_mount(mounts, "/");
   if (entry) {

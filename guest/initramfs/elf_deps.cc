@@ -5,9 +5,9 @@
 
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <set>
-#include <sstream>
+
+#include "rig/base/file.h"
 
 namespace racerig::guest {
 
@@ -30,14 +30,6 @@ std::vector<std::string> split_colons(const std::string& s) {
     pos = c + 1;
   }
   return out;
-}
-
-Result<std::string> read_whole(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errno_error("reading " + path.string());
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -130,7 +122,7 @@ Result<ElfInfo> read_elf_info(std::string_view bytes, const std::string& name) {
 }
 
 Result<ElfInfo> read_elf_file(const std::filesystem::path& path) {
-  RACERIG_ASSIGN(std::string bytes, read_whole(path));
+  RACERIG_ASSIGN(std::string bytes, read_file(path));
   return read_elf_info(bytes, path.string());
 }
 

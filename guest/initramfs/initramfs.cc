@@ -7,11 +7,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "guest/initramfs/cpio.h"
 #include "guest/initramfs/elf_deps.h"
+#include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 
 #ifndef RACERIG_AGENT_BUILD_PATH
@@ -24,6 +23,8 @@ namespace {
 
 // Bump when the layout of the base image changes without its inputs changing.
 constexpr char kLayoutVersion[] = "racerig-initramfs-1";
+// The largest base image read back (the default bound of read_file is 64 MiB).
+constexpr size_t kMaxBaseImage = size_t{1} << 30;
 
 struct Entry {
   enum class Type { kDir, kFile, kCharDev };
@@ -33,32 +34,6 @@ struct Entry {
   std::string data;
   uint32_t major = 0, minor = 0;
 };
-
-Result<std::string> read_whole(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errno_error("reading " + path.string());
-  std::stringstream s;
-  s << in.rdbuf();
-  if (in.bad()) return errno_error("reading " + path.string());
-  return s.str();
-}
-
-// Writes a then b to `path`; fsync when the file is to outlive us.
-Status write_file(const std::filesystem::path& path, bool durable, std::string_view a, std::string_view b = {}) {
-  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return errno_error("creating " + path.string());
-  for (std::string_view part : {a, b}) {
-    size_t done = 0;
-    while (done < part.size()) {
-      ssize_t n = ::write(fd.get(), part.data() + done, part.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return errno_error("writing " + path.string());
-      done += static_cast<size_t>(n);
-    }
-  }
-  if (durable && ::fsync(fd.get()) != 0) return errno_error("fsync " + path.string());
-  return Status::Ok();
-}
 
 // Everything in the base image, in archive order.
 Result<std::vector<Entry>> collect(const BaseInputs& in) {
@@ -71,7 +46,7 @@ Result<std::vector<Entry>> collect(const BaseInputs& in) {
   out.push_back(Entry{Entry::Type::kCharDev, "/dev/ttyS1", 0600, {}, 4, 65});
   out.push_back(Entry{Entry::Type::kCharDev, "/dev/null", 0666, {}, 1, 3});
 
-  RACERIG_ASSIGN(std::string agent, read_whole(in.agent));
+  RACERIG_ASSIGN(std::string agent, read_file(in.agent));
   auto info = read_elf_info(agent, in.agent.string());
   if (!info.ok()) return info.error().wrap("the agent");
   if (!info->interpreter.empty() || !info->needed.empty())
@@ -80,12 +55,12 @@ Result<std::vector<Entry>> collect(const BaseInputs& in) {
                                              "be linked with -static");
   out.push_back(Entry{Entry::Type::kFile, "/init", 0755, std::move(agent)});
 
-  RACERIG_ASSIGN(std::string mkfs, read_whole(in.mkfs));
+  RACERIG_ASSIGN(std::string mkfs, read_file(in.mkfs));
   out.push_back(Entry{Entry::Type::kFile, "/sbin/mkfs.xfs", 0755, std::move(mkfs)});
   auto libs = shared_library_closure(in.mkfs, in.library_dirs.empty() ? default_library_dirs() : in.library_dirs);
   if (!libs.ok()) return libs.error().wrap("the libraries of " + in.mkfs.string());
   for (const GuestFile& f : *libs) {
-    RACERIG_ASSIGN(std::string data, read_whole(f.host_path));
+    RACERIG_ASSIGN(std::string data, read_file(f.host_path));
     out.push_back(Entry{Entry::Type::kFile, f.guest_path, 0755, std::move(data)});
   }
   return out;
@@ -175,7 +150,7 @@ Result<std::filesystem::path> cached_base_initramfs(const BaseInputs& inputs, co
   int fd = ::mkstemp(tmp.data());
   if (fd < 0) return errno_error("creating a temp file in " + cache_dir.string());
   ::close(fd);
-  if (Status s = write_file(tmp, true, image); !s.ok()) {
+  if (Status s = write_file(tmp, image, /*durable=*/true); !s.ok()) {
     ::unlink(tmp.c_str());
     return s.error();
   }
@@ -216,7 +191,7 @@ RunInitramfs::~RunInitramfs() {
 }
 
 Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, const pb::GuestPlan& plan) {
-  RACERIG_ASSIGN(std::string image, read_whole(base));
+  RACERIG_ASSIGN(std::string image, read_file(base, kMaxBaseImage));
   if (image.size() % 4 != 0)
     return make_error(ErrorKind::kInput, base.string() + " is " + std::to_string(image.size()) +
                                              " bytes, not a multiple of 4: not a base image from this builder");
@@ -228,7 +203,7 @@ Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, cons
   if (fd < 0) return errno_error("creating a temp file in " + dir.string());
   ::close(fd);
   RunInitramfs out{std::filesystem::path(tmpl)};
-  RACERIG_TRY(write_file(out.path(), false, image, plan_archive(plan)));
+  RACERIG_TRY(write_file(out.path(), image + plan_archive(plan)));
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "host/cli_util.h"
+#include "rig/base/file.h"
 #include "host/client/connection.h"
 #include "host/client/follow.h"
 #include "host/commands.h"
@@ -97,10 +98,11 @@ int show_job(const JobsOptions& o) {
   if (!st.ok()) return call_failed(*c, st);
   for (const auto& [path, text] : {std::pair{o.json, art.json()}, std::pair{o.junit, art.junit_xml()}}) {
     if (path.empty()) continue;
-    FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "w");
-    if (!f) return report_error("job", errno_error("writing " + path));
-    std::fwrite(text.data(), 1, text.size(), f);
-    if (f != stdout) std::fclose(f);
+    if (path == "-") {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    } else if (Status s = write_file(path, text); !s.ok()) {
+      return report_error("job", s.error());
+    }
   }
   return kExitOk;
 }

@@ -4,20 +4,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "rig/base/file.h"
 
 namespace racerig::client {
 
 namespace {
-
-Result<std::string> read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path);
-  if (!in) return errno_error("reading " + what + " " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 const char* code_name(grpc::StatusCode code) {
   switch (code) {

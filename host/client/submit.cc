@@ -2,10 +2,11 @@
 #include "host/client/submit.h"
 
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include "rig/base/file.h"
 
 namespace racerig::client {
 
@@ -45,13 +46,10 @@ std::string new_request_id() {
 
 Status add_patch_files(const std::vector<std::string>& paths, pb::SubmitValidateRequest& request) {
   for (const auto& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return errno_error("reading patch " + path);
-    std::stringstream s;
-    s << in.rdbuf();
+    RACERIG_ASSIGN(std::string content, read_file(path, "patch"));
     auto* p = request.add_patches();
     p->set_name(std::filesystem::path(path).filename().string());
-    p->set_content(s.str());
+    p->set_content(std::move(content));
   }
   return Status::Ok();
 }
@@ -60,11 +58,8 @@ Result<pb::ScenarioRef> scenario_ref(const std::string& arg) {
   pb::ScenarioRef ref;
   std::error_code ec;
   if (std::filesystem::is_regular_file(arg, ec)) {
-    std::ifstream in(arg);
-    if (!in) return errno_error("reading scenario " + arg);
-    std::stringstream s;
-    s << in.rdbuf();
-    ref.set_textproto(s.str());
+    RACERIG_ASSIGN(std::string text, read_file(arg, "scenario"));
+    ref.set_textproto(std::move(text));
   } else {
     ref.set_name(arg);
   }

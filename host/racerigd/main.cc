@@ -11,9 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +20,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "host/cli_util.h"
+#include "rig/base/file.h"
 #include "host/commands.h"
 #include "host/client/connection.h"
 #include "host/racerigd/service_adapter.h"
@@ -56,14 +55,6 @@ struct DaemonOptions {
   host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
   std::string restore = "auto";  // --restore: how runs restore the ready state
 };
-
-std::string read_text(const std::string& path, bool* ok) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  *ok = static_cast<bool>(in) || in.eof();
-  return s.str();
-}
 
 // "qemu", or "libvirt (URI)" as the start-up line shows it.
 std::string backend_label(const run::RunOptions& options) {
@@ -143,10 +134,11 @@ int serve(const DaemonOptions& args) {
   if (!args.listen.empty()) {
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
     if (!args.tls_cert.empty()) {
-      bool ok_cert = false, ok_key = false;
+      auto key = read_file(args.tls_key);
+      auto cert = read_file(args.tls_cert);
+      if (!cert.ok() || !key.ok()) return fail("reading --tls-cert/--tls-key");
       grpc::SslServerCredentialsOptions ssl;
-      ssl.pem_key_cert_pairs.push_back({read_text(args.tls_key, &ok_key), read_text(args.tls_cert, &ok_cert)});
-      if (!ok_cert || !ok_key) return fail("reading --tls-cert/--tls-key");
+      ssl.pem_key_cert_pairs.push_back({*key, *cert});
       creds = grpc::SslServerCredentials(ssl);
     }
     builder.AddListeningPort(args.listen, creds, &tcp_port);

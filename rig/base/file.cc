@@ -40,7 +40,11 @@ Status write_to(const std::filesystem::path& path, std::string_view text, bool d
 }  // namespace
 
 Result<std::string> read_file(const std::filesystem::path& path, size_t max_bytes) {
-  const std::string what = "reading " + path.string();
+  return read_file(path, std::string_view(), max_bytes);
+}
+
+Result<std::string> read_file(const std::filesystem::path& path, std::string_view role, size_t max_bytes) {
+  const std::string what = "reading " + (role.empty() ? "" : std::string(role) + " ") + path.string();
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_error(what);
   std::string out;
@@ -56,7 +60,9 @@ Result<std::string> read_file(const std::filesystem::path& path, size_t max_byte
   }
 }
 
-Status write_file(const std::filesystem::path& path, std::string_view text) { return write_to(path, text, false); }
+Status write_file(const std::filesystem::path& path, std::string_view text, bool durable) {
+  return write_to(path, text, durable);
+}
 
 Status write_file_atomic(const std::filesystem::path& path, std::string_view text, bool durable) {
   const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(::getpid());

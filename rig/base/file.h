@@ -21,10 +21,16 @@ inline constexpr size_t kDefaultMaxFileBytes = size_t{64} << 20;
 // stat() does not tell, are counted as they are read).
 Result<std::string> read_file(const std::filesystem::path& path, size_t max_bytes = kDefaultMaxFileBytes);
 
+// read_file for a file with a role, which errors name before the path:
+// `what` "scenario" gives "reading scenario PATH: <strerror>".
+Result<std::string> read_file(const std::filesystem::path& path, std::string_view what,
+                              size_t max_bytes = kDefaultMaxFileBytes);
+
 // Replaces the content of `path` with `text`, creating it (mode 0644 before
-// the umask) when missing. Fails (kIo) with "writing PATH: <strerror>"; a
-// failed write may leave `path` partly written.
-Status write_file(const std::filesystem::path& path, std::string_view text);
+// the umask) when missing; `durable` fsyncs it before returning. Fails (kIo)
+// with "writing PATH: <strerror>"; a failed write may leave `path` partly
+// written.
+Status write_file(const std::filesystem::path& path, std::string_view text, bool durable = false);
 
 // Writes `text` to "PATH.tmp<pid>" beside `path` and renames it over `path`:
 // a reader sees the old content or the new one, never a part. `durable`

@@ -45,6 +45,16 @@ TEST_F(FileTest, MissingFileNamesThePath) {
   EXPECT_EQ(got.error().message, "reading " + (dir_ / "missing").string() + ": No such file or directory");
 }
 
+TEST_F(FileTest, ARoleIsNamedBeforeThePath) {
+  auto got = read_file(dir_ / "missing", "scenario");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().message, "reading scenario " + (dir_ / "missing").string() + ": No such file or directory");
+  ASSERT_TRUE(write_file(dir_ / "big", "12345").ok());
+  auto big = read_file(dir_ / "big", "the token file", 4);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().message, "reading the token file " + (dir_ / "big").string() + ": larger than 4 bytes");
+}
+
 TEST_F(FileTest, DirectoryIsAnError) {
   auto got = read_file(dir_);
   ASSERT_FALSE(got.ok());

@@ -1,17 +1,15 @@
 // The content-addressed kernel build cache (see cache.h).
 #include "rig/kbuild/cache.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
-
+#include "proto/text_format.h"
+#include "rig/base/file.h"
+#include "rig/base/sha256.h"
 #include "rig/kbuild/tree.h"
 #include "rig/kbuild/worker.h"
 #include "rig/process/process.h"
@@ -30,33 +28,6 @@ constexpr char kRecipe[] = "racerig kbuild recipe 2 (sandboxed, make -jN bzImage
 // Make steps of a cold build of the shipped config (measured), until a
 // cold build here has recorded its own count.
 constexpr int kColdStepsGuess = 1566;
-
-Result<std::string> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return make_error(ErrorKind::kInput, "cannot read " + p.string());
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Status write_file(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) return errno_error("writing " + p.string());
-  return Status::Ok();
-}
-
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FirstError(std::string file) : file_(std::move(file)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber col, const std::string& msg) override {
-    if (first.empty()) first = file_ + ":" + std::to_string(line + 1) + ":" + std::to_string(col + 1) + ": " + msg;
-  }
-  std::string first;
-
- private:
-  std::string file_;
-};
 
 process::Limits quick(int seconds) {
   process::Limits l;
@@ -111,19 +82,6 @@ std::string read_build_id(const Worker& worker, const fs::path& vmlinux) {
 }
 
 }  // namespace
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 fs::path default_cache_root() {
   if (const char* env = std::getenv("RACERIG_CACHE"); env && *env) return env;
@@ -188,12 +146,10 @@ void Cache::remove_stale() const {
 
 Result<pb::VariantSet> Cache::load_set() const {
   fs::path path = kernels_dir_ / "variants.textproto";
-  RACERIG_ASSIGN(std::string text, read_file(path));
+  auto text = read_file(path);
+  if (!text.ok()) return make_error(ErrorKind::kInput, "cannot read " + path.string());
   pb::VariantSet set;
-  google::protobuf::TextFormat::Parser parser;
-  FirstError errors(path.string());
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, &set)) return make_error(ErrorKind::kInput, errors.first);
+  RACERIG_TRY(proto::parse_text_format(*text, path.string(), &set));
   std::string bases;
   for (const auto& b : set.base()) {
     if (b.name().empty() || b.source_package().empty() || b.config_fragment().empty())
@@ -240,7 +196,9 @@ Result<BaseSource> Cache::source_of(const pb::KernelBase& base) const {
   out.tarball = fs::path("/usr/src") / (base.source_package() + ".tar.xz");
   out.toolchain = toolchain_;
   auto fragment = read_file(kernels_dir_ / base.config_fragment());
-  if (!fragment.ok()) return fragment.error().wrap("base " + base.name());
+  if (!fragment.ok())
+    return make_error(ErrorKind::kInput, "base " + base.name() + ": cannot read " +
+                                             (kernels_dir_ / base.config_fragment()).string());
   out.fragment = std::move(*fragment);
   auto version =
       process::run_checked(process::Spec{{"dpkg-query", "-W", "-f=${Version}", base.source_package()}}, quick(30));

@@ -142,6 +142,4 @@ std::filesystem::path default_cache_root();
 // context, linker errors, make's "Error" lines.
 std::string build_error_lines(const std::string& log, size_t max_lines = 40);
 
-std::string sha256_hex(std::string_view data);
-
 }  // namespace racerig::kbuild

@@ -1,9 +1,9 @@
 // Patch classification, splitting and application (see patches.h).
 #include "rig/kbuild/patches.h"
 
-#include <fstream>
 #include <sstream>
 
+#include "rig/base/file.h"
 
 namespace racerig::kbuild {
 
@@ -88,11 +88,9 @@ Result<PatchFile> read_patch(const std::filesystem::path& path) {
   if (auto size = std::filesystem::file_size(path, ec); !ec && size > kMaxPatch)
     return make_error(ErrorKind::kInput, "patch " + path.string() + " has " + std::to_string(size) +
                                              " bytes; patches over 16 MiB are refused");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorKind::kInput, "cannot read patch " + path.string());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_patch(path, buf.str());
+  auto text = read_file(path, kMaxPatch);
+  if (!text.ok()) return make_error(ErrorKind::kInput, "cannot read patch " + path.string());
+  return parse_patch(path, *text);
 }
 
 std::string hunk_failure_lines(const std::string& output) {

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 #include "rig/process/stale.h"
 
@@ -41,7 +41,7 @@ uintmax_t disk_usage(const fs::path& p) {
 }
 
 std::string meta_value(const fs::path& meta, const std::string& field) {
-  std::ifstream in(meta);
+  std::istringstream in(read_file(meta).value_or(""));
   for (std::string line; std::getline(in, line);)
     if (line.rfind(field + "=", 0) == 0) return line.substr(field.size() + 1);
   return "";

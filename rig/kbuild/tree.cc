@@ -8,10 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "rig/base/file.h"
 #include "rig/kbuild/cache.h"
 #include "rig/process/cancel.h"
 
@@ -21,20 +21,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Status write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) return errno_error("writing " + p.string());
-  return Status::Ok();
-}
 
 process::Limits limits(std::chrono::seconds s, std::string what = {}) {
   process::Limits l;
@@ -52,7 +38,7 @@ Result<ScopedFd> lock_tree(const fs::path& path, const std::string& variant, Dea
   std::string said;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) return errno_error("locking " + path.string());
-    std::string holder = read_text(path);
+    std::string holder = read_file(path).value_or("");
     while (!holder.empty() && holder.back() == '\n') holder.pop_back();
     std::string who = "another racerig";
     if (size_t sp = holder.find(' '); sp != std::string::npos)
@@ -97,7 +83,7 @@ Status prepare_tree(const Tree& tree, const Worker& worker, const fs::path& tarb
   RACERIG_TRY(git({"tag", kPristineTag}));
   stage("configuring (tinyconfig + " + fragment_name + ")");
   // The fragment goes inside the tree: the sandbox shows the build nothing else.
-  RACERIG_TRY(write_text(src / ".racerig-config.fragment", fragment));
+  RACERIG_TRY(write_file(src / ".racerig-config.fragment", fragment));
   RACERIG_TRY(worker.run_checked(src, src, {"make", "tinyconfig"}, limits(step), log));
   RACERIG_TRY(worker.run_checked(src, src,
                                  {"scripts/kconfig/merge_config.sh", "-m", ".config", ".racerig-config.fragment"},
@@ -105,7 +91,7 @@ Status prepare_tree(const Tree& tree, const Worker& worker, const fs::path& tarb
   RACERIG_TRY(worker.run_checked(src, src, {"make", "olddefconfig"}, limits(step), log));
   fs::remove(src / ".racerig-config.fragment", ec);
   // Every fragment line must have survived olddefconfig.
-  std::string config = read_text(src / ".config");
+  std::string config = read_file(src / ".config").value_or("");
   std::string missing;
   std::stringstream frag(fragment);
   for (std::string line; std::getline(frag, line);) {
@@ -120,7 +106,7 @@ Status prepare_tree(const Tree& tree, const Worker& worker, const fs::path& tarb
   if (!missing.empty())
     return make_error(ErrorKind::kBuild, fragment_name + " options that did not survive olddefconfig on " + package +
                                              " " + version + ":" + missing);
-  return write_text(tree.dir / ".ready", version + "\n");
+  return write_file(tree.dir / ".ready", version + "\n");
 }
 
 Result<int> undo_interrupted_build(const Tree& tree) {
@@ -173,7 +159,7 @@ Status restore_and_apply(const Tree& tree, const Worker& worker, const std::vect
 
 int recorded_steps(const Tree& tree, const char* which) {
   try {
-    return std::stoi(read_text(tree.dir / which));
+    return std::stoi(read_file(tree.dir / which).value_or(""));
   } catch (...) {
     return 0;
   }
@@ -183,7 +169,7 @@ Status make_kernel(const Tree& tree, const Worker& worker, const std::string& na
                    const fs::path& log, ProgressSink& progress, int estimated_steps) {
   const fs::path src = tree.src();
   const bool cold = !fs::exists(src / "vmlinux");
-  RACERIG_TRY(write_text(tree.dir / ".building", std::to_string(::getpid()) + "\n"));
+  RACERIG_TRY(write_file(tree.dir / ".building", std::to_string(::getpid()) + "\n"));
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   const auto t0 = Clock::now();
   BuildProgress p;
@@ -204,14 +190,14 @@ Status make_kernel(const Tree& tree, const Worker& worker, const std::string& na
     return made.error();
   }
   if (made->code != 0) {
-    std::string full = read_text(log);
+    std::string full = read_file(log).value_or("");
     return make_error(ErrorKind::kBuild, "the kernel " + name + " does not build:\n" +
                                              build_error_lines(full.empty() ? made->output : full) +
                                              "  full log: " + log.string());
   }
   std::error_code ec;
   fs::remove(tree.dir / ".building", ec);
-  (void)write_text(tree.dir / (cold ? "steps-cold" : "steps-last"), std::to_string(p.done) + "\n");
+  (void)write_file(tree.dir / (cold ? "steps-cold" : "steps-last"), std::to_string(p.done) + "\n");
   return Status::Ok();
 }
 

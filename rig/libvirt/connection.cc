@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "rig/base/file.h"
 #include "rig/kbuild/cache.h"
 #include "rig/libvirt/error.h"
 #include "rig/process/cancel.h"
@@ -25,13 +25,6 @@ namespace {
 
 constexpr char kEmbedPrefix[] = "qemu:///embed?root=";
 constexpr char kConfHeader[] = "# Written by racerig for libvirt's embedded driver (qemu:///embed).\n";
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string with_uri(const Connection& conn, const std::string& what) { return what + " (libvirt " + conn.uri() + ")"; }
 
@@ -67,7 +60,7 @@ Status prepare_embed_root(const fs::path& root) {
   fs::create_directories(root / "etc", ec);
   if (ec) return make_error(ErrorKind::kIo, "creating " + (root / "etc").string() + ": " + ec.message());
   const fs::path conf = root / "etc" / "qemu.conf";
-  const std::string text = read_text(conf);
+  const std::string text = read_file(conf).value_or("");
   const std::string want = embed_qemu_conf();
   if (text == want) return Status::Ok();
   const bool ours = text.empty() || text.rfind(kConfHeader, 0) == 0;
@@ -77,15 +70,7 @@ Status prepare_embed_root(const fs::path& root) {
     return make_error(ErrorKind::kInput, conf.string() + " exists but lacks stdio_handler = \"file\" (the embedded "
                                                          "driver would need virtlogd); add that line");
   }
-  const fs::path tmp = conf.string() + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp);
-    out << want;
-    if (!out.flush()) return make_error(ErrorKind::kIo, "writing " + tmp.string());
-  }
-  fs::rename(tmp, conf, ec);
-  if (ec) return make_error(ErrorKind::kIo, "renaming " + tmp.string() + " to " + conf.string() + ": " + ec.message());
-  return Status::Ok();
+  return write_file_atomic(conf, want);
 }
 
 namespace {
@@ -242,10 +227,7 @@ Status record_run(const fs::path& registry, const std::string& domain, const Own
   std::error_code ec;
   fs::create_directories(registry, ec);
   if (ec) return make_error(ErrorKind::kIo, "creating " + registry.string() + ": " + ec.message());
-  std::ofstream out(registry / domain);
-  out << owner_element(tag);
-  if (!out.flush()) return make_error(ErrorKind::kIo, "writing " + (registry / domain).string());
-  return Status::Ok();
+  return write_file(registry / domain, owner_element(tag));
 }
 
 void forget_run(const fs::path& registry, const std::string& domain) {
@@ -257,7 +239,7 @@ std::vector<std::string> sweep_run_records(const fs::path& registry) {
   std::vector<std::string> removed;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(registry, ec)) {
-    auto tag = parse_owner_element(read_text(entry.path()));
+    auto tag = parse_owner_element(read_file(entry.path()).value_or(""));
     if (tag.ok() && owner_alive(*tag)) continue;
     if (tag.ok() && !tag->run_dir.empty() && is_racerig_run_dir(tag->run_dir)) {
       std::error_code rm;

@@ -9,10 +9,10 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <fstream>
 #include <random>
 #include <sstream>
 
+#include "rig/base/file.h"
 #include "rig/libvirt/domain_log.h"
 #include "rig/libvirt/domain_xml.h"
 #include "rig/libvirt/owner.h"
@@ -83,13 +83,6 @@ Status give_to(const fs::path& dir, const Ids& ids) {
     if (::lchown(entry.path().c_str(), ids.uid, ids.gid) != 0) return errno_error("chown " + entry.path().string());
   if (ec) return make_error(ErrorKind::kIo, "listing " + dir.string() + ": " + ec.message());
   return Status::Ok();
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -242,7 +235,7 @@ Status LibvirtVm::save_snapshot(const std::string& name, Deadline) { return moni
 Status LibvirtVm::load_snapshot(const std::string& name, Deadline) { return monitor_command("loadvm " + name); }
 
 std::string LibvirtVm::qemu_log() const {
-  if (auto path = domain_log_path(conn_ ? conn_->uri() : "", dom_.name())) return read_text(*path);
+  if (auto path = domain_log_path(conn_ ? conn_->uri() : "", dom_.name())) return read_file(*path).value_or("");
   return "";
 }
 

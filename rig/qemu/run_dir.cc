@@ -7,10 +7,10 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "rig/base/file.h"
 #include "rig/process/identity.h"
 #include "rig/process/stale.h"
 
@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Pids of processes whose command line mentions `needle`.
 std::vector<pid_t> processes_naming(const std::string& needle) {
   std::vector<pid_t> out;
@@ -34,7 +27,7 @@ std::vector<pid_t> processes_naming(const std::string& needle) {
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = read_text(e.path() / "cmdline");
+    std::string cmdline = read_file(e.path() / "cmdline").value_or("");
     if (cmdline.find(needle) != std::string::npos) out.push_back(static_cast<pid_t>(std::stol(name)));
   }
   return out;
@@ -56,13 +49,13 @@ Result<fs::path> make_run_dir(const fs::path& parent) {
   std::string templ = (parent / "racerig-run-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr) return errno_error("creating a run directory in " + parent.string());
   const fs::path dir = templ;
-  std::ofstream(dir / "owner") << process::format_stamp(process::self_stamp()) << "\n";
+  (void)write_file(dir / "owner", process::format_stamp(process::self_stamp()) + "\n");
   return dir;
 }
 
 void record_qemu(const fs::path& run_dir, pid_t pid) {
   auto stamp = process::stamp_of(pid);
-  if (stamp) std::ofstream(run_dir / "qemu.pid") << process::format_stamp(*stamp) << "\n";
+  if (stamp) (void)write_file(run_dir / "qemu.pid", process::format_stamp(*stamp) + "\n");
 }
 
 std::vector<fs::path> remove_stale_run_dirs(const fs::path& parent_arg) {
@@ -78,7 +71,7 @@ std::vector<fs::path> remove_stale_run_dirs(const fs::path& parent_arg) {
     // Ours: made by us, or given to the worker user QEMU runs as.
     if (::lstat(e.path().c_str(), &st) != 0 || (st.st_uid != ::geteuid() && st.st_uid != worker)) continue;
     const fs::path dir = e.path();
-    auto owner = process::parse_stamp(read_text(dir / "owner"));
+    auto owner = process::parse_stamp(read_file(dir / "owner").value_or(""));
     if (owner) {
       if (process::is_alive(*owner)) continue;
     } else {
@@ -87,7 +80,7 @@ std::vector<fs::path> remove_stale_run_dirs(const fs::path& parent_arg) {
       const auto age = std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime);
       if (age < std::chrono::hours(1)) continue;
     }
-    if (auto qemu = process::parse_stamp(read_text(dir / "qemu.pid")); qemu && process::is_alive(*qemu))
+    if (auto qemu = process::parse_stamp(read_file(dir / "qemu.pid").value_or("")); qemu && process::is_alive(*qemu))
       kill_and_wait(qemu->pid);
     for (pid_t pid : processes_naming(dir.string() + "/")) kill_and_wait(pid);
     fs::remove_all(dir, ec);

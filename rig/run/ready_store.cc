@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,10 +10,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include "rig/base/file.h"
+#include "rig/base/sha256.h"
 
 namespace racerig::run {
 
@@ -25,51 +26,6 @@ namespace {
 // Files hashed in full on every check; the memory images are too large for
 // that and are checked by what stat says (see find()).
 bool small_file(const std::string& name) { return name == kDeviceStateFile || name == kInitrdFile; }
-
-Result<std::string> sha256_of_file(const fs::path& path) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("opening " + path.string());
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
-    EVP_MD_CTX_free(ctx);
-    return make_error(ErrorKind::kInternal, "sha256 context");
-  }
-  std::vector<char> buf(1 << 20);
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      EVP_MD_CTX_free(ctx);
-      return errno_error("reading " + path.string());
-    }
-    if (n == 0) break;
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
-std::string sha256_of_text(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 int64_t ns_of(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
 
@@ -87,7 +43,7 @@ Result<pb::SnapshotFile> describe(const fs::path& dir, const std::string& name, 
   f.set_inode(st.st_ino);
   f.set_allocated_blocks(static_cast<uint64_t>(st.st_blocks));
   if (hash_all || small_file(name)) {
-    RACERIG_ASSIGN(std::string h, sha256_of_file(p));
+    RACERIG_ASSIGN(std::string h, sha256_file_hex(p));
     f.set_sha256(h);
   }
   return f;
@@ -173,7 +129,7 @@ std::string snapshot_key_text(const SnapshotInputs& in) {
   return o.str();
 }
 
-std::string snapshot_key(const std::string& key_text) { return sha256_of_text(key_text).substr(0, 24); }
+std::string snapshot_key(const std::string& key_text) { return sha256_hex(key_text).substr(0, 24); }
 
 Result<std::optional<ReadySnapshotStore::Entry>> ReadySnapshotStore::find(const std::string& key,
                                                                           const std::string& key_text,
@@ -184,10 +140,10 @@ Result<std::optional<ReadySnapshotStore::Entry>> ReadySnapshotStore::find(const 
   Entry e{dir, {}};
   std::string problem;
   {
-    std::ifstream in(dir / kMetaFile, std::ios::binary);
-    if (!in) {
+    auto bytes = read_file(dir / kMetaFile);
+    if (!bytes.ok()) {
       problem = "meta.pb is missing";
-    } else if (!e.meta.ParseFromIstream(&in)) {
+    } else if (!e.meta.ParseFromString(*bytes)) {
       problem = "meta.pb does not parse";
     }
   }
@@ -251,8 +207,9 @@ Result<ReadySnapshotStore::Entry> ReadySnapshotStore::publish(const fs::path& st
   }
   {
     const fs::path p = staging / kMetaFile;
-    std::ofstream out(p, std::ios::binary);
-    if (!meta.SerializeToOstream(&out) || !out.flush()) return drop(make_error(ErrorKind::kIo, "writing " + p.string()));
+    std::string bytes;
+    if (!meta.SerializeToString(&bytes) || !write_file(p, bytes).ok())
+      return drop(make_error(ErrorKind::kIo, "writing " + p.string()));
   }
   if (Status s = sync_path(staging / kMetaFile, false); !s.ok()) return drop(s.error());
   if (Status s = sync_path(staging, true); !s.ok()) return drop(s.error());
@@ -274,8 +231,7 @@ std::vector<ReadySnapshotStore::Entry> ReadySnapshotStore::list() const {
     const std::string name = d.path().filename().string();
     if (!d.is_directory(ec) || name.empty() || name[0] == '.') continue;
     Entry e{d.path(), {}};
-    std::ifstream in(d.path() / kMetaFile, std::ios::binary);
-    if (in) (void)e.meta.ParseFromIstream(&in);
+    if (auto bytes = read_file(d.path() / kMetaFile); bytes.ok()) (void)e.meta.ParseFromString(*bytes);
     out.push_back(std::move(e));
   }
   return out;

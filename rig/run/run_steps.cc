@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "guest/initramfs/initramfs.h"
+#include "rig/base/sha256.h"
 #include "rig/base/text.h"
 #include "rig/crash/oops.h"
 #include "rig/dwarf/symbols.h"
@@ -422,7 +423,7 @@ std::filesystem::path pmem_template_path(const RunContext& ctx) {
                     ctx.base_initramfs.filename().string() + "\n" + std::to_string(kPmemMb) + "\n" +
                     std::to_string(ctx.options.cpus) + "\n";
   ctx.scenario.scenario.workload().setup().AppendToString(&key);
-  return ctx.options.work_dir / "pmem-templates" / (kbuild::sha256_hex(key).substr(0, 24) + ".img");
+  return ctx.options.work_dir / "pmem-templates" / (sha256_hex(key).substr(0, 24) + ".img");
 }
 
 Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const Progress& progress, bool* made) {

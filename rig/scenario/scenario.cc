@@ -2,12 +2,11 @@
 #include "rig/scenario/scenario.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
-#include <google/protobuf/io/tokenizer.h>
+#include "proto/text_format.h"
+#include "rig/base/file.h"
 
 namespace racerig::scenario {
 
@@ -16,21 +15,6 @@ namespace gp = google::protobuf;
 namespace {
 
 constexpr char kExtension[] = ".textproto";
-
-class Collector : public gp::io::ErrorCollector {
- public:
-  explicit Collector(std::string file) : file_(std::move(file)) {}
-  void AddError(int line, gp::io::ColumnNumber column, const std::string& message) override {
-    if (!first_.empty()) return;
-    first_ = file_ + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
-  }
-  void AddWarning(int, gp::io::ColumnNumber, const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string file_;
-  std::string first_;
-};
 
 // A path of (field name, index) from the root of the scenario message to a
 // field, for looking up where it was written.
@@ -253,19 +237,11 @@ Result<std::filesystem::path> find_scenario(std::string_view name_or_file, const
 }
 
 Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus) {
-  std::ifstream in(path);
-  if (!in) return errno_error("reading scenario " + path.string());
-  std::stringstream buf;
-  buf << in.rdbuf();
+  RACERIG_ASSIGN(std::string text, read_file(path, "scenario"));
   LoadedScenario out;
   out.path = path;
   out.where = std::make_shared<gp::TextFormat::ParseInfoTree>();
-  gp::TextFormat::Parser parser;
-  Collector errors(path.string());
-  parser.RecordErrorsTo(&errors);
-  parser.WriteLocationsTo(out.where.get());
-  if (!parser.ParseFromString(buf.str(), &out.scenario))
-    return make_error(ErrorKind::kInput, errors.first().empty() ? path.string() + ": parse error" : errors.first());
+  RACERIG_TRY(proto::parse_text_format(text, path.string(), &out.scenario, out.where.get()));
   RACERIG_TRY(validate(out, vcpus > 0 ? vcpus : machine_cpus(out.scenario)));
   return out;
 }

@@ -1,9 +1,10 @@
 // Bearer tokens (see auth.h).
 #include "rig/service/auth.h"
 
-#include <fstream>
 #include <set>
 #include <sstream>
+
+#include "rig/base/file.h"
 
 namespace racerig::service {
 
@@ -56,11 +57,8 @@ Result<TokenTable> TokenTable::parse(std::string_view text, const std::string& f
 }
 
 Result<TokenTable> TokenTable::load(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return errno_error("reading the tokens file " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path.string());
+  RACERIG_ASSIGN(std::string text, read_file(path, "the tokens file"));
+  return parse(text, path.string());
 }
 
 std::optional<Caller> TokenTable::caller_of(std::string_view token) const {

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 
+#include "rig/base/file.h"
 #include "rig/jobs/kernels.h"
 #include "rig/scenario/scenario.h"
 
@@ -69,10 +69,7 @@ std::optional<std::string> Catalog::check_scenario_text(const std::string& text,
   int fd = ::mkstemps(tmpl, 10);
   if (fd < 0) return "cannot write a temporary file to check it";
   ::close(fd);
-  {
-    std::ofstream out(tmpl);
-    out << text;
-  }
+  (void)write_file(tmpl, text);  // a failed write shows as a scenario that does not parse
   auto loaded = scenario::load_scenario(tmpl, vcpus);
   ::unlink(tmpl);
   if (loaded.ok()) return std::nullopt;

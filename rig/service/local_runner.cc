@@ -1,21 +1,13 @@
 // The daemon's job runner (see local_runner.h).
 #include "rig/service/local_runner.h"
 
-#include <fstream>
-
+#include "rig/base/file.h"
 #include "rig/jobs/reproduce_job.h"
 #include "rig/jobs/validate_job.h"
 
 namespace racerig::service {
 
 namespace {
-
-Status write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) return errno_error("writing " + path.string());
-  return Status::Ok();
-}
 
 // A scenario reference as rig/jobs takes it: a name, or a file written
 // under the job's directory.
