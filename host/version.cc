@@ -1,7 +1,7 @@
 // racerig's and QEMU's versions (see version.h).
 #include "host/version.h"
 
-#include "rig/process/process.h"
+#include "rig/qemu/version.h"
 
 namespace racerig::host {
 
@@ -12,11 +12,9 @@ const char* racerig_version() {
 }
 
 std::string qemu_version(const std::string& qemu) {
-  process::Limits limits;
-  limits.deadline = Deadline::after_seconds(10);
-  auto out = process::run_checked(process::Spec{{qemu, "--version"}}, limits);
-  if (!out.ok()) return "unknown (" + out.error().message + ")";
-  return out->substr(0, out->find('\n'));
+  auto version = vm::qemu_version(qemu, Deadline::after_seconds(10));
+  if (!version.ok()) return "unknown (" + version.error().message + ")";
+  return *version;
 }
 
 }  // namespace racerig::host

@@ -11,14 +11,15 @@
 #include <cstring>
 #include <thread>
 
+#include "rig/base/unix_socket.h"
+
 namespace racerig::gdbremote {
 
 Result<Connection> Connection::connect_unix(const std::string& path, Deadline deadline) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
+  auto address = unix_address(path);
+  if (!address.ok())
     return make_error(ErrorKind::kInput, "socket path too long (" + std::to_string(path.size()) + " bytes): " + path);
-  std::memcpy(addr.sun_path, path.data(), path.size());
+  const sockaddr_un addr = *address;
   int last_errno = 0;
   while (true) {
     ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "rig/base/unix_socket.h"
+
 namespace racerig::vm {
 
 namespace fs = std::filesystem;
@@ -17,11 +19,8 @@ namespace fs = std::filesystem;
 namespace {
 
 Result<ScopedFd> listen_unix(const fs::path& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
   const std::string p = path.string();
-  if (p.size() >= sizeof addr.sun_path) return make_error(ErrorKind::kInput, "socket path too long: " + p);
-  std::memcpy(addr.sun_path, p.data(), p.size());
+  RACERIG_ASSIGN(const sockaddr_un addr, unix_address(p));
   ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return errno_error("socket");
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno_error("bind " + p);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "rig/base/scoped_fd.h"
+#include "rig/base/unix_socket.h"
 #include "rig/qemu/qmp.h"
 
 namespace racerig::vm {
@@ -21,15 +22,6 @@ namespace racerig::vm {
 namespace fs = std::filesystem;
 
 namespace {
-
-Result<sockaddr_un> unix_address(const fs::path& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string p = path.string();
-  if (p.size() >= sizeof addr.sun_path) return make_error(ErrorKind::kInput, "socket path too long: " + p);
-  std::memcpy(addr.sun_path, p.data(), p.size());
-  return addr;
-}
 
 Status set_ignore_shared(Vm& vm, Deadline deadline) {
   auto r = vm.qmp("migrate-set-capabilities",
@@ -74,7 +66,7 @@ Status wait_migration(Vm& vm, const std::string& side, Deadline deadline) {
 Status save_device_state(Vm& vm, const fs::path& out, Deadline deadline) {
   const std::string what = "saving the device state to " + out.string();
   const fs::path sock = vm.run_dir() / "migrate-out.sock";
-  RACERIG_ASSIGN(sockaddr_un addr, unix_address(sock));
+  RACERIG_ASSIGN(sockaddr_un addr, unix_address(sock.string()));
   ScopedFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!listener.valid()) return errno_error("socket");
   if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno_error("bind " + sock.string());
@@ -144,7 +136,7 @@ Status load_device_state(Vm& vm, const fs::path& in, Deadline deadline) {
   if (!file.valid()) return make_error(ErrorKind::kInput, what + ": " + std::strerror(errno));
   RACERIG_TRY(set_ignore_shared(vm, deadline));
   const fs::path sock = vm.run_dir() / "migrate-in.sock";
-  RACERIG_ASSIGN(sockaddr_un addr, unix_address(sock));
+  RACERIG_ASSIGN(sockaddr_un addr, unix_address(sock.string()));
   auto started = vm.qmp("migrate-incoming", "{\"uri\": " + json_quote("unix:" + sock.string()) + "}", deadline);
   if (!started.ok()) return started.error().wrap(what);
   ScopedFd conn(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

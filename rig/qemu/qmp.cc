@@ -10,6 +10,8 @@
 #include <cstring>
 #include <thread>
 
+#include "rig/base/unix_socket.h"
+
 namespace racerig::vm {
 
 namespace {
@@ -81,10 +83,9 @@ std::optional<std::string> json_string(std::string_view literal) {
 }
 
 Result<QmpClient> QmpClient::connect(const std::string& path, Deadline deadline) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return make_error(ErrorKind::kInput, "QMP socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.data(), path.size());
+  auto address = unix_address(path);
+  if (!address.ok()) return make_error(ErrorKind::kInput, "QMP " + address.error().message);
+  const sockaddr_un addr = *address;
   while (true) {
     ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return errno_error("socket");

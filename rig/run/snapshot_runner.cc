@@ -16,10 +16,12 @@
 #include <vector>
 
 #include "guest/initramfs/initramfs.h"
+#include "rig/base/time.h"
 #include "rig/process/process.h"
 #include "rig/qemu/cancel.h"
 #include "rig/qemu/exit_status.h"
 #include "rig/qemu/migration.h"
+#include "rig/qemu/version.h"
 #include "rig/qemu/vm.h"
 #include "rig/run/ready_store.h"
 #include "rig/run/run_steps.h"
@@ -42,10 +44,7 @@ const QemuIdentity& qemu_identity(const std::string& qemu) {
   auto it = known.find(qemu);
   if (it != known.end()) return it->second;
   QemuIdentity id;
-  process::Limits version_limits;
-  version_limits.deadline = Deadline::after_seconds(20);
-  auto out = process::run_checked(process::Spec{{qemu, "--version"}}, version_limits);
-  id.version = out.ok() ? out->substr(0, out->find('\n')) : "unknown";
+  id.version = vm::qemu_version(qemu, Deadline::after_seconds(20)).value_or("unknown");
   process::Limits path_limits;
   path_limits.deadline = Deadline::after_seconds(10);
   auto path = process::run_checked(process::Spec{{"sh", "-c", "command -v \"$0\"", qemu}}, path_limits);
@@ -64,13 +63,6 @@ Status make_sparse_file(const std::filesystem::path& p, int mb) {
   if (!fd.valid()) return errno_error("creating " + p.string());
   if (::ftruncate(fd.get(), static_cast<off_t>(mb) << 20) != 0) return errno_error("sizing " + p.string());
   return Status::Ok();
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 constexpr char kSnapshotName[] = "racerig-ready";

@@ -27,6 +27,7 @@
 
 #include "support.h"
 #include "proto/racerig.pb.h"
+#include "rig/base/unix_socket.h"
 
 namespace {
 
@@ -237,12 +238,11 @@ TEST(LibvirtBackend, AfterKill9TheNextRacerigDestroysTheDomain) {
 
 // Whether something accepts connections on the UNIX socket `path`.
 bool answers(const fs::path& path) {
+  auto addr = racerig::unix_address(path.string());
+  if (!addr.ok()) return false;
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0;
   ::close(fd);
   return ok;
 }
