@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -89,19 +91,32 @@ TEST(CancelToken, StopsTheSubprocessOfItsThreadOnly) {
   Result<Exit> other_run = make_error(ErrorKind::kInternal, "not run");
   Limits limits;
   limits.deadline = Deadline::after(std::chrono::seconds(60));
+  // Cancelled once both children said they run.
+  std::mutex mu;
+  std::condition_variable cv;
+  int started = 0;
+  auto on_line = [&](const std::string& line) {
+    if (line != "started") return;
+    std::lock_guard<std::mutex> lock(mu);
+    ++started;
+    cv.notify_all();
+  };
   std::thread job([&] {
     ScopedCancel scope(token);
-    cancelled_run = run(Spec{{"sh", "-c", "sleep 1000 & wait"}}, limits);
+    cancelled_run = run(Spec{{"sh", "-c", "echo started; sleep 1000 & wait"}}, limits, {}, on_line);
   });
-  std::thread other([&] { other_run = run(Spec{{"sh", "-c", "sleep 2; echo done"}}, limits); });
-  ::usleep(300000);
+  std::thread other([&] { other_run = run(Spec{{"sh", "-c", "echo started; sleep 2; echo done"}}, limits, {}, on_line); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return started == 2; }));
+  }
   token->cancel();
   job.join();
   other.join();
   ASSERT_FALSE(cancelled_run.ok());
   EXPECT_EQ(cancelled_run.error().kind, ErrorKind::kCancelled) << cancelled_run.error().message;
   ASSERT_TRUE(other_run.ok()) << other_run.error().message;
-  EXPECT_EQ(other_run->output, "done\n");
+  EXPECT_EQ(other_run->output, "started\ndone\n");
   EXPECT_FALSE(cancelled());
 }
 

@@ -28,7 +28,8 @@ Limits within(int ms) {
 }
 
 // Killed processes may stay zombies until their reaper (init) collects
-// them: waits up to 10 s for the group to be gone.
+// them: waits up to 10 s for the group to be gone. A poll of the state with
+// a deadline: they are not our children, so no event tells of their reaping.
 bool group_has_processes(pid_t pgid) {
   for (int i = 0; i < 100; ++i) {
     if (::kill(-pgid, 0) != 0) return false;
@@ -151,12 +152,11 @@ TEST(Child, SwitchesToTheWorkerUserWhenRoot) {
 // Last: cancellation is process-wide and cannot be undone.
 TEST(RunZZ, CtrlCStopsTheGroupAndSaysInterrupted) {
   install_cancel_handlers();
-  Spec s{{"sh", "-c", "sleep 1000 & wait"}};
-  std::thread([] {
-    ::usleep(300000);
-    ::kill(::getpid(), SIGINT);
-  }).detach();
-  auto e = run(s, within(60000));
+  // Ctrl-C once the child runs.
+  Spec s{{"sh", "-c", "echo started; sleep 1000 & wait"}};
+  auto e = run(s, within(60000), {}, [](const std::string& line) {
+    if (line == "started") ::kill(::getpid(), SIGINT);
+  });
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.error().kind, ErrorKind::kCancelled);
   EXPECT_NE(e.error().message.find("interrupted"), std::string::npos);

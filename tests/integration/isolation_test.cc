@@ -182,12 +182,16 @@ TEST(Isolation, QemuRunsUnprivilegedWithItsSeccompFilterOn) {
   fs::path run_dir;
   auto racerig = start_run(tmp, &run_dir);
   ASSERT_FALSE(run_dir.empty()) << "no run directory appeared:\n" << racerig->output();
+  // QEMU made gdb.sock, so it runs; rechecked as it writes its run dir.
   std::vector<int> qemus;
-  for (int i = 0; i < 100 && qemus.empty(); ++i) {
-    for (int q : processes_naming(run_dir.string() + "/"))
-      if (read_text("/proc/" + std::to_string(q) + "/comm").rfind("qemu-system", 0) == 0) qemus.push_back(q);
-    if (qemus.empty()) ::usleep(100000);
-  }
+  wait_for_in_dir(
+      run_dir,
+      [&] {
+        for (int q : processes_naming(run_dir.string() + "/"))
+          if (read_text("/proc/" + std::to_string(q) + "/comm").rfind("qemu-system", 0) == 0) qemus.push_back(q);
+        return !qemus.empty();
+      },
+      std::chrono::seconds(10));
   ASSERT_FALSE(qemus.empty()) << "no QEMU names " << run_dir;
   for (int q : qemus) {
     std::istringstream uids(status_field(q, "Uid"));

@@ -270,15 +270,10 @@ struct Daemon {
     if (pid <= 0) return;
     ::kill(pid, SIGTERM);
     int status = 0;
-    for (int i = 0; i < 300; ++i) {
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return;
-      }
-      ::usleep(100000);
+    if (!wait_child_exit(pid, std::chrono::seconds(30), &status)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
     }
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
     pid = -1;
   }
 };
@@ -297,9 +292,13 @@ class LibvirtDaemon : public ::testing::Test {
     fs::create_directories(logs_);
     if (!answers("/run/libvirt/virtlogd-sock")) virtlogd_.start("virtlogd", logs_ / "virtlogd.log");
     if (!answers("/run/libvirt/libvirt-sock")) libvirtd_.start("libvirtd", logs_ / "libvirtd.log");
-    // Bounded: 120 s for both sockets to answer.
-    for (int i = 0; i < 1200 && !(answers("/run/libvirt/virtlogd-sock") && answers("/run/libvirt/libvirt-sock")); ++i)
-      ::usleep(100000);
+    // Bounded: 120 s for both sockets to answer. A poll of the state with a
+    // deadline: a daemon binds its socket (an inotify event) before it
+    // listens (none), so no event says that it answers.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!(answers("/run/libvirt/virtlogd-sock") && answers("/run/libvirt/libvirt-sock")) &&
+           std::chrono::steady_clock::now() < end)
+      ::poll(nullptr, 0, 100);
   }
   static void TearDownTestSuite() {
     libvirtd_.stop();

@@ -14,7 +14,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -69,15 +68,15 @@ class Daemon {
       ::execv(args[0], args.data());
       ::_exit(127);
     }
-    for (int i = 0; i < 600; ++i) {
-      // The "serving" line comes once the server listens and the workers run.
-      if (fs::exists(socket()) && log().find("racerigd: serving", log_size) != std::string::npos) return true;
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    // The "serving" line comes once the server listens and the workers run;
+    // each write to the log (in dir_) wakes the wait, and so does the
+    // daemon's exit.
+    if (wait_for_in_dir(
+            dir_,
+            [&] { return fs::exists(socket()) && log().find("racerigd: serving", log_size) != std::string::npos; },
+            std::chrono::seconds(60), pid_))
+      return true;
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
     return false;
   }
   void kill9() {
@@ -90,12 +89,9 @@ class Daemon {
   void stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 600; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (wait_child_exit(pid_, std::chrono::seconds(60))) {
+      pid_ = -1;
+      return;
     }
     kill9();
   }
@@ -177,11 +173,8 @@ TEST(Racerigd, KillDashNineDuringAValidateThenRestartFinishesTheJobOnce) {
     ::_exit(127);
   }
   // Kill once the job is running its runs (the control's first verdict).
-  bool running = false;
-  for (int i = 0; i < 3000 && !running; ++i) {
-    running = read_text(out).find("(control)") != std::string::npos;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const bool running = wait_for_in_dir(
+      d.dir(), [&] { return read_text(out).find("(control)") != std::string::npos; }, std::chrono::seconds(300), client);
   ASSERT_TRUE(running) << read_text(out) << d.log();
   d.kill9();
   ASSERT_TRUE(d.start()) << d.log();
@@ -224,11 +217,8 @@ TEST(Racerigd, CtrlCOnTheClientCancelsTheJobOnTheServer) {
     ::_exit(127);
   }
   // Ctrl-C once the first run's verdict arrived.
-  bool ran = false;
-  for (int i = 0; i < 3000 && !ran; ++i) {
-    ran = read_text(out).find("REPRODUCED") != std::string::npos;
-    if (!ran) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const bool ran = wait_for_in_dir(
+      d.dir(), [&] { return read_text(out).find("REPRODUCED") != std::string::npos; }, std::chrono::seconds(300), client);
   ASSERT_TRUE(ran) << read_text(out) << d.log();
   ::kill(client, SIGINT);
   int status = 0;

@@ -9,9 +9,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +24,58 @@
 #include <vector>
 
 namespace racerig::test {
+
+// A pidfd for our child `pid`: readable once it exits (pidfd_open(2)); -1
+// on failure. The caller closes it.
+inline int child_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Waits until our child `pid` exits or `limit` passes, on its pidfd (no
+// polling); reaps it into `*status`. True when it exited in time.
+inline bool wait_child_exit(pid_t pid, std::chrono::milliseconds limit, int* status = nullptr) {
+  int local = 0;
+  int* st = status != nullptr ? status : &local;
+  const int fd = child_pidfd(pid);
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    int r;
+    do r = ::poll(&p, 1, static_cast<int>(limit.count()));
+    while (r < 0 && errno == EINTR);
+    ::close(fd);
+  }
+  return ::waitpid(pid, st, WNOHANG) == pid;
+}
+
+// Blocks until `ready()` holds: it is checked at once, then again each time
+// a file in `dir` is created, written, closed or renamed into it (inotify),
+// and when our child `child` (if > 0) exits. False at `limit`, or when the
+// child exited and `ready()` still does not hold (the child is not reaped).
+inline bool wait_for_in_dir(const std::filesystem::path& dir, const std::function<bool()>& ready,
+                            std::chrono::milliseconds limit, pid_t child = -1) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  const int in = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (in < 0) return ready();
+  ::inotify_add_watch(in, dir.c_str(), IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB);
+  const int pidfd = child > 0 ? child_pidfd(child) : -1;
+  bool ok = false;
+  while (true) {
+    if ((ok = ready())) break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p[2] = {{in, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    const int r = ::poll(p, pidfd >= 0 ? 2 : 1, static_cast<int>(left.count()));
+    if (r < 0 && errno != EINTR) break;
+    if (r > 0 && (p[1].revents & POLLIN) != 0) {
+      ok = ready();
+      break;
+    }
+    char buf[4096];
+    while (::read(in, buf, sizeof buf) > 0) {
+    }
+  }
+  if (pidfd >= 0) ::close(pidfd);
+  ::close(in);
+  return ok;
+}
 
 struct Ran {
   int exit_code = -1;  // -1 when the command did not exit normally
@@ -133,7 +188,15 @@ class Background {
   // One read after waiting up to `timeout_ms`; false when nothing came.
   bool read_some(int timeout_ms) {
     if (out_ < 0) {
-      if (timeout_ms > 0) ::usleep(static_cast<useconds_t>(timeout_ms) * 1000);
+      // Nothing left to read: wait for the exit itself (read_until reaps).
+      if (timeout_ms > 0 && !reaped_) {
+        const int fd = child_pidfd(pid_);
+        if (fd >= 0) {
+          pollfd p{fd, POLLIN, 0};
+          (void)::poll(&p, 1, timeout_ms);
+          ::close(fd);
+        }
+      }
       return false;
     }
     pollfd p{out_, POLLIN, 0};
