@@ -19,7 +19,7 @@ Result<Connection> Connection::connect_unix(const std::string& path, Deadline de
   auto address = unix_address(path);
   if (!address.ok())
     return make_error(ErrorKind::kInput, "socket path too long (" + std::to_string(path.size()) + " bytes): " + path);
-  const sockaddr_un addr = *address;
+  sockaddr_un addr = *address;
   int last_errno = 0;
   while (true) {
     ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

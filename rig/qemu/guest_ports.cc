@@ -20,7 +20,7 @@ namespace {
 
 Result<ScopedFd> listen_unix(const fs::path& path) {
   const std::string p = path.string();
-  RACERIG_ASSIGN(const sockaddr_un addr, unix_address(p));
+  RACERIG_ASSIGN(sockaddr_un addr, unix_address(p));
   ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return errno_error("socket");
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno_error("bind " + p);

@@ -85,7 +85,7 @@ std::optional<std::string> json_string(std::string_view literal) {
 Result<QmpClient> QmpClient::connect(const std::string& path, Deadline deadline) {
   auto address = unix_address(path);
   if (!address.ok()) return make_error(ErrorKind::kInput, "QMP " + address.error().message);
-  const sockaddr_un addr = *address;
+  sockaddr_un addr = *address;
   while (true) {
     ScopedFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return errno_error("socket");
