@@ -1,6 +1,6 @@
 // The service's errors as values: a code with the meaning gRPC gives it, and
 // a message naming the field or the job. The gRPC adapter turns them into
-// grpc::Status in one place (host/racerigd/status_conversion).
+// grpc::Status in one place (host/racerigd/grpc_status.{h,cc}).
 #pragma once
 
 #include <string>
