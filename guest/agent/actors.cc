@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "guest/agent/plan.h"
+#include "rig/base/file.h"
 
 namespace racerig::guest {
 
@@ -21,16 +22,7 @@ constexpr char kReady = 'R';
 constexpr char kFailed = 'E';
 
 std::string read_small(const std::string& path, size_t limit) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return "";
-  std::string out;
-  char buf[1024];
-  while (out.size() < limit) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
+  std::string out = read_file(path).value_or("");
   if (out.size() > limit) out.resize(limit);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;

@@ -11,6 +11,7 @@
 
 #include "guest/agent/actors.h"
 #include "guest/agent/plan.h"
+#include "rig/base/file.h"
 
 namespace racerig::guest {
 
@@ -124,9 +125,8 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
     if (Status s = wait_for_go(config.port_in, reporter, &argument); !s.ok()) return fatal(s.error().message);
     if (!argument.empty()) {
       // Before the release: fsx ops with seed_from_go read it when they start.
-      FILE* f = std::fopen(config.ops.go_seed_path.c_str(), "w");
-      if (f == nullptr || std::fputs(argument.c_str(), f) < 0 || std::fclose(f) != 0)
-        return fatal("writing the go argument to " + config.ops.go_seed_path + ": " + std::strerror(errno));
+      if (Status s = write_file(config.ops.go_seed_path, argument); !s.ok())
+        return fatal("the go argument: " + s.error().message);
       reporter.info("go " + argument);
     }
   }

@@ -16,6 +16,7 @@
 #include "guest/agent/fsx.h"
 #include "guest/agent/memguard.h"
 #include "guest/agent/plan.h"
+#include "rig/base/file.h"
 
 namespace racerig::guest {
 
@@ -152,11 +153,8 @@ pb::AgentEvent OpRunner::run(const pb::Op& op) {
     case pb::Op::kFsx: {
       pb::Fsx spec = op.fsx();
       if (spec.seed_from_go()) {
-        ScopedFd f(::open(env_.go_seed_path.c_str(), O_RDONLY | O_CLOEXEC));
-        char buf[32] = {};
-        ssize_t n = f.valid() ? ::read(f.get(), buf, sizeof buf - 1) : -1;
-        char* end = nullptr;
-        unsigned long long seed = n > 0 ? std::strtoull(buf, &end, 10) : 0;
+        auto text = read_file(env_.go_seed_path, 64);
+        unsigned long long seed = text.ok() ? std::strtoull(text->c_str(), nullptr, 10) : 0;
         if (seed == 0) {
           st = OpStatus::invalid("fsx wants its seed from the go line, and " + env_.go_seed_path + " has none");
           break;

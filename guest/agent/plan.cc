@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <set>
 
+#include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 
 namespace racerig::guest {
@@ -20,17 +21,7 @@ Result<pb::GuestPlan> decode_plan(std::string_view bytes) {
 }
 
 Result<pb::GuestPlan> read_plan(const std::string& path) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("opening plan " + path);
-  std::string bytes;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("reading plan " + path);
-    if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
-  }
+  RACERIG_ASSIGN(std::string bytes, read_file(path, "plan"));
   auto plan = decode_plan(bytes);
   if (!plan.ok()) return plan.error().wrap(path);
   return plan;
