@@ -16,9 +16,9 @@
 #include "rig/base/file.h"
 #include "rig/base/time.h"
 #include "host/commands.h"
-#include "host/stress.h"
 #include "host/version.h"
 #include "rig/dwarf/symbols.h"
+#include "rig/jobs/stress_job.h"
 #include "rig/kbuild/cache.h"
 #include "rig/process/process.h"
 #include "rig/qemu/cancel.h"
@@ -87,6 +87,12 @@ class QuietProgress : public kbuild::ProgressSink {
  public:
   void stage(const std::string& variant, const std::string& what) override { progress_line(variant + ": " + what); }
   void compile(const std::string&, const std::string&, const kbuild::BuildProgress&) override {}
+};
+
+// The stress session's notes ("loading symbols from ...") as progress lines.
+class StressNotes : public jobs::JobObserver {
+ public:
+  void note(const std::string& line) override { progress_line(line); }
 };
 
 // Per-phase medians of the forced runs.
@@ -442,11 +448,13 @@ int run_bench(const BenchOptions& args) {
 
   // The stress baseline, same kernel.
   bench.set_stress_duration_s(args.stress_duration);
-  auto stress = prepare_stress("stress-fsx-vs-dax-flip", kernel_name, options, args.stress_duration, /*cold=*/false);
+  StressNotes notes;
+  auto stress = jobs::prepare_stress(job_env(), "stress-fsx-vs-dax-flip", kernel_name, options, args.stress_duration,
+                                     /*cold=*/false, notes);
   if (!stress.ok()) return report_error("bench", stress.error());
   const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 9000) * 10;
   for (int i = 1; i <= args.stress_runs && !vm::cancelled(); ++i) {
-    pb::RunReport r = run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
+    pb::RunReport r = jobs::run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
     std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
                 run::verdict_name(r.verdict()),
                 r.verdict() == pb::REPRODUCED ? (", " + fmt("%.2f s", r.time_to_oops_ms() / 1000) + " to the oops").c_str()

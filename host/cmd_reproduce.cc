@@ -1,12 +1,13 @@
 // racerig reproduce: force a scenario's interleaving on a kernel, N times.
-// The job itself is rig/jobs/reproduce_job; this is its command line, run
-// locally or (--server) on racerigd with the same output and exit codes.
+// The job itself is rig/jobs/reproduce_job; this is its command line (options
+// and printing), run locally or (--server) on racerigd through host/job_path.h
+// with the same output and exit codes.
+#include <algorithm>
 #include <cstdio>
-#include <optional>
 
 #include "host/cli_util.h"
-#include "host/client/submit.h"
 #include "host/commands.h"
+#include "host/job_path.h"
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/reproduce_job.h"
@@ -48,33 +49,6 @@ class ReproducePrinter : public TerminalProgress {
   bool verbose_;
 };
 
-// --server: the same job on racerigd; its events print as a local job's do.
-// A job that failed on the server leaves its report (with the error and the
-// server's versions) in `*failed_report`.
-Result<jobs::ReproduceOutcome> reproduce_remotely(const ReproduceOptions& args, ReproducePrinter& printer,
-                                          std::optional<pb::ReproduceReport>* failed_report) {
-  if (args.attach || args.kvm || args.cpus != run::RunOptions{}.cpus)
-    return make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server");
-  RACERIG_TRY(check_no_vm_args_for_server(args.backend, args.restore));
-  pb::SubmitReproduceRequest req;
-  req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
-  RACERIG_ASSIGN(pb::ScenarioRef ref, client::scenario_ref(args.scenario));
-  *req.mutable_scenario() = std::move(ref);
-  req.set_kernel(args.kernel);
-  req.set_runs(args.runs);
-  req.set_cold(args.cold);
-  RACERIG_ASSIGN(pb::Job job, client::submit_and_follow(args.server.options(), req, printer, progress_line));
-  // The job could not run: the server's message, with the local exit code.
-  if (job.state() == pb::FAILED && job.has_reproduce_report()) *failed_report = job.reproduce_report();
-  if (job.state() == pb::FAILED || !job.has_reproduce_report())
-    return make_error(job.exit_code() == kExitUsage ? ErrorKind::kInput : ErrorKind::kIo, job.error());
-  jobs::ReproduceOutcome out;
-  out.report = job.reproduce_report();
-  for (const auto& r : out.report.runs()) out.infra_errors += r.verdict() == pb::INFRA_ERROR;
-  out.cancelled = job.state() == pb::CANCELLED;
-  return out;
-}
-
 int run_reproduce(const ReproduceOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
@@ -91,26 +65,28 @@ int run_reproduce(const ReproduceOptions& args) {
   request.options.logs_dir = run_logs_dir();
 
   ReproducePrinter printer(args.verbose);
-  std::optional<pb::ReproduceReport> failed_report;
-  auto outcome = [&]() -> Result<jobs::ReproduceOutcome> {
+  auto ready = [&]() -> Status {
     RACERIG_TRY(apply_vm_args(args.backend, args.restore, request.options));
-    if (args.server.server.empty()) return jobs::run_reproduce(job_env(), request, printer);
-    return reproduce_remotely(args, printer, &failed_report);
+    if (args.server.server.empty()) return Status::Ok();
+    if (args.attach || args.kvm || args.cpus != run::RunOptions{}.cpus)
+      return make_error(ErrorKind::kInput, "--attach, --kvm and --cpus are for local runs, not --server");
+    return check_no_vm_args_for_server(args.backend, args.restore);
   }();
-  if (!outcome.ok()) {
+  const auto end = ready.ok() ? run_job<jobs::ReproduceKind>(request, args.server, args.request_id, printer)
+                              : jobs::failed_end<jobs::ReproduceKind>(job_env(), request, ready.error());
+  const pb::ReproduceReport& all = end.report;
+  if (end.failed) {
     // A failure before the runs: the report is written all the same, with the error.
-    if (!args.json.empty()) {
-      const pb::ReproduceReport report =
-          failed_report ? *failed_report : jobs::reproduce_error_report(job_env(), request, outcome.error());
-      if (Status s = write_json(report, args.json); !s.ok()) report_error("json", s.error());
-    }
-    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
-    return exit_code_for(outcome.error());
+    if (!args.json.empty())
+      if (Status s = write_json(all, args.json); !s.ok()) report_error("json", s.error());
+    std::fprintf(stderr, "racerig: %s\n", end.error.c_str());
+    return end.exit_code;
   }
-  const pb::ReproduceReport& all = outcome->report;
+  int infra_errors = 0;
+  for (const auto& r : all.runs()) infra_errors += r.verdict() == pb::INFRA_ERROR;
   std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), all.kernel_variant().c_str(), all.reproduced(),
               all.runs_size());
-  return finish_runs(all, args.json, outcome->cancelled ? std::max(1, outcome->infra_errors) : outcome->infra_errors);
+  return finish_runs(all, args.json, end.cancelled ? std::max(1, infra_errors) : infra_errors);
 }
 
 }  // namespace

@@ -1,14 +1,14 @@
 // racerig validate: judge candidate patches on the forced interleavings.
-// The job itself is rig/jobs/validate_job; this is its command line, run
-// locally or (--server) on racerigd with the same output and exit codes: it
-// prints each run's verdict and the table, and writes --json/--junit.
+// The job itself is rig/jobs/validate_job; this is its command line (options
+// and printing), run locally or (--server) on racerigd through
+// host/job_path.h with the same output and exit codes: it prints each run's
+// verdict and the table, and writes --json/--junit.
 #include <cstdio>
-#include <optional>
 
 #include "host/cli_util.h"
 #include "rig/base/file.h"
-#include "host/client/submit.h"
 #include "host/commands.h"
+#include "host/job_path.h"
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/validate_job.h"
@@ -55,36 +55,6 @@ int finish(const pb::ValidateReport& report, const ValidateOptions& args, int co
   return code;
 }
 
-// --server: the same job on racerigd; its events print as a local job's do.
-// A job that failed on the server leaves its report (with the error and the
-// server's versions) in `*failed_report`.
-Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, ValidatePrinter& printer,
-                                          std::optional<pb::ValidateReport>* failed_report) {
-  if (args.kvm) return make_error(ErrorKind::kInput, "--kvm is for local runs, not --server");
-  RACERIG_TRY(check_no_vm_args_for_server(args.backend, args.restore));
-  pb::SubmitValidateRequest req;
-  req.set_request_id(args.request_id.empty() ? client::new_request_id() : args.request_id);
-  RACERIG_TRY(client::add_patch_files(args.patches, req));
-  req.set_base(args.base);
-  for (const auto& s : args.scenarios) {
-    if (s == "all") continue;
-    RACERIG_ASSIGN(pb::ScenarioRef ref, client::scenario_ref(s));
-    *req.add_scenarios() = std::move(ref);
-  }
-  req.set_runs(args.runs);
-  req.set_cold(args.cold);
-  RACERIG_ASSIGN(pb::Job job, client::submit_and_follow(args.server.options(), req, printer, progress_line));
-  // The job could not run: the server's message, with the local exit code.
-  if (job.state() == pb::FAILED && job.has_validate_report()) *failed_report = job.validate_report();
-  if (job.state() == pb::FAILED || !job.has_validate_report())
-    return make_error(job.exit_code() == kExitUsage ? ErrorKind::kInput : ErrorKind::kIo, job.error());
-  jobs::ValidateOutcome out;
-  out.report = job.validate_report();
-  out.exit_code = job.exit_code();
-  out.cancelled = job.state() == pb::CANCELLED;
-  return out;
-}
-
 int run_validate(const ValidateOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
@@ -100,27 +70,27 @@ int run_validate(const ValidateOptions& args) {
   for (const auto& p : args.patches) request.patches.emplace_back(p);
 
   ValidatePrinter printer;
-  std::optional<pb::ValidateReport> failed_report;
-  auto outcome = [&]() -> Result<jobs::ValidateOutcome> {
+  auto ready = [&]() -> Status {
     RACERIG_TRY(apply_vm_args(args.backend, args.restore, request.options));
-    if (args.server.server.empty()) return jobs::run_validate(job_env(), request, printer);
-    return validate_remotely(args, printer, &failed_report);
+    if (args.server.server.empty()) return Status::Ok();
+    if (args.kvm) return make_error(ErrorKind::kInput, "--kvm is for local runs, not --server");
+    return check_no_vm_args_for_server(args.backend, args.restore);
   }();
-  if (!outcome.ok()) {
+  const auto end = ready.ok() ? run_job<jobs::ValidateKind>(request, args.server, args.request_id, printer)
+                              : jobs::failed_end<jobs::ValidateKind>(job_env(), request, ready.error());
+  const pb::ValidateReport& report = end.report;
+  if (end.failed) {
     // A failure before the scenarios ran: the JSON and JUnit reports are
     // written all the same, with the error in them.
-    std::fprintf(stderr, "racerig: %s\n", outcome.error().message.c_str());
-    const pb::ValidateReport report =
-        failed_report ? *failed_report : jobs::validate_error_report(job_env(), request, outcome.error());
-    return finish(report, args, exit_code_for(outcome.error()));
+    std::fprintf(stderr, "racerig: %s\n", end.error.c_str());
+    return finish(report, args, end.exit_code);
   }
-  const pb::ValidateReport& report = outcome->report;
   if (!report.error().empty()) {
     std::fprintf(stderr, "racerig: validate: ERROR: %s\n", report.error().c_str());
-    return finish(report, args, outcome->exit_code);
+    return finish(report, args, end.exit_code);
   }
   std::printf("\n%s", run::validation_table(report).c_str());
-  return finish(report, args, outcome->exit_code);
+  return finish(report, args, end.exit_code);
 }
 
 }  // namespace
@@ -132,7 +102,9 @@ Command add_validate_command(CLI::App& root) {
       ->type_name("FILE")
       ->allow_extra_args(false)
       ->required();
-  app->add_option("--base", o->base, "the kernel variant the patches apply to")->type_name("VARIANT")->capture_default_str();
+  app->add_option("--base", o->base, "the kernel variant the patches apply to")
+      ->type_name("VARIANT")
+      ->capture_default_str();
   app->add_option("--scenario", o->scenarios, "a scenario to judge (repeatable; default or \"all\": every one)")
       ->type_name("NAME|FILE")
       ->allow_extra_args(false);

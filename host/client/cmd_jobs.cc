@@ -19,9 +19,9 @@ struct JobsOptions {
   std::vector<std::string> states;
   int page_size = 50;
   std::string page_token;
-  std::string id;        // job, watch, cancel
+  std::string id;           // job, watch, cancel
   std::string json, junit;  // job
-  long long after = 0;   // watch
+  long long after = 0;      // watch
 };
 
 int call_failed(const client::Connection& c, const grpc::Status& st) {
@@ -37,17 +37,19 @@ std::string when(int64_t unix_ms) {
   return buf;
 }
 
+std::string scenario_name(const pb::ScenarioRef& ref) { return ref.has_name() ? ref.name() : std::string("(inline)"); }
+
+// One line saying what the job does, by its kind.
 std::string what(const pb::Job& j) {
-  if (j.has_reproduce()) {
-    const auto& r = j.reproduce();
-    return "reproduce " + (r.scenario().has_name() ? r.scenario().name() : std::string("(inline)")) + " on " + r.kernel();
-  }
+  if (j.has_reproduce())
+    return "reproduce " + scenario_name(j.reproduce().scenario()) + " on " + j.reproduce().kernel();
+  if (j.has_stress())
+    return "stress " + scenario_name(j.stress().scenario()) + " on " + j.stress().kernel() + " (" +
+           std::to_string(j.stress().runs()) + " x " + std::to_string(j.stress().duration_s()) + " s)";
   std::string s = "validate";
   for (const auto& p : j.validate().patches()) s += " " + p.name();
   return s + " on " + (j.validate().base().empty() ? std::string("buggy") : j.validate().base());
 }
-
-
 
 int list_jobs(const JobsOptions& o) {
   auto c = client::Connection::open(o.server.options());
@@ -70,7 +72,8 @@ int list_jobs(const JobsOptions& o) {
     std::printf("%-6s %-11s %-4s %-19s %-12s %s\n", j.id().c_str(), pb::JobState_Name(j.state()).c_str(),
                 j.finished_unix_ms() ? std::to_string(j.exit_code()).c_str() : "-", when(j.submitted_unix_ms()).c_str(),
                 j.submitter().c_str(), what(j).c_str());
-  if (!resp.next_page_token().empty()) std::printf("more: racerig jobs --page-token %s\n", resp.next_page_token().c_str());
+  if (!resp.next_page_token().empty())
+    std::printf("more: racerig jobs --page-token %s\n", resp.next_page_token().c_str());
   return kExitOk;
 }
 
@@ -110,7 +113,8 @@ int show_job(const JobsOptions& o) {
 // Every event as a line, the final one included; exits with the job's code.
 int watch_job(const JobsOptions& o) {
   if (o.after < 0)
-    return report_error("watch", make_error(ErrorKind::kInput, "--after: want a sequence number, got " + std::to_string(o.after)));
+    return report_error(
+        "watch", make_error(ErrorKind::kInput, "--after: want a sequence number, got " + std::to_string(o.after)));
   auto c = client::Connection::open(o.server.options());
   if (!c.ok()) return report_error("watch", c.error());
   auto ctx = c->context(0);
@@ -153,8 +157,9 @@ std::vector<Command> add_job_commands(CLI::App& root) {
   auto list = std::make_shared<JobsOptions>();
   CLI::App* jobs =
       root.add_subcommand("jobs", "list your jobs on racerigd (an admin's token: everyone's), newest first");
-  jobs->add_option("--state", list->states, "only jobs in this state (repeatable): QUEUED, RUNNING, SUCCEEDED, FAILED, "
-                                            "CANCELLED, INTERRUPTED")
+  jobs->add_option("--state", list->states,
+                   "only jobs in this state (repeatable): QUEUED, RUNNING, SUCCEEDED, FAILED, "
+                   "CANCELLED, INTERRUPTED")
       ->type_name("STATE")
       ->allow_extra_args(false);
   add_count_option(*jobs, "--page-size", list->page_size, "jobs per page");

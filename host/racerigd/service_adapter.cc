@@ -28,20 +28,29 @@ service::ServiceResult<service::Caller> RaceRigService::caller(grpc::ServerConte
   return service::service_error(service::Code::kUnauthenticated, "the bearer token is not one of the server's");
 }
 
-#define RACERIGD_AUTH(ctx, name)                        \
-  auto name = caller(ctx);                              \
+#define RACERIGD_AUTH(ctx, name) \
+  auto name = caller(ctx);       \
   if (!name.ok()) return to_grpc(name.error())
 
 grpc::Status RaceRigService::SubmitReproduce(grpc::ServerContext* ctx, const pb::SubmitReproduceRequest* req,
                                              pb::Job* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.submit_reproduce(*req, who->name), out);
+  pb::SubmitRequest submit;
+  *submit.mutable_reproduce() = *req;
+  return reply(core_.submit(submit, who->name), out);
 }
 
 grpc::Status RaceRigService::SubmitValidate(grpc::ServerContext* ctx, const pb::SubmitValidateRequest* req,
                                             pb::Job* out) {
   RACERIGD_AUTH(ctx, who);
-  return reply(core_.submit_validate(*req, who->name), out);
+  pb::SubmitRequest submit;
+  *submit.mutable_validate() = *req;
+  return reply(core_.submit(submit, who->name), out);
+}
+
+grpc::Status RaceRigService::Submit(grpc::ServerContext* ctx, const pb::SubmitRequest* req, pb::Job* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.submit(*req, who->name), out);
 }
 
 grpc::Status RaceRigService::GetJob(grpc::ServerContext* ctx, const pb::GetJobRequest* req, pb::Job* out) {

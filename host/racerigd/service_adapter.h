@@ -18,6 +18,7 @@ class RaceRigService final : public pb::RaceRig::Service {
 
   grpc::Status SubmitReproduce(grpc::ServerContext* ctx, const pb::SubmitReproduceRequest* req, pb::Job* out) override;
   grpc::Status SubmitValidate(grpc::ServerContext* ctx, const pb::SubmitValidateRequest* req, pb::Job* out) override;
+  grpc::Status Submit(grpc::ServerContext* ctx, const pb::SubmitRequest* req, pb::Job* out) override;
   grpc::Status GetJob(grpc::ServerContext* ctx, const pb::GetJobRequest* req, pb::Job* out) override;
   grpc::Status WatchJob(grpc::ServerContext* ctx, const pb::WatchJobRequest* req,
                         grpc::ServerWriter<pb::JobEvent>* writer) override;

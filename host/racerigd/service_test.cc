@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "host/racerigd/service_adapter.h"
+#include "rig/jobs/stress_job.h"
 #include "rig/service/auth.h"
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
@@ -25,16 +26,15 @@ namespace {
 namespace fs = std::filesystem;
 using service::Store;
 
-constexpr const char* kToken = "0123456789abcdef-ci";           // "ci"
-constexpr const char* kOtherToken = "0123456789abcdef-alice";   // "alice"
-constexpr const char* kAdminToken = "0123456789abcdef-root";    // "root", admin
+constexpr const char* kToken = "0123456789abcdef-ci";          // "ci"
+constexpr const char* kOtherToken = "0123456789abcdef-alice";  // "alice"
+constexpr const char* kAdminToken = "0123456789abcdef-root";   // "root", admin
 constexpr const char* kTokensFile =
     "# CI\n"
     "ci 0123456789abcdef-ci\n"
     "alice 0123456789abcdef-alice   # a developer\n"
     "root 0123456789abcdef-root admin\n";
-constexpr const char* kPatch =
-    "--- a/fs/xfs/xfs_file.c\n+++ b/fs/xfs/xfs_file.c\n@@ -1,1 +1,1 @@\n-a\n+b\n";
+constexpr const char* kPatch = "--- a/fs/xfs/xfs_file.c\n+++ b/fs/xfs/xfs_file.c\n@@ -1,1 +1,1 @@\n-a\n+b\n";
 
 // A runner that reports what the request asked for. While `hold` is set,
 // runs wait (for release() or their token) so tests can fill the queue.
@@ -64,6 +64,20 @@ class FakeRunner : public service::JobRunner {
       auto* v = rep->add_scenarios();
       v->set_scenario("xfs-dax-flip-vs-write-fault");
       v->set_result(pb::FIXED);
+    } else if (job.has_stress()) {
+      // What the daemon's runner makes of the request: rig/jobs' one conversion.
+      auto request = jobs::StressKind::from_wire(job.stress(), fs::temp_directory_path(), run::RunOptions{});
+      if (!request.ok()) return pb::FAILED;
+      auto* rep = job.mutable_stress_report();
+      rep->set_scenario(request->scenario);
+      rep->set_kernel_variant(request->kernel);
+      auto* run = rep->add_runs();
+      run->set_seed(request->seed);
+      run->set_verdict(pb::NOT_REPRODUCED);
+      rep->set_total(1);
+      job.set_exit_code(1);
+      ++finished_;
+      return pb::SUCCEEDED;
     } else {
       job.mutable_reproduce_report()->set_reproduced(1);
     }
@@ -154,6 +168,21 @@ class ServiceTest : public ::testing::Test {
   grpc::Status submit(const pb::SubmitValidateRequest& r, pb::Job* out, const std::string& token = kToken) {
     auto c = ctx(token);
     return stub_->SubmitValidate(c.get(), r, out);
+  }
+  static pb::SubmitRequest stress_request(const std::string& id = "") {
+    pb::SubmitRequest r;
+    auto* s = r.mutable_stress();
+    s->set_request_id(id);
+    s->mutable_scenario()->set_name("stress-fsx-vs-dax-flip");
+    s->set_kernel("buggy");
+    s->set_runs(1);
+    s->set_duration_s(5);
+    s->set_seed(77);
+    return r;
+  }
+  grpc::Status submit_any(const pb::SubmitRequest& r, pb::Job* out, const std::string& token = kToken) {
+    auto c = ctx(token);
+    return stub_->Submit(c.get(), r, out);
   }
   // Every event after `after`, up to and including Finished.
   std::vector<pb::JobEvent> watch(const std::string& id, int64_t after, int stop_after = -1,
@@ -341,9 +370,16 @@ TEST_F(ServiceTest, MalformedRequestsNameTheField) {
   };
   const std::vector<Case> cases = {
       {"empty patch", [](auto& r) { r.mutable_patches(0)->set_content(""); }, "patches[0].content"},
-      {"binary patch", [](auto& r) { r.mutable_patches(0)->set_content(std::string("\x7f" "ELF\0\1\2", 7)); },
+      {"binary patch",
+       [](auto& r) {
+         r.mutable_patches(0)->set_content(
+             std::string("\x7f"
+                         "ELF\0\1\2",
+                         7));
+       },
        "patches[0].content"},
-      {"oversized patch", [](auto& r) { r.mutable_patches(0)->set_content(std::string(kPatch) + std::string(2 << 20, 'x')); },
+      {"oversized patch",
+       [](auto& r) { r.mutable_patches(0)->set_content(std::string(kPatch) + std::string(2 << 20, 'x')); },
        "patches[0].content"},
       {"no patch", [](auto& r) { r.clear_patches(); }, "patches"},
       {"a path as the name", [](auto& r) { r.mutable_patches(0)->set_name("../../etc/passwd"); }, "patches[0].name"},
@@ -588,6 +624,97 @@ TEST_F(ServiceTest, WithoutTokensEveryCallerIsLocalAndSeesEveryJob) {
   EXPECT_EQ(listed(""), (std::vector<std::string>{local_job.id(), ci_job.id()}));
   ASSERT_TRUE(get_job(ci_job.id(), "", &got).ok());
   EXPECT_EQ(got.submitter(), "ci");
+}
+
+TEST_F(ServiceTest, AStressJobIsQueuedRunStoredListedAndItsReportFetched) {
+  pb::Job job;
+  grpc::Status st = submit_any(stress_request(), &job);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(job.kind(), pb::STRESS);
+  EXPECT_EQ(job.state(), pb::QUEUED);
+  EXPECT_EQ(job.stress().duration_s(), 5);
+  auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  const pb::Job& done = events.back().finished().job();
+  EXPECT_EQ(done.state(), pb::SUCCEEDED);
+  EXPECT_EQ(done.exit_code(), 1);
+  ASSERT_TRUE(done.has_stress_report());
+  EXPECT_EQ(done.stress_report().scenario(), "stress-fsx-vs-dax-flip");
+  EXPECT_EQ(done.stress_report().kernel_variant(), "buggy");
+  ASSERT_EQ(done.stress_report().runs_size(), 1);
+  EXPECT_EQ(done.stress_report().runs(0).seed(), 77u) << "the seed arrived through the conversion";
+
+  pb::Job got;
+  ASSERT_TRUE(get_job(job.id(), kToken, &got).ok());
+  EXPECT_EQ(got.kind(), pb::STRESS);
+  EXPECT_TRUE(got.has_stress_report());
+  pb::ListJobsResponse list;
+  auto c = ctx();
+  ASSERT_TRUE(stub_->ListJobs(c.get(), pb::ListJobsRequest(), &list).ok());
+  ASSERT_EQ(list.jobs_size(), 1);
+  EXPECT_EQ(list.jobs(0).kind(), pb::STRESS);
+  EXPECT_FALSE(list.jobs(0).has_stress_report()) << "listings leave reports out";
+  pb::JobArtifacts art;
+  ASSERT_TRUE(artifacts(job.id(), kToken, &art).ok());
+  EXPECT_NE(art.json().find("\"seed\": \"77\""), std::string::npos) << art.json();
+  EXPECT_TRUE(art.junit_xml().empty()) << "JUnit is validate's";
+
+  pb::Job again;
+  ASSERT_TRUE(submit_any(stress_request(), &again).ok());
+  EXPECT_NE(again.id(), job.id()) << "no request id: a new job";
+  watch(again.id(), 0);
+}
+
+TEST_F(ServiceTest, AStressJobIsIdempotentAndCancelledLikeTheOthers) {
+  runner_.hold(true);
+  pb::Job job, same;
+  ASSERT_TRUE(submit_any(stress_request("stress-1"), &job).ok());
+  ASSERT_TRUE(submit_any(stress_request("stress-1"), &same).ok());
+  EXPECT_EQ(same.id(), job.id());
+  auto other = stress_request("stress-1");
+  other.mutable_stress()->set_seed(78);
+  EXPECT_EQ(submit_any(other, &same).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  runner_.wait_started(1);
+  pb::Job after;
+  ASSERT_TRUE(cancel_job(job.id(), kToken, &after).ok());
+  auto events = watch(job.id(), 0);
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().finished().job().state(), pb::CANCELLED);
+  EXPECT_EQ(events.back().finished().job().cancelled_by(), "ci");
+  EXPECT_EQ(runner_.finished_.load(), 0);
+}
+
+TEST_F(ServiceTest, MalformedStressRequestsNameTheField) {
+  struct Case {
+    const char* what;
+    std::function<void(pb::SubmitStressRequest&)> change;
+    const char* field;
+  };
+  const std::vector<Case> cases = {
+      {"runs=0", [](auto& r) { r.set_runs(0); }, "runs"},
+      {"duration=0", [](auto& r) { r.set_duration_s(0); }, "duration_s"},
+      {"duration too long", [](auto& r) { r.set_duration_s(100000); }, "duration_s"},
+      {"no scenario", [](auto& r) { r.clear_scenario(); }, "scenario"},
+      {"a forced scenario's name", [](auto& r) { r.mutable_scenario()->set_name("xfs-dax-flip-vs-write-fault"); },
+       "scenario.name"},
+      {"scenario path", [](auto& r) { r.mutable_scenario()->set_name("/etc/passwd"); }, "scenario.name"},
+      {"no kernel", [](auto& r) { r.clear_kernel(); }, "kernel"},
+      {"unknown kernel", [](auto& r) { r.set_kernel("nope"); }, "kernel"},
+  };
+  for (const auto& c : cases) {
+    auto r = stress_request();
+    c.change(*r.mutable_stress());
+    pb::Job job;
+    grpc::Status st = submit_any(r, &job);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.what;
+    EXPECT_EQ(st.error_message().rfind(std::string(c.field) + ":", 0), 0u) << c.what << ": " << st.error_message();
+  }
+  pb::Job job;
+  grpc::Status none = submit_any(pb::SubmitRequest(), &job);
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(none.error_message().rfind("request:", 0), 0u) << none.error_message();
+  EXPECT_EQ(runner_.finished_.load(), 0);
 }
 
 TEST(TokenTable, ParsesNamesTokensAndComments) {

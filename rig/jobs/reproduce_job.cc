@@ -3,6 +3,7 @@
 
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/kernels.h"
+#include "rig/jobs/wire.h"
 #include "rig/run/snapshot_runner.h"
 #include "rig/scenario/scenario.h"
 
@@ -65,6 +66,38 @@ pb::ReproduceReport reproduce_error_report(const JobEnv& env, const ReproduceReq
   report.set_qemu_version(env.qemu_version);
   report.set_error(error.message);
   return report;
+}
+
+Result<ReproduceRequest> ReproduceKind::from_wire(const Wire& wire, const std::filesystem::path& dir,
+                                                  const run::RunOptions& options) {
+  ReproduceRequest request;
+  RACERIG_ASSIGN(request.scenario, scenario_arg(wire.scenario(), dir, 0));
+  request.kernel = wire.kernel();
+  request.runs = wire.runs();
+  request.cold = wire.cold();
+  request.options = options;
+  return request;
+}
+
+Result<pb::SubmitReproduceRequest> ReproduceKind::to_wire(const Request& request, const std::string& request_id) {
+  pb::SubmitReproduceRequest wire;
+  wire.set_request_id(request_id);
+  RACERIG_ASSIGN(*wire.mutable_scenario(), scenario_ref(request.scenario));
+  wire.set_kernel(request.kernel);
+  wire.set_runs(request.runs);
+  wire.set_cold(request.cold);
+  return wire;
+}
+
+JobEnd<pb::ReproduceReport> ReproduceKind::run(const JobEnv& env, const Request& request, JobObserver& observer,
+                                               std::shared_ptr<process::CancelToken> cancel) {
+  auto outcome = run_reproduce(env, request, observer, std::move(cancel));
+  if (!outcome.ok()) return failed_end<ReproduceKind>(env, request, outcome.error());
+  JobEnd<pb::ReproduceReport> end;
+  end.exit_code = reproduce_exit_code(*outcome);
+  end.cancelled = outcome->cancelled;
+  end.report = std::move(outcome->report);
+  return end;
 }
 
 }  // namespace racerig::jobs

@@ -7,8 +7,10 @@
 #include <string>
 
 #include "proto/racerig.pb.h"
+#include "proto/racerig_service.pb.h"
 #include "rig/base/result.h"
 #include "rig/jobs/job_env.h"
+#include "rig/jobs/job_kind.h"
 #include "rig/process/cancel.h"
 #include "rig/run/run.h"
 
@@ -18,7 +20,7 @@ struct ReproduceRequest {
   std::string scenario;  // a name under scenarios/, or a file
   std::string kernel;    // a variant of kernels/variants.textproto
   int runs = 1;
-  bool cold = false;     // boot per run instead of restoring a snapshot (attach implies it)
+  bool cold = false;  // boot per run instead of restoring a snapshot (attach implies it)
   run::RunOptions options;
 };
 
@@ -44,5 +46,29 @@ int reproduce_exit_code(const ReproduceOutcome& outcome);
 // The report of a job that failed before its runs (run_reproduce's error):
 // what was asked, the versions, and the error, so CI gets a report all the same.
 pb::ReproduceReport reproduce_error_report(const JobEnv& env, const ReproduceRequest& request, const Error& error);
+
+// The reproduce kind for the paths that run every kind (job_kind.h).
+struct ReproduceKind {
+  using Request = ReproduceRequest;
+  using Wire = pb::SubmitReproduceRequest;
+  using Report = pb::ReproduceReport;
+  static constexpr pb::JobKind kKind = pb::REPRODUCE;
+  static const Wire& wire(const pb::Job& job) { return job.reproduce(); }
+  static Wire* mutable_wire(pb::Job& job) { return job.mutable_reproduce(); }
+  static Wire* mutable_wire(pb::SubmitRequest& submit) { return submit.mutable_reproduce(); }
+  static bool has_report(const pb::Job& job) { return job.has_reproduce_report(); }
+  static const Report& report(const pb::Job& job) { return job.reproduce_report(); }
+  static Report* mutable_report(pb::Job& job) { return job.mutable_reproduce_report(); }
+  // An inline scenario is written under `dir`.
+  static Result<Request> from_wire(const Wire& wire, const std::filesystem::path& dir, const run::RunOptions& options);
+  // A scenario file goes inline; the run options stay here.
+  static Result<Wire> to_wire(const Request& request, const std::string& request_id);
+  // run_reproduce; its error as failed_end, its outcome with reproduce_exit_code.
+  static JobEnd<Report> run(const JobEnv& env, const Request& request, JobObserver& observer,
+                            std::shared_ptr<process::CancelToken> cancel);
+  static Report error_report(const JobEnv& env, const Request& request, const Error& error) {
+    return reproduce_error_report(env, request, error);
+  }
+};
 
 }  // namespace racerig::jobs

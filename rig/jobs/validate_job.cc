@@ -5,6 +5,7 @@
 
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/kernels.h"
+#include "rig/jobs/wire.h"
 #include "rig/run/snapshot_runner.h"
 #include "rig/run/validate.h"
 #include "rig/scenario/scenario.h"
@@ -90,7 +91,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
   if (!patched.ok()) {
     report.set_error(patched.error().message);
     out.cancelled = process::cancelled();
-    out.exit_code = out.cancelled                                   ? 3
+    out.exit_code = out.cancelled                               ? 3
                     : patched.error().kind == ErrorKind::kInput ? 2
                     : patched.error().kind == ErrorKind::kBuild ? kExitPatchError
                                                                 : 3;
@@ -144,6 +145,53 @@ pb::ValidateReport validate_error_report(const JobEnv& env, const ValidateReques
   report.set_qemu_version(env.qemu_version);
   report.set_error(error.message);
   return report;
+}
+
+Result<ValidateRequest> ValidateKind::from_wire(const Wire& wire, const std::filesystem::path& dir,
+                                                const run::RunOptions& options) {
+  ValidateRequest request;
+  for (int i = 0; i < wire.patches_size(); ++i) {
+    RACERIG_ASSIGN(std::filesystem::path file, write_patch(wire.patches(i), dir / "patches", i));
+    request.patches.push_back(std::move(file));
+    request.patch_names.push_back(wire.patches(i).name());
+  }
+  request.base = wire.base().empty() ? "buggy" : wire.base();
+  for (int i = 0; i < wire.scenarios_size(); ++i) {
+    RACERIG_ASSIGN(std::string scenario, scenario_arg(wire.scenarios(i), dir, i));
+    request.scenarios.push_back(std::move(scenario));
+  }
+  request.runs = wire.runs();
+  request.cold = wire.cold();
+  request.options = options;
+  return request;
+}
+
+Result<pb::SubmitValidateRequest> ValidateKind::to_wire(const Request& request, const std::string& request_id) {
+  pb::SubmitValidateRequest wire;
+  wire.set_request_id(request_id);
+  for (const auto& path : request.patches) {
+    RACERIG_ASSIGN(*wire.add_patches(), patch_file(path.string()));
+  }
+  wire.set_base(request.base);
+  for (const auto& s : request.scenarios) {
+    if (s == "all") continue;
+    RACERIG_ASSIGN(*wire.add_scenarios(), scenario_ref(s));
+  }
+  wire.set_runs(request.runs);
+  wire.set_cold(request.cold);
+  return wire;
+}
+
+JobEnd<pb::ValidateReport> ValidateKind::run(const JobEnv& env, const Request& request, JobObserver& observer,
+                                             std::shared_ptr<process::CancelToken> cancel) {
+  auto outcome = run_validate(env, request, observer, std::move(cancel));
+  if (!outcome.ok()) return failed_end<ValidateKind>(env, request, outcome.error());
+  JobEnd<pb::ValidateReport> end;
+  end.exit_code = outcome->exit_code;
+  end.cancelled = outcome->cancelled;
+  end.error = outcome->report.error();
+  end.report = std::move(outcome->report);
+  return end;
 }
 
 }  // namespace racerig::jobs

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "proto/racerig.pb.h"
+#include "proto/racerig_service.pb.h"
 #include "rig/base/result.h"
 #include "rig/jobs/job_env.h"
+#include "rig/jobs/job_kind.h"
 #include "rig/process/cancel.h"
 #include "rig/run/run.h"
 
@@ -26,7 +28,7 @@ struct ValidateRequest {
   std::vector<std::filesystem::path> patches;  // applied in order on the base
   std::vector<std::string> patch_names;        // shown in the report (empty: the paths)
   std::string base = "buggy";
-  std::vector<std::string> scenarios;          // names or files; empty or {"all"}: every scenario
+  std::vector<std::string> scenarios;  // names or files; empty or {"all"}: every scenario
   int runs = 3;
   bool cold = false;
   run::RunOptions options;
@@ -42,9 +44,9 @@ struct ValidateOutcome {
 };
 
 // Runs the job on the calling thread. Scenario errors come first (kInput,
-// "scenario: ..."; a scenario without a schedule is one: it cannot prove a fix), then the control kernel ("kernel NAME: ..."); a patched
-// kernel that does not build is not an error but a report with error set.
-// `cancel` (may be null: signals only) stops the build or run in progress.
+// "scenario: ..."; a scenario without a schedule is one: it cannot prove a fix), then the control kernel ("kernel NAME:
+// ..."); a patched kernel that does not build is not an error but a report with error set. `cancel` (may be null:
+// signals only) stops the build or run in progress.
 Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& request, JobObserver& observer,
                                      std::shared_ptr<process::CancelToken> cancel = nullptr);
 
@@ -52,5 +54,32 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
 // error): the base, the patches, the versions and the error, so the JSON and
 // JUnit reports are written all the same.
 pb::ValidateReport validate_error_report(const JobEnv& env, const ValidateRequest& request, const Error& error);
+
+// The validate kind for the paths that run every kind (job_kind.h).
+struct ValidateKind {
+  using Request = ValidateRequest;
+  using Wire = pb::SubmitValidateRequest;
+  using Report = pb::ValidateReport;
+  static constexpr pb::JobKind kKind = pb::VALIDATE;
+  static const Wire& wire(const pb::Job& job) { return job.validate(); }
+  static Wire* mutable_wire(pb::Job& job) { return job.mutable_validate(); }
+  static Wire* mutable_wire(pb::SubmitRequest& submit) { return submit.mutable_validate(); }
+  static bool has_report(const pb::Job& job) { return job.has_validate_report(); }
+  static const Report& report(const pb::Job& job) { return job.validate_report(); }
+  static Report* mutable_report(pb::Job& job) { return job.mutable_validate_report(); }
+  // Patches are written under `dir`/patches (report names: as sent), inline
+  // scenarios under `dir`; an empty base is "buggy".
+  static Result<Request> from_wire(const Wire& wire, const std::filesystem::path& dir, const run::RunOptions& options);
+  // Patch and scenario files go inline ("all" is no scenario: every one);
+  // the run options stay here.
+  static Result<Wire> to_wire(const Request& request, const std::string& request_id);
+  // run_validate; its error as failed_end; a report's own error (a patch
+  // that does not apply) is the end's error.
+  static JobEnd<Report> run(const JobEnv& env, const Request& request, JobObserver& observer,
+                            std::shared_ptr<process::CancelToken> cancel);
+  static Report error_report(const JobEnv& env, const Request& request, const Error& error) {
+    return validate_error_report(env, request, error);
+  }
+};
 
 }  // namespace racerig::jobs

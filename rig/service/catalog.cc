@@ -47,11 +47,12 @@ Result<pb::ListKernelsResponse> Catalog::kernels() const {
   return out;
 }
 
-std::optional<std::string> Catalog::check_scenario_name(const std::string& name) const {
+std::optional<std::string> Catalog::check_scenario_name(const std::string& name,
+                                                        const std::filesystem::path& dir) const {
   // Names only: a path would let a client read the server's files.
   if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
     return "\"" + name + "\" is not a scenario name";
-  auto path = scenario::find_scenario(name, env_.scenarios_dir());
+  auto path = scenario::find_scenario(name, dir.empty() ? env_.scenarios_dir() : dir);
   if (!path.ok()) return path.error().message;
   return std::nullopt;
 }
@@ -75,7 +76,8 @@ std::optional<std::string> Catalog::check_scenario_text(const std::string& text,
   if (loaded.ok()) return std::nullopt;
   // The temporary file's name means nothing to the client: "line N" is what counts.
   std::string message = loaded.error().message;
-  for (size_t at; (at = message.find(tmpl)) != std::string::npos;) message.replace(at, std::string(tmpl).size(), "textproto");
+  for (size_t at; (at = message.find(tmpl)) != std::string::npos;)
+    message.replace(at, std::string(tmpl).size(), "textproto");
   return message;
 }
 

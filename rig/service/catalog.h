@@ -3,6 +3,7 @@
 // parses and validates).
 #pragma once
 
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,8 +22,8 @@ class Catalog {
 
   Result<pb::ListScenariosResponse> scenarios() const;
   Result<pb::ListKernelsResponse> kernels() const;
-  // nullopt when `name` is a scenario under scenarios/, else why not.
-  std::optional<std::string> check_scenario_name(const std::string& name) const;
+  // nullopt when `name` is a scenario under `dir` (empty: scenarios/), else why not.
+  std::optional<std::string> check_scenario_name(const std::string& name, const std::filesystem::path& dir = {}) const;
   // nullopt when `name` is a kernel variant, else why not (listing them).
   std::optional<std::string> check_variant(const std::string& name) const;
   // nullopt when the text is a valid Scenario (parsed and checked as a

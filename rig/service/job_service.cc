@@ -5,6 +5,9 @@
 
 #include <cstdio>
 
+#include "rig/jobs/reproduce_job.h"
+#include "rig/jobs/stress_job.h"
+#include "rig/jobs/validate_job.h"
 #include "rig/run/junit.h"
 
 namespace racerig::service {
@@ -25,16 +28,36 @@ pb::Job without_patch_contents(pb::Job job) {
   return job;
 }
 
-// The request as stored: what a repeated request_id is compared against.
+// The request as stored, whatever its kind: what a repeated request_id is
+// compared against.
 std::string request_bytes(const pb::Job& job) {
-  if (job.has_reproduce()) return job.reproduce().SerializeAsString();
-  if (job.has_validate()) return job.validate().SerializeAsString();
-  return {};
+  const google::protobuf::FieldDescriptor* field = pb::Job::descriptor()->FindFieldByNumber(job.request_case());
+  if (field == nullptr) return {};
+  return job.GetReflection()->GetMessage(job, field).SerializeAsString();
+}
+
+// The report, whatever the job's kind; null before there is one.
+const google::protobuf::Message* report_of(const pb::Job& job) {
+  const google::protobuf::FieldDescriptor* field = pb::Job::descriptor()->FindFieldByNumber(job.report_case());
+  if (field == nullptr) return nullptr;
+  return &job.GetReflection()->GetMessage(job, field);
+}
+
+// A new job of `Kind` for `submitter`, after the kind's checks.
+template <typename Kind>
+pb::Job new_job(const typename Kind::Wire& request, const std::string& submitter) {
+  pb::Job job;
+  job.set_kind(Kind::kKind);
+  job.set_submitter(submitter);
+  job.set_request_id(request.request_id());
+  *Kind::mutable_wire(job) = request;
+  return job;
 }
 
 }  // namespace
 
-ServiceResult<pb::Job> JobService::enqueue(pb::Job job, const std::string& bytes) {
+ServiceResult<pb::Job> JobService::enqueue(pb::Job job) {
+  const std::string bytes = request_bytes(job);
   auto inserted = store_.insert(job, options_.max_queued);
   if (!inserted.ok()) return internal(inserted.error());
   if (!*inserted)
@@ -51,26 +74,20 @@ ServiceResult<pb::Job> JobService::enqueue(pb::Job job, const std::string& bytes
   return summary_of((*inserted)->job);
 }
 
-ServiceResult<pb::Job> JobService::submit_reproduce(const pb::SubmitReproduceRequest& request,
-                                                    const std::string& submitter) {
-  if (auto e = check_reproduce(request, options_.limits, catalog_)) return *e;
-  pb::Job job;
-  job.set_kind(pb::REPRODUCE);
-  job.set_submitter(submitter);
-  job.set_request_id(request.request_id());
-  *job.mutable_reproduce() = request;
-  return enqueue(std::move(job), request.SerializeAsString());
-}
-
-ServiceResult<pb::Job> JobService::submit_validate(const pb::SubmitValidateRequest& request,
-                                                   const std::string& submitter) {
-  if (auto e = check_validate(request, options_.limits, catalog_)) return *e;
-  pb::Job job;
-  job.set_kind(pb::VALIDATE);
-  job.set_submitter(submitter);
-  job.set_request_id(request.request_id());
-  *job.mutable_validate() = request;
-  return enqueue(std::move(job), request.SerializeAsString());
+ServiceResult<pb::Job> JobService::submit(const pb::SubmitRequest& request, const std::string& submitter) {
+  const Limits& limits = options_.limits;
+  switch (request.request_case()) {
+    case pb::SubmitRequest::kReproduce:
+      if (auto e = check_reproduce(request.reproduce(), limits, catalog_)) return *e;
+      return enqueue(new_job<jobs::ReproduceKind>(request.reproduce(), submitter));
+    case pb::SubmitRequest::kValidate:
+      if (auto e = check_validate(request.validate(), limits, catalog_)) return *e;
+      return enqueue(new_job<jobs::ValidateKind>(request.validate(), submitter));
+    case pb::SubmitRequest::kStress:
+      if (auto e = check_stress(request.stress(), limits, catalog_)) return *e;
+      return enqueue(new_job<jobs::StressKind>(request.stress(), submitter));
+    default: return service_error(Code::kInvalidArgument, "request: no job kind set (reproduce, validate, stress)");
+  }
 }
 
 ServiceResult<pb::Job> JobService::find(const std::string& id, const Caller& caller) {
@@ -91,7 +108,8 @@ ServiceResult<bool> JobService::watch(const std::string& id, const Caller& calle
                                       const std::function<bool()>& gone) {
   auto job = find(id, caller);
   if (!job.ok()) return job.error();
-  if (after_seq < 0) return service_error(Code::kInvalidArgument, "after_seq: negative (" + std::to_string(after_seq) + ")");
+  if (after_seq < 0)
+    return service_error(Code::kInvalidArgument, "after_seq: negative (" + std::to_string(after_seq) + ")");
   int64_t seq = after_seq;
   while (!gone()) {
     auto events = store_.events_after(id, seq, 100);
@@ -134,8 +152,8 @@ ServiceResult<pb::Job> JobService::cancel(const std::string& id, const Caller& c
   if (!job.ok()) return job.error();
   if (is_final(job->state())) return get(id, caller);
   if (job->submitter() != caller.name)  // an admin's: the daemon's log says so too
-    std::fprintf(stderr, "racerigd: job %s of \"%s\" cancelled by admin \"%s\"\n", id.c_str(),
-                 job->submitter().c_str(), caller.name.c_str());
+    std::fprintf(stderr, "racerigd: job %s of \"%s\" cancelled by admin \"%s\"\n", id.c_str(), job->submitter().c_str(),
+                 caller.name.c_str());
   if (pool_.cancel(id, caller.name)) return get(id, caller);  // the worker stores CANCELLED once the run has stopped
   pb::Job cancelled = std::move(*job);
   cancelled.set_state(pb::CANCELLED);
@@ -164,17 +182,16 @@ ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id, con
   auto job = find(id, caller);
   if (!job.ok()) return job.error();
   const pb::Job& j = *job;
-  if (!is_final(j.state()) || (!j.has_reproduce_report() && !j.has_validate_report()))
-    return service_error(Code::kFailedPrecondition, "job " + id + " has no report yet (state " +
-                                                        pb::JobState_Name(j.state()) + ")");
+  const google::protobuf::Message* report = report_of(j);
+  if (!is_final(j.state()) || report == nullptr)
+    return service_error(Code::kFailedPrecondition,
+                         "job " + id + " has no report yet (state " + pb::JobState_Name(j.state()) + ")");
   pb::JobArtifacts out;
   google::protobuf::util::JsonPrintOptions opts;
   opts.add_whitespace = true;
   opts.preserve_proto_field_names = true;
   std::string json;
-  const google::protobuf::Message& report =
-      j.has_validate_report() ? static_cast<const google::protobuf::Message&>(j.validate_report()) : j.reproduce_report();
-  if (!google::protobuf::util::MessageToJsonString(report, &json, opts).ok())
+  if (!google::protobuf::util::MessageToJsonString(*report, &json, opts).ok())
     return service_error(Code::kInternal, "job " + id + ": the report does not convert to JSON");
   out.set_json(json);
   if (j.has_validate_report()) out.set_junit_xml(run::junit_xml(j.validate_report()));

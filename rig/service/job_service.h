@@ -35,9 +35,9 @@ class JobService {
   // Checks the request (INVALID_ARGUMENT naming the field), then queues it
   // for `submitter`, or returns the job an earlier submit by the same
   // submitter with the same request_id made (INVALID_ARGUMENT if that
-  // request differed). RESOURCE_EXHAUSTED when max_queued jobs wait.
-  ServiceResult<pb::Job> submit_reproduce(const pb::SubmitReproduceRequest& request, const std::string& submitter);
-  ServiceResult<pb::Job> submit_validate(const pb::SubmitValidateRequest& request, const std::string& submitter);
+  // request differed). RESOURCE_EXHAUSTED when max_queued jobs wait; a
+  // request of no kind is INVALID_ARGUMENT.
+  ServiceResult<pb::Job> submit(const pb::SubmitRequest& request, const std::string& submitter);
 
   // The job with its report once finished, patch contents left out.
   // NOT_FOUND for unknown jobs and for jobs `caller` may not see.
@@ -60,7 +60,7 @@ class JobService {
   ServiceResult<pb::JobArtifacts> artifacts(const std::string& id, const Caller& caller);
 
  private:
-  ServiceResult<pb::Job> enqueue(pb::Job job, const std::string& request_bytes);
+  ServiceResult<pb::Job> enqueue(pb::Job job);
   // The stored job if it exists and `caller` may see it; else NOT_FOUND,
   // the same answer for both.
   ServiceResult<pb::Job> find(const std::string& id, const Caller& caller);

@@ -22,11 +22,12 @@ std::optional<ServiceError> check_common(const std::string& request_id, int runs
   return std::nullopt;
 }
 
+// `dir`: where names are looked up (empty: the catalog's scenarios/).
 std::optional<ServiceError> check_scenario(const pb::ScenarioRef& ref, const std::string& field, const Limits& limits,
-                                           const Catalog& catalog) {
+                                           const Catalog& catalog, const std::filesystem::path& dir = {}) {
   switch (ref.ref_case()) {
     case pb::ScenarioRef::kName:
-      if (auto why = catalog.check_scenario_name(ref.name())) return invalid(field + ".name", *why);
+      if (auto why = catalog.check_scenario_name(ref.name(), dir)) return invalid(field + ".name", *why);
       return std::nullopt;
     case pb::ScenarioRef::kTextproto:
       if (ref.textproto().size() > limits.max_textproto_bytes)
@@ -35,8 +36,7 @@ std::optional<ServiceError> check_scenario(const pb::ScenarioRef& ref, const std
       if (auto why = catalog.check_scenario_text(ref.textproto(), limits.vcpus))
         return invalid(field + ".textproto", *why);
       return std::nullopt;
-    default:
-      return invalid(field, "neither a name nor a textproto");
+    default: return invalid(field, "neither a name nor a textproto");
   }
 }
 
@@ -63,16 +63,17 @@ std::optional<ServiceError> check_validate(const pb::SubmitValidateRequest& requ
   if (auto e = check_common(request.request_id(), request.runs(), limits)) return e;
   if (request.patches().empty()) return invalid("patches", "none given");
   if (request.patches_size() > limits.max_patches)
-    return invalid("patches", std::to_string(request.patches_size()) + " patches; at most " +
-                                  std::to_string(limits.max_patches));
+    return invalid("patches",
+                   std::to_string(request.patches_size()) + " patches; at most " + std::to_string(limits.max_patches));
   for (int i = 0; i < request.patches_size(); ++i) {
     const auto& p = request.patches(i);
     const std::string field = "patches[" + std::to_string(i) + "]";
     if (!safe_file_name(p.name()))
-      return invalid(field + ".name", "\"" + p.name() + "\" is not a plain file name ([A-Za-z0-9._+-], not starting with '.')");
+      return invalid(field + ".name",
+                     "\"" + p.name() + "\" is not a plain file name ([A-Za-z0-9._+-], not starting with '.')");
     if (p.content().size() > limits.max_patch_bytes)
-      return invalid(field + ".content", std::to_string(p.content().size()) + " bytes; at most " +
-                                             std::to_string(limits.max_patch_bytes));
+      return invalid(field + ".content",
+                     std::to_string(p.content().size()) + " bytes; at most " + std::to_string(limits.max_patch_bytes));
     // The same classification the build uses: empty, binary and diff-less
     // patches are refused here, before the job is queued.
     auto parsed = kbuild::parse_patch(p.name(), p.content());
@@ -82,9 +83,25 @@ std::optional<ServiceError> check_validate(const pb::SubmitValidateRequest& requ
     return invalid("scenarios", std::to_string(request.scenarios_size()) + " scenarios; at most " +
                                     std::to_string(limits.max_scenarios));
   for (int i = 0; i < request.scenarios_size(); ++i)
-    if (auto e = check_scenario(request.scenarios(i), "scenarios[" + std::to_string(i) + "]", limits, catalog)) return e;
+    if (auto e = check_scenario(request.scenarios(i), "scenarios[" + std::to_string(i) + "]", limits, catalog))
+      return e;
   if (!request.base().empty())
     if (auto why = catalog.check_variant(request.base())) return invalid("base", *why);
+  return std::nullopt;
+}
+
+std::optional<ServiceError> check_stress(const pb::SubmitStressRequest& request, const Limits& limits,
+                                         const Catalog& catalog) {
+  if (auto e = check_common(request.request_id(), request.runs(), limits)) return e;
+  if (request.duration_s() < 1 || request.duration_s() > limits.max_duration_s)
+    return invalid("duration_s", "must be from 1 to " + std::to_string(limits.max_duration_s) + ", got " +
+                                     std::to_string(request.duration_s()));
+  if (!request.has_scenario()) return invalid("scenario", "missing");
+  if (auto e =
+          check_scenario(request.scenario(), "scenario", limits, catalog, catalog.env().scenarios_dir() / "stress"))
+    return e;
+  if (request.kernel().empty()) return invalid("kernel", "missing");
+  if (auto why = catalog.check_variant(request.kernel())) return invalid("kernel", *why);
   return std::nullopt;
 }
 

@@ -14,6 +14,7 @@ namespace racerig::service {
 
 struct Limits {
   int max_runs = 20;
+  int max_duration_s = 3600;  // a stress run's
   int max_patches = 16;
   size_t max_patch_bytes = 1 << 20;
   int max_scenarios = 8;
@@ -27,5 +28,8 @@ std::optional<ServiceError> check_reproduce(const pb::SubmitReproduceRequest& re
                                             const Catalog& catalog);
 std::optional<ServiceError> check_validate(const pb::SubmitValidateRequest& request, const Limits& limits,
                                            const Catalog& catalog);
+// A stress scenario's name is looked up under scenarios/stress/.
+std::optional<ServiceError> check_stress(const pb::SubmitStressRequest& request, const Limits& limits,
+                                         const Catalog& catalog);
 
 }  // namespace racerig::service

@@ -1,5 +1,5 @@
-// The daemon's job runner: writes a job's patches and inline scenarios under
-// its directory and runs rig/jobs' reproduce or validate on them.
+// The daemon's job runner: runs a job's request with rig/jobs (its wire
+// request converted there once, its inline files under the job's directory).
 #pragma once
 
 #include <filesystem>

@@ -113,8 +113,7 @@ bool is_final(pb::JobState s) {
 
 pb::Job summary_of(const pb::Job& job) {
   pb::Job out = job;
-  out.clear_reproduce_report();
-  out.clear_validate_report();
+  out.clear_report();
   if (out.has_validate())
     for (auto& p : *out.mutable_validate()->mutable_patches()) p.clear_content();
   return out;

@@ -25,11 +25,14 @@ namespace {
 
 using namespace racerig::test;  // NOLINT: the shared test helpers
 
-
 namespace fs = std::filesystem;
 
-
-
+// Counts the occurrences of `what` in `text`.
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
 
 const std::string kUpstream = "upstream-defer-dax-change-to-eviction.patch";
 const std::string kNaive = "naive-lock-is-dax-under-mmaplock.patch";
@@ -53,8 +56,13 @@ class Daemon {
   bool start(const std::vector<std::string>& extra = {}) {
     fs::remove(socket());
     const size_t log_size = log().size();
-    std::vector<std::string> argv = {RACERIGD_BIN, "--socket", socket(), "--state", (dir_ / "state").string(),
-                                     "--tokens", (dir_ / "tokens").string()};
+    std::vector<std::string> argv = {RACERIGD_BIN,
+                                     "--socket",
+                                     socket(),
+                                     "--state",
+                                     (dir_ / "state").string(),
+                                     "--tokens",
+                                     (dir_ / "tokens").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -129,6 +137,36 @@ TEST(Racerigd, BothCandidatesThroughTheCppClientGiveTheLocalResults) {
   EXPECT_EQ(jobs.exit_code, 0) << jobs.output;
   EXPECT_NE(jobs.output.find("SUCCEEDED"), std::string::npos) << jobs.output;
   EXPECT_NE(jobs.output.find(" ci "), std::string::npos) << "the submitter is recorded: " << jobs.output;
+}
+
+// Issue 21: racerigd runs stress jobs too. `racerig stress --server` prints
+// what a local stress prints, exits as it would, and the job is stored,
+// listed and fetched like the other kinds.
+TEST(Racerigd, AStressJobThroughTheCppClient) {
+  Daemon d("stress");
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string json = (d.dir() / "stress.json").string();
+  Ran r = d.cli("stress", "--kernel buggy --duration 5 --runs 1 --seed 11 --json " + json);
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << "hit or missed the oops, no error: " << r.output << d.log();
+  EXPECT_NE(r.output.find("run 1: fsx seed 11, 5 s"), std::string::npos) << "the job's notes streamed: " << r.output;
+  EXPECT_NE(r.output.find("  seed 11: "), std::string::npos) << "each run's line streamed: " << r.output;
+  EXPECT_NE(r.output.find("stress on buggy: " + std::to_string(1 - r.exit_code) + "/1 runs hit"), std::string::npos)
+      << r.output;
+  const std::string report = read_text(json);
+  EXPECT_NE(report.find("\"scenario\": \"stress-fsx-vs-dax-flip\""), std::string::npos) << report.substr(0, 2000);
+  EXPECT_NE(report.find("\"seed\": \"11\""), std::string::npos) << report.substr(0, 2000);
+  EXPECT_EQ(count_of(report, "\"verdict\": \"REPRODUCED\""), r.exit_code == 0 ? 1 : 0) << report.substr(0, 2000);
+  EXPECT_NE(report.find("\"qemu_version\": \"QEMU emulator version"), std::string::npos) << report.substr(0, 2000);
+
+  const std::string fetched_json = (d.dir() / "fetched.json").string();
+  Ran job = d.cli("job", "1 --json " + fetched_json);
+  EXPECT_EQ(job.exit_code, 0) << job.output;
+  EXPECT_NE(job.output.find("stress stress-fsx-vs-dax-flip on buggy"), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("state SUCCEEDED"), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("exit code " + std::to_string(r.exit_code)), std::string::npos) << job.output;
+  EXPECT_NE(read_text(fetched_json).find("\"seed\": \"11\""), std::string::npos) << read_text(fetched_json);
+  Ran jobs = d.cli("jobs", "");
+  EXPECT_NE(jobs.output.find("stress stress-fsx-vs-dax-flip on buggy"), std::string::npos) << jobs.output;
 }
 
 // A job that fails before its runs (validate refuses a scenario without a
@@ -284,18 +322,11 @@ TEST(Racerigd, TcpWithTlsAndTokens) {
 }
 
 TEST(Racerigd, TcpWithoutTokensIsRefusedAtStartUp) {
-  Ran r = run_shell(std::string(RACERIGD_BIN) + " --listen 127.0.0.1:0 --socket /tmp/racerigd-it-refused.sock --state /tmp/racerigd-it-refused");
+  Ran r = run_shell(std::string(RACERIGD_BIN) +
+                    " --listen 127.0.0.1:0 --socket /tmp/racerigd-it-refused.sock --state /tmp/racerigd-it-refused");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("without --tokens"), std::string::npos) << r.output;
   fs::remove_all("/tmp/racerigd-it-refused");
-}
-
-
-// Counts the occurrences of `what` in `text`.
-int count_of(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
 }
 
 // Issue 14: racerigd runs every job on the backend it was started with
