@@ -11,9 +11,10 @@
 #include "host/version.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/render.h"
 #include "rig/run/run.h"
 #include "rig/run/snapshot_runner.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::host {
@@ -127,7 +128,7 @@ int run_stress(const StressOptions& args) {
       std::printf("  seed %llu: no oops in %d s\n", static_cast<unsigned long long>(run_seed), duration);
     else  // another oops, a hang, an inconclusive or failed run: the line above says which
       std::printf("  seed %llu: not the scenario's oops (%s)\n", static_cast<unsigned long long>(run_seed),
-                  run::verdict_name(r.verdict()));
+                  verdict::verdict_name(r.verdict()));
     std::fflush(stdout);
     oopsed += r.verdict() == pb::REPRODUCED;
     infra += r.verdict() == pb::INFRA_ERROR;

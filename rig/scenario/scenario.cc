@@ -266,7 +266,8 @@ Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpu
   parser.WriteLocationsTo(out.where.get());
   if (!parser.ParseFromString(buf.str(), &out.scenario))
     return make_error(ErrorKind::kInput, errors.first().empty() ? path.string() + ": parse error" : errors.first());
-  RACERIG_TRY(validate(out, vcpus > 0 ? vcpus : machine_cpus(out.scenario)));
+  out.vcpus = vcpus > 0 ? vcpus : machine_cpus(out.scenario);
+  RACERIG_TRY(validate(out, out.vcpus));
   return out;
 }
 
