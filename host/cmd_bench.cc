@@ -23,9 +23,10 @@
 #include "rig/process/process.h"
 #include "rig/qemu/cancel.h"
 #include "rig/run/backend.h"
+#include "rig/run/pmem_template.h"
 #include "rig/run/run.h"
 #include "rig/run/snapshot_runner.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::host {
@@ -206,7 +207,7 @@ std::string render(const pb::BenchReport& b) {
   }
   for (const auto* r : {&b.forced_cold(), &b.forced_cold_no_template(), &b.forced_snapshot(), &b.forced_snapshot_loadvm(), &b.stress()}) {
     std::map<std::string, int> verdicts;
-    for (const auto& run : r->runs()) ++verdicts[run::verdict_name(run.verdict())];
+    for (const auto& run : r->runs()) ++verdicts[verdict::verdict_name(run.verdict())];
     if (r->runs_size() == 0) continue;
     o << "\n"
       << (r == &b.stress()                      ? "Stress"
@@ -224,7 +225,7 @@ std::string render(const pb::BenchReport& b) {
         if (what.size() > 160) what = what.substr(0, 157) + "...";
         for (char& c : what)
           if (c == '|' || c == '\n') c = ' ';
-        o << "| " << run.run() << " | " << run.seed() << " | " << run::verdict_name(run.verdict()) << " | "
+        o << "| " << run.run() << " | " << run.seed() << " | " << verdict::verdict_name(run.verdict()) << " | "
           << fmt("%.1f s", wall_s(run)) << " | " << what << " |\n";
       }
     }
@@ -282,7 +283,7 @@ std::string render(const pb::BenchReport& b) {
          "QEMU monitor passthrough (HMP savevm/loadvm). The libvirt runs come after the direct ones.\n";
     for (const auto* r : {&b.forced_cold_libvirt(), &b.forced_snapshot_libvirt()}) {
       std::map<std::string, int> verdicts;
-      for (const auto& run : r->runs()) ++verdicts[run::verdict_name(run.verdict())];
+      for (const auto& run : r->runs()) ++verdicts[verdict::verdict_name(run.verdict())];
       if (r->runs_size() == 0) continue;
       o << "\n" << (r == &b.forced_cold_libvirt() ? "libvirt forced (cold)" : "libvirt forced (snapshot)") << " verdicts:";
       for (const auto& [v, n] : verdicts) o << " " << n << " " << v << ";";
@@ -363,7 +364,7 @@ int run_bench(const BenchOptions& args) {
       snapshots.expect_runs(args.runs - i);
       pb::RunReport r = snapshots.run(i, [](const std::string&) {});
       std::printf("forced (snapshot, %s) run %d: %s, %.2f s to the oops\n", r.restore_method().c_str(), i,
-                  run::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
+                  verdict::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
       std::fflush(stdout);
       collect(bench.mutable_forced_snapshot(), r);
     }
@@ -374,7 +375,7 @@ int run_bench(const BenchOptions& args) {
     run::SnapshotRunner snapshots(loadvm);
     for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
       pb::RunReport r = snapshots.run(i, [](const std::string&) {});
-      std::printf("forced (snapshot, loadvm) run %d: %s, %.2f s to the oops\n", i, run::verdict_name(r.verdict()),
+      std::printf("forced (snapshot, loadvm) run %d: %s, %.2f s to the oops\n", i, verdict::verdict_name(r.verdict()),
                   r.time_to_oops_ms() / 1000);
       std::fflush(stdout);
       collect(bench.mutable_forced_snapshot_loadvm(), r);
@@ -382,7 +383,7 @@ int run_bench(const BenchOptions& args) {
   }
   for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
     pb::RunReport r = run::run_once(*ctx, i, [](const std::string&) {});
-    std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, run::verdict_name(r.verdict()),
+    std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, verdict::verdict_name(r.verdict()),
                 r.time_to_oops_ms() / 1000);
     std::fflush(stdout);
     collect(bench.mutable_forced_cold(), r);
@@ -393,7 +394,7 @@ int run_bench(const BenchOptions& args) {
     for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(own_fs, i, [](const std::string&) {});
       std::printf("forced (cold, no template) run %d: %s, %.2f s to the oops\n", i,
-                  run::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
+                  verdict::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
       std::fflush(stdout);
       collect(bench.mutable_forced_cold_no_template(), r);
     }
@@ -407,7 +408,7 @@ int run_bench(const BenchOptions& args) {
     for (int i = 1; i <= std::min(args.runs, 5) && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
       const double s = wall_s(r);
-      std::printf("bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
+      std::printf("bare boot %d: %s, %.2f s\n", i, verdict::verdict_name(r.verdict()), s);
       if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_s(s);
     }
   }
@@ -422,14 +423,14 @@ int run_bench(const BenchOptions& args) {
       run::SnapshotRunner snapshots(lv);
       for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
         pb::RunReport r = snapshots.run(i, [](const std::string&) {});
-        std::printf("libvirt forced (snapshot) run %d: %s, %.2f s wall\n", i, run::verdict_name(r.verdict()), wall_s(r));
+        std::printf("libvirt forced (snapshot) run %d: %s, %.2f s wall\n", i, verdict::verdict_name(r.verdict()), wall_s(r));
         std::fflush(stdout);
         collect(bench.mutable_forced_snapshot_libvirt(), r);
       }
     }
     for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(lv, i, [](const std::string&) {});
-      std::printf("libvirt forced (cold) run %d: %s, %.2f s wall\n", i, run::verdict_name(r.verdict()), wall_s(r));
+      std::printf("libvirt forced (cold) run %d: %s, %.2f s wall\n", i, verdict::verdict_name(r.verdict()), wall_s(r));
       std::fflush(stdout);
       collect(bench.mutable_forced_cold_libvirt(), r);
     }
@@ -441,7 +442,7 @@ int run_bench(const BenchOptions& args) {
     for (int i = 1; i <= std::min(args.runs, 5) && !vm::cancelled(); ++i) {
       pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
       const double s = wall_s(r);
-      std::printf("libvirt bare boot %d: %s, %.2f s\n", i, run::verdict_name(r.verdict()), s);
+      std::printf("libvirt bare boot %d: %s, %.2f s\n", i, verdict::verdict_name(r.verdict()), s);
       if (r.verdict() == pb::NOT_REPRODUCED) bench.add_bare_boot_libvirt_s(s);
     }
   }
@@ -456,7 +457,7 @@ int run_bench(const BenchOptions& args) {
   for (int i = 1; i <= args.stress_runs && !vm::cancelled(); ++i) {
     pb::RunReport r = jobs::run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
     std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
-                run::verdict_name(r.verdict()),
+                verdict::verdict_name(r.verdict()),
                 r.verdict() == pb::REPRODUCED ? (", " + fmt("%.2f s", r.time_to_oops_ms() / 1000) + " to the oops").c_str()
                                               : (" — " + r.reason().substr(0, 160)).c_str());
     std::fflush(stdout);

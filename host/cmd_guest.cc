@@ -42,6 +42,7 @@ int run_guest(const GuestOptions& args) {
   loaded.path = args.workload;
   loaded.scenario.set_name("guest-run");
   *loaded.scenario.mutable_workload() = *workload;
+  loaded.vcpus = scenario::machine_cpus(loaded.scenario);
   run::RunOptions options;
   options.kvm = args.kvm;
   options.work_dir = work_dir();

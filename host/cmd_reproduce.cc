@@ -12,6 +12,7 @@
 #include "host/terminal_progress.h"
 #include "rig/jobs/reproduce_job.h"
 #include "rig/qemu/cancel.h"
+#include "rig/run/render.h"
 
 namespace racerig::host {
 

@@ -14,7 +14,7 @@
 #include "host/terminal_progress.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/qemu/cancel.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 
 namespace racerig::host {
 

@@ -13,9 +13,9 @@
 #include "host/terminal_progress.h"
 #include "rig/jobs/validate_job.h"
 #include "rig/qemu/cancel.h"
-#include "rig/run/junit.h"
-#include "rig/run/validate.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/junit.h"
+#include "rig/verdict/validate.h"
+#include "rig/verdict/verdict.h"
 
 namespace racerig::host {
 
@@ -40,7 +40,7 @@ class ValidatePrinter : public TerminalProgress {
   }
   void run_done(const std::string& label, const pb::RunReport& r) override {
     std::printf("  %-30s %-24s run %d: %s\n", r.scenario().c_str(), label.c_str(), r.run(),
-                run::verdict_name(r.verdict()));
+                verdict::verdict_name(r.verdict()));
     std::fflush(stdout);
   }
 };
@@ -50,7 +50,7 @@ int finish(const pb::ValidateReport& report, const ValidateOptions& args, int co
     if (Status s = write_json(report, args.json); !s.ok()) return report_error("json", s.error());
   }
   if (!args.junit.empty()) {
-    if (Status s = write_file(args.junit, run::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
+    if (Status s = write_file(args.junit, verdict::junit_xml(report)); !s.ok()) return report_error("junit", s.error());
   }
   return code;
 }
@@ -89,7 +89,7 @@ int run_validate(const ValidateOptions& args) {
     std::fprintf(stderr, "racerig: validate: ERROR: %s\n", report.error().c_str());
     return finish(report, args, end.exit_code);
   }
-  std::printf("\n%s", run::validation_table(report).c_str());
+  std::printf("\n%s", verdict::validation_table(report).c_str());
   return finish(report, args, end.exit_code);
 }
 

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "rig/process/cancel.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 
 namespace racerig::client {
 
@@ -47,7 +47,7 @@ std::string event_line(const pb::JobEvent& ev) {
     case pb::JobEvent::kRunFinished: {
       const auto& r = ev.run_finished().report();
       return head + r.scenario() + " " + ev.run_finished().label() + " run " + std::to_string(r.run()) + ": " +
-             run::verdict_name(r.verdict());
+             verdict::verdict_name(r.verdict());
     }
     case pb::JobEvent::kRequeued:
       return head + "requeued for attempt " + std::to_string(ev.requeued().attempt()) + " (" + ev.requeued().reason() + ")";

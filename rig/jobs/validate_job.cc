@@ -7,7 +7,7 @@
 #include "rig/jobs/kernels.h"
 #include "rig/jobs/wire.h"
 #include "rig/run/snapshot_runner.h"
-#include "rig/run/validate.h"
+#include "rig/verdict/validate.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::jobs {
@@ -128,7 +128,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
     }
     if (!prepared) continue;
     std::string why;
-    v->set_result(run::classify(v->control(), v->patched(), &why));
+    v->set_result(verdict::classify(v->control(), v->patched(), &why));
     v->set_reason(why);
   }
   out.cancelled = process::cancelled();

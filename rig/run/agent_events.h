@@ -8,7 +8,8 @@
 
 namespace racerig::run {
 
-// A one-line human rendering: "[faulter] mmap_write /mnt/foo: ok".
+// A one-line human rendering: "[faulter] OP_OK mmap_write /mnt/foo", then
+// the errno and the message when present ("errno 5: boom").
 std::string describe_agent_event(const pb::AgentEvent& e);
 
 }  // namespace racerig::run

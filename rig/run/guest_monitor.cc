@@ -2,7 +2,7 @@
 #include "rig/run/guest_monitor.h"
 
 #include "guest/agent/event_line.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 
 namespace racerig::run {
 
@@ -49,7 +49,7 @@ schedule::GuestStatus VmMonitor::poll() {
   // WARNING (the kernel is going down); after an unexpected WARNING the
   // kernel goes on, and so does the schedule.
   for (const auto& r : parser_.reports()) {
-    if (ends_schedule(expect_, r)) {
+    if (verdict::ends_schedule(expect_, r)) {
       status_.oops = true;
       status_.oops_headline = r.headline();
       break;

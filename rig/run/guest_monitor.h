@@ -14,8 +14,8 @@
 #include "proto/racerig.pb.h"
 #include "rig/crash/oops.h"
 #include "rig/qemu/machine.h"
-#include "rig/run/verdict.h"
 #include "rig/schedule/engine.h"
+#include "rig/verdict/verdict.h"
 
 namespace racerig::run {
 
@@ -44,7 +44,7 @@ class VmMonitor : public schedule::GuestMonitor {
   // first line was seen.
   std::optional<std::pair<pb::Oops, Clock::time_point>> verdict_oops() const {
     auto all = parser_.reports();
-    auto i = verdict_report(expect_, all);
+    auto i = verdict::verdict_report(expect_, all);
     if (!i) return std::nullopt;
     return std::pair{all[*i], seen_at(*i)};
   }
@@ -53,7 +53,7 @@ class VmMonitor : public schedule::GuestMonitor {
   // goes on, and so does the run.
   bool decisive_oops_complete() const {
     for (const auto& r : parser_.complete_reports())
-      if (ends_schedule(expect_, r)) return true;
+      if (verdict::ends_schedule(expect_, r)) return true;
     return false;
   }
   std::optional<pb::Oops> oops() const { return parser_.first_report(); }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "rig/base/scoped_fd.h"
+#include "rig/qemu/cancel.h"
 
 namespace racerig::run {
 
@@ -73,6 +74,22 @@ Result<fs::path> keep_run_logs(const fs::path& root, const std::string& name, co
     if (Status s = write_new(dir_fd.get(), dir, file, *text); !s.ok()) return fail(s.error());
   if (::fchmod(dir_fd.get(), 0755) != 0) return fail(errno_error("chmod " + dir.string()));
   return dir;
+}
+
+void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report) {
+  // A run the user interrupted (Ctrl-C) is not kept: nothing went wrong.
+  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty() || vm::cancelled()) return;
+  auto kept =
+      keep_run_logs(ctx.options.logs_dir,
+                    kept_logs_name(std::time(nullptr), report.scenario(), report.kernel_variant(), report.run()), logs);
+  if (kept.ok())
+    report.set_kept_logs(kept->string());
+  else
+    report.set_reason(report.reason() + " (its logs could not be kept: " + kept.error().message + ")");
+}
+
+void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report) {
+  keep_logs(ctx, RunLogs{console, vm.qemu_log(), vm.agent_log()}, report);
 }
 
 }  // namespace racerig::run

@@ -5,6 +5,7 @@
 // logs/runs). The directory is made private, filled, then opened for
 // reading (0755, files 0644): it belongs to whoever runs racerig, never to
 // the unprivileged user QEMU runs as. `racerig cache prune` removes old ones.
+// keep_logs is the step of a run that does it.
 #pragma once
 
 #include <ctime>
@@ -13,6 +14,8 @@
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
+#include "rig/qemu/machine.h"
+#include "rig/run/run.h"
 
 namespace racerig::run {
 
@@ -35,5 +38,15 @@ struct RunLogs {
 // path on failure; nothing half-written is left behind.
 Result<std::filesystem::path> keep_run_logs(const std::filesystem::path& root, const std::string& name,
                                             const RunLogs& logs);
+
+// The logs of an INFRA_ERROR or STALLED run, kept under the context's
+// logs_dir while the VM's logs are still at hand: the place goes into the
+// report (kept_logs), a failure to keep them into its reason. Nothing is
+// kept for other verdicts, without a logs_dir, or for a run the user
+// interrupted.
+void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report);
+// The same with `vm`'s QEMU and agent logs; `console` is this run's part of
+// its console.
+void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report);
 
 }  // namespace racerig::run

@@ -1,11 +1,12 @@
-// Human rendering of run reports.
+// Human rendering of a run's report (see render.h).
+#include "rig/run/render.h"
+
 #include <cstdio>
 #include <string>
 
 #include "rig/crash/oops.h"
 #include "rig/run/agent_events.h"
-#include "rig/run/run.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 
 namespace racerig::run {
 
@@ -18,7 +19,8 @@ std::string fmt_ms(double ms) {
 }  // namespace
 
 std::string render_run(const pb::RunReport& r, bool verbose) {
-  std::string out = "run " + std::to_string(r.run()) + ": " + verdict_name(r.verdict()) + " — " + r.reason() + "\n";
+  std::string out =
+      "run " + std::to_string(r.run()) + ": " + verdict::verdict_name(r.verdict()) + " — " + r.reason() + "\n";
   std::string timings;
   double total = 0;
   for (const auto& t : r.timings()) {
@@ -45,15 +47,16 @@ std::string render_run(const pb::RunReport& r, bool verbose) {
            (r.time_to_detect_block_ms() > 0 ? " (detected after " + fmt_ms(r.time_to_detect_block_ms()) + ")" : "") +
            ":\n";
     for (const auto& b : r.blocked()) {
-      out += "    " + b.actor() + " [" + b.comm() + " " + std::to_string(b.pid()) + ", vCPU " + std::to_string(b.vcpu()) +
-             "] waits for " + b.wait() + " at " + b.where() + "\n";
+      out += "    " + b.actor() + " [" + b.comm() + " " + std::to_string(b.pid()) + ", vCPU " +
+             std::to_string(b.vcpu()) + "] waits for " + b.wait() + " at " + b.where() + "\n";
       for (const auto& w : b.behind()) out += "      behind " + w + "\n";
       for (const auto& f : b.stack()) out += "      " + f + "\n";
     }
   }
   for (const auto& v : r.vcpus()) {
     out += "  vCPU" + std::to_string(v.vcpu()) + (v.held() ? " (held)" : "") + ": " + v.symbol() +
-           (v.where().empty() ? "" : " " + v.where()) + (v.comm().empty() ? "" : " [" + v.comm() + " " + std::to_string(v.pid()) + "]") + "\n";
+           (v.where().empty() ? "" : " " + v.where()) +
+           (v.comm().empty() ? "" : " [" + v.comm() + " " + std::to_string(v.pid()) + "]") + "\n";
   }
   if (r.verdict() != pb::REPRODUCED || verbose) {
     for (const auto& e : r.agent())

@@ -8,7 +8,13 @@
 #include "guest/initramfs/initramfs.h"
 #include "rig/dwarf/current_task.h"
 #include "rig/dwarf/symbols.h"
-#include "rig/run/run_steps.h"
+#include "rig/run/boot.h"
+#include "rig/run/enforce.h"
+#include "rig/run/judge.h"
+#include "rig/run/kept_logs.h"
+#include "rig/run/live_vm.h"
+#include "rig/run/pmem_template.h"
+#include "rig/run/run_state.h"
 
 namespace racerig::run {
 
@@ -18,7 +24,10 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
   ctx.kernel = kernel;
   ctx.symbols = syms;
   ctx.options = options;
-  if (ctx.options.cpus <= 0) ctx.options.cpus = scenario::machine_cpus(loaded.scenario);
+  if (ctx.options.cpus <= 0) ctx.options.cpus = loaded.vcpus;
+  if (ctx.options.cpus <= 0)
+    return make_error(ErrorKind::kInput, "scenario " + loaded.path.string() +
+                                             ": no vCPU count (neither asked for nor set by load_scenario)");
   if (ctx.options.memory_mb <= 0) ctx.options.memory_mb = scenario::machine_memory_mb(loaded.scenario);
   auto resolver = [&](std::string_view spec) -> Result<scenario::ResolvedPoint> {
     RACERIG_ASSIGN(auto p, syms->resolve(spec));
@@ -46,35 +55,33 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
 }
 
 pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progress) {
-  const auto t0 = Clock::now();
-  pb::RunReport report = new_report(ctx, index);
-  Phases phases(report);
-  auto pmem = template_for_run(ctx, progress, phases, true);
+  RunState run(ctx, index);
+  auto pmem = template_for_run(ctx, progress, run.phases, true);
   if (!pmem.ok()) {
-    report.set_verdict(pb::INFRA_ERROR);
-    report.set_reason(pmem.error().message);
-    return report;
+    run.report.set_verdict(pb::INFRA_ERROR);
+    run.report.set_reason(pmem.error().message);
+    return std::move(run.report);
   }
   progress("booting " + ctx.kernel.variant);
   auto live = start_live(ctx, plan_of(ctx, false, !pmem->empty()), false, *pmem);
   if (!live.ok()) {
-    report.set_verdict(pb::INFRA_ERROR);
-    report.set_reason(live.error().message);
-    return report;
+    run.report.set_verdict(pb::INFRA_ERROR);
+    run.report.set_reason(live.error().message);
+    return std::move(run.report);
   }
-  vm::Machine& vm = *live->vm;
-  VmMonitor monitor(vm, ctx.scenario.scenario.expect());
-  Evidence ev;
-  std::string not_ready = boot_to_ready(ctx, *live, monitor, phases, progress);
+  run.watch(ctx, *live);
+  vm::Machine& vm = run.vm();
+  verdict::Evidence& ev = run.evidence;
+  std::string not_ready = boot_to_ready(ctx, run, progress);
   if (!not_ready.empty()) {
     ev.schedule_ran = false;
     ev.schedule_reason = not_ready;
     ev.infra_error = not_ready;
   } else {
-    (void)enforce(ctx, *live, monitor, ev, report, t0, phases, ctx.steps.empty() ? "" : "go", progress);
+    (void)enforce(ctx, run, ctx.steps.empty() ? "" : "go", progress);
   }
-  judge(ctx, vm, monitor, ev, report, t0, phases, {});
-  if (ctx.options.attach && report.verdict() == pb::REPRODUCED) {
+  const pb::Verdict verdict = judge(ctx, run, {});
+  if (ctx.options.attach && verdict == pb::REPRODUCED) {
     const std::string gdb = "gdb " + ctx.kernel.vmlinux.string() + " -ex 'target remote " + vm.gdb_socket_path() + "'";
     if (ev.crash_vcpu >= 0)
       progress("attach: the VM is stopped at the crash; vCPU " + std::to_string(ev.crash_vcpu) + " (gdb thread " +
@@ -86,13 +93,14 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     live->client->close_keep_stopped();
     vm.wait_until_exit_or_cancel();
   }
+  pb::RunReport& report = run.report;
   Status s = vm.shutdown(Deadline::after(milliseconds(10000)));
   report.set_console(vm.console_log());
   if (!s.ok() && report.verdict() != pb::INFRA_ERROR)
     report.set_reason(report.reason() + " (teardown: " + s.error().message + ")");
   keep_logs(ctx, vm, vm.console_log(), report);  // QEMU's last words included
-  phases.mark("teardown");
-  return report;
+  run.phases.mark("teardown");
+  return std::move(run.report);
 }
 
 Result<RunOptions::Restore> parse_restore(const std::string& text) {

@@ -1,10 +1,13 @@
-// One forced run of a scenario on a kernel: build the guest image, boot QEMU,
-// wait for the agent to be ready, arm and enforce the schedule, collect the
-// oops and the agent's results, decide the verdict, tear everything down.
+// One forced run of a scenario on a kernel, and what is the same for every
+// run of it (RunContext): build the guest image, boot QEMU, wait for the
+// agent to be ready, arm and enforce the schedule, collect the oops and the
+// agent's results, decide the verdict, tear everything down. The steps are
+// in boot.h, enforce.h and judge.h, the state of one run in run_state.h;
+// runs from a ready-state snapshot in snapshot_runner.h.
 #pragma once
 
-#include <filesystem>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,8 +34,9 @@ struct KernelFiles {
 struct RunOptions {
   std::string qemu = "qemu-system-x86_64";
   bool kvm = false;
-  // vCPUs and RAM; 0: the scenario's (scenario::machine_cpus/_memory_mb).
-  // prepare_run fills them in.
+  // vCPUs and RAM; 0: the count the scenario was loaded with
+  // (LoadedScenario::vcpus) and the scenario's RAM
+  // (scenario::machine_memory_mb). prepare_run fills them in.
   int cpus = 0;
   int memory_mb = 0;
   // Kernel command line. `quiet` would hide KERN_WARNING reports, so the
@@ -83,23 +87,15 @@ struct RunContext {
 
 // Resolves the schedule and the task layout in the kernel's symbols and
 // builds (or reuses) the base initramfs. Input errors (unknown symbol) are
-// kInput with file:line; nothing boots.
+// kInput with file:line; nothing boots. `loaded` must carry its vCPU count
+// (load_scenario sets it) unless options.cpus is given.
 Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const symbols::Symbols> symbols,
                                scenario::LoadedScenario loaded, const RunOptions& options);
 
-// The NVDIMM template for the context's guest set-up, under
-// options.work_dir/pmem-templates, keyed by the kernel's build id, the base
-// initramfs (its mkfs.xfs and agent) and the set-up: made by one boot (the
-// agent's make_template plan) when missing, then reused. *made says whether
-// this call made it.
-Result<std::filesystem::path> ensure_pmem_template(const RunContext& context, const Progress& progress, bool* made);
-// Where that template is (whether or not it exists yet).
-std::filesystem::path pmem_template_path(const RunContext& context);
-
-// Runs once. Never throws; every failure becomes a verdict with a reason.
+// Runs once, cold: makes the NVDIMM template when missing, boots a fresh VM
+// to the ready state, enforces, judges, tears the VM down (with --attach a
+// REPRODUCED run first waits until the human's gdb lets the VM go). Never
+// throws; every failure becomes a verdict with a reason.
 pb::RunReport run_once(const RunContext& context, int index, const Progress& progress);
-
-// Human rendering of a report: verdict line, oops excerpt, schedule trace.
-std::string render_run(const pb::RunReport& report, bool verbose);
 
 }  // namespace racerig::run

@@ -23,8 +23,14 @@
 #include "rig/qemu/migration.h"
 #include "rig/qemu/version.h"
 #include "rig/qemu/vm.h"
+#include "rig/run/boot.h"
+#include "rig/run/enforce.h"
+#include "rig/run/judge.h"
+#include "rig/run/kept_logs.h"
+#include "rig/run/live_vm.h"
+#include "rig/run/pmem_template.h"
 #include "rig/run/ready_store.h"
-#include "rig/run/run_steps.h"
+#include "rig/run/run_state.h"
 #include "rig/run/standby_worker.h"
 
 namespace racerig::run {
@@ -74,11 +80,6 @@ struct SnapshotRunner::Restored {
   Live live;
   double work_ms = 0;  // QEMU's launch, the device state, the gdbstub handshake
 };
-
-namespace {
-
-
-}  // namespace
 
 struct SnapshotRunner::State {
   std::unique_ptr<StandbyWorker> worker;  // first: destroyed after every VM it started
@@ -215,8 +216,6 @@ std::filesystem::path SnapshotRunner::cached_snapshot() const {
 Status SnapshotRunner::prepare_incoming(const Progress& progress) {
   namespace fs = std::filesystem;
   const auto t0 = Clock::now();
-  pb::RunReport scratch;
-  Phases phases(scratch);
   RACERIG_ASSIGN(const Identity id, identity(progress));
   const fs::path& pmem = id.pmem_template;
   const pb::GuestPlan& plan = id.plan;
@@ -275,8 +274,9 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
   cfg.share_files = true;
   RACERIG_ASSIGN(Live live, start_live_with(ctx_, cfg));
   RACERIG_TRY(connect_gdb(ctx_, live));
-  VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
-  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases, progress);
+  RunState boot(ctx_, 0);  // the boot that makes the ready state, timed like a run
+  boot.watch(ctx_, live);
+  std::string not_ready = boot_to_ready(ctx_, boot, progress);
   if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);
   const double boot_ms = ms_since(t0);
   RACERIG_TRY(live.target->interrupt(Deadline::after(milliseconds(5000))));
@@ -297,7 +297,7 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
   meta.set_cpus(ctx_.options.cpus);
   meta.set_memory_mb(ctx_.options.memory_mb);
   meta.set_pmem_mb(kPmemMb);
-  for (const auto& e : monitor.events()) *meta.add_setup_events() = e;
+  for (const auto& e : boot.monitor->events()) *meta.add_setup_events() = e;
   meta.set_boot_ms(boot_ms);
   meta.set_prepare_ms(ms_since(t0));
   meta.set_created(utc_now());
@@ -316,85 +316,79 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
 
 Status SnapshotRunner::prepare_loadvm(const Progress& progress) {
   const auto t0 = Clock::now();
-  pb::RunReport scratch;
-  Phases phases(scratch);
-  RACERIG_ASSIGN(std::filesystem::path pmem, template_for_run(ctx_, progress, phases, false));
+  RunState boot(ctx_, 0);  // the boot that makes the ready state, timed like a run
+  RACERIG_ASSIGN(std::filesystem::path pmem, template_for_run(ctx_, progress, boot.phases, false));
   progress("booting " + ctx_.kernel.variant + " to the ready state");
   RACERIG_ASSIGN(Live live, start_live(ctx_, plan_of(ctx_, true, !pmem.empty()), true, pmem));
-  VmMonitor monitor(*live.vm, ctx_.scenario.scenario.expect());
-  std::string not_ready = boot_to_ready(ctx_, live, monitor, phases, progress);
+  boot.watch(ctx_, live);
+  std::string not_ready = boot_to_ready(ctx_, boot, progress);
   if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);
   RACERIG_TRY(live.target->interrupt(Deadline::after(milliseconds(5000))));
   RACERIG_TRY(live.vm->save_snapshot(kSnapshotName, Deadline::after(milliseconds(60000))));
   auto state = std::make_unique<State>();
+  state->setup_events = boot.monitor->events();
   state->live = std::move(live);
-  state->setup_events = monitor.events();
   state_ = std::move(state);
   prepare_ms_ = ms_since(t0);
   boot_ms_ = 0;
-  for (const auto& t : scratch.timings()) boot_ms_ += t.ms();
+  for (const auto& t : boot.report.timings()) boot_ms_ += t.ms();
   return Status::Ok();
 }
 
 pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std::string& go_argument) {
-  const auto t0 = Clock::now();
-  pb::RunReport report = new_report(ctx_, index);
-  report.set_from_snapshot(true);
+  RunState run(ctx_, index);
+  run.report.set_from_snapshot(true);
   const bool usable = state_ && (state_->incoming || !state_->live.vm->exited());
   if (!usable) {
-    Phases phases(report);
     if (Status s = prepare(progress); !s.ok()) {
-      report.set_verdict(pb::INFRA_ERROR);
-      report.set_reason(s.error().message);
-      return report;
+      run.report.set_verdict(pb::INFRA_ERROR);
+      run.report.set_reason(s.error().message);
+      return std::move(run.report);
     }
-    phases.mark("prepare");  // the one-time boot, set-up and save (or the cache lookup), charged to this run
+    run.phases.mark("prepare");  // the one-time boot, set-up and save (or the cache lookup), charged to this run
   }
-  return state_->incoming ? run_incoming(std::move(report), t0, progress, go_argument)
-                          : run_loadvm(std::move(report), t0, progress, go_argument);
+  if (state_->incoming)
+    run_incoming(run, progress, go_argument);
+  else
+    run_loadvm(run, progress, go_argument);
+  return std::move(run.report);
 }
 
-pb::RunReport SnapshotRunner::run_loadvm(pb::RunReport report, Clock::time_point t0, const Progress& progress,
-                                         const std::string& go_argument) {
-  report.set_restore_method("loadvm");
-  Phases phases(report);
+void SnapshotRunner::run_loadvm(RunState& run, const Progress& progress, const std::string& go_argument) {
+  run.report.set_restore_method("loadvm");
   Live& live = state_->live;
   vm::Machine& vm = *live.vm;
-  Evidence ev;
+  verdict::Evidence& ev = run.evidence;
   bool usable = false;
   // Stop whatever the last run left running, then restore the ready state.
   auto stopped = live.target->interrupt(Deadline::after(milliseconds(5000)));
-  Status restored = stopped.ok() ? vm.load_snapshot(kSnapshotName, Deadline::after(milliseconds(30000)))
-                                 : Status(stopped.error());
+  Status restored =
+      stopped.ok() ? vm.load_snapshot(kSnapshotName, Deadline::after(milliseconds(30000))) : Status(stopped.error());
   vm.discard_output();
   const size_t console_from = vm.console_log().size();
-  phases.mark("restore");
-  VmMonitor monitor(vm, ctx_.scenario.scenario.expect());
+  run.phases.mark("restore");
+  run.watch(ctx_, live);
   if (!restored.ok()) {
     ev.infra_error = "restoring the ready-state snapshot: " + restored.error().message;
     ev.schedule_reason = ev.infra_error;
   } else {
-    monitor.assume_ready();
-    usable = enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument,
-                     progress);
+    run.monitor->assume_ready();
+    usable = enforce(ctx_, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
   }
-  judge(ctx_, vm, monitor, ev, report, t0, phases, state_->setup_events);
-  report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));
-  keep_logs(ctx_, vm, report.console(), report);
-  // Leave the VM stopped for the next restore; one that cannot be stopped is
-  // rebuilt by the next run.
-  // A VM the run left unusable (an engine error, a failed disarm, an RSP
-  // timeout) is rebuilt.
+  judge(ctx_, run, state_->setup_events);
+  run.report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));
+  keep_logs(ctx_, vm, run.report.console(), run.report);
+  // Leave the VM stopped for the next restore. A VM that cannot be stopped,
+  // or that the run left unusable (an engine error, a failed disarm, an RSP
+  // timeout), is rebuilt by the next run.
   if (!usable || !live.target->interrupt(Deadline::after(milliseconds(5000))).ok() || ev.infra_error.size() > 0)
     state_.reset();
-  phases.mark("teardown");
-  return report;
+  run.phases.mark("teardown");
 }
 
-pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_point t0, const Progress& progress,
-                                           const std::string& go_argument) {
+void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const std::string& go_argument) {
+  pb::RunReport& report = run.report;
   report.set_restore_method("incoming");
-  Phases phases(report);
   // The standby VM when one was being restored, else one now. A snapshot
   // that QEMU rejects (corrupt, or from another QEMU) is removed and made
   // again, once.
@@ -422,17 +416,17 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
     if (Status s = prepare(progress); !s.ok()) {
       restored = s.error();
     } else {
-      phases.mark("prepare");
-      if (!state_->incoming) return run_loadvm(std::move(report), t0, progress, go_argument);
+      run.phases.mark("prepare");
+      if (!state_->incoming) return run_loadvm(run, progress, go_argument);
       restored = take();
     }
   }
-  phases.mark("restore");
+  run.phases.mark("restore");
   if (!restored.ok()) {
     report.set_verdict(pb::INFRA_ERROR);
     report.set_reason("restoring the ready-state snapshot: " + restored.error().message);
     if (dead_logs) keep_logs(ctx_, *dead_logs, report);
-    return report;
+    return;
   }
   // The next run's VM, restored while this one runs.
   if (remaining_ > 0) {
@@ -453,21 +447,18 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
       return r;
     });
   }
-  Live& live = **restored;
-  vm::Machine& vm = *live.vm;
-  Evidence ev;
-  VmMonitor monitor(vm, ctx_.scenario.scenario.expect());
-  monitor.assume_ready();
-  enforce(ctx_, live, monitor, ev, report, t0, phases, go_argument.empty() ? "go" : "go " + go_argument, progress);
-  judge(ctx_, vm, monitor, ev, report, t0, phases, state_->setup_events);
+  run.watch(ctx_, **restored);
+  vm::Machine& vm = run.vm();
+  run.monitor->assume_ready();
+  (void)enforce(ctx_, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
+  judge(ctx_, run, state_->setup_events);
   report.set_console(vm.console_log());
   // The VM is disposable: its writes went to private copies only.
   Status s = vm.shutdown(Deadline::after(milliseconds(5000)));
   if (!s.ok() && report.verdict() != pb::INFRA_ERROR)
     report.set_reason(report.reason() + " (teardown: " + s.error().message + ")");
   keep_logs(ctx_, vm, vm.console_log(), report);
-  phases.mark("teardown");
-  return report;
+  run.phases.mark("teardown");
 }
 
 }  // namespace racerig::run

@@ -1,7 +1,6 @@
 // Runs from a ready-state snapshot (incoming restore or loadvm).
 #pragma once
 
-#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -9,6 +8,8 @@
 #include "rig/run/run.h"
 
 namespace racerig::run {
+
+struct RunState;
 
 // Runs from a ready-state snapshot. Two ways, chosen by options.restore:
 //
@@ -64,10 +65,9 @@ class SnapshotRunner {
   Result<Identity> identity(const Progress& progress) const;
   Status prepare_incoming(const Progress& progress);
   Status prepare_loadvm(const Progress& progress);
-  pb::RunReport run_loadvm(pb::RunReport report, std::chrono::steady_clock::time_point t0, const Progress& progress,
-                           const std::string& go_argument);
-  pb::RunReport run_incoming(pb::RunReport report, std::chrono::steady_clock::time_point t0,
-                             const Progress& progress, const std::string& go_argument);
+  // One run's restore, enforce, judge and teardown, into `run`.
+  void run_loadvm(RunState& run, const Progress& progress, const std::string& go_argument);
+  void run_incoming(RunState& run, const Progress& progress, const std::string& go_argument);
   const RunContext& ctx_;
   std::unique_ptr<State> state_;
   double prepare_ms_ = 0, boot_ms_ = 0;

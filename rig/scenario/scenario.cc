@@ -242,7 +242,8 @@ Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpu
   out.path = path;
   out.where = std::make_shared<gp::TextFormat::ParseInfoTree>();
   RACERIG_TRY(proto::parse_text_format(text, path.string(), &out.scenario, out.where.get()));
-  RACERIG_TRY(validate(out, vcpus > 0 ? vcpus : machine_cpus(out.scenario)));
+  out.vcpus = vcpus > 0 ? vcpus : machine_cpus(out.scenario);
+  RACERIG_TRY(validate(out, out.vcpus));
   return out;
 }
 

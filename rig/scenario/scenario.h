@@ -26,6 +26,10 @@ struct LoadedScenario {
   pb::Scenario scenario;
   // Where each field was written (for messages). Owned here.
   std::shared_ptr<google::protobuf::TextFormat::ParseInfoTree> where;
+  // The VM's vCPU count the scenario was checked against: the one asked
+  // for, else the scenario's own (machine_cpus). load_scenario sets it; the
+  // run uses it (run::prepare_run), so it is decided once.
+  int vcpus = 0;
 };
 
 // Finds a scenario by file path, or by NAME under <scenarios_dir>/NAME.textproto.
@@ -36,7 +40,8 @@ std::vector<std::string> list_scenarios(const std::filesystem::path& scenarios_d
 
 // Parses and validates. Errors are kInput and start with "file:line:col:".
 // `vcpus` is the number of vCPUs the VM will have; 0: the scenario's own
-// count (machine_cpus).
+// count (machine_cpus). The count checked against is kept in the result's
+// `vcpus`.
 Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus = 0);
 
 // The scenario's vCPU count: machine.cpus, else the highest actor CPU + 1,

@@ -126,6 +126,13 @@ TEST(ScenarioTest, TheMachineComesFromTheScenario) {
   ASSERT_TRUE(big.ok()) << big.error().message;
   EXPECT_EQ(machine_cpus(big->scenario), 4);
   EXPECT_EQ(machine_memory_mb(big->scenario), 768);
+  // The count checked against is kept for the run: the scenario's, or the
+  // one asked for.
+  EXPECT_EQ(three->vcpus, 3);
+  EXPECT_EQ(big->vcpus, 4);
+  auto asked = load_scenario(write_temp(std::string(kGood) + "machine { cpus: 4 }\n"), 6);
+  ASSERT_TRUE(asked.ok()) << asked.error().message;
+  EXPECT_EQ(asked->vcpus, 6);
   // A machine too small for its actors is an input error at the actor's line.
   std::string e = load_error_any(text + "machine { cpus: 2 }\n");
   EXPECT_NE(e.find("pinned to CPU 2 but the VM has 2 vCPUs"), std::string::npos) << e;

@@ -8,7 +8,7 @@
 #include "rig/jobs/reproduce_job.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/jobs/validate_job.h"
-#include "rig/run/junit.h"
+#include "rig/verdict/junit.h"
 
 namespace racerig::service {
 
@@ -194,7 +194,7 @@ ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id, con
   if (!google::protobuf::util::MessageToJsonString(*report, &json, opts).ok())
     return service_error(Code::kInternal, "job " + id + ": the report does not convert to JSON");
   out.set_json(json);
-  if (j.has_validate_report()) out.set_junit_xml(run::junit_xml(j.validate_report()));
+  if (j.has_validate_report()) out.set_junit_xml(verdict::junit_xml(j.validate_report()));
   return out;
 }
 

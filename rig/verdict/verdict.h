@@ -25,7 +25,7 @@
 #include "proto/racerig.pb.h"
 #include "rig/schedule/engine.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 
 struct Evidence {
   schedule::Outcome::Kind schedule = schedule::Outcome::Kind::kEnforced;
@@ -35,8 +35,8 @@ struct Evidence {
   bool oops = false;
   pb::Oops oops_report;
   std::vector<pb::AgentEvent> agent;
-  bool agent_done = false;      // DONE seen
-  bool agent_fatal = false;     // FATAL seen
+  bool agent_done = false;   // DONE seen
+  bool agent_fatal = false;  // FATAL seen
   bool finish_timed_out = false;
   // The running actor slept on a lock behind a held one; the schedule went
   // on as the kernel allowed (Outcome kSerialized).
@@ -53,7 +53,7 @@ struct Evidence {
   // From the scenario: what a finished workload's DONE must account for.
   int actors_planned = 0;
   int checks_planned = 0;
-  std::string infra_error;      // non-empty: racerig/QEMU failed
+  std::string infra_error;  // non-empty: racerig/QEMU failed
   // How QEMU ended when it is gone by the verdict (Machine::exit_text):
   // added to the reason of an INFRA_ERROR or STALLED run that does not
   // already say it.
@@ -79,4 +79,4 @@ std::optional<size_t> verdict_report(const pb::Expectation& expect, const std::v
 // Decides the verdict and a one-line reason.
 pb::Verdict decide(const pb::Expectation& expect, const Evidence& evidence, std::string* reason);
 
-}  // namespace racerig::run
+}  // namespace racerig::verdict

@@ -8,7 +8,7 @@
 
 #include "proto/racerig.pb.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 
 // One testsuite; a testcase per scenario and kernel ("control buggy",
 // "patched buggy+fix-1a2b"), the oops in a failure's text, a `time` in
@@ -25,4 +25,4 @@ std::string xml_text(std::string_view text);
 // character; "..." is appended when something was cut.
 std::string truncate_utf8(std::string_view text, size_t max_bytes);
 
-}  // namespace racerig::run
+}  // namespace racerig::verdict

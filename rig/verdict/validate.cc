@@ -1,15 +1,14 @@
 // Patch validation rules and renderings (see validate.h).
-#include "rig/run/validate.h"
+#include "rig/verdict/validate.h"
 
 #include <algorithm>
-
 #include <cstdio>
 #include <map>
 
 #include "rig/crash/oops.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 
 namespace {
 
@@ -74,14 +73,14 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
   // patch: never FIXED, never INCONCLUSIVE.
   for (pb::Verdict bad : {pb::DEADLOCK, pb::OTHER_OOPS}) {
     if (const pb::RunReport* hit = first_with(patched, bad)) {
-      *reason = "the patched kernel fails differently (" + count_text(patched) + "): run " + std::to_string(hit->run()) +
-                ": " + hit->reason();
+      *reason = "the patched kernel fails differently (" + count_text(patched) + "): run " +
+                std::to_string(hit->run()) + ": " + hit->reason();
       return pb::NOT_FIXED;
     }
   }
   if (const pb::RunReport* miss = first_not(control, pb::REPRODUCED)) {
-    *reason = "the control (" + control.kernel_variant() + ") did not reproduce on every run (" +
-              count_text(control) + "); run " + std::to_string(miss->run()) + ": " + miss->reason();
+    *reason = "the control (" + control.kernel_variant() + ") did not reproduce on every run (" + count_text(control) +
+              "); run " + std::to_string(miss->run()) + ": " + miss->reason();
     return pb::INCONCLUSIVE;
   }
   if (const pb::RunReport* miss = first_not(patched, pb::NOT_REPRODUCED)) {
@@ -129,7 +128,8 @@ std::string validation_table(const pb::ValidateReport& report) {
     w_verdicts = std::max({w_verdicts, count_text(s.control()).size(), count_text(s.patched()).size()});
   }
   auto row = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d) {
-    std::string line = a + std::string(w_scenario - a.size() + 2, ' ') + b + std::string(w_kernel - b.size() + 2, ' ') + c;
+    std::string line =
+        a + std::string(w_scenario - a.size() + 2, ' ') + b + std::string(w_kernel - b.size() + 2, ' ') + c;
     if (!d.empty()) line += std::string(w_verdicts - c.size() + 2, ' ') + d;
     return line + "\n";
   };
@@ -144,4 +144,4 @@ std::string validation_table(const pb::ValidateReport& report) {
   return out;
 }
 
-}  // namespace racerig::run
+}  // namespace racerig::verdict

@@ -1,20 +1,20 @@
 // The JUnit rendering: a testcase per scenario and kernel, and a document
 // that a real XML parser (xmllint) accepts whatever the report contains.
-#include "rig/run/junit.h"
+#include "rig/verdict/junit.h"
 
 #include <gtest/gtest.h>
-#include <pugixml.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <pugixml.hpp>
 
-#include "rig/run/validate.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/validate.h"
+#include "rig/verdict/verdict.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 namespace {
 
 using namespace std::string_literals;
@@ -146,4 +146,4 @@ TEST(JunitTest, Utf8HelpersNeverSplitACharacter) {
 }
 
 }  // namespace
-}  // namespace racerig::run
+}  // namespace racerig::verdict

@@ -1,17 +1,16 @@
 // JUnit XML (see junit.h).
-#include "rig/run/junit.h"
-
-#include <pugixml.hpp>
+#include "rig/verdict/junit.h"
 
 #include <cstdio>
 #include <map>
+#include <pugixml.hpp>
 #include <sstream>
 
 #include "rig/crash/oops.h"
-#include "rig/run/validate.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/validate.h"
+#include "rig/verdict/verdict.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 
 namespace {
 
@@ -24,11 +23,11 @@ size_t utf8_length(std::string_view s, size_t i) {
   if (n == 0 || i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k)
     if ((b(k) & 0xc0) != 0x80) return 0;
-  if (c == 0xe0 && b(1) < 0xa0) return 0;                      // overlong
-  if (c == 0xed && b(1) >= 0xa0) return 0;                     // UTF-16 surrogate
-  if (c == 0xef && b(1) == 0xbf && b(2) >= 0xbe) return 0;     // U+FFFE, U+FFFF: not XML characters
-  if (c == 0xf0 && b(1) < 0x90) return 0;                      // overlong
-  if (c == 0xf4 && b(1) >= 0x90) return 0;                     // above U+10FFFF
+  if (c == 0xe0 && b(1) < 0xa0) return 0;                   // overlong
+  if (c == 0xed && b(1) >= 0xa0) return 0;                  // UTF-16 surrogate
+  if (c == 0xef && b(1) == 0xbf && b(2) >= 0xbe) return 0;  // U+FFFE, U+FFFF: not XML characters
+  if (c == 0xf0 && b(1) < 0x90) return 0;                   // overlong
+  if (c == 0xf4 && b(1) >= 0x90) return 0;                  // above U+10FFFF
   return n;
 }
 
@@ -124,7 +123,8 @@ std::string junit_xml(const pb::ValidateReport& report) {
       } else if (!ok) {
         ++failures;
         std::string text = s.reason() + "\n";
-        if (const pb::RunReport* hit = first_with(*r, pb::REPRODUCED); hit && !is_control) text += oops::render(hit->oops());
+        if (const pb::RunReport* hit = first_with(*r, pb::REPRODUCED); hit && !is_control)
+          text += oops::render(hit->oops());
         pugi::xml_node f = tc.append_child("failure");
         set(f, "message", message_of(std::string(result_name(s.result())) + ": " + s.reason()));
         f.text().set(xml_text(text).c_str());
@@ -137,8 +137,8 @@ std::string junit_xml(const pb::ValidateReport& report) {
     ++errors;
     pugi::xml_node tc = suite.append_child("testcase");
     set(tc, "classname", "racerig");
-    const std::string built = !report.patched_variant().empty() ? report.patched_variant()
-                                                                : report.base_variant() + patch_names(report);
+    const std::string built =
+        !report.patched_variant().empty() ? report.patched_variant() : report.base_variant() + patch_names(report);
     set(tc, "name", built.empty() ? std::string("validate") : "build " + built);
     set(tc, "time", seconds_text(0));
     pugi::xml_node e = tc.append_child("error");
@@ -155,4 +155,4 @@ std::string junit_xml(const pb::ValidateReport& report) {
   return out.str();
 }
 
-}  // namespace racerig::run
+}  // namespace racerig::verdict

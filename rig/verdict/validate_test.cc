@@ -1,10 +1,11 @@
 // Patch validation rules (the JUnit rendering: junit_test.cc).
+#include "rig/verdict/validate.h"
+
 #include <gtest/gtest.h>
 
-#include "rig/run/validate.h"
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 namespace {
 
 pb::ReproduceReport runs(const std::string& variant, std::initializer_list<pb::Verdict> verdicts) {
@@ -38,10 +39,12 @@ TEST(ValidateTest, NamesAreTheProtoNamesAndUnknownForTheRest) {
 
 TEST(ValidateTest, FixedNeedsEveryControlRunToReproduceAndNoPatchedRunTo) {
   std::string why;
-  EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED, pb::REPRODUCED}), runs("p", {pb::NOT_REPRODUCED, pb::NOT_REPRODUCED}), &why),
+  EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED, pb::REPRODUCED}),
+                     runs("p", {pb::NOT_REPRODUCED, pb::NOT_REPRODUCED}), &why),
             pb::FIXED);
-  EXPECT_EQ(classify(runs("buggy", {pb::REPRODUCED, pb::REPRODUCED}), runs("p", {pb::NOT_REPRODUCED, pb::REPRODUCED}), &why),
-            pb::NOT_FIXED);
+  EXPECT_EQ(
+      classify(runs("buggy", {pb::REPRODUCED, pb::REPRODUCED}), runs("p", {pb::NOT_REPRODUCED, pb::REPRODUCED}), &why),
+      pb::NOT_FIXED);
   EXPECT_NE(why.find("iomap_page_mkwrite"), std::string::npos) << why;
 }
 
@@ -102,4 +105,4 @@ TEST(ValidateTest, InfrastructureFailuresAreErrors) {
 }
 
 }  // namespace
-}  // namespace racerig::run
+}  // namespace racerig::verdict

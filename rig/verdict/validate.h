@@ -1,13 +1,13 @@
 // Patch validation rules: from the runs on the base (control) and on the
 // patched kernel, one result per scenario, and the human table (JUnit XML:
-// rig/run/junit.h).
+// rig/verdict/junit.h).
 #pragma once
 
 #include <string>
 
 #include "proto/racerig.pb.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 
 // FIXED only when the control reproduced on every run and the patched kernel
 // was NOT_REPRODUCED (schedule enforced) on every run.
@@ -24,4 +24,4 @@ std::string count_text(const pb::ReproduceReport& r);
 // The first run of `r` whose verdict is `v`, or nullptr.
 const pb::RunReport* first_with(const pb::ReproduceReport& r, pb::Verdict v);
 
-}  // namespace racerig::run
+}  // namespace racerig::verdict

@@ -1,9 +1,9 @@
 // The verdict rules: honest verdicts only.
+#include "rig/verdict/verdict.h"
+
 #include <gtest/gtest.h>
 
-#include "rig/run/verdict.h"
-
-namespace racerig::run {
+namespace racerig::verdict {
 namespace {
 
 pb::Expectation seed_expectation() {
@@ -427,4 +427,4 @@ TEST(VerdictTest, AnIpiWaitIsStalledNotSerialized) {
 }
 
 }  // namespace
-}  // namespace racerig::run
+}  // namespace racerig::verdict

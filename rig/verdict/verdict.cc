@@ -1,13 +1,11 @@
 // Verdict rules (see verdict.h).
-#include "rig/run/verdict.h"
+#include "rig/verdict/verdict.h"
 
-namespace racerig::run {
+namespace racerig::verdict {
 
 namespace {
 
-bool kind_matches(const std::string& want, const std::string& got) {
-  return want.empty() || want == got;
-}
+bool kind_matches(const std::string& want, const std::string& got) { return want.empty() || want == got; }
 
 bool function_matches(const std::string& want, const pb::Oops& oops) {
   if (want.empty()) return true;
@@ -23,7 +21,8 @@ std::string failed_checks(const std::vector<pb::AgentEvent>& agent) {
   std::string out;
   for (const auto& e : agent)
     if (e.kind() == pb::AgentEvent::OP_FAILED && e.check_failed() && e.actor() != "prepare")
-      out += (out.empty() ? "" : "; ") + e.actor() + (e.actor().empty() ? "" : " ") + e.op() + " " + e.path() + ": " + e.message();
+      out += (out.empty() ? "" : "; ") + e.actor() + (e.actor().empty() ? "" : " ") + e.op() + " " + e.path() + ": " +
+             e.message();
   return out;
 }
 
@@ -37,13 +36,20 @@ std::string failed_prepare(const std::vector<pb::AgentEvent>& agent) {
 
 std::string signal_name(int sig) {
   switch (sig) {
-    case 4: return "SIGILL";
-    case 6: return "SIGABRT";
-    case 7: return "SIGBUS";
-    case 9: return "SIGKILL";
-    case 11: return "SIGSEGV";
-    case 15: return "SIGTERM";
-    default: return "signal " + std::to_string(sig);
+    case 4:
+      return "SIGILL";
+    case 6:
+      return "SIGABRT";
+    case 7:
+      return "SIGBUS";
+    case 9:
+      return "SIGKILL";
+    case 11:
+      return "SIGSEGV";
+    case 15:
+      return "SIGTERM";
+    default:
+      return "signal " + std::to_string(sig);
   }
 }
 
@@ -71,8 +77,9 @@ std::string unfinished_workload(const Evidence& ev) {
     std::string who;
     for (const auto& a : done->actor_ends())
       if (!a.ok())
-        who += (who.empty() ? "" : ", ") + a.actor() +
-               (a.signal() != 0 ? " killed by " + signal_name(a.signal()) : " exit code " + std::to_string(a.exit_code()));
+        who +=
+            (who.empty() ? "" : ", ") + a.actor() +
+            (a.signal() != 0 ? " killed by " + signal_name(a.signal()) : " exit code " + std::to_string(a.exit_code()));
     add(std::to_string(done->actors_ok()) + " of " + std::to_string(ev.actors_planned) + " actors finished OK" +
         (who.empty() ? "" : " (" + who + ")"));
   }
@@ -92,8 +99,8 @@ std::string failed_ops(const std::vector<pb::AgentEvent>& agent) {
   std::string out;
   for (const auto& e : agent)
     if ((e.kind() == pb::AgentEvent::OP_FAILED && !e.check_failed()) || e.kind() == pb::AgentEvent::FATAL)
-      out += (out.empty() ? "" : "; ") + (e.actor().empty() ? std::string("agent") : e.actor()) + " " + e.op() +
-             " " + e.path() + ": " + e.message();
+      out += (out.empty() ? "" : "; ") + (e.actor().empty() ? std::string("agent") : e.actor()) + " " + e.op() + " " +
+             e.path() + ": " + e.message();
   return out;
 }
 
@@ -145,9 +152,10 @@ namespace {
 
 pb::Verdict decide_from_evidence(const pb::Expectation& expect, const Evidence& ev, std::string* reason) {
   using Kind = schedule::Outcome::Kind;
-  std::string enforced = ev.unforced                                       ? "unforced run (no schedule)"
-                         : ev.serialized                                   ? ev.schedule_reason
-                         : ev.schedule_ran && ev.schedule == Kind::kEnforced ? "schedule enforced"
+  std::string enforced = ev.unforced     ? "unforced run (no schedule)"
+                         : ev.serialized ? ev.schedule_reason
+                         : ev.schedule_ran && ev.schedule == Kind::kEnforced
+                             ? "schedule enforced"
                              : "schedule NOT fully enforced (" + ev.schedule_reason + ")";
   // A failed set-up step makes the run meaningless, cold or from a snapshot.
   if (std::string prep = failed_prepare(ev.agent); !prep.empty()) {
@@ -165,7 +173,7 @@ pb::Verdict decide_from_evidence(const pb::Expectation& expect, const Evidence& 
     return pb::REPRODUCED;
   }
   if (ev.vm_failed) {
-    *reason = !ev.infra_error.empty()                     ? ev.infra_error
+    *reason = !ev.infra_error.empty()                         ? ev.infra_error
               : enforced.find(ev.vm_end) != std::string::npos ? enforced
                                                               : ev.vm_end + "; " + enforced;
     return pb::INFRA_ERROR;
@@ -261,4 +269,4 @@ pb::Verdict decide(const pb::Expectation& expect, const Evidence& ev, std::strin
   return v;
 }
 
-}  // namespace racerig::run
+}  // namespace racerig::verdict

@@ -1,0 +1,58 @@
+// Boot and guest set-up (see boot.h).
+#include "rig/run/boot.h"
+
+#include <string>
+
+#include "rig/run/guest_wait.h"
+
+namespace racerig::run {
+
+pb::GuestPlan plan_of(const RunContext& ctx, bool snapshot, bool from_template) {
+  pb::GuestPlan plan;
+  plan.set_filesystem_from_template(from_template);
+  *plan.mutable_workload() = ctx.scenario.scenario.workload();
+  // From a snapshot the actors always wait for "go": the snapshot is taken
+  // before anything of the workload ran.
+  plan.set_wait_for_go(snapshot || !ctx.steps.empty());
+  plan.set_stay_up(snapshot);
+  return plan;
+}
+
+std::string boot_to_ready(const RunContext& ctx, RunState& run, const Progress& progress) {
+  const pb::Scenario& sc = ctx.scenario.scenario;
+  Live& live = *run.live;
+  VmMonitor& monitor = *run.monitor;
+  if (Status s = live.target->resume(all_vcpus(ctx.options.cpus), Deadline::after(milliseconds(5000))); !s.ok())
+    return "starting the guest: " + s.error().message;
+  vm::Machine& vm = *live.vm;
+  bool spoke = false;
+  auto booted = wait_running(
+      *live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
+      [&] {
+        if (!spoke && !vm.console_log().empty()) {
+          spoke = true;
+          progress("the kernel is booting (the console spoke)");
+        }
+        return monitor.agent_started() || monitor.fatal() || vm.exited();
+      },
+      ctx.options.cpus);
+  run.phases.mark("boot");
+  if (booted.ok() && *booted && monitor.agent_started()) progress("the agent started; setting up the guest");
+  auto ready = booted.ok() && *booted
+                   ? wait_running(
+                         *live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
+                         [&] {
+                           return monitor.ready() || monitor.fatal() || monitor.done() || vm.exited() ||
+                                  monitor.decisive_oops_complete();
+                         },
+                         ctx.options.cpus)
+                   : booted;
+  run.phases.mark("guest_setup");
+  if (ready.ok() && *ready && monitor.ready()) return "";
+  return !ready.ok()       ? ready.error().message
+         : !*ready         ? "the guest was not ready within the boot deadline" + console_tail(vm)
+         : monitor.fatal() ? "set-up failed: the agent said " + monitor.poll().agent_note
+                           : ended_text("the guest ended during set-up", vm);
+}
+
+}  // namespace racerig::run

@@ -1,0 +1,17 @@
+// Human rendering of a run's report (what `racerig reproduce` and `stress`
+// print per run).
+#pragma once
+
+#include <string>
+
+#include "proto/racerig.pb.h"
+
+namespace racerig::run {
+
+// The verdict line, the phase timings, where logs were kept; the schedule
+// trace (always when verbose, else unless REPRODUCED), the oops, blocked
+// tasks, vCPUs, and the agent events that explain the verdict (all of them
+// when verbose).
+std::string render_run(const pb::RunReport& report, bool verbose);
+
+}  // namespace racerig::run
