@@ -13,6 +13,7 @@
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/stress_job.h"
+#include "rig/run/render.h"
 #include "rig/qemu/cancel.h"
 #include "rig/verdict/verdict.h"
 
@@ -51,7 +52,7 @@ class StressPrinter : public TerminalProgress {
       std::printf("  seed %llu: no oops in %d s\n", seed, duration_s_);
     else  // another oops, a hang, an inconclusive or failed run: the line above
           // says which
-      std::printf("  seed %llu: not the scenario's oops (%s)\n", seed, run::verdict_name(r.verdict()));
+      std::printf("  seed %llu: not the scenario's oops (%s)\n", seed, verdict::verdict_name(r.verdict()));
     std::fflush(stdout);
   }
 
