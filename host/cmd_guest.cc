@@ -12,7 +12,7 @@
 #include "rig/run/agent_events.h"
 #include "rig/run/run.h"
 #include "rig/dwarf/symbols.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 
 namespace racerig::host {
 
@@ -51,7 +51,7 @@ struct GuestOptions {
 int run_guest(const GuestOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
   auto workload = load_workload(args.workload);
   if (!workload.ok()) return report_error("workload", workload.error());
   auto kernel = ensure_kernel(args.kernel);

@@ -10,7 +10,7 @@
 #include "host/stress.h"
 #include "host/version.h"
 #include "rig/dwarf/symbols.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 #include "rig/run/run.h"
 #include "rig/run/snapshot_runner.h"
 #include "rig/run/verdict.h"
@@ -93,7 +93,7 @@ int run_stress(const StressOptions& args) {
   options.work_dir = work_dir();
   options.logs_dir = run_logs_dir();
   if (Status s = apply_vm_args(args.backend, args.restore, options); !s.ok()) return report_error("stress", s.error());
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
   pb::ReproduceReport all;
   all.set_racerig_version(racerig_version());
   all.set_qemu_version(qemu_version(options.qemu));
@@ -112,7 +112,7 @@ int run_stress(const StressOptions& args) {
   all.set_kernel_variant((*session)->context.kernel.variant);
   all.set_kernel_build_id((*session)->context.kernel.build_id);
   int oopsed = 0, infra = 0;
-  for (int i = 1; i <= runs && !vm::cancelled(); ++i) {
+  for (int i = 1; i <= runs && !process::cancelled(); ++i) {
     const uint64_t run_seed = seed + static_cast<uint64_t>(i - 1);
     progress_line("run " + std::to_string(i) + ": fsx seed " + std::to_string(run_seed) + ", " +
                   std::to_string(duration) + " s");

@@ -12,7 +12,7 @@
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/validate_job.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 #include "rig/run/junit.h"
 #include "rig/run/validate.h"
 #include "rig/run/verdict.h"
@@ -95,7 +95,7 @@ Result<jobs::ValidateOutcome> validate_remotely(const ValidateOptions& args, Val
 int run_validate(const ValidateOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
   jobs::ValidateRequest request;
   request.runs = args.runs;
   request.base = args.base;

@@ -9,8 +9,8 @@
 #include "host/version.h"
 #include "rig/jobs/kernels.h"
 #include "rig/kbuild/cache.h"
+#include "rig/machine/run_dir.h"
 #include "rig/process/cancel.h"
-#include "rig/qemu/run_dir.h"
 #include "rig/run/run.h"
 
 namespace racerig::host {
@@ -22,7 +22,7 @@ Result<kbuild::Cache> open_cache(const std::filesystem::path& root) {
   // Every command that may build or boot: Ctrl-C cancels (builds and VMs
   // are stopped), and what SIGKILLed racerigs left is removed first.
   process::install_cancel_handlers();
-  vm::remove_stale_run_dirs();
+  machine::remove_stale_run_dirs();
   return kbuild::Cache::open(std::filesystem::path(repo_root()) / "kernels",
                              root.empty() ? kbuild::default_cache_root() : root);
 }

@@ -80,7 +80,7 @@ BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
   EXPECT_TRUE(initrd.ok()) << initrd.error().message;
   if (!initrd.ok()) return r;
 
-  vm::VmConfig cfg;
+  machine::VmConfig cfg;
   cfg.bzimage = bzimage;
   cfg.initrd = initrd->path();
   cfg.append = "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1";

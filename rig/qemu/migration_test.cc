@@ -39,8 +39,8 @@ class Migration : public testing::Test {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
-  VmConfig config(bool share, bool incoming) const {
-    VmConfig cfg;
+  machine::VmConfig config(bool share, bool incoming) const {
+    machine::VmConfig cfg;
     cfg.firmware_only = true;
     cfg.memory_mb = 128;
     cfg.pmem_mb = 16;
@@ -124,7 +124,7 @@ TEST_F(Migration, AMissingOrEmptyStreamIsAnInputError) {
 }
 
 TEST_F(Migration, MissingMemoryFilesAreInputErrors) {
-  VmConfig cfg = config(false, true);
+  machine::VmConfig cfg = config(false, true);
   cfg.ram_file = dir_ / "nope.img";
   auto vm = Vm::start(cfg, soon());
   ASSERT_FALSE(vm.ok());

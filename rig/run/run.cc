@@ -62,7 +62,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     report.set_reason(live.error().message);
     return report;
   }
-  vm::Machine& vm = *live->vm;
+  machine::Machine& vm = *live->vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   Evidence ev;
   std::string not_ready = boot_to_ready(ctx, *live, monitor, phases, progress);

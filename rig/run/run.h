@@ -12,6 +12,7 @@
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
+#include "rig/machine/backend.h"
 #include "rig/scenario/scenario.h"
 #include "rig/schedule/engine.h"
 
@@ -53,8 +54,7 @@ struct RunOptions {
   bool pmem_template = true;
   // What starts QEMU: directly (fork/exec), or libvirt as a transient domain
   // on libvirt_uri (empty: the embedded driver in the cache, see backend.h).
-  enum class Backend { kQemu, kLibvirt };
-  Backend backend = Backend::kQemu;
+  machine::Backend backend = machine::Backend::kQemu;
   std::string libvirt_uri;
   // How runs from a ready-state snapshot restore it (see SnapshotRunner).
   enum class Restore {

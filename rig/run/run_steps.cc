@@ -14,7 +14,8 @@
 #include "rig/crash/oops.h"
 #include "rig/dwarf/symbols.h"
 #include "rig/kbuild/cache.h"
-#include "rig/qemu/cancel.h"
+#include "rig/machine/sparse_copy.h"
+#include "rig/process/cancel.h"
 #include "rig/qemu/vm.h"
 #include "rig/run/backend.h"
 #include "rig/run/crash_stop.h"
@@ -36,13 +37,13 @@ bool wants_template(const RunContext& ctx) {
 }
 
 // "; console tail:\n<the console's last lines>", or that it said nothing.
-std::string console_tail(const vm::Machine& vm) {
+std::string console_tail(const machine::Machine& vm) {
   const std::string console = last_lines(vm.console_log(), 15);
   return console.empty() ? "; the console said nothing" : "; console tail:\n" + console;
 }
 
 // "<what>: <how QEMU ended>" and the console's tail.
-std::string ended_text(const std::string& what, const vm::Machine& vm) {
+std::string ended_text(const std::string& what, const machine::Machine& vm) {
   std::string out = what;
   if (vm.exited() && !vm.exit_text().empty()) out += ": " + vm.exit_text();
   return out + console_tail(vm);
@@ -106,8 +107,8 @@ Result<bool> wait_after_schedule(schedule::Engine& engine, VmMonitor& monitor, D
 
 // The QEMU options every VM of this context shares (no initrd, no NVDIMM
 // image choice).
-vm::VmConfig vm_config(const RunContext& ctx) {
-  vm::VmConfig cfg;
+machine::VmConfig vm_config(const RunContext& ctx) {
+  machine::VmConfig cfg;
   cfg.qemu = ctx.options.qemu;
   cfg.bzimage = ctx.kernel.bzimage;
   cfg.append = ctx.options.append;
@@ -121,7 +122,7 @@ vm::VmConfig vm_config(const RunContext& ctx) {
 
 // Starts the VM with `cfg` through the context's backend (the VM stays
 // stopped; the gdbstub is not connected yet).
-Result<Live> start_live_with(const RunContext& ctx, const vm::VmConfig& cfg) {
+Result<Live> start_live_with(const RunContext& ctx, const machine::VmConfig& cfg) {
   Live live;
   auto started = start_machine(cfg, ctx.options);
   if (!started.ok()) return started.error().wrap("starting QEMU");
@@ -151,7 +152,7 @@ Status connect_gdb(const RunContext& ctx, Live& live) {
 Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive,
                         const std::filesystem::path& pmem_template) {
   RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx.base_initramfs, plan));
-  vm::VmConfig cfg = vm_config(ctx);
+  machine::VmConfig cfg = vm_config(ctx);
   cfg.initrd = initrd.path();
   cfg.snapshot_drive = snapshot_drive;
   cfg.pmem_template = pmem_template;
@@ -168,7 +169,7 @@ std::string boot_to_ready(const RunContext& ctx, Live& live, VmMonitor& monitor,
   const pb::Scenario& sc = ctx.scenario.scenario;
   if (Status s = live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))); !s.ok())
     return "starting the guest: " + s.error().message;
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   bool spoke = false;
   auto booted = wait_running(*live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
                              [&] {
@@ -269,7 +270,7 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
   // After the schedule (phase "finish"): until the agent is done, the kernel
   // oopsed (and printed the whole report), the guest is gone, or the actors
   // deadlocked. A stress run spends its whole budget here.
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   const Deadline finish_deadline = Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60));
   auto finish_done = [&] { return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete(); };
   if (outcome.kind == schedule::Outcome::Kind::kEnforced || ev.serialized) {
@@ -322,7 +323,7 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
 }
 
 // Evidence → verdict, oops decoded, agent events; phase "verdict".
-void judge(const RunContext& ctx, const vm::Machine& vm, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
+void judge(const RunContext& ctx, const machine::Machine& vm, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
            Clock::time_point t0, Phases& phases, const std::vector<pb::AgentEvent>& earlier_events) {
   monitor.poll();
   if (vm.exited()) {
@@ -365,7 +366,7 @@ void judge(const RunContext& ctx, const vm::Machine& vm, VmMonitor& monitor, Evi
 // failure to keep them into its reason. `console` is this run's part.
 void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report) {
   // A run the user interrupted (Ctrl-C) is not kept: nothing went wrong.
-  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty() || vm::cancelled()) return;
+  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty() || process::cancelled()) return;
   auto kept = keep_run_logs(ctx.options.logs_dir,
                             kept_logs_name(std::time(nullptr), report.scenario(), report.kernel_variant(), report.run()),
                             logs);
@@ -374,7 +375,7 @@ void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report
   else
     report.set_reason(report.reason() + " (its logs could not be kept: " + kept.error().message + ")");
 }
-void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report) {
+void keep_logs(const RunContext& ctx, const machine::Machine& vm, const std::string& console, pb::RunReport& report) {
   keep_logs(ctx, RunLogs{console, vm.qemu_log(), vm.agent_log()}, report);
 }
 
@@ -441,7 +442,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   *plan.mutable_workload()->mutable_setup() = setup;
   plan.set_make_template(true);
   RACERIG_ASSIGN(Live live, start_live(ctx, plan, false, {}));
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   RACERIG_TRY(live.target->resume(all_vcpus(ctx), Deadline::after(milliseconds(5000))));
   const auto boot_deadline =
@@ -470,7 +471,7 @@ Result<std::filesystem::path> ensure_pmem_template(const RunContext& ctx, const 
   // Several racerig processes may race to make the same template: each
   // copies to its own name, and the rename is atomic.
   const fs::path mine = path.string() + "." + std::to_string(::getpid()) + ".new";
-  Status copied = vm::copy_sparse(vm.pmem_image_path(), mine);
+  Status copied = machine::copy_sparse(vm.pmem_image_path(), mine);
   (void)vm.shutdown(Deadline::after(milliseconds(10000)));
   RACERIG_TRY(copied);
   if (::rename(mine.c_str(), path.c_str()) != 0) {

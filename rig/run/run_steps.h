@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "rig/gdbremote/client.h"
-#include "rig/qemu/machine.h"
+#include "rig/machine/machine.h"
+#include "rig/machine/vm_config.h"
 #include "rig/qemu/vm.h"
 #include "rig/run/guest_monitor.h"
 #include "rig/run/kept_logs.h"
@@ -46,7 +47,7 @@ class Phases {
 
 // One QEMU with its gdbstub connection.
 struct Live {
-  std::unique_ptr<vm::Machine> vm;
+  std::unique_ptr<machine::Machine> vm;
   // The same VM when the direct backend started it (migration needs its
   // QMP); null under libvirt.
   vm::Vm* qemu = nullptr;
@@ -56,11 +57,11 @@ struct Live {
 
 // The QEMU options every VM of this context shares (no initrd, no NVDIMM
 // image choice).
-vm::VmConfig vm_config(const RunContext& ctx);
+machine::VmConfig vm_config(const RunContext& ctx);
 
 // Starts the VM with `cfg` through the context's backend (the VM stays
 // stopped; the gdbstub is not connected yet).
-Result<Live> start_live_with(const RunContext& ctx, const vm::VmConfig& cfg);
+Result<Live> start_live_with(const RunContext& ctx, const machine::VmConfig& cfg);
 
 // The direct QEMU of `live`, which the incoming restore path needs.
 Result<vm::Vm*> direct_qemu(Live& live);
@@ -88,14 +89,14 @@ bool enforce(const RunContext& ctx, Live& live, VmMonitor& monitor, Evidence& ev
              Clock::time_point t0, Phases& phases, const std::string& go_line, const Progress& progress);
 
 // Evidence → verdict, oops decoded, agent events; phase "verdict".
-void judge(const RunContext& ctx, const vm::Machine& vm, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
+void judge(const RunContext& ctx, const machine::Machine& vm, VmMonitor& monitor, Evidence& ev, pb::RunReport& report,
            Clock::time_point t0, Phases& phases, const std::vector<pb::AgentEvent>& earlier_events);
 
 // The logs of an INFRA_ERROR or STALLED run, kept (see kept_logs.h) while
 // the VM's logs are still at hand: the place goes into the report, a
 // failure to keep them into its reason. `console` is this run's part.
 void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report);
-void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report);
+void keep_logs(const RunContext& ctx, const machine::Machine& vm, const std::string& console, pb::RunReport& report);
 
 // A report for run `index`: scenario, kernel and its build id.
 pb::RunReport new_report(const RunContext& ctx, int index);

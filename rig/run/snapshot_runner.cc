@@ -16,8 +16,9 @@
 #include <vector>
 
 #include "guest/initramfs/initramfs.h"
+#include "rig/machine/sparse_copy.h"
+#include "rig/process/cancel.h"
 #include "rig/process/process.h"
-#include "rig/qemu/cancel.h"
 #include "rig/qemu/exit_status.h"
 #include "rig/qemu/migration.h"
 #include "rig/qemu/vm.h"
@@ -113,7 +114,7 @@ namespace {
 // When QEMU died on the way, its logs go to *dead_logs.
 Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const ReadySnapshotStore::Entry& e,
                                                std::optional<RunLogs>* dead_logs) {
-  vm::VmConfig cfg = vm_config(ctx);
+  machine::VmConfig cfg = vm_config(ctx);
   cfg.initrd = e.file(kInitrdFile);
   cfg.ram_file = e.file(kRamFile);
   cfg.pmem_file = e.file(kPmemFile);
@@ -157,13 +158,13 @@ Status SnapshotRunner::prepare(const Progress& progress) {
   from_cache_ = false;
   // The incoming path maps the snapshot's files into a directly started
   // QEMU; libvirt's domains restore with loadvm (through its monitor).
-  const bool libvirt = ctx_.options.backend == RunOptions::Backend::kLibvirt;
+  const bool libvirt = ctx_.options.backend == machine::Backend::kLibvirt;
   if (libvirt && ctx_.options.restore == RunOptions::Restore::kIncoming)
     return make_error(ErrorKind::kInput, "--restore incoming needs --backend qemu (libvirt restores with loadvm)");
   if (ctx_.options.restore != RunOptions::Restore::kLoadvm && !libvirt) {
     Status s = prepare_incoming(progress);
     // A killed QEMU is no reason to think incoming cannot work here.
-    if (s.ok() || ctx_.options.restore == RunOptions::Restore::kIncoming || vm::cancelled() ||
+    if (s.ok() || ctx_.options.restore == RunOptions::Restore::kIncoming || process::cancelled() ||
         vm::says_qemu_was_killed(s.error().message))
       return s;
     progress("the incoming snapshot could not be made (" + s.error().message + "); restoring with loadvm instead");
@@ -267,16 +268,16 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
     }
   } cleanup{staging};
   if (!pmem.empty()) {
-    RACERIG_TRY(vm::copy_sparse(pmem, staging / kPmemFile));
+    RACERIG_TRY(machine::copy_sparse(pmem, staging / kPmemFile));
   } else {
     RACERIG_TRY(make_sparse_file(staging / kPmemFile, kPmemMb));
   }
   RACERIG_TRY(make_sparse_file(staging / kRamFile, ctx_.options.memory_mb));
   {
     RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx_.base_initramfs, plan));
-    RACERIG_TRY(vm::copy_sparse(initrd.path(), staging / kInitrdFile));
+    RACERIG_TRY(machine::copy_sparse(initrd.path(), staging / kInitrdFile));
   }
-  vm::VmConfig cfg = vm_config(ctx_);
+  machine::VmConfig cfg = vm_config(ctx_);
   cfg.initrd = staging / kInitrdFile;
   cfg.ram_file = staging / kRamFile;
   cfg.pmem_file = staging / kPmemFile;
@@ -367,7 +368,7 @@ pb::RunReport SnapshotRunner::run_loadvm(pb::RunReport report, Clock::time_point
   report.set_restore_method("loadvm");
   Phases phases(report);
   Live& live = state_->live;
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   Evidence ev;
   bool usable = false;
   // Stop whatever the last run left running, then restore the ready state.
@@ -423,7 +424,7 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
   Result<std::unique_ptr<Live>> restored = take();
   // A QEMU killed under the restore is this run's infrastructure error; the
   // snapshot is not to blame.
-  if (!restored.ok() && !vm::cancelled() && !vm::says_qemu_was_killed(restored.error().message)) {
+  if (!restored.ok() && !process::cancelled() && !vm::says_qemu_was_killed(restored.error().message)) {
     progress("the ready-state snapshot did not restore (" + restored.error().message + "); making it again");
     const ReadySnapshotStore store(snapshot_store_dir(ctx_.options.work_dir));
     (void)store.remove(state_->entry->meta.key());
@@ -451,8 +452,8 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
     auto logs = std::make_shared<std::optional<RunLogs>>();
     state_->standby_logs = logs;
     // The worker follows this thread's cancellation (a racerigd job's token).
-    state_->standby = state_->worker->submit([ctx, entry, logs, token = vm::current_token()]() -> Result<Restored> {
-      vm::ScopedCancel scope(token);
+    state_->standby = state_->worker->submit([ctx, entry, logs, token = process::current_token()]() -> Result<Restored> {
+      process::ScopedCancel scope(token);
       const auto t = Clock::now();
       RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry, logs.get()));
       Restored r;
@@ -462,7 +463,7 @@ pb::RunReport SnapshotRunner::run_incoming(pb::RunReport report, Clock::time_poi
     });
   }
   Live& live = **restored;
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   Evidence ev;
   VmMonitor monitor(vm, ctx_.scenario.scenario.expect());
   monitor.assume_ready();

@@ -1,5 +1,5 @@
 // The guest's serial ports on UNIX sockets (see guest_ports.h).
-#include "rig/qemu/guest_ports.h"
+#include "rig/machine/guest_ports.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace racerig::vm {
+namespace racerig::machine {
 
 namespace fs = std::filesystem;
 
@@ -138,4 +138,4 @@ void GuestPorts::close() {
   epoll_.reset();
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::machine
