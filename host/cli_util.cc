@@ -1,7 +1,7 @@
 // CLI helpers (see cli_util.h).
 #include "host/cli_util.h"
 #include "rig/base/file.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 #include "rig/run/backend.h"
 
 #include <fcntl.h>
@@ -116,12 +116,12 @@ void add_backend_options(CLI::App& app, BackendArgs& into) {
 
 Status apply_backend_args(const BackendArgs& args, run::RunOptions& options) {
   if (!args.backend.empty()) {
-    RACERIG_ASSIGN(options.backend, run::parse_backend(args.backend));
+    RACERIG_ASSIGN(options.backend, machine::parse_backend(args.backend));
   }
   if (!args.libvirt_uri.empty()) {
-    if (options.backend != run::RunOptions::Backend::kLibvirt && !args.backend.empty())
+    if (options.backend != machine::Backend::kLibvirt && !args.backend.empty())
       return make_error(ErrorKind::kInput, "--libvirt-uri goes with --backend libvirt, not --backend " + args.backend);
-    options.backend = run::RunOptions::Backend::kLibvirt;
+    options.backend = machine::Backend::kLibvirt;
     options.libvirt_uri = args.libvirt_uri;
   }
   return Status::Ok();
@@ -159,7 +159,7 @@ int finish_runs(const pb::ReproduceReport& all, const std::string& json, int inf
   if (!json.empty()) {
     if (Status s = write_json(all, json); !s.ok()) return report_error("json", s.error());
   }
-  if (vm::cancelled()) {
+  if (process::cancelled()) {
     progress_line("interrupted");
     return kExitInfra;
   }

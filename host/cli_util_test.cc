@@ -58,18 +58,18 @@ TEST(CliUtilTest, JsonTakesDashForStdout) {
 TEST(CliUtilTest, VmArgsSetTheBackendAndRestoreOfTheRuns) {
   run::RunOptions options;
   ASSERT_TRUE(apply_vm_args(BackendArgs{}, "auto", options).ok());
-  EXPECT_EQ(options.backend, run::RunOptions::Backend::kQemu);
+  EXPECT_EQ(options.backend, machine::Backend::kQemu);
   EXPECT_EQ(options.restore, run::RunOptions::Restore::kAuto);
 
   options = {};
   ASSERT_TRUE(apply_vm_args(BackendArgs{"libvirt", ""}, "loadvm", options).ok());
-  EXPECT_EQ(options.backend, run::RunOptions::Backend::kLibvirt);
+  EXPECT_EQ(options.backend, machine::Backend::kLibvirt);
   EXPECT_TRUE(options.libvirt_uri.empty());
   EXPECT_EQ(options.restore, run::RunOptions::Restore::kLoadvm);
 
   options = {};
   ASSERT_TRUE(apply_vm_args(BackendArgs{"", "qemu:///embed?root=/tmp/x"}, "incoming", options).ok());
-  EXPECT_EQ(options.backend, run::RunOptions::Backend::kLibvirt) << "--libvirt-uri implies libvirt";
+  EXPECT_EQ(options.backend, machine::Backend::kLibvirt) << "--libvirt-uri implies libvirt";
   EXPECT_EQ(options.libvirt_uri, "qemu:///embed?root=/tmp/x");
   EXPECT_EQ(options.restore, run::RunOptions::Restore::kIncoming);
 

@@ -20,8 +20,8 @@
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/kbuild/cache.h"
+#include "rig/process/cancel.h"
 #include "rig/process/process.h"
-#include "rig/qemu/cancel.h"
 #include "rig/run/backend.h"
 #include "rig/run/pmem_template.h"
 #include "rig/run/run.h"
@@ -316,7 +316,7 @@ int run_bench(const BenchOptions& args) {
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   const std::string& kernel_name = args.kernel;
   const fs::path out_path = args.out.empty() ? fs::path(repo_root()) / "BENCHMARKS.md" : fs::path(args.out);
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
 
   run::RunOptions options;
   options.kvm = args.kvm;
@@ -337,9 +337,9 @@ int run_bench(const BenchOptions& args) {
   if (!kernel.ok()) return report_error("bench", kernel.error());
   bench.set_kernel_variant(kernel->variant);
   bench.set_kernel_build_id(kernel->build_id);
-  auto syms = symbols::Symbols::open(kernel->vmlinux.string());
+  auto syms = dwarf::Symbols::open(kernel->vmlinux.string());
   if (!syms.ok()) return report_error("bench", syms.error());
-  std::shared_ptr<const symbols::Symbols> shared(std::move(*syms));
+  std::shared_ptr<const dwarf::Symbols> shared(std::move(*syms));
   auto ctx = run::prepare_run(*kernel, shared, std::move(*loaded), options);
   if (!ctx.ok()) return report_error("bench", ctx.error());
   auto collect = [&](pb::ReproduceReport* into, const pb::RunReport& r) {
@@ -360,7 +360,7 @@ int run_bench(const BenchOptions& args) {
       fs::remove_all(cached, ec);
       progress_line("removed the cached ready-state snapshot; the first run makes it again");
     }
-    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
       snapshots.expect_runs(args.runs - i);
       pb::RunReport r = snapshots.run(i, [](const std::string&) {});
       std::printf("forced (snapshot, %s) run %d: %s, %.2f s to the oops\n", r.restore_method().c_str(), i,
@@ -373,7 +373,7 @@ int run_bench(const BenchOptions& args) {
     run::RunContext loadvm = *ctx;
     loadvm.options.restore = run::RunOptions::Restore::kLoadvm;
     run::SnapshotRunner snapshots(loadvm);
-    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
       pb::RunReport r = snapshots.run(i, [](const std::string&) {});
       std::printf("forced (snapshot, loadvm) run %d: %s, %.2f s to the oops\n", i, verdict::verdict_name(r.verdict()),
                   r.time_to_oops_ms() / 1000);
@@ -381,7 +381,7 @@ int run_bench(const BenchOptions& args) {
       collect(bench.mutable_forced_snapshot_loadvm(), r);
     }
   }
-  for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+  for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
     pb::RunReport r = run::run_once(*ctx, i, [](const std::string&) {});
     std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, verdict::verdict_name(r.verdict()),
                 r.time_to_oops_ms() / 1000);
@@ -391,7 +391,7 @@ int run_bench(const BenchOptions& args) {
   {  // The same, with the guest making its own filesystem in every boot.
     run::RunContext own_fs = *ctx;
     own_fs.options.pmem_template = false;
-    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
       pb::RunReport r = run::run_once(own_fs, i, [](const std::string&) {});
       std::printf("forced (cold, no template) run %d: %s, %.2f s to the oops\n", i,
                   verdict::verdict_name(r.verdict()), r.time_to_oops_ms() / 1000);
@@ -405,7 +405,7 @@ int run_bench(const BenchOptions& args) {
     bare.scenario.scenario.clear_workload();
     bare.scenario.scenario.mutable_workload()->mutable_setup()->set_skip_fsdax(true);
     bare.scenario.scenario.clear_expect();
-    for (int i = 1; i <= std::min(args.runs, 5) && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= std::min(args.runs, 5) && !process::cancelled(); ++i) {
       pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
       const double s = wall_s(r);
       std::printf("bare boot %d: %s, %.2f s\n", i, verdict::verdict_name(r.verdict()), s);
@@ -416,19 +416,19 @@ int run_bench(const BenchOptions& args) {
   // The same forced runs and bare boots through libvirt.
   if (!args.skip_libvirt) {
     run::RunContext lv = *ctx;
-    lv.options.backend = run::RunOptions::Backend::kLibvirt;
+    lv.options.backend = machine::Backend::kLibvirt;
     lv.options.libvirt_uri = args.libvirt_uri;
     bench.set_libvirt_uri(run::libvirt_uri_of(lv.options));
     {
       run::SnapshotRunner snapshots(lv);
-      for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+      for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
         pb::RunReport r = snapshots.run(i, [](const std::string&) {});
         std::printf("libvirt forced (snapshot) run %d: %s, %.2f s wall\n", i, verdict::verdict_name(r.verdict()), wall_s(r));
         std::fflush(stdout);
         collect(bench.mutable_forced_snapshot_libvirt(), r);
       }
     }
-    for (int i = 1; i <= args.runs && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
       pb::RunReport r = run::run_once(lv, i, [](const std::string&) {});
       std::printf("libvirt forced (cold) run %d: %s, %.2f s wall\n", i, verdict::verdict_name(r.verdict()), wall_s(r));
       std::fflush(stdout);
@@ -439,7 +439,7 @@ int run_bench(const BenchOptions& args) {
     bare.scenario.scenario.clear_workload();
     bare.scenario.scenario.mutable_workload()->mutable_setup()->set_skip_fsdax(true);
     bare.scenario.scenario.clear_expect();
-    for (int i = 1; i <= std::min(args.runs, 5) && !vm::cancelled(); ++i) {
+    for (int i = 1; i <= std::min(args.runs, 5) && !process::cancelled(); ++i) {
       pb::RunReport r = run::run_once(bare, i, [](const std::string&) {});
       const double s = wall_s(r);
       std::printf("libvirt bare boot %d: %s, %.2f s\n", i, verdict::verdict_name(r.verdict()), s);
@@ -454,7 +454,7 @@ int run_bench(const BenchOptions& args) {
                                      /*cold=*/false, notes);
   if (!stress.ok()) return report_error("bench", stress.error());
   const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 9000) * 10;
-  for (int i = 1; i <= args.stress_runs && !vm::cancelled(); ++i) {
+  for (int i = 1; i <= args.stress_runs && !process::cancelled(); ++i) {
     pb::RunReport r = jobs::run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
     std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
                 verdict::verdict_name(r.verdict()),
@@ -465,7 +465,7 @@ int run_bench(const BenchOptions& args) {
   }
 
   // Kernel builds and a warm validate.
-  if (!args.skip_builds && !vm::cancelled()) {
+  if (!args.skip_builds && !process::cancelled()) {
     auto t = Clock::now();
     if (ensure_kernel(kernel_name).ok()) bench.set_build_cached_s(seconds_since(t));
     auto cache = open_cache();
@@ -502,12 +502,12 @@ int run_bench(const BenchOptions& args) {
   // The warm validate, as a user runs it (also with --skip-builds): once to
   // have both kernels' snapshots cached (and the patched kernel built), then
   // timed.
-  if (!vm::cancelled()) {
+  if (!process::cancelled()) {
     bench.set_validate_runs(args.validate_runs);
     const std::vector<std::string> validate = {
         "/proc/self/exe", "validate", "--runs", std::to_string(args.validate_runs), "--patch",
         (fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch").string()};
-    for (int pass = 1; pass <= 2 && !vm::cancelled(); ++pass) {
+    for (int pass = 1; pass <= 2 && !process::cancelled(); ++pass) {
       auto t = Clock::now();
       process::Limits limits;
       limits.deadline = Deadline::after_seconds(1800);
@@ -523,7 +523,7 @@ int run_bench(const BenchOptions& args) {
   }
   // `reproduce --runs 1` as a user runs it, on the cache every step above
   // left warm (the snapshot runs made the ready state).
-  if (!vm::cancelled()) {
+  if (!process::cancelled()) {
     auto t = Clock::now();
     process::Limits limits;
     limits.deadline = Deadline::after_seconds(600);
@@ -545,7 +545,7 @@ int run_bench(const BenchOptions& args) {
   if (!args.json.empty()) {
     if (Status s = write_json(bench, args.json); !s.ok()) return report_error("json", s.error());
   }
-  if (vm::cancelled()) {
+  if (process::cancelled()) {
     progress_line("interrupted");
     return kExitInfra;
   }

@@ -9,7 +9,7 @@
 #include "rig/run/agent_events.h"
 #include "rig/run/run.h"
 #include "rig/dwarf/symbols.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 
 namespace racerig::host {
 
@@ -30,12 +30,12 @@ struct GuestOptions {
 int run_guest(const GuestOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
   auto workload = load_workload(args.workload);
   if (!workload.ok()) return report_error("workload", workload.error());
   auto kernel = ensure_kernel(args.kernel);
   if (!kernel.ok()) return report_error("kernel " + args.kernel, kernel.error());
-  auto syms = symbols::Symbols::open(kernel->vmlinux.string());
+  auto syms = dwarf::Symbols::open(kernel->vmlinux.string());
   if (!syms.ok()) return report_error("symbols", syms.error());
 
   scenario::LoadedScenario loaded;
@@ -47,7 +47,7 @@ int run_guest(const GuestOptions& args) {
   options.kvm = args.kvm;
   options.work_dir = work_dir();
   options.logs_dir = run_logs_dir();
-  auto ctx = run::prepare_run(*kernel, std::shared_ptr<const symbols::Symbols>(std::move(*syms)), std::move(loaded),
+  auto ctx = run::prepare_run(*kernel, std::shared_ptr<const dwarf::Symbols>(std::move(*syms)), std::move(loaded),
                               options);
   if (!ctx.ok()) return report_error("guest", ctx.error());
   progress_line("booting " + kernel->variant + " and running " + args.workload);

@@ -11,7 +11,7 @@
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/reproduce_job.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 #include "rig/run/render.h"
 
 namespace racerig::host {
@@ -53,7 +53,7 @@ class ReproducePrinter : public TerminalProgress {
 int run_reproduce(const ReproduceOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
   jobs::ReproduceRequest request;
   request.scenario = args.scenario;
   request.kernel = args.kernel;

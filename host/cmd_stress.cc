@@ -14,7 +14,7 @@
 #include "host/terminal_progress.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/run/render.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 #include "rig/verdict/verdict.h"
 
 namespace racerig::host {
@@ -76,7 +76,7 @@ int run_stress(const StressOptions& args) {
   request.options.logs_dir = run_logs_dir();
   if (Status s = apply_vm_args(args.backend, args.restore, request.options); !s.ok())
     return report_error("stress", s.error());
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
 
   StressPrinter printer(args.verbose, args.duration);
   auto ready = [&]() -> Status {

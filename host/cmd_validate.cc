@@ -12,7 +12,7 @@
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/validate_job.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 #include "rig/verdict/junit.h"
 #include "rig/verdict/validate.h"
 #include "rig/verdict/verdict.h"
@@ -58,7 +58,7 @@ int finish(const pb::ValidateReport& report, const ValidateOptions& args, int co
 int run_validate(const ValidateOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
-  vm::install_cancel_handlers();
+  process::install_cancel_handlers();
   jobs::ValidateRequest request;
   request.runs = args.runs;
   request.base = args.base;

@@ -1,5 +1,5 @@
 // racerig: the command-line entry point. Parses with the tree of host/cli.cc
-// and runs the chosen subcommand (host/cmd_*.cc, host/kernels.cc).
+// and runs the chosen subcommand (host/cmd_*.cc).
 #include <string>
 
 #include <iostream>

@@ -12,7 +12,7 @@ const char* racerig_version() {
 }
 
 std::string qemu_version(const std::string& qemu) {
-  auto version = vm::qemu_version(qemu, Deadline::after_seconds(10));
+  auto version = qemu::qemu_version(qemu, Deadline::after_seconds(10));
   if (!version.ok()) return "unknown (" + version.error().message + ")";
   return *version;
 }

@@ -14,7 +14,7 @@
 #include "guest/agent/plan.h"
 #include "rig/base/file.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -284,4 +284,4 @@ Status wait_for_go(int fd, const Reporter& reporter, std::string* argument) {
   }
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -15,7 +15,7 @@
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 struct ActorProcess {
   std::string name;
@@ -82,4 +82,4 @@ Status wait_for_go(int fd, const Reporter& reporter, std::string* argument);
 // What /proc says about a task that does not finish.
 StuckActor inspect_task(const std::string& name, pid_t pid);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -13,7 +13,7 @@
 #include "guest/agent/plan.h"
 #include "rig/base/file.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -157,4 +157,4 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
   return AgentEnd::kDone;
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -13,7 +13,7 @@
 #include "guest/agent/reporter.h"
 #include "guest/agent/setup.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 struct AgentConfig {
   std::string plan_path = "/racerig/plan.pb";
@@ -44,4 +44,4 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
 pb::AgentEvent done_event(const std::vector<ActorProcess>& actors, int check_ops, int check_ops_run,
                           int check_ops_failed);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -14,7 +14,7 @@
 #include "guest/agent/test_util.h"
 #include "rig/base/deadline.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 using testing::TempDir;
@@ -355,4 +355,4 @@ TEST(AgentTest, MissingPlanIsFatal) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent

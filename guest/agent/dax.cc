@@ -9,7 +9,7 @@
 
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 OpStatus read_xflag_dax(int fd, const std::string& path, bool* dax) {
   struct fsxattr fa {};
@@ -55,4 +55,4 @@ OpStatus read_dax_state(const std::string& path, DaxState* out) {
   return OpStatus::success();
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -8,7 +8,7 @@
 
 #include "guest/agent/op_status.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 inline constexpr uint64_t kStatxAttrDax = 0x200000;  // STATX_ATTR_DAX
 
@@ -32,4 +32,4 @@ OpStatus write_xflag_dax(int fd, const std::string& path, bool enable);
 // reported as unknown.
 OpStatus read_dax_state(const std::string& path, DaxState* out);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

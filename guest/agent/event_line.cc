@@ -4,7 +4,7 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -78,4 +78,4 @@ std::optional<pb::AgentEvent> parse_event_line(std::string_view line) {
   return *r;
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

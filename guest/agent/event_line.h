@@ -11,7 +11,7 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 inline constexpr std::string_view kEventPrefix = "@racerig ";
 
@@ -35,4 +35,4 @@ Result<std::optional<pb::AgentEvent>> decode_event_line(std::string_view line);
 // not a well-formed event line (for tests and tools).
 std::optional<pb::AgentEvent> parse_event_line(std::string_view line);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

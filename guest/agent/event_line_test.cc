@@ -3,7 +3,7 @@
 
 #include "guest/agent/event_line.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 TEST(EventLineTest, OneLineThatRoundTrips) {
@@ -82,4 +82,4 @@ TEST(EventLineTest, SanitizeText) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -16,7 +16,7 @@
 #include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -120,4 +120,4 @@ Status wait_for_path(const std::string& path, Deadline deadline) {
   }
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

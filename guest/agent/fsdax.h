@@ -8,7 +8,7 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 struct NvdimmPaths {
   std::string sysfs = "/sys";        // a fake tree in tests
@@ -33,4 +33,4 @@ Status wait_for_path(const std::string& path, Deadline deadline);
 // A random version-4 UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".
 std::string random_uuid();
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -9,7 +9,7 @@
 #include "guest/agent/setup.h"
 #include "guest/agent/test_util.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 namespace fs = std::filesystem;
@@ -127,4 +127,4 @@ TEST(SetupEmptyDirTest, OnlyAnEmptyDirectoryPasses) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -18,7 +18,7 @@
 #include "guest/agent/ops.h"
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -292,4 +292,4 @@ FsxResult run_fsx(const pb::Fsx& spec) {
   return Fsx(spec, seed).run();
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

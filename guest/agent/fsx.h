@@ -8,7 +8,7 @@
 #include "guest/agent/op_status.h"
 #include "proto/racerig.pb.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 inline constexpr uint64_t kFsxDefaultOps = 1000;         // when ops and duration_ms are both 0
 inline constexpr uint64_t kFsxDefaultMaxSize = 256 << 10;
@@ -27,4 +27,4 @@ struct FsxResult {
 // both 0, kFsxDefaultOps. Ends with a full-file comparison.
 FsxResult run_fsx(const pb::Fsx& spec);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -6,7 +6,7 @@
 #include "guest/agent/ops.h"
 #include "guest/agent/test_util.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 using testing::TempDir;
@@ -68,4 +68,4 @@ TEST(FsxTest, MissingDirectoryIsAnErrno) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent

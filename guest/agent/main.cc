@@ -18,7 +18,7 @@
 #include "guest/agent/agent.h"
 #include "guest/agent/plan.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 constexpr char kPort[] = "/dev/ttyS1";
@@ -120,10 +120,10 @@ int host_main(int argc, char** argv, Reporter::Clock::time_point start) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent
 
 int main(int argc, char** argv) {
-  const auto start = racerig::guest::Reporter::Clock::now();
-  if (::getpid() == 1) racerig::guest::pid1_main(start);
-  return racerig::guest::host_main(argc, argv, start);
+  const auto start = racerig::agent::Reporter::Clock::now();
+  if (::getpid() == 1) racerig::agent::pid1_main(start);
+  return racerig::agent::host_main(argc, argv, start);
 }

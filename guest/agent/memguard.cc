@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -74,4 +74,4 @@ std::optional<MemFault> guarded_copy(void* dst, const void* src, size_t n) {
   return guarded([&] { std::memcpy(dst, src, n); });
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 struct MemFault {
   int signo = 0;
@@ -21,4 +21,4 @@ std::optional<MemFault> guarded_fill(void* dst, uint8_t byte, size_t n);
 // memcpy(dst, src, n) where either side may be a mapping.
 std::optional<MemFault> guarded_copy(void* dst, const void* src, size_t n);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

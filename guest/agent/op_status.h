@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 struct OpStatus {
   bool ok = true;
@@ -27,4 +27,4 @@ struct OpStatus {
   static OpStatus invalid(std::string message) { return OpStatus{false, 0, false, std::move(message)}; }
 };
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

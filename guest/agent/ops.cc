@@ -18,7 +18,7 @@
 #include "guest/agent/plan.h"
 #include "rig/base/file.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -350,4 +350,4 @@ OpStatus OpRunner::flip_loop(const pb::FlipLoop& op) {
   return OpStatus::success(note);
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

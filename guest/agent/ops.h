@@ -12,7 +12,7 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 struct OpEnv {
   // Where drop_caches writes "3" (after sync()).
@@ -64,4 +64,4 @@ OpStatus pwrite_all(int fd, const void* data, size_t n, uint64_t offset, const s
 // Reads up to n bytes at `offset` until EOF; *got is what was read.
 OpStatus pread_all(int fd, void* data, size_t n, uint64_t offset, const std::string& path, size_t* got);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -5,7 +5,7 @@
 #include "guest/agent/ops.h"
 #include "guest/agent/test_util.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 using testing::op;
@@ -151,4 +151,4 @@ TEST_F(OpsTest, DescribeMismatch) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -10,7 +10,7 @@
 #include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 Result<pb::GuestPlan> decode_plan(std::string_view bytes) {
   pb::GuestPlan plan;
@@ -97,4 +97,4 @@ Status validate_plan(const pb::GuestPlan& plan, int ncpus) {
   return Status::Ok();
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

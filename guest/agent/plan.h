@@ -8,7 +8,7 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 inline constexpr char kPlanPath[] = "/racerig/plan.pb";
 
@@ -34,4 +34,4 @@ std::string op_path(const pb::Op& op);
 // The comm the kernel will show for an actor: its name cut to 15 bytes.
 std::string comm_of(const std::string& actor_name);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

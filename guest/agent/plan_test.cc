@@ -5,7 +5,7 @@
 
 #include "guest/agent/plan.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 pb::GuestPlan plan_from_text(const std::string& text) {
@@ -75,4 +75,4 @@ TEST(PlanTest, OpNamesAndPaths) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -7,7 +7,7 @@
 
 #include "guest/agent/event_line.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 uint64_t Reporter::elapsed_us() const {
   auto d = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count();
@@ -34,4 +34,4 @@ bool Reporter::simple(pb::AgentEvent::Kind kind, const std::string& message) con
   return emit(std::move(e));
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

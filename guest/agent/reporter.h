@@ -6,7 +6,7 @@
 
 #include "proto/racerig.pb.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 class Reporter {
  public:
@@ -34,4 +34,4 @@ class Reporter {
   Clock::time_point start_;
 };
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -18,7 +18,7 @@
 #include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 namespace {
 
@@ -248,4 +248,4 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
   return Status::Ok();
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -14,7 +14,7 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 
 inline constexpr char kDefaultMountOptions[] = "dax=inode";
 inline constexpr char kDefaultMkfsOptions[] = "-m reflink=0";
@@ -69,4 +69,4 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
 // kIo unless `dir` holds nothing (or only an empty lost+found).
 Status check_empty_dir(const std::string& dir);
 
-}  // namespace racerig::guest
+}  // namespace racerig::agent

@@ -7,7 +7,7 @@
 #include "guest/agent/setup.h"
 #include "guest/agent/test_util.h"
 
-namespace racerig::guest {
+namespace racerig::agent {
 namespace {
 
 TEST(SetupTest, SplitWords) {
@@ -86,4 +86,4 @@ TEST(SetupTest, SkipFsdaxStillReportsWhatMntIs) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::agent

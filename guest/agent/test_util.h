@@ -13,7 +13,7 @@
 
 #include "proto/racerig.pb.h"
 
-namespace racerig::guest::testing {
+namespace racerig::agent::testing {
 
 class TempDir {
  public:
@@ -52,4 +52,4 @@ inline void spit(const std::string& path, const std::string& data) {
   out << data;
 }
 
-}  // namespace racerig::guest::testing
+}  // namespace racerig::agent::testing

@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 
 namespace {
 
@@ -96,4 +96,4 @@ std::string CpioWriter::finish() {
   return out;
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

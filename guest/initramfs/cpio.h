@@ -10,7 +10,7 @@
 
 #include "rig/base/result.h"
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 
 class CpioWriter {
  public:
@@ -38,4 +38,4 @@ class CpioWriter {
   uint32_t next_ino_ = 1;
 };
 
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

@@ -13,12 +13,12 @@
 #include "guest/initramfs/cpio.h"
 #include "guest/initramfs/newc_reader_for_tests.h"
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 namespace {
 
 namespace fs = std::filesystem;
 
-using testing::TempDir;
+using agent::testing::TempDir;
 
 std::string run(const std::string& cmd) {
   std::string out;
@@ -118,4 +118,4 @@ TEST(CpioTest, BadNamesAreRefused) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

@@ -9,7 +9,7 @@
 
 #include "rig/base/file.h"
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 
 namespace {
 
@@ -192,4 +192,4 @@ Result<std::vector<GuestFile>> shared_library_closure(const std::filesystem::pat
   return out;
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

@@ -11,7 +11,7 @@
 
 #include "rig/base/result.h"
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 
 struct ElfInfo {
   uint16_t machine = 0;            // e_machine (62: x86-64)
@@ -43,4 +43,4 @@ struct GuestFile {
 Result<std::vector<GuestFile>> shared_library_closure(const std::filesystem::path& binary,
                                                       const std::vector<std::string>& dirs);
 
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

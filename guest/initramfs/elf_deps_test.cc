@@ -13,7 +13,7 @@
 
 #include "guest/initramfs/elf_deps.h"
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 namespace {
 
 std::string read(const std::string& path) {
@@ -182,4 +182,4 @@ TEST(ElfDepsTest, RandomlyCorruptHeadersParseOrAreInputErrors) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

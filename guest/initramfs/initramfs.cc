@@ -17,7 +17,7 @@
 #define RACERIG_AGENT_BUILD_PATH ""
 #endif
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 
 namespace {
 
@@ -207,4 +207,4 @@ Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, cons
   return out;
 }
 
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

@@ -10,7 +10,7 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 
 struct BaseInputs {
   std::filesystem::path agent;                  // must be statically linked
@@ -63,4 +63,4 @@ class RunInitramfs {
 // ($TMPDIR or /tmp). kIo naming the file on failure.
 Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, const pb::GuestPlan& plan);
 
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

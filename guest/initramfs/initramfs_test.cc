@@ -13,12 +13,12 @@
 #include "guest/initramfs/initramfs.h"
 #include "guest/initramfs/newc_reader_for_tests.h"
 
-namespace racerig::guest {
+namespace racerig::initramfs {
 namespace {
 
 namespace fs = std::filesystem;
 
-using testing::TempDir;
+using agent::testing::TempDir;
 
 std::string read(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -165,4 +165,4 @@ TEST(InitramfsTest, FindAgentHonoursTheEnvironment) {
 }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::initramfs

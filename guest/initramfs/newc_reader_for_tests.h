@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace racerig::guest::testing {
+namespace racerig::initramfs::testing {
 
 struct NewcEntry {
   std::string name;
@@ -55,4 +55,4 @@ inline const NewcEntry* find_entry(const std::vector<NewcEntry>& entries, const 
   return found;
 }
 
-}  // namespace racerig::guest::testing
+}  // namespace racerig::initramfs::testing

@@ -56,12 +56,6 @@ struct DaemonOptions {
   std::string restore = "auto";  // --restore: how runs restore the ready state
 };
 
-// "qemu", or "libvirt (URI)" as the start-up line shows it.
-std::string backend_label(const run::RunOptions& options) {
-  if (options.backend != run::RunOptions::Backend::kLibvirt) return run::backend_name(options.backend);
-  return std::string(run::backend_name(options.backend)) + " (" + run::libvirt_uri_of(options) + ")";
-}
-
 int fail(const std::string& what) {
   std::fprintf(stderr, "racerigd: %s\n", what.c_str());
   return 2;
@@ -155,7 +149,7 @@ int serve(const DaemonOptions& args) {
                                    : (" and " + args.listen + " (port " + std::to_string(tcp_port) + ", " +
                                       (args.tls_cert.empty() ? "no TLS" : "TLS") + ")")
                                          .c_str(),
-               args.workers, backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get()).c_str());
+               args.workers, run::backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get()).c_str());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -5,7 +5,7 @@
 
 #include "rig/dwarf/symbols.h"
 
-namespace racerig::oops {
+namespace racerig::crash {
 
 namespace {
 
@@ -54,7 +54,7 @@ void parse_task_line(std::string_view l, pb::Oops* o) {
   o->set_comm(std::string(field("Comm: ")));
 }
 
-void decode_frame(pb::Frame* f, const symbols::Symbols& syms, bool return_address) {
+void decode_frame(pb::Frame* f, const dwarf::Symbols& syms, bool return_address) {
   if (f->function().empty()) return;
   auto base = syms.address_of(f->function());
   if (!base.ok()) return;
@@ -211,7 +211,7 @@ std::vector<pb::Oops> ConsoleParser::reports() const {
   return out;
 }
 
-void decode(pb::Oops& oops, const symbols::Symbols& syms) {
+void decode(pb::Oops& oops, const dwarf::Symbols& syms) {
   if (oops.has_rip()) decode_frame(oops.mutable_rip(), syms, false);
   for (auto& f : *oops.mutable_trace()) decode_frame(&f, syms, true);
 }
@@ -229,4 +229,4 @@ std::string render(const pb::Oops& oops) {
   return out;
 }
 
-}  // namespace racerig::oops
+}  // namespace racerig::crash

@@ -12,11 +12,11 @@
 
 #include "proto/racerig.pb.h"
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 class Symbols;
 }
 
-namespace racerig::oops {
+namespace racerig::crash {
 
 class ConsoleParser {
  public:
@@ -51,9 +51,9 @@ std::string_view strip_console_prefix(std::string_view line);
 
 // Fills address/file/line/inlined_from of RIP and every frame. Return
 // addresses in the trace are looked up at address-1 (the call), RIP as is.
-void decode(pb::Oops& oops, const symbols::Symbols& syms);
+void decode(pb::Oops& oops, const dwarf::Symbols& syms);
 
 // "BUG: ...\n  RIP: iomap_page_mkwrite+0x48/0x1e0 (fs/iomap/buffered-io.c:1017)\n  Call trace:\n ..."
 std::string render(const pb::Oops& oops);
 
-}  // namespace racerig::oops
+}  // namespace racerig::crash

@@ -6,7 +6,7 @@
 
 #include "rig/crash/oops.h"
 
-namespace racerig::oops {
+namespace racerig::crash {
 namespace {
 
 // The shape of the crash measured on the buggy kernel (6.1, x86_64).
@@ -226,4 +226,4 @@ TEST(OopsTest, GarbageNeverCrashes) {
 }
 
 }  // namespace
-}  // namespace racerig::oops
+}  // namespace racerig::crash

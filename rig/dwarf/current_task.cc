@@ -1,7 +1,7 @@
 // The per-CPU current task pointer, from symbols and DWARF (see current_task.h).
 #include "rig/dwarf/current_task.h"
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 
 Result<CurrentTaskSlot> find_current_task(const Symbols& syms) {
   if (auto own = syms.address_of("current_task"); own.ok()) return CurrentTaskSlot{own->value(), "current_task"};
@@ -18,4 +18,4 @@ Result<CurrentTaskSlot> find_current_task(const Symbols& syms) {
                         "member current_task (6.2 on); the schedule engine needs one to tell which task a vCPU runs");
 }
 
-}  // namespace racerig::symbols
+}  // namespace racerig::dwarf

@@ -11,7 +11,7 @@
 #include "rig/base/result.h"
 #include "rig/dwarf/symbols.h"
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 
 struct CurrentTaskSlot {
   uint64_t per_cpu_offset = 0;  // from a CPU's gs_base to its task pointer
@@ -23,4 +23,4 @@ struct CurrentTaskSlot {
 // error naming the vmlinux and both names tried.
 Result<CurrentTaskSlot> find_current_task(const Symbols& syms);
 
-}  // namespace racerig::symbols
+}  // namespace racerig::dwarf

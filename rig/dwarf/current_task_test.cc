@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 namespace {
 
 std::unique_ptr<Symbols> open_fixture(const char* path) {
@@ -63,4 +63,4 @@ TEST(CurrentTaskTest, VariableMemberOffsetNamesWhatIsMissing) {
 }
 
 }  // namespace
-}  // namespace racerig::symbols
+}  // namespace racerig::dwarf

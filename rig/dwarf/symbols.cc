@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <mutex>
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 
 namespace {
 
@@ -431,4 +431,4 @@ Result<uint64_t> Symbols::variable_member_offset(std::string_view variable, std:
   return *off;
 }
 
-}  // namespace racerig::symbols
+}  // namespace racerig::dwarf

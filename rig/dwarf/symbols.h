@@ -15,7 +15,7 @@
 #include "rig/base/guest_addr.h"
 #include "rig/base/result.h"
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 
 struct ResolvedPoint {
   GuestAddr addr;  // the lowest of `addrs`
@@ -75,4 +75,4 @@ class Symbols {
   std::string path_;
 };
 
-}  // namespace racerig::symbols
+}  // namespace racerig::dwarf

@@ -8,7 +8,7 @@
 
 #include "rig/dwarf/symbols.h"
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 namespace {
 
 class SymbolsTest : public ::testing::Test {
@@ -147,4 +147,4 @@ TEST(SymbolsOpenTest, MissingAndNonElfFilesAreErrors) {
 }
 
 }  // namespace
-}  // namespace racerig::symbols
+}  // namespace racerig::dwarf

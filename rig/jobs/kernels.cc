@@ -1,7 +1,7 @@
 // Kernel lookups for jobs (see kernels.h).
 #include "rig/jobs/kernels.h"
 
-#include "rig/qemu/run_dir.h"
+#include "rig/machine/run_dir.h"
 
 namespace racerig::jobs {
 
@@ -22,7 +22,7 @@ JobEnv default_env(const std::filesystem::path& repo_root) {
 }
 
 Result<kbuild::Cache> open_cache(const JobEnv& env) {
-  vm::remove_stale_run_dirs();
+  machine::remove_stale_run_dirs();
   return kbuild::Cache::open(env.kernels_dir(), env.cache_root);
 }
 

@@ -4,6 +4,7 @@
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/kernels.h"
 #include "rig/jobs/wire.h"
+#include "rig/process/cancel.h"
 #include "rig/run/snapshot_runner.h"
 #include "rig/scenario/scenario.h"
 
@@ -21,9 +22,9 @@ Result<ReproduceOutcome> run_reproduce(const JobEnv& env, const ReproduceRequest
   auto kernel = ensure_kernel(env, request.kernel, observer);
   if (!kernel.ok()) return kernel.error().wrap("kernel " + request.kernel);
   observer.note("loading symbols from " + kernel->vmlinux.string());
-  auto syms = symbols::Symbols::open(kernel->vmlinux.string());
+  auto syms = dwarf::Symbols::open(kernel->vmlinux.string());
   if (!syms.ok()) return syms.error().wrap("symbols");
-  std::shared_ptr<const symbols::Symbols> shared(std::move(*syms));
+  std::shared_ptr<const dwarf::Symbols> shared(std::move(*syms));
   auto ctx = run::prepare_run(*kernel, shared, std::move(*loaded), request.options);
   if (!ctx.ok()) return ctx.error().wrap("scenario");
 

@@ -6,6 +6,7 @@
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/kernels.h"
 #include "rig/jobs/wire.h"
+#include "rig/process/cancel.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::jobs {
@@ -39,8 +40,8 @@ Result<std::unique_ptr<StressSession>> prepare_stress(const JobEnv& env, const s
                                              std::to_string(loaded.scenario.schedule_size()) + " steps)");
   RACERIG_ASSIGN(auto kernel, ensure_kernel(env, kernel_name, observer));
   observer.note("loading symbols from " + kernel.vmlinux.string());
-  RACERIG_ASSIGN(auto syms, symbols::Symbols::open(kernel.vmlinux.string()));
-  std::shared_ptr<const symbols::Symbols> shared(std::move(syms));
+  RACERIG_ASSIGN(auto syms, dwarf::Symbols::open(kernel.vmlinux.string()));
+  std::shared_ptr<const dwarf::Symbols> shared(std::move(syms));
   RACERIG_ASSIGN(auto ctx, run::prepare_run(kernel, shared, std::move(loaded), options));
   auto session = std::make_unique<StressSession>();
   session->context = std::move(ctx);

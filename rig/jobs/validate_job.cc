@@ -6,9 +6,10 @@
 #include "rig/dwarf/symbols.h"
 #include "rig/jobs/kernels.h"
 #include "rig/jobs/wire.h"
+#include "rig/process/cancel.h"
 #include "rig/run/snapshot_runner.h"
-#include "rig/verdict/validate.h"
 #include "rig/scenario/scenario.h"
+#include "rig/verdict/validate.h"
 
 namespace racerig::jobs {
 
@@ -100,11 +101,11 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
   report.set_patched_variant(patched->variant);
   report.set_patched_build_id(patched->build_id);
 
-  std::map<std::string, std::shared_ptr<const symbols::Symbols>> syms;
+  std::map<std::string, std::shared_ptr<const dwarf::Symbols>> syms;
   for (const run::KernelFiles* k : {&*control, &*patched}) {
-    auto s = symbols::Symbols::open(k->vmlinux.string());
+    auto s = dwarf::Symbols::open(k->vmlinux.string());
     if (!s.ok()) return s.error().wrap("symbols of " + k->variant);
-    syms[k->variant] = std::shared_ptr<const symbols::Symbols>(std::move(*s));
+    syms[k->variant] = std::shared_ptr<const dwarf::Symbols>(std::move(*s));
   }
 
   observer.note("validating " + patched->variant + " on " + request.base + " (" + std::to_string(request.runs) +

@@ -1,13 +1,13 @@
 // A run's VM as a transient libvirt domain (see libvirt_vm.h).
 #include "rig/libvirt/libvirt_vm.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <sstream>
@@ -16,8 +16,10 @@
 #include "rig/libvirt/domain_log.h"
 #include "rig/libvirt/domain_xml.h"
 #include "rig/libvirt/owner.h"
+#include "rig/machine/run_dir.h"
+#include "rig/machine/sparse_copy.h"
+#include "rig/process/cancel.h"
 #include "rig/process/process.h"
-#include "rig/qemu/cancel.h"
 
 namespace racerig::libvirt {
 
@@ -57,23 +59,6 @@ std::string unique_name() {
   return std::string(kDomainPrefix) + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" + rand;
 }
 
-Status make_pmem(const vm::VmConfig& cfg, const fs::path& img) {
-  if (!cfg.pmem_template.empty()) {
-    std::error_code ec;
-    const auto size = fs::file_size(cfg.pmem_template, ec);
-    if (ec) return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + ": " + ec.message());
-    if (size != static_cast<uintmax_t>(cfg.pmem_mb) << 20)
-      return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + " has " +
-                                               std::to_string(size) + " bytes, expected " +
-                                               std::to_string(static_cast<uintmax_t>(cfg.pmem_mb) << 20));
-    return vm::copy_sparse(cfg.pmem_template, img);
-  }
-  ScopedFd fd(::open(img.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
-  if (!fd.valid()) return errno_error("creating " + img.string());
-  if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());
-  return Status::Ok();
-}
-
 // Hands the run dir and everything in it to QEMU's user (racerig, as root,
 // keeps access).
 Status give_to(const fs::path& dir, const Ids& ids) {
@@ -87,39 +72,25 @@ Status give_to(const fs::path& dir, const Ids& ids) {
 
 }  // namespace
 
-Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const vm::VmConfig& cfg, const std::string& uri,
+Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const machine::VmConfig& cfg, const std::string& uri,
                                                      Deadline deadline) {
-  if (cfg.cpus < 1 || cfg.cpus > 64)
-    return make_error(ErrorKind::kInput, "impossible vCPU count " + std::to_string(cfg.cpus));
-  if (!cfg.firmware_only) {
-    for (const fs::path& p : {cfg.bzimage, cfg.initrd}) {
-      std::error_code ec;
-      if (p.empty() || !fs::is_regular_file(p, ec))
-        return make_error(ErrorKind::kInput, "QEMU needs " + (p.empty() ? std::string("a kernel and an initrd") : p.string()) +
-                                                 ", which does not exist");
-    }
-  }
+  RACERIG_TRY(machine::check_config(cfg));
   RACERIG_ASSIGN(std::optional<Ids> ids, qemu_ids(uri));
   std::unique_ptr<LibvirtVm> vm(new LibvirtVm());
   RACERIG_ASSIGN(vm->conn_, shared_connection(uri, deadline));
 
-  fs::path parent = cfg.run_parent;
-  if (parent.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
-  }
-  std::string templ = (parent / "racerig-run-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) return errno_error("creating a run directory in " + parent.string());
-  vm->run_dir_ = templ;
+  // No owner record in the dir: the run registry (record_run below) is this
+  // backend's, and its sweeper removes the dir with the domain.
+  RACERIG_ASSIGN(vm->run_dir_, machine::make_run_dir(cfg.run_parent));
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
-  RACERIG_TRY(make_pmem(cfg, vm->pmem_image_path()));
+  RACERIG_TRY(machine::make_pmem_image(cfg, vm->pmem_image_path()));
   DomainSpec spec;
   if (!cfg.firmware_only) {
     // Copies, so that QEMU's user can read them whatever the cache's modes.
     spec.kernel = vm->run_dir_ / "bzImage";
     spec.initrd = vm->run_dir_ / "initrd";
-    RACERIG_TRY(vm::copy_sparse(cfg.bzimage, spec.kernel));
-    RACERIG_TRY(vm::copy_sparse(cfg.initrd, spec.initrd));
+    RACERIG_TRY(machine::copy_sparse(cfg.bzimage, spec.kernel));
+    RACERIG_TRY(machine::copy_sparse(cfg.initrd, spec.initrd));
     spec.cmdline = cfg.append;
   }
   if (cfg.snapshot_drive) {
@@ -129,8 +100,8 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const vm::VmConfig& cfg, con
     RACERIG_TRY(process::run_checked({{cfg.qemu_img, "create", "-q", "-f", "qcow2", spec.snapshot_disk.string(), "64M"}},
                                      limits));
   }
-  RACERIG_ASSIGN(vm::GuestPorts ports, vm::GuestPorts::listen(vm->run_dir_));
-  vm->ports_ = std::make_unique<vm::GuestPorts>(std::move(ports));
+  RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
+  vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));
   if (ids) {
     RACERIG_TRY(give_to(vm->run_dir_, *ids));
     spec.dac_label = "+" + std::to_string(ids->uid) + ":+" + std::to_string(ids->gid);
@@ -158,7 +129,7 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const vm::VmConfig& cfg, con
   RACERIG_TRY(vm->ports_->accept(
       deadline,
       [self] { return is_active(self->dom_) ? std::string() : "domain " + self->dom_.name() + " is not running"; },
-      {vm::cancel_fd()}));
+      {process::cancel_fd()}));
   std::error_code ec;
   if (!fs::exists(vm->gdb_path_, ec))
     return make_error(ErrorKind::kIo, "domain " + spec.name + " is up but " + vm->gdb_path_ + " does not exist");
@@ -195,7 +166,7 @@ Status LibvirtVm::wait_exit(Deadline deadline) {
 }
 
 void LibvirtVm::wait_until_exit_or_cancel() {
-  while (!exited_ && !vm::cancelled()) {
+  while (!exited_ && !process::cancelled()) {
     pollfd p{ports_ ? ports_->event_fd() : -1, POLLIN, 0};
     (void)::poll(&p, 1, 1000);
     drain_events();
@@ -252,8 +223,8 @@ bool LibvirtVm::exit_failed() const { return exited_ && !shut_down_ && domain_fa
 
 Result<std::string> LibvirtVm::qmp(std::string_view command, std::string_view args_json, Deadline deadline) {
   if (!qmp_) {
-    RACERIG_ASSIGN(vm::QmpClient client, vm::QmpClient::connect((run_dir_ / "qmp.sock").string(), deadline));
-    qmp_ = std::make_unique<vm::QmpClient>(std::move(client));
+    RACERIG_ASSIGN(qmp::Client client, qmp::Client::connect((run_dir_ / "qmp.sock").string(), deadline));
+    qmp_ = std::make_unique<qmp::Client>(std::move(client));
   }
   return qmp_->execute(command, args_json, deadline);
 }

@@ -1,4 +1,4 @@
-// The VM of one run as a transient libvirt domain (vm::Machine): the same
+// The VM of one run as a transient libvirt domain (machine::Machine): the same
 // machine as the direct QEMU backend, started through libvirt's C API on
 // any URI. Named "racerig-PID-N-RAND" with the owning racerig's tag in its
 // <metadata> (owner.h), so that the next racerig sweeps it if this one is
@@ -18,14 +18,14 @@
 #include "rig/base/result.h"
 #include "rig/libvirt/connection.h"
 #include "rig/libvirt/handles.h"
-#include "rig/qemu/guest_ports.h"
-#include "rig/qemu/machine.h"
-#include "rig/qemu/qmp.h"
-#include "rig/qemu/vm.h"
+#include "rig/machine/guest_ports.h"
+#include "rig/machine/machine.h"
+#include "rig/machine/vm_config.h"
+#include "rig/qmp/qmp.h"
 
 namespace racerig::libvirt {
 
-class LibvirtVm : public vm::Machine {
+class LibvirtVm : public machine::Machine {
  public:
   // Makes the run dir (NVDIMM image, snapshot drive, copies of the kernel and
   // initrd QEMU's user can read), starts the domain on `uri` (through the
@@ -33,7 +33,7 @@ class LibvirtVm : public vm::Machine {
   // use), accepts its console and agent connections. kInput for missing
   // files or a bad URI, kIo for libvirt or QEMU failures (quoted, naming the
   // URI and domain), kTimeout at the deadline. On error nothing is left.
-  static Result<std::unique_ptr<LibvirtVm>> start(const vm::VmConfig& cfg, const std::string& uri, Deadline deadline);
+  static Result<std::unique_ptr<LibvirtVm>> start(const machine::VmConfig& cfg, const std::string& uri, Deadline deadline);
   ~LibvirtVm() override;
   LibvirtVm(const LibvirtVm&) = delete;
   LibvirtVm& operator=(const LibvirtVm&) = delete;
@@ -80,8 +80,8 @@ class LibvirtVm : public vm::Machine {
   Domain dom_;
   std::filesystem::path run_dir_;
   std::string gdb_path_;
-  std::unique_ptr<vm::GuestPorts> ports_;
-  std::unique_ptr<vm::QmpClient> qmp_;
+  std::unique_ptr<machine::GuestPorts> ports_;
+  std::unique_ptr<qmp::Client> qmp_;
   bool exited_ = false;
   bool shut_down_ = false;
   std::string recorded_;  // the domain's run record (connection.h), removed at shutdown

@@ -1,5 +1,6 @@
 // Per-job cancellation tokens: a token cancels the thread that holds it and
-// nothing else; its fd wakes waiters; Ctrl-C still reaches a token's waiter.
+// nothing else; its fd wakes waiters; Ctrl-C sets the process-wide flag and
+// still reaches a token's waiter.
 #include "rig/process/cancel.h"
 
 #include <poll.h>
@@ -132,6 +133,23 @@ void raise_and_wait_on_a_token() {
 
 TEST(CancelTokenDeathTest, SignalWakesATokensWaiter) {
   EXPECT_EXIT(raise_and_wait_on_a_token(), ::testing::ExitedWithCode(0), "");
+}
+
+// In a child process, no token held: SIGINT sets the flag and wakes the
+// process-wide fd, which was quiet before. Exits with the step that failed.
+void raise_sigint_without_a_token() {
+  install_cancel_handlers();
+  if (cancel_fd() < 0) std::exit(1);
+  if (cancelled()) std::exit(2);
+  pollfd p{cancel_fd(), POLLIN, 0};
+  if (::poll(&p, 1, 0) != 0) std::exit(3);
+  ::raise(SIGINT);
+  if (!cancelled()) std::exit(4);
+  std::exit(::poll(&p, 1, 1000) == 1 ? 0 : 5);
+}
+
+TEST(CancelDeathTest, SigintSetsTheFlagAndWakesTheFd) {
+  EXPECT_EXIT(raise_sigint_without_a_token(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -2,13 +2,13 @@
 #include "rig/qemu/exit_status.h"
 
 #include "rig/base/text.h"
-#include "rig/qemu/bwrap_status.h"
+#include "rig/process/bwrap_status.h"
 
 #include <sys/wait.h>
 
 #include <cstring>
 
-namespace racerig::vm {
+namespace racerig::qemu {
 
 namespace {
 
@@ -44,9 +44,9 @@ std::string describe_sandboxed_qemu_exit(std::optional<int> qemu_exit_code, int 
   if (!qemu_exit_code)
     return with_stderr(ended("QEMU's sandbox (bubblewrap)", bwrap_wait_status) + " without reporting QEMU's end",
                        stderr_text, tail_lines);
-  const ShellExit e = decode_shell_exit(*qemu_exit_code);
+  const process::ShellExit e = process::decode_shell_exit(*qemu_exit_code);
   return with_stderr(e.signalled ? "QEMU " + killed_by(e.value) : "QEMU exited with status " + std::to_string(e.value),
                      stderr_text, tail_lines);
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace racerig::vm {
+namespace racerig::qemu {
 
 // `wait_status` is waitpid()'s status word; `stderr_text` QEMU's stderr (or
 // its log), of which the last `tail_lines` non-empty lines are quoted.
@@ -26,4 +26,4 @@ std::string describe_sandboxed_qemu_exit(std::optional<int> qemu_exit_code, int 
 // about QEMU's inputs (a snapshot it was loading, say).
 bool says_qemu_was_killed(std::string_view text);
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

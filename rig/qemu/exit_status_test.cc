@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-namespace racerig::vm {
+namespace racerig::qemu {
 namespace {
 
 // The wait status of a child that runs `body`.
@@ -70,4 +70,4 @@ TEST(QemuExit, ASandboxThatEndedWithoutAStatusSaysSo) {
 }
 
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -15,9 +15,9 @@
 
 #include "rig/base/scoped_fd.h"
 #include "rig/base/unix_socket.h"
-#include "rig/qemu/qmp.h"
+#include "rig/qmp/qmp.h"
 
-namespace racerig::vm {
+namespace racerig::qemu {
 
 namespace fs = std::filesystem;
 
@@ -77,7 +77,7 @@ Status save_device_state(Vm& vm, const fs::path& out, Deadline deadline) {
   if (::stat(vm.run_dir().c_str(), &dir_st) != 0) return errno_error("stat " + vm.run_dir().string());
   if (::lchown(sock.c_str(), dir_st.st_uid, dir_st.st_gid) != 0) return errno_error("giving " + sock.string() + " to QEMU's user");
   RACERIG_TRY(set_ignore_shared(vm, deadline));
-  auto started = vm.qmp("migrate", "{\"uri\": " + json_quote("unix:" + sock.string()) + "}", deadline);
+  auto started = vm.qmp("migrate", "{\"uri\": " + qmp::json_quote("unix:" + sock.string()) + "}", deadline);
   if (!started.ok()) return started.error().wrap(what);
 
   ScopedFd conn;
@@ -137,7 +137,7 @@ Status load_device_state(Vm& vm, const fs::path& in, Deadline deadline) {
   RACERIG_TRY(set_ignore_shared(vm, deadline));
   const fs::path sock = vm.run_dir() / "migrate-in.sock";
   RACERIG_ASSIGN(sockaddr_un addr, unix_address(sock.string()));
-  auto started = vm.qmp("migrate-incoming", "{\"uri\": " + json_quote("unix:" + sock.string()) + "}", deadline);
+  auto started = vm.qmp("migrate-incoming", "{\"uri\": " + qmp::json_quote("unix:" + sock.string()) + "}", deadline);
   if (!started.ok()) return started.error().wrap(what);
   ScopedFd conn(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!conn.valid()) return errno_error("socket");
@@ -175,4 +175,4 @@ Status load_device_state(Vm& vm, const fs::path& in, Deadline deadline) {
   return wait_migration(vm, what, deadline);
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -14,7 +14,7 @@
 #include "rig/base/result.h"
 #include "rig/qemu/vm.h"
 
-namespace racerig::vm {
+namespace racerig::qemu {
 
 // Saves the device state of a stopped VM (its vCPUs stopped, e.g. by the
 // gdbstub) whose RAM and NVDIMM are shared file mappings to `out` (created
@@ -28,4 +28,4 @@ Status save_device_state(Vm& vm, const std::filesystem::path& out, Deadline dead
 // a missing or empty file; kIo quoting QEMU when it rejects the stream.
 Status load_device_state(Vm& vm, const std::filesystem::path& in, Deadline deadline);
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -3,7 +3,7 @@
 
 #include "rig/process/process.h"
 
-namespace racerig::vm {
+namespace racerig::qemu {
 
 Result<std::string> qemu_version(const std::string& qemu, Deadline deadline) {
   process::Limits limits;
@@ -12,4 +12,4 @@ Result<std::string> qemu_version(const std::string& qemu, Deadline deadline) {
   return out.substr(0, out.find('\n'));
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -7,7 +7,7 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 
-namespace racerig::vm {
+namespace racerig::qemu {
 
 // The first line of `<qemu> --version` ("QEMU emulator version 7.2.x ...").
 // Blocks until QEMU answers or `deadline` passes (then QEMU is stopped).
@@ -15,4 +15,4 @@ namespace racerig::vm {
 // deadline.
 Result<std::string> qemu_version(const std::string& qemu, Deadline deadline);
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

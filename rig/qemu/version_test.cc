@@ -10,7 +10,7 @@
 
 #include "rig/base/file.h"
 
-namespace racerig::vm {
+namespace racerig::qemu {
 namespace {
 
 namespace fs = std::filesystem;
@@ -46,4 +46,4 @@ TEST_F(QemuVersionTest, FailingOrMissingQemuIsAnError) {
 }
 
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

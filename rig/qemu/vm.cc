@@ -5,9 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <linux/fs.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -24,14 +22,15 @@
 #include <sstream>
 #include <tuple>
 
+#include "rig/machine/run_dir.h"
+#include "rig/machine/sparse_copy.h"
+#include "rig/process/bwrap_status.h"
+#include "rig/process/cancel.h"
 #include "rig/process/process.h"
 #include "rig/process/sandbox.h"
-#include "rig/qemu/bwrap_status.h"
-#include "rig/qemu/cancel.h"
 #include "rig/qemu/exit_status.h"
-#include "rig/qemu/run_dir.h"
 
-namespace racerig::vm {
+namespace racerig::qemu {
 
 namespace fs = std::filesystem;
 
@@ -94,7 +93,7 @@ std::string option_path(const fs::path& p) {
   return out;
 }
 
-std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
+std::vector<std::string> qemu_argv(const machine::VmConfig& cfg, const fs::path& dir) {
   const std::string mem = std::to_string(cfg.memory_mb) + "M";
   const std::string share = cfg.share_files ? "on" : "off";
   const std::string pmem_share = cfg.pmem_file.empty() ? "on" : share;
@@ -128,60 +127,12 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg, const fs::path& dir) {
   return argv;
 }
 
-Status copy_sparse(const fs::path& from, const fs::path& to) {
-  ScopedFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) return errno_error("opening " + from.string());
-  struct stat st {};
-  if (::fstat(in.get(), &st) != 0) return errno_error("stat " + from.string());
-  const fs::path tmp = to.string() + ".tmp";
-  ScopedFd out(::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600));
-  if (!out.valid()) return errno_error("creating " + tmp.string());
-  auto fail = [&](const std::string& what) {
-    Error e = errno_error(what);
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return e;
-  };
-  if (::ioctl(out.get(), FICLONE, in.get()) != 0) {
-    // No reflinks here: copy the data extents and leave the holes.
-    if (::ftruncate(out.get(), st.st_size) != 0) return fail("sizing " + tmp.string());
-    off_t pos = 0;
-    while (pos < st.st_size) {
-      off_t data = ::lseek(in.get(), pos, SEEK_DATA);
-      if (data < 0) {
-        if (errno == ENXIO) break;  // only a hole is left
-        return fail("seeking data in " + from.string());
-      }
-      off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
-      if (hole < 0) return fail("seeking a hole in " + from.string());
-      off_t src = data, dst = data;
-      while (src < hole) {
-        ssize_t n = ::copy_file_range(in.get(), &src, out.get(), &dst, static_cast<size_t>(hole - src), 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail("copying " + from.string() + " to " + tmp.string());
-        if (n == 0) return fail("copying " + from.string() + ": it shrank while being copied");
-      }
-      pos = hole;
-    }
-  }
-  if (::close(out.release()) != 0) return fail("closing " + tmp.string());
-  if (::rename(tmp.c_str(), to.c_str()) != 0) return fail("renaming " + tmp.string() + " to " + to.string());
-  return Status::Ok();
-}
-
-Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
-  if (cfg.cpus < 1 || cfg.cpus > 64) return make_error(ErrorKind::kInput, "impossible vCPU count " + std::to_string(cfg.cpus));
-  if (!cfg.firmware_only) {
-    for (const fs::path& p : {cfg.bzimage, cfg.initrd}) {
-      std::error_code ec;
-      if (p.empty() || !fs::is_regular_file(p, ec))
-        return make_error(ErrorKind::kInput, "QEMU needs " + (p.empty() ? std::string("a kernel and an initrd") : p.string()) +
-                                                 ", which does not exist");
-    }
-  }
+Result<std::unique_ptr<Vm>> Vm::start(const machine::VmConfig& cfg, Deadline deadline) {
+  RACERIG_TRY(machine::check_config(cfg));
   std::unique_ptr<Vm> vm(new Vm());
   RACERIG_ASSIGN(const std::optional<process::Identity> who, process::worker_identity());
-  RACERIG_ASSIGN(vm->run_dir_, make_run_dir(cfg.run_parent.empty() ? default_run_parent() : cfg.run_parent));
+  RACERIG_ASSIGN(vm->run_dir_, machine::make_run_dir(cfg.run_parent));
+  machine::record_owner(vm->run_dir_);
   vm->gdb_path_ = (vm->run_dir_ / "gdb.sock").string();
   RACERIG_TRY(check_reachable(vm->run_dir_, who, "its run directory"));
   RACERIG_TRY(give_to(vm->run_dir_, who));
@@ -192,27 +143,14 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
       return make_error(ErrorKind::kInput, "QEMU needs the memory file " + p.string() + ", which does not exist");
   }
   vm->pmem_file_ = cfg.pmem_file;
-  if (!cfg.pmem_file.empty()) {
-    // Used in place.
-  } else if (!cfg.pmem_template.empty()) {  // a private copy of the template
-    std::error_code ec;
-    const auto size = fs::file_size(cfg.pmem_template, ec);
-    if (ec) return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + ": " + ec.message());
-    if (size != static_cast<uintmax_t>(cfg.pmem_mb) << 20)
-      return make_error(ErrorKind::kInput, "NVDIMM template " + cfg.pmem_template.string() + " has " +
-                                               std::to_string(size) + " bytes, expected " +
-                                               std::to_string(static_cast<uintmax_t>(cfg.pmem_mb) << 20));
-    RACERIG_TRY(copy_sparse(cfg.pmem_template, vm->pmem_image_path()));
-  } else {  // A fresh, sparse NVDIMM image for every run.
-    const fs::path img = vm->pmem_image_path();
-    ScopedFd fd(::open(img.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
-    if (!fd.valid()) return errno_error("creating " + img.string());
-    if (::ftruncate(fd.get(), static_cast<off_t>(cfg.pmem_mb) << 20) != 0) return errno_error("sizing " + img.string());
+  if (cfg.pmem_file.empty()) {  // else used in place
+    // A private copy of the template, or a fresh sparse image, for every run.
+    RACERIG_TRY(machine::make_pmem_image(cfg, vm->pmem_image_path()));
+    RACERIG_TRY(give_to(vm->pmem_image_path(), who));
   }
-  if (cfg.pmem_file.empty()) RACERIG_TRY(give_to(vm->pmem_image_path(), who));
   // QEMU sees nothing writable but the run dir, and reads its kernel and
   // initrd from there too (the caller's files may be private or hidden).
-  VmConfig run_cfg = cfg;
+  machine::VmConfig run_cfg = cfg;
   // Memory files mapped in place (a ready-state snapshot's, in the cache)
   // appear inside the sandbox bound by fd onto empty files in the run dir,
   // so nothing else of the cache is visible. bubblewrap still resolves
@@ -238,8 +176,8 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   if (!cfg.firmware_only) {
     run_cfg.bzimage = vm->run_dir_ / "bzImage";
     run_cfg.initrd = vm->run_dir_ / "initrd";
-    RACERIG_TRY(copy_sparse(cfg.bzimage, run_cfg.bzimage));
-    RACERIG_TRY(copy_sparse(cfg.initrd, run_cfg.initrd));
+    RACERIG_TRY(machine::copy_sparse(cfg.bzimage, run_cfg.bzimage));
+    RACERIG_TRY(machine::copy_sparse(cfg.initrd, run_cfg.initrd));
     RACERIG_TRY(give_to(run_cfg.bzimage, who));
     RACERIG_TRY(give_to(run_cfg.initrd, who));
   }
@@ -250,8 +188,8 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
     l.deadline = deadline;
     if (auto made = process::run_checked(img, l); !made.ok()) return made.error().wrap("making the snapshot drive");
   }
-  RACERIG_ASSIGN(GuestPorts ports, GuestPorts::listen(vm->run_dir_));
-  vm->ports_ = std::make_unique<GuestPorts>(std::move(ports));
+  RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
+  vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));
   RACERIG_TRY(give_to(vm->ports_->console_path(), who));
   RACERIG_TRY(give_to(vm->ports_->agent_path(), who));
 
@@ -287,7 +225,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
   status_write.reset();  // bwrap holds it now; EOF once bwrap is gone
   vm->log_ = std::move(log_fd);
   vm->pid_ = vm->child_->pid();
-  record_qemu(vm->run_dir_, vm->pid_);
+  machine::record_qemu(vm->run_dir_, vm->pid_);
   const int pidfd = vm->child_->pidfd();
 
   const std::string command_line = [&] {
@@ -312,24 +250,24 @@ Result<std::unique_ptr<Vm>> Vm::start(const VmConfig& cfg, Deadline deadline) {
         vm->reap(true);
         return vm->exit_text_ + "\ncommand: " + command_line;
       },
-      {pidfd, cancel_fd()}));
+      {pidfd, process::cancel_fd()}));
   // QMP comes up once QEMU has finished setting up; a QEMU that dies on the
   // way (bad memory size, unusable accelerator) is noticed between attempts.
-  Result<QmpClient> qmp = make_error(ErrorKind::kTimeout, "QMP did not come up in time");
+  Result<qmp::Client> client = make_error(ErrorKind::kTimeout, "QMP did not come up in time");
   while (true) {
-    qmp = QmpClient::connect((vm->run_dir_ / "qmp.sock").string(),
-                             deadline.earlier(Deadline::after(std::chrono::milliseconds(200))));
-    if (qmp.ok()) break;
+    client = qmp::Client::connect((vm->run_dir_ / "qmp.sock").string(),
+                                  deadline.earlier(Deadline::after(std::chrono::milliseconds(200))));
+    if (client.ok()) break;
     if (qemu_died()) return died("during start-up");
-    if (qmp.error().kind != ErrorKind::kTimeout) {
+    if (client.error().kind != ErrorKind::kTimeout) {
       // QEMU closing the socket on us is usually QEMU exiting: give it a
       // moment to be seen as dead so the error quotes its stderr.
       pollfd p{pidfd, POLLIN, 0};
       if (::poll(&p, 1, 2000) > 0) return died("during start-up");
     }
-    if (qmp.error().kind != ErrorKind::kTimeout || deadline.expired()) return qmp.error().wrap("QEMU's QMP");
+    if (client.error().kind != ErrorKind::kTimeout || deadline.expired()) return client.error().wrap("QEMU's QMP");
   }
-  vm->qmp_ = std::make_unique<QmpClient>(std::move(*qmp));
+  vm->qmp_ = std::make_unique<qmp::Client>(std::move(*client));
   std::error_code ec;
   if (!fs::exists(vm->gdb_path_, ec)) return make_error(ErrorKind::kIo, "QEMU is up but " + vm->gdb_path_ + " does not exist");
 
@@ -366,16 +304,16 @@ Result<std::string> Vm::qmp(std::string_view command, std::string_view args_json
 }
 
 Status Vm::save_snapshot(const std::string& name, Deadline deadline) {
-  RACERIG_ASSIGN(std::string r, qmp("human-monitor-command", "{\"command-line\": " + json_quote("savevm " + name) + "}", deadline));
+  RACERIG_ASSIGN(std::string r, qmp("human-monitor-command", "{\"command-line\": " + qmp::json_quote("savevm " + name) + "}", deadline));
   // HMP answers "" on success and prints its error otherwise.
-  auto text = json_string(r);
+  auto text = qmp::json_string(r);
   if (!text || !text->empty()) return make_error(ErrorKind::kIo, "savevm " + name + ": " + (text ? *text : r));
   return Status::Ok();
 }
 
 Status Vm::load_snapshot(const std::string& name, Deadline deadline) {
-  RACERIG_ASSIGN(std::string r, qmp("human-monitor-command", "{\"command-line\": " + json_quote("loadvm " + name) + "}", deadline));
-  auto text = json_string(r);
+  RACERIG_ASSIGN(std::string r, qmp("human-monitor-command", "{\"command-line\": " + qmp::json_quote("loadvm " + name) + "}", deadline));
+  auto text = qmp::json_string(r);
   if (!text || !text->empty()) return make_error(ErrorKind::kIo, "loadvm " + name + ": " + (text ? *text : r));
   return Status::Ok();
 }
@@ -421,7 +359,7 @@ void Vm::reap(bool block) {
     ssize_t n;
     while (status_.valid() && (n = ::read(status_.get(), buf, sizeof buf)) > 0) records.append(buf, static_cast<size_t>(n));
     status_.reset();
-    auto parsed = parse_bwrap_status(records);
+    auto parsed = process::parse_bwrap_status(records);
     std::optional<int> code = parsed.ok() ? parsed->exit_code : std::nullopt;
     if (code) exit_status_ = *code;
     exit_failed_ = !code || *code != 0;
@@ -451,7 +389,7 @@ Status Vm::wait_exit(Deadline deadline) {
 }
 
 void Vm::wait_until_exit_or_cancel() {
-  while (!exited_ && !cancelled()) {
+  while (!exited_ && !process::cancelled()) {
     pollfd p{event_fd(), POLLIN, 0};
     (void)::poll(&p, 1, 1000);
     drain_events();
@@ -494,4 +432,4 @@ Status Vm::shutdown(Deadline deadline) {
   return result;
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -7,7 +7,7 @@
 // with -sandbox (seccomp: no new privileges, no spawning), inside bubblewrap
 // with the run directory as its only writable place (the kernel and initrd
 // are copied there). A SIGKILLed racerig's run dir is removed by the next
-// one (run_dir.h).
+// one (rig/machine/run_dir.h).
 #pragma once
 
 #include <sys/types.h>
@@ -21,61 +21,23 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
+#include "rig/machine/guest_ports.h"
+#include "rig/machine/machine.h"
+#include "rig/machine/vm_config.h"
 #include "rig/process/process.h"
-#include "rig/qemu/guest_ports.h"
-#include "rig/qemu/machine.h"
-#include "rig/qemu/qmp.h"
+#include "rig/qmp/qmp.h"
 
-namespace racerig::vm {
-
-struct VmConfig {
-  std::string qemu = "qemu-system-x86_64";
-  std::filesystem::path bzimage, initrd;
-  std::string append;          // kernel command line
-  int cpus = 2;
-  bool kvm = false;            // -accel kvm instead of tcg (hosts where KVM boots a stock kernel)
-  bool start_paused = true;    // -S: no vCPU runs until the gdb client resumes them
-  bool firmware_only = false;  // no -kernel/-initrd/-append: just SeaBIOS (tests)
-  // A small unattached qcow2 drive (made with qemu-img) to hold savevm
-  // snapshots; a snapshot includes the NVDIMM's contents.
-  bool snapshot_drive = false;
-  std::string qemu_img = "qemu-img";
-  int memory_mb = 512;
-  int pmem_mb = 512;           // size of the fresh NVDIMM backing file
-  // When set: the NVDIMM backing file starts as a copy of this image (its
-  // size must be pmem_mb) instead of zeroes. Copied sparsely, or cloned.
-  std::filesystem::path pmem_template;
-  // Ready-state snapshots restored by mapping files (see migration.h):
-  // guest RAM from this file (memory-backend-file) instead of anonymous
-  // memory; empty: anonymous RAM.
-  std::filesystem::path ram_file;
-  // The NVDIMM's backing file, used in place (not copied into the run dir,
-  // not removed with it); empty: a fresh image in the run dir.
-  std::filesystem::path pmem_file;
-  // How ram_file and pmem_file are mapped: true (share=on) makes guest
-  // writes reach the files (making a ready state); false (share=off) maps
-  // them copy-on-write (MAP_PRIVATE), so nothing the guest writes reaches
-  // them. The run dir's own fresh NVDIMM image is always shared.
-  bool share_files = true;
-  // -incoming defer: the VM waits, paused, for a migration stream.
-  bool incoming = false;
-  std::filesystem::path run_parent;  // where the run dir is made (empty: $TMPDIR or /tmp)
-};
+namespace racerig::qemu {
 
 // The QEMU command line for `cfg` in `run_dir` (exposed for tests and logs).
-std::vector<std::string> qemu_argv(const VmConfig& cfg, const std::filesystem::path& run_dir);
+std::vector<std::string> qemu_argv(const machine::VmConfig& cfg, const std::filesystem::path& run_dir);
 
-// Copies `from` to a new file `to` (which must not exist) keeping holes
-// holes: a reflink clone where the filesystem has them, else only the data
-// extents. The file is written to `to`.tmp and renamed.
-Status copy_sparse(const std::filesystem::path& from, const std::filesystem::path& to);
-
-class Vm : public Machine {
+class Vm : public machine::Machine {
  public:
   // Creates the run dir and image, spawns QEMU, accepts its console and
   // agent connections and negotiates QMP. kInput for missing files, kIo for
   // a QEMU that fails to start (quoting its stderr), kTimeout at the deadline.
-  static Result<std::unique_ptr<Vm>> start(const VmConfig& cfg, Deadline deadline);
+  static Result<std::unique_ptr<Vm>> start(const machine::VmConfig& cfg, Deadline deadline);
   ~Vm() override;
   Vm(const Vm&) = delete;
   Vm& operator=(const Vm&) = delete;
@@ -92,7 +54,7 @@ class Vm : public Machine {
   const std::string& console_log() const override;
   // Writes to the guest's second serial port (the agent's /dev/ttyS1).
   Status send_agent_line(std::string_view line) override;
-  // QMP command on this VM (see QmpClient::execute).
+  // QMP command on this VM (see qmp::Client::execute).
   Result<std::string> qmp(std::string_view command, std::string_view args_json, Deadline deadline);
 
   bool exited() const override { return exited_; }
@@ -142,8 +104,8 @@ class Vm : public Machine {
   std::string gdb_path_;
   pid_t pid_ = -1;
   std::unique_ptr<process::Child> child_;  // bwrap, and QEMU inside it
-  std::unique_ptr<GuestPorts> ports_;  // console and agent port, and the event fd
-  std::unique_ptr<QmpClient> qmp_;
+  std::unique_ptr<machine::GuestPorts> ports_;  // console and agent port, and the event fd
+  std::unique_ptr<qmp::Client> qmp_;
   // bubblewrap's status records (--json-status-fd); invalid without the sandbox.
   ScopedFd status_;
   ScopedFd log_;  // qemu.log, QEMU's stdout and stderr
@@ -155,4 +117,4 @@ class Vm : public Machine {
   bool shut_down_ = false;
 };
 
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -24,7 +24,7 @@ std::string boot_to_ready(const RunContext& ctx, RunState& run, const Progress& 
   VmMonitor& monitor = *run.monitor;
   if (Status s = live.target->resume(all_vcpus(ctx.options.cpus), Deadline::after(milliseconds(5000))); !s.ok())
     return "starting the guest: " + s.error().message;
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   bool spoke = false;
   auto booted = wait_running(
       *live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),

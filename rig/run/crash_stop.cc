@@ -20,7 +20,7 @@ constexpr std::pair<const char*, const char*> kRegs[] = {
     {"dx", "rdx"},  {"si", "rsi"},  {"di", "rdi"},  {"ip", "rip"},  {"flags", "eflags"}, {"sp", "rsp"},
 };
 
-pb::Frame frame_at(const symbols::Symbols& syms, uint64_t addr) {
+pb::Frame frame_at(const dwarf::Symbols& syms, uint64_t addr) {
   pb::Frame f;
   f.set_address(addr);
   auto s = syms.symbolize(GuestAddr(addr));
@@ -36,7 +36,7 @@ pb::Frame frame_at(const symbols::Symbols& syms, uint64_t addr) {
 
 }  // namespace
 
-Result<CrashTraps> crash_traps(const symbols::Symbols& syms) {
+Result<CrashTraps> crash_traps(const dwarf::Symbols& syms) {
   CrashTraps out;
   for (const auto& [name, reg] : {std::pair<const char*, const char*>{"page_fault_oops", "rdi"}, {"die", "rsi"}}) {
     auto a = syms.address_of(name);
@@ -50,7 +50,7 @@ Result<CrashTraps> crash_traps(const symbols::Symbols& syms) {
   return out;
 }
 
-Result<pb::Oops> rewind_to_fault(schedule::Target& target, const symbols::Symbols& syms, const CrashTraps& traps,
+Result<pb::Oops> rewind_to_fault(schedule::Target& target, const dwarf::Symbols& syms, const CrashTraps& traps,
                                  int vcpu, std::chrono::milliseconds rsp_timeout) {
   auto d = [&] { return Deadline::after(rsp_timeout); };
   RACERIG_ASSIGN(uint64_t pc, target.read_register(vcpu, "rip", d()));

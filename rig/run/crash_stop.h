@@ -16,7 +16,7 @@
 #include "rig/base/result.h"
 #include "rig/schedule/target.h"
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 class Symbols;
 }
 
@@ -30,13 +30,13 @@ struct CrashTraps {
 
 // The oops-path functions this kernel has (page_fault_oops: regs in rdi;
 // die: regs in rsi). kInput when it has none of them.
-Result<CrashTraps> crash_traps(const symbols::Symbols& syms);
+Result<CrashTraps> crash_traps(const dwarf::Symbols& syms);
 
 // `vcpu` is stopped at one of `traps` (VM stopped). Reads the pt_regs, writes
 // them back as the vCPU's registers, and returns the crash as an Oops:
 // kind "BUG", the RIP and a frame-pointer call trace, symbolized. Errors
 // name the register or address that could not be read or written.
-Result<pb::Oops> rewind_to_fault(schedule::Target& target, const symbols::Symbols& syms, const CrashTraps& traps,
+Result<pb::Oops> rewind_to_fault(schedule::Target& target, const dwarf::Symbols& syms, const CrashTraps& traps,
                                  int vcpu, std::chrono::milliseconds rsp_timeout);
 
 }  // namespace racerig::run

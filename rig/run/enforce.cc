@@ -114,7 +114,7 @@ bool enforce(const RunContext& ctx, RunState& run, const std::string& go_line, c
   // After the schedule (phase "finish"): until the agent is done, the kernel
   // oopsed (and printed the whole report), the guest is gone, or the actors
   // deadlocked. A stress run spends its whole budget here.
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   const Deadline finish_deadline = Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60));
   auto finish_done = [&] {
     return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();

@@ -10,7 +10,7 @@ schedule::GuestStatus VmMonitor::poll() {
   vm_.drain_events();
   for (const std::string& line : vm_.take_new_console_lines()) parser_.feed_line(line);
   for (const std::string& line : vm_.take_new_agent_lines()) {
-    auto decoded = guest::decode_event_line(line);
+    auto decoded = agent::decode_event_line(line);
     if (!decoded.ok()) {
       unparsable_.push_back(decoded.error().message);
       continue;

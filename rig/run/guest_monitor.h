@@ -13,7 +13,7 @@
 
 #include "proto/racerig.pb.h"
 #include "rig/crash/oops.h"
-#include "rig/qemu/machine.h"
+#include "rig/machine/machine.h"
 #include "rig/schedule/engine.h"
 #include "rig/verdict/verdict.h"
 
@@ -23,7 +23,7 @@ class VmMonitor : public schedule::GuestMonitor {
  public:
   using Clock = std::chrono::steady_clock;
 
-  VmMonitor(vm::Machine& vm, const pb::Expectation& expect) : vm_(vm), expect_(expect) {}
+  VmMonitor(machine::Machine& vm, const pb::Expectation& expect) : vm_(vm), expect_(expect) {}
 
   // Drains the VM's console and agent port (never blocks).
   schedule::GuestStatus poll() override;
@@ -63,8 +63,8 @@ class VmMonitor : public schedule::GuestMonitor {
 
  private:
   std::vector<std::string> unparsable_;
-  vm::Machine& vm_;
-  oops::ConsoleParser parser_;
+  machine::Machine& vm_;
+  crash::ConsoleParser parser_;
   schedule::GuestStatus status_;
   std::vector<pb::AgentEvent> events_;
   bool ready_ = false, done_ = false, fatal_ = false;

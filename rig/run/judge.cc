@@ -11,7 +11,7 @@
 namespace racerig::run {
 
 pb::Verdict judge(const RunContext& ctx, RunState& run, const std::vector<pb::AgentEvent>& earlier_events) {
-  const vm::Machine& vm = run.vm();
+  const machine::Machine& vm = run.vm();
   VmMonitor& monitor = *run.monitor;
   verdict::Evidence& ev = run.evidence;
   pb::RunReport& report = run.report;
@@ -40,7 +40,7 @@ pb::Verdict judge(const RunContext& ctx, RunState& run, const std::vector<pb::Ag
   }
   for (const auto& e : ev.agent) *report.add_agent() = e;
   if (ev.oops) {
-    oops::decode(ev.oops_report, *ctx.symbols);
+    crash::decode(ev.oops_report, *ctx.symbols);
     *report.mutable_oops() = ev.oops_report;
   }
   std::string reason;

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "rig/base/scoped_fd.h"
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 
 namespace racerig::run {
 
@@ -78,7 +78,7 @@ Result<fs::path> keep_run_logs(const fs::path& root, const std::string& name, co
 
 void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report) {
   // A run the user interrupted (Ctrl-C) is not kept: nothing went wrong.
-  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty() || vm::cancelled()) return;
+  if (!keeps_logs(report.verdict()) || ctx.options.logs_dir.empty() || process::cancelled()) return;
   auto kept =
       keep_run_logs(ctx.options.logs_dir,
                     kept_logs_name(std::time(nullptr), report.scenario(), report.kernel_variant(), report.run()), logs);
@@ -88,7 +88,7 @@ void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report
     report.set_reason(report.reason() + " (its logs could not be kept: " + kept.error().message + ")");
 }
 
-void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report) {
+void keep_logs(const RunContext& ctx, const machine::Machine& vm, const std::string& console, pb::RunReport& report) {
   keep_logs(ctx, RunLogs{console, vm.qemu_log(), vm.agent_log()}, report);
 }
 

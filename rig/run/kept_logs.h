@@ -14,7 +14,7 @@
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
-#include "rig/qemu/machine.h"
+#include "rig/machine/machine.h"
 #include "rig/run/run.h"
 
 namespace racerig::run {
@@ -47,6 +47,6 @@ Result<std::filesystem::path> keep_run_logs(const std::filesystem::path& root, c
 void keep_logs(const RunContext& ctx, const RunLogs& logs, pb::RunReport& report);
 // The same with `vm`'s QEMU and agent logs; `console` is this run's part of
 // its console.
-void keep_logs(const RunContext& ctx, const vm::Machine& vm, const std::string& console, pb::RunReport& report);
+void keep_logs(const RunContext& ctx, const machine::Machine& vm, const std::string& console, pb::RunReport& report);
 
 }  // namespace racerig::run

@@ -14,8 +14,8 @@ namespace racerig::run {
 
 using std::chrono::milliseconds;
 
-vm::VmConfig vm_config(const RunContext& ctx) {
-  vm::VmConfig cfg;
+machine::VmConfig vm_config(const RunContext& ctx) {
+  machine::VmConfig cfg;
   cfg.qemu = ctx.options.qemu;
   cfg.bzimage = ctx.kernel.bzimage;
   cfg.append = ctx.options.append;
@@ -27,16 +27,16 @@ vm::VmConfig vm_config(const RunContext& ctx) {
   return cfg;
 }
 
-Result<Live> start_live_with(const RunContext& ctx, const vm::VmConfig& cfg) {
+Result<Live> start_live_with(const RunContext& ctx, const machine::VmConfig& cfg) {
   Live live;
   auto started = start_machine(cfg, ctx.options);
   if (!started.ok()) return started.error().wrap("starting QEMU");
   live.vm = std::move(*started);
-  live.qemu = dynamic_cast<vm::Vm*>(live.vm.get());
+  live.qemu = dynamic_cast<qemu::Vm*>(live.vm.get());
   return live;
 }
 
-Result<vm::Vm*> direct_qemu(Live& live) {
+Result<qemu::Vm*> direct_qemu(Live& live) {
   if (live.qemu == nullptr)
     return make_error(ErrorKind::kInput, "the incoming restore needs the direct QEMU backend (--backend qemu)");
   return live.qemu;
@@ -54,8 +54,8 @@ Status connect_gdb(const RunContext& ctx, Live& live) {
 
 Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive,
                         const std::filesystem::path& pmem_template) {
-  RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx.base_initramfs, plan));
-  vm::VmConfig cfg = vm_config(ctx);
+  RACERIG_ASSIGN(auto initrd, initramfs::write_run_initramfs(ctx.base_initramfs, plan));
+  machine::VmConfig cfg = vm_config(ctx);
   cfg.initrd = initrd.path();
   cfg.snapshot_drive = snapshot_drive;
   cfg.pmem_template = pmem_template;
@@ -64,12 +64,12 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
   return live;
 }
 
-std::string console_tail(const vm::Machine& vm) {
+std::string console_tail(const machine::Machine& vm) {
   const std::string console = last_lines(vm.console_log(), 15);
   return console.empty() ? "; the console said nothing" : "; console tail:\n" + console;
 }
 
-std::string ended_text(const std::string& what, const vm::Machine& vm) {
+std::string ended_text(const std::string& what, const machine::Machine& vm) {
   std::string out = what;
   if (vm.exited() && !vm.exit_text().empty()) out += ": " + vm.exit_text();
   return out + console_tail(vm);

@@ -10,7 +10,8 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 #include "rig/gdbremote/client.h"
-#include "rig/qemu/machine.h"
+#include "rig/machine/machine.h"
+#include "rig/machine/vm_config.h"
 #include "rig/qemu/vm.h"
 #include "rig/run/rsp_target.h"
 #include "rig/run/run.h"
@@ -23,25 +24,25 @@ constexpr int kPmemMb = 512;
 
 // One QEMU with its gdbstub connection.
 struct Live {
-  std::unique_ptr<vm::Machine> vm;
+  std::unique_ptr<machine::Machine> vm;
   // The same VM when the direct backend started it (migration needs its
   // QMP); null under libvirt.
-  vm::Vm* qemu = nullptr;
+  qemu::Vm* qemu = nullptr;
   std::unique_ptr<gdbremote::Client> client;
   std::unique_ptr<RspTarget> target;
 };
 
 // The QEMU options every VM of this context shares (no initrd, no NVDIMM
 // image choice).
-vm::VmConfig vm_config(const RunContext& ctx);
+machine::VmConfig vm_config(const RunContext& ctx);
 
 // Starts the VM with `cfg` through the context's backend (the VM stays
 // stopped; the gdbstub is not connected yet). Errors say "starting QEMU".
-Result<Live> start_live_with(const RunContext& ctx, const vm::VmConfig& cfg);
+Result<Live> start_live_with(const RunContext& ctx, const machine::VmConfig& cfg);
 
 // The direct QEMU of `live`, which the incoming restore path needs; kInput
 // under libvirt.
-Result<vm::Vm*> direct_qemu(Live& live);
+Result<qemu::Vm*> direct_qemu(Live& live);
 
 // Connects the gdbstub of a stopped VM and does the handshake (10 s each).
 Status connect_gdb(const RunContext& ctx, Live& live);
@@ -52,9 +53,9 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
                         const std::filesystem::path& pmem_template);
 
 // "; console tail:\n<the console's last lines>", or that it said nothing.
-std::string console_tail(const vm::Machine& vm);
+std::string console_tail(const machine::Machine& vm);
 
 // "<what>: <how QEMU ended>" and the console's tail.
-std::string ended_text(const std::string& what, const vm::Machine& vm);
+std::string ended_text(const std::string& what, const machine::Machine& vm);
 
 }  // namespace racerig::run

@@ -10,6 +10,7 @@
 
 #include "rig/base/sha256.h"
 #include "rig/kbuild/cache.h"
+#include "rig/machine/sparse_copy.h"
 #include "rig/qemu/vm.h"
 #include "rig/run/guest_monitor.h"
 #include "rig/run/guest_wait.h"
@@ -47,7 +48,7 @@ Result<PmemTemplate> ensure_pmem_template(const RunContext& ctx, const Progress&
   *plan.mutable_workload()->mutable_setup() = setup;
   plan.set_make_template(true);
   RACERIG_ASSIGN(Live live, start_live(ctx, plan, false, {}));
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   VmMonitor monitor(vm, ctx.scenario.scenario.expect());
   RACERIG_TRY(live.target->resume(all_vcpus(ctx.options.cpus), Deadline::after(milliseconds(5000))));
   const auto boot_deadline = Deadline::after_seconds(deadline_s(ctx.scenario.scenario.deadlines().boot_s(), 120));
@@ -75,7 +76,7 @@ Result<PmemTemplate> ensure_pmem_template(const RunContext& ctx, const Progress&
   // Several racerig processes may race to make the same template: each
   // copies to its own name, and the rename is atomic.
   const fs::path mine = path.string() + "." + std::to_string(::getpid()) + ".new";
-  Status copied = vm::copy_sparse(vm.pmem_image_path(), mine);
+  Status copied = machine::copy_sparse(vm.pmem_image_path(), mine);
   (void)vm.shutdown(Deadline::after(milliseconds(10000)));
   RACERIG_TRY(copied);
   if (::rename(mine.c_str(), path.c_str()) != 0) {

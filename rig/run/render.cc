@@ -41,7 +41,7 @@ std::string render_run(const pb::RunReport& r, bool verbose) {
       out += line;
     }
   }
-  if (r.has_oops()) out += oops::render(r.oops());
+  if (r.has_oops()) out += crash::render(r.oops());
   if (r.blocked_size() > 0) {
     out += std::string("  ") + (r.verdict() == pb::DEADLOCK ? "deadlocked tasks" : "blocked") +
            (r.time_to_detect_block_ms() > 0 ? " (detected after " + fmt_ms(r.time_to_detect_block_ms()) + ")" : "") +

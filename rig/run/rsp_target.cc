@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "rig/qemu/cancel.h"
+#include "rig/process/cancel.h"
 
 namespace racerig::run {
 
@@ -40,7 +40,7 @@ Status RspTarget::resume(const std::vector<int>& vcpus, Deadline d) {
 }
 
 Result<schedule::StopEvent> RspTarget::wait(Deadline d) {
-  if (vm::cancelled()) return make_error(ErrorKind::kInternal, "cancelled (SIGINT/SIGTERM)");
+  if (process::cancelled()) return make_error(ErrorKind::kInternal, "cancelled (SIGINT/SIGTERM)");
   auto r = client_.wait_stop(d, vm_.event_fd());
   if (!r.ok()) {
     if (r.error().kind == ErrorKind::kTimeout) return r.error();

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "rig/gdbremote/client.h"
-#include "rig/qemu/machine.h"
+#include "rig/machine/machine.h"
 #include "rig/schedule/target.h"
 
 namespace racerig::run {
@@ -13,7 +13,7 @@ namespace racerig::run {
 class RspTarget : public schedule::Target {
  public:
   // `vcpus`: how many the VM has (thread ids 1..vcpus).
-  RspTarget(gdbremote::Client& client, vm::Machine& vm, int vcpus) : client_(client), vm_(vm), vcpus_(vcpus) {}
+  RspTarget(gdbremote::Client& client, machine::Machine& vm, int vcpus) : client_(client), vm_(vm), vcpus_(vcpus) {}
   int vcpu_count() const override { return vcpus_; }
   Status insert_breakpoint(GuestAddr addr, Deadline d) override;
   Status remove_breakpoint(GuestAddr addr, Deadline d) override;
@@ -28,7 +28,7 @@ class RspTarget : public schedule::Target {
 
  private:
   gdbremote::Client& client_;
-  vm::Machine& vm_;
+  machine::Machine& vm_;
   int vcpus_;
 };
 

@@ -18,7 +18,7 @@
 
 namespace racerig::run {
 
-Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const symbols::Symbols> syms,
+Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const dwarf::Symbols> syms,
                                scenario::LoadedScenario loaded, const RunOptions& options) {
   RunContext ctx;
   ctx.kernel = kernel;
@@ -38,7 +38,7 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
   if (!ctx.steps.empty()) {
     // Before any VM boots: a kernel where the current task cannot be found
     // fails here, naming what was looked for.
-    RACERIG_ASSIGN(symbols::CurrentTaskSlot current, symbols::find_current_task(*syms));
+    RACERIG_ASSIGN(dwarf::CurrentTaskSlot current, dwarf::find_current_task(*syms));
     RACERIG_ASSIGN(uint64_t comm, syms->member_offset("task_struct", "comm"));
     RACERIG_ASSIGN(uint64_t pid, syms->member_offset("task_struct", "pid"));
     // For blocked-actor detection: the task list, __state and the stack
@@ -50,7 +50,7 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
     RACERIG_ASSIGN(uint64_t sp, syms->member_offset("thread_struct", "sp"));
     ctx.task = schedule::TaskLayout{current.per_cpu_offset, comm, pid, init_task.value(), tasks, state, thread + sp};
   }
-  RACERIG_ASSIGN(ctx.base_initramfs, guest::base_initramfs(options.work_dir));
+  RACERIG_ASSIGN(ctx.base_initramfs, initramfs::base_initramfs(options.work_dir));
   return ctx;
 }
 
@@ -70,7 +70,7 @@ pb::RunReport run_once(const RunContext& ctx, int index, const Progress& progres
     return std::move(run.report);
   }
   run.watch(ctx, *live);
-  vm::Machine& vm = run.vm();
+  machine::Machine& vm = run.vm();
   verdict::Evidence& ev = run.evidence;
   std::string not_ready = boot_to_ready(ctx, run, progress);
   if (!not_ready.empty()) {

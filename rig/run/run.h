@@ -15,10 +15,11 @@
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
+#include "rig/machine/backend.h"
 #include "rig/scenario/scenario.h"
 #include "rig/schedule/engine.h"
 
-namespace racerig::symbols {
+namespace racerig::dwarf {
 class Symbols;
 }
 
@@ -57,8 +58,7 @@ struct RunOptions {
   bool pmem_template = true;
   // What starts QEMU: directly (fork/exec), or libvirt as a transient domain
   // on libvirt_uri (empty: the embedded driver in the cache, see backend.h).
-  enum class Backend { kQemu, kLibvirt };
-  Backend backend = Backend::kQemu;
+  machine::Backend backend = machine::Backend::kQemu;
   std::string libvirt_uri;
   // How runs from a ready-state snapshot restore it (see SnapshotRunner).
   enum class Restore {
@@ -77,7 +77,7 @@ using Progress = std::function<void(const std::string& line)>;
 // Everything that is the same for every run of a scenario on one kernel.
 struct RunContext {
   KernelFiles kernel;
-  std::shared_ptr<const symbols::Symbols> symbols;
+  std::shared_ptr<const dwarf::Symbols> symbols;
   scenario::LoadedScenario scenario;
   std::vector<schedule::Step> steps;
   schedule::TaskLayout task;
@@ -89,7 +89,7 @@ struct RunContext {
 // builds (or reuses) the base initramfs. Input errors (unknown symbol) are
 // kInput with file:line; nothing boots. `loaded` must carry its vCPU count
 // (load_scenario sets it) unless options.cpus is given.
-Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const symbols::Symbols> symbols,
+Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const dwarf::Symbols> symbols,
                                scenario::LoadedScenario loaded, const RunOptions& options);
 
 // Runs once, cold: makes the NVDIMM template when missing, boots a fresh VM

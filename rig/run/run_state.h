@@ -62,7 +62,7 @@ struct RunState {
   // expectation. `live` must outlive the steps that follow.
   void watch(const RunContext& ctx, Live& live);
   // The watched VM (watch() first).
-  vm::Machine& vm() const { return *live->vm; }
+  machine::Machine& vm() const { return *live->vm; }
 
   const Clock::time_point t0;
   pb::RunReport report;

@@ -17,8 +17,9 @@
 
 #include "guest/initramfs/initramfs.h"
 #include "rig/base/time.h"
+#include "rig/machine/sparse_copy.h"
+#include "rig/process/cancel.h"
 #include "rig/process/process.h"
-#include "rig/qemu/cancel.h"
 #include "rig/qemu/exit_status.h"
 #include "rig/qemu/migration.h"
 #include "rig/qemu/version.h"
@@ -50,7 +51,7 @@ const QemuIdentity& qemu_identity(const std::string& qemu) {
   auto it = known.find(qemu);
   if (it != known.end()) return it->second;
   QemuIdentity id;
-  id.version = vm::qemu_version(qemu, Deadline::after_seconds(20)).value_or("unknown");
+  id.version = qemu::qemu_version(qemu, Deadline::after_seconds(20)).value_or("unknown");
   process::Limits path_limits;
   path_limits.deadline = Deadline::after_seconds(10);
   auto path = process::run_checked(process::Spec{{"sh", "-c", "command -v \"$0\"", qemu}}, path_limits);
@@ -106,7 +107,7 @@ namespace {
 // When QEMU died on the way, its logs go to *dead_logs.
 Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const ReadySnapshotStore::Entry& e,
                                                std::optional<RunLogs>* dead_logs) {
-  vm::VmConfig cfg = vm_config(ctx);
+  machine::VmConfig cfg = vm_config(ctx);
   cfg.initrd = e.file(kInitrdFile);
   cfg.ram_file = e.file(kRamFile);
   cfg.pmem_file = e.file(kPmemFile);
@@ -114,7 +115,7 @@ Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const Read
   cfg.incoming = true;
   auto live = std::make_unique<Live>();
   RACERIG_ASSIGN(*live, start_live_with(ctx, cfg));
-  RACERIG_ASSIGN(vm::Vm* qemu, direct_qemu(*live));
+  RACERIG_ASSIGN(qemu::Vm* qemu, direct_qemu(*live));
   // A QEMU that died on the way: how it ended goes into the error (a killed
   // one says nothing about the snapshot).
   auto with_end = [&](Error err) {
@@ -124,7 +125,7 @@ Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const Read
     if (qemu->exited()) *dead_logs = RunLogs{qemu->console_log(), qemu->qemu_log(), qemu->agent_log()};
     return err;
   };
-  if (Status s = vm::load_device_state(*qemu, e.file(kDeviceStateFile), Deadline::after(milliseconds(30000)));
+  if (Status s = qemu::load_device_state(*qemu, e.file(kDeviceStateFile), Deadline::after(milliseconds(30000)));
       !s.ok())
     return with_end(s.error().wrap("restoring the ready state from " + e.dir.string()));
   if (Status s = connect_gdb(ctx, *live); !s.ok()) return with_end(s.error());
@@ -150,14 +151,14 @@ Status SnapshotRunner::prepare(const Progress& progress) {
   from_cache_ = false;
   // The incoming path maps the snapshot's files into a directly started
   // QEMU; libvirt's domains restore with loadvm (through its monitor).
-  const bool libvirt = ctx_.options.backend == RunOptions::Backend::kLibvirt;
+  const bool libvirt = ctx_.options.backend == machine::Backend::kLibvirt;
   if (libvirt && ctx_.options.restore == RunOptions::Restore::kIncoming)
     return make_error(ErrorKind::kInput, "--restore incoming needs --backend qemu (libvirt restores with loadvm)");
   if (ctx_.options.restore != RunOptions::Restore::kLoadvm && !libvirt) {
     Status s = prepare_incoming(progress);
     // A killed QEMU is no reason to think incoming cannot work here.
-    if (s.ok() || ctx_.options.restore == RunOptions::Restore::kIncoming || vm::cancelled() ||
-        vm::says_qemu_was_killed(s.error().message))
+    if (s.ok() || ctx_.options.restore == RunOptions::Restore::kIncoming || process::cancelled() ||
+        qemu::says_qemu_was_killed(s.error().message))
       return s;
     progress("the incoming snapshot could not be made (" + s.error().message + "); restoring with loadvm instead");
   }
@@ -258,16 +259,16 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
     }
   } cleanup{staging};
   if (!pmem.empty()) {
-    RACERIG_TRY(vm::copy_sparse(pmem, staging / kPmemFile));
+    RACERIG_TRY(machine::copy_sparse(pmem, staging / kPmemFile));
   } else {
     RACERIG_TRY(make_sparse_file(staging / kPmemFile, kPmemMb));
   }
   RACERIG_TRY(make_sparse_file(staging / kRamFile, ctx_.options.memory_mb));
   {
-    RACERIG_ASSIGN(auto initrd, guest::write_run_initramfs(ctx_.base_initramfs, plan));
-    RACERIG_TRY(vm::copy_sparse(initrd.path(), staging / kInitrdFile));
+    RACERIG_ASSIGN(auto initrd, initramfs::write_run_initramfs(ctx_.base_initramfs, plan));
+    RACERIG_TRY(machine::copy_sparse(initrd.path(), staging / kInitrdFile));
   }
-  vm::VmConfig cfg = vm_config(ctx_);
+  machine::VmConfig cfg = vm_config(ctx_);
   cfg.initrd = staging / kInitrdFile;
   cfg.ram_file = staging / kRamFile;
   cfg.pmem_file = staging / kPmemFile;
@@ -280,8 +281,8 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
   if (!not_ready.empty()) return make_error(ErrorKind::kIo, "preparing the snapshot: " + not_ready);
   const double boot_ms = ms_since(t0);
   RACERIG_TRY(live.target->interrupt(Deadline::after(milliseconds(5000))));
-  RACERIG_ASSIGN(vm::Vm* qemu, direct_qemu(live));
-  RACERIG_TRY(vm::save_device_state(*qemu, staging / kDeviceStateFile, Deadline::after(milliseconds(60000))));
+  RACERIG_ASSIGN(qemu::Vm* qemu, direct_qemu(live));
+  RACERIG_TRY(qemu::save_device_state(*qemu, staging / kDeviceStateFile, Deadline::after(milliseconds(60000))));
   // Once QEMU is gone the memory files hold the ready state.
   if (Status s = live.vm->shutdown(Deadline::after(milliseconds(10000))); !s.ok())
     return s.error().wrap("stopping the VM that made the ready state");
@@ -357,7 +358,7 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std
 void SnapshotRunner::run_loadvm(RunState& run, const Progress& progress, const std::string& go_argument) {
   run.report.set_restore_method("loadvm");
   Live& live = state_->live;
-  vm::Machine& vm = *live.vm;
+  machine::Machine& vm = *live.vm;
   verdict::Evidence& ev = run.evidence;
   bool usable = false;
   // Stop whatever the last run left running, then restore the ready state.
@@ -409,7 +410,7 @@ void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const
   Result<std::unique_ptr<Live>> restored = take();
   // A QEMU killed under the restore is this run's infrastructure error; the
   // snapshot is not to blame.
-  if (!restored.ok() && !vm::cancelled() && !vm::says_qemu_was_killed(restored.error().message)) {
+  if (!restored.ok() && !process::cancelled() && !qemu::says_qemu_was_killed(restored.error().message)) {
     progress("the ready-state snapshot did not restore (" + restored.error().message + "); making it again");
     const ReadySnapshotStore store(snapshot_store_dir(ctx_.options.work_dir));
     (void)store.remove(state_->entry->meta.key());
@@ -437,8 +438,8 @@ void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const
     auto logs = std::make_shared<std::optional<RunLogs>>();
     state_->standby_logs = logs;
     // The worker follows this thread's cancellation (a racerigd job's token).
-    state_->standby = state_->worker->submit([ctx, entry, logs, token = vm::current_token()]() -> Result<Restored> {
-      vm::ScopedCancel scope(token);
+    state_->standby = state_->worker->submit([ctx, entry, logs, token = process::current_token()]() -> Result<Restored> {
+      process::ScopedCancel scope(token);
       const auto t = Clock::now();
       RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry, logs.get()));
       Restored r;
@@ -448,7 +449,7 @@ void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const
     });
   }
   run.watch(ctx_, **restored);
-  vm::Machine& vm = run.vm();
+  machine::Machine& vm = run.vm();
   run.monitor->assume_ready();
   (void)enforce(ctx_, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
   judge(ctx_, run, state_->setup_events);

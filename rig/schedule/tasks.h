@@ -22,7 +22,7 @@ namespace racerig::schedule {
 // are 0 disable what needs them (init_task: sleeping tasks are not read).
 struct TaskLayout {
   uint64_t current_task = 0;      // per-cpu offset of the current task pointer: current_task
-                                  // up to 6.1, pcpu_hot.current_task from 6.2 (symbols::find_current_task)
+                                  // up to 6.1, pcpu_hot.current_task from 6.2 (dwarf::find_current_task)
   uint64_t comm_offset = 0;       // offsetof(struct task_struct, comm)
   uint64_t pid_offset = 0;        // offsetof(struct task_struct, pid)
   uint64_t init_task = 0;         // address of init_task (head of the task list)

@@ -5,6 +5,7 @@
 #include "rig/jobs/reproduce_job.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/jobs/validate_job.h"
+#include "rig/process/cancel.h"
 
 namespace racerig::service {
 

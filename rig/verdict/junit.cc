@@ -124,7 +124,7 @@ std::string junit_xml(const pb::ValidateReport& report) {
         ++failures;
         std::string text = s.reason() + "\n";
         if (const pb::RunReport* hit = first_with(*r, pb::REPRODUCED); hit && !is_control)
-          text += oops::render(hit->oops());
+          text += crash::render(hit->oops());
         pugi::xml_node f = tc.append_child("failure");
         set(f, "message", message_of(std::string(result_name(s.result())) + ": " + s.reason()));
         f.text().set(xml_text(text).c_str());

@@ -139,7 +139,7 @@ std::string validation_table(const pb::ValidateReport& report) {
     out += row("", s.patched().kernel_variant(), count_text(s.patched()), result_name(s.result()));
     out += "    " + s.reason() + "\n";
     if (s.result() == pb::NOT_FIXED)
-      if (const pb::RunReport* hit = first_with(s.patched(), pb::REPRODUCED)) out += oops::render(hit->oops());
+      if (const pb::RunReport* hit = first_with(s.patched(), pb::REPRODUCED)) out += crash::render(hit->oops());
   }
   return out;
 }

@@ -24,7 +24,7 @@
 #include "rig/kbuild/cache.h"
 #include "rig/qemu/vm.h"
 
-namespace racerig::guest {
+namespace racerig::test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -44,7 +44,7 @@ bool kernels_required() {
   return env != nullptr && std::string(env) == "1";
 }
 
-using testing::TempDir;
+using agent::testing::TempDir;
 
 std::string tail(const std::string& s, size_t lines) {
   if (s.empty()) return s;
@@ -73,14 +73,14 @@ BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
   BootResult r;
   const auto t0 = Clock::now();
   TempDir dir;
-  auto base = base_initramfs(dir / "work");
+  auto base = initramfs::base_initramfs(dir / "work");
   EXPECT_TRUE(base.ok()) << base.error().message;
   if (!base.ok()) return r;
-  auto initrd = write_run_initramfs(*base, plan);
+  auto initrd = initramfs::write_run_initramfs(*base, plan);
   EXPECT_TRUE(initrd.ok()) << initrd.error().message;
   if (!initrd.ok()) return r;
 
-  vm::VmConfig cfg;
+  machine::VmConfig cfg;
   cfg.bzimage = bzimage;
   cfg.initrd = initrd->path();
   cfg.append = "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1";
@@ -89,10 +89,10 @@ BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
   // dir through this test's (otherwise private) directory.
   ::chmod(dir.path().c_str(), 0711);
   cfg.run_parent = dir.path();
-  auto started = vm::Vm::start(cfg, Deadline::after_seconds(60));
+  auto started = qemu::Vm::start(cfg, Deadline::after_seconds(60));
   EXPECT_TRUE(started.ok()) << started.error().message;
   if (!started.ok()) return r;
-  vm::Vm& qemu = **started;
+  qemu::Vm& qemu = **started;
 
   Deadline deadline = Deadline::after_seconds(300);
   bool finished = false;
@@ -101,7 +101,7 @@ BootResult boot(const fs::path& bzimage, const pb::GuestPlan& plan) {
     if (::poll(&p, 1, deadline.poll_timeout_ms()) < 0 && errno != EINTR) break;
     qemu.drain_events();
     for (const std::string& line : qemu.take_new_agent_lines()) {
-      auto e = parse_event_line(line);
+      auto e = agent::parse_event_line(line);
       if (!e) {
         r.other_lines.push_back(line);
         continue;
@@ -237,4 +237,4 @@ TEST(GuestBootTest, BuggyKernelSwitchesDaxOnTheOpenFile) { boot_variant("buggy",
 TEST(GuestBootTest, FixedKernelKeepsDaxUntilEviction) { boot_variant("fixed", false); }
 
 }  // namespace
-}  // namespace racerig::guest
+}  // namespace racerig::test

@@ -35,8 +35,8 @@ std::string test_uri() {
   return env != nullptr && *env != '\0' ? env : default_uri(kbuild::default_cache_root());
 }
 
-vm::VmConfig firmware_config() {
-  vm::VmConfig cfg;
+machine::VmConfig firmware_config() {
+  machine::VmConfig cfg;
   cfg.firmware_only = true;
   cfg.memory_mb = 128;
   cfg.pmem_mb = 16;
@@ -140,7 +140,7 @@ TEST(LibvirtVm, DestructorAloneCleansUp) {
 }
 
 TEST(LibvirtVm, MissingKernelIsAnInputErrorNamingIt) {
-  vm::VmConfig cfg;
+  machine::VmConfig cfg;
   cfg.bzimage = "/nonexistent/bzImage";
   cfg.initrd = "/nonexistent/initrd";
   auto vm = LibvirtVm::start(cfg, test_uri(), soon());
@@ -150,7 +150,7 @@ TEST(LibvirtVm, MissingKernelIsAnInputErrorNamingIt) {
 }
 
 TEST(LibvirtVm, QemuThatCannotStartIsAnErrorNamingTheDomain) {
-  vm::VmConfig cfg = firmware_config();
+  machine::VmConfig cfg = firmware_config();
   cfg.qemu = "/nonexistent/qemu-system-x86_64";
   auto vm = LibvirtVm::start(cfg, test_uri(), soon());
   ASSERT_FALSE(vm.ok());

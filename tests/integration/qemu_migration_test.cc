@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace racerig::vm {
+namespace racerig::qemu {
 namespace {
 
 namespace fs = std::filesystem;
@@ -40,8 +40,8 @@ class Migration : public testing::Test {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
-  VmConfig config(bool share, bool incoming) const {
-    VmConfig cfg;
+  machine::VmConfig config(bool share, bool incoming) const {
+    machine::VmConfig cfg;
     cfg.firmware_only = true;
     cfg.memory_mb = 128;
     cfg.pmem_mb = 16;
@@ -150,7 +150,7 @@ TEST_F(Migration, AMissingOrEmptyStreamIsAnInputError) {
 }
 
 TEST_F(Migration, MissingMemoryFilesAreInputErrors) {
-  VmConfig cfg = config(false, true);
+  machine::VmConfig cfg = config(false, true);
   cfg.ram_file = dir_ / "nope.img";
   auto vm = Vm::start(cfg, soon());
   ASSERT_FALSE(vm.ok());
@@ -159,4 +159,4 @@ TEST_F(Migration, MissingMemoryFilesAreInputErrors) {
 }
 
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -16,7 +16,7 @@
 #include "rig/gdbremote/client.h"
 #include "rig/qemu/vm.h"
 
-namespace racerig::vm {
+namespace racerig::qemu {
 namespace {
 
 using gdbremote::BreakpointKind;
@@ -24,8 +24,8 @@ using gdbremote::Client;
 
 Deadline soon() { return Deadline::after(std::chrono::milliseconds(30000)); }
 
-VmConfig firmware_config() {
-  VmConfig cfg;
+machine::VmConfig firmware_config() {
+  machine::VmConfig cfg;
   cfg.firmware_only = true;
   cfg.memory_mb = 128;
   cfg.pmem_mb = 16;
@@ -123,7 +123,7 @@ TEST(Vm, AQemuThatQuitsExitsZero) {
 }
 
 TEST(Vm, MissingKernelIsAnInputErrorNamingIt) {
-  VmConfig cfg;
+  machine::VmConfig cfg;
   cfg.bzimage = "/nonexistent/bzImage";
   cfg.initrd = "/nonexistent/initrd";
   auto vm = Vm::start(cfg, soon());
@@ -133,7 +133,7 @@ TEST(Vm, MissingKernelIsAnInputErrorNamingIt) {
 }
 
 TEST(Vm, QemuThatCannotStartQuotesItsStderr) {
-  VmConfig cfg = firmware_config();
+  machine::VmConfig cfg = firmware_config();
   cfg.memory_mb = 1 << 30;  // more than any host: QEMU refuses
   auto vm = Vm::start(cfg, soon());
   ASSERT_FALSE(vm.ok());
@@ -144,7 +144,7 @@ TEST(Vm, ARunDirTheUnprivilegedQemuCannotReachIsAnInputErrorNamingTheDir) {
   if (::geteuid() != 0) GTEST_SKIP() << "QEMU runs as another user only when racerig is root";
   char templ[] = "/tmp/racerig-closed-XXXXXX";
   ASSERT_NE(::mkdtemp(templ), nullptr);  // mode 0700, root's
-  VmConfig cfg = firmware_config();
+  machine::VmConfig cfg = firmware_config();
   cfg.run_parent = templ;
   auto vm = Vm::start(cfg, soon());
   ASSERT_FALSE(vm.ok());
@@ -225,4 +225,4 @@ TEST(Gdbstub, BreakpointHoldAndResumeOnRealQemu) {
 }
 
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::qemu

@@ -14,9 +14,9 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
-#include "rig/qemu/line_buffer.h"
+#include "rig/machine/line_buffer.h"
 
-namespace racerig::vm {
+namespace racerig::machine {
 
 class GuestPorts {
  public:
@@ -63,4 +63,4 @@ class GuestPorts {
   std::string console_log_, agent_log_;
 };
 
-}  // namespace racerig::vm
+}  // namespace racerig::machine

@@ -14,7 +14,7 @@
 
 #include "rig/base/result.h"
 
-namespace racerig::vm {
+namespace racerig::process {
 
 struct BwrapStatus {
   std::optional<pid_t> child_pid;  // the sandbox's first process
@@ -35,4 +35,4 @@ struct ShellExit {
 };
 ShellExit decode_shell_exit(int code);
 
-}  // namespace racerig::vm
+}  // namespace racerig::process

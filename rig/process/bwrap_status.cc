@@ -1,11 +1,11 @@
 // bubblewrap's JSON status lines (see bwrap_status.h).
-#include "rig/qemu/bwrap_status.h"
+#include "rig/process/bwrap_status.h"
 
 #include <nlohmann/json.hpp>
 
 #include <string>
 
-namespace racerig::vm {
+namespace racerig::process {
 
 namespace {
 
@@ -51,4 +51,4 @@ ShellExit decode_shell_exit(int code) {
   return {false, code};
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::process

@@ -1,10 +1,10 @@
 // bubblewrap's status lines: what bwrap 0.8 writes (copied from a measured
 // run), unknown members and objects, unfinished and broken lines.
-#include "rig/qemu/bwrap_status.h"
+#include "rig/process/bwrap_status.h"
 
 #include <gtest/gtest.h>
 
-namespace racerig::vm {
+namespace racerig::process {
 namespace {
 
 // As measured: `bwrap --unshare-all ... --json-status-fd 3 -- sh -c 'kill -9 $$'`.
@@ -82,4 +82,4 @@ TEST(BwrapStatus, ShellEncoding) {
 }
 
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::process

@@ -1,5 +1,5 @@
 // The guest's serial ports on UNIX sockets (see guest_ports.h).
-#include "rig/qemu/guest_ports.h"
+#include "rig/machine/guest_ports.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 
 #include "rig/base/unix_socket.h"
 
-namespace racerig::vm {
+namespace racerig::machine {
 
 namespace fs = std::filesystem;
 
@@ -137,4 +137,4 @@ void GuestPorts::close() {
   epoll_.reset();
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::machine

@@ -1,9 +1,9 @@
 // Console line framing, without QEMU.
-#include "rig/qemu/line_buffer.h"
+#include "rig/machine/line_buffer.h"
 
 #include <gtest/gtest.h>
 
-namespace racerig::vm {
+namespace racerig::machine {
 namespace {
 
 TEST(LineBuffer, SplitsAcrossReadsAndDropsCarriageReturns) {
@@ -40,4 +40,4 @@ TEST(LineBuffer, CutsEndlessLines) {
 }
 
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::machine

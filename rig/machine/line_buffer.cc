@@ -1,7 +1,7 @@
 // Line framing (see line_buffer.h).
-#include "rig/qemu/line_buffer.h"
+#include "rig/machine/line_buffer.h"
 
-namespace racerig::vm {
+namespace racerig::machine {
 
 void LineBuffer::feed(std::string_view bytes) {
   for (char c : bytes) {
@@ -25,4 +25,4 @@ std::vector<std::string> LineBuffer::take_lines() {
   return out;
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::machine

@@ -1,5 +1,6 @@
 // The VM of one run as the run code sees it, whatever starts it: the direct
-// QEMU process (vm::Vm) or a transient libvirt domain (libvirt::LibvirtVm).
+// QEMU process (rig/qemu's Vm) or a transient libvirt domain (rig/libvirt's
+// LibvirtVm); rig/run/backend.h chooses and starts one.
 // Both give the same machine (pc, NVDIMM, two serial ports, gdbstub) with
 // the console and the agent port on UNIX sockets racerig listens on and the
 // gdbstub on a UNIX socket QEMU listens on, all in the run directory.
@@ -13,7 +14,7 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 
-namespace racerig::vm {
+namespace racerig::machine {
 
 class Machine {
  public:
@@ -70,4 +71,4 @@ class Machine {
   virtual std::string agent_log() const { return {}; }
 };
 
-}  // namespace racerig::vm
+}  // namespace racerig::machine

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace racerig::vm {
+namespace racerig::machine {
 
 // Splits a byte stream into lines: "\n" ends a line, "\r" is dropped. A line
 // longer than kMaxLine is cut there.
@@ -28,4 +28,4 @@ class LineBuffer {
   std::vector<std::string> lines_;
 };
 
-}  // namespace racerig::vm
+}  // namespace racerig::machine

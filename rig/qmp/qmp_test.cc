@@ -1,10 +1,7 @@
 // QMP without QEMU: decoding QEMU 7.2's own lines, and the client against a
-// scripted peer on a socket pair (ids, events, late replies, long replies),
-// plus the cancel flag.
-#include "rig/qemu/qmp.h"
+// scripted peer on a socket pair (ids, events, late replies, long replies).
+#include "rig/qmp/qmp.h"
 
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -14,9 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "rig/qemu/cancel.h"
-
-namespace racerig::vm {
+namespace racerig::qmp {
 namespace {
 
 using nlohmann::json;
@@ -24,30 +19,30 @@ using nlohmann::json;
 Deadline soon() { return Deadline::after(std::chrono::seconds(10)); }
 
 TEST(Qmp, DecodesQemusMessages) {
-  auto g = decode_qmp_message(
+  auto g = decode_message(
       R"({"QMP": {"version": {"qemu": {"micro": 19, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18"}, "capabilities": ["oob"]}})");
   ASSERT_TRUE(g.ok()) << g.error().message;
-  EXPECT_EQ(g->kind, QmpMessage::Kind::kGreeting);
+  EXPECT_EQ(g->kind, Message::Kind::kGreeting);
   EXPECT_EQ(g->value["version"]["qemu"]["major"], 7);
-  auto r = decode_qmp_message(R"({"return": {"status": "paused", "singlestep": false, "running": false}, "id": 4})");
+  auto r = decode_message(R"({"return": {"status": "paused", "singlestep": false, "running": false}, "id": 4})");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->kind, QmpMessage::Kind::kReturn);
+  EXPECT_EQ(r->kind, Message::Kind::kReturn);
   EXPECT_EQ(r->value["status"], "paused");
   EXPECT_EQ(r->id, json(4));
-  auto e = decode_qmp_message(R"({"id": 5, "error": {"class": "CommandNotFound", "desc": "The command nope has not been found"}})");
+  auto e = decode_message(R"({"id": 5, "error": {"class": "CommandNotFound", "desc": "The command nope has not been found"}})");
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->kind, QmpMessage::Kind::kError);
+  EXPECT_EQ(e->kind, Message::Kind::kError);
   EXPECT_EQ(e->text, "CommandNotFound: The command nope has not been found");
-  auto ev = decode_qmp_message(
+  auto ev = decode_message(
       R"({"timestamp": {"seconds": 1764021000, "microseconds": 5}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}})");
   ASSERT_TRUE(ev.ok());
-  EXPECT_EQ(ev->kind, QmpMessage::Kind::kEvent);
+  EXPECT_EQ(ev->kind, Message::Kind::kEvent);
   EXPECT_EQ(ev->text, "SHUTDOWN");
   EXPECT_FALSE(ev->id.has_value());
 }
 
 TEST(Qmp, UnicodeEscapesBecomeUtf8) {
-  auto r = decode_qmp_message(R"({"return": "caf\u00e9 \u2019q\u2019 \ud83d\ude00"})");
+  auto r = decode_message(R"({"return": "caf\u00e9 \u2019q\u2019 \ud83d\ude00"})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->value.get<std::string>(), "caf\xc3\xa9 \xe2\x80\x99q\xe2\x80\x99 \xf0\x9f\x98\x80");
   EXPECT_EQ(json_string(R"("\u00e9")").value(), "\xc3\xa9");
@@ -59,17 +54,17 @@ TEST(Qmp, NumbersEndWhereverJsonSaysTheyEnd) {
   // A number directly before a newline, a tab or the end of the text.
   for (const char* text : {"{\"return\": {\"actual\": 1073741824\n}}", "{\"return\": 42\t}", "{\"return\": 42}",
                            "{\"return\": {\"a\": [1,2\n,3]}, \"id\": 7\n}"}) {
-    auto r = decode_qmp_message(text);
+    auto r = decode_message(text);
     ASSERT_TRUE(r.ok()) << text << ": " << r.error().message;
-    EXPECT_EQ(r->kind, QmpMessage::Kind::kReturn);
+    EXPECT_EQ(r->kind, Message::Kind::kReturn);
   }
-  EXPECT_EQ(decode_qmp_message("{\"return\": {\"actual\": 1073741824\n}}")->value["actual"], 1073741824);
+  EXPECT_EQ(decode_message("{\"return\": {\"actual\": 1073741824\n}}")->value["actual"], 1073741824);
 }
 
 TEST(Qmp, GarbageIsAnErrorQuotingIt) {
   for (const char* bad : {"", "not json", "{", R"({"return")", R"({"x": 1})", "[1,2]", R"({"a": "unterminated})",
                           R"({"error": "no object"})", R"({"event": 3})", "\xff\xfe"}) {
-    auto m = decode_qmp_message(bad);
+    auto m = decode_message(bad);
     ASSERT_FALSE(m.ok()) << bad;
     EXPECT_EQ(m.error().kind, ErrorKind::kProtocol);
     EXPECT_NE(m.error().message.find("QMP sent"), std::string::npos) << m.error().message;
@@ -77,9 +72,9 @@ TEST(Qmp, GarbageIsAnErrorQuotingIt) {
 }
 
 TEST(Qmp, RequestsCarryTheirId) {
-  json a = json::parse(encode_qmp_request("query-status", nullptr, 3));
+  json a = json::parse(encode_request("query-status", nullptr, 3));
   EXPECT_EQ(a, json({{"execute", "query-status"}, {"id", 3}}));
-  std::string line = encode_qmp_request("human-monitor-command", {{"command-line", "savevm \xc3\xa9"}}, 4);
+  std::string line = encode_request("human-monitor-command", {{"command-line", "savevm \xc3\xa9"}}, 4);
   EXPECT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line";
   EXPECT_EQ(json::parse(line)["arguments"]["command-line"], "savevm \xc3\xa9");
@@ -144,7 +139,7 @@ TEST(QmpClient, MatchesRepliesByIdAndKeepsEventsApart) {
     q.send(R"({"return": {"status": "wrong"}, "id": 999})" "\r\n");
     q.reply(request, {{"status", "paused"}, {"running", false}});
   });
-  auto c = QmpClient::over(qemu.take_client_fd(), soon());
+  auto c = Client::over(qemu.take_client_fd(), soon());
   ASSERT_TRUE(c.ok()) << c.error().message;
   auto r = c->execute("query-status", "", soon());
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -160,7 +155,7 @@ TEST(QmpClient, AReplyOver64KiBArrivesWhole) {
   FakeQemu qemu([&](FakeQemu& q, const json& request) {
     q.send("{\"return\": \"caf\\u00e9" + big + "\", \"id\": " + request["id"].dump() + "}\r\n");
   });
-  auto c = QmpClient::over(qemu.take_client_fd(), soon());
+  auto c = Client::over(qemu.take_client_fd(), soon());
   ASSERT_TRUE(c.ok()) << c.error().message;
   auto r = c->execute("human-monitor-command", R"({"command-line": "info registers"})", soon());
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -180,7 +175,7 @@ TEST(QmpClient, ALateReplyAfterATimeoutNeverAnswersTheNextCommand) {
     }
     q.reply(request, {{"status", "running"}});
   });
-  auto c = QmpClient::over(qemu.take_client_fd(), soon());
+  auto c = Client::over(qemu.take_client_fd(), soon());
   ASSERT_TRUE(c.ok()) << c.error().message;
   auto slow = c->execute("stop", "", Deadline::after(std::chrono::milliseconds(50)));
   ASSERT_FALSE(slow.ok());
@@ -209,7 +204,7 @@ TEST(QmpClient, ErrorsClosedSocketsAndGarbageAreValues) {
     else
       q.send("garbage\n");
   });
-  auto c = QmpClient::over(qemu.take_client_fd(), soon());
+  auto c = Client::over(qemu.take_client_fd(), soon());
   ASSERT_TRUE(c.ok()) << c.error().message;
   auto e = c->execute("nope", "", soon());
   ASSERT_FALSE(e.ok());
@@ -220,20 +215,9 @@ TEST(QmpClient, ErrorsClosedSocketsAndGarbageAreValues) {
   ASSERT_FALSE(g.ok());
   EXPECT_NE(g.error().message.find("\"garbage\""), std::string::npos) << g.error().message;
   EXPECT_FALSE(c->broken().empty());
-  auto no_socket = QmpClient::over(ScopedFd(), soon());
+  auto no_socket = Client::over(ScopedFd(), soon());
   EXPECT_FALSE(no_socket.ok());
 }
 
-TEST(Cancel, SigintSetsTheFlagAndWakesTheFd) {
-  install_cancel_handlers();
-  ASSERT_GE(cancel_fd(), 0);
-  EXPECT_FALSE(cancelled());
-  pollfd p{cancel_fd(), POLLIN, 0};
-  EXPECT_EQ(::poll(&p, 1, 0), 0);
-  ::raise(SIGINT);
-  EXPECT_TRUE(cancelled());
-  EXPECT_EQ(::poll(&p, 1, 1000), 1);
-}
-
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::qmp

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <string>
 
-#include "rig/qemu/vm.h"
+#include "rig/machine/sparse_copy.h"
 
-namespace racerig::vm {
+namespace racerig::machine {
 namespace {
 
 namespace fs = std::filesystem;
@@ -65,4 +65,4 @@ TEST(CopySparseTest, MissingSourceIsAnErrorNamingIt) {
 }
 
 }  // namespace
-}  // namespace racerig::vm
+}  // namespace racerig::machine

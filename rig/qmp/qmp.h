@@ -3,7 +3,9 @@
 // every command with an id, takes only the reply carrying that id as its
 // answer, keeps asynchronous events apart, and stops using a connection on
 // which a command timed out. The codec functions are plain so they can be
-// tested without QEMU; QmpClient adds the socket.
+// tested without QEMU; Client adds the socket. Both VM backends use it: the
+// direct QEMU on its -qmp socket, libvirt's domains on the QMP socket their
+// XML adds.
 #pragma once
 
 #include <cstdint>
@@ -18,10 +20,10 @@
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
 
-namespace racerig::vm {
+namespace racerig::qmp {
 
 // One message from QEMU.
-struct QmpMessage {
+struct Message {
   enum class Kind { kGreeting, kReturn, kError, kEvent };
   Kind kind = Kind::kReturn;
   std::optional<nlohmann::json> id;  // the request's id, echoed in its reply
@@ -32,11 +34,11 @@ struct QmpMessage {
 // Decodes one message (one line without its newline). Anything that is not
 // a JSON object of one of QMP's four shapes is a kProtocol error quoting the
 // start of the text.
-Result<QmpMessage> decode_qmp_message(std::string_view text);
+Result<Message> decode_message(std::string_view text);
 
 // The request line (newline included) for `command` with `arguments` (an
 // object, or null for none) and `id`.
-std::string encode_qmp_request(std::string_view command, const nlohmann::json& arguments, uint64_t id);
+std::string encode_request(std::string_view command, const nlohmann::json& arguments, uint64_t id);
 
 // A string as a JSON literal (UTF-8 kept as is, control bytes escaped).
 std::string json_quote(std::string_view s);
@@ -44,16 +46,16 @@ std::string json_quote(std::string_view s);
 // (\u00e9 becomes UTF-8 "é"); nullopt when the text is not one.
 std::optional<std::string> json_string(std::string_view literal);
 
-class QmpClient {
+class Client {
  public:
   // A line longer than this is a broken peer, not a message.
   static constexpr size_t kMaxMessage = 64 * 1024 * 1024;
 
   // Connects (retrying while the socket does not exist yet or refuses),
   // reads the greeting and negotiates capabilities, all before `deadline`.
-  static Result<QmpClient> connect(const std::string& path, Deadline deadline);
+  static Result<Client> connect(const std::string& path, Deadline deadline);
   // The same handshake over an already connected stream socket (tests).
-  static Result<QmpClient> over(ScopedFd fd, Deadline deadline);
+  static Result<Client> over(ScopedFd fd, Deadline deadline);
 
   // Runs a command and waits for the reply with its id. `args_json` is a
   // JSON object text or empty. Returns the reply's "return" value as JSON
@@ -70,8 +72,8 @@ class QmpClient {
   void close() { fd_.reset(); }
 
  private:
-  explicit QmpClient(ScopedFd fd) : fd_(std::move(fd)) {}
-  Result<QmpMessage> read_message(Deadline deadline);
+  explicit Client(ScopedFd fd) : fd_(std::move(fd)) {}
+  Result<Message> read_message(Deadline deadline);
   Status send_all(const std::string& bytes, std::string_view command, Deadline deadline);
   Error fail(Error error);  // marks the connection broken with `error`, returns it
 
@@ -82,4 +84,4 @@ class QmpClient {
   std::string broken_;
 };
 
-}  // namespace racerig::vm
+}  // namespace racerig::qmp

@@ -1,5 +1,5 @@
 // Run directories and their owners (see run_dir.h).
-#include "rig/qemu/run_dir.h"
+#include "rig/machine/run_dir.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 #include "rig/process/identity.h"
 #include "rig/process/stale.h"
 
-namespace racerig::vm {
+namespace racerig::machine {
 
 namespace fs = std::filesystem;
 
@@ -45,12 +45,15 @@ fs::path default_run_parent() {
   return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
 }
 
-Result<fs::path> make_run_dir(const fs::path& parent) {
+Result<fs::path> make_run_dir(const fs::path& parent_arg) {
+  const fs::path parent = parent_arg.empty() ? default_run_parent() : parent_arg;
   std::string templ = (parent / "racerig-run-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr) return errno_error("creating a run directory in " + parent.string());
-  const fs::path dir = templ;
-  (void)write_file(dir / "owner", process::format_stamp(process::self_stamp()) + "\n");
-  return dir;
+  return fs::path(templ);
+}
+
+void record_owner(const fs::path& run_dir) {
+  (void)write_file(run_dir / "owner", process::format_stamp(process::self_stamp()) + "\n");
 }
 
 void record_qemu(const fs::path& run_dir, pid_t pid) {
@@ -89,4 +92,4 @@ std::vector<fs::path> remove_stale_run_dirs(const fs::path& parent_arg) {
   return removed;
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::machine

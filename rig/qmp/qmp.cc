@@ -1,5 +1,5 @@
 // QMP wire format and client (see qmp.h).
-#include "rig/qemu/qmp.h"
+#include "rig/qmp/qmp.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 
 #include "rig/base/unix_socket.h"
 
-namespace racerig::vm {
+namespace racerig::qmp {
 
 namespace {
 
@@ -30,42 +30,42 @@ std::string string_member(const json& object, const char* key) {
 
 }  // namespace
 
-Result<QmpMessage> decode_qmp_message(std::string_view text) {
+Result<Message> decode_message(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   auto bad = [&](const std::string& why) {
     return make_error(ErrorKind::kProtocol, "QMP sent " + why + ": " + quote_start(text));
   };
   if (j.is_discarded()) return bad("something that is not JSON");
   if (!j.is_object()) return bad("JSON that is not an object");
-  QmpMessage m;
+  Message m;
   if (auto id = j.find("id"); id != j.end()) m.id = *id;
   if (auto r = j.find("return"); r != j.end()) {
-    m.kind = QmpMessage::Kind::kReturn;
+    m.kind = Message::Kind::kReturn;
     m.value = *r;
     return m;
   }
   if (auto e = j.find("error"); e != j.end()) {
     if (!e->is_object()) return bad("an error that is not an object");
-    m.kind = QmpMessage::Kind::kError;
+    m.kind = Message::Kind::kError;
     m.text = string_member(*e, "class") + ": " + string_member(*e, "desc");
     return m;
   }
   if (auto ev = j.find("event"); ev != j.end()) {
     if (!ev->is_string()) return bad("an event without a name");
-    m.kind = QmpMessage::Kind::kEvent;
+    m.kind = Message::Kind::kEvent;
     m.text = ev->get<std::string>();
     if (auto d = j.find("data"); d != j.end()) m.value = *d;
     return m;
   }
   if (auto g = j.find("QMP"); g != j.end()) {
-    m.kind = QmpMessage::Kind::kGreeting;
+    m.kind = Message::Kind::kGreeting;
     m.value = *g;
     return m;
   }
   return bad("an object that is none of QMP's messages");
 }
 
-std::string encode_qmp_request(std::string_view command, const json& arguments, uint64_t id) {
+std::string encode_request(std::string_view command, const json& arguments, uint64_t id) {
   json request = {{"execute", std::string(command)}, {"id", id}};
   if (!arguments.is_null()) request["arguments"] = arguments;
   // Invalid UTF-8 in a string is replaced instead of throwing.
@@ -82,7 +82,7 @@ std::optional<std::string> json_string(std::string_view literal) {
   return j.get<std::string>();
 }
 
-Result<QmpClient> QmpClient::connect(const std::string& path, Deadline deadline) {
+Result<Client> Client::connect(const std::string& path, Deadline deadline) {
   auto address = unix_address(path);
   if (!address.ok()) return make_error(ErrorKind::kInput, "QMP " + address.error().message);
   sockaddr_un addr = *address;
@@ -102,28 +102,28 @@ Result<QmpClient> QmpClient::connect(const std::string& path, Deadline deadline)
   }
 }
 
-Result<QmpClient> QmpClient::over(ScopedFd fd, Deadline deadline) {
-  QmpClient c(std::move(fd));
-  RACERIG_ASSIGN(QmpMessage greeting, c.read_message(deadline));
-  if (greeting.kind != QmpMessage::Kind::kGreeting)
+Result<Client> Client::over(ScopedFd fd, Deadline deadline) {
+  Client c(std::move(fd));
+  RACERIG_ASSIGN(Message greeting, c.read_message(deadline));
+  if (greeting.kind != Message::Kind::kGreeting)
     return make_error(ErrorKind::kProtocol, "QMP did not greet (its first message was not {\"QMP\": ...})");
   RACERIG_TRY(c.execute("qmp_capabilities", "", deadline));
   return c;
 }
 
-Error QmpClient::fail(Error error) {
+Error Client::fail(Error error) {
   if (broken_.empty()) broken_ = error.message;
   return error;
 }
 
-Result<QmpMessage> QmpClient::read_message(Deadline deadline) {
+Result<Message> Client::read_message(Deadline deadline) {
   while (true) {
     if (size_t nl = buffer_.find('\n'); nl != std::string::npos) {
       std::string line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      auto m = decode_qmp_message(line);
+      auto m = decode_message(line);
       if (!m.ok()) return fail(m.error());
       return m;
     }
@@ -149,7 +149,7 @@ Result<QmpMessage> QmpClient::read_message(Deadline deadline) {
   }
 }
 
-Status QmpClient::send_all(const std::string& bytes, std::string_view command, Deadline deadline) {
+Status Client::send_all(const std::string& bytes, std::string_view command, Deadline deadline) {
   std::string_view rest = bytes;
   while (!rest.empty()) {
     ssize_t n = ::send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -168,7 +168,7 @@ Status QmpClient::send_all(const std::string& bytes, std::string_view command, D
   return Status::Ok();
 }
 
-Result<std::string> QmpClient::execute(std::string_view command, std::string_view args_json, Deadline deadline) {
+Result<std::string> Client::execute(std::string_view command, std::string_view args_json, Deadline deadline) {
   const std::string name(command);
   if (!broken_.empty()) return make_error(ErrorKind::kIo, "QMP " + name + ": the connection is unusable: " + broken_);
   if (!fd_.valid()) return make_error(ErrorKind::kIo, "QMP " + name + ": the connection is closed");
@@ -179,7 +179,7 @@ Result<std::string> QmpClient::execute(std::string_view command, std::string_vie
       return make_error(ErrorKind::kInternal, "QMP " + name + ": arguments are not a JSON object: " + quote_start(args_json));
   }
   const uint64_t id = next_id_++;
-  if (Status s = send_all(encode_qmp_request(command, args, id), command, deadline); !s.ok())
+  if (Status s = send_all(encode_request(command, args, id), command, deadline); !s.ok())
     return fail(s.error().wrap("QMP " + name));
   while (true) {
     auto m = read_message(deadline);
@@ -191,10 +191,10 @@ Result<std::string> QmpClient::execute(std::string_view command, std::string_vie
       return m.error().wrap("QMP " + name);
     }
     switch (m->kind) {
-      case QmpMessage::Kind::kEvent: events_.push_back(m->text); continue;
-      case QmpMessage::Kind::kGreeting: continue;
-      case QmpMessage::Kind::kReturn:
-      case QmpMessage::Kind::kError: break;
+      case Message::Kind::kEvent: events_.push_back(m->text); continue;
+      case Message::Kind::kGreeting: continue;
+      case Message::Kind::kReturn:
+      case Message::Kind::kError: break;
     }
     if (!m->id || *m->id != json(id)) {
       // QEMU answers a request it could not parse without an id: ours are
@@ -202,9 +202,9 @@ Result<std::string> QmpClient::execute(std::string_view command, std::string_vie
       if (!m->id) return fail(make_error(ErrorKind::kProtocol, "QMP " + name + ": a reply without an id: " + m->text));
       continue;  // the late answer to an earlier command
     }
-    if (m->kind == QmpMessage::Kind::kError) return make_error(ErrorKind::kProtocol, "QMP " + name + " failed: " + m->text);
+    if (m->kind == Message::Kind::kError) return make_error(ErrorKind::kProtocol, "QMP " + name + " failed: " + m->text);
     return m->value.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 }
 
-}  // namespace racerig::vm
+}  // namespace racerig::qmp
