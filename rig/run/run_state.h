@@ -51,7 +51,7 @@ class Phases {
 //                 blocked tasks (enforce.h)
 //   judge()       the rest of the evidence; the report's verdict, reason,
 //                 oops and agent events (judge.h)
-// Neither copied nor moved: the phase clock and the monitor refer into it.
+// Neither copied nor moved: the phase clock refers to the report in it.
 struct RunState {
   // A report for run `index`: scenario, kernel and its build id.
   RunState(const RunContext& ctx, int index);
