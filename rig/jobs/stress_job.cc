@@ -99,13 +99,12 @@ Result<StressOutcome> run_stress(const JobEnv& env, const StressRequest& request
 }
 
 pb::ReproduceReport stress_error_report(const JobEnv& env, const StressRequest& request, const Error& error) {
-  pb::ReproduceReport report;
-  report.set_scenario(request.scenario);
-  report.set_kernel_variant(request.kernel);
-  report.set_racerig_version(env.racerig_version);
-  report.set_qemu_version(env.qemu_version);
-  report.set_error("stress: " + error.message);
-  return report;
+  ReproduceRequest as_reproduce;
+  as_reproduce.scenario = request.scenario;
+  as_reproduce.kernel = request.kernel;
+  Error prefixed = error;
+  prefixed.message = "stress: " + error.message;
+  return reproduce_error_report(env, as_reproduce, prefixed);
 }
 
 Result<StressRequest> StressKind::from_wire(const Wire& wire, const std::filesystem::path& dir,
