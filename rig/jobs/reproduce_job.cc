@@ -90,15 +90,19 @@ Result<pb::SubmitReproduceRequest> ReproduceKind::to_wire(const Request& request
   return wire;
 }
 
+JobEnd<pb::ReproduceReport> reproduce_end(ReproduceOutcome outcome) {
+  JobEnd<pb::ReproduceReport> end;
+  end.exit_code = reproduce_exit_code(outcome);
+  end.cancelled = outcome.cancelled;
+  end.report = std::move(outcome.report);
+  return end;
+}
+
 JobEnd<pb::ReproduceReport> ReproduceKind::run(const JobEnv& env, const Request& request, JobObserver& observer,
                                                std::shared_ptr<process::CancelToken> cancel) {
   auto outcome = run_reproduce(env, request, observer, std::move(cancel));
   if (!outcome.ok()) return failed_end<ReproduceKind>(env, request, outcome.error());
-  JobEnd<pb::ReproduceReport> end;
-  end.exit_code = reproduce_exit_code(*outcome);
-  end.cancelled = outcome->cancelled;
-  end.report = std::move(outcome->report);
-  return end;
+  return reproduce_end(std::move(*outcome));
 }
 
 }  // namespace racerig::jobs

@@ -43,6 +43,10 @@ Result<ReproduceOutcome> run_reproduce(const JobEnv& env, const ReproduceRequest
 // infrastructure error (the CLI's exit codes).
 int reproduce_exit_code(const ReproduceOutcome& outcome);
 
+// A finished reproduce or stress run loop as a job's end: its report, exit
+// code (reproduce_exit_code) and whether it was cancelled.
+JobEnd<pb::ReproduceReport> reproduce_end(ReproduceOutcome outcome);
+
 // The report of a job that failed before its runs (run_reproduce's error):
 // what was asked, the versions, and the error, so CI gets a report all the same.
 pb::ReproduceReport reproduce_error_report(const JobEnv& env, const ReproduceRequest& request, const Error& error);

@@ -136,11 +136,7 @@ JobEnd<pb::ReproduceReport> StressKind::run(const JobEnv& env, const Request& re
                                             std::shared_ptr<process::CancelToken> cancel) {
   auto outcome = run_stress(env, request, observer, std::move(cancel));
   if (!outcome.ok()) return failed_end<StressKind>(env, request, outcome.error());
-  JobEnd<pb::ReproduceReport> end;
-  end.exit_code = reproduce_exit_code(*outcome);
-  end.cancelled = outcome->cancelled;
-  end.report = std::move(outcome->report);
-  return end;
+  return reproduce_end(std::move(*outcome));
 }
 
 }  // namespace racerig::jobs
