@@ -43,7 +43,9 @@ struct Actor {
 };
 
 struct Step {
-  enum class Kind { kHold, kRun, kRunToReturn, kRelease };
+  // kRunToEnd: release the actor if held and wait until it finished its
+  // operations (the guest reported it done, or its task is gone).
+  enum class Kind { kHold, kRun, kRunToReturn, kRunToEnd, kRelease };
   Kind kind = Kind::kHold;
   std::string actor;     // empty for "release every held actor"
   GuestAddr addr;        // kHold, kRun
@@ -53,6 +55,9 @@ struct Step {
   uint64_t func_offset = 0;  // offset of addr in its function (0 = entry)
   std::string point;     // symbolic form, e.g. "__xfs_filemap_fault"
   std::vector<Predicate> when;
+  // kHold, kRun: the arrival that counts (1: the first). Earlier arrivals
+  // of the actor's task (predicates true) are counted and let through.
+  int visit = 1;
   std::string text;      // human description, "hold faulter at ..."
 };
 
