@@ -84,7 +84,8 @@ void Engine::arm_next_gate(const std::string& actor_name, int after_step) {
       gates_[actor_name] = gate_of(i, s);
       return;
     }
-    if (s.kind == Step::Kind::kRunToReturn) return;  // armed when its turn comes
+    // Armed when its turn comes; a run to the end has no gate.
+    if (s.kind == Step::Kind::kRunToReturn || s.kind == Step::Kind::kRunToEnd) return;
   }
 }
 
@@ -118,6 +119,7 @@ Engine::Gate Engine::gate_of(int step, const Step& s) {
   g.func_offset = s.func_offset;
   g.point = s.point;
   g.when = s.when;
+  g.visit = std::max(1, s.visit);
   return g;
 }
 
@@ -172,7 +174,7 @@ Result<bool> Engine::handle_stop(const StopEvent& ev, int step) {
   std::optional<TaskInfo> task;
   for (auto it = gates_.begin(); it != gates_.end(); ++it) {
     const std::string& name = it->first;
-    const Gate& gate = it->second;
+    Gate& gate = it->second;
     const Actor* a = actor(name);
     const bool here = std::find(gate.addrs.begin(), gate.addrs.end(), GuestAddr(pc)) != gate.addrs.end();
     if (!here || a == nullptr || a->vcpu != v) continue;
@@ -201,6 +203,12 @@ Result<bool> Engine::handle_stop(const StopEvent& ev, int step) {
     if (!ok) {
       ++skipped_hits_;
       record(step, name, "skipped", v, GuestAddr(pc), why, &*task);
+      return false;
+    }
+    if (++gate.seen < gate.visit) {
+      // An earlier visit than the one that counts: let it through.
+      record(step, name, "passed", v, GuestAddr(pc),
+             gate.point + ": visit " + std::to_string(gate.seen) + " of " + std::to_string(gate.visit), &*task);
       return false;
     }
     // The hit's offset in its function (a line point's other addresses lie
@@ -262,21 +270,28 @@ std::vector<pb::VcpuState> Engine::snapshot_vcpus() {
   return out;
 }
 
-// Runs every unheld vCPU until `actor_name` is held at the gate of `step`.
-// While another actor is held, the awaited actor is sampled every
-// block_check_interval: a lock wait confirmed on block_confirmations samples
-// serializes the run; an IPI or RCU wait stalls it at once, named.
-Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
+// Runs every unheld vCPU until the goal is met. While another actor is
+// held, the awaited actor is sampled every block_check_interval: a lock wait
+// confirmed on block_confirmations samples serializes the run; a wait for
+// another CPU gets the held vCPUs' interrupts serviced; an RCU wait stalls
+// it, named; a task that exited ends a run to the end, and a wait for a
+// gate at once (not reached).
+Outcome Engine::wait_for(int step, const std::string& actor_name, Goal goal) {
   const auto step_start = std::chrono::steady_clock::now();
   const Deadline deadline = Deadline::after(config_.step_timeout);
-  const std::string point = gates_.count(actor_name) ? gates_[actor_name].point : std::string("?");
+  const std::string point = goal == Goal::kEnd ? std::string("the end of its operations")
+                            : gates_.count(actor_name) ? gates_[actor_name].point
+                                                       : std::string("?");
   block_key_.clear();
   block_streak_ = 0;
   last_seen_.reset();
+  ended_ = false;
+  services_ = 0;
+  auto reached = [&] { return goal == Goal::kGate ? held_vcpu_of(actor_name, step).has_value() : ended_; };
   bool woken = false;
-  while (!held_vcpu_of(actor_name, step)) {
+  while (!reached()) {
     if (woken || !running_) {
-      // Guest events decide whether the gate can still be reached.
+      // Guest events decide whether the goal can still be met.
       woken = false;
       GuestStatus g = monitor_.poll();
       std::string why;
@@ -292,6 +307,10 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
       if (g.oops) {
         kind = Outcome::Kind::kGuestCrashed;
         why = "the kernel reported \"" + g.oops_headline + "\" before " + actor_name + " reached " + point;
+      } else if (goal == Goal::kEnd && (g.actors_done.count(actor_name) != 0 || g.agent_finished)) {
+        ended_ = true;
+        record(step, actor_name, "finished", -1, GuestAddr(0),
+               g.actors_done.count(actor_name) != 0 ? "the agent reported it done" : "the agent ended");
       } else if (!done_early.empty()) {
         why = done_early;
       } else if (g.actors_done.count(actor_name) != 0) {
@@ -299,15 +318,16 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
       } else if (g.agent_finished) {
         why = "the guest agent ended (" + g.agent_note + ") before " + actor_name + " reached " + point;
       }
-      if (!why.empty()) {
+      if (!why.empty() || ended_) {
         if (running_) {
           // Stop the VM; a breakpoint stop that raced with us may be the arrival.
           auto stop = target_.interrupt(rsp_deadline());
           running_ = false;
           if (!stop.ok()) return fail(Outcome::Kind::kError, step, stop.error().message);
           auto r = handle_stop(*stop, step);
-          if (r.ok() && held_vcpu_of(actor_name, step)) break;
+          if (r.ok() && reached()) break;
         }
+        if (ended_) break;
         return fail(kind, step, why);
       }
     }
@@ -320,7 +340,7 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
     auto ev = target_.wait(wake);
     if (!ev.ok()) {
       if (ev.error().kind == ErrorKind::kTimeout && !deadline.expired()) {
-        if (auto o = sample_block(step, actor_name, step_start)) return *o;
+        if (auto o = sample_block(step, actor_name, goal, point, step_start)) return *o;
         continue;
       }
       if (ev.error().kind == ErrorKind::kTimeout) {
@@ -349,6 +369,64 @@ Outcome Engine::wait_for_gate(int step, const std::string& actor_name) {
   ok.kind = Outcome::Kind::kEnforced;
   ok.step = step;
   return ok;
+}
+
+Status Engine::service_held(int step) {
+  for (auto& [v, h] : held_) {
+    const uint64_t pc = h.pc.value();
+    RACERIG_ASSIGN(uint64_t rsp_before, target_.read_register(v, "rsp", rsp_deadline()));
+    auto flags = target_.read_register(v, "eflags", rsp_deadline());
+    if (flags.ok() && (*flags & 0x200) == 0)
+      return make_error(ErrorKind::kProtocol, "interrupts are disabled on vCPU " + std::to_string(v) + " at " +
+                                                  h.point + " (eflags " + hex(*flags) +
+                                                  "), so the held vCPU cannot answer the IPI");
+    if (inserted_.count(pc) == 0) {
+      // A breakpoint at the hold PC brings the vCPU back there; the next
+      // sync_breakpoints removes it again.
+      RACERIG_TRY(target_.insert_breakpoint(h.pc, rsp_deadline()));
+      inserted_.insert(pc);
+    }
+    const Deadline until = Deadline::after(config_.rsp_timeout);
+    bool back = false;
+    for (int round = 0; !back; ++round) {
+      if (round == 64) return make_error(ErrorKind::kProtocol, "vCPU " + std::to_string(v) + " stopped 64 times elsewhere while servicing its interrupts");
+      RACERIG_TRY(target_.resume({v}, rsp_deadline()));
+      running_ = true;
+      Result<StopEvent> ev = target_.wait(until);
+      while (ev.ok() && ev->kind == StopEvent::Kind::kWoken) ev = target_.wait(until);
+      if (!ev.ok()) {
+        if (ev.error().kind != ErrorKind::kTimeout) return ev.error();
+        auto stop = target_.interrupt(rsp_deadline());
+        running_ = false;
+        if (!stop.ok()) return stop.error();
+        auto now = target_.read_register(v, "rip", rsp_deadline());
+        return make_error(ErrorKind::kTimeout,
+                          "held vCPU " + std::to_string(v) + " did not come back to " + h.point +
+                              " while servicing its interrupts; it is at " +
+                              (now.ok() && config_.symbolize ? config_.symbolize(GuestAddr(*now)) : std::string("?")));
+      }
+      running_ = false;
+      if (ev->kind == StopEvent::Kind::kExited) return make_error(ErrorKind::kProtocol, "the VM exited");
+      RACERIG_ASSIGN(uint64_t now, target_.read_register(v, "rip", rsp_deadline()));
+      if (now == pc) {
+        back = true;
+      } else if (inserted_.count(now) != 0) {
+        // Another breakpoint, inside the interrupt handler: step over it.
+        ++skipped_hits_;
+        RACERIG_TRY(target_.remove_breakpoint(GuestAddr(now), rsp_deadline()));
+        Status stepped = target_.step(v, rsp_deadline());
+        RACERIG_TRY(target_.insert_breakpoint(GuestAddr(now), rsp_deadline()));
+        RACERIG_TRY(stepped);
+      }
+    }
+    at_bp_[v] = pc;
+    RACERIG_ASSIGN(uint64_t rsp_after, target_.read_register(v, "rsp", rsp_deadline()));
+    if (rsp_after != rsp_before)
+      return make_error(ErrorKind::kProtocol, h.actor + "'s task moved on while its vCPU serviced interrupts (rsp " +
+                                                  hex(rsp_before) + " -> " + hex(rsp_after) + ")");
+    record(step, h.actor, "serviced", v, h.pc, "answered pending interrupts; back at " + h.point + ", not advanced");
+  }
+  return Status::Ok();
 }
 
 std::vector<std::string> Engine::held_descriptions(int step) const {
@@ -381,8 +459,18 @@ Result<pb::BlockedTask> Engine::observe(const std::string& actor_name) {
     return b;
   }
   RACERIG_ASSIGN(uint64_t task, tasks_.find(a->comm));
+  if (task == 0) {
+    b.set_wait("exited");
+    b.set_where("not in the guest's task list");
+    return b;
+  }
   RACERIG_ASSIGN(uint32_t state, tasks_.state(task));
   b.set_state(state);
+  if (TaskReader::dead(state)) {
+    b.set_wait("exited");
+    b.set_where("exited (TASK_DEAD)");
+    return b;
+  }
   if (auto pid = tasks_.pid(task); pid.ok()) b.set_pid(*pid);
   if (state == 0) {
     b.set_wait("none");  // runnable, waiting for its CPU
@@ -400,7 +488,8 @@ Result<pb::BlockedTask> Engine::observe(const std::string& actor_name) {
   return b;
 }
 
-std::optional<Outcome> Engine::sample_block(int step, const std::string& actor_name,
+std::optional<Outcome> Engine::sample_block(int step, const std::string& actor_name, Goal goal,
+                                            const std::string& point,
                                             std::chrono::steady_clock::time_point step_start) {
   if (running_) {
     auto stop = target_.interrupt(rsp_deadline());
@@ -408,7 +497,7 @@ std::optional<Outcome> Engine::sample_block(int step, const std::string& actor_n
     if (!stop.ok()) return fail(Outcome::Kind::kError, step, "stopping the VM to look at " + actor_name + ": " + stop.error().message);
     auto r = handle_stop(*stop, step);
     if (!r.ok()) return fail(Outcome::Kind::kError, step, r.error().message);
-    if (held_vcpu_of(actor_name, step)) return std::nullopt;  // it arrived meanwhile
+    if (goal == Goal::kGate && held_vcpu_of(actor_name, step)) return std::nullopt;  // it arrived meanwhile
   }
   auto seen = observe(actor_name);
   if (!seen.ok()) {
@@ -416,6 +505,33 @@ std::optional<Outcome> Engine::sample_block(int step, const std::string& actor_n
     return std::nullopt;
   }
   if (seen->wait() == "none") {
+    block_key_.clear();
+    block_streak_ = 0;
+    return std::nullopt;
+  }
+  if (seen->wait() == "exited") {
+    // Its task is gone: a run to the end is over; a point is never reached.
+    // The agent that would say so may sit on a held vCPU.
+    record(step, actor_name, "exited", seen->vcpu(), GuestAddr(0), seen->where());
+    if (goal == Goal::kEnd) {
+      ended_ = true;
+      return std::nullopt;
+    }
+    std::string why = actor_name + " exited without reaching " + point;
+    for (const auto& h : held_descriptions(step)) why += (why.find(" while ") == std::string::npos ? " while " : ", ") + h;
+    return fail(Outcome::Kind::kNotReached, step, why);
+  }
+  if (seen->wait() == "cpu" && services_ < config_.ipi_services) {
+    // Real hardware would answer the IPI while the held task stays put.
+    ++services_;
+    if (Status s = service_held(step); !s.ok()) {
+      for (const auto& h : held_descriptions(step)) seen->add_behind(h);
+      Outcome o = fail(Outcome::Kind::kStalled, step,
+                       actor_name + " waits for another CPU at " + seen->where() +
+                           "; servicing the held vCPUs' interrupts did not help: " + s.error().message);
+      o.blocked.push_back(*seen);
+      return o;
+    }
     block_key_.clear();
     block_streak_ = 0;
     return std::nullopt;
@@ -441,8 +557,11 @@ std::optional<Outcome> Engine::sample_block(int step, const std::string& actor_n
                    actor_name + " cannot go on: it waits for " +
                        (seen->wait() == "rcu" ? std::string("an RCU grace period")
                                               : std::string("another CPU (IPI or stop_machine)")) +
-                       " at " + seen->where() + ", which needs a held vCPU (" + behind +
-                       "); not a lock wait, so not serialization");
+                       " at " + seen->where() + ", which needs a held vCPU (" + behind + ")" +
+                       (seen->wait() == "cpu" ? "; the held vCPUs answered their interrupts " +
+                                                    std::to_string(services_) + " times and it still waits"
+                                              : std::string()) +
+                       "; not a lock wait, so not serialization");
   o.blocked.push_back(*seen);
   o.detect_ms = detect_ms;
   return o;
@@ -608,7 +727,7 @@ Outcome Engine::execute() {
         }
         if (!held_vcpu_of(s.actor, i) && gates_.count(s.actor) == 0)
           gates_[s.actor] = gate_of(i, s);
-        Outcome o = wait_for_gate(i, s.actor);
+        Outcome o = wait_for(i, s.actor, Goal::kGate);
         if (o.kind != Outcome::Kind::kEnforced) return o;
         int v = *held_vcpu_of(s.actor, i);
         record(i, s.actor, s.kind == Step::Kind::kHold ? "held" : "reached", v, held_[v].pc, s.text);
@@ -631,10 +750,20 @@ Outcome Engine::execute() {
         gates_[s.actor] = Gate{i, {GuestAddr(ret_addr)}, 1, "return to " + label, {}, slot + 8};
         record(i, s.actor, "released", *v, h.pc, "to run to its return at " + label);
         held_.erase(*v);
-        Outcome o = wait_for_gate(i, s.actor);
+        Outcome o = wait_for(i, s.actor, Goal::kGate);
         if (o.kind != Outcome::Kind::kEnforced) return o;
         int nv = *held_vcpu_of(s.actor, i);
         record(i, s.actor, "returned", nv, held_[nv].pc, s.text);
+        break;
+      }
+      case Step::Kind::kRunToEnd: {
+        if (auto v = held_vcpu_of(s.actor, -1)) {
+          record(i, s.actor, "released", *v, held_[*v].pc, "to run to the end of its operations");
+          held_.erase(*v);
+        }
+        Outcome o = wait_for(i, s.actor, Goal::kEnd);
+        if (o.kind != Outcome::Kind::kEnforced) return o;
+        record(i, s.actor, "ran_to_end", -1, GuestAddr(0), s.text);
         break;
       }
       case Step::Kind::kRelease: {

@@ -94,6 +94,12 @@ struct EngineConfig {
   std::vector<GuestAddr> crash_traps;
   std::chrono::milliseconds block_check_interval{250};
   int block_confirmations = 2;
+  // A running actor that waits for another CPU (an IPI: a TLB shootdown,
+  // smp_call_function) gets the held vCPUs' pending interrupts serviced at
+  // each sample: each held vCPU runs alone with a breakpoint at its hold PC
+  // until it is back there, its task not advanced (same PC and stack
+  // pointer). The wait is a stall once it outlasts this many services.
+  int ipi_services = 4;
   int deadlock_confirmations = 3;
   std::chrono::steady_clock::time_point origin = std::chrono::steady_clock::now();
 };
@@ -104,7 +110,9 @@ struct Outcome {
     kNotReached,   // a gate was never reached (actor finished, guest ended)
     kGuestCrashed, // the kernel oopsed before the schedule completed
     kStalled,      // a step deadline passed, or the running actor waits for
-                   // a held vCPU (IPI, RCU grace period): `blocked` says which
+                   // a held vCPU that servicing its interrupts did not help
+                   // (RCU grace period, stop_machine, interrupts disabled at
+                   // the hold point): `blocked` says which
     kError,        // the target failed (gdbstub, QEMU)
     kSerialized,   // the running actor slept on a lock while others were held:
                    // the held actors were released in schedule order and the
@@ -161,6 +169,8 @@ class Engine {
     std::string point;
     std::vector<Predicate> when;
     std::optional<uint64_t> rsp_eq;  // run-to-return: the caller's frame
+    int visit = 1;                   // the arrival that counts
+    int seen = 0;                    // arrivals so far
   };
   struct Held {
     std::string actor;
@@ -177,10 +187,17 @@ class Engine {
   Result<bool> handle_stop(const StopEvent& ev, int step);
   Result<TaskInfo> current_task(int vcpu);
   std::optional<int> held_vcpu_of(const std::string& actor_name, int step) const;
-  Outcome wait_for_gate(int step, const std::string& actor_name);
+  // Runs every unheld vCPU until `actor_name` is held at the gate of
+  // `step` (Goal::kGate) or finished its operations (Goal::kEnd).
+  enum class Goal { kGate, kEnd };
+  Outcome wait_for(int step, const std::string& actor_name, Goal goal);
+  // VM stopped: lets every held vCPU service its pending interrupts and
+  // stop at its hold point again; an error when one did not come back, or
+  // its task moved on.
+  Status service_held(int step);
   // One look at `actor_name` while others are held (VM stopped by it).
   // Returns an outcome once a wait is confirmed (kSerialized, kStalled).
-  std::optional<Outcome> sample_block(int step, const std::string& actor_name,
+  std::optional<Outcome> sample_block(int step, const std::string& actor_name, Goal goal, const std::string& point,
                                       std::chrono::steady_clock::time_point step_start);
   Result<pb::BlockedTask> observe(const std::string& actor_name);
   std::vector<std::string> held_descriptions(int step) const;
@@ -204,6 +221,8 @@ class Engine {
   std::string block_key_;  // the wait seen on the last sample, and how often in a row
   int block_streak_ = 0;
   std::optional<pb::BlockedTask> last_seen_;  // the last wait seen (for a stall's reason)
+  bool ended_ = false;  // Goal::kEnd: the awaited actor finished
+  int services_ = 0;    // held-vCPU interrupt services during this step
   bool crash_armed_ = false;
   std::optional<int> crash_vcpu_;
   std::string deadlock_key_;

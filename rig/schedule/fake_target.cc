@@ -14,7 +14,7 @@ uint64_t gs_of(int vcpu) { return 0xffff88801f000000ull + static_cast<uint64_t>(
 FakeTarget::FakeTarget(int vcpus, std::vector<Visit> timeline)
     : vcpus_(vcpus), timeline_(std::move(timeline)), done_(timeline_.size(), false) {
   for (const auto& v : timeline_)
-    if (std::find(comms_.begin(), comms_.end(), v.comm) == comms_.end()) comms_.push_back(v.comm);
+    if (!v.interrupt && std::find(comms_.begin(), comms_.end(), v.comm) == comms_.end()) comms_.push_back(v.comm);
 }
 
 bool FakeTarget::blocked(int vcpu) const {
@@ -30,13 +30,13 @@ std::string FakeTarget::comm_on(int vcpu) const {
 
 const Visit* FakeTarget::next_of(const std::string& comm) const {
   for (size_t i = 0; i < timeline_.size(); ++i)
-    if (!done_[i] && timeline_[i].comm == comm) return &timeline_[i];
+    if (!done_[i] && !timeline_[i].interrupt && timeline_[i].comm == comm) return &timeline_[i];
   return nullptr;
 }
 
 size_t FakeTarget::cursor(int vcpu) const {
   for (size_t i = 0; i < timeline_.size(); ++i)
-    if (!done_[i] && timeline_[i].vcpu == vcpu) return i;
+    if (!done_[i] && !timeline_[i].interrupt && timeline_[i].vcpu == vcpu) return i;
   return timeline_.size();
 }
 
@@ -48,9 +48,30 @@ const Visit* FakeTarget::current(int vcpu) const {
 void FakeTarget::consume(int vcpu) {
   size_t i = cursor(vcpu);
   if (i >= timeline_.size()) return;
+  consume_at(i);
+}
+
+bool FakeTarget::run_interrupts() {
+  bool ran = false;
+  for (size_t i = 0; i < timeline_.size(); ++i) {
+    const Visit& irq = timeline_[i];
+    if (done_[i] || !irq.interrupt || running_set_.count(irq.vcpu) == 0) continue;
+    if (irq.waits_for >= 0 && !done_[static_cast<size_t>(irq.waits_for)]) continue;
+    const Visit* at = current(irq.vcpu);
+    if (at != nullptr && at->regs.count("eflags") != 0 && (at->regs.at("eflags") & 0x200) == 0) continue;
+    done_[i] = true;
+    executed_.emplace_back(irq.vcpu, irq.pc);
+    ran = true;
+  }
+  return ran;
+}
+
+void FakeTarget::consume_at(size_t i) {
+  const int vcpu = timeline_[i].vcpu;
   done_[i] = true;
   executed_.emplace_back(vcpu, timeline_[i].pc);
   last_pc_[vcpu] = timeline_[i].pc;
+  if (timeline_[i].exits) exited_.insert(timeline_[i].comm);
   if (!timeline_[i].actor_done.empty()) status_.actors_done.insert(timeline_[i].actor_done);
   if (timeline_[i].oops) {
     status_.oops = true;
@@ -79,8 +100,11 @@ Status FakeTarget::resume(const std::vector<int>& vcpus, Deadline) {
   running_set_ = std::set<int>(vcpus.begin(), vcpus.end());
   running_ = true;
   // Run the timeline in order: visits of running vCPUs execute until one sits
-  // on a breakpoint, or a guest event needs the host's attention.
+  // on a breakpoint, or a guest event needs the host's attention. Pending
+  // interrupts run first, and again whenever a visit may have raised one.
+  run_interrupts();
   for (size_t i = 0; i < timeline_.size(); ++i) {
+    if (timeline_[i].interrupt) continue;
     if (done_[i] || running_set_.count(timeline_[i].vcpu) == 0) continue;
     // Only the first pending visit of each vCPU can execute.
     if (cursor(timeline_[i].vcpu) != i) continue;
@@ -99,6 +123,7 @@ Status FakeTarget::resume(const std::vector<int>& vcpus, Deadline) {
       // The VM keeps running: the remaining visits continue on the next wait.
       return Status::Ok();
     }
+    run_interrupts();
     i = static_cast<size_t>(-1);  // restart from the earliest pending visit
   }
   return Status::Ok();
@@ -152,6 +177,7 @@ Result<uint64_t> FakeTarget::read_register(int vcpu, std::string_view name, Dead
   if (name == "rip") return v->pc;
   auto it = v->regs.find(std::string(name));
   if (it != v->regs.end()) return it->second;
+  if (name == "eflags") return uint64_t{0x202};  // interrupts enabled
   return uint64_t{0};
 }
 
@@ -177,7 +203,8 @@ Result<std::vector<uint8_t>> FakeTarget::read_memory(int vcpu, GuestAddr addr, s
   }
   // The task list: init_task, then every comm of the timeline, circular.
   std::vector<uint64_t> tasks = {kInitTask};
-  for (const auto& c : comms_) tasks.push_back(task_of(c));
+  for (const auto& c : comms_)
+    if (exited_.count(c) == 0) tasks.push_back(task_of(c));
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (a == tasks[i] + kTasksOffset) {
       put(tasks[(i + 1) % tasks.size()] + kTasksOffset);
@@ -200,7 +227,7 @@ Result<std::vector<uint8_t>> FakeTarget::read_memory(int vcpu, GuestAddr addr, s
       return out;
     }
     if (a == task + kStateOffset) {
-      put(sleeping ? 2 : 0);  // TASK_UNINTERRUPTIBLE
+      put(exited_.count(comm) != 0 ? 0x80 : sleeping ? 2 : 0);  // TASK_DEAD, TASK_UNINTERRUPTIBLE
       return out;
     }
     // thread.sp -> an inactive_task_frame at task+0x2000 whose bp/ret_addr

@@ -33,6 +33,12 @@ struct Visit {
   int waits_for = -1;                   // index of a visit that must run first
   bool sleeps = true;                   // while waiting: asleep (else spins at pc)
   std::vector<uint64_t> stack;          // while asleep: return addresses, innermost first
+  // An interrupt handler on `vcpu` (an IPI's): it runs as soon as that vCPU
+  // runs and `waits_for` ran, before the vCPU's next visit, even one sitting
+  // on a breakpoint; it is not a visit of the vCPU's task (interrupts are
+  // enabled unless that visit's regs say eflags without IF).
+  bool interrupt = false;
+  bool exits = false;  // the task exits after this visit: it leaves the task list
 };
 
 class FakeTarget : public Target, public GuestMonitor {
@@ -77,6 +83,9 @@ class FakeTarget : public Target, public GuestMonitor {
  private:
   const Visit* current(int vcpu) const;
   void consume(int vcpu);
+  void consume_at(size_t i);
+  // Runs the pending interrupt handlers of running vCPUs; true if any ran.
+  bool run_interrupts();
   // The vCPU's next visit waits for one that has not run yet.
   bool blocked(int vcpu) const;
   bool asleep(int vcpu) const { return blocked(vcpu) && current(vcpu)->sleeps; }
@@ -84,6 +93,7 @@ class FakeTarget : public Target, public GuestMonitor {
   // The comm's first visit not run yet (nullptr if none).
   const Visit* next_of(const std::string& comm) const;
   std::vector<std::string> comms_;  // the task list, in order
+  std::set<std::string> exited_;    // tasks that left it
 
   int vcpus_;
   std::vector<Visit> timeline_;

@@ -45,8 +45,16 @@ Result<TaskInfo> TaskReader::current(int vcpu) {
 }
 
 Result<uint64_t> TaskReader::find(const std::string& comm) {
-  if (auto it = by_comm_.find(comm); it != by_comm_.end()) return it->second;
   if (!can_read_sleepers()) return make_error(ErrorKind::kInternal, "the task list layout is unknown");
+  if (auto it = by_comm_.find(comm); it != by_comm_.end()) {
+    // A reaped task's memory can be reused: trust the cache only while the
+    // task there still has this comm.
+    auto name = target_.read_memory(0, GuestAddr(it->second + layout_.comm_offset), 16, deadline());
+    if (name.ok() && std::string(reinterpret_cast<const char*>(name->data()),
+                                 strnlen(reinterpret_cast<const char*>(name->data()), name->size())) == comm)
+      return it->second;
+    by_comm_.erase(it);
+  }
   const uint64_t head = layout_.init_task + layout_.tasks_offset;
   RACERIG_ASSIGN(uint64_t node, read64(head));
   for (int i = 0; i < kMaxTasks && node != head; ++i) {
@@ -61,7 +69,10 @@ Result<uint64_t> TaskReader::find(const std::string& comm) {
     }
     RACERIG_ASSIGN(node, read64(node));
   }
-  return make_error(ErrorKind::kProtocol, "no task named \"" + comm + "\" in the guest's task list");
+  if (node != head)
+    return make_error(ErrorKind::kProtocol, "the guest's task list did not lead back to init_task (at " +
+                                                GuestAddr(node).hex() + ") while looking for \"" + comm + "\"");
+  return uint64_t{0};
 }
 
 Result<int> TaskReader::pid(uint64_t task) {

@@ -47,8 +47,14 @@ class TaskReader {
   bool can_read_sleepers() const { return layout_.init_task != 0; }
   // The task on `vcpu` (VM stopped). Errors name the vCPU.
   Result<TaskInfo> current(int vcpu);
-  // The task whose comm is `comm`, from the task list (cached by comm).
+  // The task whose comm is `comm`, from the task list (cached by comm; a
+  // cached task is checked to still carry that comm). 0: no task of the
+  // list has it (the task exited and was reaped).
   Result<uint64_t> find(const std::string& comm);
+  // Whether a task_struct.__state says the task is dead (TASK_DEAD: it
+  // exited, a zombie not yet reaped).
+  static bool dead(uint32_t state) { return (state & kTaskDead) != 0; }
+  static constexpr uint32_t kTaskDead = 0x80;
   // task_struct.pid.
   Result<int> pid(uint64_t task);
   // task_struct.__state (0 = TASK_RUNNING).
