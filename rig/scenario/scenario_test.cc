@@ -210,6 +210,20 @@ TEST(ScenarioExploreTest, AWindowLoadsAndNamesItsActors) {
   EXPECT_EQ(explored_actors(all->scenario), (std::vector<std::string>{"a", "b", "c"}));
 }
 
+// The seed scenario with the window issue 22 names for it.
+TEST(ScenarioExploreTest, TheSeedScenarioTakesAWindow) {
+  auto path = find_scenario("xfs-dax-flip-vs-write-fault", RACERIG_SCENARIOS_DIR);
+  ASSERT_TRUE(path.ok()) << path.error().message;
+  std::ifstream in(*path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  if (text.find("\nexplore {") == std::string::npos)
+    text += "explore {\n  functions: \"__xfs_filemap_fault\"\n  functions: \"xfs_filemap_fault\"\n}\n";
+  auto s = load_scenario(write_temp(text), 2);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(explored_actors(s->scenario).size(), 2u);
+}
+
 TEST(ScenarioExploreTest, AnUnknownActorIsReportedAtItsEntryWithTheKnownNames) {
   std::string e = load_error(with_explore("a", "bb", "f", "x.c:1-2"));
   EXPECT_NE(e.find(".textproto:13:3: explore: unknown actor \"bb\"; did you mean \"b\"? (known: a, b)"),
