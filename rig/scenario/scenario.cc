@@ -2,7 +2,10 @@
 #include "rig/scenario/scenario.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "proto/text_format.h"
@@ -121,6 +124,98 @@ Status check_predicates(const Locator& loc, int step, const char* action,
   return Status::Ok();
 }
 
+// Hold.visit / Run.visit: 0 and 1 mean the first arrival; above kMaxVisit
+// is an input error at the field.
+Status check_visit(const Locator& loc, int step, const char* action, uint32_t visit) {
+  if (visit <= static_cast<uint32_t>(kMaxVisit)) return Status::Ok();
+  return input_error(loc.at({{"schedule", step}, {action, -1}, {"visit", -1}}),
+                     std::string(action) + " `visit` " + std::to_string(visit) + " is above " +
+                         std::to_string(kMaxVisit) + ": count the arrivals to wait for (1: the first)");
+}
+
+// The run's target: exactly one of until / until_return / until_done, and
+// only the fields that make sense with it. Reported at the offending field.
+Status check_run_mode(const Locator& loc, int step, const pb::Run& r) {
+  auto at = [&](const char* field) { return loc.at({{"schedule", step}, {"run", -1}, {field, -1}}); };
+  if (r.until_done()) {
+    const char* other = r.has_until()        ? "until"
+                        : r.until_return()   ? "until_return"
+                        : !r.when().empty()  ? "when"
+                        : r.visit() != 0     ? "visit"
+                                             : nullptr;
+    if (other != nullptr)
+      return input_error(at(other), std::string("`until_done` cannot be combined with `") + other +
+                                        "`: a run until done has no point to stop at");
+    return Status::Ok();
+  }
+  if (r.until_return()) {
+    const char* other = r.has_until()       ? "until"
+                        : !r.when().empty() ? "when"
+                        : r.visit() != 0    ? "visit"
+                                            : nullptr;
+    if (other != nullptr)
+      return input_error(at(other), std::string("`until_return` cannot be combined with `") + other +
+                                        "`: it runs to the return of the function the actor is stopped in");
+    return Status::Ok();
+  }
+  if (!r.has_until())
+    return input_error(loc.at({{"schedule", step}, {"run", -1}}),
+                       "a run needs exactly one of `until { ... }`, `until_return: true` or `until_done: true`");
+  return Status::Ok();
+}
+
+// explore { actors functions lines }: known, distinct actors on distinct
+// CPUs (at least two), and a non-empty window of well-formed names/ranges.
+Status check_explore(const Locator& loc, const pb::Scenario& sc, const std::map<std::string, int>& cpu_of,
+                     const std::vector<std::string>& names) {
+  if (!sc.has_explore()) return Status::Ok();
+  const pb::Explore& ex = sc.explore();
+  std::map<int, std::string> explored_cpu;  // vCPU -> explored actor
+  for (int i = 0; i < ex.actors_size(); ++i) {
+    const std::string& name = ex.actors(i);
+    std::string where = loc.at({{"explore", -1}, {"actors", i}});
+    auto it = cpu_of.find(name);
+    if (it == cpu_of.end())
+      return input_error(where, "explore: unknown actor \"" + name + "\"" + did_you_mean(name, names));
+    if (std::find(ex.actors().begin(), ex.actors().begin() + i, name) != ex.actors().begin() + i)
+      return input_error(where, "explore: actor \"" + name + "\" is listed twice");
+  }
+  std::vector<std::string> explored = explored_actors(sc);
+  if (explored.size() < 2) {
+    if (ex.actors().empty())
+      return input_error(loc.at({{"explore", -1}}),
+                         "explore needs at least two actors (it holds one while another runs), but the workload "
+                         "has " + std::to_string(explored.size()));
+    return input_error(loc.at({{"explore", -1}, {"actors", 0}}),
+                       "explore needs at least two actors (it holds one while another runs); list another or "
+                       "leave `actors` out to explore every actor");
+  }
+  for (size_t i = 0; i < explored.size(); ++i) {
+    int cpu = cpu_of.at(explored[i]);
+    auto [other, inserted] = explored_cpu.emplace(cpu, explored[i]);
+    if (!inserted)
+      return input_error(ex.actors().empty() ? loc.at({{"explore", -1}})
+                                             : loc.at({{"explore", -1}, {"actors", static_cast<int>(i)}}),
+                         "explore: actors \"" + other->second + "\" and \"" + explored[i] + "\" share CPU " +
+                             std::to_string(cpu) + ": holding one would hold the other; pin them to different CPUs");
+  }
+  if (ex.functions().empty() && ex.lines().empty())
+    return input_error(loc.at({{"explore", -1}}),
+                       "explore needs a window: at least one `functions: \"name\"` or `lines: \"file:first-last\"`");
+  for (int i = 0; i < ex.functions_size(); ++i) {
+    const std::string& f = ex.functions(i);
+    std::string where = loc.at({{"explore", -1}, {"functions", i}});
+    if (f.empty()) return input_error(where, "explore: function " + std::to_string(i + 1) + " is empty");
+    if (std::any_of(f.begin(), f.end(), [](unsigned char c) { return std::isspace(c) != 0; }))
+      return input_error(where, "explore: function \"" + f + "\" contains a space: give one function name");
+  }
+  for (int i = 0; i < ex.lines_size(); ++i) {
+    auto r = parse_line_range(ex.lines(i));
+    if (!r.ok()) return input_error(loc.at({{"explore", -1}, {"lines", i}}), "explore: " + r.error().message);
+  }
+  return Status::Ok();
+}
+
 Status validate(const LoadedScenario& s, int vcpus) {
   const pb::Scenario& sc = s.scenario;
   Locator loc(s);
@@ -162,33 +257,48 @@ Status validate(const LoadedScenario& s, int vcpus) {
     return Status::Ok();
   };
   std::set<std::string> has_point;  // actors that were stopped somewhere
+  std::map<std::string, int> done_at;  // actors run until_done -> that step
   for (int i = 0; i < sc.schedule_size(); ++i) {
     const pb::Step& st = sc.schedule(i);
+    // An actor that finished its operations has nothing left to hold or run.
+    const char* moving = st.has_hold() ? "hold" : st.has_run() ? "run" : nullptr;
+    if (moving != nullptr) {
+      const std::string& name = st.has_hold() ? st.hold().actor() : st.run().actor();
+      auto done = done_at.find(name);
+      if (done != done_at.end())
+        return input_error(loc.at({{"schedule", i}, {moving, -1}, {"actor", -1}}),
+                           "\"" + name + "\" already finished its operations (run until_done, step " +
+                               std::to_string(done->second + 1) + "): it cannot be held or run again");
+    }
     switch (st.action_case()) {
       case pb::Step::kHold:
         RACERIG_TRY(check_actor(i, "hold", st.hold().actor(), false));
         RACERIG_TRY(check_point(loc, {{"schedule", i}, {"hold", -1}, {"at", -1}}, st.hold().at(), "hold `at`"));
         RACERIG_TRY(check_predicates(loc, i, "hold", st.hold().when()));
+        RACERIG_TRY(check_visit(loc, i, "hold", st.hold().visit()));
         has_point.insert(st.hold().actor());
         break;
-      case pb::Step::kRun:
-        RACERIG_TRY(check_actor(i, "run", st.run().actor(), false));
-        if (st.run().until_return()) {
-          if (st.run().has_until() || !st.run().when().empty())
+      case pb::Step::kRun: {
+        const pb::Run& r = st.run();
+        RACERIG_TRY(check_actor(i, "run", r.actor(), false));
+        RACERIG_TRY(check_run_mode(loc, i, r));
+        if (r.until_done()) {
+          has_point.erase(r.actor());
+          done_at.emplace(r.actor(), i);
+        } else if (r.until_return()) {
+          if (has_point.count(r.actor()) == 0)
             return input_error(loc.at({{"schedule", i}, {"run", -1}}),
-                               "`until_return` cannot be combined with `until` or `when`");
-          if (has_point.count(st.run().actor()) == 0)
-            return input_error(loc.at({{"schedule", i}, {"run", -1}}),
-                               "\"" + st.run().actor() +
+                               "\"" + r.actor() +
                                    "\" must first be stopped at a point (hold or run until) before it can run "
                                    "until_return");
         } else {
-          RACERIG_TRY(check_point(loc, {{"schedule", i}, {"run", -1}, {"until", -1}}, st.run().until(),
-                                  "run `until`"));
-          RACERIG_TRY(check_predicates(loc, i, "run", st.run().when()));
-          has_point.insert(st.run().actor());
+          RACERIG_TRY(check_point(loc, {{"schedule", i}, {"run", -1}, {"until", -1}}, r.until(), "run `until`"));
+          RACERIG_TRY(check_predicates(loc, i, "run", r.when()));
+          RACERIG_TRY(check_visit(loc, i, "run", r.visit()));
+          has_point.insert(r.actor());
         }
         break;
+      }
       case pb::Step::kRelease:
         RACERIG_TRY(check_actor(i, "release", st.release().actor(), true));
         break;
@@ -196,7 +306,8 @@ Status validate(const LoadedScenario& s, int vcpus) {
         return input_error(loc.at({{"schedule", i}}), "a schedule step needs one of hold, run, release");
     }
   }
-  if (sc.schedule_size() > 0 && sc.expect().oops().empty() && !sc.expect().guest_check_fails())
+  RACERIG_TRY(check_explore(loc, sc, cpu_of, names));
+  if ((sc.schedule_size() > 0 || sc.has_explore()) && sc.expect().oops().empty() && !sc.expect().guest_check_fails())
     return input_error(loc.at({{"expect", -1}}),
                        "the scenario has no expectation: add `expect { oops { function: \"...\" } }` or "
                        "`expect { guest_check_fails: true }`");
@@ -204,6 +315,46 @@ Status validate(const LoadedScenario& s, int vcpus) {
 }
 
 }  // namespace
+
+std::vector<std::string> explored_actors(const pb::Scenario& scenario) {
+  std::vector<std::string> out(scenario.explore().actors().begin(), scenario.explore().actors().end());
+  if (out.empty())
+    for (const auto& a : scenario.workload().actors()) out.push_back(a.name());
+  return out;
+}
+
+Result<LineRange> parse_line_range(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return make_error(ErrorKind::kInput, "line range \"" + std::string(text) + "\" " + why +
+                                             " (expected \"path:first-last\" or \"path:N\", e.g. "
+                                             "\"fs/xfs/xfs_file.c:1340-1376\")");
+  };
+  // A positive decimal line number, the whole of `digits`.
+  auto number = [](std::string_view digits) -> std::optional<int> {
+    int v = 0;
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+    return v;
+  };
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return bad("has no ':'");
+  LineRange out;
+  out.file = std::string(text.substr(0, colon));
+  if (out.file.empty()) return bad("has no path");
+  std::string_view lines = text.substr(colon + 1);
+  size_t dash = lines.find('-');
+  std::optional<int> first = number(lines.substr(0, dash));
+  std::optional<int> last = dash == std::string_view::npos ? first : number(lines.substr(dash + 1));
+  if (!first || !last) return bad("has no line numbers after the ':'");
+  if (*first == 0) return bad("starts at line 0; lines count from 1");
+  if (*first > *last)
+    return bad("ends before it starts (" + std::to_string(*first) + " > " + std::to_string(*last) + ")");
+  out.first = *first;
+  out.last = *last;
+  return out;
+}
 
 std::string arg_register(uint32_t arg) {
   static const char* regs[] = {"rdi", "rsi", "rdx", "rcx", "r8", "r9"};
@@ -275,25 +426,31 @@ Result<std::vector<schedule::Step>> resolve_schedule(const LoadedScenario& loade
     const gp::RepeatedPtrField<pb::Predicate>* when = nullptr;
     const char* action = "";
     const char* point_field = "";
+    uint32_t visit = 0;
     switch (st.action_case()) {
       case pb::Step::kHold:
         out.kind = schedule::Step::Kind::kHold;
         out.actor = st.hold().actor();
         point = &st.hold().at();
         when = &st.hold().when();
+        visit = st.hold().visit();
         action = "hold";
         point_field = "at";
         break;
       case pb::Step::kRun:
         out.actor = st.run().actor();
         action = "run";
-        if (st.run().until_return()) {
+        if (st.run().until_done()) {
+          out.kind = schedule::Step::Kind::kRunToEnd;
+          out.text = "run " + out.actor + " until it finished its operations";
+        } else if (st.run().until_return()) {
           out.kind = schedule::Step::Kind::kRunToReturn;
           out.text = "run " + out.actor + " until it returns";
         } else {
           out.kind = schedule::Step::Kind::kRun;
           point = &st.run().until();
           when = &st.run().when();
+          visit = st.run().visit();
           point_field = "until";
         }
         break;
@@ -327,6 +484,11 @@ Result<std::vector<schedule::Step>> resolve_schedule(const LoadedScenario& loade
       }
       out.text = std::string(action) + " " + out.actor + (st.action_case() == pb::Step::kHold ? " at " : " until ") + spec;
       for (const auto& p : out.when) out.text += (&p == &out.when.front() ? " when " : " and ") + p.text;
+      // load_scenario checked the bound; a LoadedScenario built otherwise
+      // gets the same error here rather than an overflowing count.
+      RACERIG_TRY(check_visit(loc, i, action, visit));
+      out.visit = visit == 0 ? 1 : static_cast<int>(visit);
+      if (out.visit > 1) out.text += " (visit " + std::to_string(out.visit) + ")";
     }
     steps.push_back(std::move(out));
   }

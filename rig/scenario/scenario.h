@@ -1,8 +1,9 @@
 // Scenario files: protobuf text format (message racerig.pb.Scenario) under
 // scenarios/. Loading reports parse errors as file:line:col; validation
-// reports semantic errors (unknown actor, impossible CPU, missing point) at
-// the line of the offending field, with a suggestion; resolution turns code
-// points into addresses through the kernel's symbols before any VM boots.
+// reports semantic errors (unknown actor, impossible CPU, missing point, a
+// bad explore window) at the line of the offending field, with a
+// suggestion; resolution turns code points into addresses through the
+// kernel's symbols before any VM boots.
 #pragma once
 
 #include <filesystem>
@@ -50,6 +51,26 @@ int machine_cpus(const pb::Scenario& scenario);
 // The scenario's RAM in MiB: machine.memory_mb, else 512.
 int machine_memory_mb(const pb::Scenario& scenario);
 
+// The most arrivals a hold or run may count (Hold.visit, Run.visit): more is
+// a typo or a loop the schedule should not wait out.
+inline constexpr int kMaxVisit = 100000;
+
+// The actors `explore { }` explores: its `actors`, or every actor of the
+// workload (in workload order) when that list is empty.
+std::vector<std::string> explored_actors(const pb::Scenario& scenario);
+
+// One `explore { lines: ... }` entry: source lines first..last (1-based,
+// inclusive) of `file` as written ("fs/xfs/xfs_file.c").
+struct LineRange {
+  std::string file;
+  int first = 0;
+  int last = 0;
+};
+// Parses "path:first-last" or "path:N" (first = last = N). Requires a
+// non-empty path and 0 < first <= last; otherwise a kInput error that quotes
+// the text and says what was expected (no file:line: callers add it).
+Result<LineRange> parse_line_range(std::string_view text);
+
 // A code point resolved in a kernel's symbols.
 struct ResolvedPoint {
   GuestAddr addr;
@@ -61,7 +82,8 @@ using PointResolver = std::function<Result<ResolvedPoint>(std::string_view spec)
 
 // Turns the schedule into engine steps. A point that does not resolve is a
 // kInput error at its line, carrying the resolver's message (which suggests
-// near names).
+// near names). Hold.visit and Run.visit become Step::visit (0 and 1: the
+// first arrival); Run.until_done becomes Step::Kind::kRunToEnd.
 Result<std::vector<schedule::Step>> resolve_schedule(const LoadedScenario& loaded,
                                                      const PointResolver& resolve);
 std::vector<schedule::Actor> actors_of(const pb::Scenario& scenario);
