@@ -140,8 +140,13 @@ std::string elf_function(const Symbols& syms, GuestAddr addr) {
   return s.has_value() ? s->function : "";
 }
 
+// Sorted, unique, and each address's line is the last statement starting there.
 void expect_sorted_and_unique(const std::vector<WindowAddress>& w) {
   for (size_t i = 1; i < w.size(); ++i) EXPECT_LT(w[i - 1].addr, w[i].addr) << "at " << i;
+  for (const WindowAddress& a : w) {
+    ASSERT_FALSE(a.statements.empty()) << a.addr.hex();
+    EXPECT_EQ(a.statements.back(), (SourceLine{a.file, a.line})) << a.addr.hex();
+  }
 }
 
 // scaled() has an out-of-line copy and is inlined into scaled_caller and
@@ -217,7 +222,7 @@ TEST_F(SymbolsTest, ARangesWindowIsItsLinesOnly) {
   std::set<std::string> copies;
   std::set<uint32_t> lines;
   for (const WindowAddress& a : *w) {
-    EXPECT_GE(a.line, static_cast<uint32_t>(first));
+    EXPECT_GE(a.line, static_cast<uint32_t>(first));  // the range's statements have code of their own
     EXPECT_LE(a.line, static_cast<uint32_t>(second));
     const std::string copy = elf_function(*syms_, a.addr);
     // scaled's code, or the caller's where GCC's inlined range ended early.
@@ -248,6 +253,31 @@ TEST_F(SymbolsTest, ARangesWindowIsItsLinesOnly) {
   for (GuestAddr a : addresses(*one)) expected.insert(a);
   EXPECT_EQ(addresses(*both), expected);
   EXPECT_EQ(both->size(), expected.size());
+}
+
+// scaled_caller's own line has no code of its own: its statement starts
+// where the inlined scaled() does. A range of that line is that address,
+// named by the statement whose code runs there, the other in `statements`;
+// every address resolve() gives for the line is in the range's window.
+TEST_F(SymbolsTest, ALineWithoutCodeOfItsOwnIsWhereTheNextStatementStarts) {
+  const int body = line_of("fixture.c: scaled_caller body");
+  const std::string spec = "fixture.c:" + std::to_string(body);
+  auto w = syms_->window({}, {spec + "-" + std::to_string(body)});
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_FALSE(w->empty());
+  expect_sorted_and_unique(*w);
+  for (const WindowAddress& a : *w) {
+    bool starts_body = false;
+    for (const SourceLine& l : a.statements) starts_body |= l.line == static_cast<uint32_t>(body);
+    EXPECT_TRUE(starts_body) << a.addr.hex();
+  }
+  EXPECT_EQ(w->front().addr, *syms_->address_of("scaled_caller"));
+  EXPECT_EQ(w->front().function, "scaled");
+  EXPECT_EQ(w->front().line, static_cast<uint32_t>(line_of("fixture.c: scaled first")));
+  auto p = syms_->resolve(spec);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  const std::set<GuestAddr> window = addresses(*w);
+  for (GuestAddr a : p->addrs) EXPECT_TRUE(window.count(a)) << a.hex();
 }
 
 TEST_F(SymbolsTest, WindowErrorsNameTheSpec) {

@@ -226,8 +226,8 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
     Dwarf_Lines* lines = nullptr;
     size_t nlines = 0;
     if (dwarf_getsrclines(cu, &lines, &nlines) != 0) continue;
-    // Each statement address and the last is_stmt row that starts there.
-    std::map<Dwarf_Addr, Dwarf_Line*> rows;
+    // Each statement address and the is_stmt rows that start there, in order.
+    std::map<Dwarf_Addr, std::vector<Dwarf_Line*>> rows;
     for (size_t i = 0; i < nlines; ++i) {
       Dwarf_Line* l = dwarf_onesrcline(lines, i);
       bool stmt = false, end = false;
@@ -235,12 +235,16 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
       if (dwarf_linebeginstatement(l, &stmt) != 0 || dwarf_lineendsequence(l, &end) != 0 ||
           dwarf_lineaddr(l, &a) != 0 || !stmt || end)
         continue;
-      rows[a] = l;
+      rows[a].push_back(l);
     }
-    for (const auto& [a, l] : rows) {
-      int lineno = 0;
-      dwarf_lineno(l, &lineno);
-      const std::string& file = path_of(dwarf_linesrc(l, nullptr, nullptr));
+    for (const auto& [a, starting] : rows) {
+      std::vector<SourceLine> statements;
+      for (Dwarf_Line* l : starting) {
+        int lineno = 0;
+        dwarf_lineno(l, &lineno);
+        SourceLine s{path_of(dwarf_linesrc(l, nullptr, nullptr)), static_cast<uint32_t>(lineno)};
+        if (std::find(statements.begin(), statements.end(), s) == statements.end()) statements.push_back(std::move(s));
+      }
       bool in_window = false;
       for (const Span& s : spans) {
         if (a >= s.lo && a < s.hi) {
@@ -249,7 +253,10 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
         }
       }
       for (LineRange& r : ranges) {
-        if (lineno >= static_cast<int>(r.first) && lineno <= static_cast<int>(r.last) && r.files.count(file) != 0) {
+        const bool in_range = std::any_of(statements.begin(), statements.end(), [&](const SourceLine& s) {
+          return s.line >= r.first && s.line <= r.last && r.files.count(s.file) != 0;
+        });
+        if (in_range) {
           ++r.addresses;
           in_window = true;
         }
@@ -262,8 +269,9 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
         const char* sym = dwfl_module_addrname(impl_->mod, a + bias);
         if (sym != nullptr) w.function = sym;
       }
-      w.file = file;
-      w.line = static_cast<uint32_t>(lineno);
+      w.file = statements.back().file;
+      w.line = statements.back().line;
+      w.statements = std::move(statements);
       out.push_back(std::move(w));
     }
   }
