@@ -253,6 +253,9 @@ TEST_F(SymbolsTest, ARangesWindowIsItsLinesOnly) {
   for (GuestAddr a : addresses(*one)) expected.insert(a);
   EXPECT_EQ(addresses(*both), expected);
   EXPECT_EQ(both->size(), expected.size());
+  auto twice_named = syms_->window({"scaled", "scaled"}, {});
+  ASSERT_TRUE(twice_named.ok()) << twice_named.error().message;
+  EXPECT_EQ(addresses(*twice_named), addresses(*fn));
 }
 
 // scaled_caller's own line has no code of its own: its statement starts

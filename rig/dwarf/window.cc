@@ -129,6 +129,46 @@ int add_inline_instance(Dwarf_Die* instance, void* arg) {
   return DWARF_CB_OK;
 }
 
+// The address ranges of every copy in `cu` of the functions of `index`:
+// in C every subprogram DIE (abstract, concrete or out-of-line) is a child
+// of the CU, and an inlined copy refers to the abstract DIE of its own CU.
+// Marks the functions found in `fns`.
+void collect_spans(Dwarf_Die* cu, const std::unordered_map<std::string_view, size_t>& index,
+                   std::vector<Function>* fns, std::vector<Span>* spans) {
+  Dwarf_Die child;
+  if (dwarf_child(cu, &child) != 0) return;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_subprogram || dwarf_hasattr(&child, DW_AT_declaration)) continue;
+    const char* name = die_name(&child);
+    if (name == nullptr) continue;
+    auto it = index.find(name);
+    if (it == index.end()) continue;
+    (*fns)[it->second].in_dwarf = true;
+    add_spans(&child, it->second, spans);
+    if (dwarf_func_inline(&child) != 0) {
+      InlineVisit visit{it->second, spans};
+      dwarf_func_inline_instances(&child, add_inline_instance, &visit);
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+  for (const Span& s : *spans) (*fns)[s.function].has_code = true;
+}
+
+// Each statement address of a line table and the is_stmt rows that start
+// there, in table order (end_sequence rows are not statements).
+std::map<Dwarf_Addr, std::vector<Dwarf_Line*>> statement_rows(Dwarf_Lines* lines, size_t nlines) {
+  std::map<Dwarf_Addr, std::vector<Dwarf_Line*>> rows;
+  for (size_t i = 0; i < nlines; ++i) {
+    Dwarf_Line* l = dwarf_onesrcline(lines, i);
+    bool stmt = false, end = false;
+    Dwarf_Addr a = 0;
+    if (l == nullptr || dwarf_linebeginstatement(l, &stmt) != 0 || dwarf_lineendsequence(l, &end) != 0 ||
+        dwarf_lineaddr(l, &a) != 0 || !stmt || end)
+      continue;
+    rows[a].push_back(l);
+  }
+  return rows;
+}
+
 // Name of the innermost function (inlined or not) whose code is at `pc` in `cu`.
 std::string innermost_function(Dwarf_Die* cu, Dwarf_Addr pc) {
   Dwarf_Die* scopes = nullptr;
@@ -162,7 +202,8 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
   std::unordered_map<std::string_view, size_t> fn_index;
   for (const std::string& name : functions) {
     if (name.empty()) return make_error(ErrorKind::kInput, "window function: empty name");
-    fns.push_back(Function{name});
+    if (std::none_of(fns.begin(), fns.end(), [&](const Function& f) { return f.name == name; }))
+      fns.push_back(Function{name});
   }
   for (size_t i = 0; i < fns.size(); ++i) fn_index.emplace(fns[i].name, i);
 
@@ -171,27 +212,8 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
   Dwarf_Die* cu = nullptr;
   Dwarf_Addr bias = 0;
   while ((cu = dwfl_module_nextcu(impl_->mod, cu, &bias)) != nullptr) {
-    // The window functions' copies in this CU: in C every subprogram DIE,
-    // abstract, concrete or out-of-line, is a child of the CU; an inlined
-    // copy refers to the abstract DIE of its own CU.
     std::vector<Span> spans;
-    Dwarf_Die child;
-    if (!fn_index.empty() && dwarf_child(cu, &child) == 0) {
-      do {
-        if (dwarf_tag(&child) != DW_TAG_subprogram || dwarf_hasattr(&child, DW_AT_declaration)) continue;
-        const char* name = die_name(&child);
-        if (name == nullptr) continue;
-        auto it = fn_index.find(name);
-        if (it == fn_index.end()) continue;
-        fns[it->second].in_dwarf = true;
-        add_spans(&child, it->second, &spans);
-        if (dwarf_func_inline(&child) != 0) {
-          InlineVisit visit{it->second, &spans};
-          dwarf_func_inline_instances(&child, add_inline_instance, &visit);
-        }
-      } while (dwarf_siblingof(&child, &child) == 0);
-    }
-    for (const Span& s : spans) fns[s.function].has_code = true;
+    if (!fn_index.empty()) collect_spans(cu, fn_index, &fns, &spans);
 
     Dwarf_Attribute attr;
     const char* comp_dir_raw = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
@@ -226,17 +248,7 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
     Dwarf_Lines* lines = nullptr;
     size_t nlines = 0;
     if (dwarf_getsrclines(cu, &lines, &nlines) != 0) continue;
-    // Each statement address and the is_stmt rows that start there, in order.
-    std::map<Dwarf_Addr, std::vector<Dwarf_Line*>> rows;
-    for (size_t i = 0; i < nlines; ++i) {
-      Dwarf_Line* l = dwarf_onesrcline(lines, i);
-      bool stmt = false, end = false;
-      Dwarf_Addr a = 0;
-      if (dwarf_linebeginstatement(l, &stmt) != 0 || dwarf_lineendsequence(l, &end) != 0 ||
-          dwarf_lineaddr(l, &a) != 0 || !stmt || end)
-        continue;
-      rows[a].push_back(l);
-    }
+    const std::map<Dwarf_Addr, std::vector<Dwarf_Line*>> rows = statement_rows(lines, nlines);
     for (const auto& [a, starting] : rows) {
       std::vector<SourceLine> statements;
       for (Dwarf_Line* l : starting) {
@@ -280,7 +292,7 @@ Result<std::vector<WindowAddress>> Symbols::window(const std::vector<std::string
     if (!f.in_dwarf) {
       std::string msg = "window function \"" + f.name + "\": no such function in the DWARF of " + path_;
       if (impl_->by_name.count(f.name) != 0) {
-        msg += " (the symbol exists but has no debug info: assembly?)";
+        msg += " (the symbol table has it, but no DWARF subprogram defines it: assembly, or not a function)";
       } else if (auto near = suggest(f.name); !near.empty()) {
         msg += "; did you mean " + quoted_list(near) + "?";
       }
