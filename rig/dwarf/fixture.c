@@ -1,6 +1,6 @@
 /* A test fixture for the symbols tests: a struct with an anonymous union,
- * a static function, inlined functions (one also out of line) and a global
- * object. */
+ * a static function, inlined functions (one also out of line, one without
+ * code) and a global object. */
 #include <string.h>
 
 struct task_like {
@@ -43,7 +43,11 @@ __attribute__((noinline)) int scaled_caller(int v) {
 
 static __attribute__((noinline)) int helper_static(int v) { return v + (int)strlen(init_task.comm); }
 
+/* Inlined where its result is unused: DWARF keeps it, with no code. */
+static inline __attribute__((always_inline)) int no_code(int x) { return x * 2; }
+
 int main(int argc, char** argv) {
   (void)argv;
+  (void)no_code(argc);
   return target_function(argc, 2, 3) + helper_static(argc) + twice(argc + 1) + scaled_caller(argc) + scaled(argc);
 }

@@ -298,6 +298,12 @@ TEST_F(SymbolsTest, WindowErrorsNameTheSpec) {
     EXPECT_EQ(r.error().kind, ErrorKind::kInput);
     EXPECT_NE(r.error().message.find(std::string("\"") + bad + "\""), std::string::npos) << r.error().message;
   }
+  auto no_function_code = syms_->window({"no_code"}, {});
+  ASSERT_FALSE(no_function_code.ok());
+  EXPECT_EQ(no_function_code.error().kind, ErrorKind::kInput);
+  EXPECT_NE(no_function_code.error().message.find("\"no_code\" has no code"), std::string::npos)
+      << no_function_code.error().message;
+
   auto no_code = syms_->window({}, {"fixture.c:1-3"});
   ASSERT_FALSE(no_code.ok());
   EXPECT_EQ(no_code.error().kind, ErrorKind::kInput);
