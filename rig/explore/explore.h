@@ -1,0 +1,38 @@
+// `racerig explore`: maps every interleaving of a scenario's window on one
+// kernel. A trace run (from the ready-state snapshot, nothing held) records
+// the ordered code points each explored actor passes in the window
+// (points.h); then, for each ordered pair (A, B) of explored actors and each
+// point p of A's trace, one schedule: hold A at p (its nth visit), park B at
+// its first point of the window until A is held, run B to the end of its
+// operations, release A. Every schedule starts from the snapshot and is
+// judged like any run (REPRODUCED, NOT_REPRODUCED, serialized, DEADLOCK,
+// OTHER_OOPS, not reached, ...).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "proto/racerig.pb.h"
+#include "rig/run/run.h"
+
+namespace racerig::explore {
+
+struct ExploreOptions {
+  // 0: every schedule; else at most this many (the first ones, in order).
+  int max_schedules = 0;
+  // Called after each schedule with its result (schedule n of total).
+  std::function<void(const pb::ExploredSchedule& done, int total)> on_schedule;
+};
+
+// Traces and explores `ctx`'s scenario (it must have an explore {} block)
+// on ctx's kernel. Never throws: a failure before the schedules (window
+// that does not resolve, trace run that failed) is in report.error, with
+// what was done so far. Stops early when process::cancelled().
+pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& options,
+                          const run::Progress& progress);
+
+// Whether a schedule's verdict is a failure of the kernel (REPRODUCED,
+// OTHER_OOPS, DEADLOCK).
+bool kernel_failed(const pb::ExploredSchedule& s);
+
+}  // namespace racerig::explore
