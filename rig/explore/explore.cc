@@ -2,6 +2,7 @@
 #include "rig/explore/explore.h"
 
 #include <chrono>
+#include <map>
 
 #include "rig/dwarf/symbols.h"
 #include "rig/explore/points.h"
@@ -69,32 +70,38 @@ pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& opti
   report.set_window_addresses(static_cast<uint32_t>(window.size()));
   const std::vector<std::string> actors = scenario::explored_actors(sc);
 
-  // The trace: every window address armed, nothing held.
+  // The traces: every window address armed, nothing held but the actors
+  // parked until the traced one went through the window.
   run::SnapshotRunner runner(ctx);
-  const auto t_trace = Clock::now();
-  progress("tracing " + std::to_string(actors.size()) + " actors through " + std::to_string(window.size()) +
-           " addresses of the window");
-  run::SnapshotRunner::Schedule trace_only{{}, window.addresses()};
-  pb::RunReport trace = runner.run(0, progress, {}, &trace_only);
-  report.set_trace_ms(ms_since(t_trace));
-  auto points = points_of(window, trace.events());
-  for (const auto& actor : actors)
+  std::map<std::string, std::vector<pb::ExplorePoint>> points;
+  for (const auto& actor : actors) {
+    if (process::cancelled()) return finish();
+    const auto t_trace = Clock::now();
+    progress("tracing " + actor + " through " + std::to_string(window.size()) +
+             " addresses of the window, the others parked at their first arrival");
+    runner.expect_runs(1);
+    run::SnapshotRunner::Schedule trace_only{{}, window.addresses(), actor};
+    pb::RunReport trace = runner.run(0, progress, {}, &trace_only);
+    report.set_trace_ms(report.trace_ms() + ms_since(t_trace));
+    points[actor] = points_of(window, trace.events())[actor];
     for (const auto& p : points[actor]) *report.add_trace() = p;
-  if (trace.verdict() == pb::INFRA_ERROR || trace.verdict() == pb::STALLED || trace.verdict() == pb::DEADLOCK) {
-    report.set_error("the trace run: " + std::string(verdict::verdict_name(trace.verdict())) + ": " + trace.reason());
-    *report.mutable_trace_run() = std::move(trace);
-    return finish();
+    const pb::Verdict verdict = trace.verdict();
+    const std::string reason = trace.reason();
+    *report.add_trace_runs() = kept(std::move(trace), verdict);
+    if (verdict == pb::INFRA_ERROR || verdict == pb::STALLED || verdict == pb::DEADLOCK) {
+      report.set_error("tracing " + actor + ": " + std::string(verdict::verdict_name(verdict)) + ": " + reason);
+      return finish();
+    }
+    if (verdict == pb::REPRODUCED || verdict == pb::OTHER_OOPS)
+      progress("tracing " + actor + " crashed the kernel: its trace stops at the crash");
+    if (points[actor].empty())
+      progress(actor + " passed no address of the window: it is explored only as the one that runs");
   }
-  const pb::Verdict trace_verdict = trace.verdict();
-  const bool trace_crashed = trace_verdict == pb::REPRODUCED || trace_verdict == pb::OTHER_OOPS;
-  *report.mutable_trace_run() = kept(std::move(trace), trace_verdict);
   if (report.trace_size() == 0) {
     report.set_error("no explored actor passed any address of the window (" + std::to_string(window.size()) +
                      " addresses); check the window's functions");
     return finish();
   }
-  if (trace_crashed)
-    progress("the trace run itself crashed the kernel (unforced): the trace may stop at the crash");
 
   // One schedule per ordered pair and point of the held actor.
   struct Planned {

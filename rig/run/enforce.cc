@@ -59,6 +59,7 @@ bool trace_run(const RunContext& ctx, RunState& run, const std::string& go_line,
   tc.rsp_timeout = ec.rsp_timeout;
   tc.symbolize = ec.symbolize;
   tc.origin = ec.origin;
+  tc.first = ctx.trace_first;
   schedule::Tracer tracer(*live.target, tc, run.report.mutable_events());
   auto stop = live.target->interrupt(Deadline::after(milliseconds(5000)));
   Status armed = stop.ok() ? tracer.arm() : Status(stop.error());
@@ -79,7 +80,11 @@ bool trace_run(const RunContext& ctx, RunState& run, const std::string& go_line,
     monitor.poll();
     return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();
   };
-  auto finished = tracer.run(finish_deadline, done, milliseconds(250));
+  auto first_done = [&] {
+    return monitor.poll().actors_done.count(ctx.trace_first) != 0;
+  };
+  auto finished = tracer.run(finish_deadline, done, milliseconds(250), first_done,
+                             milliseconds(static_cast<int64_t>(deadline_s(sc.deadlines().step_s(), 60) * 1000)));
   if (!finished.ok())
     ev.infra_error = "tracing the window: " + finished.error().message;
   else if (!*finished && !monitor.oops())

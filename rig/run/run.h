@@ -83,6 +83,9 @@ struct RunContext {
   // With no steps: the addresses a trace run records the actors'
   // arrivals at (explore's window; TraceEvent "trace"). Empty: no trace.
   std::vector<GuestAddr> trace;
+  // The actor traced alone first (schedule::TraceConfig::first); empty: all
+  // actors run freely.
+  std::string trace_first;
   schedule::TaskLayout task;
   std::filesystem::path base_initramfs;
   RunOptions options;

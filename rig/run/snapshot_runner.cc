@@ -345,6 +345,7 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std
     own = ctx_;
     own->steps = schedule->steps;
     own->trace = schedule->trace;
+    own->trace_first = schedule->trace_first;
   }
   const RunContext& ctx = own ? *own : ctx_;
   RunState run(ctx, index);

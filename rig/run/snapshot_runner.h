@@ -50,6 +50,7 @@ class SnapshotRunner {
   struct Schedule {
     std::vector<schedule::Step> steps;
     std::vector<GuestAddr> trace;
+    std::string trace_first;
   };
   pb::RunReport run(int index, const Progress& progress, const std::string& go_argument = {},
                     const Schedule* schedule = nullptr);

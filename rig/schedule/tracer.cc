@@ -9,7 +9,8 @@ Tracer::Tracer(Target& target, TraceConfig config, google::protobuf::RepeatedPtr
     : target_(target),
       config_(std::move(config)),
       trace_(trace),
-      tasks_(target, config_.task, config_.rsp_timeout, config_.symbolize) {}
+      tasks_(target, config_.task, config_.rsp_timeout, config_.symbolize),
+      parking_(!config_.first.empty()) {}
 
 Status Tracer::arm() {
   for (GuestAddr a : config_.addrs) {
@@ -25,6 +26,7 @@ Status Tracer::arm() {
 // re-insert): resumed on it, it would trap again at once.
 Status Tracer::resume_all() {
   for (int v : on_bp_) {
+    if (parked_.count(v) != 0) continue;  // stays on its breakpoint, stopped
     RACERIG_ASSIGN(uint64_t pc, target_.read_register(v, "rip", rsp_deadline()));
     if (inserted_.count(pc) == 0) continue;
     RACERIG_TRY(target_.remove_breakpoint(GuestAddr(pc), rsp_deadline()));
@@ -32,12 +34,39 @@ Status Tracer::resume_all() {
     RACERIG_TRY(target_.insert_breakpoint(GuestAddr(pc), rsp_deadline()));
     if (!stepped.ok()) return stepped.error().wrap("stepping vCPU " + std::to_string(v) + " over " + GuestAddr(pc).hex());
   }
-  on_bp_.clear();
+  on_bp_ = parked_;
   std::vector<int> all;
-  for (int v = 0; v < target_.vcpu_count(); ++v) all.push_back(v);
+  for (int v = 0; v < target_.vcpu_count(); ++v)
+    if (parked_.count(v) == 0) all.push_back(v);
   RACERIG_TRY(target_.resume(all, rsp_deadline()));
   running_ = true;
   return Status::Ok();
+}
+
+Status Tracer::let_parked_go(const std::string& why) {
+  parking_ = false;
+  if (trace_ != nullptr && !parked_.empty()) {
+    pb::TraceEvent& e = *trace_->Add();
+    e.set_step(-1);
+    e.set_actor(config_.first);
+    e.set_what("trace_released");
+    e.set_detail(why);
+    e.set_t_ms(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - config_.origin).count());
+  }
+  parked_.clear();
+  return Status::Ok();
+}
+
+Result<bool> Tracer::first_finished(const std::function<bool()>& first_done) {
+  if (first_done && first_done()) return true;
+  for (const auto& a : config_.actors) {
+    if (a.name != config_.first) continue;
+    RACERIG_ASSIGN(uint64_t task, tasks_.find(a.comm));
+    if (task == 0) return true;
+    RACERIG_ASSIGN(uint32_t state, tasks_.state(task));
+    return TaskReader::dead(state);
+  }
+  return true;  // not an actor: nothing to wait for
 }
 
 Status Tracer::handle(const StopEvent& ev) {
@@ -55,6 +84,7 @@ Status Tracer::handle(const StopEvent& ev) {
     ++foreign_;
     return Status::Ok();
   }
+  if (parking_ && who->name != config_.first) parked_.insert(v);
   if (++recorded_ > config_.max_hits)
     return make_error(ErrorKind::kInput, "the window was hit more than " + std::to_string(config_.max_hits) +
                                              " times by the actors; narrow it");
@@ -73,7 +103,28 @@ Status Tracer::handle(const StopEvent& ev) {
   return Status::Ok();
 }
 
-Result<bool> Tracer::run(Deadline deadline, const std::function<bool()>& done, std::chrono::milliseconds tick) {
+Result<bool> Tracer::run(Deadline deadline, const std::function<bool()>& done, std::chrono::milliseconds tick,
+                         const std::function<bool()>& first_done, std::chrono::milliseconds park_limit) {
+  const Deadline park_deadline = Deadline::after(park_limit);
+  // While actors are parked, `first` is looked at every tick (VM stopped
+  // briefly): the guest may not say it finished, its agent may sit on a
+  // parked vCPU.
+  auto check_parked = [&]() -> Status {
+    if (!parking_ || parked_.empty()) return Status::Ok();
+    if (running_) {
+      auto stop = target_.interrupt(rsp_deadline());
+      running_ = false;
+      if (!stop.ok()) return stop.error();
+      RACERIG_TRY(handle(*stop));
+    }
+    RACERIG_ASSIGN(bool finished, first_finished(first_done));
+    if (finished)
+      RACERIG_TRY(let_parked_go(config_.first + " finished its operations"));
+    else if (park_deadline.expired())
+      RACERIG_TRY(let_parked_go(config_.first + " did not finish within " + std::to_string(park_limit.count() / 1000) +
+                                " s while the others were parked: they were let go"));
+    return resume_all();
+  };
   if (!running_) RACERIG_TRY(resume_all());
   while (true) {
     if (done()) return true;
@@ -81,13 +132,17 @@ Result<bool> Tracer::run(Deadline deadline, const std::function<bool()>& done, s
     if (!ev.ok()) {
       if (ev.error().kind != ErrorKind::kTimeout) return ev.error();
       if (deadline.expired()) return false;
+      RACERIG_TRY(check_parked());
       continue;
     }
     if (ev->kind == StopEvent::Kind::kExited) {
       running_ = false;
       return done();
     }
-    if (ev->kind == StopEvent::Kind::kWoken) continue;
+    if (ev->kind == StopEvent::Kind::kWoken) {
+      if (parking_ && first_done && first_done()) RACERIG_TRY(check_parked());
+      continue;
+    }
     RACERIG_TRY(handle(*ev));
     RACERIG_TRY(resume_all());
   }

@@ -3,6 +3,12 @@
 // a breakpoint; a hit stops the VM (all-stop), is recorded when the task on
 // that vCPU is an actor pinned there, and is stepped over; then every vCPU
 // runs on. Hits of other tasks are stepped over without a record.
+//
+// With `first`, that actor's window is traced alone: every other actor is
+// parked (its vCPU held) at its first arrival in the window until `first`
+// finished its operations (or its task exited), then let go; so the trace of
+// `first` is the path it takes when it goes through the window before the
+// others, which is the path explore's schedules hold it on.
 #pragma once
 
 #include <chrono>
@@ -31,6 +37,7 @@ struct TraceConfig {
   // A runaway window (a hot function hit in a loop) ends the trace with an
   // error instead of running for ever.
   int max_hits = 200000;
+  std::string first;  // the actor traced alone first (see above); empty: none
 };
 
 class Tracer {
@@ -44,7 +51,12 @@ class Tracer {
   // VM stopped and armed: runs every vCPU until done() (asked after each
   // guest event and at least every `tick`) or the deadline. Returns whether
   // done() became true. The VM is running on return (or exited).
-  Result<bool> run(Deadline deadline, const std::function<bool()>& done, std::chrono::milliseconds tick);
+  // `first_done` says whether the guest reported `first` done (the tracer
+  // also sees its task exit); parked actors are let go then, or at the
+  // latest once `park_limit` passed (the trace then says so).
+  Result<bool> run(Deadline deadline, const std::function<bool()>& done, std::chrono::milliseconds tick,
+                   const std::function<bool()>& first_done = {},
+                   std::chrono::milliseconds park_limit = std::chrono::milliseconds(60000));
   // Stops the VM if needed, removes every breakpoint and resumes every vCPU.
   Status disarm();
 
@@ -56,6 +68,9 @@ class Tracer {
   Status resume_all();
   // One stop: record it if it is an actor's arrival; step the vCPU over.
   Status handle(const StopEvent& ev);
+  // Whether `first` is finished: reported by the guest, or its task gone.
+  Result<bool> first_finished(const std::function<bool()>& first_done);
+  Status let_parked_go(const std::string& why);
 
   Target& target_;
   TraceConfig config_;
@@ -63,6 +78,8 @@ class Tracer {
   TaskReader tasks_;
   std::set<uint64_t> inserted_;
   std::set<int> on_bp_;  // vCPUs stopped on an inserted breakpoint
+  std::set<int> parked_;  // vCPUs of actors parked until `first` finished
+  bool parking_ = false;  // `first` has not finished yet
   bool running_ = false;
   int recorded_ = 0, foreign_ = 0;
 };

@@ -76,5 +76,46 @@ TEST(TracerTest, ARunawayWindowIsAnErrorNotAnEndlessTrace) {
   EXPECT_NE(r.error().message.find("more than 5 times"), std::string::npos) << r.error().message;
 }
 
+// The flipper arrives in the window first, but the faulter is traced alone
+// first: the flipper is parked at its first arrival until the faulter's
+// task exited (its agent could not say so), then goes on.
+TEST(TracerTest, TheFirstActorIsTracedAloneWhileTheOthersAreParkedAtTheirFirstArrival) {
+  Visit faulter_exit = at(0, 0x2000, "faulter");
+  faulter_exit.exits = true;
+  Visit flipper_done = at(1, 0x3000, "flipper");
+  flipper_done.actor_done = "flipper";
+  FakeTarget fake(2, {
+                         at(1, kC, "flipper"),  // parked here
+                         at(1, kA, "flipper"),
+                         at(0, kA, "faulter"),
+                         at(0, kB, "faulter"),
+                         faulter_exit,
+                         flipper_done,
+                     });
+  TraceConfig c = config();
+  c.first = "faulter";
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> trace;
+  Tracer tracer(fake, c, &trace);
+  ASSERT_TRUE(tracer.arm().ok());
+  auto done = [&] { return fake.poll().actors_done.count("flipper") != 0; };
+  auto r = tracer.run(Deadline::after(std::chrono::seconds(5)), done, std::chrono::milliseconds(1),
+                      [] { return false; });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(*r);
+  std::vector<std::pair<std::string, uint64_t>> got;
+  for (const auto& e : trace)
+    if (e.what() == "trace") got.emplace_back(e.actor(), e.pc());
+  const std::vector<std::pair<std::string, uint64_t>> want = {
+      {"flipper", kC}, {"faulter", kA}, {"faulter", kB}, {"flipper", kA}};
+  EXPECT_EQ(got, want) << "the flipper's second arrival comes after the faulter's whole window";
+  bool released = false;
+  for (const auto& e : trace) released |= e.what() == "trace_released";
+  EXPECT_TRUE(released);
+  const auto& ex = fake.executed();
+  const auto exit_at = std::find(ex.begin(), ex.end(), std::make_pair(0, uint64_t{0x2000})) - ex.begin();
+  const auto flipper_on = std::find(ex.begin(), ex.end(), std::make_pair(1, kA)) - ex.begin();
+  EXPECT_LT(exit_at, flipper_on);
+}
+
 }  // namespace
 }  // namespace racerig::schedule
