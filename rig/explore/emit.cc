@@ -3,6 +3,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <google/protobuf/text_format.h>
@@ -19,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t kMaxStem = 200;
+constexpr std::string_view kExtension = ".textproto";
 
 std::string sanitized(const std::string& text) {
   std::string out;
@@ -71,7 +73,7 @@ std::string scenario_file_name(const std::string& scenario, const pb::ExploredSc
                                std::to_string(s.point().line()) + "-v" + std::to_string(s.point().visit()));
   if (stem.size() > kMaxStem) stem.resize(kMaxStem);
   if (!stem.empty() && stem.front() == '.') stem.front() = '_';  // never a hidden file
-  return stem + ".textproto";
+  return stem + std::string(kExtension);
 }
 
 Result<std::vector<fs::path>> emit_scenarios(const pb::ExploreReport& report, const pb::Scenario& base,
@@ -94,25 +96,28 @@ Result<std::vector<fs::path>> emit_scenarios(const pb::ExploreReport& report, co
     }
     const std::string scenario_name = base.name().empty() ? report.scenario() : base.name();
     std::string name = scenario_file_name(scenario_name, s);
-    const std::string stem = name.substr(0, name.size() - std::string(".textproto").size());
-    for (int n = 2; used_names.count(name); ++n) name = stem + "-" + std::to_string(n) + ".textproto";
+    const std::string stem = name.substr(0, name.size() - kExtension.size());
+    for (int n = 2; used_names.count(name); ++n) name = stem + "-" + std::to_string(n) + std::string(kExtension);
     used_names.insert(name);
 
     pb::Scenario out = base;
     out.clear_explore();
     out.clear_schedule();
     for (const pb::Step& st : s.schedule()) *out.add_schedule() = st;
-    out.set_name(name.substr(0, name.size() - std::string(".textproto").size()));
+    out.set_name(name.substr(0, name.size() - kExtension.size()));
     std::string body;
     if (!google::protobuf::TextFormat::PrintToString(out, &body))
       return make_error(ErrorKind::kInternal, "could not print the scenario of schedule " + std::to_string(s.index()));
     const fs::path path = dir / name;
     RACERIG_TRY(write_file(path, header(report, s) + "\n" + body));
     auto loaded = scenario::load_scenario(path);
-    if (!loaded.ok())
+    if (!loaded.ok()) {
+      std::error_code ignored;
+      fs::remove(path, ignored);
       return make_error(ErrorKind::kInput, "the scenario written for explored schedule " + std::to_string(s.index()) +
                                                " (" + point_name(s.point()) + ") does not load: " +
                                                loaded.error().message);
+    }
     written.push_back(path);
   }
   return written;

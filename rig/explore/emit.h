@@ -24,10 +24,12 @@ std::string scenario_file_name(const std::string& scenario, const pb::ExploredSc
 // (created). Each file starts with a comment saying where it came from
 // (scenario, kernel variant and build, direction, point, verdict, reason)
 // and is loaded back with scenario::load_scenario before it is counted: a
-// file that does not load is an error (kInput, naming it and why). Names
-// that would repeat get "-2", "-3", ... Returns the files written, in
-// report order (none when nothing reproduced). Fails (kIo) when `dir`
-// cannot be created or a file written.
+// file that does not load is removed and is an error (kInput, naming the
+// schedule and why). Names
+// that would repeat get "-2", "-3", ...; a file of the same name already in
+// `dir` is replaced. Returns the files written, in report order (none, and
+// no directory, when nothing reproduced). Fails (kIo) when `dir` cannot be
+// created or a file written; files written before an error stay.
 Result<std::vector<std::filesystem::path>> emit_scenarios(const pb::ExploreReport& report, const pb::Scenario& base,
                                                           const std::filesystem::path& dir);
 

@@ -53,10 +53,6 @@ struct FileMarks {
   std::map<int, LineMarks> lines;  // by source line
 };
 
-bool same_point(const pb::ExplorePoint& a, const pb::ExplorePoint& b) {
-  return a.function() == b.function() && a.file() == b.file() && a.line() == b.line() && a.visit() == b.visit();
-}
-
 // The files of the traced and scheduled points, in the order they first
 // appear (the trace first), with what was held on each line.
 std::vector<FileMarks> collect_marks(const pb::ExploreReport& report) {
@@ -74,12 +70,11 @@ std::vector<FileMarks> collect_marks(const pb::ExploreReport& report) {
     const pb::ExploredSchedule& s = report.schedules(i);
     file_of(s.point()).lines[static_cast<int>(s.point().line())].schedules.push_back(i);
   }
-  for (const pb::ExplorePoint& t : report.trace()) {
-    bool held = std::any_of(report.schedules().begin(), report.schedules().end(), [&](const pb::ExploredSchedule& s) {
-      return s.held() == t.actor() && same_point(s.point(), t);
-    });
-    if (!held) file_of(t).lines[static_cast<int>(t.line())].unexplored.push_back(&t);
-  }
+  std::set<std::string> held;
+  for (const pb::ExploredSchedule& s : report.schedules()) held.insert(point_key(s.held(), s.point()));
+  for (const pb::ExplorePoint& t : report.trace())
+    if (!held.count(point_key(t.actor(), t)))
+      file_of(t).lines[static_cast<int>(t.line())].unexplored.push_back(&t);
   return files;
 }
 
@@ -213,6 +208,7 @@ class Page {
     if (report_.total() > done) out_ += " of " + std::to_string(report_.total()) + " planned";
     out_ += ", trace " + html_escape(duration_text(report_.trace_ms())) + ", total " +
             html_escape(duration_text(report_.total_ms())) + "</p>\n";
+    out_ += "<p><b>" + html_escape(summary_line(report_)) + "</b></p>\n";
   }
 
   // A schedule's detail: direction, point, outcome, reason, steps.

@@ -30,17 +30,49 @@ std::string predicates_text(const google::protobuf::RepeatedPtrField<pb::Predica
 
 std::string visit_text(uint32_t visit) { return visit > 1 ? " #" + std::to_string(visit) : ""; }
 
-// Where a schedule's point is in the held actor's trace (the report's
-// order); points not in the trace come after every traced one.
-size_t trace_position(const pb::ExploreReport& report, const pb::ExploredSchedule& s) {
-  for (int i = 0; i < report.trace_size(); ++i) {
-    const pb::ExplorePoint& t = report.trace(i);
-    const pb::ExplorePoint& p = s.point();
-    if (t.actor() == s.held() && t.function() == p.function() && t.file() == p.file() && t.line() == p.line() &&
-        t.visit() == p.visit())
-      return static_cast<size_t>(i);
+using Rows = std::vector<std::pair<std::string, std::vector<const pb::ExploredSchedule*>>>;
+
+// The schedules grouped by direction (in the order directions first
+// appear), each group in the order of the held actor's trace (points not in
+// the trace last), then by index.
+Rows ordered_rows(const pb::ExploreReport& report) {
+  std::map<std::string, size_t> position;  // point key -> place in the trace
+  for (int i = 0; i < report.trace_size(); ++i)
+    position.emplace(point_key(report.trace(i).actor(), report.trace(i)), static_cast<size_t>(i));
+  auto place = [&](const pb::ExploredSchedule* s) {
+    auto it = position.find(point_key(s->held(), s->point()));
+    return it == position.end() ? position.size() : it->second;
+  };
+  Rows rows;
+  std::map<std::string, size_t> group;  // direction -> index in rows
+  for (const pb::ExploredSchedule& s : report.schedules()) {
+    std::string d = direction_name(s);
+    auto [it, inserted] = group.emplace(d, rows.size());
+    if (inserted) rows.emplace_back(d, std::vector<const pb::ExploredSchedule*>{});
+    rows[it->second].second.push_back(&s);
   }
-  return static_cast<size_t>(report.trace_size());
+  for (auto& [d, list] : rows)
+    std::stable_sort(list.begin(), list.end(), [&](const pb::ExploredSchedule* a, const pb::ExploredSchedule* b) {
+      size_t pa = place(a), pb_ = place(b);
+      return pa != pb_ ? pa < pb_ : a->index() < b->index();
+    });
+  return rows;
+}
+
+// The summary line of ordered rows.
+std::string summary_of(const Rows& rows) {
+  std::vector<std::string> reproducing;
+  for (const auto& [d, list] : rows)
+    for (const pb::ExploredSchedule* s : list)
+      if (s->verdict() == pb::REPRODUCED)
+        reproducing.push_back(s->held() + " held at " + point_name(s->point()) + " (" + s->runner() + " runs)");
+  if (reproducing.empty()) return "no point reproduced";
+  constexpr size_t kNamed = 8;
+  std::string line = "reproduced at " + std::to_string(reproducing.size()) +
+                     (reproducing.size() == 1 ? " point: " : " points: ");
+  for (size_t i = 0; i < reproducing.size() && i < kNamed; ++i) line += (i ? "; " : "") + reproducing[i];
+  if (reproducing.size() > kNamed) line += "; and " + std::to_string(reproducing.size() - kNamed) + " more";
+  return line;
 }
 
 std::string pad(std::string text, size_t width) {
@@ -59,6 +91,11 @@ std::string point_name(const pb::ExplorePoint& point) {
   if (!point.file().empty()) out += (out.empty() ? "" : " ") + point.file() + ":" + std::to_string(point.line());
   out += (out.empty() ? "#" : " #") + std::to_string(point.visit());
   return out;
+}
+
+std::string point_key(const std::string& actor, const pb::ExplorePoint& p) {
+  return actor + '\n' + p.function() + '\n' + p.file() + '\n' + std::to_string(p.line()) + '\n' +
+         std::to_string(p.visit());
 }
 
 std::string outcome_name(const pb::ExploredSchedule& s) {
@@ -104,6 +141,8 @@ std::string step_text(const pb::Step& step) {
   }
 }
 
+std::string summary_line(const pb::ExploreReport& report) { return summary_of(ordered_rows(report)); }
+
 std::string duration_text(double ms) {
   char buf[48];
   if (ms < 10000)
@@ -126,25 +165,14 @@ std::string render_map(const pb::ExploreReport& report) {
     out += "window: " + window + " (" + std::to_string(report.window_addresses()) + " addresses)\n";
   }
 
-  // Directions in the order they first appear; rows in trace order.
-  std::vector<std::string> directions;
-  std::map<std::string, std::vector<const pb::ExploredSchedule*>> rows;
+  const Rows rows = ordered_rows(report);
   size_t point_width = 5;
-  for (const pb::ExploredSchedule& s : report.schedules()) {
-    std::string d = direction_name(s);
-    if (!rows.count(d)) directions.push_back(d);
-    rows[d].push_back(&s);
+  for (const pb::ExploredSchedule& s : report.schedules())
     point_width = std::max(point_width, point_name(s.point()).size());
-  }
-  for (auto& [d, list] : rows)
-    std::stable_sort(list.begin(), list.end(), [&](const pb::ExploredSchedule* a, const pb::ExploredSchedule* b) {
-      size_t pa = trace_position(report, *a), pb_ = trace_position(report, *b);
-      return pa != pb_ ? pa < pb_ : a->index() < b->index();
-    });
-  for (const std::string& d : directions) {
+  for (const auto& [d, list] : rows) {
     out += "\n" + d + "\n";
     out += "  " + pad("#", 5) + pad("point", point_width + 2) + pad("outcome", 16) + "time\n";
-    for (const pb::ExploredSchedule* s : rows[d])
+    for (const pb::ExploredSchedule* s : list)
       out += "  " + pad(std::to_string(s->index()), 5) + pad(point_name(s->point()), point_width + 2) +
              pad(outcome_name(*s), 16) + duration_text(s->wall_ms()) + "\n";
   }
@@ -165,21 +193,7 @@ std::string render_map(const pb::ExploreReport& report) {
   out += schedules + ", trace " + duration_text(report.trace_ms()) + ", total " + duration_text(report.total_ms()) +
          "\n";
 
-  std::vector<std::string> reproducing;
-  for (const std::string& d : directions)
-    for (const pb::ExploredSchedule* s : rows[d])
-      if (s->verdict() == pb::REPRODUCED)
-        reproducing.push_back(s->held() + " held at " + point_name(s->point()) + " (" + s->runner() + " runs)");
-  if (reproducing.empty()) {
-    out += "no point reproduced\n";
-  } else {
-    constexpr size_t kNamed = 8;
-    std::string line = "reproduced at " + std::to_string(reproducing.size()) +
-                       (reproducing.size() == 1 ? " point: " : " points: ");
-    for (size_t i = 0; i < reproducing.size() && i < kNamed; ++i) line += (i ? "; " : "") + reproducing[i];
-    if (reproducing.size() > kNamed) line += "; and " + std::to_string(reproducing.size() - kNamed) + " more";
-    out += line + "\n";
-  }
+  out += summary_of(rows) + "\n";
   return out;
 }
 

@@ -13,6 +13,10 @@ namespace racerig::explore {
 // (function, file:line, visit). An empty function or file is left out.
 std::string point_name(const pb::ExplorePoint& point);
 
+// A key that is equal for the same point of the same actor and differs
+// otherwise (its actor, function, file, line and visit): for maps and sets.
+std::string point_key(const std::string& actor, const pb::ExplorePoint& point);
+
 // A schedule's outcome label: the verdict's name (REPRODUCED, DEADLOCK,
 // OTHER_OOPS, STALLED, INFRA_ERROR, NOT_REPRODUCED), except "serialized" for
 // a NOT_REPRODUCED run that serialized and "not reached" for
@@ -39,6 +43,12 @@ std::string step_text(const pb::Step& step);
 
 // A duration for people: "850 ms" below 10 s, else "12.3 s".
 std::string duration_text(double ms);
+
+// One line naming the reproducing points, in the table's order (at most
+// eight, then "and N more"): "reproduced at 2 points: faulter held at
+// __xfs_filemap_fault fs/xfs/xfs_file.c:1348 #1 (flipper runs); ...", or
+// "no point reproduced". No newline.
+std::string summary_line(const pb::ExploreReport& report);
 
 // The table users read: the error first when the report has one; then one
 // row per schedule (point, outcome, wall time), grouped by direction in the

@@ -238,6 +238,7 @@ TEST(Map, ErrorFirstAndNoReproduction) {
   const std::string map = render_map(r);
   EXPECT_EQ(map.rfind("error: the trace run failed: STALLED\n", 0), 0u) << map;
   EXPECT_NE(map.find("\nno point reproduced\n"), std::string::npos) << map;
+  EXPECT_EQ(summary_line(r), "no point reproduced");
   EXPECT_NE(map.find("outcomes: DEADLOCK 1, OTHER_OOPS 1, NOT_REPRODUCED 4,"), std::string::npos) << map;
 
   pb::ExploreReport empty;
@@ -315,6 +316,9 @@ TEST_F(Scratch, HtmlShowsTheSourceAroundThePointsAndNotesWhatIsMissing) {
   // The summary.
   EXPECT_NE(html.find("<span class=\"sw c-repro\"></span>REPRODUCED</td><td>2</td>"), std::string::npos);
   EXPECT_NE(html.find("10 schedules of 12 planned, trace 1234 ms, total 56.8 s"), std::string::npos);
+  EXPECT_NE(html.find("<p><b>reproduced at 2 points: faulter held at __xfs_filemap_fault fs/xfs/xfs_file.c:10 #1 "
+                      "(flipper runs); flipper held at"),
+            std::string::npos);
 }
 
 TEST_F(Scratch, HtmlEscapesEverythingAndFetchesNothing) {
@@ -488,6 +492,7 @@ TEST_F(Scratch, EmitWritesNothingWithoutAReproductionAndRefusesABadSchedule) {
   EXPECT_EQ(refused.error().kind, ErrorKind::kInput);
   EXPECT_NE(refused.error().message.find("does not load"), std::string::npos) << refused.error().message;
   EXPECT_NE(refused.error().message.find("unknown actor \"ghost\""), std::string::npos) << refused.error().message;
+  EXPECT_TRUE(fs::is_empty(dir_ / "bad")) << "the file that does not load is not left behind";
 }
 
 }  // namespace
