@@ -17,10 +17,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Lines of context shown around a point's line; ranges closer than this
-// many lines are merged.
+// Lines of context shown around a point's line; ranges fewer than this
+// many lines apart are merged (the lines between shown), so that a
+// function's points show as one stretch of its source.
 constexpr int kContext = 3;
-constexpr int kMergeGap = 4;
+constexpr int kMergeGap = 20;
 // The largest source file read.
 constexpr size_t kMaxSourceBytes = size_t{16} << 20;
 

@@ -24,7 +24,8 @@ std::string html_escape(std::string_view text);
 // The page. Source lines are read from source_root/<point's file> (a file
 // that is missing, unreadable, or not a relative path under the root is
 // shown as a note with its points, not an error): for each file, the lines
-// around its points (a few of context, close ranges merged), each line
+// around its points (three of context; stretches fewer than 20 lines
+// apart merged, farther ones separated by a gap mark), each line
 // coloured by the worst outcome of the schedules held on it (REPRODUCED red,
 // DEADLOCK/OTHER_OOPS orange, serialized grey-blue, NOT_REPRODUCED green,
 // the rest grey) with their labels beside it. An empty source_root reads no

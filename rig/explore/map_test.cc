@@ -390,6 +390,25 @@ TEST_F(Scratch, HtmlShowsAtMostItsBudgetOfSourceLines) {
   EXPECT_LT(page->size(), size_t{4} << 20);
 }
 
+TEST_F(Scratch, HtmlSeparatesPointsFarApart) {
+  std::string text;
+  for (int i = 1; i <= 200; ++i) text += "srcline " + std::to_string(i) + "\n";
+  write("src/far.c", text);
+  pb::ExploreReport r;
+  for (int line : {10, 30, 150})
+    *r.add_schedules() = schedule(line, point("a", "f", "far.c", line, 1), "b", pb::NOT_REPRODUCED);
+  auto page = render_html(r, dir_ / "src");
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  // 7-33 (10 and 30 merged: 13 and 27 are fewer than 20 lines apart), a gap, 147-153.
+  EXPECT_EQ(count(*page, ">srcline "), 27u + 7u);
+  EXPECT_NE(page->find(">srcline 20<"), std::string::npos);
+  EXPECT_EQ(page->find(">srcline 34<"), std::string::npos);
+  EXPECT_EQ(page->find(">srcline 146<"), std::string::npos);
+  EXPECT_EQ(count(*page, "<div class=\"gap\">"), 1u);
+  EXPECT_LT(page->find(">srcline 33<"), page->find("<div class=\"gap\">"));
+  EXPECT_LT(page->find("<div class=\"gap\">"), page->find(">srcline 147<"));
+}
+
 // ---------------------------------------------------------------- emit
 
 const char kBase[] = R"(name: "xfs-dax-flip-vs-write-fault"
