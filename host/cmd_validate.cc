@@ -25,7 +25,7 @@ struct ValidateOptions {
   std::vector<std::string> patches, scenarios;
   std::string base = "buggy", json, junit, request_id;
   int runs = 3;
-  bool kvm = false, cold = false;
+  bool kvm = false, cold = false, no_explore = false;
   ServerArgs server;
   BackendArgs backend;
   std::string restore = "auto";  // auto, incoming, loadvm
@@ -64,6 +64,7 @@ int run_validate(const ValidateOptions& args) {
   request.base = args.base;
   request.scenarios = args.scenarios;
   request.cold = args.cold;
+  request.explore = !args.no_explore;
   request.options.kvm = args.kvm;
   request.options.work_dir = work_dir();
   request.options.logs_dir = run_logs_dir();
@@ -112,6 +113,8 @@ Command add_validate_command(CLI::App& root) {
   add_json_option(*app, o->json, "the report");
   app->add_option("--junit", o->junit, "write a JUnit XML report to FILE")->type_name("FILE");
   app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring a ready-state snapshot per kernel");
+  app->add_flag("--no-explore", o->no_explore,
+                "judge on the scenario's own schedule only, even when it declares an explore {} window");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
   app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")

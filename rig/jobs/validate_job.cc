@@ -4,12 +4,14 @@
 #include <map>
 
 #include "rig/dwarf/symbols.h"
+#include "rig/explore/explore.h"
 #include "rig/jobs/kernels.h"
 #include "rig/jobs/wire.h"
 #include "rig/process/cancel.h"
 #include "rig/run/snapshot_runner.h"
 #include "rig/scenario/scenario.h"
 #include "rig/verdict/validate.h"
+#include "rig/verdict/verdict.h"
 
 namespace racerig::jobs {
 
@@ -32,6 +34,18 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
   }
   out.set_total(out.runs_size());
   return out;
+}
+
+// The map of one kernel, its schedules shown as they end.
+pb::ExploreReport explore_kernel(const run::RunContext& ctx, const std::string& label, JobObserver& observer) {
+  explore::ExploreOptions eo;
+  eo.on_schedule = [&](const pb::ExploredSchedule& s, int total) {
+    observer.note(label + ": schedule " + std::to_string(s.index()) + " of " + std::to_string(total) + ": " +
+                  verdict::schedule_label(s) + ": " + verdict::verdict_name(s.verdict()) +
+                  (s.serialized() ? " (serialized)" : ""));
+  };
+  observer.note("exploring " + label);
+  return explore::explore(ctx, eo, [&](const std::string& line) { observer.note(label + ": " + line); });
 }
 
 int exit_code_of(const pb::ValidateReport& report) {
@@ -113,6 +127,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
   for (const auto& sc : scenarios) {
     pb::ScenarioValidation* v = report.add_scenarios();
     v->set_scenario(sc.scenario.name());
+    const bool explores = request.explore && sc.scenario.has_explore();
     bool prepared = true;
     for (const run::KernelFiles* k : {&*control, &*patched}) {
       auto ctx = run::prepare_run(*k, syms[k->variant], sc, options);
@@ -126,10 +141,15 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
       const std::string label = k == &*control ? k->variant + " (control)" : k->variant;
       pb::ReproduceReport r = run_many(*ctx, request.runs, label, request.cold, observer);
       *(k == &*control ? v->mutable_control() : v->mutable_patched()) = std::move(r);
+      if (explores && !process::cancelled())
+        *(k == &*control ? v->mutable_control_map() : v->mutable_patched_map()) =
+            explore_kernel(*ctx, label, observer);
     }
     if (!prepared) continue;
     std::string why;
-    v->set_result(verdict::classify(v->control(), v->patched(), &why));
+    v->set_result(explores ? verdict::classify_explored(v->control(), v->patched(), v->control_map(),
+                                                        v->patched_map(), &why)
+                           : verdict::classify(v->control(), v->patched(), &why));
     v->set_reason(why);
   }
   out.cancelled = process::cancelled();
@@ -163,6 +183,7 @@ Result<ValidateRequest> ValidateKind::from_wire(const Wire& wire, const std::fil
   }
   request.runs = wire.runs();
   request.cold = wire.cold();
+  request.explore = !wire.no_explore();
   request.options = options;
   return request;
 }
@@ -180,6 +201,7 @@ Result<pb::SubmitValidateRequest> ValidateKind::to_wire(const Request& request, 
   }
   wire.set_runs(request.runs);
   wire.set_cold(request.cold);
+  wire.set_no_explore(!request.explore);
   return wire;
 }
 

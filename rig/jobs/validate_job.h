@@ -31,6 +31,9 @@ struct ValidateRequest {
   std::vector<std::string> scenarios;  // names or files; empty or {"all"}: every scenario
   int runs = 3;
   bool cold = false;
+  // A scenario with an explore {} block is also explored on each kernel
+  // (verdict::classify_explored); false: its own schedule only (--no-explore).
+  bool explore = true;
   run::RunOptions options;
 };
 

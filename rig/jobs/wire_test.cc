@@ -126,6 +126,24 @@ TEST_F(WireTest, AnUnreadablePatchIsAnErrorNamingIt) {
   EXPECT_NE(wire.error().message.find("missing.patch"), std::string::npos) << wire.error().message;
 }
 
+TEST_F(WireTest, AValidateRequestKeepsWhetherItExplores) {
+  ValidateRequest local;
+  EXPECT_TRUE(local.explore) << "a scenario's window is explored unless told not to";
+  auto wire = ValidateKind::to_wire(local, "");
+  ASSERT_TRUE(wire.ok()) << wire.error().message;
+  EXPECT_FALSE(wire->no_explore());
+  auto back = ValidateKind::from_wire(*wire, dir_ / "server", options_);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_TRUE(back->explore);
+  local.explore = false;
+  wire = ValidateKind::to_wire(local, "");
+  ASSERT_TRUE(wire.ok());
+  EXPECT_TRUE(wire->no_explore());
+  back = ValidateKind::from_wire(*wire, dir_ / "server", options_);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->explore);
+}
+
 TEST_F(WireTest, AStressRequestKeepsItsDurationSeedAndScenario) {
   StressRequest local;
   local.kernel = "buggy";

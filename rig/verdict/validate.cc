@@ -119,6 +119,86 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
   return pb::FIXED;
 }
 
+std::string schedule_label(const pb::ExploredSchedule& s) {
+  const pb::ExplorePoint& p = s.point();
+  return s.held() + " at " + p.function() + " " + p.file() + ":" + std::to_string(p.line()) + " #" +
+         std::to_string(p.visit()) + " while " + s.runner() + " runs";
+}
+
+pb::ValidationResult classify_explored(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
+                                       const pb::ExploreReport& control_map, const pb::ExploreReport& patched_map,
+                                       std::string* reason) {
+  for (const auto* m : {&control_map, &patched_map}) {
+    if (!m->error().empty()) {
+      *reason = "exploring " + m->kernel_variant() + ": " + m->error();
+      return pb::ERROR;
+    }
+    for (const auto& s : m->schedules())
+      if (s.verdict() == pb::INFRA_ERROR) {
+        *reason = m->kernel_variant() + " schedule " + std::to_string(s.index()) + " (" + schedule_label(s) +
+                  "): " + s.reason();
+        return pb::ERROR;
+      }
+  }
+  // The patched kernel failing at any point is NOT_FIXED, whatever the rest.
+  std::vector<const pb::ExploredSchedule*> failing;
+  for (const auto& s : patched_map.schedules())
+    if (s.verdict() == pb::REPRODUCED || s.verdict() == pb::DEADLOCK || s.verdict() == pb::OTHER_OOPS)
+      failing.push_back(&s);
+  if (!failing.empty()) {
+    *reason = "the patched kernel fails at " + std::to_string(failing.size()) + " of " +
+              std::to_string(patched_map.schedules_size()) + " explored points: ";
+    for (size_t i = 0; i < failing.size(); ++i) {
+      if (i == 5) {
+        *reason += "; and " + std::to_string(failing.size() - 5) + " more (the map lists them)";
+        break;
+      }
+      *reason += (i == 0 ? "" : "; ") + schedule_label(*failing[i]) + ": " + verdict_name(failing[i]->verdict());
+      if (failing[i]->run().has_oops() && !failing[i]->run().oops().headline().empty())
+        *reason += " (" + failing[i]->run().oops().headline() + ")";
+    }
+    return pb::NOT_FIXED;
+  }
+  // The hand schedule's own runs.
+  std::string hand;
+  const pb::ValidationResult by_runs = classify(control, patched, &hand);
+  if (by_runs != pb::FIXED) {
+    *reason = "the scenario's own schedule: " + hand;
+    return by_runs;
+  }
+  int control_hits = 0;
+  for (const auto& s : control_map.schedules()) control_hits += s.verdict() == pb::REPRODUCED ? 1 : 0;
+  if (control_hits == 0) {
+    *reason = "the control (" + control_map.kernel_variant() + ") reproduced at none of its " +
+              std::to_string(control_map.schedules_size()) + " explored points: the window shows no race to fix";
+    return pb::INCONCLUSIVE;
+  }
+  if (patched_map.schedules_size() == 0) {
+    *reason = "the patched kernel's trace gave no point to explore";
+    return pb::INCONCLUSIVE;
+  }
+  int exercised = 0, serialized = 0, unreachable = 0;
+  for (const auto& s : patched_map.schedules()) {
+    if (s.verdict() == pb::NOT_REPRODUCED && (s.run().schedule_enforced() || s.serialized())) {
+      ++exercised;
+      serialized += s.serialized() ? 1 : 0;
+    } else if (s.verdict() == pb::SCHEDULE_NOT_REACHED) {
+      ++unreachable;
+    } else {
+      *reason = "on the patched kernel schedule " + std::to_string(s.index()) + " (" + schedule_label(s) + ") was " +
+                verdict_name(s.verdict()) + ": " + s.reason() + "; that point is neither exercised nor unreachable";
+      return pb::INCONCLUSIVE;
+    }
+  }
+  *reason = "no explored point reproduces on the patched kernel: " + std::to_string(exercised) + " of " +
+            std::to_string(patched_map.schedules_size()) + " exercised (" + std::to_string(serialized) +
+            " serialized), " + std::to_string(unreachable) +
+            " unreachable (the held actor finished without reaching them); the control reproduced at " +
+            std::to_string(control_hits) + " of " + std::to_string(control_map.schedules_size()) +
+            "; the scenario's own schedule: " + hand;
+  return pb::FIXED;
+}
+
 std::string validation_table(const pb::ValidateReport& report) {
   // Columns as wide as their longest cell (patched variant names are long).
   size_t w_scenario = 8, w_kernel = 6, w_verdicts = 8;

@@ -14,6 +14,23 @@ namespace racerig::verdict {
 pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
                               std::string* reason);
 
+// An exploring validate (the scenario has explore {}): each kernel traced
+// and explored on its own. FIXED only when the hand schedule's runs are
+// FIXED by classify(), the control reproduced at one point or more, and on
+// the patched kernel no schedule failed the kernel (REPRODUCED, DEADLOCK,
+// OTHER_OOPS) and every schedule was exercised (NOT_REPRODUCED with its
+// schedule enforced or serialized) or proven unreachable (the held actor
+// finished or exited without reaching its point: SCHEDULE_NOT_REACHED).
+// NOT_FIXED names each failing point (function file:line #visit and
+// direction). An infrastructure error or a map that could not be made is
+// ERROR; a STALLED schedule INCONCLUSIVE.
+pb::ValidationResult classify_explored(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
+                                       const pb::ExploreReport& control_map, const pb::ExploreReport& patched_map,
+                                       std::string* reason);
+
+// "faulter at __xfs_filemap_fault fs/xfs/xfs_file.c:1348 #1 while flipper runs"
+std::string schedule_label(const pb::ExploredSchedule& s);
+
 // The human table: scenario × kernel, verdict counts, result.
 std::string validation_table(const pb::ValidateReport& report);
 

@@ -104,5 +104,81 @@ TEST(ValidateTest, InfrastructureFailuresAreErrors) {
   EXPECT_EQ(classify(runs("buggy", {}), runs("p", {}), &why), pb::ERROR);
 }
 
+// ------------------------------------------------ exploring validate
+
+pb::ExploredSchedule explored(int index, const std::string& held, int line, pb::Verdict v, bool serialized = false) {
+  pb::ExploredSchedule s;
+  s.set_index(index);
+  s.set_held(held);
+  s.set_runner(held == "faulter" ? "flipper" : "faulter");
+  s.mutable_point()->set_function("__xfs_filemap_fault");
+  s.mutable_point()->set_file("fs/xfs/xfs_file.c");
+  s.mutable_point()->set_line(line);
+  s.mutable_point()->set_visit(1);
+  s.set_verdict(v);
+  s.set_serialized(serialized);
+  s.set_reason(std::string("because ") + verdict_name(v));
+  s.mutable_run()->set_schedule_enforced(v == pb::NOT_REPRODUCED && !serialized);
+  if (v == pb::REPRODUCED) s.mutable_run()->mutable_oops()->set_headline("BUG: kernel NULL pointer dereference");
+  return s;
+}
+
+pb::ExploreReport map_of(const std::string& variant, std::initializer_list<pb::ExploredSchedule> schedules) {
+  pb::ExploreReport m;
+  m.set_kernel_variant(variant);
+  for (const auto& s : schedules) *m.add_schedules() = s;
+  return m;
+}
+
+TEST(ValidateExploredTest, FixedNeedsNoFailingPointAndEveryPointExercisedOrUnreachable) {
+  const auto control = runs("buggy", {pb::REPRODUCED, pb::REPRODUCED});
+  const auto patched = runs("buggy+fix", {pb::NOT_REPRODUCED, pb::NOT_REPRODUCED});
+  const auto control_map = map_of("buggy", {explored(1, "faulter", 1348, pb::REPRODUCED),
+                                            explored(2, "faulter", 1361, pb::NOT_REPRODUCED, true)});
+  const auto patched_map = map_of("buggy+fix", {explored(1, "faulter", 1348, pb::NOT_REPRODUCED),
+                                                explored(2, "faulter", 1361, pb::NOT_REPRODUCED, true),
+                                                explored(3, "flipper", 1400, pb::SCHEDULE_NOT_REACHED)});
+  std::string why;
+  EXPECT_EQ(classify_explored(control, patched, control_map, patched_map, &why), pb::FIXED) << why;
+  EXPECT_NE(why.find("2 of 3 exercised (1 serialized), 1 unreachable"), std::string::npos) << why;
+  EXPECT_NE(why.find("the control reproduced at 1 of 2"), std::string::npos) << why;
+}
+
+TEST(ValidateExploredTest, AReproducingPointOnThePatchedKernelIsNotFixedAndNamed) {
+  const auto control = runs("buggy", {pb::REPRODUCED});
+  const auto patched = runs("buggy+lock", {pb::NOT_REPRODUCED});  // the hand schedule alone would say FIXED
+  const auto control_map = map_of("buggy", {explored(1, "faulter", 1348, pb::REPRODUCED)});
+  const auto patched_map = map_of("buggy+lock", {explored(1, "faulter", 1348, pb::NOT_REPRODUCED, true),
+                                                 explored(2, "faulter", 1381, pb::REPRODUCED)});
+  std::string why;
+  EXPECT_EQ(classify_explored(control, patched, control_map, patched_map, &why), pb::NOT_FIXED);
+  EXPECT_NE(why.find("faulter at __xfs_filemap_fault fs/xfs/xfs_file.c:1381 #1 while flipper runs: REPRODUCED"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("fails at 1 of 2"), std::string::npos) << why;
+}
+
+TEST(ValidateExploredTest, AControlThatReproducesNowhereIsInconclusiveAndAStallIsNotAPass) {
+  const auto control = runs("buggy", {pb::REPRODUCED});
+  const auto patched = runs("p", {pb::NOT_REPRODUCED});
+  std::string why;
+  EXPECT_EQ(classify_explored(control, patched, map_of("buggy", {explored(1, "faulter", 1, pb::NOT_REPRODUCED)}),
+                              map_of("p", {explored(1, "faulter", 1, pb::NOT_REPRODUCED)}), &why),
+            pb::INCONCLUSIVE);
+  EXPECT_NE(why.find("reproduced at none"), std::string::npos) << why;
+  EXPECT_EQ(classify_explored(control, patched, map_of("buggy", {explored(1, "faulter", 1, pb::REPRODUCED)}),
+                              map_of("p", {explored(1, "faulter", 1, pb::STALLED)}), &why),
+            pb::INCONCLUSIVE);
+  EXPECT_NE(why.find("neither exercised nor unreachable"), std::string::npos) << why;
+  pb::ExploreReport broken = map_of("p", {});
+  broken.set_error("tracing faulter: INFRA_ERROR: QEMU died");
+  EXPECT_EQ(classify_explored(control, patched, map_of("buggy", {explored(1, "faulter", 1, pb::REPRODUCED)}), broken,
+                              &why),
+            pb::ERROR);
+  EXPECT_EQ(classify_explored(control, patched, map_of("buggy", {explored(1, "faulter", 1, pb::REPRODUCED)}),
+                              map_of("p", {explored(1, "faulter", 1, pb::DEADLOCK)}), &why),
+            pb::NOT_FIXED);
+}
+
 }  // namespace
 }  // namespace racerig::verdict
