@@ -35,9 +35,7 @@ Result<ExploreOutcome> run_explore(const JobEnv& env, const ExploreRequest& requ
 
   explore::ExploreOptions options;
   options.max_schedules = request.max_schedules;
-  options.on_schedule = [&](const pb::ExploredSchedule& done, int total) {
-    observer.note(schedule_line(done, total));
-  };
+  options.on_schedule = [&](const pb::ExploredSchedule& done, int total) { observer.note(schedule_line(done, total)); };
   ExploreOutcome out;
   out.report = explore::explore(*ctx, options, [&](const std::string& line) { observer.note(line); });
   if (out.report.scenario().empty()) out.report.set_scenario(ctx->scenario.scenario.name());
@@ -54,8 +52,8 @@ std::string schedule_line(const pb::ExploredSchedule& done, int total) {
   std::string verdict = verdict::verdict_name(done.verdict());
   if (done.serialized()) verdict += " (serialized)";
   return "schedule " + std::to_string(done.index()) + " of " + std::to_string(total) + ": " + done.held() + " at " +
-         p.function() + " " + p.file() + ":" + std::to_string(p.line()) + " #" + std::to_string(p.visit()) +
-         " while " + done.runner() + " runs: " + verdict;
+         p.function() + " " + p.file() + ":" + std::to_string(p.line()) + " #" + std::to_string(p.visit()) + " while " +
+         done.runner() + " runs: " + verdict;
 }
 
 int explore_exit_code(const ExploreOutcome& outcome) {
