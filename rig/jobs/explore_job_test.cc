@@ -25,7 +25,7 @@ workload {
   actors { name: "b" cpu: 1 ops { fsync { path: "/mnt/x" } } }
 }
 schedule { hold { actor: "a" at { symbol: "f" } } }
-schedule { run { actor: "b" until_return: true } }
+schedule { run { actor: "b" until { symbol: "g" } } }
 schedule { release {} }
 expect { oops { function: "h" } }
 )";
@@ -119,6 +119,7 @@ TEST_F(ExploreJobTest, RacerigdRecordsAnInlineScenarioWithoutAWindowAsALocalRunE
   ASSERT_TRUE(ExploreKind::has_report(job)) << "the error report, as --json writes it locally";
   EXPECT_EQ(job.explore_report().error(), job.error());
 
+  job.set_state(state);  // as the worker pool records it
   auto end = end_of<ExploreKind>(job, env_, ExploreRequest{});
   EXPECT_TRUE(end.failed);
   EXPECT_EQ(end.exit_code, 2) << "the client exits as a local run would";
