@@ -201,7 +201,7 @@ TEST(CommandLine, UsageErrorsExit2AndSaySo) {
            {{"kernel", "path", "buggy", "--vmlinux", "--bzimage"}, "excludes"},
            {{"guest", "run", "--kernel", "buggy"}, "--workload"},
            {{"explore", "--kernel", "buggy"}, "--scenario"},
-           {{"explore", "--scenario", "x", "--kernel", "buggy", "--max-schedules", "-1"}, "--max-schedules"},
+           {{"explore", "--scenario", "x", "--kernel", "buggy", "--max-schedules", "-1"}, "got \"-1\""},
            {{"explore", "--scenario", "x", "--kernel", "buggy", "--max-schedules", "many"}, "--max-schedules"},
        }) {
     auto cli = make_command_line();

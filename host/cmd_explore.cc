@@ -3,7 +3,9 @@
 // rig/jobs/explore_job; this is its command line (options and printing), run
 // locally or (--server) on racerigd through host/job_path.h with the same
 // output and exit codes.
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 #include "host/cli_util.h"
 #include "host/commands.h"
@@ -45,6 +47,21 @@ void print_map(const pb::ExploreReport& report) {
   std::printf("%s on %s: %d of %d schedules reproduced\n", report.scenario().c_str(), report.kernel_variant().c_str(),
               reproduced, report.schedules_size());
   std::fflush(stdout);
+}
+
+// --max-schedules: 0 (every schedule) to 100000, said as positive_int() says it.
+const CLI::Validator& schedule_count() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        long n = std::strtol(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || errno != 0 || n < 0 || n > 100000)
+          return "wants a number from 0 (every schedule) to 100000, got \"" + text + "\"";
+        return {};
+      },
+      "0..100000", "schedule_count");
+  return v;
 }
 
 int run_explore(const ExploreArgs& args) {
@@ -96,7 +113,7 @@ Command add_explore_command(CLI::App& root) {
   app->add_option("--kernel", o->kernel, "the kernel variant (racerig kernel list)")->type_name("VARIANT")->required();
   app->add_option("--max-schedules", o->max_schedules, "run at most N schedules, the first ones (0: every one)")
       ->type_name("N")
-      ->check(CLI::Range(0, 100000))
+      ->check(schedule_count())
       ->capture_default_str();
   add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
   add_json_option(*app, o->json, "the report (the trace and every schedule)");
