@@ -10,6 +10,7 @@
 #include "rig/run/crash_stop.h"
 #include "rig/run/guest_wait.h"
 #include "rig/schedule/engine.h"
+#include "rig/schedule/tracer.h"
 
 namespace racerig::run {
 
@@ -42,6 +43,50 @@ Result<bool> wait_after_schedule(schedule::Engine& engine, VmMonitor& monitor, D
       RACERIG_TRY(engine.resume_all());
     }
   }
+}
+
+// A trace run: every window address armed, nothing held; the actors run
+// their operations and each arrival of theirs is recorded.
+bool trace_run(const RunContext& ctx, RunState& run, const std::string& go_line, const schedule::EngineConfig& ec) {
+  const pb::Scenario& sc = ctx.scenario.scenario;
+  Live& live = *run.live;
+  VmMonitor& monitor = *run.monitor;
+  verdict::Evidence& ev = run.evidence;
+  schedule::TraceConfig tc;
+  tc.actors = ec.actors;
+  tc.addrs = ctx.trace;
+  tc.task = ec.task;
+  tc.rsp_timeout = ec.rsp_timeout;
+  tc.symbolize = ec.symbolize;
+  tc.origin = ec.origin;
+  schedule::Tracer tracer(*live.target, tc, run.report.mutable_events());
+  auto stop = live.target->interrupt(Deadline::after(milliseconds(5000)));
+  Status armed = stop.ok() ? tracer.arm() : Status(stop.error());
+  if (!armed.ok()) {
+    ev.infra_error = "arming the trace: " + armed.error().message;
+    return false;
+  }
+  if (Status s = live.vm->send_agent_line(go_line + "\n"); !s.ok()) {
+    ev.infra_error = "telling the agent to go: " + s.error().message;
+    return false;
+  }
+  ev.schedule_ran = true;
+  ev.unforced = true;
+  run.phases.mark("schedule");
+  machine::Machine& vm = *live.vm;
+  const Deadline finish_deadline = Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60));
+  auto done = [&] {
+    monitor.poll();
+    return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();
+  };
+  auto finished = tracer.run(finish_deadline, done, milliseconds(250));
+  if (!finished.ok())
+    ev.infra_error = "tracing the window: " + finished.error().message;
+  else if (!*finished && !monitor.oops())
+    ev.finish_timed_out = true;
+  const Status disarmed = vm.exited() ? Status::Ok() : tracer.disarm();
+  run.phases.mark("finish");
+  return disarmed.ok() && !live.client->broken();
 }
 
 }  // namespace
@@ -78,6 +123,7 @@ bool enforce(const RunContext& ctx, RunState& run, const std::string& go_line, c
   }
   schedule::Engine engine(target, monitor, ec, report.mutable_events());
   schedule::Outcome outcome;
+  if (ctx.steps.empty() && !ctx.trace.empty()) return trace_run(ctx, run, go_line, ec);
   if (!ctx.steps.empty()) {
     auto stop = target.interrupt(Deadline::after(milliseconds(5000)));
     Status armed = stop.ok() ? engine.arm() : Status(stop.error());

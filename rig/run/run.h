@@ -80,6 +80,9 @@ struct RunContext {
   std::shared_ptr<const dwarf::Symbols> symbols;
   scenario::LoadedScenario scenario;
   std::vector<schedule::Step> steps;
+  // With no steps: the addresses a trace run records the actors'
+  // arrivals at (explore's window; TraceEvent "trace"). Empty: no trace.
+  std::vector<GuestAddr> trace;
   schedule::TaskLayout task;
   std::filesystem::path base_initramfs;
   RunOptions options;

@@ -336,8 +336,18 @@ Status SnapshotRunner::prepare_loadvm(const Progress& progress) {
   return Status::Ok();
 }
 
-pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std::string& go_argument) {
-  RunState run(ctx_, index);
+pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std::string& go_argument,
+                                  const Schedule* schedule) {
+  // This run's schedule: the context's, or the one asked for (a copy of the
+  // context; the standby restore reads only ctx_).
+  std::optional<RunContext> own;
+  if (schedule != nullptr) {
+    own = ctx_;
+    own->steps = schedule->steps;
+    own->trace = schedule->trace;
+  }
+  const RunContext& ctx = own ? *own : ctx_;
+  RunState run(ctx, index);
   run.report.set_from_snapshot(true);
   const bool usable = state_ && (state_->incoming || !state_->live.vm->exited());
   if (!usable) {
@@ -349,13 +359,14 @@ pb::RunReport SnapshotRunner::run(int index, const Progress& progress, const std
     run.phases.mark("prepare");  // the one-time boot, set-up and save (or the cache lookup), charged to this run
   }
   if (state_->incoming)
-    run_incoming(run, progress, go_argument);
+    run_incoming(ctx, run, progress, go_argument);
   else
-    run_loadvm(run, progress, go_argument);
+    run_loadvm(ctx, run, progress, go_argument);
   return std::move(run.report);
 }
 
-void SnapshotRunner::run_loadvm(RunState& run, const Progress& progress, const std::string& go_argument) {
+void SnapshotRunner::run_loadvm(const RunContext& ctx, RunState& run, const Progress& progress,
+                                const std::string& go_argument) {
   run.report.set_restore_method("loadvm");
   Live& live = state_->live;
   machine::Machine& vm = *live.vm;
@@ -374,9 +385,9 @@ void SnapshotRunner::run_loadvm(RunState& run, const Progress& progress, const s
     ev.schedule_reason = ev.infra_error;
   } else {
     run.monitor->assume_ready();
-    usable = enforce(ctx_, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
+    usable = enforce(ctx, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
   }
-  judge(ctx_, run, state_->setup_events);
+  judge(ctx, run, state_->setup_events);
   run.report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));
   keep_logs(ctx_, vm, run.report.console(), run.report);
   // Leave the VM stopped for the next restore. A VM that cannot be stopped,
@@ -387,7 +398,8 @@ void SnapshotRunner::run_loadvm(RunState& run, const Progress& progress, const s
   run.phases.mark("teardown");
 }
 
-void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const std::string& go_argument) {
+void SnapshotRunner::run_incoming(const RunContext& ctx, RunState& run, const Progress& progress,
+                                  const std::string& go_argument) {
   pb::RunReport& report = run.report;
   report.set_restore_method("incoming");
   // The standby VM when one was being restored, else one now. A snapshot
@@ -418,7 +430,7 @@ void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const
       restored = s.error();
     } else {
       run.phases.mark("prepare");
-      if (!state_->incoming) return run_loadvm(run, progress, go_argument);
+      if (!state_->incoming) return run_loadvm(ctx, run, progress, go_argument);
       restored = take();
     }
   }
@@ -432,16 +444,16 @@ void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const
   // The next run's VM, restored while this one runs.
   if (remaining_ > 0) {
     --remaining_;
-    const RunContext* ctx = &ctx_;
+    const RunContext* standby_ctx = &ctx_;
     const ReadySnapshotStore::Entry entry = *state_->entry;
     if (!state_->worker) state_->worker = std::make_unique<StandbyWorker>();
     auto logs = std::make_shared<std::optional<RunLogs>>();
     state_->standby_logs = logs;
     // The worker follows this thread's cancellation (a racerigd job's token).
-    state_->standby = state_->worker->submit([ctx, entry, logs, token = process::current_token()]() -> Result<Restored> {
+    state_->standby = state_->worker->submit([standby_ctx, entry, logs, token = process::current_token()]() -> Result<Restored> {
       process::ScopedCancel scope(token);
       const auto t = Clock::now();
-      RACERIG_ASSIGN(auto live, restore_incoming(*ctx, entry, logs.get()));
+      RACERIG_ASSIGN(auto live, restore_incoming(*standby_ctx, entry, logs.get()));
       Restored r;
       r.live = std::move(*live);
       r.work_ms = ms_since(t);
@@ -451,8 +463,8 @@ void SnapshotRunner::run_incoming(RunState& run, const Progress& progress, const
   run.watch(ctx_, **restored);
   machine::Machine& vm = run.vm();
   run.monitor->assume_ready();
-  (void)enforce(ctx_, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
-  judge(ctx_, run, state_->setup_events);
+  (void)enforce(ctx, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
+  judge(ctx, run, state_->setup_events);
   report.set_console(vm.console_log());
   // The VM is disposable: its writes went to private copies only.
   Status s = vm.shutdown(Deadline::after(milliseconds(5000)));

@@ -44,7 +44,15 @@ class SnapshotRunner {
   // `go_argument` goes to the agent with its "go" line ("go 1234"); fsx ops
   // with seed_from_go take it as their seed, so runs from one snapshot can
   // differ in their seed alone.
-  pb::RunReport run(int index, const Progress& progress, const std::string& go_argument = {});
+  // `schedule` (may be null: the context's own) replaces the context's steps
+  // and trace for this run alone: explore runs many schedules, each from
+  // the same ready state.
+  struct Schedule {
+    std::vector<schedule::Step> steps;
+    std::vector<GuestAddr> trace;
+  };
+  pb::RunReport run(int index, const Progress& progress, const std::string& go_argument = {},
+                    const Schedule* schedule = nullptr);
   // The last prepare(): its wall time, and the boot + set-up part of it
   // (0 when the snapshot came from the cache).
   double prepare_ms() const { return prepare_ms_; }
@@ -66,8 +74,8 @@ class SnapshotRunner {
   Status prepare_incoming(const Progress& progress);
   Status prepare_loadvm(const Progress& progress);
   // One run's restore, enforce, judge and teardown, into `run`.
-  void run_loadvm(RunState& run, const Progress& progress, const std::string& go_argument);
-  void run_incoming(RunState& run, const Progress& progress, const std::string& go_argument);
+  void run_loadvm(const RunContext& ctx, RunState& run, const Progress& progress, const std::string& go_argument);
+  void run_incoming(const RunContext& ctx, RunState& run, const Progress& progress, const std::string& go_argument);
   const RunContext& ctx_;
   std::unique_ptr<State> state_;
   double prepare_ms_ = 0, boot_ms_ = 0;

@@ -1,0 +1,92 @@
+// Explore's points and schedules without a VM: visits per stable name,
+// addresses outside the window, and the schedule's steps in both forms.
+#include "rig/explore/points.h"
+
+#include <gtest/gtest.h>
+
+namespace racerig::explore {
+namespace {
+
+dwarf::WindowAddress wa(uint64_t addr, std::string function, uint32_t line) {
+  dwarf::WindowAddress a;
+  a.addr = GuestAddr(addr);
+  a.function = std::move(function);
+  a.file = "fs/xfs/xfs_file.c";
+  a.line = line;
+  a.statements = {{a.file, line}};
+  return a;
+}
+
+Window seed_window() {
+  // Line 1373 starts at two addresses, as measured on 6.1.
+  return Window({wa(0x100, "__xfs_filemap_fault", 1348), wa(0x120, "__xfs_filemap_fault", 1373),
+                 wa(0x122, "__xfs_filemap_fault", 1373), wa(0x200, "xfs_fileattr_set", 1300)});
+}
+
+pb::TraceEvent hit(const std::string& actor, uint64_t pc) {
+  pb::TraceEvent e;
+  e.set_what("trace");
+  e.set_actor(actor);
+  e.set_pc(pc);
+  return e;
+}
+
+TEST(PointsTest, VisitsCountArrivalsAtAnyAddressOfTheSameName) {
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> events;
+  for (auto [actor, pc] : std::vector<std::pair<std::string, uint64_t>>{
+           {"faulter", 0x100}, {"flipper", 0x200}, {"faulter", 0x120}, {"faulter", 0x122},
+           {"faulter", 0x999},  // outside the window
+           {"faulter", 0x100}})
+    *events.Add() = hit(actor, pc);
+  pb::TraceEvent other = hit("faulter", 0x100);
+  other.set_what("skipped");  // not a trace event
+  *events.Add() = other;
+  auto points = points_of(seed_window(), events);
+  ASSERT_EQ(points["faulter"].size(), 4u);
+  ASSERT_EQ(points["flipper"].size(), 1u);
+  std::vector<std::string> labels;
+  for (const auto& p : points["faulter"]) labels.push_back(point_label(p));
+  EXPECT_EQ(labels, (std::vector<std::string>{"__xfs_filemap_fault fs/xfs/xfs_file.c:1348 #1",
+                                              "__xfs_filemap_fault fs/xfs/xfs_file.c:1373 #1",
+                                              "__xfs_filemap_fault fs/xfs/xfs_file.c:1373 #2",
+                                              "__xfs_filemap_fault fs/xfs/xfs_file.c:1348 #2"}));
+  EXPECT_EQ(points["flipper"][0].actor(), "flipper");
+}
+
+TEST(PointsTest, AScheduleHoldsAtEveryAddressOfThePointParksTheRunnerAndRunsItToItsEnd) {
+  const Window w = seed_window();
+  pb::ExplorePoint p;
+  p.set_function("__xfs_filemap_fault");
+  p.set_file("fs/xfs/xfs_file.c");
+  p.set_line(1373);
+  p.set_visit(2);
+  pb::ExplorePoint first;
+  first.set_function("xfs_fileattr_set");
+  first.set_file("fs/xfs/xfs_file.c");
+  first.set_line(1300);
+  first.set_visit(1);
+  Schedule s = schedule_for(w, "faulter", p, "flipper", &first);
+  ASSERT_EQ(s.steps.size(), 4u);
+  EXPECT_EQ(s.steps[0].kind, schedule::Step::Kind::kHold);
+  EXPECT_EQ(s.steps[0].actor, "faulter");
+  EXPECT_EQ(s.steps[0].addrs, (std::vector<GuestAddr>{GuestAddr(0x120), GuestAddr(0x122)}));
+  EXPECT_EQ(s.steps[0].visit, 2);
+  EXPECT_EQ(s.steps[1].kind, schedule::Step::Kind::kHold);
+  EXPECT_EQ(s.steps[1].actor, "flipper");
+  EXPECT_EQ(s.steps[1].addrs, (std::vector<GuestAddr>{GuestAddr(0x200)}));
+  EXPECT_EQ(s.steps[2].kind, schedule::Step::Kind::kRunToEnd);
+  EXPECT_EQ(s.steps[2].actor, "flipper");
+  EXPECT_EQ(s.steps[3].kind, schedule::Step::Kind::kRelease);
+  EXPECT_EQ(s.steps[3].actor, "faulter");
+  ASSERT_EQ(s.scenario.size(), 4u);
+  EXPECT_EQ(s.scenario[0].hold().at().line(), "fs/xfs/xfs_file.c:1373");
+  EXPECT_EQ(s.scenario[0].hold().visit(), 2u);
+  EXPECT_EQ(s.scenario[1].hold().actor(), "flipper");
+  EXPECT_TRUE(s.scenario[2].run().until_done());
+  EXPECT_EQ(s.scenario[3].release().actor(), "faulter");
+  // A runner that never entered the window is not parked.
+  EXPECT_EQ(schedule_for(w, "faulter", p, "flipper", nullptr).steps.size(), 3u);
+}
+
+}  // namespace
+}  // namespace racerig::explore
