@@ -70,6 +70,7 @@ std::unique_ptr<CommandLine> make_command_line() {
   cli->commands.push_back(add_reproduce_command(root));
   cli->commands.push_back(add_validate_command(root));
   cli->commands.push_back(add_stress_command(root));
+  cli->commands.push_back(add_explore_command(root));
   cli->commands.push_back(add_bench_command(root));
   for (Command& c : add_cache_commands(root)) cli->commands.push_back(std::move(c));
   for (Command& c : add_job_commands(root)) cli->commands.push_back(std::move(c));

@@ -90,7 +90,8 @@ std::string sample(const std::string& type) {
 
 TEST(CommandLine, EveryOptionInEachCommandsHelpParses) {
   auto cli = make_command_line();
-  ASSERT_GE(cli->commands.size(), 9u) << "kernel build/list/path, guest run, reproduce, validate, stress, bench, help";
+  ASSERT_GE(cli->commands.size(), 10u)
+      << "kernel build/list/path, guest run, reproduce, validate, stress, explore, bench, help";
   for (const Command& c : cli->commands) {
     const std::vector<std::string> path = path_of(c.app);
     std::string name;
@@ -147,7 +148,7 @@ TEST(CommandLine, TopLevelHelpAndVersion) {
     auto cli = make_command_line();
     Parsed p = parse(*cli, {flag});
     EXPECT_EQ(p.code, kExitOk);
-    for (const char* command : {"kernel", "guest", "reproduce", "validate", "stress", "bench", "help"})
+    for (const char* command : {"kernel", "guest", "reproduce", "validate", "stress", "explore", "bench", "help"})
       EXPECT_NE(p.out.find(command), std::string::npos) << command << " in\n" << p.out;
     EXPECT_TRUE(p.err.empty()) << p.err;
   }
@@ -199,6 +200,9 @@ TEST(CommandLine, UsageErrorsExit2AndSaySo) {
            {{"kernel", "build"}, "variants"},
            {{"kernel", "path", "buggy", "--vmlinux", "--bzimage"}, "excludes"},
            {{"guest", "run", "--kernel", "buggy"}, "--workload"},
+           {{"explore", "--kernel", "buggy"}, "--scenario"},
+           {{"explore", "--scenario", "x", "--kernel", "buggy", "--max-schedules", "-1"}, "got \"-1\""},
+           {{"explore", "--scenario", "x", "--kernel", "buggy", "--max-schedules", "many"}, "--max-schedules"},
        }) {
     auto cli = make_command_line();
     Parsed p = parse(*cli, c.args);
@@ -220,6 +224,11 @@ TEST(CommandLine, ValuesRepeatAndDoubleDashEndsOptions) {
   EXPECT_EQ(p.command->app->get_option("--scenario")->as<std::vector<std::string>>(),
             (std::vector<std::string>{"s1", "s2"}));
   EXPECT_EQ(p.command->app->get_option("--json")->as<std::string>(), "-");
+
+  auto e = make_command_line();
+  Parsed x = parse(*e, {"explore", "--scenario", "s", "--kernel", "buggy", "--max-schedules", "0"});
+  ASSERT_NE(x.command, nullptr) << x.err;
+  EXPECT_EQ(x.command->app->get_option("--max-schedules")->as<int>(), 0) << "0: every schedule";
 
   // After --, a variant named like an option is a variant.
   auto k = make_command_line();

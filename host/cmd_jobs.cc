@@ -43,6 +43,7 @@ std::string scenario_name(const pb::ScenarioRef& ref) { return ref.has_name() ? 
 std::string what(const pb::Job& j) {
   if (j.has_reproduce())
     return "reproduce " + scenario_name(j.reproduce().scenario()) + " on " + j.reproduce().kernel();
+  if (j.has_explore()) return "explore " + scenario_name(j.explore().scenario()) + " on " + j.explore().kernel();
   if (j.has_stress())
     return "stress " + scenario_name(j.stress().scenario()) + " on " + j.stress().kernel() + " (" +
            std::to_string(j.stress().runs()) + " x " + std::to_string(j.stress().duration_s()) + " s)";

@@ -32,6 +32,7 @@ Command add_guest_command(CLI::App& root);                 // racerig guest run
 Command add_reproduce_command(CLI::App& root);             // racerig reproduce
 Command add_validate_command(CLI::App& root);              // racerig validate
 Command add_stress_command(CLI::App& root);                // racerig stress
+Command add_explore_command(CLI::App& root);               // racerig explore
 Command add_bench_command(CLI::App& root);                 // racerig bench
 std::vector<Command> add_cache_commands(CLI::App& root);   // racerig cache list|prune
 std::vector<Command> add_job_commands(CLI::App& root);     // racerig jobs|job|watch|cancel (racerigd's jobs)

@@ -4,6 +4,7 @@
 // request checks naming fields, cancel, restart recovery.
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "host/racerigd/service_adapter.h"
+#include "rig/jobs/explore_job.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/service/auth.h"
 #include "rig/service/catalog.h"
@@ -76,6 +78,28 @@ class FakeRunner : public service::JobRunner {
       run->set_verdict(pb::NOT_REPRODUCED);
       rep->set_total(1);
       job.set_exit_code(1);
+      ++finished_;
+      return pb::SUCCEEDED;
+    } else if (job.has_explore()) {
+      auto request = jobs::ExploreKind::from_wire(job.explore(), fs::temp_directory_path(), run::RunOptions{});
+      if (!request.ok()) return pb::FAILED;
+      auto* rep = job.mutable_explore_report();
+      rep->set_scenario(request->scenario);
+      rep->set_kernel_variant(request->kernel);
+      for (int i = 1; i <= request->max_schedules; ++i) {
+        auto* s = rep->add_schedules();
+        s->set_index(i);
+        s->set_held("a");
+        s->set_runner("b");
+        s->mutable_point()->set_function("__xfs_filemap_fault");
+        s->mutable_point()->set_file("fs/xfs/xfs_file.c");
+        s->mutable_point()->set_line(1347 + i);
+        s->mutable_point()->set_visit(1);
+        s->set_verdict(i == 2 ? pb::REPRODUCED : pb::NOT_REPRODUCED);
+        observer.note(jobs::schedule_line(*s, request->max_schedules));
+      }
+      rep->set_total(rep->schedules_size());
+      job.set_exit_code(0);
       ++finished_;
       return pb::SUCCEEDED;
     } else {
@@ -178,6 +202,15 @@ class ServiceTest : public ::testing::Test {
     s->set_runs(1);
     s->set_duration_s(5);
     s->set_seed(77);
+    return r;
+  }
+  static pb::SubmitRequest explore_request(const std::string& id = "") {
+    pb::SubmitRequest r;
+    auto* e = r.mutable_explore();
+    e->set_request_id(id);
+    e->mutable_scenario()->set_name("xfs-dax-flip-vs-write-fault");
+    e->set_kernel("buggy");
+    e->set_max_schedules(3);
     return r;
   }
   grpc::Status submit_any(const pb::SubmitRequest& r, pb::Job* out, const std::string& token = kToken) {
@@ -715,6 +748,100 @@ TEST_F(ServiceTest, MalformedStressRequestsNameTheField) {
   EXPECT_EQ(none.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(none.error_message().rfind("request:", 0), 0u) << none.error_message();
   EXPECT_EQ(runner_.finished_.load(), 0);
+}
+
+TEST_F(ServiceTest, AnExploreJobIsQueuedRunStoredListedAndItsReportFetched) {
+  pb::Job job;
+  grpc::Status st = submit_any(explore_request(), &job);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(job.kind(), pb::EXPLORE);
+  EXPECT_EQ(job.state(), pb::QUEUED);
+  EXPECT_EQ(job.explore().max_schedules(), 3);
+  auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  std::vector<std::string> notes;
+  for (const auto& ev : events)
+    if (ev.has_note()) notes.push_back(ev.note().text());
+  EXPECT_NE(std::find(notes.begin(), notes.end(),
+                      "schedule 2 of 3: a at __xfs_filemap_fault fs/xfs/xfs_file.c:1349 #1 while b runs: REPRODUCED"),
+            notes.end())
+      << "each schedule's progress is an event";
+  ASSERT_TRUE(events.back().has_finished());
+  const pb::Job& done = events.back().finished().job();
+  EXPECT_EQ(done.state(), pb::SUCCEEDED);
+  EXPECT_EQ(done.kind(), pb::EXPLORE);
+  EXPECT_EQ(done.exit_code(), 0);
+  ASSERT_TRUE(done.has_explore_report());
+  EXPECT_EQ(done.explore_report().scenario(), "xfs-dax-flip-vs-write-fault");
+  EXPECT_EQ(done.explore_report().kernel_variant(), "buggy");
+  EXPECT_EQ(done.explore_report().schedules_size(), 3) << "max_schedules arrived through the conversion";
+
+  pb::Job got;
+  ASSERT_TRUE(get_job(job.id(), kToken, &got).ok());
+  EXPECT_EQ(got.kind(), pb::EXPLORE);
+  EXPECT_TRUE(got.has_explore_report());
+  pb::ListJobsResponse list;
+  auto c = ctx();
+  ASSERT_TRUE(stub_->ListJobs(c.get(), pb::ListJobsRequest(), &list).ok());
+  ASSERT_EQ(list.jobs_size(), 1);
+  EXPECT_EQ(list.jobs(0).kind(), pb::EXPLORE);
+  EXPECT_EQ(list.jobs(0).explore().kernel(), "buggy");
+  EXPECT_FALSE(list.jobs(0).has_explore_report()) << "listings leave reports out";
+  pb::JobArtifacts art;
+  ASSERT_TRUE(artifacts(job.id(), kToken, &art).ok());
+  EXPECT_NE(art.json().find("\"function\": \"__xfs_filemap_fault\""), std::string::npos) << art.json();
+  EXPECT_TRUE(art.junit_xml().empty()) << "JUnit is validate's";
+}
+
+TEST_F(ServiceTest, AnExploreJobIsIdempotentAndCancelledLikeTheOthers) {
+  runner_.hold(true);
+  pb::Job job, same;
+  ASSERT_TRUE(submit_any(explore_request("explore-1"), &job).ok());
+  ASSERT_TRUE(submit_any(explore_request("explore-1"), &same).ok());
+  EXPECT_EQ(same.id(), job.id());
+  auto other = explore_request("explore-1");
+  other.mutable_explore()->set_max_schedules(4);
+  EXPECT_EQ(submit_any(other, &same).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  runner_.wait_started(1);
+  pb::Job after;
+  ASSERT_TRUE(cancel_job(job.id(), kToken, &after).ok());
+  auto events = watch(job.id(), 0);
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().finished().job().state(), pb::CANCELLED);
+  EXPECT_EQ(events.back().finished().job().kind(), pb::EXPLORE);
+  EXPECT_EQ(runner_.finished_.load(), 0);
+}
+
+TEST_F(ServiceTest, MalformedExploreRequestsNameTheField) {
+  struct Case {
+    const char* what;
+    std::function<void(pb::SubmitExploreRequest&)> change;
+    const char* field;
+  };
+  const std::vector<Case> cases = {
+      {"max_schedules<0", [](auto& r) { r.set_max_schedules(-1); }, "max_schedules"},
+      {"max_schedules too many", [](auto& r) { r.set_max_schedules(1000000); }, "max_schedules"},
+      {"request id too long", [](auto& r) { r.set_request_id(std::string(1000, 'x')); }, "request_id"},
+      {"no scenario", [](auto& r) { r.clear_scenario(); }, "scenario"},
+      {"unknown scenario", [](auto& r) { r.mutable_scenario()->set_name("nope"); }, "scenario.name"},
+      {"scenario path", [](auto& r) { r.mutable_scenario()->set_name("/etc/passwd"); }, "scenario.name"},
+      {"bad inline scenario", [](auto& r) { r.mutable_scenario()->set_textproto("name: "); }, "scenario.textproto"},
+      {"no kernel", [](auto& r) { r.clear_kernel(); }, "kernel"},
+      {"unknown kernel", [](auto& r) { r.set_kernel("nope"); }, "kernel"},
+  };
+  for (const auto& c : cases) {
+    auto r = explore_request();
+    c.change(*r.mutable_explore());
+    pb::Job job;
+    grpc::Status st = submit_any(r, &job);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.what;
+    EXPECT_EQ(st.error_message().rfind(std::string(c.field) + ":", 0), 0u) << c.what << ": " << st.error_message();
+  }
+  auto every = explore_request();
+  every.mutable_explore()->set_max_schedules(0);
+  pb::Job job;
+  EXPECT_TRUE(submit_any(every, &job).ok()) << "0: every schedule";
+  watch(job.id(), 0);
 }
 
 TEST(TokenTable, ParsesNamesTokensAndComments) {

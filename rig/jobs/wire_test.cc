@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "rig/jobs/explore_job.h"
 #include "rig/jobs/job_kind.h"
 #include "rig/jobs/reproduce_job.h"
 #include "rig/jobs/stress_job.h"
@@ -163,6 +164,77 @@ TEST_F(WireTest, AStressRequestKeepsItsDurationSeedAndScenario) {
   EXPECT_EQ(back->duration_s, 5);
   EXPECT_EQ(back->seed, 42u);
   EXPECT_FALSE(back->cold);
+}
+
+TEST_F(WireTest, AnExploreRequestGoesToTheServerAndBackWithItsScenarioInline) {
+  ExploreRequest local;
+  local.scenario = (dir_ / "client" / "mine.textproto").string();
+  local.kernel = "fixed";
+  local.max_schedules = 7;
+  local.options.kvm = true;  // a local run option: not sent
+  auto wire = ExploreKind::to_wire(local, "id-4");
+  ASSERT_TRUE(wire.ok()) << wire.error().message;
+  EXPECT_EQ(wire->request_id(), "id-4");
+  EXPECT_EQ(wire->scenario().textproto(), kScenario) << "a local file travels as its text";
+  EXPECT_EQ(wire->kernel(), "fixed");
+  EXPECT_EQ(wire->max_schedules(), 7);
+
+  pb::SubmitRequest submit;
+  *ExploreKind::mutable_wire(submit) = *wire;
+  EXPECT_EQ(submit.request_case(), pb::SubmitRequest::kExplore);
+  pb::Job job;
+  *ExploreKind::mutable_wire(job) = *wire;
+  EXPECT_EQ(job.request_case(), pb::Job::kExplore);
+  EXPECT_EQ(ExploreKind::wire(job).max_schedules(), 7);
+
+  auto back = ExploreKind::from_wire(ExploreKind::wire(job), dir_ / "server", options_);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->scenario, (dir_ / "server" / "inline-0.textproto").string());
+  EXPECT_EQ(read(back->scenario), kScenario);
+  EXPECT_EQ(back->kernel, "fixed");
+  EXPECT_EQ(back->max_schedules, 7);
+  EXPECT_EQ(back->options.cpus, 3) << "the server's options, not the client's";
+  EXPECT_FALSE(back->options.kvm);
+}
+
+TEST_F(WireTest, AnExploreRequestOfEveryScheduleByNameStaysSo) {
+  ExploreRequest local;
+  local.scenario = "xfs-dax-flip-vs-write-fault";
+  local.kernel = "buggy";
+  auto wire = ExploreKind::to_wire(local, "");
+  ASSERT_TRUE(wire.ok()) << wire.error().message;
+  EXPECT_EQ(wire->scenario().name(), "xfs-dax-flip-vs-write-fault");
+  EXPECT_EQ(wire->max_schedules(), 0) << "0: every schedule";
+  auto back = ExploreKind::from_wire(*wire, dir_ / "server", options_);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->scenario, "xfs-dax-flip-vs-write-fault");
+  EXPECT_EQ(back->max_schedules, 0);
+  EXPECT_TRUE(fs::is_empty(dir_ / "server")) << "nothing written for a name";
+}
+
+TEST_F(WireTest, AnExploreJobsEndAsRecordedIsItsReport) {
+  JobEnv env;
+  ExploreRequest request;
+  request.scenario = "s";
+  request.kernel = "buggy";
+  pb::Job job;
+  job.set_state(pb::SUCCEEDED);
+  job.set_exit_code(0);
+  ExploreKind::mutable_report(job)->add_schedules()->set_verdict(pb::REPRODUCED);
+  auto end = end_of<ExploreKind>(job, env, request);
+  EXPECT_FALSE(end.failed);
+  EXPECT_EQ(end.exit_code, 0);
+  ASSERT_EQ(end.report.schedules_size(), 1);
+
+  pb::Job cancelled;  // before it started: no report
+  cancelled.set_state(pb::CANCELLED);
+  cancelled.set_exit_code(3);
+  cancelled.set_error("cancelled by ci before it started");
+  end = end_of<ExploreKind>(cancelled, env, request);
+  EXPECT_TRUE(end.failed);
+  EXPECT_EQ(end.exit_code, 3);
+  EXPECT_EQ(end.report.kernel_variant(), "buggy") << "the report made from the request";
+  EXPECT_EQ(end.report.error(), "cancelled by ci before it started");
 }
 
 TEST_F(WireTest, AJobWhoseRequestCannotBeWrittenFailsWithExitThree) {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "rig/jobs/explore_job.h"
 #include "rig/jobs/reproduce_job.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/jobs/validate_job.h"
@@ -86,7 +87,11 @@ ServiceResult<pb::Job> JobService::submit(const pb::SubmitRequest& request, cons
     case pb::SubmitRequest::kStress:
       if (auto e = check_stress(request.stress(), limits, catalog_)) return *e;
       return enqueue(new_job<jobs::StressKind>(request.stress(), submitter));
-    default: return service_error(Code::kInvalidArgument, "request: no job kind set (reproduce, validate, stress)");
+    case pb::SubmitRequest::kExplore:
+      if (auto e = check_explore(request.explore(), limits, catalog_)) return *e;
+      return enqueue(new_job<jobs::ExploreKind>(request.explore(), submitter));
+    default:
+      return service_error(Code::kInvalidArgument, "request: no job kind set (reproduce, validate, stress, explore)");
   }
 }
 

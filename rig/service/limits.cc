@@ -13,10 +13,15 @@ ServiceError invalid(const std::string& field, const std::string& what) {
   return service_error(Code::kInvalidArgument, field + ": " + what);
 }
 
-std::optional<ServiceError> check_common(const std::string& request_id, int runs, const Limits& limits) {
+std::optional<ServiceError> check_request_id(const std::string& request_id, const Limits& limits) {
   if (request_id.size() > limits.max_request_id_bytes)
     return invalid("request_id", std::to_string(request_id.size()) + " bytes; at most " +
                                      std::to_string(limits.max_request_id_bytes));
+  return std::nullopt;
+}
+
+std::optional<ServiceError> check_common(const std::string& request_id, int runs, const Limits& limits) {
+  if (auto e = check_request_id(request_id, limits)) return e;
   if (runs < 1 || runs > limits.max_runs)
     return invalid("runs", "must be from 1 to " + std::to_string(limits.max_runs) + ", got " + std::to_string(runs));
   return std::nullopt;
@@ -100,6 +105,19 @@ std::optional<ServiceError> check_stress(const pb::SubmitStressRequest& request,
   if (auto e =
           check_scenario(request.scenario(), "scenario", limits, catalog, catalog.env().scenarios_dir() / "stress"))
     return e;
+  if (request.kernel().empty()) return invalid("kernel", "missing");
+  if (auto why = catalog.check_variant(request.kernel())) return invalid("kernel", *why);
+  return std::nullopt;
+}
+
+std::optional<ServiceError> check_explore(const pb::SubmitExploreRequest& request, const Limits& limits,
+                                          const Catalog& catalog) {
+  if (auto e = check_request_id(request.request_id(), limits)) return e;
+  if (request.max_schedules() < 0 || request.max_schedules() > limits.max_schedules)
+    return invalid("max_schedules", "must be from 0 (every schedule) to " + std::to_string(limits.max_schedules) +
+                                        ", got " + std::to_string(request.max_schedules()));
+  if (!request.has_scenario()) return invalid("scenario", "missing");
+  if (auto e = check_scenario(request.scenario(), "scenario", limits, catalog)) return e;
   if (request.kernel().empty()) return invalid("kernel", "missing");
   if (auto why = catalog.check_variant(request.kernel())) return invalid("kernel", *why);
   return std::nullopt;

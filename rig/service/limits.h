@@ -15,6 +15,7 @@ namespace racerig::service {
 struct Limits {
   int max_runs = 20;
   int max_duration_s = 3600;  // a stress run's
+  int max_schedules = 10000;  // an explore job's max_schedules (0, every schedule, is allowed)
   int max_patches = 16;
   size_t max_patch_bytes = 1 << 20;
   int max_scenarios = 8;
@@ -31,5 +32,9 @@ std::optional<ServiceError> check_validate(const pb::SubmitValidateRequest& requ
 // A stress scenario's name is looked up under scenarios/stress/.
 std::optional<ServiceError> check_stress(const pb::SubmitStressRequest& request, const Limits& limits,
                                          const Catalog& catalog);
+// An explore job's scenario is any scenario (its explore {} block is checked
+// when the job runs).
+std::optional<ServiceError> check_explore(const pb::SubmitExploreRequest& request, const Limits& limits,
+                                          const Catalog& catalog);
 
 }  // namespace racerig::service

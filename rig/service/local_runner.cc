@@ -1,6 +1,7 @@
 // The daemon's job runner (see local_runner.h).
 #include "rig/service/local_runner.h"
 
+#include "rig/jobs/explore_job.h"
 #include "rig/jobs/job_kind.h"
 #include "rig/jobs/reproduce_job.h"
 #include "rig/jobs/stress_job.h"
@@ -30,6 +31,7 @@ pb::JobState LocalRunner::run(pb::Job& job, jobs::JobObserver& observer, std::sh
       return jobs::run_submitted<jobs::ReproduceKind>(env_, options_, dir, job, observer, cancel);
     case pb::Job::kValidate: return jobs::run_submitted<jobs::ValidateKind>(env_, options_, dir, job, observer, cancel);
     case pb::Job::kStress: return jobs::run_submitted<jobs::StressKind>(env_, options_, dir, job, observer, cancel);
+    case pb::Job::kExplore: return jobs::run_submitted<jobs::ExploreKind>(env_, options_, dir, job, observer, cancel);
     default: return failed(job, make_error(ErrorKind::kInput, "the job has no request"));
   }
 }

@@ -13,7 +13,7 @@ namespace racerig::service {
 class JobRunner {
  public:
   virtual ~JobRunner() = default;
-  // Runs `job` (its reproduce, validate or stress request) on the calling thread and
+  // Runs `job` (its reproduce, validate, stress or explore request) on the calling thread and
   // fills its report, exit_code and error. Returns the final state:
   // SUCCEEDED when a report was made, FAILED when the job could not run,
   // CANCELLED when `cancel` stopped it. Progress goes to `observer`.

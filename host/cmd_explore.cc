@@ -1,0 +1,136 @@
+// racerig explore: every schedule of a scenario's explore {} window on one
+// kernel, and the map of point -> verdict. The job itself is
+// rig/jobs/explore_job; this is its command line (options and printing), run
+// locally or (--server) on racerigd through host/job_path.h with the same
+// output and exit codes.
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+#include "host/cli_util.h"
+#include "host/commands.h"
+#include "host/job_path.h"
+#include "host/server_options.h"
+#include "host/terminal_progress.h"
+#include "rig/jobs/explore_job.h"
+#include "rig/process/cancel.h"
+
+namespace racerig::host {
+
+namespace {
+
+struct ExploreArgs {
+  std::string scenario, kernel, json, request_id;
+  int max_schedules = 0;  // 0: every schedule
+  int cpus = run::RunOptions{}.cpus;
+  bool kvm = false;
+  ServerArgs server;
+  BackendArgs backend;
+  std::string restore = "auto";  // auto, incoming, loadvm
+};
+
+// Prints an explore job as it goes: its notes (the trace, each schedule's
+// verdict) on stderr; the map comes on stdout at the end.
+class ExplorePrinter : public TerminalProgress {
+ public:
+  void note(const std::string& line) override {
+    clear();
+    progress_line(line);
+  }
+};
+
+// The map on stdout: one line per schedule, then the count.
+void print_map(const pb::ExploreReport& report) {
+  for (const auto& s : report.schedules()) std::printf("%s\n", jobs::schedule_line(s, report.schedules_size()).c_str());
+  int reproduced = 0;
+  for (const auto& s : report.schedules()) reproduced += s.verdict() == pb::REPRODUCED;
+  std::printf("%s on %s: %d of %d schedules reproduced\n", report.scenario().c_str(), report.kernel_variant().c_str(),
+              reproduced, report.schedules_size());
+  std::fflush(stdout);
+}
+
+// --max-schedules: 0 (every schedule) to 100000, said as positive_int() says it.
+const CLI::Validator& schedule_count() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        long n = std::strtol(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || errno != 0 || n < 0 || n > 100000)
+          return "wants a number from 0 (every schedule) to 100000, got \"" + text + "\"";
+        return {};
+      },
+      "0..100000", "schedule_count");
+  return v;
+}
+
+int run_explore(const ExploreArgs& args) {
+  if (args.json == "-")
+    if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
+  process::install_cancel_handlers();
+  jobs::ExploreRequest request;
+  request.scenario = args.scenario;
+  request.kernel = args.kernel;
+  request.max_schedules = args.max_schedules;
+  request.options.cpus = args.cpus;
+  request.options.kvm = args.kvm;
+  request.options.work_dir = work_dir();
+  request.options.logs_dir = run_logs_dir();
+
+  ExplorePrinter printer;
+  auto ready = [&]() -> Status {
+    RACERIG_TRY(apply_vm_args(args.backend, args.restore, request.options));
+    if (args.server.server.empty()) return Status::Ok();
+    if (args.kvm || args.cpus != run::RunOptions{}.cpus)
+      return make_error(ErrorKind::kInput, "--kvm and --cpus are for local runs, not --server");
+    return check_no_vm_args_for_server(args.backend, args.restore);
+  }();
+  const auto end = ready.ok() ? run_job<jobs::ExploreKind>(request, args.server, args.request_id, printer)
+                              : jobs::failed_end<jobs::ExploreKind>(job_env(), request, ready.error());
+  // The report is written even when the exploration failed early, with the error in it.
+  int code = end.exit_code;
+  if (!args.json.empty())
+    if (Status s = write_json(end.report, args.json); !s.ok()) code = report_error("json", s.error());
+  if (end.failed) {
+    std::fprintf(stderr, "racerig: %s\n", end.error.c_str());
+    return code;
+  }
+  print_map(end.report);
+  if (!end.error.empty()) std::fprintf(stderr, "racerig: %s\n", end.error.c_str());
+  if (end.cancelled) progress_line("interrupted");
+  return code;
+}
+
+}  // namespace
+
+Command add_explore_command(CLI::App& root) {
+  auto o = std::make_shared<ExploreArgs>();
+  CLI::App* app =
+      root.add_subcommand("explore", "run every schedule of a scenario's explore {} window and map point -> verdict");
+  app->add_option("--scenario", o->scenario, "the scenario (with an explore {} block): a name or a .textproto file")
+      ->type_name("NAME|FILE")
+      ->required();
+  app->add_option("--kernel", o->kernel, "the kernel variant (racerig kernel list)")->type_name("VARIANT")->required();
+  app->add_option("--max-schedules", o->max_schedules, "run at most N schedules, the first ones (0: every one)")
+      ->type_name("N")
+      ->check(schedule_count())
+      ->capture_default_str();
+  add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
+  add_json_option(*app, o->json, "the report (the trace and every schedule)");
+  app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
+  add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
+  app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")
+      ->type_name("ID");
+  add_backend_options(*app, o->backend);
+  add_restore_option(*app, o->restore);
+  app->footer(
+      "A trace run records each explored actor's code points in the window; then, for each\n"
+      "ordered pair of actors (A, B) and each point p of A, one schedule from the ready-state\n"
+      "snapshot: hold A at p, run B to its end, release A. With --server, racerigd's own\n"
+      "--backend/--libvirt-uri/--restore choose how its runs boot.\n"
+      "Exit: 0 some schedule reproduced, 1 none did, 2 input error, 3 infrastructure error\n"
+      "(a failed trace, a schedule's INFRA_ERROR, or interrupted).");
+  return Command{app, [o] { return run_explore(*o); }};
+}
+
+}  // namespace racerig::host
