@@ -12,15 +12,20 @@
 #include "host/job_path.h"
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
+#include "rig/base/file.h"
+#include "rig/explore/emit.h"
+#include "rig/explore/html.h"
+#include "rig/explore/map.h"
 #include "rig/jobs/explore_job.h"
 #include "rig/process/cancel.h"
+#include "rig/scenario/scenario.h"
 
 namespace racerig::host {
 
 namespace {
 
 struct ExploreArgs {
-  std::string scenario, kernel, json, request_id;
+  std::string scenario, kernel, json, request_id, html, source, emit;
   int max_schedules = 0;  // 0: every schedule
   int cpus = run::RunOptions{}.cpus;
   bool kvm = false;
@@ -39,14 +44,22 @@ class ExplorePrinter : public TerminalProgress {
   }
 };
 
-// The map on stdout: one line per schedule, then the count.
-void print_map(const pb::ExploreReport& report) {
-  for (const auto& s : report.schedules()) std::printf("%s\n", jobs::schedule_line(s, report.schedules_size()).c_str());
-  int reproduced = 0;
-  for (const auto& s : report.schedules()) reproduced += s.verdict() == pb::REPRODUCED;
-  std::printf("%s on %s: %d of %d schedules reproduced\n", report.scenario().c_str(), report.kernel_variant().c_str(),
-              reproduced, report.schedules_size());
-  std::fflush(stdout);
+// --html: the self-contained page; --emit-scenarios: each distinct
+// reproducing schedule as a scenario file (the scenario as this client
+// finds it, its schedule replaced).
+Status write_outputs(const ExploreArgs& args, const pb::ExploreReport& report) {
+  if (!args.html.empty()) {
+    RACERIG_ASSIGN(std::string page, explore::render_html(report, args.source));
+    RACERIG_TRY(write_file_atomic(args.html, page));
+    progress_line("wrote the map's page to " + args.html);
+  }
+  if (!args.emit.empty()) {
+    RACERIG_ASSIGN(auto path, scenario::find_scenario(args.scenario, job_env().scenarios_dir()));
+    RACERIG_ASSIGN(auto loaded, scenario::load_scenario(path));
+    RACERIG_ASSIGN(auto files, explore::emit_scenarios(report, loaded.scenario, args.emit));
+    progress_line("wrote " + std::to_string(files.size()) + " reproducing schedule(s) as scenarios under " + args.emit);
+  }
+  return Status::Ok();
 }
 
 // --max-schedules: 0 (every schedule) to 100000, said as positive_int() says it.
@@ -95,7 +108,9 @@ int run_explore(const ExploreArgs& args) {
     std::fprintf(stderr, "racerig: %s\n", end.error.c_str());
     return code;
   }
-  print_map(end.report);
+  std::fputs(explore::render_map(end.report).c_str(), stdout);
+  std::fflush(stdout);
+  if (Status s = write_outputs(args, end.report); !s.ok()) code = report_error("explore", s.error());
   if (!end.error.empty()) std::fprintf(stderr, "racerig: %s\n", end.error.c_str());
   if (end.cancelled) progress_line("interrupted");
   return code;
@@ -117,6 +132,13 @@ Command add_explore_command(CLI::App& root) {
       ->capture_default_str();
   add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
   add_json_option(*app, o->json, "the report (the trace and every schedule)");
+  app->add_option("--html", o->html, "write the map as one self-contained HTML page (no network)")->type_name("FILE");
+  app->add_option("--source", o->source,
+                  "with --html: the kernel source tree the page shows the window's lines from (the tree the kernel "
+                  "was built from); without it the page lists the points without their source")
+      ->type_name("DIR");
+  app->add_option("--emit-scenarios", o->emit, "write each distinct reproducing schedule as a scenario file under DIR")
+      ->type_name("DIR");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
   app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")

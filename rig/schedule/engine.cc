@@ -455,7 +455,8 @@ Result<pb::BlockedTask> Engine::observe(const std::string& actor_name) {
     b.set_state(0);
     b.add_stack(sym);
     b.set_where(std::string(function_of(sym)));
-    b.set_wait(classify_spin(function_of(sym)) == WaitKind::kCpu ? "cpu" : "none");
+    const WaitKind spin = classify_spin(function_of(sym));
+    b.set_wait(spin == WaitKind::kCpu ? "cpu" : spin == WaitKind::kLock ? "lock" : "none");
     return b;
   }
   RACERIG_ASSIGN(uint64_t task, tasks_.find(a->comm));

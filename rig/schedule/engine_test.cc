@@ -695,5 +695,25 @@ TEST(EngineExploreTest, AnActorThatExitsBeforeItsPointWhileAnotherIsParkedIsNotR
   EXPECT_NE(out.reason.find("faulter parked early at __xfs_filemap_fault"), std::string::npos) << out.reason;
 }
 
+TEST(EngineExploreTest, ARunnerSpinningOnASpinlockTheHeldActorHoldsIsSerialized) {
+  constexpr uint64_t kSpinSlow = 0xffffffff81a50000;  // queued_spin_lock_slowpath
+  Visit spin = at(1, kSpinSlow, "flipper");
+  spin.waits_for = 2;  // until the faulter left its critical section
+  spin.sleeps = false;
+  FakeTarget fake(2, {at(0, kFault, "faulter", {{"rdx", 1}}), flipper_entry(), at(0, 0x2000, "faulter"), spin,
+                      at(1, kReturn, "flipper", {{"rsp", kStack + 8}})});
+  EngineConfig c = blocking_config();
+  c.symbolize = [kSpinSlow](GuestAddr a) {
+    return a.value() == kSpinSlow ? std::string("queued_spin_lock_slowpath+0x0/0x200") : fake_symbol(a);
+  };
+  Engine engine(fake, fake, c, nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kSerialized) << out.reason;
+  ASSERT_EQ(out.blocked.size(), 1u);
+  EXPECT_EQ(out.blocked[0].wait(), "lock");
+  EXPECT_EQ(out.blocked[0].where(), "queued_spin_lock_slowpath");
+}
+
 }  // namespace
 }  // namespace racerig::schedule

@@ -47,6 +47,14 @@ constexpr std::array kCpuWaits = {
     std::string_view("on_each_cpu_cond_mask"),
 };
 
+// Spinning locks: a task spinning in their slow paths waits for the holder
+// as a sleeper on a mutex does, on its CPU.
+constexpr std::array kSpinLockWaits = {
+    std::string_view("queued_spin_lock_slowpath"),  std::string_view("native_queued_spin_lock_slowpath"),
+    std::string_view("__pv_queued_spin_lock_slowpath"), std::string_view("queued_read_lock_slowpath"),
+    std::string_view("queued_write_lock_slowpath"), std::string_view("do_raw_spin_lock"),
+};
+
 template <size_t N>
 bool in(const std::array<std::string_view, N>& set, std::string_view f) {
   for (std::string_view s : set)
@@ -92,7 +100,11 @@ WaitKind classify_sleep(const std::vector<std::string>& stack) {
   return WaitKind::kOther;
 }
 
-WaitKind classify_spin(std::string_view function) { return in(kCpuWaits, function) ? WaitKind::kCpu : WaitKind::kNone; }
+WaitKind classify_spin(std::string_view function) {
+  if (in(kCpuWaits, function)) return WaitKind::kCpu;
+  if (in(kSpinLockWaits, function)) return WaitKind::kLock;
+  return WaitKind::kNone;
+}
 
 std::string where_text(const std::vector<std::string>& stack, size_t max) {
   std::string out;

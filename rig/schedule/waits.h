@@ -29,7 +29,8 @@ std::string_view function_of(std::string_view frame);
 WaitKind classify_sleep(const std::vector<std::string>& stack);
 
 // Classifies a task that is on its CPU by the function its PC is in: kCpu
-// for the IPI wait loops (csd_lock_wait, smp_call_function_*), else kNone.
+// for the IPI wait loops (csd_lock_wait, smp_call_function_*), kLock for a
+// spinlock's slow path (spinning behind the holder), else kNone.
 WaitKind classify_spin(std::string_view function);
 
 // Is this frame the scheduler's own (schedule, __schedule, ...)? Such frames
