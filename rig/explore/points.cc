@@ -57,6 +57,7 @@ std::map<std::string, std::vector<pb::ExplorePoint>> points_of(
     p.set_file(key.file);
     p.set_line(key.line);
     p.set_visit(++visits[{e.actor(), key}]);
+    for (const auto& s : window.statements_of(key)) p.add_statements(s.file + ":" + std::to_string(s.line));
     out[e.actor()].push_back(std::move(p));
   }
   return out;

@@ -51,6 +51,8 @@ TEST(PointsTest, VisitsCountArrivalsAtAnyAddressOfTheSameName) {
                                               "__xfs_filemap_fault fs/xfs/xfs_file.c:1373 #2",
                                               "__xfs_filemap_fault fs/xfs/xfs_file.c:1348 #2"}));
   EXPECT_EQ(points["flipper"][0].actor(), "flipper");
+  ASSERT_EQ(points["faulter"][0].statements_size(), 1);
+  EXPECT_EQ(points["faulter"][0].statements(0), "fs/xfs/xfs_file.c:1348");
 }
 
 TEST(PointsTest, AScheduleHoldsAtEveryAddressOfThePointParksTheRunnerAndRunsItToItsEnd) {

@@ -5,6 +5,7 @@
 
 #include "rig/dwarf/symbols.h"
 #include "rig/explore/explore.h"
+#include "rig/jobs/explore_cache.h"
 #include "rig/jobs/kernels.h"
 #include "rig/jobs/wire.h"
 #include "rig/process/cancel.h"
@@ -141,9 +142,23 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
       const std::string label = k == &*control ? k->variant + " (control)" : k->variant;
       pb::ReproduceReport r = run_many(*ctx, request.runs, label, request.cold, observer);
       *(k == &*control ? v->mutable_control() : v->mutable_patched()) = std::move(r);
-      if (explores && !process::cancelled())
-        *(k == &*control ? v->mutable_control_map() : v->mutable_patched_map()) =
-            explore_kernel(*ctx, label, observer);
+      if (explores && !process::cancelled()) {
+        if (k == &*control) {
+          // The control is the same for every candidate: its map is kept.
+          const std::string key = explore_map_key(*ctx, env.racerig_version);
+          if (auto cached = load_explore_map(options.work_dir, key)) {
+            observer.note(label + ": the map of " + std::to_string(cached->schedules_size()) +
+                          " schedules from the cache (this kernel build, scenario and racerig explored before)");
+            *v->mutable_control_map() = std::move(*cached);
+          } else {
+            *v->mutable_control_map() = explore_kernel(*ctx, label, observer);
+            if (Status s = store_explore_map(options.work_dir, key, v->control_map()); !s.ok())
+              observer.note(label + ": the map was not kept: " + s.error().message);
+          }
+        } else {
+          *v->mutable_patched_map() = explore_kernel(*ctx, label, observer);
+        }
+      }
     }
     if (!prepared) continue;
     std::string why;
