@@ -127,8 +127,9 @@ TEST(Explore, NoPointReproducesOnTheFixedKernel) {
     EXPECT_TRUE(s.verdict() == pb::NOT_REPRODUCED || s.verdict() == pb::SCHEDULE_NOT_REACHED)
         << s.index() << " " << s.held() << " at " << s.point().function() << ":" << s.point().line() << ": "
         << s.reason();
-    if (s.verdict() == pb::NOT_REPRODUCED)
+    if (s.verdict() == pb::NOT_REPRODUCED) {
       EXPECT_TRUE(s.run().schedule_enforced() || s.serialized()) << "a pass needs proof: " << s.reason();
+    }
   }
   EXPECT_NE(r.output.find("no point reproduced"), std::string::npos) << r.output;
 }
