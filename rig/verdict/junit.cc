@@ -95,6 +95,28 @@ std::string truncate_utf8(std::string_view text, size_t max_bytes) {
   return std::string(text.substr(0, end)) + "...";
 }
 
+namespace {
+
+// An explored kernel's map in a few lines: the count per outcome and every
+// point that failed the kernel.
+std::string map_text(const pb::ExploreReport& m) {
+  std::map<std::string, int> counts;
+  std::string failing;
+  for (const auto& e : m.schedules()) {
+    ++counts[std::string(verdict_name(e.verdict())) + (e.serialized() ? " (serialized)" : "")];
+    if (e.verdict() == pb::REPRODUCED || e.verdict() == pb::DEADLOCK || e.verdict() == pb::OTHER_OOPS)
+      failing += "\n  " + schedule_label(e) + ": " + verdict_name(e.verdict());
+  }
+  std::string out = "explored " + std::to_string(m.schedules_size()) + " points" +
+                    (m.from_cache() ? " (map from the cache)" : "") + ":";
+  for (const auto& [what, n] : counts) out += " " + std::to_string(n) + " " + what + ",";
+  if (!counts.empty()) out.pop_back();
+  if (!m.error().empty()) out += "\n  error: " + m.error();
+  return out + failing;
+}
+
+}  // namespace
+
 std::string junit_xml(const pb::ValidateReport& report) {
   pugi::xml_document doc;
   auto decl = doc.append_child(pugi::node_declaration);
@@ -114,7 +136,18 @@ std::string junit_xml(const pb::ValidateReport& report) {
       set(tc, "classname", "racerig." + s.scenario());
       set(tc, "name", (is_control ? "control " : "patched ") + r->kernel_variant());
       set(tc, "time", seconds_text(time_s));
-      const bool ok = all_are(*r, is_control ? pb::REPRODUCED : pb::NOT_REPRODUCED);
+      const pb::ExploreReport& map = is_control ? s.control_map() : s.patched_map();
+      const bool explored = map.schedules_size() > 0 || !map.error().empty();
+      // An explored kernel is judged on its map too: the control must
+      // reproduce somewhere, the patched kernel must be FIXED on every point.
+      bool map_ok = true;
+      if (explored && is_control) {
+        map_ok = false;
+        for (const auto& e : map.schedules()) map_ok |= e.verdict() == pb::REPRODUCED;
+      } else if (explored) {
+        map_ok = s.result() == pb::FIXED;
+      }
+      const bool ok = all_are(*r, is_control ? pb::REPRODUCED : pb::NOT_REPRODUCED) && map_ok && map.error().empty();
       if (s.result() == pb::ERROR && !ok) {
         ++errors;
         pugi::xml_node e = tc.append_child("error");
@@ -129,7 +162,8 @@ std::string junit_xml(const pb::ValidateReport& report) {
         set(f, "message", message_of(std::string(result_name(s.result())) + ": " + s.reason()));
         f.text().set(xml_text(text).c_str());
       }
-      tc.append_child("system-out").text().set(xml_text(count_text(*r)).c_str());
+      tc.append_child("system-out").text().set(
+          xml_text(count_text(*r) + (explored ? "\n" + map_text(map) : std::string())).c_str());
     }
   }
   if (!report.error().empty()) {

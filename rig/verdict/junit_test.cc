@@ -87,6 +87,48 @@ TEST(JunitTest, ATestcasePerScenarioAndKernelWithTheOopsInTheFailure) {
             std::string::npos);
 }
 
+// An exploring validate whose hand schedule passes but whose map has a
+// reproducing point: the patched testcase fails and names the point.
+TEST(JunitTest, AnExploredPatchedKernelFailsOnItsMapAndListsTheFailingPoints) {
+  pb::ValidateReport report;
+  pb::ScenarioValidation* s = report.add_scenarios();
+  s->set_scenario("xfs-dax-flip-vs-write-fault");
+  *s->mutable_control() = runs("buggy", {pb::REPRODUCED});
+  *s->mutable_patched() = runs("buggy+lock", {pb::NOT_REPRODUCED});
+  auto add = [](pb::ExploreReport* m, pb::Verdict v, int line) {
+    pb::ExploredSchedule* e = m->add_schedules();
+    e->set_held("faulter");
+    e->set_runner("flipper");
+    e->mutable_point()->set_function("__xfs_filemap_fault");
+    e->mutable_point()->set_file("fs/xfs/xfs_file.c");
+    e->mutable_point()->set_line(line);
+    e->mutable_point()->set_visit(1);
+    e->set_verdict(v);
+  };
+  add(s->mutable_control_map(), pb::REPRODUCED, 1348);
+  add(s->mutable_patched_map(), pb::NOT_REPRODUCED, 1348);
+  add(s->mutable_patched_map(), pb::REPRODUCED, 1381);
+  s->set_result(pb::NOT_FIXED);
+  s->set_reason("the patched kernel fails at 1 of 2 explored points");
+  const std::string xml = junit_xml(report);
+  EXPECT_EQ(xmllint(xml), "");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml.c_str()));
+  pugi::xml_node suite = doc.child("testsuites").child("testsuite");
+  EXPECT_EQ(suite.attribute("failures").as_int(), 1);
+  pugi::xml_node patched = suite.find_child_by_attribute("testcase", "name", "patched buggy+lock");
+  ASSERT_TRUE(patched);
+  EXPECT_TRUE(patched.child("failure"));
+  const std::string out = patched.child("system-out").text().get();
+  EXPECT_NE(out.find("explored 2 points: 1 NOT_REPRODUCED, 1 REPRODUCED"), std::string::npos) << out;
+  EXPECT_NE(out.find("faulter at __xfs_filemap_fault fs/xfs/xfs_file.c:1381 #1 while flipper runs: REPRODUCED"),
+            std::string::npos)
+      << out;
+  pugi::xml_node control = suite.find_child_by_attribute("testcase", "name", "control buggy");
+  ASSERT_TRUE(control);
+  EXPECT_FALSE(control.child("failure"));
+}
+
 TEST(JunitTest, ABuildErrorWithGccsNonAsciiQuotesIsWellFormed) {
   // gcc quotes with U+2018/U+2019 in a UTF-8 locale; put one across the 200-byte cut.
   std::string message = "fs/xfs/xfs_stats.c:93:32: error: expected expression before ";
