@@ -353,8 +353,17 @@ TEST_P(OnEachBase, TheUpstreamStyleFixIsFixed) {
     EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason();
     EXPECT_TRUE(run.schedule_enforced());
   }
+  // The scenario declares its window: both kernels were explored, each on
+  // its own trace; no point reproduces on the patched one.
+  int control_hits = 0;
+  for (const auto& e : s.control_map().schedules()) control_hits += e.verdict() == racerig::pb::REPRODUCED;
+  EXPECT_GT(control_hits, 0);
+  ASSERT_GT(s.patched_map().schedules_size(), 0);
+  for (const auto& e : s.patched_map().schedules()) EXPECT_NE(e.verdict(), racerig::pb::REPRODUCED) << e.reason();
+  EXPECT_NE(s.reason().find("no explored point reproduces on the patched kernel"), std::string::npos) << s.reason();
   EXPECT_EQ(xmllint(junit), "");
   const std::string xml = read_file(junit);
+  EXPECT_NE(xml.find("explored "), std::string::npos) << "the maps in the JUnit report: " << xml;
   EXPECT_NE(xml.find("<testcase"), std::string::npos) << xml;
   EXPECT_EQ(xml.find("<failure"), std::string::npos) << xml;
   EXPECT_NE(xml.find(" time=\""), std::string::npos) << xml;

@@ -128,7 +128,7 @@ TEST(LibvirtBackend, FixedIsNotReproducedWithTheScheduleEnforced) {
 
 TEST(LibvirtBackend, ValidateGivesFixedAndNotFixed) {
   std::string json = temp_path("upstream.json");
-  Ran r = run_cli("validate --backend libvirt --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
+  Ran r = run_cli("validate --no-explore --backend libvirt --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
                   " --runs 1 --json " + json);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto fixed = read_json<racerig::pb::ValidateReport>(json);
@@ -136,7 +136,7 @@ TEST(LibvirtBackend, ValidateGivesFixedAndNotFixed) {
   EXPECT_EQ(fixed.scenarios(0).result(), racerig::pb::FIXED) << fixed.scenarios(0).reason();
 
   json = temp_path("naive.json");
-  r = run_cli("validate --backend libvirt --patch " + candidate("naive-lock-is-dax-under-mmaplock.patch") +
+  r = run_cli("validate --no-explore --backend libvirt --patch " + candidate("naive-lock-is-dax-under-mmaplock.patch") +
               " --runs 1 --json " + json);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   auto naive = read_json<racerig::pb::ValidateReport>(json);

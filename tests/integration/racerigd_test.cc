@@ -125,12 +125,12 @@ TEST(Racerigd, BothCandidatesThroughTheCppClientGiveTheLocalResults) {
   Daemon d("cpp");
   ASSERT_TRUE(d.start()) << d.log();
   const std::string json = (d.dir() / "fixed.json").string();
-  Ran fixed = d.cli("validate", "--patch " + candidate(kUpstream) + " --runs 1 --json " + json);
+  Ran fixed = d.cli("validate", "--no-explore --patch " + candidate(kUpstream) + " --runs 1 --json " + json);
   EXPECT_EQ(fixed.exit_code, 0) << fixed.output << d.log();
   EXPECT_NE(fixed.output.find("FIXED"), std::string::npos) << fixed.output;
   EXPECT_NE(fixed.output.find("(control)"), std::string::npos) << "each run's verdict streamed: " << fixed.output;
   EXPECT_NE(read_text(json).find("\"FIXED\""), std::string::npos);
-  Ran naive = d.cli("validate", "--patch " + candidate(kNaive) + " --runs 1");
+  Ran naive = d.cli("validate", "--no-explore --patch " + candidate(kNaive) + " --runs 1");
   EXPECT_EQ(naive.exit_code, 1) << naive.output << d.log();
   EXPECT_NE(naive.output.find("NOT_FIXED"), std::string::npos) << naive.output;
   Ran jobs = d.cli("jobs", "");
@@ -203,7 +203,7 @@ TEST(Racerigd, KillDashNineDuringAValidateThenRestartFinishesTheJobOnce) {
   const fs::path out = d.dir() / "client.out";
   const std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN +
                           " validate --server unix:" + d.socket() + " --token-file " + (d.dir() / "token").string() +
-                          " --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test > " + out.string() +
+                          " --no-explore --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test > " + out.string() +
                           " 2>&1; echo \"exit $?\" >> " + out.string();
   pid_t client = ::fork();
   if (client == 0) {
@@ -232,7 +232,7 @@ TEST(Racerigd, KillDashNineDuringAValidateThenRestartFinishesTheJobOnce) {
   EXPECT_EQ(finished, 1u) << "done once: " << watch.output;
   EXPECT_NE(watch.output.find("requeued for attempt 2"), std::string::npos) << watch.output;
   // The same request id again: the same job, not a second run.
-  Ran again = d.cli("validate", "--patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test");
+  Ran again = d.cli("validate", "--no-explore --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test");
   EXPECT_EQ(again.exit_code, 0) << again.output;
   Ran jobs = d.cli("jobs", "");
   EXPECT_EQ(jobs.output.find("\n2 "), std::string::npos) << "no second job: " << jobs.output;
