@@ -101,7 +101,7 @@ Result<std::vector<fs::path>> emit_scenarios(const pb::ExploreReport& report, co
     used_names.insert(name);
 
     pb::Scenario out = base;
-    out.clear_explore();
+    // The explore window stays: the schedule's points are named in it.
     out.clear_schedule();
     for (const pb::Step& st : s.schedule()) *out.add_schedule() = st;
     out.set_name(name.substr(0, name.size() - kExtension.size()));

@@ -20,7 +20,8 @@ std::string scenario_file_name(const std::string& scenario, const pb::ExploredSc
 
 // Writes, for each REPRODUCED schedule of `report` whose steps no earlier
 // one had, `base` with its schedule replaced by the schedule's steps, its
-// explore {} block removed and its name set to the file's stem, under `dir`
+// explore {} block kept (its points, CodePoint.function, are named in that
+// window) and its name set to the file's stem, under `dir`
 // (created). Each file starts with a comment saying where it came from
 // (scenario, kernel variant and build, direction, point, verdict, reason)
 // and is loaded back with scenario::load_scenario before it is counted: a

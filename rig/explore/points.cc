@@ -86,6 +86,7 @@ pb::Step hold_data(const std::string& actor, const pb::ExplorePoint& p) {
   pb::Hold* h = s.mutable_hold();
   h->set_actor(actor);
   h->mutable_at()->set_line(p.file() + ":" + std::to_string(p.line()));
+  h->mutable_at()->set_function(p.function());
   if (p.visit() > 1) h->set_visit(p.visit());
   return s;
 }

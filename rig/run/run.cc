@@ -1,6 +1,8 @@
 // One forced run and the run context (see run.h).
 #include "rig/run/run.h"
 
+#include <optional>
+
 #include <memory>
 #include <string>
 #include <utility>
@@ -29,9 +31,31 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
     return make_error(ErrorKind::kInput, "scenario " + loaded.path.string() +
                                              ": no vCPU count (neither asked for nor set by load_scenario)");
   if (ctx.options.memory_mb <= 0) ctx.options.memory_mb = scenario::machine_memory_mb(loaded.scenario);
-  auto resolver = [&](std::string_view spec) -> Result<scenario::ResolvedPoint> {
-    RACERIG_ASSIGN(auto p, syms->resolve(spec));
-    return scenario::ResolvedPoint{p.addr, p.function, p.offset, p.addrs};
+  // Explored points (a line within a function, as explore names them) are
+  // looked up in the scenario's explore window, read once.
+  std::optional<std::vector<dwarf::WindowAddress>> window;
+  auto resolver = [&](const pb::CodePoint& point) -> Result<scenario::ResolvedPoint> {
+    if (point.function().empty()) {
+      RACERIG_ASSIGN(auto p, syms->resolve(point.symbol().empty() ? point.line() : point.symbol()));
+      return scenario::ResolvedPoint{p.addr, p.function, p.offset, p.addrs};
+    }
+    const pb::Explore& ex = loaded.scenario.explore();
+    if (ex.functions().empty() && ex.lines().empty())
+      return make_error(ErrorKind::kInput, "an explored point (line within function) needs the scenario's explore {} window");
+    if (!window) {
+      RACERIG_ASSIGN(auto w, syms->window({ex.functions().begin(), ex.functions().end()},
+                                          {ex.lines().begin(), ex.lines().end()}));
+      window = std::move(w);
+    }
+    scenario::ResolvedPoint p;
+    for (const auto& a : *window)
+      if (a.function == point.function() && a.file + ":" + std::to_string(a.line) == point.line()) p.addrs.push_back(a.addr);
+    if (p.addrs.empty())
+      return make_error(ErrorKind::kInput, "no address of the explore window is " + point.function() + " " +
+                                               point.line() + " in " + syms->path());
+    p.addr = p.addrs.front();
+    p.function = point.function();
+    return p;
   };
   RACERIG_ASSIGN(ctx.steps, scenario::resolve_schedule(loaded, resolver));
   ctx.scenario = std::move(loaded);

@@ -103,6 +103,8 @@ Status check_point(const Locator& loc, std::initializer_list<FieldRef> path, con
                                          "`line` (\"fs/xfs/xfs_file.c:1234\")");
   if (has_line && p.line().find(':') == std::string::npos)
     return input_error(loc.at(path), "line \"" + p.line() + "\" is not file:line");
+  if (!p.function().empty() && !has_line)
+    return input_error(loc.at(path), std::string(what) + ": `function` names an explored point and needs `line`");
   return Status::Ok();
 }
 
@@ -464,8 +466,9 @@ Result<std::vector<schedule::Step>> resolve_schedule(const LoadedScenario& loade
     }
     if (point != nullptr) {
       const bool by_line = !point->line().empty();
-      const std::string spec = by_line ? point->line() : point->symbol();
-      auto r = resolve(spec);
+      const std::string spec =
+          by_line ? point->line() + (point->function().empty() ? "" : " in " + point->function()) : point->symbol();
+      auto r = resolve(*point);
       if (!r.ok())
         return make_error(ErrorKind::kInput, loc.at({{"schedule", i}, {action, -1}, {point_field, -1},
                                                      {by_line ? "line" : "symbol", -1}}) +

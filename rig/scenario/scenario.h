@@ -78,7 +78,9 @@ struct ResolvedPoint {
   uint64_t offset = 0;
   std::vector<GuestAddr> addrs;  // every address of the point (empty: just addr)
 };
-using PointResolver = std::function<Result<ResolvedPoint>(std::string_view spec)>;
+// Resolves one point: `symbol`, `line`, or `line` within `function` of the
+// scenario's explore window (CodePoint.function).
+using PointResolver = std::function<Result<ResolvedPoint>(const pb::CodePoint& point)>;
 
 // Turns the schedule into engine steps. A point that does not resolve is a
 // kInput error at its line, carrying the resolver's message (which suggests

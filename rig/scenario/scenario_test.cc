@@ -43,7 +43,8 @@ schedule { release {} }
 expect { oops { function: "h" } }
 )";
 
-Result<ResolvedPoint> fake_resolve(std::string_view spec) {
+Result<ResolvedPoint> fake_resolve(const pb::CodePoint& point) {
+  const std::string spec = point.symbol().empty() ? point.line() : point.symbol();
   if (spec == "f") return ResolvedPoint{GuestAddr(0x1000), "f", 0};
   if (spec == "g+0x10") return ResolvedPoint{GuestAddr(0x2010), "g", 0x10};
   return make_error(ErrorKind::kInput, "unknown symbol \"" + std::string(spec) + "\"; did you mean \"f\"?");
