@@ -90,7 +90,10 @@ TEST(Explore, TheMapOfBuggyMatchesWhatHoldsAtEachLineShowedByHand) {
   ASSERT_TRUE(trace && if_write && sb_start && update_time && if_dax && ilock && dax_fault);
 
   const std::string json = temp_json("buggy");
-  Ran r = run_cli("explore --scenario xfs-dax-flip-vs-write-fault --kernel buggy --json " + json);
+  const std::filesystem::path emitted =
+      std::filesystem::temp_directory_path() / ("racerig-explore-it-" + std::to_string(getpid()) + "-emitted");
+  Ran r = run_cli("explore --scenario xfs-dax-flip-vs-write-fault --kernel buggy --json " + json +
+                  " --emit-scenarios " + emitted.string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   const auto m = read_report<pb::ExploreReport>(json);
   ASSERT_TRUE(m.error().empty()) << m.error();
@@ -114,6 +117,22 @@ TEST(Explore, TheMapOfBuggyMatchesWhatHoldsAtEachLineShowedByHand) {
   for (const auto& s : m.schedules()) held.insert(s.held());
   EXPECT_EQ(held, (std::set<std::string>{"faulter", "flipper"}));
   EXPECT_EQ(m.trace_runs_size(), 2);
+  // An emitted schedule is a ready scenario: the faulter held at the
+  // trace_xfs_filemap_fault line's point reproduces on its own.
+  std::string at_trace;
+  for (const auto& e : std::filesystem::directory_iterator(emitted))
+    if (e.path().filename().string().find("faulter-__xfs_filemap_fault-" + std::to_string(if_write)) !=
+        std::string::npos)
+      at_trace = e.path().string();
+  ASSERT_FALSE(at_trace.empty()) << "no emitted scenario for xfs_file.c:" << if_write;
+  const std::string again = temp_json("emitted");
+  Ran rerun = run_cli("reproduce --scenario " + at_trace + " --kernel buggy --runs 1 --json " + again);
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
+  const auto rr = read_report<pb::ReproduceReport>(again);
+  ASSERT_EQ(rr.runs_size(), 1) << rerun.output;
+  EXPECT_EQ(rr.runs(0).verdict(), pb::REPRODUCED) << rr.runs(0).reason();
+  EXPECT_TRUE(rr.runs(0).schedule_enforced());
+  std::filesystem::remove_all(emitted);
 }
 
 TEST(Explore, NoPointReproducesOnTheFixedKernel) {
