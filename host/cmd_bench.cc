@@ -122,15 +122,24 @@ class TimedStages : public jobs::JobObserver {
     return j == events_.size() ? 0 : seconds(i, j);
   }
   // From the end of the copy (the next stage: applying the patch) to the
-  // job's first note after it ("validating ..."): the patch, make, publish
-  // and loading both kernels' symbols. 0 when either end was not seen.
+  // stage that publishes the outputs: the patch and make. 0 when either end
+  // was not seen. (Publishing, deleting the candidate's copy of the tree
+  // and loading the symbols come after: the caller's rest.)
   double after_copy_build_s() const {
     size_t i = first_stage("copying the trusted tree", 0);
     if (i == events_.size()) return 0;
     size_t j = next_stage(i + 1);
     if (j == events_.size()) return 0;
-    for (size_t k = j + 1; k < events_.size(); ++k)
-      if (!events_[k].stage) return seconds(j, k);
+    size_t k = first_stage("publishing outputs", j + 1);
+    return k == events_.size() ? 0 : seconds(j, k);
+  }
+  // From the stage that publishes the outputs to the job's first note after
+  // it ("validating ..."): publishing, deleting the candidate's copy of the
+  // tree, loading both kernels' symbols. 0 when either end was not seen.
+  double publish_s() const {
+    size_t i = first_stage("publishing outputs", 0);
+    for (size_t k = i + 1; k < events_.size(); ++k)
+      if (!events_[k].stage) return seconds(i, k);
     return 0;
   }
 
@@ -235,13 +244,14 @@ void render_explore(const pb::BenchReport& b, std::ostream& o) {
   if (b.candidate_s() > 0) {
     o << "| — copying the trusted tree | " << secs(b.candidate_tree_copy_s()) << " | " << boots(b.candidate_tree_copy_s())
       << " | — |\n"
-      << "| — the build after the copy (patch, make bzImage, publish, both kernels' symbols) | "
+      << "| — the build after the copy (the patch and make bzImage) | "
       << secs(b.candidate_build_s()) << " | " << boots(b.candidate_build_s()) << " | — |\n"
       << "| — exploring both kernels (the two maps' total) | " << secs(b.candidate_explore_s()) << " | "
       << boots(b.candidate_explore_s()) << " | — |\n";
     const double rest = b.candidate_s() - b.candidate_tree_copy_s() - b.candidate_build_s() - b.candidate_explore_s();
     if (b.candidate_tree_copy_s() > 0 && b.candidate_build_s() > 0)
-      o << "| — the rest (the trusted tree's check, snapshots, the scenario's own runs) | " << secs(rest) << " | "
+      o << "| — the rest (the trusted tree's check; publishing, deleting the candidate's copy of the tree; "
+           "both kernels' symbols; the patched kernel's snapshot; the scenario's own runs) | " << secs(rest) << " | "
         << boots(rest) << " | — |\n";
   }
   o << "\nThe copy and the build of the candidate are told apart by the build's progress stages (the copy\n"
@@ -546,9 +556,11 @@ void bench_explore(const BenchOptions& args, const run::RunOptions& options, pb:
           bench.set_candidate_explore_s((sc.control_map().total_ms() + sc.patched_map().total_ms()) / 1000);
         }
       }
-      std::printf("one-file candidate: %s, %.1f s (copy %.1f s, build %.1f s, explore %.1f s)\n",
-                  bench.candidate_result().c_str(), wall, bench.candidate_tree_copy_s(), bench.candidate_build_s(),
-                  bench.candidate_explore_s());
+      std::printf(
+          "one-file candidate: %s, %.1f s (copy %.1f s, patch and make %.1f s, publish, delete the copy and symbols "
+          "%.1f s, explore %.1f s)\n",
+          bench.candidate_result().c_str(), wall, bench.candidate_tree_copy_s(), bench.candidate_build_s(),
+          stages.publish_s(), bench.candidate_explore_s());
       std::fflush(stdout);
       // A one-off: keep the cache clean. The report names the kernel, not its
       // directory: the cache's lookup of the same patch finds it (a hit).
