@@ -1,7 +1,9 @@
 // racerig bench: the forced schedule against the stress loop on the same
-// kernel in the same run, where a forced run's time goes, and what kernel
-// builds and a warm validate cost. A command, not a test: it prints tables
-// and writes them, with the machine's details, to BENCHMARKS.md.
+// kernel in the same run, where a forced run's time goes, what kernel
+// builds and a warm validate cost, and what exploring a window costs (issue
+// 22: schedules per minute, a whole explore, an exploring validate, a new
+// candidate end to end). A command, not a test: it prints tables and writes
+// them, with the machine's details, to BENCHMARKS.md.
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,7 +20,9 @@
 #include "host/commands.h"
 #include "host/version.h"
 #include "rig/dwarf/symbols.h"
+#include "rig/jobs/explore_job.h"
 #include "rig/jobs/stress_job.h"
+#include "rig/jobs/validate_job.h"
 #include "rig/kbuild/cache.h"
 #include "rig/process/cancel.h"
 #include "rig/process/process.h"
@@ -90,11 +94,86 @@ class QuietProgress : public kbuild::ProgressSink {
   void compile(const std::string&, const std::string&, const kbuild::BuildProgress&) override {}
 };
 
-// The stress session's notes ("loading symbols from ...") as progress lines.
-class StressNotes : public jobs::JobObserver {
+// A job's notes ("loading symbols from ...", an explore's schedules) as
+// progress lines.
+class JobNotes : public jobs::JobObserver {
  public:
   void note(const std::string& line) override { progress_line(line); }
 };
+
+// A job's build stages and notes as progress lines, each remembered with
+// when it came: a candidate's tree copy and build are told apart by them.
+class TimedStages : public jobs::JobObserver {
+ public:
+  void stage(const std::string& variant, const std::string& what) override {
+    events_.push_back({Clock::now(), true, what});
+    progress_line(variant + ": " + what);
+  }
+  void note(const std::string& line) override {
+    events_.push_back({Clock::now(), false, line});
+    progress_line(line);
+  }
+  // The copy of the trusted tree: from its stage to the next stage (the
+  // copy is all that happens between them). 0 when no copy was seen.
+  double tree_copy_s() const {
+    size_t i = first_stage("copying the trusted tree", 0);
+    if (i == events_.size()) return 0;
+    size_t j = next_stage(i + 1);
+    return j == events_.size() ? 0 : seconds(i, j);
+  }
+  // From the end of the copy (the next stage: applying the patch) to the
+  // stage that publishes the outputs: the patch and make. 0 when either end
+  // was not seen. (Publishing, deleting the candidate's copy of the tree
+  // and loading the symbols come after: the caller's rest.)
+  double after_copy_build_s() const {
+    size_t i = first_stage("copying the trusted tree", 0);
+    if (i == events_.size()) return 0;
+    size_t j = next_stage(i + 1);
+    if (j == events_.size()) return 0;
+    size_t k = first_stage("publishing outputs", j + 1);
+    return k == events_.size() ? 0 : seconds(j, k);
+  }
+  // From the stage that publishes the outputs to the job's first note after
+  // it ("validating ..."): publishing, deleting the candidate's copy of the
+  // tree, loading both kernels' symbols. 0 when either end was not seen.
+  double publish_s() const {
+    size_t i = first_stage("publishing outputs", 0);
+    for (size_t k = i + 1; k < events_.size(); ++k)
+      if (!events_[k].stage) return seconds(i, k);
+    return 0;
+  }
+
+ private:
+  struct Event {
+    Clock::time_point at;
+    bool stage;
+    std::string what;
+  };
+  size_t first_stage(const std::string& prefix, size_t from) const {
+    for (size_t i = from; i < events_.size(); ++i)
+      if (events_[i].stage && events_[i].what.rfind(prefix, 0) == 0) return i;
+    return events_.size();
+  }
+  size_t next_stage(size_t from) const {
+    for (size_t i = from; i < events_.size(); ++i)
+      if (events_[i].stage) return i;
+    return events_.size();
+  }
+  double seconds(size_t a, size_t b) const {
+    return std::chrono::duration<double>(events_[b].at - events_[a].at).count();
+  }
+  std::vector<Event> events_;
+};
+
+const char* validation_name(pb::ValidationResult r) {
+  switch (r) {
+    case pb::FIXED: return "FIXED";
+    case pb::NOT_FIXED: return "NOT_FIXED";
+    case pb::INCONCLUSIVE: return "INCONCLUSIVE";
+    case pb::ERROR: return "ERROR";
+    default: return "unspecified";
+  }
+}
 
 // Per-phase medians of the forced runs.
 std::map<std::string, std::vector<double>> phases_of(const pb::ReproduceReport& r) {
@@ -125,15 +204,76 @@ std::vector<double> run_walls(const pb::ReproduceReport& r, const std::string& e
   return out;
 }
 
+// Issue 22's speed rows, as ratios to the bare boot median of the same run;
+// nothing when none was measured.
+void render_explore(const pb::BenchReport& b, std::ostream& o) {
+  if (b.explore_s() <= 0 && b.validate_explore_warm_s() <= 0 && b.candidate_s() <= 0 && b.explore_error().empty() &&
+      b.candidate_result().empty())
+    return;
+  Stats bare = stats_of({b.bare_boot_s().begin(), b.bare_boot_s().end()});
+  auto boots = [&](double s) {
+    return s > 0 && bare.n != 0 ? fmt("%.2f", s / bare.median) : std::string("—");
+  };
+  auto secs = [](double s) { return s > 0 ? fmt("%.1f s", s) : std::string("not measured"); };
+  auto aim = [&](double s, double at_most) {
+    if (s <= 0 || bare.n == 0) return std::string("—");
+    return "≤ " + fmt("%.0f", at_most) + ": " + (s <= at_most * bare.median ? "met" : "not met");
+  };
+  o << "\n### Explore (issue 22), in bare boots (bare boot median "
+    << (bare.n != 0 ? fmt("%.2f s", bare.median) + ", " + std::to_string(bare.n) + " boots" : std::string("not measured"))
+    << ", same bench run)\n\n| what | wall | bare boots | aim |\n|---|---|---|---|\n";
+  if (b.explore_schedules() > 0 && b.explore_schedules_wall_s() > 0) {
+    const double per = b.explore_schedules_wall_s() / b.explore_schedules();
+    o << "| schedules per minute: " << b.explore_schedules() << " schedules of the explore below, "
+      << fmt("%.1f s", b.explore_schedules_wall_s()) << " summed wall | "
+      << fmt("%.1f", 60.0 * b.explore_schedules() / b.explore_schedules_wall_s()) << " per minute ("
+      << fmt("%.2f s", per) << " a schedule) | " << boots(per) << " a schedule | — |\n";
+  }
+  o << "| a whole `explore` of the window on `" << b.kernel_variant() << "` (" << b.explore_schedules()
+    << " schedules, " << b.explore_reproduced() << " reproduced; trace runs " << fmt("%.1f s", b.explore_trace_s())
+    << (b.explore_error().empty() ? std::string() : "; error: " + b.explore_error()) << ") | " << secs(b.explore_s())
+    << " | " << boots(b.explore_s()) << " | " << aim(b.explore_s(), 30) << " |\n";
+  o << "| a warm exploring `validate` of the upstream-style candidate (" << b.validate_runs()
+    << " runs per kernel, both kernels explored; exit " << b.validate_explore_exit() << ") | "
+    << secs(b.validate_explore_warm_s()) << " | " << boots(b.validate_explore_warm_s()) << " | "
+    << aim(b.validate_explore_warm_s(), 60) << " |\n";
+  o << "| a new one-file candidate end to end, patch in, verdict out (" << b.kernel_variant()
+    << " + a one-line change to fs/xfs/xfs_stats.c; exploring validate, " << b.validate_runs()
+    << " runs per kernel; " << (b.candidate_result().empty() ? "no result" : b.candidate_result()) << ") | "
+    << secs(b.candidate_s()) << " | " << boots(b.candidate_s()) << " | — |\n";
+  if (b.candidate_s() > 0) {
+    o << "| — copying the trusted tree | " << secs(b.candidate_tree_copy_s()) << " | " << boots(b.candidate_tree_copy_s())
+      << " | — |\n"
+      << "| — the build after the copy (the patch and make bzImage) | "
+      << secs(b.candidate_build_s()) << " | " << boots(b.candidate_build_s()) << " | — |\n"
+      << "| — exploring both kernels (the two maps' total) | " << secs(b.candidate_explore_s()) << " | "
+      << boots(b.candidate_explore_s()) << " | — |\n";
+    const double rest = b.candidate_s() - b.candidate_tree_copy_s() - b.candidate_build_s() - b.candidate_explore_s();
+    if (b.candidate_tree_copy_s() > 0 && b.candidate_build_s() > 0)
+      o << "| — the rest (the trusted tree's check; publishing, deleting the candidate's copy of the tree; "
+           "both kernels' symbols; the patched kernel's snapshot; the scenario's own runs) | " << secs(rest) << " | "
+        << boots(rest) << " | — |\n";
+  }
+  o << "\nThe copy and the build of the candidate are told apart by the build's progress stages (the copy\n"
+       "runs from its stage to the next); \"not measured\" there means the stages did not show them.\n"
+       "Schedules run one after another, each from the ready-state snapshot.\n";
+}
+
 std::string render(const pb::BenchReport& b) {
   std::ostringstream o;
   o << "## racerig bench, " << b.date() << "\n\n"
     << "Machine: " << b.cpu_model() << ", " << b.cores() << " cores; " << b.qemu_version() << ", accelerator "
     << b.accelerator() << "; kernel `" << b.kernel_variant() << "` (build id " << b.kernel_build_id().substr(0, 12)
-    << ").\n\n"
-    << "### Forced schedule against the stress loop\n\n"
-    << "| method | runs | reproduced | rate | median time to reproduction | max time to reproduction | median wall per run |\n"
-    << "|---|---|---|---|---|---|---|\n";
+    << ").\n";
+  // A bench run with --only explore has no forced runs: their tables are left out.
+  const bool forced = b.forced_cold().runs_size() + b.forced_cold_no_template().runs_size() +
+                          b.forced_snapshot().runs_size() + b.forced_snapshot_loadvm().runs_size() +
+                          b.stress().runs_size() >
+                      0;
+  if (forced)
+    o << "\n### Forced schedule against the stress loop\n\n"
+      << "| method | runs | reproduced | rate | median time to reproduction | max time to reproduction | median wall per run |\n"
+      << "|---|---|---|---|---|---|---|\n";
   auto row = [&](const std::string& name, const pb::ReproduceReport& r) {
     if (r.runs_size() == 0) return;
     Stats t = stats_of(repro_times(r));
@@ -148,62 +288,64 @@ std::string render(const pb::BenchReport& b) {
   row("forced, from snapshot (incoming: fresh QEMU, memory files copy-on-write)", b.forced_snapshot());
   row("forced, from snapshot (loadvm in one QEMU)", b.forced_snapshot_loadvm());
   row("stress (fsx vs flip loop, " + fmt("%.0f s", b.stress_duration_s()) + " budget)", b.stress());
-  o << "\nTimes to reproduction count from the start of the run to the first line of the matching oops on\n"
-       "the console: for cold runs that includes QEMU's launch, boot and guest set-up; for snapshot runs\n"
-       "(forced and stress) it starts at the restore (the one-time boot, set-up and savevm is the\n"
-       "`prepare` phase of the first run, counted in its wall time). Stress runs start from their own\n"
-       "snapshot, taken after the same guest set-up; each run's fsx seed is sent with the agent's \"go\".\n";
-  {
-    Stats bare = stats_of({b.bare_boot_s().begin(), b.bare_boot_s().end()});
-    Stats cold = stats_of(run_walls(b.forced_cold()));
-    Stats snap = stats_of(run_walls(b.forced_snapshot(), "prepare"));
-    o << "\n### Targets\n\n| target | measured | met |\n|---|---|---|\n";
-    if (snap.n != 0 && bare.n != 0)
-      o << "| a forced run from the snapshot costs at most 0.1 bare boots (median) | median " << fmt("%.3f s", snap.median)
-        << " = " << fmt("%.3f", snap.median / bare.median) << " bare boots (max " << fmt("%.3f s", snap.max)
-        << "; without the one-time prepare) | " << (snap.median <= 0.1 * bare.median ? "yes" : "no") << " |\n";
-    if (b.reproduce_one_warm_s() > 0)
-      o << "| `reproduce --runs 1` on a warm cache at most 1.5 s end to end | " << fmt("%.2f s", b.reproduce_one_warm_s())
-        << " | " << (b.reproduce_one_warm_s() <= 1.5 ? "yes" : "no") << " |\n";
-    if (b.validate_warm_s() > 0)
-      o << "| a warm `validate` (both kernels validated before) at most 5 s, " << b.validate_runs()
-        << " runs per kernel | " << fmt("%.2f s", b.validate_warm_s()) << " | " << (b.validate_warm_s() <= 5 ? "yes" : "no")
-        << " |\n";
-    if (bare.n != 0 && cold.n != 0)
-      o << "| a cold run costs at most 2 bare boots | median cold run " << fmt("%.2f s", cold.median)
-        << " vs bare boot median " << fmt("%.2f s", bare.median) << " (" << bare.n << " boots, max "
-        << fmt("%.2f s", bare.max) << "): " << fmt("%.2f", cold.median / bare.median) << " bare boots | "
-        << (cold.median <= 2 * bare.median ? "yes" : "no") << " |\n";
-    if (bare.n != 0) {
-      o << "\n### A run from the snapshot in bare boots (bare boot median " << fmt("%.2f s", bare.median)
-        << ", same bench run)\n\n| restore | runs | restore | schedule | finish | wall per run | restore work |\n"
-        << "|---|---|---|---|---|---|---|\n";
-      for (const auto* r : {&b.forced_snapshot(), &b.forced_snapshot_loadvm()}) {
-        if (r->runs_size() == 0) continue;
-        auto all = phases_of(*r);
-        auto ratio = [&](const std::string& phase) {
-          if (all.count(phase) == 0) return std::string("—");
-          Stats s = stats_of(all[phase]);
-          return fmt("%.3f", s.median / 1000 / bare.median) + " (" + fmt("%.0f ms", s.median) + ")";
-        };
-        std::vector<double> work;
-        for (const auto& run : r->runs())
-          if (run.restore_work_ms() > 0) work.push_back(run.restore_work_ms());
-        Stats w = stats_of(run_walls(*r, "prepare")), rw = stats_of(work);
-        o << "| " << (r == &b.forced_snapshot() ? "incoming" : "loadvm") << " | " << r->runs_size() << " | "
-          << ratio("restore") << " | " << ratio("schedule") << " | " << ratio("finish") << " | "
-          << fmt("%.3f", w.median / bare.median) << " (" << fmt("%.0f ms", w.median * 1000) << ") | "
-          << (rw.n != 0 ? fmt("%.3f", rw.median / 1000 / bare.median) + " (" + fmt("%.0f ms", rw.median) + ")" : "—")
+  if (forced) {
+    o << "\nTimes to reproduction count from the start of the run to the first line of the matching oops on\n"
+         "the console: for cold runs that includes QEMU's launch, boot and guest set-up; for snapshot runs\n"
+         "(forced and stress) it starts at the restore (the one-time boot, set-up and savevm is the\n"
+         "`prepare` phase of the first run, counted in its wall time). Stress runs start from their own\n"
+         "snapshot, taken after the same guest set-up; each run's fsx seed is sent with the agent's \"go\".\n";
+    {
+      Stats bare = stats_of({b.bare_boot_s().begin(), b.bare_boot_s().end()});
+      Stats cold = stats_of(run_walls(b.forced_cold()));
+      Stats snap = stats_of(run_walls(b.forced_snapshot(), "prepare"));
+      o << "\n### Targets\n\n| target | measured | met |\n|---|---|---|\n";
+      if (snap.n != 0 && bare.n != 0)
+        o << "| a forced run from the snapshot costs at most 0.1 bare boots (median) | median " << fmt("%.3f s", snap.median)
+          << " = " << fmt("%.3f", snap.median / bare.median) << " bare boots (max " << fmt("%.3f s", snap.max)
+          << "; without the one-time prepare) | " << (snap.median <= 0.1 * bare.median ? "yes" : "no") << " |\n";
+      if (b.reproduce_one_warm_s() > 0)
+        o << "| `reproduce --runs 1` on a warm cache at most 1.5 s end to end | " << fmt("%.2f s", b.reproduce_one_warm_s())
+          << " | " << (b.reproduce_one_warm_s() <= 1.5 ? "yes" : "no") << " |\n";
+      if (b.validate_warm_s() > 0)
+        o << "| a warm `validate` (both kernels validated before) at most 5 s, " << b.validate_runs()
+          << " runs per kernel | " << fmt("%.2f s", b.validate_warm_s()) << " | " << (b.validate_warm_s() <= 5 ? "yes" : "no")
           << " |\n";
+      if (bare.n != 0 && cold.n != 0)
+        o << "| a cold run costs at most 2 bare boots | median cold run " << fmt("%.2f s", cold.median)
+          << " vs bare boot median " << fmt("%.2f s", bare.median) << " (" << bare.n << " boots, max "
+          << fmt("%.2f s", bare.max) << "): " << fmt("%.2f", cold.median / bare.median) << " bare boots | "
+          << (cold.median <= 2 * bare.median ? "yes" : "no") << " |\n";
+      if (bare.n != 0) {
+        o << "\n### A run from the snapshot in bare boots (bare boot median " << fmt("%.2f s", bare.median)
+          << ", same bench run)\n\n| restore | runs | restore | schedule | finish | wall per run | restore work |\n"
+          << "|---|---|---|---|---|---|---|\n";
+        for (const auto* r : {&b.forced_snapshot(), &b.forced_snapshot_loadvm()}) {
+          if (r->runs_size() == 0) continue;
+          auto all = phases_of(*r);
+          auto ratio = [&](const std::string& phase) {
+            if (all.count(phase) == 0) return std::string("—");
+            Stats s = stats_of(all[phase]);
+            return fmt("%.3f", s.median / 1000 / bare.median) + " (" + fmt("%.0f ms", s.median) + ")";
+          };
+          std::vector<double> work;
+          for (const auto& run : r->runs())
+            if (run.restore_work_ms() > 0) work.push_back(run.restore_work_ms());
+          Stats w = stats_of(run_walls(*r, "prepare")), rw = stats_of(work);
+          o << "| " << (r == &b.forced_snapshot() ? "incoming" : "loadvm") << " | " << r->runs_size() << " | "
+            << ratio("restore") << " | " << ratio("schedule") << " | " << ratio("finish") << " | "
+            << fmt("%.3f", w.median / bare.median) << " (" << fmt("%.0f ms", w.median * 1000) << ") | "
+            << (rw.n != 0 ? fmt("%.3f", rw.median / 1000 / bare.median) + " (" + fmt("%.0f ms", rw.median) + ")" : "—")
+            << " |\n";
+        }
+        o << "\nMedians, as a fraction of a bare boot (milliseconds in brackets). `restore` is what the run\n"
+             "waited for; `restore work` is what making its VM cost (QEMU's launch, the device state, the\n"
+             "gdbstub handshake): with more runs to come it is paid while the previous run executes.\n";
       }
-      o << "\nMedians, as a fraction of a bare boot (milliseconds in brackets). `restore` is what the run\n"
-           "waited for; `restore work` is what making its VM cost (QEMU's launch, the device state, the\n"
-           "gdbstub handshake): with more runs to come it is paid while the previous run executes.\n";
+      o << "\nA bare boot is QEMU's launch, the kernel's boot to the agent, an empty plan and QEMU's exit.\n"
+           "Cold runs start the NVDIMM from a template image (fsdax info block and an empty XFS, made by\n"
+           "one boot per kernel and set-up and cached); the first cold run made it (its `template` phase,\n"
+           "in its wall time) unless it was cached already.\n";
     }
-    o << "\nA bare boot is QEMU's launch, the kernel's boot to the agent, an empty plan and QEMU's exit.\n"
-         "Cold runs start the NVDIMM from a template image (fsdax info block and an empty XFS, made by\n"
-         "one boot per kernel and set-up and cached); the first cold run made it (its `template` phase,\n"
-         "in its wall time) unless it was cached already.\n";
   }
   for (const auto* r : {&b.forced_cold(), &b.forced_cold_no_template(), &b.forced_snapshot(), &b.forced_snapshot_loadvm(), &b.stress()}) {
     std::map<std::string, int> verdicts;
@@ -290,32 +432,165 @@ std::string render(const pb::BenchReport& b) {
       o << "\n";
     }
   }
-  o << "\n### Kernel builds and validate\n\n| step | wall |\n|---|---|\n";
-  auto line = [&](const std::string& what, double s) {
-    o << "| " << what << " | " << (s > 0 ? fmt("%.1f s", s) : "not measured") << " |\n";
-  };
-  line("cold base build (`fixed`: extract, configure, build, in an empty cache)", b.build_cold_base_s());
-  line("cached variant (`" + b.kernel_variant() + "` again)", b.build_cached_s());
-  line("one-file variant (" + b.kernel_variant() + " + a one-line change to fs/xfs/xfs_stats.c)", b.build_one_file_s());
-  line("warm `validate` of the upstream-style candidate, validated once before (" + std::to_string(b.validate_runs()) +
-           " runs per kernel)",
-       b.validate_warm_s());
-  line("`reproduce --runs 1` end to end, warm cache (kernel, template, ready-state snapshot)", b.reproduce_one_warm_s());
+  if (forced || b.build_cached_s() > 0 || b.build_one_file_s() > 0 || b.validate_warm_s() > 0 ||
+      b.reproduce_one_warm_s() > 0) {
+    o << "\n### Kernel builds and validate\n\n| step | wall |\n|---|---|\n";
+    auto line = [&](const std::string& what, double s) {
+      o << "| " << what << " | " << (s > 0 ? fmt("%.1f s", s) : "not measured") << " |\n";
+    };
+    line("cold base build (`fixed`: extract, configure, build, in an empty cache)", b.build_cold_base_s());
+    line("cached variant (`" + b.kernel_variant() + "` again)", b.build_cached_s());
+    line("one-file variant (" + b.kernel_variant() + " + a one-line change to fs/xfs/xfs_stats.c)", b.build_one_file_s());
+    line("warm `validate --no-explore` of the upstream-style candidate, validated once before (" +
+             std::to_string(b.validate_runs()) + " runs per kernel)",
+         b.validate_warm_s());
+    line("`reproduce --runs 1` end to end, warm cache (kernel, template, ready-state snapshot)", b.reproduce_one_warm_s());
+  }
+  render_explore(b, o);
   return o.str();
 }
 
 struct BenchOptions {
   int runs = 10, stress_runs = 5, stress_duration = 60, validate_runs = 3;
   std::string json, kernel = "buggy", out;  // out empty: BENCHMARKS.md of the checkout
-  bool cold_build = false, skip_builds = false, kvm = false, skip_libvirt = false;
+  bool cold_build = false, skip_builds = false, kvm = false, skip_libvirt = false, skip_explore = false;
   std::string libvirt_uri;  // empty: the default URI
+  std::string only;         // empty: every row; "explore": the bare boots and the explore rows
 };
+
+constexpr const char* kScenario = "xfs-dax-flip-vs-write-fault";
+
+fs::path upstream_candidate() {
+  return fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch";
+}
+
+// Issue 22's speed rows on `options`' kernel: a whole explore of the
+// scenario's window, a warm exploring validate of the upstream-style
+// candidate (a first pass makes it warm), and a new one-file candidate end
+// to end. Each row that fails says why on stdout and stays unmeasured.
+void bench_explore(const BenchOptions& args, const run::RunOptions& options, pb::BenchReport& bench) {
+  const jobs::JobEnv env = job_env();
+  if (!process::cancelled()) {  // the whole explore, kernel and snapshot cached
+    jobs::ExploreRequest request;
+    request.scenario = kScenario;
+    request.kernel = args.kernel;
+    request.options = options;
+    JobNotes notes;
+    auto t = Clock::now();
+    auto e = jobs::run_explore(env, request, notes);
+    const double wall = seconds_since(t);
+    if (!e.ok()) {
+      std::printf("explore failed: %s\n", e.error().message.c_str());
+      bench.set_explore_error(e.error().message);
+    } else {
+      const pb::ExploreReport& r = e->report;
+      double summed_ms = 0;
+      for (const auto& sc : r.schedules()) summed_ms += sc.wall_ms();
+      bench.set_explore_schedules(r.schedules_size());
+      bench.set_explore_reproduced(r.reproduced());
+      bench.set_explore_schedules_wall_s(summed_ms / 1000);
+      bench.set_explore_trace_s(r.trace_ms() / 1000);
+      bench.set_explore_error(r.error());
+      if (!e->cancelled && r.error().empty()) bench.set_explore_s(wall);
+      std::printf("explore: %d schedules, %d reproduced, %.1f s (schedules %.1f s summed)%s\n", r.schedules_size(),
+                  r.reproduced(), wall, summed_ms / 1000, r.error().empty() ? "" : (", error: " + r.error()).c_str());
+      std::fflush(stdout);
+    }
+  }
+  bench.set_validate_runs(args.validate_runs);
+  jobs::ValidateRequest validate;
+  validate.base = args.kernel;
+  validate.scenarios = {kScenario};
+  validate.runs = args.validate_runs;
+  validate.explore = true;
+  validate.options = options;
+  // The warm exploring validate: once to have both kernels and their
+  // snapshots cached, then timed.
+  validate.patches = {upstream_candidate()};
+  for (int pass = 1; pass <= 2 && !process::cancelled(); ++pass) {
+    JobNotes notes;
+    auto t = Clock::now();
+    auto v = jobs::run_validate(env, validate, notes);
+    const double wall = seconds_since(t);
+    if (!v.ok() || v->cancelled || !v->report.error().empty()) {
+      std::printf("exploring validate (pass %d) failed: %s\n", pass,
+                  !v.ok() ? v.error().message.c_str() : v->report.error().c_str());
+      break;
+    }
+    std::printf("exploring validate (pass %d): exit %d, %.1f s\n", pass, v->exit_code, wall);
+    std::fflush(stdout);
+    if (pass == 2) {
+      bench.set_validate_explore_warm_s(wall);
+      bench.set_validate_explore_exit(v->exit_code);
+    }
+  }
+  // A new one-file candidate, patch in, verdict out: the patch is unique to
+  // this run, so its kernel is built (tree copy, make) and explored.
+  if (!process::cancelled()) {
+    char tmpl[] = "/tmp/racerig-bench-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) {
+      std::printf("one-file candidate: no temporary directory\n");
+      return;
+    }
+    const fs::path tmp = tmpl;
+    auto patch = write_one_file_patch(tmp);
+    if (!patch.ok()) {
+      std::printf("one-file candidate: %s\n", patch.error().message.c_str());
+    } else {
+      validate.patches = {*patch};
+      TimedStages stages;
+      auto t = Clock::now();
+      auto v = jobs::run_validate(env, validate, stages);
+      const double wall = seconds_since(t);
+      if (!v.ok()) {
+        bench.set_candidate_result("error: " + v.error().message);
+      } else if (!v->report.error().empty() || v->report.scenarios_size() == 0) {
+        bench.set_candidate_result("error: " + v->report.error());
+      } else {
+        const auto& sc = v->report.scenarios(0);
+        bench.set_candidate_result(validation_name(sc.result()));
+        if (!v->cancelled) {
+          bench.set_candidate_s(wall);
+          bench.set_candidate_tree_copy_s(stages.tree_copy_s());
+          bench.set_candidate_build_s(stages.after_copy_build_s());
+          bench.set_candidate_explore_s((sc.control_map().total_ms() + sc.patched_map().total_ms()) / 1000);
+        }
+      }
+      std::printf(
+          "one-file candidate: %s, %.1f s (copy %.1f s, patch and make %.1f s, publish, delete the copy and symbols "
+          "%.1f s, explore %.1f s)\n",
+          bench.candidate_result().c_str(), wall, bench.candidate_tree_copy_s(), bench.candidate_build_s(),
+          stages.publish_s(), bench.candidate_explore_s());
+      std::fflush(stdout);
+      // A one-off: keep the cache clean. The report names the kernel, not its
+      // directory: the cache's lookup of the same patch finds it (a hit).
+      if (v.ok() && !v->report.patched_variant().empty()) {
+        auto cache = open_cache();
+        auto base = cache.ok() ? cache->variant(args.kernel) : Result<pb::Variant>(cache.error());
+        auto file = kbuild::read_patch(*patch);
+        QuietProgress quiet;
+        if (base.ok() && file.ok())
+          if (auto b = cache->build_with_patches(*base, {*file}, quiet); b.ok() && b->cached) {
+            std::error_code ec;
+            fs::remove_all(b->dir, ec);
+          }
+      }
+    }
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+  }
+}
 
 int run_bench(const BenchOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   const std::string& kernel_name = args.kernel;
-  const fs::path out_path = args.out.empty() ? fs::path(repo_root()) / "BENCHMARKS.md" : fs::path(args.out);
+  if (!args.only.empty() && args.skip_explore)
+    return report_error("bench", make_error(ErrorKind::kInput, "--only explore and --skip-explore: nothing to measure"));
+  // Some rows only: BENCHMARKS.md is not replaced by a partial table unless --out says where.
+  const fs::path out_path = !args.out.empty()    ? fs::path(args.out)
+                            : args.only.empty() ? fs::path(repo_root()) / "BENCHMARKS.md"
+                                                : fs::path();
   process::install_cancel_handlers();
 
   run::RunOptions options;
@@ -328,8 +603,10 @@ int run_bench(const BenchOptions& args) {
   bench.set_qemu_version(qemu_version(options.qemu));
   bench.set_accelerator(options.kvm ? "kvm" : "tcg");
 
+  const bool all = args.only.empty();  // else only the bare boots and the explore rows
+
   // The forced scenario, cold.
-  auto path = scenario::find_scenario("xfs-dax-flip-vs-write-fault", fs::path(repo_root()) / "scenarios");
+  auto path = scenario::find_scenario(kScenario, fs::path(repo_root()) / "scenarios");
   if (!path.ok()) return report_error("bench", path.error());
   auto loaded = scenario::load_scenario(*path, options.cpus);
   if (!loaded.ok()) return report_error("bench", loaded.error());
@@ -347,7 +624,7 @@ int run_bench(const BenchOptions& args) {
     into->set_total(into->runs_size());
     into->set_reproduced(into->reproduced() + (r.verdict() == pb::REPRODUCED));
   };
-  {
+  if (all) {
     // The NVDIMM template is made again, so its one-time cost is measured
     // (the first snapshot run's `template` phase).
     std::error_code ec;
@@ -369,7 +646,7 @@ int run_bench(const BenchOptions& args) {
       collect(bench.mutable_forced_snapshot(), r);
     }
   }
-  {  // The loadvm fallback on the same kernel, for comparison.
+  if (all) {  // The loadvm fallback on the same kernel, for comparison.
     run::RunContext loadvm = *ctx;
     loadvm.options.restore = run::RunOptions::Restore::kLoadvm;
     run::SnapshotRunner snapshots(loadvm);
@@ -381,14 +658,14 @@ int run_bench(const BenchOptions& args) {
       collect(bench.mutable_forced_snapshot_loadvm(), r);
     }
   }
-  for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
+  for (int i = 1; all && i <= args.runs && !process::cancelled(); ++i) {
     pb::RunReport r = run::run_once(*ctx, i, [](const std::string&) {});
     std::printf("forced (cold) run %d: %s, %.2f s to the oops\n", i, verdict::verdict_name(r.verdict()),
                 r.time_to_oops_ms() / 1000);
     std::fflush(stdout);
     collect(bench.mutable_forced_cold(), r);
   }
-  {  // The same, with the guest making its own filesystem in every boot.
+  if (all) {  // The same, with the guest making its own filesystem in every boot.
     run::RunContext own_fs = *ctx;
     own_fs.options.pmem_template = false;
     for (int i = 1; i <= args.runs && !process::cancelled(); ++i) {
@@ -414,7 +691,7 @@ int run_bench(const BenchOptions& args) {
   }
 
   // The same forced runs and bare boots through libvirt.
-  if (!args.skip_libvirt) {
+  if (all && !args.skip_libvirt) {
     run::RunContext lv = *ctx;
     lv.options.backend = machine::Backend::kLibvirt;
     lv.options.libvirt_uri = args.libvirt_uri;
@@ -448,24 +725,26 @@ int run_bench(const BenchOptions& args) {
   }
 
   // The stress baseline, same kernel.
-  bench.set_stress_duration_s(args.stress_duration);
-  StressNotes notes;
-  auto stress = jobs::prepare_stress(job_env(), "stress-fsx-vs-dax-flip", kernel_name, options, args.stress_duration,
-                                     /*cold=*/false, notes);
-  if (!stress.ok()) return report_error("bench", stress.error());
-  const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 9000) * 10;
-  for (int i = 1; i <= args.stress_runs && !process::cancelled(); ++i) {
-    pb::RunReport r = jobs::run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
-    std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
-                verdict::verdict_name(r.verdict()),
-                r.verdict() == pb::REPRODUCED ? (", " + fmt("%.2f s", r.time_to_oops_ms() / 1000) + " to the oops").c_str()
-                                              : (" — " + r.reason().substr(0, 160)).c_str());
-    std::fflush(stdout);
-    collect(bench.mutable_stress(), r);
+  if (all) {
+    bench.set_stress_duration_s(args.stress_duration);
+    JobNotes notes;
+    auto stress = jobs::prepare_stress(job_env(), "stress-fsx-vs-dax-flip", kernel_name, options, args.stress_duration,
+                                       /*cold=*/false, notes);
+    if (!stress.ok()) return report_error("bench", stress.error());
+    const uint64_t seed_base = static_cast<uint64_t>(std::time(nullptr) % 9000) * 10;
+    for (int i = 1; i <= args.stress_runs && !process::cancelled(); ++i) {
+      pb::RunReport r = jobs::run_stress_once(**stress, i, seed_base + static_cast<uint64_t>(i), [](const std::string&) {});
+      std::printf("stress run %d (seed %llu): %s%s\n", i, static_cast<unsigned long long>(r.seed()),
+                  verdict::verdict_name(r.verdict()),
+                  r.verdict() == pb::REPRODUCED ? (", " + fmt("%.2f s", r.time_to_oops_ms() / 1000) + " to the oops").c_str()
+                                                : (" — " + r.reason().substr(0, 160)).c_str());
+      std::fflush(stdout);
+      collect(bench.mutable_stress(), r);
+    }
   }
 
   // Kernel builds and a warm validate.
-  if (!args.skip_builds && !process::cancelled()) {
+  if (all && !args.skip_builds && !process::cancelled()) {
     auto t = Clock::now();
     if (ensure_kernel(kernel_name).ok()) bench.set_build_cached_s(seconds_since(t));
     auto cache = open_cache();
@@ -501,12 +780,13 @@ int run_bench(const BenchOptions& args) {
   }
   // The warm validate, as a user runs it (also with --skip-builds): once to
   // have both kernels' snapshots cached (and the patched kernel built), then
-  // timed.
-  if (!process::cancelled()) {
+  // timed. Its own schedule only (--no-explore): the exploring validate is
+  // an explore row.
+  if (all && !process::cancelled()) {
     bench.set_validate_runs(args.validate_runs);
     const std::vector<std::string> validate = {
-        "/proc/self/exe", "validate", "--runs", std::to_string(args.validate_runs), "--patch",
-        (fs::path(repo_root()) / "kernels/patches/candidates/upstream-defer-dax-change-to-eviction.patch").string()};
+        "/proc/self/exe", "validate", "--no-explore", "--runs", std::to_string(args.validate_runs), "--patch",
+        upstream_candidate().string()};
     for (int pass = 1; pass <= 2 && !process::cancelled(); ++pass) {
       auto t = Clock::now();
       process::Limits limits;
@@ -523,7 +803,7 @@ int run_bench(const BenchOptions& args) {
   }
   // `reproduce --runs 1` as a user runs it, on the cache every step above
   // left warm (the snapshot runs made the ready state).
-  if (!process::cancelled()) {
+  if (all && !process::cancelled()) {
     auto t = Clock::now();
     process::Limits limits;
     limits.deadline = Deadline::after_seconds(600);
@@ -534,14 +814,21 @@ int run_bench(const BenchOptions& args) {
     else std::printf("reproduce --runs 1 did not reproduce: %s\n", r.ok() ? r->output.c_str() : r.error().message.c_str());
   }
 
+  // Issue 22's explore rows, last: they take minutes.
+  if (!args.skip_explore) bench_explore(args, options, bench);
+
   const std::string table = render(bench);
   std::printf("\n%s", table.c_str());
-  if (Status s = write_file(out_path, "# Benchmarks\n\nWritten by `racerig bench` (see README). Figures are measurements "
+  if (out_path.empty()) {
+    progress_line("--only without --out: BENCHMARKS.md left as it is");
+  } else if (Status s = write_file(out_path, "# Benchmarks\n\nWritten by `racerig bench` (see README). Figures are measurements "
                                       "of one run on the\nmachine named below; they are not targets and no test asserts "
                                       "them.\n\n" + table);
-      !s.ok())
+      !s.ok()) {
     return report_error("bench", s.error());
-  progress_line("wrote " + out_path.string());
+  } else {
+    progress_line("wrote " + out_path.string());
+  }
   if (!args.json.empty()) {
     if (Status s = write_json(bench, args.json); !s.ok()) return report_error("json", s.error());
   }
@@ -564,12 +851,18 @@ Command add_bench_command(CLI::App& root) {
   add_count_option(*app, "--validate-runs", o->validate_runs, "runs per kernel of the timed warm validate");
   add_json_option(*app, o->json, "the measurements");
   app->add_option("--kernel", o->kernel, "the kernel variant to measure")->type_name("VARIANT")->capture_default_str();
-  app->add_option("--out", o->out, "where to write the tables (default: BENCHMARKS.md of the checkout)")
-      ->type_name("FILE");
   app->add_flag("--cold-build", o->cold_build, "also time a cold base build in an empty temporary cache (minutes)");
   app->add_flag("--skip-builds", o->skip_builds, "skip the kernel build timings (the warm validate and reproduce still run)");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   app->add_flag("--skip-libvirt", o->skip_libvirt, "skip the same forced runs and bare boots through libvirt");
+  app->add_flag("--skip-explore", o->skip_explore,
+                "skip the explore rows (a whole explore, an exploring validate, a new candidate end to end)");
+  app->add_option("--only", o->only, "measure only these rows, with the bare boots they are measured against")
+      ->type_name("ROWS")
+      ->check(CLI::IsMember({"explore"}));
+  app->add_option("--out", o->out,
+                  "where to write the tables (default: BENCHMARKS.md of the checkout; with --only, nowhere)")
+      ->type_name("FILE");
   app->add_option("--libvirt-uri", o->libvirt_uri,
                   "libvirt's URI for those runs (default: qemu:///embed?root=<cache>/libvirt)")
       ->type_name("URI");
