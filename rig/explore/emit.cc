@@ -83,7 +83,9 @@ Result<std::vector<fs::path>> emit_scenarios(const pb::ExploreReport& report, co
   std::set<std::string> used_names;
   bool dir_made = false;
   for (const pb::ExploredSchedule& s : report.schedules()) {
-    if (s.verdict() != pb::REPRODUCED) continue;
+    // A crash after a serialization is not forced by the schedule: a file of
+    // it would reproduce by luck.
+    if (s.verdict() != pb::REPRODUCED || s.serialized()) continue;
     if (!seen_steps.insert(steps_key(s)).second) continue;
     if (s.schedule_size() == 0)
       return make_error(ErrorKind::kInput, "explored schedule " + std::to_string(s.index()) + " (" +

@@ -18,7 +18,9 @@ namespace racerig::explore {
 // kept under 200 bytes.
 std::string scenario_file_name(const std::string& scenario, const pb::ExploredSchedule& schedule);
 
-// Writes, for each REPRODUCED schedule of `report` whose steps no earlier
+// Writes, for each REPRODUCED schedule of `report` that was not serialized
+// (its crash forced by the schedule, not in the unforced part after a
+// serialization) and whose steps no earlier
 // one had, `base` with its schedule replaced by the schedule's steps, its
 // explore {} block kept (its points, CodePoint.function, are named in that
 // window) and its name set to the file's stem, under `dir`

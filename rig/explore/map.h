@@ -19,7 +19,8 @@ std::string point_key(const std::string& actor, const pb::ExplorePoint& point);
 
 // A schedule's outcome label: the verdict's name (REPRODUCED, DEADLOCK,
 // OTHER_OOPS, STALLED, INFRA_ERROR, NOT_REPRODUCED), except "serialized" for
-// a NOT_REPRODUCED run that serialized and "not reached" for
+// a NOT_REPRODUCED run that serialized, "REPRODUCED after serialization"
+// for a crash in the unforced part after it serialized, and "not reached" for
 // SCHEDULE_NOT_REACHED; "UNKNOWN" for an unset verdict.
 std::string outcome_name(const pb::ExploredSchedule& schedule);
 

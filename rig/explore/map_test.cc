@@ -160,8 +160,8 @@ TEST(Names, PointOutcomeDirectionAndSteps) {
       {pb::INFRA_ERROR, "INFRA_ERROR"},     {pb::VERDICT_UNSPECIFIED, "UNKNOWN"}};
   for (const auto& [v, name] : cases) EXPECT_EQ(outcome_name(schedule(0, p, "b", v)), name);
   EXPECT_EQ(outcome_name(schedule(0, p, "b", pb::NOT_REPRODUCED, true)), "serialized");
-  // Serialized only qualifies a run that did not reproduce.
-  EXPECT_EQ(outcome_name(schedule(0, p, "b", pb::REPRODUCED, true)), "REPRODUCED");
+  // A crash after the serialization is said apart: the schedule did not force it.
+  EXPECT_EQ(outcome_name(schedule(0, p, "b", pb::REPRODUCED, true)), "REPRODUCED after serialization");
   EXPECT_EQ(direction_name(schedule(0, p, "b", pb::REPRODUCED)), "a held, b runs");
 
   pb::ExploredSchedule s = schedule(0, p, "b", pb::REPRODUCED);
@@ -436,6 +436,13 @@ TEST_F(Scratch, EmitsEachDistinctReproducingScheduleAsALoadableScenario) {
   pb::ExploredSchedule again = r.schedules(0);  // the same steps once more
   again.set_index(10);
   *r.add_schedules() = again;
+  // A crash after a serialization: not forced by its schedule, not emitted.
+  pb::ExploredSchedule tail = r.schedules(0);
+  tail.set_index(11);
+  tail.set_serialized(true);
+  tail.mutable_point()->set_line(99);
+  tail.mutable_schedule(0)->mutable_hold()->mutable_at()->set_line("fs/xfs/xfs_file.c:99");
+  *r.add_schedules() = tail;
   auto files = emit_scenarios(r, base_scenario(), dir_ / "out" / "emitted");
   ASSERT_TRUE(files.ok()) << files.error().message;
   ASSERT_EQ(files->size(), 2u);
