@@ -85,6 +85,11 @@ std::vector<HelpEntry> read_help(const std::string& help, const std::string& sec
 
 // A value a parser of that type accepts.
 std::string sample(const std::string& type) {
+  // A set the parser checks ("ROWS:{explore}"): its first member.
+  if (auto open = type.find(":{"); open != std::string::npos) {
+    const std::string members = type.substr(open + 2, type.find('}', open) - open - 2);
+    return members.substr(0, members.find(','));
+  }
   return type.rfind("N", 0) == 0 || type.rfind("S", 0) == 0 ? "2" : "x";
 }
 
