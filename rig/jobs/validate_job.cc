@@ -37,6 +37,14 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
   return out;
 }
 
+// The first run that failed the kernel (REPRODUCED, DEADLOCK, OTHER_OOPS), or nullptr.
+const pb::RunReport* failing_run(const pb::ReproduceReport& r) {
+  for (const auto& run : r.runs())
+    if (run.verdict() == pb::REPRODUCED || run.verdict() == pb::DEADLOCK || run.verdict() == pb::OTHER_OOPS)
+      return &run;
+  return nullptr;
+}
+
 // The map of one kernel, its schedules shown as they end.
 pb::ExploreReport explore_kernel(const run::RunContext& ctx, const std::string& label, JobObserver& observer) {
   explore::ExploreOptions eo;
@@ -155,6 +163,11 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
             if (Status s = store_explore_map(options.work_dir, key, v->control_map()); !s.ok())
               observer.note(label + ": the map was not kept: " + s.error().message);
           }
+        } else if (const pb::RunReport* failed = failing_run(v->patched())) {
+          // NOT_FIXED is proven already: exploring would only add points
+          // (and a kernel that deadlocks makes every trace wait out its deadlines).
+          observer.note(label + ": not explored: the scenario's own schedule already fails it (run " +
+                        std::to_string(failed->run()) + ": " + verdict::verdict_name(failed->verdict()) + ")");
         } else {
           *v->mutable_patched_map() = explore_kernel(*ctx, label, observer);
         }
