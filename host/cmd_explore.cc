@@ -27,6 +27,7 @@ namespace {
 struct ExploreArgs {
   std::string scenario, kernel, json, request_id, html, source, emit;
   int max_schedules = 0;  // 0: every schedule
+  int depth = 1;
   int cpus = run::RunOptions{}.cpus;
   bool kvm = false;
   ServerArgs server;
@@ -85,6 +86,7 @@ int run_explore(const ExploreArgs& args) {
   request.scenario = args.scenario;
   request.kernel = args.kernel;
   request.max_schedules = args.max_schedules;
+  request.depth = args.depth;
   request.options.cpus = args.cpus;
   request.options.kvm = args.kvm;
   request.options.work_dir = work_dir();
@@ -129,6 +131,12 @@ Command add_explore_command(CLI::App& root) {
   app->add_option("--max-schedules", o->max_schedules, "run at most N schedules, the first ones (0: every one)")
       ->type_name("N")
       ->check(schedule_count())
+      ->capture_default_str();
+  app->add_option("--depth", o->depth,
+                  "1: hold each point while the other actor runs to its end; 2: also pairs of points (hold A at p, "
+                  "run B to q and hold it, let A finish), pruned by depth 1")
+      ->type_name("N")
+      ->check(CLI::Range(1, 2))
       ->capture_default_str();
   add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
   add_json_option(*app, o->json, "the report (the trace and every schedule)");

@@ -25,6 +25,7 @@ struct ValidateOptions {
   std::vector<std::string> patches, scenarios;
   std::string base = "buggy", json, junit, request_id;
   int runs = 3;
+  int depth = 1;
   bool kvm = false, cold = false, no_explore = false;
   ServerArgs server;
   BackendArgs backend;
@@ -65,6 +66,7 @@ int run_validate(const ValidateOptions& args) {
   request.scenarios = args.scenarios;
   request.cold = args.cold;
   request.explore = !args.no_explore;
+  request.explore_depth = args.depth;
   request.options.kvm = args.kvm;
   request.options.work_dir = work_dir();
   request.options.logs_dir = run_logs_dir();
@@ -72,6 +74,9 @@ int run_validate(const ValidateOptions& args) {
 
   ValidatePrinter printer;
   auto ready = [&]() -> Status {
+    if (args.no_explore && args.depth > 1)
+      return make_error(ErrorKind::kInput, "--depth " + std::to_string(args.depth) +
+                                               " explores, and --no-explore turns exploring off: give one of them");
     RACERIG_TRY(apply_vm_args(args.backend, args.restore, request.options));
     if (args.server.server.empty()) return Status::Ok();
     if (args.kvm) return make_error(ErrorKind::kInput, "--kvm is for local runs, not --server");
@@ -115,6 +120,12 @@ Command add_validate_command(CLI::App& root) {
   app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring a ready-state snapshot per kernel");
   app->add_flag("--no-explore", o->no_explore,
                 "judge on the scenario's own schedule only, even when it declares an explore {} window");
+  app->add_option("--depth", o->depth,
+                  "the patched kernel's exploration depth: 2 adds pairs of points, until the first failure (the "
+                  "control is explored at depth 1)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");
   add_server_options(*app, o->server, "run the job on racerigd and print its progress as it happens");
   app->add_option("--request-id", o->request_id, "with --server: an id that makes a repeated submit the same job")

@@ -58,7 +58,7 @@ std::string header(const pb::ExploreReport& report, const pb::ExploredSchedule& 
        one_line(report.kernel_variant().empty() ? std::string("(unknown)") : report.kernel_variant());
   if (!report.kernel_build_id().empty()) h += " (build " + one_line(report.kernel_build_id()) + ")";
   h += ":\n";
-  h += "# " + one_line(direction_name(s)) + "; held at " + one_line(point_name(s.point())) + " (schedule " +
+  h += "# " + one_line(direction_name(s)) + "; held at " + one_line(schedule_points(s)) + " (schedule " +
        std::to_string(s.index()) + ").\n";
   h += "# Verdict there: " + std::string(verdict::verdict_name(s.verdict()));
   if (!s.reason().empty()) h += ": " + one_line(s.reason());
@@ -70,7 +70,10 @@ std::string header(const pb::ExploreReport& report, const pb::ExploredSchedule& 
 
 std::string scenario_file_name(const std::string& scenario, const pb::ExploredSchedule& s) {
   std::string stem = sanitized(scenario + "-" + s.held() + "-" + s.point().function() + "-" +
-                               std::to_string(s.point().line()) + "-v" + std::to_string(s.point().visit()));
+                               std::to_string(s.point().line()) + "-v" + std::to_string(s.point().visit()) +
+                               (s.depth() == 2 ? "-" + s.runner() + "-" + std::to_string(s.runner_point().line()) +
+                                                     "-v" + std::to_string(s.runner_point().visit())
+                                               : ""));
   if (stem.size() > kMaxStem) stem.resize(kMaxStem);
   if (!stem.empty() && stem.front() == '.') stem.front() = '_';  // never a hidden file
   return stem + std::string(kExtension);

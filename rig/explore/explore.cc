@@ -1,11 +1,13 @@
 // `racerig explore` (see explore.h).
 #include "rig/explore/explore.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include "rig/dwarf/symbols.h"
 #include "rig/explore/points.h"
+#include "rig/explore/prune.h"
 #include "rig/process/cancel.h"
 #include "rig/run/snapshot_runner.h"
 #include "rig/scenario/scenario.h"
@@ -36,10 +38,6 @@ pb::RunReport kept(pb::RunReport run, pb::Verdict verdict) {
 
 }  // namespace
 
-bool kernel_failed(const pb::ExploredSchedule& s) {
-  return s.verdict() == pb::REPRODUCED || s.verdict() == pb::OTHER_OOPS || s.verdict() == pb::DEADLOCK;
-}
-
 pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& options, const run::Progress& progress) {
   const auto t0 = Clock::now();
   const pb::Scenario& sc = ctx.scenario.scenario;
@@ -47,8 +45,9 @@ pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& opti
   report.set_scenario(sc.name());
   report.set_kernel_variant(ctx.kernel.variant);
   report.set_kernel_build_id(ctx.kernel.build_id);
+  int total = 0;  // schedules planned
   auto finish = [&]() -> pb::ExploreReport {
-    report.set_total(report.schedules_size());
+    report.set_total(std::max(total, report.schedules_size()));
     report.set_total_ms(ms_since(t0));
     return report;
   };
@@ -103,43 +102,97 @@ pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& opti
     return finish();
   }
 
-  // One schedule per ordered pair and point of the held actor.
+  // Depth 1: one schedule per ordered pair and point of the held actor.
   struct Planned {
     std::string held, runner;
     pb::ExplorePoint point;
+    const pb::ExplorePoint* runner_point = nullptr;  // depth 2
     Schedule schedule;
+  };
+  auto first_of = [&](const std::string& actor) -> const pb::ExplorePoint* {
+    return points[actor].empty() ? nullptr : &points[actor].front();
   };
   std::vector<Planned> plan;
   for (const auto& held : actors)
     for (const auto& other : actors) {
       if (other == held) continue;
-      const auto& runner_points = points[other];
-      const pb::ExplorePoint* first = runner_points.empty() ? nullptr : &runner_points.front();
-      for (const auto& p : points[held]) plan.push_back({held, other, p, schedule_for(window, held, p, other, first)});
+      for (const auto& p : points[held])
+        plan.push_back({held, other, p, nullptr, schedule_for(window, held, p, other, first_of(other))});
     }
   if (options.max_schedules > 0 && static_cast<int>(plan.size()) > options.max_schedules)
     plan.resize(static_cast<size_t>(options.max_schedules));
-  const int total = static_cast<int>(plan.size());
+
+  // Runs plan[from...] as schedules from->index+1...; stops early when
+  // `stop` says so after a schedule.
+  total = static_cast<int>(plan.size());
+  auto run_plan = [&](size_t from, const std::function<bool(const pb::ExploredSchedule&)>& stop) {
+    for (size_t i = from; i < plan.size() && !process::cancelled(); ++i) {
+      const Planned& p = plan[i];
+      const auto t = Clock::now();
+      runner.expect_runs(static_cast<int>(plan.size() - i - 1));
+      run::SnapshotRunner::Schedule s{p.schedule.steps, {}};
+      pb::RunReport r = runner.run(static_cast<int>(i) + 1, progress, {}, &s);
+      pb::ExploredSchedule& e = *report.add_schedules();
+      e.set_index(static_cast<int>(i) + 1);
+      e.set_held(p.held);
+      *e.mutable_point() = p.point;
+      e.set_runner(p.runner);
+      e.set_depth(p.runner_point == nullptr ? 1 : 2);
+      if (p.runner_point != nullptr) *e.mutable_runner_point() = *p.runner_point;
+      e.set_verdict(r.verdict());
+      e.set_serialized(r.serialized());
+      e.set_reason(r.reason());
+      e.set_wall_ms(ms_since(t));
+      for (const auto& step : p.schedule.scenario) *e.add_schedule() = step;
+      *e.mutable_run() = kept(std::move(r), e.verdict());
+      if (e.verdict() == pb::REPRODUCED) report.set_reproduced(report.reproduced() + 1);
+      if (options.on_schedule) options.on_schedule(e, total);
+      if (stop && stop(e)) return true;
+    }
+    return false;
+  };
+  report.set_depth(1);
   progress(std::to_string(total) + " schedules to run");
-  for (int i = 0; i < total && !process::cancelled(); ++i) {
-    const Planned& p = plan[static_cast<size_t>(i)];
-    const auto t = Clock::now();
-    runner.expect_runs(total - i - 1);
-    run::SnapshotRunner::Schedule s{p.schedule.steps, {}};
-    pb::RunReport r = runner.run(i + 1, progress, {}, &s);
-    pb::ExploredSchedule& e = *report.add_schedules();
-    e.set_index(i + 1);
-    e.set_held(p.held);
-    *e.mutable_point() = p.point;
-    e.set_runner(p.runner);
-    e.set_verdict(r.verdict());
-    e.set_serialized(r.serialized());
-    e.set_reason(r.reason());
-    e.set_wall_ms(ms_since(t));
-    for (const auto& step : p.schedule.scenario) *e.add_schedule() = step;
-    *e.mutable_run() = kept(std::move(r), e.verdict());
-    if (e.verdict() == pb::REPRODUCED) report.set_reproduced(report.reproduced() + 1);
-    if (options.on_schedule) options.on_schedule(e, total);
+  run_plan(0, {});
+  if (options.depth < 2 || process::cancelled()) return finish();
+
+  // Depth 2: from the held points depth 1 left (prune.h), the runner to
+  // each of its points.
+  report.set_depth(2);
+  // A failure after a serialization depends on how the released actors
+  // met afterwards: only a forced one makes depth 2 unneeded.
+  bool forced_failure = false;
+  for (const auto& s : report.schedules())
+    forced_failure = forced_failure || (verdict::kernel_failed(s.verdict()) && !s.serialized());
+  if (forced_failure && options.depth2_until_failure) {
+    report.set_depth2_stopped_at_failure(true);
+    progress("depth 2 skipped: depth 1 already forced a failure of the kernel");
+    return finish();
+  }
+  const size_t depth1 = plan.size();
+  int candidates = 0;
+  for (const auto& held : actors)
+    for (const auto& other : actors) {
+      if (other == held) continue;
+      candidates += static_cast<int>(points[held].size() * points[other].size());
+      for (const auto& p : depth2_holds(points[held], held, other, report.schedules()))
+        for (const auto& q : points[other])
+          plan.push_back({held, other, p, &q, schedule_depth2(window, held, p, other, first_of(other), q)});
+    }
+  report.set_depth2_candidates(candidates);
+  report.set_depth2_planned(static_cast<int>(plan.size() - depth1));
+  if (options.max_schedules > 0 && static_cast<int>(plan.size()) > options.max_schedules)
+    plan.resize(static_cast<size_t>(std::max<int>(options.max_schedules, static_cast<int>(depth1))));
+  total = static_cast<int>(plan.size());
+  progress("depth 2: " + std::to_string(plan.size() - depth1) + " schedules of " + std::to_string(candidates) +
+           " pairs of points (" + std::to_string(candidates - static_cast<int>(plan.size() - depth1)) +
+           " pruned by depth 1)");
+  const bool stopped = run_plan(depth1, [&](const pb::ExploredSchedule& e) {
+    return options.depth2_until_failure && verdict::kernel_failed(e.verdict());
+  });
+  if (stopped) {
+    report.set_depth2_stopped_at_failure(true);
+    progress("depth 2 stopped at its first failure");
   }
   return finish();
 }

@@ -6,7 +6,9 @@
 // its first point of the window until A is held, run B to the end of its
 // operations, release A. Every schedule starts from the snapshot and is
 // judged like any run (REPRODUCED, NOT_REPRODUCED, serialized, DEADLOCK,
-// OTHER_OOPS, not reached, ...).
+// OTHER_OOPS, not reached, ...). Depth 2 (options.depth) then runs pairs of
+// points (prune.h): hold A at p, run B to its point q and hold it, run A to
+// its end, release B.
 #pragma once
 
 #include <functional>
@@ -20,6 +22,12 @@ namespace racerig::explore {
 struct ExploreOptions {
   // 0: every schedule; else at most this many (the first ones, in order).
   int max_schedules = 0;
+  // 1: one point per schedule; 2: also pairs of points (prune.h).
+  int depth = 1;
+  // Depth 2 only until a schedule fails the kernel, and not at all when a
+  // depth-1 schedule forced a failure (not after a serialization): one
+  // failure is all a NOT_FIXED needs.
+  bool depth2_until_failure = false;
   // Called after each schedule with its result (schedule n of total).
   std::function<void(const pb::ExploredSchedule& done, int total)> on_schedule;
 };
@@ -30,9 +38,5 @@ struct ExploreOptions {
 // what was done so far. Stops early when process::cancelled().
 pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& options,
                           const run::Progress& progress);
-
-// Whether a schedule's verdict is a failure of the kernel (REPRODUCED,
-// OTHER_OOPS, DEADLOCK).
-bool kernel_failed(const pb::ExploredSchedule& s);
 
 }  // namespace racerig::explore

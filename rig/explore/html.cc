@@ -218,7 +218,7 @@ class Page {
                     (id.empty() ? "" : " id=\"" + id + "\"") + ">\n";
     b += "<b>#" + std::to_string(s.index()) + " " + html_escape(outcome_name(s)) + "</b> (" +
          html_escape(duration_text(s.wall_ms())) + ")<br>\n";
-    b += html_escape(s.held() + " held at " + point_name(s.point()) + ", " + s.runner() + " runs") + "<br>\n";
+    b += html_escape(direction_name(s) + ": " + schedule_points(s)) + "<br>\n";
     if (!s.reason().empty()) b += "<i>" + html_escape(s.reason()) + "</i>\n";
     if (s.schedule_size() > 0) {
       std::string steps;

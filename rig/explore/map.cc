@@ -65,7 +65,11 @@ std::string summary_of(const Rows& rows) {
   for (const auto& [d, list] : rows)
     for (const pb::ExploredSchedule* s : list)
       if (s->verdict() == pb::REPRODUCED)
-        reproducing.push_back(s->held() + " held at " + point_name(s->point()) + " (" + s->runner() + " runs)");
+        reproducing.push_back(s->depth() == 2 ? s->held() + " held at " + point_name(s->point()) + ", " + s->runner() +
+                                                  " to " + point_name(s->runner_point()) + ", then " + s->held() +
+                                                  " finishes"
+                                            : s->held() + " held at " + point_name(s->point()) + " (" + s->runner() +
+                                                  " runs)");
   if (reproducing.empty()) return "no point reproduced";
   constexpr size_t kNamed = 8;
   std::string line = "reproduced at " + std::to_string(reproducing.size()) +
@@ -123,7 +127,15 @@ Severity severity(const pb::ExploredSchedule& s) {
   }
 }
 
-std::string direction_name(const pb::ExploredSchedule& s) { return s.held() + " held, " + s.runner() + " runs"; }
+std::string schedule_points(const pb::ExploredSchedule& s) {
+  if (s.depth() != 2) return point_name(s.point());
+  return point_name(s.point()) + "; " + s.runner() + " at " + point_name(s.runner_point());
+}
+
+std::string direction_name(const pb::ExploredSchedule& s) {
+  if (s.depth() == 2) return s.held() + " held, " + s.runner() + " to a point, " + s.held() + " finishes";
+  return s.held() + " held, " + s.runner() + " runs";
+}
 
 std::string step_text(const pb::Step& step) {
   switch (step.action_case()) {
@@ -173,12 +185,12 @@ std::string render_map(const pb::ExploreReport& report) {
   const Rows rows = ordered_rows(report);
   size_t point_width = 5;
   for (const pb::ExploredSchedule& s : report.schedules())
-    point_width = std::max(point_width, point_name(s.point()).size());
+    point_width = std::max(point_width, schedule_points(s).size());
   for (const auto& [d, list] : rows) {
     out += "\n" + d + "\n";
     out += "  " + pad("#", 5) + pad("point", point_width + 2) + pad("outcome", 32) + "time\n";
     for (const pb::ExploredSchedule* s : list)
-      out += "  " + pad(std::to_string(s->index()), 5) + pad(point_name(s->point()), point_width + 2) +
+      out += "  " + pad(std::to_string(s->index()), 5) + pad(schedule_points(*s), point_width + 2) +
              pad(outcome_name(*s), 32) + duration_text(s->wall_ms()) + "\n";
   }
 
@@ -197,6 +209,13 @@ std::string render_map(const pb::ExploreReport& report) {
   if (report.total() > done) schedules += " of " + std::to_string(report.total()) + " planned";
   out += schedules + ", trace " + duration_text(report.trace_ms()) + ", total " + duration_text(report.total_ms()) +
          "\n";
+  if (report.depth() == 2) {
+    out += "depth 2: " + std::to_string(report.depth2_planned()) + " of " +
+           std::to_string(report.depth2_candidates()) + " pairs of points planned (" +
+           std::to_string(report.depth2_candidates() - report.depth2_planned()) + " pruned by depth 1)";
+    if (report.depth2_stopped_at_failure()) out += "; stopped at the first failure";
+    out += "\n";
+  }
 
   out += summary_of(rows) + "\n";
   return out;

@@ -35,7 +35,12 @@ enum class Severity {
 };
 Severity severity(const pb::ExploredSchedule& schedule);
 
-// A schedule's direction: "faulter held, flipper runs".
+// A schedule's points: its held point's name; at depth 2 also where the
+// runner was held: "P; flipper at Q".
+std::string schedule_points(const pb::ExploredSchedule& schedule);
+
+// A schedule's direction: "faulter held, flipper runs"; depth 2: "faulter
+// held, flipper to a point, faulter finishes".
 std::string direction_name(const pb::ExploredSchedule& schedule);
 
 // One schedule step as a line of text: "hold faulter at fs/xfs/xfs_file.c:1348

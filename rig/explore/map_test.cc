@@ -230,6 +230,41 @@ TEST(Map, RowsGroupedByDirectionInTraceOrderWithTotals) {
             std::string::npos);
 }
 
+TEST(Map, DepthTwoRowsNameBothPointsInTheirOwnDirectionAndThePruning) {
+  pb::ExploreReport r;
+  r.set_scenario("s");
+  r.set_kernel_variant("buggy+lock");
+  *r.add_schedules() = schedule(1, point("faulter", "__xfs_filemap_fault", kXfsFile, 1381, 1), "flipper",
+                                pb::NOT_REPRODUCED);
+  pb::ExploredSchedule deep = schedule(2, point("faulter", "__xfs_filemap_fault", kXfsFile, 1381, 1), "flipper",
+                                       pb::REPRODUCED, /*serialized=*/true);
+  deep.set_depth(2);
+  *deep.mutable_runner_point() = point("flipper", "xfs_ioctl_setattr_dax_invalidate", kIoctl, 1220, 1);
+  *r.add_schedules() = deep;
+  r.set_depth(2);
+  r.set_depth2_candidates(2814);
+  r.set_depth2_planned(155);
+  r.set_depth2_stopped_at_failure(true);
+  r.set_total(157);
+  const std::string map = render_map(r);
+  SCOPED_TRACE(map);
+  const size_t d1 = map.find("\nfaulter held, flipper runs\n");
+  const size_t d2 = map.find("\nfaulter held, flipper to a point, faulter finishes\n");
+  ASSERT_NE(d1, std::string::npos);
+  ASSERT_NE(d2, std::string::npos);
+  EXPECT_LT(d1, d2);
+  const size_t row = map.find(
+      "__xfs_filemap_fault fs/xfs/xfs_file.c:1381 #1; flipper at xfs_ioctl_setattr_dax_invalidate "
+      "fs/xfs/xfs_ioctl.c:1220 #1");
+  EXPECT_GT(row, d2);
+  EXPECT_NE(map.find("REPRODUCED after serialization", row), std::string::npos);
+  EXPECT_NE(map.find("\n2 schedules of 157 planned"), std::string::npos);
+  EXPECT_NE(map.find("\ndepth 2: 155 of 2814 pairs of points planned (2659 pruned by depth 1); stopped at the first "
+                     "failure\n"),
+            std::string::npos);
+  EXPECT_EQ(scenario_file_name("s", deep), "s-faulter-__xfs_filemap_fault-1381-v1-flipper-1220-v1.textproto");
+}
+
 TEST(Map, ErrorFirstAndNoReproduction) {
   pb::ExploreReport r = sample_report();
   r.mutable_schedules(0)->set_verdict(pb::NOT_REPRODUCED);

@@ -1,6 +1,8 @@
 // Explore's points and schedules (see points.h).
 #include "rig/explore/points.h"
 
+#include <algorithm>
+
 namespace racerig::explore {
 
 PointKey key_of(const dwarf::WindowAddress& a) { return PointKey{a.function, a.file, a.line}; }
@@ -93,8 +95,34 @@ pb::Step hold_data(const std::string& actor, const pb::ExplorePoint& p) {
 
 }  // namespace
 
-Schedule schedule_for(const Window& window, const std::string& held, const pb::ExplorePoint& point,
-                      const std::string& runner, const pb::ExplorePoint* runner_first) {
+namespace {
+
+void add_run_to_end(Schedule& out, const std::string& actor) {
+  schedule::Step end;
+  end.kind = schedule::Step::Kind::kRunToEnd;
+  end.actor = actor;
+  end.text = "run " + actor + " until it finished its operations";
+  out.steps.push_back(std::move(end));
+  pb::Step data;
+  data.mutable_run()->set_actor(actor);
+  data.mutable_run()->set_until_done(true);
+  out.scenario.push_back(std::move(data));
+}
+
+void add_release(Schedule& out, const std::string& actor) {
+  schedule::Step release;
+  release.kind = schedule::Step::Kind::kRelease;
+  release.actor = actor;
+  release.text = "release " + actor;
+  out.steps.push_back(std::move(release));
+  pb::Step data;
+  data.mutable_release()->set_actor(actor);
+  out.scenario.push_back(std::move(data));
+}
+
+// Hold `held` at `point`, and park `runner` at `runner_first` until then.
+Schedule hold_and_park(const Window& window, const std::string& held, const pb::ExplorePoint& point,
+                       const std::string& runner, const pb::ExplorePoint* runner_first) {
   Schedule out;
   out.steps.push_back(hold_step(window, held, point));
   out.scenario.push_back(hold_data(held, point));
@@ -104,23 +132,44 @@ Schedule schedule_for(const Window& window, const std::string& held, const pb::E
     out.steps.push_back(std::move(park));
     out.scenario.push_back(hold_data(runner, *runner_first));
   }
-  schedule::Step end;
-  end.kind = schedule::Step::Kind::kRunToEnd;
-  end.actor = runner;
-  end.text = "run " + runner + " until it finished its operations";
-  out.steps.push_back(std::move(end));
-  pb::Step end_data;
-  end_data.mutable_run()->set_actor(runner);
-  end_data.mutable_run()->set_until_done(true);
-  out.scenario.push_back(std::move(end_data));
-  schedule::Step release;
-  release.kind = schedule::Step::Kind::kRelease;
-  release.actor = held;
-  release.text = "release " + held;
-  out.steps.push_back(std::move(release));
-  pb::Step release_data;
-  release_data.mutable_release()->set_actor(held);
-  out.scenario.push_back(std::move(release_data));
+  return out;
+}
+
+}  // namespace
+
+Schedule schedule_for(const Window& window, const std::string& held, const pb::ExplorePoint& point,
+                      const std::string& runner, const pb::ExplorePoint* runner_first) {
+  Schedule out = hold_and_park(window, held, point, runner, runner_first);
+  add_run_to_end(out, runner);
+  add_release(out, held);
+  return out;
+}
+
+Schedule schedule_depth2(const Window& window, const std::string& held, const pb::ExplorePoint& point,
+                         const std::string& runner, const pb::ExplorePoint* runner_first,
+                         const pb::ExplorePoint& runner_point) {
+  Schedule out = hold_and_park(window, held, point, runner, runner_first);
+  // The park counts as the runner's first arrival at its first point: a
+  // later visit of that same point is one arrival fewer away, and its
+  // first visit is the park itself.
+  uint32_t visit = std::max<uint32_t>(1, runner_point.visit());
+  if (runner_first != nullptr && key_of(*runner_first) == key_of(runner_point)) --visit;
+  if (visit > 0) {
+    schedule::Step to = hold_step(window, runner, runner_point);
+    to.kind = schedule::Step::Kind::kRun;
+    to.visit = static_cast<int>(visit);
+    to.text = "run " + runner + " until " + to.point + " and hold it there";
+    out.steps.push_back(std::move(to));
+    pb::Step data;
+    pb::Run* r = data.mutable_run();
+    r->set_actor(runner);
+    r->mutable_until()->set_line(runner_point.file() + ":" + std::to_string(runner_point.line()));
+    r->mutable_until()->set_function(runner_point.function());
+    if (visit > 1) r->set_visit(visit);
+    out.scenario.push_back(std::move(data));
+  }
+  add_run_to_end(out, held);
+  add_release(out, runner);
   return out;
 }
 

@@ -68,4 +68,12 @@ struct Schedule {
 Schedule schedule_for(const Window& window, const std::string& held, const pb::ExplorePoint& point,
                       const std::string& runner, const pb::ExplorePoint* runner_first);
 
+// Depth 2: hold `held` at `point`; park `runner` at `runner_first` until
+// then; run `runner` until `runner_point` (its visit, counted like the
+// trace's) and hold it there; run `held` to the end of its operations;
+// release `runner`. `runner_first` null: the runner is not parked.
+Schedule schedule_depth2(const Window& window, const std::string& held, const pb::ExplorePoint& point,
+                         const std::string& runner, const pb::ExplorePoint* runner_first,
+                         const pb::ExplorePoint& runner_point);
+
 }  // namespace racerig::explore

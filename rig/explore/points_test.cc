@@ -90,5 +90,55 @@ TEST(PointsTest, AScheduleHoldsAtEveryAddressOfThePointParksTheRunnerAndRunsItTo
   EXPECT_EQ(schedule_for(w, "faulter", p, "flipper", nullptr).steps.size(), 3u);
 }
 
+pb::ExplorePoint point(const std::string& function, uint32_t line, uint32_t visit) {
+  pb::ExplorePoint p;
+  p.set_function(function);
+  p.set_file("fs/xfs/xfs_file.c");
+  p.set_line(line);
+  p.set_visit(visit);
+  return p;
+}
+
+TEST(PointsTest, ADepthTwoScheduleRunsTheRunnerToItsPointThenTheHeldOneToItsEnd) {
+  const Window w = seed_window();
+  const pb::ExplorePoint p = point("__xfs_filemap_fault", 1348, 1);
+  const pb::ExplorePoint first = point("xfs_fileattr_set", 1300, 1);
+  const pb::ExplorePoint q = point("__xfs_filemap_fault", 1373, 2);
+  Schedule s = schedule_depth2(w, "faulter", p, "flipper", &first, q);
+  ASSERT_EQ(s.steps.size(), 5u);
+  EXPECT_EQ(s.steps[0].kind, schedule::Step::Kind::kHold);
+  EXPECT_EQ(s.steps[1].kind, schedule::Step::Kind::kHold);  // the park
+  EXPECT_EQ(s.steps[2].kind, schedule::Step::Kind::kRun);
+  EXPECT_EQ(s.steps[2].actor, "flipper");
+  EXPECT_EQ(s.steps[2].addrs, (std::vector<GuestAddr>{GuestAddr(0x120), GuestAddr(0x122)}));
+  EXPECT_EQ(s.steps[2].visit, 2);
+  EXPECT_EQ(s.steps[3].kind, schedule::Step::Kind::kRunToEnd);
+  EXPECT_EQ(s.steps[3].actor, "faulter");
+  EXPECT_EQ(s.steps[4].kind, schedule::Step::Kind::kRelease);
+  EXPECT_EQ(s.steps[4].actor, "flipper");
+  ASSERT_EQ(s.scenario.size(), 5u);
+  EXPECT_EQ(s.scenario[2].run().actor(), "flipper");
+  EXPECT_EQ(s.scenario[2].run().until().line(), "fs/xfs/xfs_file.c:1373");
+  EXPECT_EQ(s.scenario[2].run().until().function(), "__xfs_filemap_fault");
+  EXPECT_EQ(s.scenario[2].run().visit(), 2u);
+  EXPECT_TRUE(s.scenario[3].run().until_done());
+  EXPECT_EQ(s.scenario[4].release().actor(), "flipper");
+}
+
+TEST(PointsTest, TheRunnersParkCountsAsItsFirstVisitOfItsFirstPoint) {
+  const Window w = seed_window();
+  const pb::ExplorePoint p = point("__xfs_filemap_fault", 1348, 1);
+  const pb::ExplorePoint first = point("xfs_fileattr_set", 1300, 1);
+  // q is the park itself: no run step, the runner stays where it is parked.
+  Schedule at_park = schedule_depth2(w, "faulter", p, "flipper", &first, first);
+  ASSERT_EQ(at_park.steps.size(), 4u);
+  EXPECT_EQ(at_park.steps[2].kind, schedule::Step::Kind::kRunToEnd);
+  // Its second visit is the next arrival after the park.
+  Schedule second = schedule_depth2(w, "faulter", p, "flipper", &first, point("xfs_fileattr_set", 1300, 2));
+  ASSERT_EQ(second.steps.size(), 5u);
+  EXPECT_EQ(second.steps[2].visit, 1);
+  EXPECT_EQ(second.scenario[2].run().visit(), 0u);  // the first arrival: no visit written
+}
+
 }  // namespace
 }  // namespace racerig::explore

@@ -35,6 +35,7 @@ Result<ExploreOutcome> run_explore(const JobEnv& env, const ExploreRequest& requ
 
   explore::ExploreOptions options;
   options.max_schedules = request.max_schedules;
+  options.depth = request.depth;
   options.on_schedule = [&](const pb::ExploredSchedule& done, int total) { observer.note(schedule_line(done, total)); };
   ExploreOutcome out;
   out.report = explore::explore(*ctx, options, [&](const std::string& line) { observer.note(line); });
@@ -93,6 +94,9 @@ Result<ExploreRequest> ExploreKind::from_wire(const Wire& wire, const std::files
   RACERIG_ASSIGN(request.scenario, scenario_arg(wire.scenario(), dir, 0));
   request.kernel = wire.kernel();
   request.max_schedules = wire.max_schedules();
+  if (wire.depth() > 2)
+    return make_error(ErrorKind::kInput, "depth " + std::to_string(wire.depth()) + ": explore's depth is 1 or 2");
+  request.depth = wire.depth() == 0 ? 1 : static_cast<int>(wire.depth());
   request.options = options;
   return request;
 }
@@ -103,6 +107,7 @@ Result<pb::SubmitExploreRequest> ExploreKind::to_wire(const Request& request, co
   RACERIG_ASSIGN(*wire.mutable_scenario(), scenario_ref(request.scenario));
   wire.set_kernel(request.kernel);
   wire.set_max_schedules(request.max_schedules);
+  wire.set_depth(static_cast<uint32_t>(request.depth));
   return wire;
 }
 

@@ -24,6 +24,7 @@ struct ExploreRequest {
   std::string scenario;   // a name under scenarios/, or a file; it must have explore {}
   std::string kernel;     // a variant of kernels/variants.textproto
   int max_schedules = 0;  // 0: every schedule; else at most this many (the first ones)
+  int depth = 1;          // 1 or 2 (explore::ExploreOptions::depth)
   run::RunOptions options;
 };
 

@@ -40,14 +40,17 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
 // The first run that failed the kernel (REPRODUCED, DEADLOCK, OTHER_OOPS), or nullptr.
 const pb::RunReport* failing_run(const pb::ReproduceReport& r) {
   for (const auto& run : r.runs())
-    if (run.verdict() == pb::REPRODUCED || run.verdict() == pb::DEADLOCK || run.verdict() == pb::OTHER_OOPS)
+    if (verdict::kernel_failed(run.verdict()))
       return &run;
   return nullptr;
 }
 
 // The map of one kernel, its schedules shown as they end.
-pb::ExploreReport explore_kernel(const run::RunContext& ctx, const std::string& label, JobObserver& observer) {
+pb::ExploreReport explore_kernel(const run::RunContext& ctx, const std::string& label, int depth,
+                                 JobObserver& observer) {
   explore::ExploreOptions eo;
+  eo.depth = depth;
+  eo.depth2_until_failure = true;
   eo.on_schedule = [&](const pb::ExploredSchedule& s, int total) {
     observer.note(label + ": schedule " + std::to_string(s.index()) + " of " + std::to_string(total) + ": " +
                   verdict::schedule_label(s) + ": " + verdict::verdict_name(s.verdict()) +
@@ -159,7 +162,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
                           " schedules from the cache (this kernel build, scenario and racerig explored before)");
             *v->mutable_control_map() = std::move(*cached);
           } else {
-            *v->mutable_control_map() = explore_kernel(*ctx, label, observer);
+            *v->mutable_control_map() = explore_kernel(*ctx, label, 1, observer);
             if (Status s = store_explore_map(options.work_dir, key, v->control_map()); !s.ok())
               observer.note(label + ": the map was not kept: " + s.error().message);
           }
@@ -169,7 +172,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
           observer.note(label + ": not explored: the scenario's own schedule already fails it (run " +
                         std::to_string(failed->run()) + ": " + verdict::verdict_name(failed->verdict()) + ")");
         } else {
-          *v->mutable_patched_map() = explore_kernel(*ctx, label, observer);
+          *v->mutable_patched_map() = explore_kernel(*ctx, label, request.explore_depth, observer);
         }
       }
     }
@@ -212,6 +215,10 @@ Result<ValidateRequest> ValidateKind::from_wire(const Wire& wire, const std::fil
   request.runs = wire.runs();
   request.cold = wire.cold();
   request.explore = !wire.no_explore();
+  if (wire.explore_depth() > 2)
+    return make_error(ErrorKind::kInput,
+                      "explore_depth " + std::to_string(wire.explore_depth()) + ": explore's depth is 1 or 2");
+  request.explore_depth = wire.explore_depth() == 0 ? 1 : static_cast<int>(wire.explore_depth());
   request.options = options;
   return request;
 }
@@ -230,6 +237,7 @@ Result<pb::SubmitValidateRequest> ValidateKind::to_wire(const Request& request, 
   wire.set_runs(request.runs);
   wire.set_cold(request.cold);
   wire.set_no_explore(!request.explore);
+  wire.set_explore_depth(static_cast<uint32_t>(request.explore_depth));
   return wire;
 }
 

@@ -34,6 +34,9 @@ struct ValidateRequest {
   // A scenario with an explore {} block is also explored on each kernel
   // (verdict::classify_explored); false: its own schedule only (--no-explore).
   bool explore = true;
+  // The patched kernel's exploration depth (1 or 2); the control is
+  // explored at depth 1. Depth 2 stops at its first failure.
+  int explore_depth = 1;
   run::RunOptions options;
 };
 

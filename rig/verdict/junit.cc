@@ -104,7 +104,7 @@ std::string map_text(const pb::ExploreReport& m) {
   std::string failing;
   for (const auto& e : m.schedules()) {
     ++counts[std::string(verdict_name(e.verdict())) + (e.serialized() ? " (serialized)" : "")];
-    if (e.verdict() == pb::REPRODUCED || e.verdict() == pb::DEADLOCK || e.verdict() == pb::OTHER_OOPS)
+    if (kernel_failed(e.verdict()))
       failing += "\n  " + schedule_label(e) + ": " + verdict_name(e.verdict());
   }
   std::string out = "explored " + std::to_string(m.schedules_size()) + " points" +

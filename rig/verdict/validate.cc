@@ -120,9 +120,13 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
 }
 
 std::string schedule_label(const pb::ExploredSchedule& s) {
-  const pb::ExplorePoint& p = s.point();
-  return s.held() + " at " + p.function() + " " + p.file() + ":" + std::to_string(p.line()) + " #" +
-         std::to_string(p.visit()) + " while " + s.runner() + " runs";
+  auto name = [](const pb::ExplorePoint& p) {
+    return p.function() + " " + p.file() + ":" + std::to_string(p.line()) + " #" + std::to_string(p.visit());
+  };
+  if (s.depth() == 2)
+    return s.held() + " at " + name(s.point()) + ", " + s.runner() + " to " + name(s.runner_point()) + ", then " +
+           s.held() + " finishes";
+  return s.held() + " at " + name(s.point()) + " while " + s.runner() + " runs";
 }
 
 pb::ValidationResult classify_explored(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
@@ -143,11 +147,17 @@ pb::ValidationResult classify_explored(const pb::ReproduceReport& control, const
   // The patched kernel failing at any point is NOT_FIXED, whatever the rest.
   std::vector<const pb::ExploredSchedule*> failing;
   for (const auto& s : patched_map.schedules())
-    if (s.verdict() == pb::REPRODUCED || s.verdict() == pb::DEADLOCK || s.verdict() == pb::OTHER_OOPS)
+    if (kernel_failed(s.verdict()))
       failing.push_back(&s);
+  // Named in this order: forced failures first, then the deeper schedules
+  // (a depth-2 pair says more than a depth-1 tail after a serialization).
+  std::stable_sort(failing.begin(), failing.end(), [](const pb::ExploredSchedule* a, const pb::ExploredSchedule* b) {
+    if (a->serialized() != b->serialized()) return !a->serialized();
+    return a->depth() > b->depth();
+  });
   if (!failing.empty()) {
     *reason = "the patched kernel fails at " + std::to_string(failing.size()) + " of " +
-              std::to_string(patched_map.schedules_size()) + " explored points: ";
+              std::to_string(patched_map.schedules_size()) + " explored schedules: ";
     for (size_t i = 0; i < failing.size(); ++i) {
       if (i == 5) {
         *reason += "; and " + std::to_string(failing.size() - 5) + " more (the map lists them)";
@@ -175,6 +185,11 @@ pb::ValidationResult classify_explored(const pb::ReproduceReport& control, const
   }
   if (patched_map.schedules_size() == 0) {
     *reason = "the patched kernel's trace gave no point to explore";
+    return pb::INCONCLUSIVE;
+  }
+  if (patched_map.total() > patched_map.schedules_size()) {
+    *reason = "the patched kernel's exploration stopped after " + std::to_string(patched_map.schedules_size()) +
+              " of its " + std::to_string(patched_map.total()) + " planned schedules";
     return pb::INCONCLUSIVE;
   }
   int exercised = 0, serialized = 0, unreachable = 0;

@@ -23,12 +23,14 @@ pb::ValidationResult classify(const pb::ReproduceReport& control, const pb::Repr
 // finished or exited without reaching its point: SCHEDULE_NOT_REACHED).
 // NOT_FIXED names each failing point (function file:line #visit and
 // direction). An infrastructure error or a map that could not be made is
-// ERROR; a STALLED schedule INCONCLUSIVE.
+// ERROR; a STALLED schedule, or an exploration that stopped before its
+// planned schedules without a failure, INCONCLUSIVE.
 pb::ValidationResult classify_explored(const pb::ReproduceReport& control, const pb::ReproduceReport& patched,
                                        const pb::ExploreReport& control_map, const pb::ExploreReport& patched_map,
                                        std::string* reason);
 
-// "faulter at __xfs_filemap_fault fs/xfs/xfs_file.c:1348 #1 while flipper runs"
+// "faulter at __xfs_filemap_fault fs/xfs/xfs_file.c:1348 #1 while flipper runs";
+// depth 2: "faulter at P, flipper to Q, then faulter finishes".
 std::string schedule_label(const pb::ExploredSchedule& s);
 
 // The human table: scenario × kernel, verdict counts, result.

@@ -180,5 +180,40 @@ TEST(ValidateExploredTest, AControlThatReproducesNowhereIsInconclusiveAndAStallI
             pb::NOT_FIXED);
 }
 
+TEST(ValidateExploredTest, ADepthTwoFailureIsNamedWithBothPointsBeforeSerializedDepthOneTails) {
+  const auto control = runs("buggy", {pb::REPRODUCED});
+  const auto patched = runs("buggy+lock", {pb::NOT_REPRODUCED});
+  const auto control_map = map_of("buggy", {explored(1, "faulter", 1348, pb::REPRODUCED)});
+  pb::ExploredSchedule deep = explored(3, "faulter", 1381, pb::REPRODUCED, true);
+  deep.set_depth(2);
+  deep.mutable_runner_point()->set_function("xfs_ioctl_setattr_dax_invalidate");
+  deep.mutable_runner_point()->set_file("fs/xfs/xfs_ioctl.c");
+  deep.mutable_runner_point()->set_line(1220);
+  deep.mutable_runner_point()->set_visit(1);
+  const auto patched_map =
+      map_of("buggy+lock", {explored(1, "faulter", 1350, pb::NOT_REPRODUCED),
+                            explored(2, "flipper", 1400, pb::REPRODUCED, true), deep});
+  std::string why;
+  EXPECT_EQ(classify_explored(control, patched, control_map, patched_map, &why), pb::NOT_FIXED);
+  const std::string named =
+      "faulter at __xfs_filemap_fault fs/xfs/xfs_file.c:1381 #1, flipper to xfs_ioctl_setattr_dax_invalidate "
+      "fs/xfs/xfs_ioctl.c:1220 #1, then faulter finishes: REPRODUCED";
+  EXPECT_EQ(why.find(named), why.find(": ") + 2) << "named first: " << why;
+  EXPECT_NE(why.find("flipper at __xfs_filemap_fault fs/xfs/xfs_file.c:1400 #1 while faulter runs"), std::string::npos)
+      << why;
+}
+
+TEST(ValidateExploredTest, AnExplorationThatStoppedBeforeItsPlannedSchedulesIsNoProof) {
+  const auto control = runs("buggy", {pb::REPRODUCED});
+  const auto patched = runs("p", {pb::NOT_REPRODUCED});
+  auto patched_map = map_of("p", {explored(1, "faulter", 1, pb::NOT_REPRODUCED)});
+  patched_map.set_total(5);  // interrupted after one of five
+  std::string why;
+  EXPECT_EQ(classify_explored(control, patched, map_of("buggy", {explored(1, "faulter", 1, pb::REPRODUCED)}),
+                              patched_map, &why),
+            pb::INCONCLUSIVE);
+  EXPECT_NE(why.find("stopped after 1 of its 5 planned schedules"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace racerig::verdict

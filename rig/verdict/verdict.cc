@@ -119,6 +119,8 @@ std::string where(const pb::Oops& oops) {
 
 }  // namespace
 
+bool kernel_failed(pb::Verdict v) { return v == pb::REPRODUCED || v == pb::DEADLOCK || v == pb::OTHER_OOPS; }
+
 const char* verdict_name(pb::Verdict v) {
   // The generated name (static storage); "UNKNOWN" for unset or unknown values.
   if (v == pb::VERDICT_UNSPECIFIED || pb::Verdict_Name(v).empty()) return "UNKNOWN";

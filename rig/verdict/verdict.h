@@ -65,6 +65,10 @@ struct Evidence {
 
 const char* verdict_name(pb::Verdict v);
 
+// Whether a verdict is a failure of the kernel: REPRODUCED, DEADLOCK or
+// OTHER_OOPS (what makes a patched kernel NOT_FIXED).
+bool kernel_failed(pb::Verdict v);
+
 // Does this oops satisfy one of the expectation's oops clauses?
 bool oops_matches(const pb::Expectation& expect, const pb::Oops& oops);
 // Does this report end the schedule (and the run)? One that matches the

@@ -51,6 +51,22 @@ std::vector<std::string> xfs_file_c_6_1() {
   return lines;
 }
 
+// fs/xfs/xfs_file.c of 6.1 with a candidate patch applied (the candidates
+// that touch xfs_file.c change nothing else that the test reads).
+std::vector<std::string> xfs_file_c_6_1_with(const std::string& patch) {
+  const auto dir = std::filesystem::temp_directory_path() / ("racerig-explore-it-src-" + std::to_string(getpid()));
+  Ran r = run_shell("rm -rf " + dir.string() + " && mkdir -p " + dir.string() + "/fs/xfs && tar -xJOf " +
+                    "/usr/src/linux-source-6.1.tar.xz linux-source-6.1/fs/xfs/xfs_file.c > " + dir.string() +
+                    "/fs/xfs/xfs_file.c && patch -s -p1 -d " + dir.string() + " < " + patch + " && cat " +
+                    dir.string() + "/fs/xfs/xfs_file.c");
+  std::filesystem::remove_all(dir);
+  std::vector<std::string> lines;
+  if (r.exit_code != 0) return lines;
+  std::stringstream in(r.output);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 // The 1-based number of the first line at or after `from` containing `text`; 0 if none.
 int line_of(const std::vector<std::string>& lines, const std::string& text, int from) {
   for (int i = from; i <= static_cast<int>(lines.size()); ++i)
@@ -186,6 +202,56 @@ TEST(Explore, AHeldVcpuAnswersTheRunningActorsTlbShootdown) {
   bool returned = false;
   for (const auto& e : run.events()) returned |= e.what() == "returned" && e.actor() == "flipper";
   EXPECT_TRUE(returned) << "the flipper finished its flag change while the faulter was held";
+}
+
+// The lock-only candidate moves the window instead of closing it: once the
+// faulter dropped the MMAPLOCK, the flipper's writeback write-protects the
+// DAX pte the fault just installed, and the faulter's next store faults in
+// the new mode. Depth 1 cannot force that (run to its end, the flipper also
+// zaps the pte); depth 2 holds the faulter after the unlock, runs the
+// flipper to a point between its writeback and its invalidation, then lets
+// the faulter finish. NOT_FIXED on every invocation, naming that point.
+TEST(Explore, DepthTwoFailsTheLockOnlyCandidateOnEveryInvocationAfterTheUnlock) {
+  const auto src = xfs_file_c_6_1_with(candidate("serialize-mmaplock-lock-only.patch"));
+  ASSERT_GT(src.size(), 1000u) << "could not patch xfs_file.c of 6.1 with the lock-only candidate";
+  const int fn = line_of(src, "__xfs_filemap_fault(", 1);
+  const int unlock = line_of(src, "xfs_iunlock(XFS_I(inode), lock_mode);", fn);
+  const int caller = line_of(src, "xfs_filemap_fault(", unlock);
+  const int dax_return = line_of(src, "return __xfs_filemap_fault(vmf, PE_SIZE_PTE, true, lock_mode);", caller);
+  ASSERT_TRUE(fn && unlock && caller && dax_return) << fn << " " << unlock << " " << caller << " " << dax_return;
+  // After the unlock: the rest of __xfs_filemap_fault, or xfs_filemap_fault
+  // once that DAX fault returned.
+  auto after_unlock = [&](const pb::ExplorePoint& p) {
+    if (p.file() != "fs/xfs/xfs_file.c") return false;
+    if (p.function() == "__xfs_filemap_fault") return static_cast<int>(p.line()) > unlock;
+    return p.function() == "xfs_filemap_fault" && static_cast<int>(p.line()) >= dax_return;
+  };
+  for (int invocation = 1; invocation <= 3; ++invocation) {
+    SCOPED_TRACE("invocation " + std::to_string(invocation));
+    const std::string json = temp_json("lock-only-" + std::to_string(invocation));
+    Ran r = run_cli("validate --patch " + candidate("serialize-mmaplock-lock-only.patch") +
+                    " --scenario xfs-dax-flip-vs-write-fault --runs 1 --depth 2 --json " + json);
+    EXPECT_EQ(r.exit_code, 1) << "exit 1: NOT_FIXED\n" << r.output;
+    const auto report = read_report<pb::ValidateReport>(json);
+    ASSERT_EQ(report.scenarios_size(), 1) << r.output;
+    const auto& v = report.scenarios(0);
+    EXPECT_EQ(v.result(), pb::NOT_FIXED) << v.reason();
+    const auto& m = v.patched_map();
+    EXPECT_EQ(m.depth(), 2u);
+    const pb::ExploredSchedule* hit = nullptr;
+    for (const auto& s : m.schedules())
+      if (s.depth() == 2 && s.verdict() == pb::REPRODUCED && s.held() == "faulter" && after_unlock(s.point()))
+        hit = &s;
+    ASSERT_NE(hit, nullptr) << "no depth-2 failure with the faulter held after the unlock (line " << unlock
+                            << "): " << v.reason();
+    EXPECT_EQ(hit->runner(), "flipper");
+    EXPECT_TRUE(m.depth2_stopped_at_failure()) << "one failure is all NOT_FIXED needs";
+    EXPECT_LT(m.depth2_planned(), m.depth2_candidates()) << "depth 1 pruned nothing";
+    EXPECT_NE(v.reason().find(hit->point().function() + " fs/xfs/xfs_file.c:" + std::to_string(hit->point().line())),
+              std::string::npos)
+        << "the verdict names the point after the unlock: " << v.reason();
+    EXPECT_NE(hit->run().oops().headline().find("NULL pointer"), std::string::npos) << hit->run().oops().headline();
+  }
 }
 
 TEST(Explore, AnActorThatExitsBeforeItsHoldPointIsNotReachedAtOnce) {
