@@ -1,5 +1,5 @@
 // The options every racerigd client command shares (--server, --token-file,
-// --tls-ca) and their conversion to client::ServerOptions.
+// --tls-ca, --insecure-plaintext) and their conversion to client::ServerOptions.
 #pragma once
 
 #include <string>
@@ -12,12 +12,14 @@ namespace racerig::host {
 
 struct ServerArgs {
   std::string server, token_file, tls_ca;
+  bool insecure_plaintext = false;
   // client::ServerOptions; an empty --server means client::default_server().
   client::ServerOptions options() const {
     client::ServerOptions o;
     o.server = server.empty() ? client::default_server() : server;
     if (!token_file.empty()) o.token_file = token_file;
     if (!tls_ca.empty()) o.tls_ca = tls_ca;
+    o.insecure_plaintext = insecure_plaintext;
     return o;
   }
 };
@@ -28,6 +30,8 @@ inline void add_server_options(CLI::App& app, ServerArgs& target, const std::str
   app.add_option("--server", target.server, what)->type_name("unix:PATH|HOST:PORT");
   app.add_option("--token-file", target.token_file, "a file holding racerigd's bearer token alone")->type_name("FILE");
   app.add_option("--tls-ca", target.tls_ca, "PEM roots to check a TLS server with (connects with TLS)")->type_name("FILE");
+  app.add_flag("--insecure-plaintext", target.insecure_plaintext,
+               "send --token-file's token to a HOST:PORT server without TLS (a trusted network only)");
 }
 
 }  // namespace racerig::host

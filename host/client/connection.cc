@@ -34,6 +34,11 @@ Result<Connection> Connection::open(const ServerOptions& options) {
   Connection c;
   c.server_ = options.server;
   if (options.server.empty()) return make_error(ErrorKind::kInput, "--server: empty (want unix:PATH or HOST:PORT)");
+  const bool local = options.server.rfind("unix:", 0) == 0 || options.server.rfind("unix-abstract:", 0) == 0;
+  if (options.token_file && !local && !options.tls_ca && !options.insecure_plaintext)
+    return make_error(ErrorKind::kInput, "--server " + options.server + " with --token-file and no --tls-ca: the token "
+                                         "would cross the network in clear text; refusing (give --tls-ca FILE for a "
+                                         "TLS server, or --insecure-plaintext on a network you trust)");
   if (options.token_file) {
     RACERIG_ASSIGN(std::string token, read_file(*options.token_file, "the token file"));
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();

@@ -1,6 +1,7 @@
 // The CLI's connection to racerigd: --server unix:PATH|HOST:PORT, an
 // optional --token-file (the token alone) sent as "authorization: Bearer",
-// and --tls-ca for a TLS server.
+// and --tls-ca for a TLS server. A token goes over TCP only with TLS,
+// unless --insecure-plaintext says otherwise.
 #pragma once
 
 #include <memory>
@@ -18,12 +19,15 @@ struct ServerOptions {
   std::string server;                    // unix:PATH or HOST:PORT
   std::optional<std::string> token_file; // holds the token alone
   std::optional<std::string> tls_ca;     // PEM roots: connect with TLS
+  bool insecure_plaintext = false;       // send the token over TCP without TLS
 };
 
 class Connection {
  public:
   // Reads the token and makes the channel (it connects lazily). Errors name
-  // the file that could not be read or an empty token.
+  // the file that could not be read or an empty token; kInput when a token
+  // would go to a TCP server without TLS (no tls_ca) and insecure_plaintext
+  // is not set (a UNIX socket needs neither).
   static Result<Connection> open(const ServerOptions& options);
 
   pb::RaceRig::Stub& stub() { return *stub_; }

@@ -3,6 +3,8 @@
 // standard health service; jobs, events and reports live in SQLite under
 // --state. SIGINT/SIGTERM stop it cleanly: running jobs go back to the
 // queue. A SIGKILL loses nothing either: the next start requeues them.
+// Its state is private (umask 077, 0700 directories, 0600 files) and its
+// own: a second racerigd on the same --state refuses to start (a lock).
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
 #include "rig/service/local_runner.h"
+#include "rig/service/state_lock.h"
 #include "rig/service/store.h"
 #include "rig/service/worker_pool.h"
 
@@ -50,6 +53,7 @@ constexpr int kDefaultVcpusPerVm = 2;
 
 struct DaemonOptions {
   std::string socket = default_socket(), listen, tokens, tls_cert, tls_key, state = default_state_dir();
+  bool insecure_plaintext = false;  // --insecure-plaintext: tokens over TCP without TLS
   int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
   int max_queued = 64;
   host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
@@ -85,11 +89,25 @@ int serve(const DaemonOptions& args) {
   }
   if (!args.listen.empty() && !tokens)
     return fail("--listen " + args.listen + " without --tokens: refusing to serve TCP without authentication");
+  if (!args.listen.empty() && args.tls_cert.empty() && !args.insecure_plaintext)
+    return fail("--listen " + args.listen +
+                " without --tls-cert: the callers' tokens would cross the network in clear text; refusing "
+                "(give --tls-cert and --tls-key, or --insecure-plaintext on a network you trust)");
 
   const std::filesystem::path state = args.state;
   std::error_code ec;
   std::filesystem::create_directories(state / "jobs", ec);
   if (ec) return fail("creating the state directory " + state.string() + ": " + ec.message());
+  // Private whatever an older racerigd or the umask left: patches of
+  // embargoed fixes and the job database live here.
+  for (const auto& dir : {state, state / "jobs"}) {
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+    if (ec) return fail("chmod 700 " + dir.string() + ": " + ec.message());
+  }
+  // Held until we exit; taken before the store is touched (recover() would
+  // requeue the running daemon's jobs) and before the socket is replaced.
+  auto lock = service::StateLock::acquire(state);
+  if (!lock.ok()) return fail(lock.error().message);
   auto store = service::Store::open(state / "racerigd.db");
   if (!store.ok()) return fail(store.error().message);
   auto requeued = (*store)->recover(kMaxAttempts);
@@ -179,7 +197,10 @@ int main(int argc, char** argv) {
                "racerigd");
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--socket", o.socket, "the UNIX socket to serve on")->type_name("PATH")->capture_default_str();
-  app.add_option("--listen", o.listen, "also serve on TCP (needs --tokens)")->type_name("HOST:PORT");
+  app.add_option("--listen", o.listen, "also serve on TCP (needs --tokens, and --tls-cert unless --insecure-plaintext)")
+      ->type_name("HOST:PORT");
+  app.add_flag("--insecure-plaintext", o.insecure_plaintext,
+               "allow --listen without TLS: tokens cross the network in clear text (a trusted network only)");
   app.add_option("--tokens", o.tokens,
                  "bearer tokens: one \"NAME TOKEN\" or \"NAME TOKEN admin\" per line, '#' starts a comment; "
                  "a caller sees its own jobs, an admin everyone's")
@@ -198,5 +219,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  ::umask(077);  // everything the daemon creates is its own
   return racerig::racerigd::serve(o);
 }

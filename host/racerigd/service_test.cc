@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -40,16 +42,29 @@ constexpr const char* kPatch = "--- a/fs/xfs/xfs_file.c\n+++ b/fs/xfs/xfs_file.c
 
 // A runner that reports what the request asked for. While `hold` is set,
 // runs wait (for release() or their token) so tests can fill the queue.
+// With ignore_cancel, a held run notices its token (cancels_seen) but goes
+// on waiting for release and then ends as if nothing happened: a run that
+// ended by itself just as the cancel came.
 class FakeRunner : public service::JobRunner {
  public:
   pb::JobState run(pb::Job& job, jobs::JobObserver& observer, std::shared_ptr<process::CancelToken> cancel) override {
+    bool ignoring = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       ++started_;
       cv_.notify_all();
-      while (hold_ && !cancel->cancelled()) cv_.wait_for(lock, std::chrono::milliseconds(20));
+      bool seen = false;
+      while (hold_ && (ignore_cancel_ || !cancel->cancelled())) {
+        if (cancel->cancelled() && !seen) {
+          seen = true;
+          ++cancels_seen_;
+          cv_.notify_all();
+        }
+        cv_.wait_for(lock, std::chrono::milliseconds(20));
+      }
+      ignoring = ignore_cancel_;
     }
-    if (cancel->cancelled()) return pb::CANCELLED;
+    if (cancel->cancelled() && !ignoring) return pb::CANCELLED;
     observer.stage("buggy+fix", "applying fix.patch (plain diff)");
     observer.note("validating buggy+fix on buggy (1 runs per kernel)");
     pb::RunReport r;
@@ -118,13 +133,28 @@ class FakeRunner : public service::JobRunner {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(30), [&] { return started_ >= n; });
   }
+  void ignore_cancel(bool on) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ignore_cancel_ = on;
+  }
+  // Waits (up to 30 s) until held runs have noticed `n` cancelled tokens.
+  bool wait_cancels_seen(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return cancels_seen_ >= n; });
+  }
+  int started() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return started_;
+  }
   std::atomic<int> finished_{0};
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool hold_ = false;
+  bool ignore_cancel_ = false;
   int started_ = 0;
+  int cancels_seen_ = 0;
 };
 
 class ServiceTest : public ::testing::Test {
@@ -154,6 +184,7 @@ class ServiceTest : public ::testing::Test {
     store_ = std::move(*store);
     ASSERT_TRUE(store_->recover(3).ok());
     pool_ = std::make_unique<service::WorkerPool>(*store_, runner_, workers);
+    if (claim_hook_) pool_->set_claim_hook(claim_hook_);
     service::ServiceOptions options;
     options.max_queued = max_queued;
     core_ = std::make_unique<service::JobService>(*store_, *pool_, *catalog_, options);
@@ -239,10 +270,12 @@ class ServiceTest : public ::testing::Test {
   }
 
   // WatchJob's final status, with the events it sent in `events`.
-  grpc::Status watch_status(const std::string& id, const std::string& token, std::vector<pb::JobEvent>* events) {
+  grpc::Status watch_status(const std::string& id, const std::string& token, std::vector<pb::JobEvent>* events,
+                            int64_t after = 0) {
     auto c = ctx(token);
     pb::WatchJobRequest req;
     req.set_id(id);
+    req.set_after_seq(after);
     auto reader = stub_->WatchJob(c.get(), req);
     pb::JobEvent ev;
     while (reader->Read(&ev)) events->push_back(ev);
@@ -283,8 +316,21 @@ class ServiceTest : public ::testing::Test {
     return ids;
   }
 
+  // The stored events of a job, from the fixture's store.
+  std::vector<pb::JobEvent> stored_events(const std::string& id) {
+    auto events = store_->events_after(id, 0, 1000);
+    EXPECT_TRUE(events.ok()) << events.error().message;
+    return events.ok() ? *events : std::vector<pb::JobEvent>();
+  }
+  pb::Job stored_job(const std::string& id) {
+    auto job = store_->get(id);
+    EXPECT_TRUE(job.ok() && *job) << id;
+    return job.ok() && *job ? **job : pb::Job();
+  }
+
   fs::path dir_;
   jobs::JobEnv env_;
+  std::function<void(const pb::Job&)> claim_hook_;  // given to the pool by start()
   FakeRunner runner_;
   std::unique_ptr<service::TokenTable> tokens_;
   std::unique_ptr<service::Catalog> catalog_;
@@ -842,6 +888,133 @@ TEST_F(ServiceTest, MalformedExploreRequestsNameTheField) {
   pb::Job job;
   EXPECT_TRUE(submit_any(every, &job).ok()) << "0: every schedule";
   watch(job.id(), 0);
+}
+
+// Issue 24, item 4: a watch from at or past the Finished event has nothing
+// more to wait for: it ends at once, OK and empty, however far past.
+TEST_F(ServiceTest, WatchingAFinishedJobFromItsEndReturnsAtOnce) {
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  auto all = watch(job.id(), 0);
+  ASSERT_FALSE(all.empty());
+  ASSERT_TRUE(all.back().has_finished());
+  const int64_t last = all.back().seq();
+  for (int64_t after : {last, last + 1, last + 1000}) {
+    std::vector<pb::JobEvent> events;
+    grpc::Status st = watch_status(job.id(), kToken, &events, after);
+    EXPECT_TRUE(st.ok()) << "after_seq " << after << ": " << st.error_code() << " " << st.error_message();
+    EXPECT_TRUE(events.empty()) << "after_seq " << after;
+  }
+  std::vector<pb::JobEvent> tail;
+  ASSERT_TRUE(watch_status(job.id(), kToken, &tail, last - 1).ok());
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_TRUE(tail[0].has_finished());
+}
+
+// Issue 24, item 6: a shutdown puts back in the queue only the runs it
+// stopped. A run that ended by itself as the shutdown came is stored as it
+// ended; a run a client cancelled is stored CANCELLED; a run the shutdown
+// stopped is queued again.
+TEST_F(ServiceTest, ShutdownRequeuesOnlyTheRunsItStopped) {
+  // A run that ends SUCCEEDED although the shutdown cancelled its token.
+  runner_.hold(true);
+  runner_.ignore_cancel(true);
+  pb::Job ended;
+  ASSERT_TRUE(submit(validate_request(), &ended).ok());
+  runner_.wait_started(1);
+  std::thread stopper([&] { pool_->stop(); });
+  ASSERT_TRUE(runner_.wait_cancels_seen(1));  // the shutdown reached the run
+  runner_.hold(false);
+  stopper.join();
+  EXPECT_EQ(stored_job(ended.id()).state(), pb::SUCCEEDED);
+  for (const auto& e : stored_events(ended.id())) EXPECT_FALSE(e.has_requeued()) << e.DebugString();
+  stop();
+
+  // A run a client cancelled while the daemon stopped.
+  start(2);
+  runner_.hold(true);
+  pb::Job cancelled;
+  ASSERT_TRUE(submit(validate_request(), &cancelled).ok());
+  runner_.wait_started(2);
+  std::thread stopper2([&] { pool_->stop(); });
+  ASSERT_TRUE(runner_.wait_cancels_seen(2));  // stopping: the shutdown cancelled the token
+  pb::Job reply;
+  ASSERT_TRUE(cancel_job(cancelled.id(), kToken, &reply).ok());
+  runner_.hold(false);
+  stopper2.join();
+  const pb::Job c = stored_job(cancelled.id());
+  EXPECT_EQ(c.state(), pb::CANCELLED);
+  EXPECT_EQ(c.cancelled_by(), "ci");
+  for (const auto& e : stored_events(cancelled.id())) EXPECT_FALSE(e.has_requeued()) << e.DebugString();
+  stop();
+
+  // A run the shutdown stopped: queued again, for the next start.
+  runner_.ignore_cancel(false);
+  start(2);
+  runner_.hold(true);
+  pb::Job stopped;
+  ASSERT_TRUE(submit(validate_request(), &stopped).ok());
+  runner_.wait_started(3);
+  pool_->stop();
+  EXPECT_EQ(stored_job(stopped.id()).state(), pb::QUEUED);
+  EXPECT_TRUE(stored_events(stopped.id()).back().has_requeued());
+  runner_.hold(false);
+}
+
+// Issue 24, item 5: a cancel that lands after a worker claimed the job but
+// before it registered the job's token (where pool.cancel finds nothing to
+// stop) is honoured: the run never starts, the job is CANCELLED by its
+// caller, and Finished is its last event.
+TEST_F(ServiceTest, ACancelBetweenTheClaimAndTheRunIsHonoured) {
+  stop();
+  claim_hook_ = [this](const pb::Job& claimed) {
+    EXPECT_EQ(stored_job(claimed.id()).state(), pb::RUNNING) << "the hook runs after the claim";
+    auto r = core_->cancel(claimed.id(), service::Caller{"ci", false});
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  };
+  start(2);
+  const int started_before = runner_.started();
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  const pb::Job& done = events.back().finished().job();
+  EXPECT_EQ(done.state(), pb::CANCELLED);
+  EXPECT_EQ(done.cancelled_by(), "ci");
+  EXPECT_EQ(done.exit_code(), 3);
+  EXPECT_EQ(runner_.started(), started_before) << "the cancelled job never ran";
+  stop();  // the worker is done with it: what the store keeps is final
+  claim_hook_ = nullptr;
+  auto store = Store::open(dir_ / "racerigd.db");
+  ASSERT_TRUE(store.ok());
+  auto stored = (*store)->events_after(job.id(), 0, 1000);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_FALSE(stored->empty());
+  EXPECT_TRUE(stored->back().has_finished()) << "nothing after Finished: " << stored->back().DebugString();
+  int finished = 0;
+  for (const auto& e : *stored) finished += e.has_finished();
+  EXPECT_EQ(finished, 1);
+  start(2);  // for TearDown
+}
+
+// A cancel of a queued job ends it in the store, so no worker claims it.
+TEST_F(ServiceTest, ACancelledQueuedJobIsNeverClaimed) {
+  runner_.hold(true);
+  pb::Job first, second;
+  ASSERT_TRUE(submit(validate_request(), &first).ok());
+  runner_.wait_started(1);  // the one worker is busy with the first
+  ASSERT_TRUE(submit(validate_request(), &second).ok());
+  pb::Job reply;
+  ASSERT_TRUE(cancel_job(second.id(), kToken, &reply).ok());
+  EXPECT_EQ(reply.state(), pb::CANCELLED);
+  EXPECT_EQ(reply.error(), "cancelled by ci before it started");
+  runner_.hold(false);
+  watch(first.id(), 0);
+  EXPECT_EQ(runner_.started(), 1) << "the second job did not run";
+  auto claimed = store_->claim_next();
+  ASSERT_TRUE(claimed.ok());
+  EXPECT_FALSE(claimed->has_value());
 }
 
 TEST(TokenTable, ParsesNamesTokensAndComments) {

@@ -23,6 +23,10 @@ class TokenTable {
   // (missing token, a third word other than "admin", more than three words,
   // duplicate name or token, a token under 16 characters).
   static Result<TokenTable> parse(std::string_view text, const std::string& file_name);
+  // Reads and parses the tokens file after checking it is private: a regular
+  // file owned by root or by our effective user, that neither group nor
+  // others may read or write. kInput naming the file, why it is refused and
+  // the fix (chown, chmod 600).
   static Result<TokenTable> load(const std::filesystem::path& path);
 
   // The caller that `token` belongs to; nullopt for unknown tokens. Compares

@@ -117,6 +117,7 @@ ServiceResult<bool> JobService::watch(const std::string& id, const Caller& calle
     return service_error(Code::kInvalidArgument, "after_seq: negative (" + std::to_string(after_seq) + ")");
   int64_t seq = after_seq;
   while (!gone()) {
+    const uint64_t seen = store_.generation();  // before looking: no change is missed
     auto events = store_.events_after(id, seq, 100);
     if (!events.ok()) return internal(events.error());
     for (const auto& ev : *events) {
@@ -124,7 +125,14 @@ ServiceResult<bool> JobService::watch(const std::string& id, const Caller& calle
       seq = ev.seq();
       if (ev.has_finished()) return true;
     }
-    if (events->empty()) store_.wait_for_change(std::chrono::milliseconds(1000));
+    if (!events->empty()) continue;
+    // Nothing after `seq`: a job that has ended has sent its last event
+    // (Finished is stored with the end, and nothing after it), so a watch
+    // from at or past it is over.
+    auto now = store_.get(id);
+    if (!now.ok()) return internal(now.error());
+    if (!*now || (is_final((*now)->state()) && seq >= (*now)->last_event_seq())) return true;
+    store_.wait_for_change(seen, std::chrono::milliseconds(1000));
   }
   return false;
 }
@@ -159,15 +167,13 @@ ServiceResult<pb::Job> JobService::cancel(const std::string& id, const Caller& c
   if (job->submitter() != caller.name)  // an admin's: the daemon's log says so too
     std::fprintf(stderr, "racerigd: job %s of \"%s\" cancelled by admin \"%s\"\n", id.c_str(), job->submitter().c_str(),
                  caller.name.c_str());
-  if (pool_.cancel(id, caller.name)) return get(id, caller);  // the worker stores CANCELLED once the run has stopped
-  pb::Job cancelled = std::move(*job);
-  cancelled.set_state(pb::CANCELLED);
-  cancelled.set_cancelled_by(caller.name);
-  cancelled.set_error("cancelled by " + caller.name + " before it started");
-  cancelled.set_exit_code(3);
-  auto stored = store_.finish(cancelled);
-  if (!stored.ok()) return internal(stored.error());
-  pool_.cancel(id, caller.name);  // a worker may have taken it meanwhile
+  // The store decides against the claim: a queued job ends now and is never
+  // claimed; a claimed one is marked, and its worker, which reads the mark
+  // after registering its token, stops it (or never starts it) and stores
+  // CANCELLED once the run has stopped.
+  auto done = store_.cancel(id, caller.name);
+  if (!done.ok()) return internal(done.error());
+  if (*done == Store::Cancelled::kRequested) pool_.cancel(id, caller.name);
   return get(id, caller);
 }
 

@@ -44,14 +44,19 @@ class JobService {
   ServiceResult<pb::Job> get(const std::string& id, const Caller& caller);
   // Sends the job's events after `after_seq` in order, then waits for new
   // ones, until the Finished event was sent, `send` returns false (the
-  // client went away) or `gone()` says so. NOT_FOUND as get().
+  // client went away) or `gone()` says so. A job that has ended with
+  // `after_seq` at or past its Finished event returns at once (true,
+  // nothing sent). NOT_FOUND as get().
   ServiceResult<bool> watch(const std::string& id, const Caller& caller, int64_t after_seq,
                             const std::function<bool(const pb::JobEvent&)>& send, const std::function<bool()>& gone);
   // The jobs `caller` may see (an admin: everyone's), newest first, a page
   // at a time; INVALID_ARGUMENT for a bad page_size or page_token.
   ServiceResult<pb::ListJobsResponse> list(const pb::ListJobsRequest& request, const Caller& caller);
-  // Cancels a queued or running job; a finished one is returned unchanged.
-  // NOT_FOUND as get(). An admin's cancel of another's job is logged.
+  // Cancels a queued job (it never runs) or a running one (it is stopped and
+  // stored CANCELLED once its run stopped; the reply may still say RUNNING);
+  // a finished one is returned unchanged. A cancel racing a worker's claim
+  // is honoured either way (Store::cancel). NOT_FOUND as get(). An admin's
+  // cancel of another's job is logged.
   ServiceResult<pb::Job> cancel(const std::string& id, const Caller& caller);
   ServiceResult<pb::ListScenariosResponse> scenarios();
   ServiceResult<pb::ListKernelsResponse> kernels();

@@ -26,6 +26,10 @@ pb::JobState LocalRunner::run(pb::Job& job, jobs::JobObserver& observer, std::sh
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return failed(job, make_error(ErrorKind::kIo, "creating " + dir.string() + ": " + ec.message()));
+  // The job's patches and inline files are its submitter's alone (the
+  // daemon reads them; builds get their contents, not the directory).
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  if (ec) return failed(job, make_error(ErrorKind::kIo, "chmod 700 " + dir.string() + ": " + ec.message()));
   switch (job.request_case()) {
     case pb::Job::kReproduce:
       return jobs::run_submitted<jobs::ReproduceKind>(env_, options_, dir, job, observer, cancel);

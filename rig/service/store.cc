@@ -4,11 +4,21 @@
 // serialized pb::Job (request, report and all); events(job_id, seq, record)
 // with the serialized pb::JobEvent. The columns beside the records are for
 // queries only and are written from the record.
+//
+// Schema versions (PRAGMA user_version): 0 is a database of a racerigd that
+// did not version its schema (or a new, empty file); 1 has the same tables,
+// indexes and records, stamped. A cancel requested of a RUNNING job is its
+// record's cancelled_by, set before the job ends.
 #include "rig/service/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 namespace racerig::service {
 
@@ -119,7 +129,56 @@ pb::Job summary_of(const pb::Job& job) {
   return out;
 }
 
+namespace {
+
+// Creates `path` if missing and makes it (and its WAL files, which SQLite
+// creates with the database's mode) readable by the owner alone.
+Status make_private(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(ErrorKind::kIo, "opening the job store " + path.string() + ": " + std::strerror(errno));
+  const int rc = ::fchmod(fd, 0600);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return make_error(ErrorKind::kIo, "chmod 600 " + path.string() + ": " + std::strerror(err));
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string side = path.string() + suffix;
+    if (::chmod(side.c_str(), 0600) != 0 && errno != ENOENT)
+      return make_error(ErrorKind::kIo, "chmod 600 " + side + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Store::migrate() {
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  Stmt v(db_, "PRAGMA user_version");
+  if (!v.ok() || v.step() != SQLITE_ROW) return v.error("reading the schema version");
+  const int64_t version = v.integer(0);
+  if (version > kSchemaVersion)
+    return make_error(ErrorKind::kIo, "job store: schema version " + std::to_string(version) +
+                                          " was written by a newer racerigd; this one knows versions up to " +
+                                          std::to_string(kSchemaVersion));
+  if (version == kSchemaVersion) return Status::Ok();
+  // 0 -> 1: an unversioned database has version 1's tables (or none yet):
+  // create what is missing, check the columns the queries use, stamp it.
+  RACERIG_TRY(exec(kSchema));
+  for (const char* column : {"id", "state", "submitter", "request_id", "record"}) {
+    Stmt c(db_, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = ?");
+    if (!c.ok()) return c.error("reading the jobs table");
+    c.bind(1, std::string(column));
+    if (c.step() != SQLITE_ROW) return c.error("reading the jobs table");
+    if (c.integer(0) != 1)
+      return make_error(ErrorKind::kIo, std::string("job store: the unversioned jobs table has no \"") + column +
+                                            "\" column; it is not a racerigd database");
+  }
+  RACERIG_TRY(exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
+  return tx.commit();
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
+  RACERIG_TRY(make_private(path));
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   std::unique_ptr<Store> store(new Store(db));
@@ -128,7 +187,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
   sqlite3_busy_timeout(db, 5000);
   RACERIG_TRY(store->exec("PRAGMA journal_mode=WAL"));
   RACERIG_TRY(store->exec("PRAGMA synchronous=FULL"));
-  RACERIG_TRY(store->exec(kSchema));
+  if (Status s = store->migrate(); !s.ok())
+    return make_error(ErrorKind::kIo, path.string() + ": " + s.error().message);
   return store;
 }
 
@@ -152,9 +212,13 @@ void Store::changed() {
   change_cv_.notify_all();
 }
 
-void Store::wait_for_change(std::chrono::milliseconds timeout) {
+uint64_t Store::generation() {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  return generation_;
+}
+
+void Store::wait_for_change(uint64_t seen, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(change_mu_);
-  const uint64_t seen = generation_;
   change_cv_.wait_for(lock, timeout, [&] { return generation_ != seen; });
 }
 
@@ -268,9 +332,12 @@ Result<int64_t> Store::append_event(const std::string& job_id, pb::JobEvent even
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   RACERIG_TRY(tx.begun());
-  RACERIG_ASSIGN(int64_t seq, append_locked(id, std::move(event)));
   RACERIG_ASSIGN(auto job, get_locked(id));
   if (!job) return make_error(ErrorKind::kInput, "id: no job " + job_id);
+  if (is_final(job->state()))
+    return make_error(ErrorKind::kInput, "job " + job_id + " has ended (" + pb::JobState_Name(job->state()) +
+                                             "): no event is stored after its Finished event");
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, std::move(event)));
   job->set_last_event_seq(seq);
   RACERIG_TRY(put_locked(*job));
   RACERIG_TRY(tx.commit());
@@ -286,6 +353,13 @@ Result<pb::Job> Store::finish(pb::Job job) {
   RACERIG_ASSIGN(auto stored, get_locked(id));
   if (!stored) return make_error(ErrorKind::kInput, "id: no job " + job.id());
   if (is_final(stored->state())) return *stored;  // ended already (e.g. cancelled while queued): once only
+  RACERIG_ASSIGN(pb::Job done, finish_locked(id, std::move(job)));
+  RACERIG_TRY(tx.commit());
+  changed();
+  return done;
+}
+
+Result<pb::Job> Store::finish_locked(int64_t id, pb::Job job) {
   job.set_finished_unix_ms(now_unix_ms());
   pb::JobEvent ev;
   // The Finished event's seq is known before it is written: the record it
@@ -300,9 +374,40 @@ Result<pb::Job> Store::finish(pb::Job job) {
     for (auto& p : *ev.mutable_finished()->mutable_job()->mutable_validate()->mutable_patches()) p.clear_content();
   RACERIG_TRY(append_locked(id, ev));
   RACERIG_TRY(put_locked(job));
+  return job;
+}
+
+Result<Store::Cancelled> Store::cancel(const std::string& job_id, const std::string& by) {
+  RACERIG_ASSIGN(int64_t id, parse_id(job_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  RACERIG_ASSIGN(auto job, get_locked(id));
+  if (!job) return make_error(ErrorKind::kInput, "id: no job " + job_id);
+  if (is_final(job->state()) || !job->cancelled_by().empty()) return Cancelled::kAlready;
+  job->set_cancelled_by(by);
+  Cancelled what = Cancelled::kRequested;
+  if (job->state() == pb::QUEUED) {
+    job->set_state(pb::CANCELLED);
+    job->set_error("cancelled by " + by + " before it started");
+    job->set_exit_code(3);
+    RACERIG_TRY(finish_locked(id, std::move(*job)));
+    what = Cancelled::kNow;
+  } else {
+    RACERIG_TRY(put_locked(*job));
+  }
   RACERIG_TRY(tx.commit());
   changed();
-  return job;
+  return what;
+}
+
+Result<std::optional<std::string>> Store::cancel_requested(const std::string& job_id) {
+  RACERIG_ASSIGN(int64_t id, parse_id(job_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  RACERIG_ASSIGN(auto job, get_locked(id));
+  if (!job) return make_error(ErrorKind::kInput, "id: no job " + job_id);
+  if (job->cancelled_by().empty()) return std::optional<std::string>();
+  return std::optional<std::string>(job->cancelled_by());
 }
 
 Status Store::requeue(const std::string& job_id, const std::string& reason) {
@@ -312,6 +417,15 @@ Status Store::requeue(const std::string& job_id, const std::string& reason) {
   RACERIG_TRY(tx.begun());
   RACERIG_ASSIGN(auto job, get_locked(id));
   if (!job || job->state() != pb::RUNNING) return Status::Ok();
+  if (!job->cancelled_by().empty()) {  // a cancel was requested meanwhile: it stands
+    job->set_state(pb::CANCELLED);
+    job->set_exit_code(3);
+    job->set_error("cancelled by " + job->cancelled_by());
+    RACERIG_TRY(finish_locked(id, std::move(*job)));
+    RACERIG_TRY(tx.commit());
+    changed();
+    return Status::Ok();
+  }
   job->set_state(pb::QUEUED);
   pb::JobEvent ev;
   ev.mutable_requeued()->set_attempt(job->attempt() + 1);
@@ -339,6 +453,13 @@ Result<int> Store::recover(int max_attempts) {
   for (int64_t id : running) {
     RACERIG_ASSIGN(auto job, get(std::to_string(id)));
     if (!job) continue;
+    if (!job->cancelled_by().empty()) {  // cancelled while it ran: the cancel stands
+      job->set_state(pb::CANCELLED);
+      job->set_exit_code(3);
+      job->set_error("cancelled by " + job->cancelled_by() + " (the daemon stopped before the run did)");
+      RACERIG_TRY(finish(*job));
+      continue;
+    }
     if (job->attempt() >= max_attempts) {
       job->set_state(pb::INTERRUPTED);
       job->set_exit_code(3);

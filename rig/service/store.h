@@ -1,7 +1,9 @@
 // The job store: jobs, their events and their reports in one SQLite
 // database (WAL), so a daemon killed at any moment loses nothing that it
 // acknowledged. Every method is one transaction and thread-safe; events get
-// per-job sequence numbers 1, 2, 3, ... and wake waiters.
+// per-job sequence numbers 1, 2, 3, ... and wake waiters. The database and
+// its WAL files are the daemon's alone (0600); its schema carries a version
+// (PRAGMA user_version) and older ones are migrated on open.
 #pragma once
 
 #include <chrono>
@@ -22,7 +24,11 @@ namespace racerig::service {
 
 class Store {
  public:
-  // Opens (creating) the database at `path`, WAL mode.
+  // The schema version this build writes (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+  // Opens (creating, mode 0600) the database at `path`, WAL mode, and
+  // migrates an older schema to kSchemaVersion. kIo naming the file when it
+  // cannot be opened, or when its schema is newer than this build knows.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path);
   ~Store();
   Store(const Store&) = delete;
@@ -39,17 +45,34 @@ class Store {
   Result<std::optional<Inserted>> insert(pb::Job job, int max_queued);
 
   // The oldest QUEUED job, now RUNNING with attempt+1 and a Started event.
+  // A job cancelled while queued is CANCELLED, so it is never claimed.
   Result<std::optional<pb::Job>> claim_next();
+  // What cancel() did.
+  enum class Cancelled {
+    kNow,        // it was QUEUED: now CANCELLED, with its Finished event
+    kRequested,  // it was RUNNING: marked; its worker stores CANCELLED once the run stopped
+    kAlready,    // it had ended (or a cancel was already requested): unchanged
+  };
+  // Cancels a job on behalf of `by`, in one transaction with respect to
+  // claim_next(): a queued job ends here; a running one keeps `by` as its
+  // cancelled_by, which its worker reads (cancel_requested()) after claiming
+  // it. kInput for an unknown id.
+  Result<Cancelled> cancel(const std::string& job_id, const std::string& by);
+  // Who asked to cancel the RUNNING job `job_id`; nullopt when nobody did.
+  Result<std::optional<std::string>> cancel_requested(const std::string& job_id);
   // Appends an event to a job (seq and time assigned); returns its seq.
+  // kInput for an unknown job or one that has ended: nothing is stored after
+  // a job's Finished event.
   Result<int64_t> append_event(const std::string& job_id, pb::JobEvent event);
   // Stores a job's end (its state, report, exit code, error) and a Finished
   // event carrying the record, in one transaction.
   Result<pb::Job> finish(pb::Job job);
-  // A RUNNING job back to QUEUED (daemon shutdown), with a Requeued event.
+  // A RUNNING job back to QUEUED (daemon shutdown), with a Requeued event;
+  // CANCELLED instead when a cancel was requested. Other jobs: unchanged.
   Status requeue(const std::string& job_id, const std::string& reason);
   // At start-up: every RUNNING job (the daemon died under it) is queued
-  // again, or INTERRUPTED once it has had `max_attempts` starts. Returns
-  // how many were requeued.
+  // again, or INTERRUPTED once it has had `max_attempts` starts, or
+  // CANCELLED when a cancel was requested. Returns how many were requeued.
   Result<int> recover(int max_attempts);
 
   Result<std::optional<pb::Job>> get(const std::string& job_id);
@@ -62,8 +85,11 @@ class Store {
                                     const std::optional<std::string>& submitter, int64_t before_id, int limit);
   Result<int> count(pb::JobState state);
 
-  // Blocks until an event is appended anywhere or `timeout` passes.
-  void wait_for_change(std::chrono::milliseconds timeout);
+  // A counter that every stored change increments: read it before looking,
+  // then wait_for_change(it, ...) misses no change made in between.
+  uint64_t generation();
+  // Blocks until the generation differs from `seen` or `timeout` passes.
+  void wait_for_change(uint64_t seen, std::chrono::milliseconds timeout);
 
  private:
   explicit Store(sqlite3* db) : db_(db) {}
@@ -71,6 +97,9 @@ class Store {
   Result<std::optional<pb::Job>> get_locked(int64_t id);
   Status put_locked(const pb::Job& job);
   Result<int64_t> append_locked(int64_t id, pb::JobEvent event);
+  // Stores `job`'s end and its Finished event (see finish()).
+  Result<pb::Job> finish_locked(int64_t id, pb::Job job);
+  Status migrate();
   void changed();
 
   sqlite3* db_;

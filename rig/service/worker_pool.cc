@@ -2,6 +2,7 @@
 #include "rig/service/worker_pool.h"
 
 #include <cstdio>
+#include <optional>
 
 #include "rig/service/event_recorder.h"
 
@@ -74,35 +75,50 @@ void WorkerPool::work() {
 }
 
 void WorkerPool::run_job(pb::Job job) {
+  if (claim_hook_) claim_hook_(job);
   auto token = process::CancelToken::make();
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_[job.id()] = token;
     if (stopping_) token->cancel();
   }
-  EventRecorder recorder(store_, job.id());
-  pb::JobState state = runner_.run(job, recorder, token);
-  std::string by;
+  // A cancel that came between the claim and the line above found no token;
+  // it marked the job in the store first, so it is seen here.
+  std::optional<std::string> by;
+  if (auto asked = store_.cancel_requested(job.id()); !asked.ok())
+    std::fprintf(stderr, "racerigd: job %s: %s\n", job.id().c_str(), asked.error().message.c_str());
+  else if (*asked)
+    by = **asked;
+  if (by) token->cancel();
+  pb::JobState state = pb::CANCELLED;  // what a run that never started ended as
+  if (!token->cancelled()) {
+    EventRecorder recorder(store_, job.id());
+    state = runner_.run(job, recorder, token);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_.erase(job.id());
     if (auto it = cancelled_by_.find(job.id()); it != cancelled_by_.end()) {
-      by = it->second;
+      if (!by) by = it->second;
       cancelled_by_.erase(it);
     }
   }
-  if (stopping_) {
-    // Cancelled by the shutdown, not by a client: the job runs again later.
+  if (by) {  // a client's cancel: the job ends CANCELLED, whatever the run made of it
+    state = pb::CANCELLED;
+    job.set_cancelled_by(*by);
+    if (job.error().empty()) job.set_error("cancelled by " + *by);
+    job.set_exit_code(3);
+  } else if (stopping_ && state == pb::CANCELLED) {
+    // Stopped by the shutdown, not by a client: the job runs again later
+    // (or ends CANCELLED, if a client's cancel reached the store meanwhile).
     if (Status s = store_.requeue(job.id(), "the daemon stopped"); !s.ok())
       std::fprintf(stderr, "racerigd: job %s: %s\n", job.id().c_str(), s.error().message.c_str());
     return;
-  }
-  if (token->cancelled()) {
-    state = pb::CANCELLED;
-    job.set_cancelled_by(by);
-    if (job.error().empty()) job.set_error(by.empty() ? "cancelled" : "cancelled by " + by);
+  } else if (state == pb::CANCELLED) {
     job.set_exit_code(3);
+    if (job.error().empty()) job.set_error("cancelled");
   }
+  // A run that ended by itself while the daemon stopped is stored as it ended.
   job.set_state(state);
   auto stored = store_.finish(job);
   if (!stored.ok()) std::fprintf(stderr, "racerigd: job %s: %s\n", job.id().c_str(), stored.error().message.c_str());

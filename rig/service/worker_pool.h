@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,9 +33,15 @@ class WorkerPool {
   // the build or QEMU; the worker stores it as CANCELLED, cancelled by `by`.
   // False when no worker runs that job.
   bool cancel(const std::string& job_id, const std::string& by);
-  // Stops taking jobs, cancels the running ones and puts them back in the
-  // queue (they run again after a restart), then joins the threads.
+  // Stops taking jobs, cancels the running ones and puts those that the
+  // cancel stopped back in the queue (they run again after a restart), then
+  // joins the threads. A job whose run ended anyway is stored as it ended; a
+  // job a client cancelled is stored CANCELLED.
   void stop();
+  // Tests only: called on the worker's thread after it claimed `job` and
+  // before it registers the job's cancellation token (the window a cancel
+  // can race). Set before start().
+  void set_claim_hook(std::function<void(const pb::Job&)> hook) { claim_hook_ = std::move(hook); }
 
   // One worker's fitting count: every VM needs `vcpus_per_vm` host cores.
   static int default_workers(int vcpus_per_vm);
@@ -53,6 +60,7 @@ class WorkerPool {
   uint64_t wakes_ = 0;
   std::map<std::string, std::shared_ptr<process::CancelToken>> running_;
   std::map<std::string, std::string> cancelled_by_;  // job id → who cancelled it
+  std::function<void(const pb::Job&)> claim_hook_;
 };
 
 }  // namespace racerig::service

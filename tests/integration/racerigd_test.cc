@@ -3,6 +3,7 @@
 // not write (Python, python3-grpcio, stubs generated from proto/ at test
 // time), against real kernels under QEMU. Kill -9 and restart included.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +46,8 @@ class Daemon {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::ofstream(dir_ / "tokens") << "# test tokens\nci 0123456789abcdef-integration\n";
+    // racerigd refuses a tokens file that group or others can read.
+    fs::permissions(dir_ / "tokens", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
     std::ofstream(dir_ / "token") << "0123456789abcdef-integration\n";
     std::ofstream(dir_ / "wrong-token") << "0123456789abcdef-wrong\n";
   }
@@ -314,11 +317,66 @@ TEST(Racerigd, TcpWithTlsAndTokens) {
   Ran tls = run_shell(base + " --tls-ca " + cert);
   EXPECT_EQ(tls.exit_code, 0) << tls.output;
   Ran plain = run_shell(base);
-  EXPECT_NE(plain.exit_code, 0) << "a plaintext client gets nowhere: " << plain.output;
+  EXPECT_EQ(plain.exit_code, 2) << "the client keeps the token off a plaintext channel: " << plain.output;
+  EXPECT_NE(plain.output.find("--insecure-plaintext"), std::string::npos) << plain.output;
+  Ran insecure = run_shell(base + " --insecure-plaintext");
+  EXPECT_NE(insecure.exit_code, 0) << "a plaintext client gets nowhere: " << insecure.output;
   Ran wrong = run_shell("RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " jobs --server " +
                         server + " --tls-ca " + cert + " --token-file " + (d.dir() / "wrong-token").string());
   EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
   EXPECT_NE(wrong.output.find("UNAUTHENTICATED"), std::string::npos) << wrong.output;
+}
+
+// Issue 24: tokens cross TCP in clear text only when both sides are told
+// --insecure-plaintext.
+TEST(Racerigd, TcpWithTokensButWithoutTlsIsRefusedUnlessInsecurePlaintext) {
+  Daemon d("plaintext");
+  ASSERT_FALSE(d.start({"--listen", "127.0.0.1:0"})) << d.log();
+  EXPECT_NE(d.log().find("without --tls-cert"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("--insecure-plaintext"), std::string::npos) << d.log();
+  ASSERT_TRUE(d.start({"--listen", "127.0.0.1:0", "--insecure-plaintext"})) << d.log();
+  const std::string log = d.log();
+  const size_t at = log.rfind("(port ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string base = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN +
+                           " jobs --server 127.0.0.1:" + std::to_string(std::stoi(log.substr(at + 6))) +
+                           " --token-file " + (d.dir() / "token").string();
+  Ran refused = run_shell(base);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("clear text"), std::string::npos) << refused.output;
+  Ran told = run_shell(base + " --insecure-plaintext");
+  EXPECT_EQ(told.exit_code, 0) << told.output << d.log();
+}
+
+// Issue 24: a tokens file that others can read is refused, saying why.
+TEST(Racerigd, AWorldReadableTokensFileIsRefused) {
+  Daemon d("tokensmode");
+  fs::permissions(d.dir() / "tokens", fs::perms::others_read | fs::perms::group_read, fs::perm_options::add);
+  ASSERT_FALSE(d.start()) << d.log();
+  EXPECT_NE(d.log().find("mode 0644"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("chmod 600"), std::string::npos) << d.log();
+}
+
+// Issue 24: one state, one daemon. A second racerigd on the same --state
+// exits naming the first; the first keeps its socket and serves on.
+TEST(Racerigd, ASecondDaemonOnTheSameStateIsRefused) {
+  Daemon d("twice");
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string other_socket = (d.dir() / "second.sock").string();
+  // (timeout: a second daemon that wrongly started would serve forever)
+  Ran second = run_shell("timeout 60 " + std::string(RACERIGD_BIN) + " --socket " + other_socket + " --state " +
+                         (d.dir() / "state").string() + " --tokens " + (d.dir() / "tokens").string());
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find("already in use by racerigd pid "), std::string::npos) << second.output;
+  EXPECT_FALSE(fs::exists(other_socket)) << "the second one never served";
+  EXPECT_TRUE(fs::exists(d.socket())) << "the first one's socket is left alone";
+  Ran jobs = d.cli("jobs", "");
+  EXPECT_EQ(jobs.exit_code, 0) << "the first one still serves: " << jobs.output << d.log();
+  struct stat st {};
+  ASSERT_EQ(::stat((d.dir() / "state").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u) << "the state is private";
+  ASSERT_EQ(::stat((d.dir() / "state" / "racerigd.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "the job database is private";
 }
 
 TEST(Racerigd, TcpWithoutTokensIsRefusedAtStartUp) {
