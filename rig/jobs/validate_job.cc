@@ -37,10 +37,14 @@ pb::ReproduceReport run_many(const run::RunContext& ctx, int runs, const std::st
   return out;
 }
 
-// The first run that failed the kernel (REPRODUCED, DEADLOCK, OTHER_OOPS), or nullptr.
-const pb::RunReport* failing_run(const pb::ReproduceReport& r) {
+// The first run whose schedule forced a failure of the kernel, or nullptr:
+// REPRODUCED or OTHER_OOPS with the schedule enforced, or a DEADLOCK (the
+// lock cycle is the proof). A crash after a serialization depends on how
+// the released actors met: real, but the exploration still looks for a
+// schedule that forces one.
+const pb::RunReport* forced_failing_run(const pb::ReproduceReport& r) {
   for (const auto& run : r.runs())
-    if (verdict::kernel_failed(run.verdict()))
+    if (run.verdict() == pb::DEADLOCK || (verdict::kernel_failed(run.verdict()) && !run.serialized()))
       return &run;
   return nullptr;
 }
@@ -166,7 +170,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
             if (Status s = store_explore_map(options.work_dir, key, v->control_map()); !s.ok())
               observer.note(label + ": the map was not kept: " + s.error().message);
           }
-        } else if (const pb::RunReport* failed = failing_run(v->patched())) {
+        } else if (const pb::RunReport* failed = forced_failing_run(v->patched())) {
           // NOT_FIXED is proven already: exploring would only add points
           // (and a kernel that deadlocks makes every trace wait out its deadlines).
           observer.note(label + ": not explored: the scenario's own schedule already fails it (run " +
