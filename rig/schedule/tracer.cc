@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "rig/schedule/waits.h"
+
 namespace racerig::schedule {
 
 Tracer::Tracer(Target& target, TraceConfig config, google::protobuf::RepeatedPtrField<pb::TraceEvent>* trace)
@@ -69,6 +71,23 @@ Result<bool> Tracer::first_finished(const std::function<bool()>& first_done) {
   return true;  // not an actor: nothing to wait for
 }
 
+Result<std::string> Tracer::first_lock_wait() {
+  if (!tasks_.can_read_sleepers()) return std::string();
+  for (const auto& a : config_.actors) {
+    if (a.name != config_.first) continue;
+    auto cur = tasks_.current(a.vcpu);
+    if (cur.ok() && cur->comm == a.comm) return std::string();  // on its CPU
+    RACERIG_ASSIGN(uint64_t task, tasks_.find(a.comm));
+    if (task == 0) return std::string();
+    RACERIG_ASSIGN(uint32_t state, tasks_.state(task));
+    if (state == 0 || TaskReader::dead(state)) return std::string();
+    RACERIG_ASSIGN(auto stack, tasks_.stack(task));
+    if (classify_sleep(stack) != WaitKind::kLock) return std::string();
+    return where_text(stack);
+  }
+  return std::string();
+}
+
 Status Tracer::handle(const StopEvent& ev) {
   running_ = false;
   if (ev.kind != StopEvent::Kind::kBreakpoint || ev.vcpu < 0) return Status::Ok();
@@ -118,8 +137,17 @@ Result<bool> Tracer::run(Deadline deadline, const std::function<bool()>& done, s
       RACERIG_TRY(handle(*stop));
     }
     RACERIG_ASSIGN(bool finished, first_finished(first_done));
+    std::string lock;
+    if (!finished) {
+      RACERIG_ASSIGN(lock, first_lock_wait());
+      lock_streak_ = lock.empty() ? 0 : lock == lock_where_ ? lock_streak_ + 1 : 1;
+      lock_where_ = lock;
+    }
     if (finished)
       RACERIG_TRY(let_parked_go(config_.first + " finished its operations"));
+    else if (lock_streak_ >= config_.lock_confirmations)
+      RACERIG_TRY(let_parked_go(config_.first + " sleeps on a lock at " + lock +
+                                " (a parked actor may hold it): they were let go"));
     else if (park_deadline.expired())
       RACERIG_TRY(let_parked_go(config_.first + " did not finish within " + std::to_string(park_limit.count() / 1000) +
                                 " s while the others were parked: they were let go"));

@@ -8,7 +8,10 @@
 // parked (its vCPU held) at its first arrival in the window until `first`
 // finished its operations (or its task exited), then let go; so the trace of
 // `first` is the path it takes when it goes through the window before the
-// others, which is the path explore's schedules hold it on.
+// others, which is the path explore's schedules hold it on. When `first`
+// sleeps on a lock (a parked actor may hold it) on `lock_confirmations`
+// checks in a row at the same place, the parked actors are let go at once
+// instead of at the park limit.
 #pragma once
 
 #include <chrono>
@@ -38,6 +41,7 @@ struct TraceConfig {
   // error instead of running for ever.
   int max_hits = 200000;
   std::string first;  // the actor traced alone first (see above); empty: none
+  int lock_confirmations = 3;
 };
 
 class Tracer {
@@ -70,12 +74,17 @@ class Tracer {
   Status handle(const StopEvent& ev);
   // Whether `first` is finished: reported by the guest, or its task gone.
   Result<bool> first_finished(const std::function<bool()>& first_done);
+  // Where `first` sleeps on a lock ("rwsem_down_write_slowpath ← ..."), or
+  // empty when it does not (running, runnable, another wait). VM stopped.
+  Result<std::string> first_lock_wait();
   Status let_parked_go(const std::string& why);
 
   Target& target_;
   TraceConfig config_;
   google::protobuf::RepeatedPtrField<pb::TraceEvent>* trace_;
   TaskReader tasks_;
+  int lock_streak_ = 0;
+  std::string lock_where_;
   std::set<uint64_t> inserted_;
   std::set<int> on_bp_;  // vCPUs stopped on an inserted breakpoint
   std::set<int> parked_;  // vCPUs of actors parked until `first` finished

@@ -117,5 +117,47 @@ TEST(TracerTest, TheFirstActorIsTracedAloneWhileTheOthersAreParkedAtTheirFirstAr
   EXPECT_LT(exit_at, flipper_on);
 }
 
+// The deadlock candidate's shape: the traced actor sleeps on a lock that the
+// parked one holds. The parked actors are let go once the lock wait is
+// confirmed, not at the park limit (here longer than the test's deadline).
+TEST(TracerTest, ParkedActorsAreLetGoWhenTheFirstSleepsOnALock) {
+  constexpr uint64_t kSchedule = 0xffffffff81a00010, kRwsem = 0xffffffff81a11020, kIlock = 0xffffffff81320030;
+  Visit faulter_sleeps = at(0, kB, "faulter");
+  faulter_sleeps.waits_for = 3;  // the flipper's second arrival: after it was let go
+  faulter_sleeps.stack = {kSchedule, kRwsem, kIlock};
+  Visit faulter_done = at(0, 0x2000, "faulter");
+  faulter_done.actor_done = "faulter";
+  Visit flipper_done = at(1, 0x3000, "flipper");
+  flipper_done.actor_done = "flipper";
+  FakeTarget fake(2, {
+                         at(1, kC, "flipper"),  // 0: parked here, holding the lock
+                         at(0, kA, "faulter"),  // 1
+                         faulter_sleeps,        // 2: asleep until 3 ran
+                         at(1, kA, "flipper"),  // 3
+                         faulter_done,
+                         flipper_done,
+                     });
+  TraceConfig c = config();
+  c.first = "faulter";
+  c.symbolize = [&](GuestAddr a) -> std::string {
+    if (a.value() == kSchedule) return "__schedule+0x10/0x100";
+    if (a.value() == kRwsem) return "rwsem_down_read_slowpath+0x20/0x400";
+    if (a.value() == kIlock) return "xfs_ilock+0x30/0x80";
+    return a.hex();
+  };
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> trace;
+  Tracer tracer(fake, c, &trace);
+  ASSERT_TRUE(tracer.arm().ok());
+  auto done = [&] { return fake.poll().actors_done.size() == 2; };
+  auto r = tracer.run(Deadline::after(std::chrono::seconds(20)), done, std::chrono::milliseconds(1),
+                      [] { return false; }, /*park_limit=*/std::chrono::hours(1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(*r) << "the parked flipper was never let go";
+  std::string released;
+  for (const auto& e : trace)
+    if (e.what() == "trace_released") released = e.detail();
+  EXPECT_NE(released.find("faulter sleeps on a lock at rwsem_down_read_slowpath"), std::string::npos) << released;
+}
+
 }  // namespace
 }  // namespace racerig::schedule
