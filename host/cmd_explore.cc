@@ -28,6 +28,7 @@ struct ExploreArgs {
   std::string scenario, kernel, json, request_id, html, source, emit;
   int max_schedules = 0;  // 0: every schedule
   int depth = 1;
+  int vms = 0;  // 0: as the cores allow
   int cpus = run::RunOptions{}.cpus;
   bool kvm = false;
   ServerArgs server;
@@ -87,6 +88,7 @@ int run_explore(const ExploreArgs& args) {
   request.kernel = args.kernel;
   request.max_schedules = args.max_schedules;
   request.depth = args.depth;
+  request.vms = args.vms;
   request.options.cpus = args.cpus;
   request.options.kvm = args.kvm;
   request.options.work_dir = work_dir();
@@ -96,8 +98,8 @@ int run_explore(const ExploreArgs& args) {
   auto ready = [&]() -> Status {
     RACERIG_TRY(apply_vm_args(args.backend, args.restore, request.options));
     if (args.server.server.empty()) return Status::Ok();
-    if (args.kvm || args.cpus != run::RunOptions{}.cpus)
-      return make_error(ErrorKind::kInput, "--kvm and --cpus are for local runs, not --server");
+    if (args.kvm || args.cpus != run::RunOptions{}.cpus || args.vms != 0)
+      return make_error(ErrorKind::kInput, "--kvm, --cpus and --vms are for local runs, not --server");
     return check_no_vm_args_for_server(args.backend, args.restore);
   }();
   const auto end = ready.ok() ? run_job<jobs::ExploreKind>(request, args.server, args.request_id, printer)
@@ -137,6 +139,12 @@ Command add_explore_command(CLI::App& root) {
                   "run B to q and hold it, let A finish), pruned by depth 1")
       ->type_name("N")
       ->check(CLI::Range(1, 2))
+      ->capture_default_str();
+  app->add_option("--vms", o->vms,
+                  "how many VMs run schedules at once, each restored from the cached snapshot (0: the host's cores / "
+                  "the guest's vCPUs)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 64))
       ->capture_default_str();
   add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
   add_json_option(*app, o->json, "the report (the trace and every schedule)");

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "rig/dwarf/symbols.h"
 #include "rig/explore/points.h"
@@ -122,35 +125,86 @@ pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& opti
   if (options.max_schedules > 0 && static_cast<int>(plan.size()) > options.max_schedules)
     plan.resize(static_cast<size_t>(options.max_schedules));
 
-  // Runs plan[from...] as schedules from->index+1...; stops early when
-  // `stop` says so after a schedule.
+  // The VMs the schedules run on: the trace's runner, and more restored
+  // from the same cached snapshot when the host has the cores for them
+  // (options.vms; 0: host cores / guest vCPUs). loadvm keeps one VM: each
+  // of its runners would boot and save its own.
+  std::vector<std::unique_ptr<run::SnapshotRunner>> extra;
+  std::mutex mu;  // report, progress, the plan's cursor
+  const run::Progress locked_progress = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    progress(line);
+  };
+  auto add_vms = [&]() {
+    const int guest_cpus = std::max(1, ctx.options.cpus > 0 ? ctx.options.cpus : ctx.scenario.vcpus);
+    const int wanted = options.vms > 0 ? options.vms
+                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / guest_cpus);
+    report.set_vms(1);
+    if (wanted <= 1 || runner.method() != "incoming") return;
+    for (int k = 1; k < wanted && !process::cancelled(); ++k) {
+      auto r = std::make_unique<run::SnapshotRunner>(ctx);
+      if (Status s = r->prepare(progress); !s.ok()) {
+        progress("schedules run on " + std::to_string(k) + " VM(s): another one could not be prepared: " +
+                 s.error().message);
+        break;
+      }
+      extra.push_back(std::move(r));
+    }
+    report.set_vms(static_cast<uint32_t>(1 + extra.size()));
+    progress("schedules run on " + std::to_string(1 + extra.size()) + " VMs at once");
+  };
+
+  // Runs plan[from...] as schedules from+1...; each VM takes the next
+  // schedule when its last one ended. Stops taking new ones when `stop`
+  // says so after a schedule (those running finish). The report's
+  // schedules are in index order on return.
   total = static_cast<int>(plan.size());
   auto run_plan = [&](size_t from, const std::function<bool(const pb::ExploredSchedule&)>& stop) {
-    for (size_t i = from; i < plan.size() && !process::cancelled(); ++i) {
-      const Planned& p = plan[i];
-      const auto t = Clock::now();
-      runner.expect_runs(static_cast<int>(plan.size() - i - 1));
-      run::SnapshotRunner::Schedule s{p.schedule.steps, {}};
-      pb::RunReport r = runner.run(static_cast<int>(i) + 1, progress, {}, &s);
-      pb::ExploredSchedule& e = *report.add_schedules();
-      e.set_index(static_cast<int>(i) + 1);
-      e.set_held(p.held);
-      *e.mutable_point() = p.point;
-      e.set_runner(p.runner);
-      e.set_depth(p.runner_point == nullptr ? 1 : 2);
-      if (p.runner_point != nullptr) *e.mutable_runner_point() = *p.runner_point;
-      e.set_verdict(r.verdict());
-      e.set_serialized(r.serialized());
-      e.set_reason(r.reason());
-      e.set_wall_ms(ms_since(t));
-      for (const auto& step : p.schedule.scenario) *e.add_schedule() = step;
-      *e.mutable_run() = kept(std::move(r), e.verdict());
-      if (e.verdict() == pb::REPRODUCED) report.set_reproduced(report.reproduced() + 1);
-      if (options.on_schedule) options.on_schedule(e, total);
-      if (stop && stop(e)) return true;
-    }
-    return false;
+    size_t next = from;
+    bool stopped = false;
+    auto work = [&](run::SnapshotRunner& vm) {
+      while (true) {
+        size_t i;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (stopped || next >= plan.size() || process::cancelled()) return;
+          i = next++;
+          // A standby restore only when this VM is likely to take another.
+          vm.expect_runs(static_cast<int>(std::min<size_t>(1, plan.size() - next)));
+        }
+        const Planned& p = plan[i];
+        const auto t = Clock::now();
+        run::SnapshotRunner::Schedule s{p.schedule.steps, {}};
+        pb::RunReport r = vm.run(static_cast<int>(i) + 1, locked_progress, {}, &s);
+        std::lock_guard<std::mutex> lock(mu);
+        pb::ExploredSchedule& e = *report.add_schedules();
+        e.set_index(static_cast<int>(i) + 1);
+        e.set_held(p.held);
+        *e.mutable_point() = p.point;
+        e.set_runner(p.runner);
+        e.set_depth(p.runner_point == nullptr ? 1 : 2);
+        if (p.runner_point != nullptr) *e.mutable_runner_point() = *p.runner_point;
+        e.set_verdict(r.verdict());
+        e.set_serialized(r.serialized());
+        e.set_reason(r.reason());
+        e.set_wall_ms(ms_since(t));
+        for (const auto& step : p.schedule.scenario) *e.add_schedule() = step;
+        *e.mutable_run() = kept(std::move(r), e.verdict());
+        if (e.verdict() == pb::REPRODUCED) report.set_reproduced(report.reproduced() + 1);
+        if (options.on_schedule) options.on_schedule(e, total);
+        if (stop && stop(e)) stopped = true;
+      }
+    };
+    std::vector<std::thread> threads;
+    for (auto& vm : extra) threads.emplace_back([&work, &vm] { work(*vm); });
+    work(runner);
+    for (auto& t : threads) t.join();
+    auto* all = report.mutable_schedules();
+    std::sort(all->pointer_begin(), all->pointer_end(),
+              [](const pb::ExploredSchedule* a, const pb::ExploredSchedule* b) { return a->index() < b->index(); });
+    return stopped;
   };
+  add_vms();
   report.set_depth(1);
   progress(std::to_string(total) + " schedules to run");
   run_plan(0, {});

@@ -36,6 +36,7 @@ Result<ExploreOutcome> run_explore(const JobEnv& env, const ExploreRequest& requ
   explore::ExploreOptions options;
   options.max_schedules = request.max_schedules;
   options.depth = request.depth;
+  options.vms = request.vms;
   options.on_schedule = [&](const pb::ExploredSchedule& done, int total) { observer.note(schedule_line(done, total)); };
   ExploreOutcome out;
   out.report = explore::explore(*ctx, options, [&](const std::string& line) { observer.note(line); });

@@ -25,6 +25,7 @@ struct ExploreRequest {
   std::string kernel;     // a variant of kernels/variants.textproto
   int max_schedules = 0;  // 0: every schedule; else at most this many (the first ones)
   int depth = 1;          // 1 or 2 (explore::ExploreOptions::depth)
+  int vms = 0;            // VMs at once (explore::ExploreOptions::vms); 0: as the cores allow
   run::RunOptions options;
 };
 

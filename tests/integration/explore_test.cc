@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -252,6 +253,34 @@ TEST(Explore, DepthTwoFailsTheLockOnlyCandidateOnEveryInvocationAfterTheUnlock) 
         << "the verdict names the point after the unlock: " << v.reason();
     EXPECT_NE(hit->run().oops().headline().find("NULL pointer"), std::string::npos) << hit->run().oops().headline();
   }
+}
+
+// Schedules on two VMs at once, each restored from the same cached
+// snapshot: the same schedules, in index order, with the same verdicts where
+// the schedule forced one (serialized tails may differ between any two runs).
+TEST(Explore, SchedulesOnTwoVmsAtOnceAgreeWithOneVm) {
+  std::map<int, pb::ExploreReport> maps;
+  for (int vms : {1, 2}) {
+    const std::string json = temp_json("vms-" + std::to_string(vms));
+    Ran r = run_cli("explore --scenario xfs-dax-flip-vs-write-fault --kernel buggy --max-schedules 8 --vms " +
+                    std::to_string(vms) + " --json " + json);
+    EXPECT_EQ(r.exit_code, 0) << "the first points of buggy reproduce\n" << r.output;
+    maps[vms] = read_report<pb::ExploreReport>(json);
+    ASSERT_TRUE(maps[vms].error().empty()) << maps[vms].error();
+    EXPECT_EQ(maps[vms].vms(), static_cast<uint32_t>(vms)) << r.output;
+    ASSERT_EQ(maps[vms].schedules_size(), 8) << r.output;
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(maps[vms].schedules(i).index(), i + 1) << "in index order";
+  }
+  int forced = 0;
+  for (int i = 0; i < 8; ++i) {
+    const auto& one = maps[1].schedules(i);
+    const auto& two = maps[2].schedules(i);
+    EXPECT_EQ(one.held() + " " + one.point().ShortDebugString(), two.held() + " " + two.point().ShortDebugString());
+    if (one.serialized() || two.serialized()) continue;
+    ++forced;
+    EXPECT_EQ(one.verdict(), two.verdict()) << "schedule " << i + 1 << ": " << one.reason() << " | " << two.reason();
+  }
+  EXPECT_GT(forced, 0) << "no forced schedule to compare";
 }
 
 TEST(Explore, AnActorThatExitsBeforeItsHoldPointIsNotReachedAtOnce) {
