@@ -21,7 +21,10 @@ struct ExecConfig {
   std::string links_dir = "/tmp/racerig-exec";
   std::chrono::milliseconds default_timeout{30000};  // Exec.timeout_ms 0
   std::chrono::milliseconds max_timeout{55000};      // cap on any Exec.timeout_ms
-  size_t output_limit = 64 * 1024;                   // kept of stdout, and of stderr
+  // Kept of stdout, and of stderr. The event is one line to the host, whose
+  // reader takes lines up to 64 KiB (rig/machine/line_buffer.h): both
+  // streams, escaped (at most 2 bytes a byte), must fit with room to spare.
+  size_t output_limit = 8 * 1024;
 };
 
 // Runs `op` to its end: the program's exit, a killing signal, or its

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include "guest/agent/event_line.h"
 #include "guest/agent/ops.h"
 #include "guest/agent/test_util.h"
 
@@ -78,8 +79,22 @@ TEST_F(ExecTest, OutputIsBoundedAndTheEventSaysWhatWasCut) {
   EXPECT_EQ(e.kind(), pb::AgentEvent::OP_OK) << e.message();
   EXPECT_EQ(e.stdout_text().size(), config.output_limit);
   EXPECT_EQ(e.stdout_cut(), 100000000u - config.output_limit);
-  EXPECT_NE(e.message().find("stdout 100000000 bytes (99934464 cut, the first 65536 kept)"), std::string::npos)
+  EXPECT_NE(e.message().find("stdout 100000000 bytes (" + std::to_string(100000000u - config.output_limit) +
+                             " cut, the first " + std::to_string(config.output_limit) + " kept)"),
+            std::string::npos)
       << e.message();
+}
+
+// The worst output for the event line (every byte escaped, on both streams)
+// still fits the host's 64 KiB line limit.
+TEST_F(ExecTest, TheEventLineStaysUnderTheHostsLineLimit) {
+  program("newlines", "/usr/bin/head -c 1000000 /dev/zero | /usr/bin/tr '\\0' '\\n'; "
+                      "/usr/bin/head -c 1000000 /dev/zero | /usr/bin/tr '\\0' '\\\\' >&2");
+  pb::AgentEvent e = run(R"(exec { program: "newlines" })");
+  EXPECT_EQ(e.kind(), pb::AgentEvent::OP_OK) << e.message();
+  EXPECT_EQ(e.stdout_text(), std::string(config.output_limit, '\n'));
+  EXPECT_EQ(e.stderr_text(), std::string(config.output_limit, '\\'));
+  EXPECT_LT(format_event_line(e).size(), 64u * 1024u);
 }
 
 TEST_F(ExecTest, AProgramThatNeverEndsIsKilledWithEveryProcessItStarted) {
