@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 
 #include "guest/agent/actors.h"
 #include "guest/agent/plan.h"
@@ -102,13 +103,17 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
     return AgentEnd::kDone;
   }
 
+  // A program's own timeout ends before the agent gives up on its actor, so
+  // that the exec op itself reports it (actor, program, reason).
+  OpEnv ops = config.ops;
+  ops.exec.max_timeout = std::min(ops.exec.max_timeout, config.actor_limit - config.actor_limit / 10);
   // Files the prepare ops open stay open (in the agent) until the end.
-  OpRunner prepare(config.ops);
+  OpRunner prepare(ops);
   std::string failure;
   if (run_agent_ops(w.prepare(), "prepare", prepare, reporter, true, &failure) > 0)
     return fatal("prepare failed: " + failure);
 
-  auto group = ActorGroup::start(w, reporter, config.ops, Deadline::after(config.start_limit));
+  auto group = ActorGroup::start(w, reporter, ops, Deadline::after(config.start_limit));
   if (!group.ok()) return fatal("starting the actors: " + group.error().message);
   {
     pb::AgentEvent ready;
@@ -149,7 +154,7 @@ AgentEnd run_agent(const AgentConfig& config, Reporter::Clock::time_point start)
                  " s after release: " + names);
   }
 
-  OpRunner check(config.ops);
+  OpRunner check(ops);
   std::string check_failure;
   int failed_checks = run_agent_ops(w.check(), "check", check, reporter, false, &check_failure);
   pb::AgentEvent done = done_event(group->actors(), w.check_size(), w.check_size(), failed_checks);

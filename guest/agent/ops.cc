@@ -167,6 +167,7 @@ pb::AgentEvent OpRunner::run(const pb::Op& op) {
       break;
     }
     case pb::Op::kFlipLoop: st = flip_loop(op.flip_loop()); break;
+    case pb::Op::kExec: st = run_exec(op.exec(), env_.exec, &ev); break;
     case pb::Op::KIND_NOT_SET: st = OpStatus::invalid("the op has no kind set"); break;
   }
   ev.set_kind(st.ok ? pb::AgentEvent::OP_OK : pb::AgentEvent::OP_FAILED);

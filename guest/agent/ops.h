@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "guest/agent/exec.h"
 #include "guest/agent/op_status.h"
 #include "proto/racerig.pb.h"
 #include "rig/base/scoped_fd.h"
@@ -20,6 +21,8 @@ struct OpEnv {
   // Where the agent writes the argument of the host's go line ("go 1234"),
   // for fsx ops with seed_from_go.
   std::string go_seed_path = "/racerig-go-seed";
+  // exec ops: where programs are, their timeouts and output bounds.
+  ExecConfig exec;
 };
 
 class OpRunner {

@@ -48,6 +48,7 @@ std::string op_path(const pb::Op& op) {
     case pb::Op::kClose: return op.close().path();
     case pb::Op::kFsx: return op.fsx().path();
     case pb::Op::kFlipLoop: return op.flip_loop().path();
+    case pb::Op::kExec: return op.exec().program().empty() ? "" : std::string(kProgramsDir) + "/" + op.exec().program();
     case pb::Op::kDropCaches:
     case pb::Op::KIND_NOT_SET: return "";
   }

@@ -11,6 +11,8 @@
 namespace racerig::agent {
 
 inline constexpr char kPlanPath[] = "/racerig/plan.pb";
+// Where the host packs the scenario's programs (one file per program name).
+inline constexpr char kProgramsDir[] = "/racerig/programs";
 
 // Decodes a binary GuestPlan. kInput if the bytes are not one.
 Result<pb::GuestPlan> decode_plan(std::string_view bytes);
@@ -28,7 +30,8 @@ Status validate_plan(const pb::GuestPlan& plan, int ncpus);
 // no kind is set.
 std::string op_name(const pb::Op& op);
 
-// The op's path, empty for ops without one (drop_caches).
+// The op's path, empty for ops without one (drop_caches); an exec op's is
+// its program's path in the guest.
 std::string op_path(const pb::Op& op);
 
 // The comm the kernel will show for an actor: its name cut to 15 bytes.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 
 #include "guest/initramfs/cpio.h"
 #include "guest/initramfs/elf_deps.h"
@@ -190,7 +191,28 @@ RunInitramfs::~RunInitramfs() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
-Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, const pb::GuestPlan& plan) {
+Result<std::string> run_archive(const pb::GuestPlan& plan, const std::vector<RunFile>& files) {
+  CpioWriter w;
+  std::set<std::string> dirs{"/racerig"};
+  RACERIG_TRY(w.add_directory("/racerig", 0755));
+  RACERIG_TRY(w.add_file("/racerig/plan.pb", plan.SerializeAsString(), 0644));
+  for (const RunFile& f : files) {
+    if (f.guest_path.rfind("/racerig/", 0) != 0 || f.guest_path.find("/../") != std::string::npos)
+      return make_error(ErrorKind::kInput, "a run file's guest path must lie under /racerig/: " + f.guest_path);
+    // Parent directories first, each once.
+    for (size_t slash = f.guest_path.find('/', 9); slash != std::string::npos; slash = f.guest_path.find('/', slash + 1)) {
+      const std::string dir = f.guest_path.substr(0, slash);
+      if (dirs.insert(dir).second) RACERIG_TRY(w.add_directory(dir, 0755));
+    }
+    RACERIG_ASSIGN(std::string data, read_file(f.source, "a file for the guest", kMaxBaseImage));
+    RACERIG_TRY(w.add_file(f.guest_path, data, f.mode));
+  }
+  return w.finish();
+}
+
+Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, const pb::GuestPlan& plan,
+                                         const std::vector<RunFile>& files) {
+  RACERIG_ASSIGN(std::string extra, run_archive(plan, files));
   RACERIG_ASSIGN(std::string image, read_file(base, kMaxBaseImage));
   if (image.size() % 4 != 0)
     return make_error(ErrorKind::kInput, base.string() + " is " + std::to_string(image.size()) +
@@ -203,7 +225,7 @@ Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, cons
   if (fd < 0) return errno_error("creating a temp file in " + dir.string());
   ::close(fd);
   RunInitramfs out{std::filesystem::path(tmpl)};
-  RACERIG_TRY(write_file(out.path(), image + plan_archive(plan)));
+  RACERIG_TRY(write_file(out.path(), image + extra));
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
@@ -59,8 +60,20 @@ class RunInitramfs {
   std::filesystem::path path_;
 };
 
-// Writes base + plan_archive(plan) to a new file in the temp directory
-// ($TMPDIR or /tmp). kIo naming the file on failure.
-Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, const pb::GuestPlan& plan);
+// A host file packed into the run's archive (a scenario's program).
+struct RunFile {
+  std::string guest_path;       // absolute, under /racerig (e.g. /racerig/programs/pgrp)
+  std::filesystem::path source;  // read when the archive is written
+  uint32_t mode = 0755;
+};
+
+// plan_archive plus `files` (and their parent directories) in one archive.
+// kIo naming a file that cannot be read; kInput for a bad guest path.
+Result<std::string> run_archive(const pb::GuestPlan& plan, const std::vector<RunFile>& files);
+
+// Writes base + run_archive(plan, files) to a new file in the temp
+// directory ($TMPDIR or /tmp). kIo naming the file on failure.
+Result<RunInitramfs> write_run_initramfs(const std::filesystem::path& base, const pb::GuestPlan& plan,
+                                         const std::vector<RunFile>& files = {});
 
 }  // namespace racerig::initramfs

@@ -132,6 +132,32 @@ TEST(InitramfsTest, RunInitrdIsBasePlusPlanAndGoesAway) {
   EXPECT_FALSE(fs::exists(path));
 }
 
+TEST(InitramfsTest, RunFilesArePackedUnderRacerigWithTheirDirectories) {
+  TempDir dir;
+  const fs::path program = fs::path(dir.path()) / "pgrp-binary";
+  std::ofstream(program) << "\x7f" "ELF not really";
+  pb::GuestPlan plan;
+  auto archive = run_archive(plan, {{"/racerig/programs/pgrp", program, 0755}});
+  ASSERT_TRUE(archive.ok()) << archive.error().message;
+  auto entries = testing::read_newc(*archive);
+  ASSERT_TRUE(entries.has_value());
+  const auto* d = testing::find_entry(*entries, "racerig/programs");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->mode & 0170000, 0040000u);
+  const auto* p = testing::find_entry(*entries, "racerig/programs/pgrp");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->data, "\x7f" "ELF not really");
+  EXPECT_EQ(p->mode & 07777, 0755u);
+  EXPECT_NE(testing::find_entry(*entries, "racerig/plan.pb"), nullptr);
+
+  auto outside = run_archive(plan, {{"/sbin/pgrp", program, 0755}});
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.error().message.find("must lie under /racerig/: /sbin/pgrp"), std::string::npos);
+  auto missing = run_archive(plan, {{"/racerig/programs/x", fs::path(dir.path()) / "nope", 0755}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("nope"), std::string::npos) << missing.error().message;
+}
+
 // Unpacked and chrooted into, the image runs mkfs.xfs: its libraries and
 // loader are complete. Needs root (mknod, chroot).
 TEST(InitramfsTest, MkfsRunsInsideTheUnpackedImage) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "guest/agent/plan.h"
 #include "guest/initramfs/initramfs.h"
 #include "rig/base/text.h"
 #include "rig/run/backend.h"
@@ -54,7 +55,7 @@ Status connect_gdb(const RunContext& ctx, Live& live) {
 
 Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool snapshot_drive,
                         const std::filesystem::path& pmem_template) {
-  RACERIG_ASSIGN(auto initrd, initramfs::write_run_initramfs(ctx.base_initramfs, plan));
+  RACERIG_ASSIGN(auto initrd, initramfs::write_run_initramfs(ctx.base_initramfs, plan, run_files(ctx)));
   machine::VmConfig cfg = vm_config(ctx);
   cfg.initrd = initrd.path();
   cfg.snapshot_drive = snapshot_drive;
@@ -62,6 +63,12 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
   RACERIG_ASSIGN(Live live, start_live_with(ctx, cfg));
   RACERIG_TRY(connect_gdb(ctx, live));
   return live;
+}
+
+std::vector<initramfs::RunFile> run_files(const RunContext& ctx) {
+  std::vector<initramfs::RunFile> files;
+  for (const auto& p : ctx.programs) files.push_back({std::string(agent::kProgramsDir) + "/" + p.name, p.binary, 0755});
+  return files;
 }
 
 std::string console_tail(const machine::Machine& vm) {

@@ -8,7 +8,9 @@
 #include <string>
 
 #include "proto/racerig.pb.h"
+#include "guest/initramfs/initramfs.h"
 #include "rig/base/result.h"
+#include "guest/initramfs/initramfs.h"
 #include "rig/gdbremote/client.h"
 #include "rig/machine/machine.h"
 #include "rig/machine/vm_config.h"
@@ -53,6 +55,10 @@ Result<Live> start_live(const RunContext& ctx, const pb::GuestPlan& plan, bool s
                         const std::filesystem::path& pmem_template);
 
 // "; console tail:\n<the console's last lines>", or that it said nothing.
+// The files a run packs next to its plan: the scenario's programs at
+// /racerig/programs/<name>.
+std::vector<initramfs::RunFile> run_files(const RunContext& ctx);
+
 std::string console_tail(const machine::Machine& vm);
 
 // "<what>: <how QEMU ended>" and the console's tail.

@@ -118,6 +118,7 @@ std::string snapshot_key_text(const SnapshotInputs& in) {
     << "kernel build id: " << in.kernel_build_id << "\n"
     << "base initramfs: " << in.base_initramfs << "\n"
     << "guest plan: " << plan_hex << "\n"
+    << "programs: " << (in.programs.empty() ? "none" : in.programs) << "\n"
     << "NVDIMM template: " << (in.pmem_template.empty() ? "none" : in.pmem_template) << "\n"
     << "kernel command line: " << in.append << "\n"
     << "qemu: " << in.qemu_version << "\n"

@@ -45,6 +45,7 @@ struct SnapshotInputs {
   std::string kernel_build_id;
   std::string base_initramfs;    // the base image's file name (a hash of its content)
   std::string guest_plan;        // the serialized GuestPlan (workload, set-up, flags)
+  std::string programs;          // "name=key" of each packed program, space-separated
   std::string pmem_template;     // the template's file name (a hash of its inputs), or ""
   std::string append;            // the kernel command line
   std::string qemu_version;      // `qemu --version`, first line

@@ -74,7 +74,7 @@ TEST(SnapshotKey, EveryInputChangesTheKey) {
       [](SnapshotInputs& i) { i.append = "a2"; },           [](SnapshotInputs& i) { i.qemu_version = "q2"; },
       [](SnapshotInputs& i) { i.qemu_binary = "qb2"; },     [](SnapshotInputs& i) { i.cpus = 3; },
       [](SnapshotInputs& i) { i.memory_mb = 256; },         [](SnapshotInputs& i) { i.pmem_mb = 128; },
-      [](SnapshotInputs& i) { i.kvm = true; },
+      [](SnapshotInputs& i) { i.kvm = true; },              [](SnapshotInputs& i) { i.programs = "pgrp=1234"; },
   };
   for (size_t n = 0; n < changes.size(); ++n) {
     SnapshotInputs in = base;

@@ -10,6 +10,7 @@
 #include "guest/initramfs/initramfs.h"
 #include "rig/dwarf/current_task.h"
 #include "rig/dwarf/symbols.h"
+#include "rig/process/identity.h"
 #include "rig/run/boot.h"
 #include "rig/run/enforce.h"
 #include "rig/run/judge.h"
@@ -75,6 +76,12 @@ Result<RunContext> prepare_run(const KernelFiles& kernel, std::shared_ptr<const 
     ctx.task = schedule::TaskLayout{current.per_cpu_offset, comm, pid, init_task.value(), tasks, state, thread + sp};
   }
   RACERIG_ASSIGN(ctx.base_initramfs, initramfs::base_initramfs(options.work_dir));
+  if (!ctx.scenario.scenario.programs().empty()) {
+    programs::CompileOptions compile;
+    compile.work_dir = options.work_dir;
+    RACERIG_ASSIGN(compile.who, process::worker_identity());
+    RACERIG_ASSIGN(ctx.programs, programs::compile_programs(ctx.scenario, compile));
+  }
   return ctx;
 }
 

@@ -16,6 +16,7 @@
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
 #include "rig/machine/backend.h"
+#include "rig/programs/compile.h"
 #include "rig/scenario/scenario.h"
 #include "rig/schedule/engine.h"
 
@@ -88,6 +89,8 @@ struct RunContext {
   std::string trace_first;
   schedule::TaskLayout task;
   std::filesystem::path base_initramfs;
+  // The scenario's programs, compiled (packed at /racerig/programs/<name>).
+  std::vector<programs::Program> programs;
   RunOptions options;
 };
 

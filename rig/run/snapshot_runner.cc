@@ -182,6 +182,7 @@ Result<SnapshotRunner::Identity> SnapshotRunner::identity(const Progress& progre
   SnapshotInputs in;
   in.kernel_build_id = ctx_.kernel.build_id;
   in.base_initramfs = ctx_.base_initramfs.filename().string();
+  for (const auto& p : ctx_.programs) in.programs += (in.programs.empty() ? "" : " ") + p.name + "=" + p.key;
   {
     std::string bytes;
     google::protobuf::io::StringOutputStream raw(&bytes);
@@ -265,7 +266,7 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
   }
   RACERIG_TRY(make_sparse_file(staging / kRamFile, ctx_.options.memory_mb));
   {
-    RACERIG_ASSIGN(auto initrd, initramfs::write_run_initramfs(ctx_.base_initramfs, plan));
+    RACERIG_ASSIGN(auto initrd, initramfs::write_run_initramfs(ctx_.base_initramfs, plan, run_files(ctx_)));
     RACERIG_TRY(machine::copy_sparse(initrd.path(), staging / kInitrdFile));
   }
   machine::VmConfig cfg = vm_config(ctx_);

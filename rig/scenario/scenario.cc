@@ -6,6 +6,7 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <functional>
 #include <set>
 
 #include "proto/text_format.h"
@@ -218,10 +219,58 @@ Status check_explore(const Locator& loc, const pb::Scenario& sc, const std::map<
   return Status::Ok();
 }
 
+// Scenario.programs: named, unique, names usable as a file name, sources
+// that exist (relative to the scenario file); every exec op (prepare,
+// actors, check) names one of them.
+Status check_programs(const LoadedScenario& s, const Locator& loc) {
+  const pb::Scenario& sc = s.scenario;
+  std::vector<std::string> names;
+  for (int i = 0; i < sc.programs_size(); ++i) {
+    const pb::Program& p = sc.programs(i);
+    const std::string where = loc.at({{"programs", i}, {"name", -1}});
+    if (p.name().empty()) return input_error(where, "program " + std::to_string(i + 1) + " has no `name`");
+    if (p.name().size() > 64 || p.name().find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos || p.name()[0] == '.')
+      return input_error(where, "program name \"" + p.name() + "\" must be 1-64 of [A-Za-z0-9_.-], not starting with '.'");
+    if (std::find(names.begin(), names.end(), p.name()) != names.end())
+      return input_error(where, "program \"" + p.name() + "\" is declared twice");
+    names.push_back(p.name());
+    const std::string src_at = loc.at({{"programs", i}, {"source", -1}});
+    if (p.source().empty()) return input_error(src_at, "program \"" + p.name() + "\" has no `source`");
+    const std::filesystem::path source = program_source(s, p);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(source, ec))
+      return input_error(src_at, "program \"" + p.name() + "\": source " + source.string() + " is not a file");
+  }
+  // `where(j)`: the location of op j's exec.program.
+  auto check_ops = [&](const gp::RepeatedPtrField<pb::Op>& ops, const std::function<std::string(int)>& where) -> Status {
+    for (int j = 0; j < ops.size(); ++j) {
+      if (!ops[j].has_exec()) continue;
+      const std::string& name = ops[j].exec().program();
+      if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+      return input_error(where(j), name.empty() ? std::string("exec needs a `program`")
+                                                : "exec: unknown program \"" + name + "\"" + did_you_mean(name, names) +
+                                                      (names.empty() ? " (the scenario has no `programs`)" : ""));
+    }
+    return Status::Ok();
+  };
+  for (const char* list : {"prepare", "check"}) {
+    const auto& ops = std::string(list) == "prepare" ? sc.workload().prepare() : sc.workload().check();
+    RACERIG_TRY(check_ops(ops, [&](int j) {
+      return loc.at({{"workload", -1}, {list, j}, {"exec", -1}, {"program", -1}});
+    }));
+  }
+  for (int i = 0; i < sc.workload().actors_size(); ++i)
+    RACERIG_TRY(check_ops(sc.workload().actors(i).ops(), [&](int j) {
+      return loc.at({{"workload", -1}, {"actors", i}, {"ops", j}, {"exec", -1}, {"program", -1}});
+    }));
+  return Status::Ok();
+}
+
 Status validate(const LoadedScenario& s, int vcpus) {
   const pb::Scenario& sc = s.scenario;
   Locator loc(s);
   if (sc.name().empty()) return input_error(loc.at({}), "the scenario needs a `name`");
+  RACERIG_TRY(check_programs(s, loc));
   std::map<std::string, int> cpu_of;
   std::vector<std::string> names;
   const auto& actors = sc.workload().actors();
@@ -398,6 +447,12 @@ Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpu
   out.vcpus = vcpus > 0 ? vcpus : machine_cpus(out.scenario);
   RACERIG_TRY(validate(out, out.vcpus));
   return out;
+}
+
+std::filesystem::path program_source(const LoadedScenario& loaded, const pb::Program& program) {
+  const std::filesystem::path source(program.source());
+  if (source.is_absolute()) return source;
+  return loaded.path.parent_path() / source;
 }
 
 int machine_cpus(const pb::Scenario& scenario) {

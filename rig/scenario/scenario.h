@@ -45,6 +45,10 @@ std::vector<std::string> list_scenarios(const std::filesystem::path& scenarios_d
 // `vcpus`.
 Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus = 0);
 
+// Where a program's C source is: Program.source relative to the scenario
+// file's directory (an absolute source stays as it is).
+std::filesystem::path program_source(const LoadedScenario& loaded, const pb::Program& program);
+
 // The scenario's vCPU count: machine.cpus, else the highest actor CPU + 1,
 // at least 2.
 int machine_cpus(const pb::Scenario& scenario);

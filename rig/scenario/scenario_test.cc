@@ -92,6 +92,52 @@ TEST(ScenarioTest, ParseErrorsCarryLineAndColumn) {
   EXPECT_NE(e.find("nam"), std::string::npos) << e;
 }
 
+// Scenario.programs and exec ops: sources relative to the scenario file,
+// names unique, exec naming a declared program.
+std::string with_programs(const std::string& programs, const std::string& exec_program) {
+  std::string text = kGood;
+  const std::string fsync = "ops { fsync { path: \"/mnt/x\" } } }";
+  text.replace(text.find(fsync), fsync.size(),
+               "ops { exec { program: \"" + exec_program + "\" argv: \"-v\" } } }");
+  return text + programs;
+}
+
+TEST(ScenarioTest, ProgramsResolveRelativeToTheScenarioFile) {
+  std::filesystem::path scenario = write_temp("");
+  std::ofstream(scenario.parent_path() / "hello.c") << "int main(void) { return 0; }\n";
+  auto r = load_scenario(write_temp(with_programs("programs { name: \"hello\" source: \"hello.c\" }\n", "hello")), 2);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->scenario.programs_size(), 1);
+  EXPECT_EQ(program_source(*r, r->scenario.programs(0)), scenario.parent_path() / "hello.c");
+  EXPECT_EQ(r->scenario.workload().actors(0).ops(0).exec().argv(0), "-v");
+}
+
+TEST(ScenarioTest, ExecOfAnUnknownProgramIsRejectedAtItsLine) {
+  std::ofstream(write_temp("").parent_path() / "hello.c") << "int main(void) { return 0; }\n";
+  std::string e = load_error(with_programs("programs { name: \"hello\" source: \"hello.c\" }\n", "helo"));
+  EXPECT_NE(e.find(":3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("exec: unknown program \"helo\"; did you mean \"hello\"?"), std::string::npos) << e;
+  e = load_error(with_programs("", "hello"));
+  EXPECT_NE(e.find("the scenario has no `programs`"), std::string::npos) << e;
+}
+
+TEST(ScenarioTest, AMissingSourceIsRejectedNamingTheFileAndField) {
+  std::string e = load_error(with_programs("programs { name: \"gone\" source: \"gone.c\" }\n", "gone"));
+  EXPECT_NE(e.find(":11:"), std::string::npos) << e;
+  EXPECT_NE(e.find("program \"gone\": source "), std::string::npos) << e;
+  EXPECT_NE(e.find("gone.c is not a file"), std::string::npos) << e;
+}
+
+TEST(ScenarioTest, DuplicateProgramNamesAreRejected) {
+  std::ofstream(write_temp("").parent_path() / "hello.c") << "int main(void) { return 0; }\n";
+  std::string e = load_error(with_programs(
+      "programs { name: \"hello\" source: \"hello.c\" }\nprograms { name: \"hello\" source: \"hello.c\" }\n", "hello"));
+  EXPECT_NE(e.find(":12:"), std::string::npos) << e;
+  EXPECT_NE(e.find("program \"hello\" is declared twice"), std::string::npos) << e;
+  e = load_error(with_programs("programs { name: \"../x\" source: \"hello.c\" }\n", "../x"));
+  EXPECT_NE(e.find("must be 1-64 of [A-Za-z0-9_.-]"), std::string::npos) << e;
+}
+
 TEST(ScenarioTest, UnknownActorIsReportedAtItsLineWithASuggestion) {
   std::string text = kGood;
   text.replace(text.find("run { actor: \"b\" until {"), 17, "run { actor: \"bb\"");

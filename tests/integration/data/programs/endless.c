@@ -1,0 +1,5 @@
+/* A bad program: never ends. */
+int main(void) {
+  for (volatile unsigned long i = 0;; ++i) {
+  }
+}

@@ -1,0 +1,5 @@
+/* A bad program: forks forever. */
+#include <unistd.h>
+int main(void) {
+  for (;;) fork();
+}
