@@ -259,7 +259,7 @@ Result<int64_t> Store::append_locked(int64_t id, pb::JobEvent event) {
   return seq;
 }
 
-Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued) {
+Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued, int max_queued_per_submitter) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   RACERIG_TRY(tx.begun());
@@ -282,6 +282,13 @@ Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued
   if (c.step() != SQLITE_ROW) return c.error("count");
   const int64_t ahead = c.integer(0);
   if (ahead >= max_queued) return std::optional<Inserted>();
+  if (max_queued_per_submitter > 0) {
+    Stmt mine(db_, "SELECT COUNT(*) FROM jobs WHERE state = ? AND submitter = ?");
+    if (!mine.ok()) return mine.error("count");
+    mine.bind(1, pb::QUEUED).bind(2, job.submitter());
+    if (mine.step() != SQLITE_ROW) return mine.error("count");
+    if (mine.integer(0) >= max_queued_per_submitter) return std::optional<Inserted>();
+  }
 
   job.set_state(pb::QUEUED);
   job.set_submitted_unix_ms(now_unix_ms());
@@ -301,13 +308,15 @@ Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued
   return std::optional<Inserted>(Inserted{std::move(job), false});
 }
 
-Result<std::optional<pb::Job>> Store::claim_next() {
+Result<std::optional<pb::Job>> Store::claim_next(int max_running_per_submitter) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   RACERIG_TRY(tx.begun());
-  Stmt q(db_, "SELECT id FROM jobs WHERE state = ? ORDER BY id LIMIT 1");
+  Stmt q(db_,
+         "SELECT id FROM jobs WHERE state = ?1 AND (?3 <= 0 OR submitter NOT IN (SELECT submitter FROM jobs WHERE "
+         "state = ?2 GROUP BY submitter HAVING COUNT(*) >= ?3)) ORDER BY id LIMIT 1");
   if (!q.ok()) return q.error("select queued");
-  q.bind(1, pb::QUEUED);
+  q.bind(1, pb::QUEUED).bind(2, pb::RUNNING).bind(3, max_running_per_submitter);
   int rc = q.step();
   if (rc == SQLITE_DONE) return std::optional<pb::Job>();
   if (rc != SQLITE_ROW) return q.error("select queued");
@@ -531,6 +540,15 @@ Result<int> Store::count(pb::JobState state) {
   Stmt c(db_, "SELECT COUNT(*) FROM jobs WHERE state = ?");
   if (!c.ok()) return c.error("count");
   c.bind(1, state);
+  if (c.step() != SQLITE_ROW) return c.error("count");
+  return static_cast<int>(c.integer(0));
+}
+
+Result<int> Store::count(pb::JobState state, const std::string& submitter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt c(db_, "SELECT COUNT(*) FROM jobs WHERE state = ? AND submitter = ?");
+  if (!c.ok()) return c.error("count");
+  c.bind(1, state).bind(2, submitter);
   if (c.step() != SQLITE_ROW) return c.error("count");
   return static_cast<int>(c.integer(0));
 }
