@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "rig/jobs/explore_job.h"
+#include "rig/service/artifacts.h"
 #include "rig/jobs/reproduce_job.h"
 #include "rig/jobs/stress_job.h"
 #include "rig/jobs/validate_job.h"
@@ -22,11 +23,29 @@ ServiceError not_found(const std::string& id) { return service_error(Code::kNotF
 // Whether `caller` may see and cancel `job`.
 bool may_access(const pb::Job& job, const Caller& caller) { return caller.admin || job.submitter() == caller.name; }
 
-// The job as get() returns it: patch bodies are not echoed.
+// The job as get() returns it: patch bodies are not echoed, and consoles
+// (up to 2 MiB a run) are read with ReadArtifact.
 pb::Job without_patch_contents(pb::Job job) {
   if (job.has_validate())
     for (auto& p : *job.mutable_validate()->mutable_patches()) p.clear_content();
+  strip_consoles(job);
   return job;
+}
+
+// An event as watch() sends it: a Finished event's job as get() returns it,
+// a run's console left out.
+const pb::JobEvent& bounded(const pb::JobEvent& ev, pb::JobEvent& scratch) {
+  if (ev.has_finished()) {
+    scratch = ev;
+    *scratch.mutable_finished()->mutable_job() = without_patch_contents(ev.finished().job());
+    return scratch;
+  }
+  if (ev.has_run_finished() && !ev.run_finished().report().console().empty()) {
+    scratch = ev;
+    scratch.mutable_run_finished()->mutable_report()->clear_console();
+    return scratch;
+  }
+  return ev;
 }
 
 // The request as stored, whatever its kind: what a repeated request_id is
@@ -59,11 +78,19 @@ pb::Job new_job(const typename Kind::Wire& request, const std::string& submitter
 
 ServiceResult<pb::Job> JobService::enqueue(pb::Job job) {
   const std::string bytes = request_bytes(job);
-  auto inserted = store_.insert(job, options_.max_queued);
+  auto inserted = store_.insert(job, options_.max_queued, options_.max_queued_per_submitter);
   if (!inserted.ok()) return internal(inserted.error());
-  if (!*inserted)
+  if (!*inserted) {
+    // The store refused atomically; this only words why.
+    const int quota = options_.max_queued_per_submitter;
+    auto mine = store_.count(pb::QUEUED, job.submitter());
+    if (quota > 0 && mine.ok() && *mine >= quota)
+      return service_error(Code::kResourceExhausted, "\"" + job.submitter() + "\" has " + std::to_string(*mine) +
+                                                         " jobs queued, the most one submitter may have "
+                                                         "(--max-queued-per-submitter); submit again later");
     return service_error(Code::kResourceExhausted, "the queue is full (" + std::to_string(options_.max_queued) +
                                                        " jobs wait; --max-queued); submit again later");
+  }
   if ((*inserted)->existed) {
     if (request_bytes((*inserted)->job) != bytes)
       return service_error(Code::kInvalidArgument, "request_id: \"" + job.request_id() +
@@ -120,8 +147,9 @@ ServiceResult<bool> JobService::watch(const std::string& id, const Caller& calle
     const uint64_t seen = store_.generation();  // before looking: no change is missed
     auto events = store_.events_after(id, seq, 100);
     if (!events.ok()) return internal(events.error());
+    pb::JobEvent scratch;
     for (const auto& ev : *events) {
-      if (!send(ev)) return false;
+      if (!send(bounded(ev, scratch))) return false;
       seq = ev.seq();
       if (ev.has_finished()) return true;
     }
@@ -192,6 +220,7 @@ ServiceResult<pb::ListKernelsResponse> JobService::kernels() {
 ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id, const Caller& caller) {
   auto job = find(id, caller);
   if (!job.ok()) return job.error();
+  strip_consoles(*job);  // report.json through ReadArtifact has them
   const pb::Job& j = *job;
   const google::protobuf::Message* report = report_of(j);
   if (!is_final(j.state()) || report == nullptr)
@@ -207,6 +236,16 @@ ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id, con
   out.set_json(json);
   if (j.has_validate_report()) out.set_junit_xml(verdict::junit_xml(j.validate_report()));
   return out;
+}
+
+ServiceResult<std::string> JobService::read_artifact(const std::string& id, const Caller& caller,
+                                                    const std::string& name) {
+  auto job = find(id, caller);
+  if (!job.ok()) return job.error();
+  if (!is_final(job->state()) || report_of(*job) == nullptr)
+    return service_error(Code::kFailedPrecondition,
+                         "job " + id + " has no report yet (state " + pb::JobState_Name(job->state()) + ")");
+  return artifact_content(*job, name);
 }
 
 }  // namespace racerig::service

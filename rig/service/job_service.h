@@ -24,6 +24,7 @@ namespace racerig::service {
 
 struct ServiceOptions {
   int max_queued = 64;
+  int max_queued_per_submitter = 0;  // 0: only max_queued bounds a submitter
   Limits limits;
 };
 
@@ -35,15 +36,17 @@ class JobService {
   // Checks the request (INVALID_ARGUMENT naming the field), then queues it
   // for `submitter`, or returns the job an earlier submit by the same
   // submitter with the same request_id made (INVALID_ARGUMENT if that
-  // request differed). RESOURCE_EXHAUSTED when max_queued jobs wait; a
+  // request differed). RESOURCE_EXHAUSTED when max_queued jobs wait, or
+  // max_queued_per_submitter of the submitter's; a
   // request of no kind is INVALID_ARGUMENT.
   ServiceResult<pb::Job> submit(const pb::SubmitRequest& request, const std::string& submitter);
 
-  // The job with its report once finished, patch contents left out.
+  // The job with its report once finished, patch contents and the runs'
+  // consoles left out (read_artifact has them): a reply within gRPC's 4 MiB.
   // NOT_FOUND for unknown jobs and for jobs `caller` may not see.
   ServiceResult<pb::Job> get(const std::string& id, const Caller& caller);
   // Sends the job's events after `after_seq` in order, then waits for new
-  // ones, until the Finished event was sent, `send` returns false (the
+  // ones (consoles left out, as get()), until the Finished event was sent, `send` returns false (the
   // client went away) or `gone()` says so. A job that has ended with
   // `after_seq` at or past its Finished event returns at once (true,
   // nothing sent). NOT_FOUND as get().
@@ -60,9 +63,15 @@ class JobService {
   ServiceResult<pb::Job> cancel(const std::string& id, const Caller& caller);
   ServiceResult<pb::ListScenariosResponse> scenarios();
   ServiceResult<pb::ListKernelsResponse> kernels();
-  // The report as JSON and (validate) JUnit XML. NOT_FOUND as get();
-  // FAILED_PRECONDITION until the job has ended with a report.
+  // The report as JSON (consoles left out) and (validate) JUnit XML.
+  // NOT_FOUND as get(); FAILED_PRECONDITION until the job has ended with a
+  // report.
   ServiceResult<pb::JobArtifacts> artifacts(const std::string& id, const Caller& caller);
+  // The artifact `name` of a finished job (artifacts.h: "report.json" in
+  // full, "runs/N/console", kept logs, ...). NOT_FOUND as get() and for a
+  // name the job does not have (the message lists those it has);
+  // FAILED_PRECONDITION until the job has ended with a report.
+  ServiceResult<std::string> read_artifact(const std::string& id, const Caller& caller, const std::string& name);
 
  private:
   ServiceResult<pb::Job> enqueue(pb::Job job);
