@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,6 +57,10 @@ struct DaemonOptions {
   bool insecure_plaintext = false;  // --insecure-plaintext: tokens over TCP without TLS
   int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
   int max_queued = 64;
+  int max_scenario_cpus = 8, max_scenario_memory_mb = 4096, max_scenario_deadline_s = 600;  // inline scenarios
+  int max_queued_per_submitter = 20;
+  int max_running_per_submitter = 0;  // 0: workers - 1 when workers > 1, else none
+  int job_deadline_h = 4;        // --job-deadline-h: a job running longer is cancelled
   host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
   std::string restore = "auto";  // --restore: how runs restore the ready state
 };
@@ -122,9 +127,17 @@ int serve(const DaemonOptions& args) {
   service::Catalog catalog(env);
   service::LocalRunner runner(env, state / "jobs", run_options);
   service::WorkerPool pool(**store, runner, args.workers);
+  pool.set_job_deadline(std::chrono::hours(args.job_deadline_h));
+  pool.set_max_running_per_submitter(args.max_running_per_submitter > 0 ? args.max_running_per_submitter
+                                     : args.workers > 1                 ? args.workers - 1
+                                                                        : 0);
   service::ServiceOptions options;
   options.max_queued = args.max_queued;
+  options.max_queued_per_submitter = args.max_queued_per_submitter;
   options.limits.vcpus = run_options.cpus;
+  options.limits.max_cpus = args.max_scenario_cpus;
+  options.limits.max_memory_mb = args.max_scenario_memory_mb;
+  options.limits.max_deadline_s = args.max_scenario_deadline_s;
   service::JobService core(**store, pool, catalog, options);
   RaceRigService adapter(core, tokens.get());
 
@@ -211,6 +224,21 @@ int main(int argc, char** argv) {
   racerig::host::add_count_option(app, "--workers", o.workers, "jobs run at once (default: cores / vCPUs per VM)");
   racerig::host::add_count_option(app, "--max-queued", o.max_queued,
                                   "queued jobs before submits get RESOURCE_EXHAUSTED");
+  racerig::host::add_count_option(app, "--max-queued-per-submitter", o.max_queued_per_submitter,
+                                  "queued jobs of one submitter before its submits get RESOURCE_EXHAUSTED");
+  app.add_option("--max-running-per-submitter", o.max_running_per_submitter,
+                 "jobs of one submitter run at once (default: --workers - 1 when there are several, so one "
+                 "submitter cannot take every worker)")
+      ->type_name("N")
+      ->check(racerig::host::positive_int());
+  racerig::host::add_count_option(app, "--max-scenario-cpus", o.max_scenario_cpus,
+                                  "an inline scenario's machine.cpus at most (INVALID_ARGUMENT past it)");
+  racerig::host::add_count_option(app, "--max-scenario-memory-mb", o.max_scenario_memory_mb,
+                                  "an inline scenario's machine.memory_mb at most");
+  racerig::host::add_count_option(app, "--max-scenario-deadline-s", o.max_scenario_deadline_s,
+                                  "an inline scenario's deadlines (boot_s, step_s, finish_s) at most, each");
+  racerig::host::add_count_option(app, "--job-deadline-h", o.job_deadline_h,
+                                  "hours a job may run (per attempt) before it is cancelled, saying so");
   racerig::host::add_backend_options(app, o.backend);
   racerig::host::add_restore_option(app, o.restore);
   app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");
