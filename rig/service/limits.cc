@@ -12,9 +12,7 @@ namespace racerig::service {
 
 namespace {
 
-ServiceError invalid(const std::string& field, const std::string& what) {
-  return service_error(Code::kInvalidArgument, field + ": " + what);
-}
+ServiceError invalid(const std::string& field, const std::string& what) { return invalid_argument(field, what); }
 
 std::optional<ServiceError> check_request_id(const std::string& request_id, const Limits& limits) {
   if (request_id.size() > limits.max_request_id_bytes)
