@@ -26,6 +26,7 @@
 #include "rig/base/file.h"
 #include "host/commands.h"
 #include "host/client/connection.h"
+#include "host/client/keepalive.h"
 #include "host/racerigd/service_adapter.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
@@ -60,7 +61,8 @@ struct DaemonOptions {
   int max_scenario_cpus = 8, max_scenario_memory_mb = 4096, max_scenario_deadline_s = 600;  // inline scenarios
   int max_queued_per_submitter = 20;
   int max_running_per_submitter = 0;  // 0: workers - 1 when workers > 1, else none
-  int job_deadline_h = 4;        // --job-deadline-h: a job running longer is cancelled
+  int job_deadline_h = 4;
+  int keep_days = 30;  // --keep-days: ended jobs older are deleted (0: never)        // --job-deadline-h: a job running longer is cancelled
   host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
   std::string restore = "auto";  // --restore: how runs restore the ready state
 };
@@ -134,6 +136,8 @@ int serve(const DaemonOptions& args) {
   service::ServiceOptions options;
   options.max_queued = args.max_queued;
   options.max_queued_per_submitter = args.max_queued_per_submitter;
+  options.jobs_dir = state / "jobs";
+  options.kept_logs_root = run_options.logs_dir;
   options.limits.vcpus = run_options.cpus;
   options.limits.max_cpus = args.max_scenario_cpus;
   options.limits.max_memory_mb = args.max_scenario_memory_mb;
@@ -169,6 +173,7 @@ int serve(const DaemonOptions& args) {
     builder.AddListeningPort(args.listen, creds, &tcp_port);
   }
   builder.RegisterService(&adapter);
+  client::set_server_keepalive(builder);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.limits.max_patches * options.limits.max_patch_bytes + (1 << 20)));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return fail("cannot listen on " + socket + (args.listen.empty() ? "" : " or " + args.listen));
@@ -182,8 +187,22 @@ int serve(const DaemonOptions& args) {
                                          .c_str(),
                args.workers, run::backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get()).c_str());
 
+  // Retention: ended jobs past --keep-days go now and once a day.
+  auto expire = [&] {
+    if (args.keep_days <= 0) return;
+    auto n = core.expire(std::chrono::hours(24) * args.keep_days);
+    if (!n.ok())
+      std::fprintf(stderr, "racerigd: deleting old jobs: %s\n", n.error().message.c_str());
+    else if (*n > 0)
+      std::fprintf(stderr, "racerigd: deleted %d job(s) ended more than %d day(s) ago\n", *n, args.keep_days);
+  };
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    expire();
+    const timespec day{24 * 60 * 60, 0};
+    sig = sigtimedwait(&stop_signals, nullptr, &day);
+    if (sig > 0) break;
+  }
   std::fprintf(stderr, "racerigd: %s: stopping (running jobs go back to the queue)\n", strsignal(sig));
   server->GetHealthCheckService()->SetServingStatus(false);
   pool.stop();
@@ -239,6 +258,12 @@ int main(int argc, char** argv) {
                                   "an inline scenario's deadlines (boot_s, step_s, finish_s) at most, each");
   racerig::host::add_count_option(app, "--job-deadline-h", o.job_deadline_h,
                                   "hours a job may run (per attempt) before it is cancelled, saying so");
+  app.add_option("--keep-days", o.keep_days,
+                 "delete ended jobs (records, events, files, kept run logs) this many days after they ended, at "
+                 "start and daily; 0: keep them")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   racerig::host::add_backend_options(app, o.backend);
   racerig::host::add_restore_option(app, o.restore);
   app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");

@@ -1,6 +1,8 @@
 // The gRPC adapter (see service_adapter.h).
 #include "host/racerigd/service_adapter.h"
 
+#include <algorithm>
+
 #include "host/racerigd/grpc_status.h"
 #include "rig/service/artifacts.h"
 
@@ -116,6 +118,12 @@ grpc::Status RaceRigService::ReadArtifact(grpc::ServerContext* ctx, const pb::Re
     offset += n;
   } while (offset < text.size());
   return grpc::Status::OK;
+}
+
+grpc::Status RaceRigService::DeleteJob(grpc::ServerContext* ctx, const pb::DeleteJobRequest* req,
+                                       pb::DeleteJobResponse* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.delete_job(req->id(), *who), out);
 }
 
 }  // namespace racerig::racerigd

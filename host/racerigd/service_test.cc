@@ -15,6 +15,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "host/racerigd/service_adapter.h"
 #include "rig/jobs/explore_job.h"
 #include "rig/jobs/stress_job.h"
@@ -197,6 +199,7 @@ class ServiceTest : public ::testing::Test {
     service::ServiceOptions options;
     options.max_queued = max_queued;
     options.max_queued_per_submitter = max_queued_per_submitter_;
+    options.jobs_dir = dir_ / "jobs";
     core_ = std::make_unique<service::JobService>(*store_, *pool_, *catalog_, options);
     adapter_ = std::make_unique<RaceRigService>(*core_, with_tokens ? tokens_.get() : nullptr);
     grpc::ServerBuilder builder;
@@ -1297,6 +1300,133 @@ TEST_F(ServiceTest, OneSubmitterCannotTakeEveryWorker) {
   const auto events = watch(second.id(), 0);
   ASSERT_FALSE(events.empty());
   EXPECT_TRUE(events.back().has_finished());
+}
+
+}  // namespace
+}  // namespace racerig::racerigd
+
+namespace racerig::racerigd {
+namespace {
+
+// DeleteJob: the owner or an admin deletes an ended job (record, events,
+// directory); another submitter gets NOT_FOUND; a job that has not ended is
+// FAILED_PRECONDITION until cancelled.
+TEST_F(ServiceTest, DeleteJobRemovesAnEndedJobForItsOwnerOrAnAdmin) {
+  auto del = [&](const std::string& id, const std::string& token) {
+    auto c = ctx(token);
+    pb::DeleteJobRequest req;
+    req.set_id(id);
+    pb::DeleteJobResponse resp;
+    return stub_->DeleteJob(c.get(), req, &resp);
+  };
+  pb::Job done, other;
+  ASSERT_TRUE(submit(validate_request("done"), &done).ok());
+  ASSERT_TRUE(watch(done.id(), 0).back().has_finished());
+  ASSERT_TRUE(submit(validate_request("other"), &other).ok());
+  ASSERT_TRUE(watch(other.id(), 0).back().has_finished());
+  fs::create_directories(dir_ / "jobs" / done.id());
+  std::ofstream(dir_ / "jobs" / done.id() / "fix.patch") << kPatch;
+
+  EXPECT_EQ(del(done.id(), kOtherToken).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status st = del(done.id(), kToken);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  pb::Job got;
+  EXPECT_EQ(get_job(done.id(), kToken, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(stored_events(done.id()).empty());
+  EXPECT_FALSE(fs::exists(dir_ / "jobs" / done.id()));
+  EXPECT_EQ(del(done.id(), kToken).error_code(), grpc::StatusCode::NOT_FOUND);
+  st = del(other.id(), kAdminToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+
+  runner_.hold(true);
+  pb::Job running;
+  ASSERT_TRUE(submit(validate_request("running"), &running).ok());
+  runner_.wait_started(3);
+  st = del(running.id(), kToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("cancel it first"), std::string::npos) << st.error_message();
+  pb::Job cancelled;
+  ASSERT_TRUE(cancel_job(running.id(), kToken, &cancelled).ok());
+  ASSERT_TRUE(watch(running.id(), 0).back().has_finished());
+  st = del(running.id(), kToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  runner_.hold(false);
+}
+
+// Retention deletes ended jobs older than the given age, never a job that
+// has not ended.
+TEST_F(ServiceTest, ExpireDeletesEndedJobsPastTheirAgeOnly) {
+  pb::Job done;
+  ASSERT_TRUE(submit(validate_request("done"), &done).ok());
+  ASSERT_TRUE(watch(done.id(), 0).back().has_finished());
+  runner_.hold(true);
+  pb::Job running;
+  ASSERT_TRUE(submit(validate_request("running"), &running).ok());
+  runner_.wait_started(2);
+  auto kept = core_->expire(std::chrono::hours(24));  // it ended just now
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, 0);
+  auto gone = core_->expire(std::chrono::hours(-1));  // every ended job is older than an hour from now
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(*gone, 1);
+  EXPECT_FALSE(store_->get(done.id())->has_value());
+  EXPECT_TRUE(store_->get(running.id())->has_value());
+  runner_.hold(false);
+}
+
+}  // namespace
+}  // namespace racerig::racerigd
+
+namespace racerig::racerigd {
+namespace {
+
+// The google.rpc.Status a failed call carried in its details; fails the
+// test when there is none.
+google::rpc::Status details_of(const grpc::Status& st) {
+  google::rpc::Status out;
+  EXPECT_FALSE(st.error_details().empty()) << st.error_message();
+  EXPECT_TRUE(out.ParseFromString(st.error_details()));
+  EXPECT_EQ(out.code(), static_cast<int>(st.error_code()));
+  return out;
+}
+
+// INVALID_ARGUMENT carries a BadRequest naming the field; RESOURCE_EXHAUSTED
+// a RetryInfo.
+TEST_F(ServiceTest, ErrorsCarryGoogleRpcDetails) {
+  pb::SubmitValidateRequest bad = validate_request();
+  bad.set_runs(0);
+  pb::Job job;
+  grpc::Status st = submit(bad, &job);
+  ASSERT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details = details_of(st);
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::BadRequest request;
+  ASSERT_TRUE(details.details(0).UnpackTo(&request));
+  ASSERT_EQ(request.field_violations_size(), 1);
+  EXPECT_EQ(request.field_violations(0).field(), "runs");
+  EXPECT_NE(request.field_violations(0).description().find("from 1 to"), std::string::npos);
+
+  bad = validate_request();
+  bad.mutable_patches(0)->set_name(".hidden");
+  st = submit(bad, &job);
+  ASSERT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  details = details_of(st);
+  ASSERT_TRUE(details.details_size() == 1 && details.details(0).UnpackTo(&request));
+  EXPECT_EQ(request.field_violations(0).field(), "patches[0].name");
+
+  runner_.hold(true);  // fill the queue (2) behind a running job
+  ASSERT_TRUE(submit(validate_request("1"), &job).ok());
+  runner_.wait_started(1);
+  ASSERT_TRUE(submit(validate_request("2"), &job).ok());
+  ASSERT_TRUE(submit(validate_request("3"), &job).ok());
+  st = submit(validate_request("4"), &job);
+  ASSERT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  details = details_of(st);
+  google::rpc::RetryInfo retry;
+  ASSERT_EQ(details.details_size(), 1);
+  ASSERT_TRUE(details.details(0).UnpackTo(&retry));
+  EXPECT_GT(retry.retry_delay().seconds(), 0);
+  runner_.hold(false);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 // who else uses the service.
 #pragma once
 
+#include <filesystem>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -25,6 +27,9 @@ namespace racerig::service {
 struct ServiceOptions {
   int max_queued = 64;
   int max_queued_per_submitter = 0;  // 0: only max_queued bounds a submitter
+  // Where jobs' directories (jobs_dir/ID) and kept run logs (kept_logs_root/...)
+  // live, for delete_job(); empty: nothing on disk is removed.
+  std::filesystem::path jobs_dir, kept_logs_root;
   Limits limits;
 };
 
@@ -72,12 +77,21 @@ class JobService {
   // name the job does not have (the message lists those it has);
   // FAILED_PRECONDITION until the job has ended with a report.
   ServiceResult<std::string> read_artifact(const std::string& id, const Caller& caller, const std::string& name);
+  // Deletes an ended job: its record and events, its directory and the run
+  // logs it kept. NOT_FOUND as get(); FAILED_PRECONDITION for a queued or
+  // running job (cancel it first). An admin's delete of another's job is logged.
+  ServiceResult<pb::DeleteJobResponse> delete_job(const std::string& id, const Caller& caller);
+  // Deletes every ended job that finished more than `keep` ago (racerigd
+  // --keep-days); the number deleted.
+  ServiceResult<int> expire(std::chrono::hours keep);
 
  private:
   ServiceResult<pb::Job> enqueue(pb::Job job);
   // The stored job if it exists and `caller` may see it; else NOT_FOUND,
   // the same answer for both.
   ServiceResult<pb::Job> find(const std::string& id, const Caller& caller);
+  // Deletes the ended `job` and its files; FAILED_PRECONDITION if it has not ended.
+  ServiceResult<pb::DeleteJobResponse> remove(const pb::Job& job);
   Store& store_;
   WorkerPool& pool_;
   const Catalog& catalog_;

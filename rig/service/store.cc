@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS events (
 );
 )sql";
 
+// The last SQLite error on `db` while doing `what`. A busy or locked database
+// (still so after the busy timeout) is kTimeout: the caller may try again
+// (the service answers UNAVAILABLE); anything else is kIo.
+Error store_error(sqlite3* db, const std::string& what) {
+  const int code = sqlite3_errcode(db);
+  const bool busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+  return make_error(busy ? ErrorKind::kTimeout : ErrorKind::kIo, "job store: " + what + ": " + sqlite3_errmsg(db));
+}
+
 // One prepared statement, finalized on destruction.
 class Stmt {
  public:
@@ -71,9 +80,7 @@ class Stmt {
     int n = sqlite3_column_bytes(s_, col);
     return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
   }
-  Error error(const std::string& what) const {
-    return make_error(ErrorKind::kIo, "job store: " + what + ": " + sqlite3_errmsg(db_));
-  }
+  Error error(const std::string& what) const { return store_error(db_, what); }
 
  private:
   sqlite3* db_;
@@ -89,12 +96,12 @@ class Transaction {
     if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   Status begun() const {
-    if (!ok_) return make_error(ErrorKind::kIo, std::string("job store: BEGIN: ") + sqlite3_errmsg(db_));
+    if (!ok_) return store_error(db_, "BEGIN");
     return Status::Ok();
   }
   Status commit() {
     if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
-      return make_error(ErrorKind::kIo, std::string("job store: COMMIT: ") + sqlite3_errmsg(db_));
+      return store_error(db_, "COMMIT");
     done_ = true;
     return Status::Ok();
   }
@@ -542,6 +549,44 @@ Result<int> Store::count(pb::JobState state) {
   c.bind(1, state);
   if (c.step() != SQLITE_ROW) return c.error("count");
   return static_cast<int>(c.integer(0));
+}
+
+Result<bool> Store::remove(const std::string& job_id) {
+  auto id = parse_id(job_id);
+  if (!id.ok()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  RACERIG_ASSIGN(auto job, get_locked(*id));
+  if (!job || !is_final(job->state())) return false;
+  Stmt ev(db_, "DELETE FROM events WHERE job_id = ?");
+  if (!ev.ok()) return ev.error("delete events");
+  ev.bind(1, *id);
+  if (ev.step() != SQLITE_DONE) return ev.error("delete events");
+  Stmt j(db_, "DELETE FROM jobs WHERE id = ?");
+  if (!j.ok()) return j.error("delete job");
+  j.bind(1, *id);
+  if (j.step() != SQLITE_DONE) return j.error("delete job");
+  RACERIG_TRY(tx.commit());
+  changed();
+  return true;
+}
+
+Result<std::vector<pb::Job>> Store::ended_before(int64_t unix_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "SELECT record FROM jobs WHERE state IN (?, ?, ?, ?) ORDER BY id");
+  if (!q.ok()) return q.error("select ended");
+  q.bind(1, pb::SUCCEEDED).bind(2, pb::FAILED).bind(3, pb::CANCELLED).bind(4, pb::INTERRUPTED);
+  std::vector<pb::Job> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    pb::Job job;
+    if (!job.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: a record does not parse");
+    const int64_t ended = job.finished_unix_ms() != 0 ? job.finished_unix_ms() : job.submitted_unix_ms();
+    if (ended < unix_ms) out.push_back(std::move(job));
+  }
+  if (rc != SQLITE_DONE) return q.error("select ended");
+  return out;
 }
 
 Result<int> Store::count(pb::JobState state, const std::string& submitter) {

@@ -87,6 +87,12 @@ class Store {
   Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states,
                                     const std::optional<std::string>& submitter, int64_t before_id, int limit);
   Result<int> count(pb::JobState state);
+  // Deletes an ended job with its events, in one transaction. False (and
+  // nothing deleted) when the job does not exist or has not ended.
+  Result<bool> remove(const std::string& job_id);
+  // The ended jobs that finished before `unix_ms` (retention), oldest first,
+  // as stored (reports included).
+  Result<std::vector<pb::Job>> ended_before(int64_t unix_ms);
   // The jobs of `submitter` in `state`.
   Result<int> count(pb::JobState state, const std::string& submitter);
 
