@@ -1,5 +1,5 @@
-// racerig jobs | job ID | watch ID | cancel ID | artifact ID NAME: the
-// daemon's jobs from the command line.
+// racerig jobs | job ID | watch ID | cancel ID | artifact ID NAME | delete ID:
+// the daemon's jobs from the command line.
 #include <cstdio>
 #include <ctime>
 
@@ -182,6 +182,19 @@ int read_artifact(const JobsOptions& o) {
   return kExitOk;
 }
 
+int delete_job(const JobsOptions& o) {
+  auto c = client::Connection::open(o.server.options());
+  if (!c.ok()) return report_error("delete", c.error());
+  pb::DeleteJobRequest req;
+  req.set_id(o.id);
+  pb::DeleteJobResponse resp;
+  auto ctx = c->context();
+  grpc::Status st = c->stub().DeleteJob(ctx.get(), req, &resp);
+  if (!st.ok()) return call_failed(*c, st);
+  std::printf("job %s: deleted\n", o.id.c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> add_job_commands(CLI::App& root) {
@@ -234,6 +247,12 @@ std::vector<Command> add_job_commands(CLI::App& root) {
   a->add_option("-o,--output", art->out, "write it to FILE (default, or -: stdout)")->type_name("FILE");
   add_server_options(*a, art->server, server_help);
   out.push_back(Command{a, [art] { return read_artifact(*art); }});
+
+  auto del = std::make_shared<JobsOptions>();
+  CLI::App* d = root.add_subcommand("delete", "delete an ended job: its record, events, files and kept logs");
+  d->add_option("id", del->id, "the job's id (a queued or running one: cancel it first)")->type_name("ID")->required();
+  add_server_options(*d, del->server, server_help);
+  out.push_back(Command{d, [del] { return delete_job(*del); }});
   return out;
 }
 
