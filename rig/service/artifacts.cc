@@ -71,6 +71,14 @@ void strip_consoles(pb::Job& job) {
   walk(*job.GetReflection()->MutableMessage(&job, field), [](pb::RunReport& r) { r.clear_console(); });
 }
 
+bool omit_large_report(pb::Job& job, size_t max_bytes) {
+  const Message* report = report_of(job);
+  if (report == nullptr || report->ByteSizeLong() <= max_bytes) return false;
+  job.GetReflection()->ClearField(&job, pb::Job::descriptor()->FindFieldByNumber(job.report_case()));
+  job.set_report_omitted(true);
+  return true;
+}
+
 std::vector<std::string> artifact_names(const pb::Job& job) {
   std::vector<std::string> names;
   if (report_of(job) == nullptr) return names;

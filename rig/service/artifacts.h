@@ -24,6 +24,13 @@ inline constexpr size_t kArtifactChunkBytes = size_t{1} << 20;
 std::vector<const pb::RunReport*> runs_of(const pb::Job& job);
 // Clears every run's console in the job's report (ReadArtifact has them).
 void strip_consoles(pb::Job& job);
+// A report (consoles already left out) larger than this is left out of
+// GetJob and WatchJob replies too: a reply stays under gRPC's 4 MiB.
+inline constexpr size_t kMaxInlineReportBytes = size_t{3} << 20;
+// Clears `job`'s report and sets report_omitted when the report is larger
+// than `max_bytes`; true when it did.
+bool omit_large_report(pb::Job& job, size_t max_bytes = kMaxInlineReportBytes);
+
 // The names of the artifacts `job` has (see above).
 std::vector<std::string> artifact_names(const pb::Job& job);
 // The artifact `name` of a finished `job`: NOT_FOUND naming the ones it has

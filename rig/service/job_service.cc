@@ -32,11 +32,12 @@ ServiceError not_found(const std::string& id) { return service_error(Code::kNotF
 bool may_access(const pb::Job& job, const Caller& caller) { return caller.admin || job.submitter() == caller.name; }
 
 // The job as get() returns it: patch bodies are not echoed, and consoles
-// (up to 2 MiB a run) are read with ReadArtifact.
+// (up to 2 MiB a run), or a report still too large, are read with ReadArtifact.
 pb::Job without_patch_contents(pb::Job job) {
   if (job.has_validate())
     for (auto& p : *job.mutable_validate()->mutable_patches()) p.clear_content();
   strip_consoles(job);
+  omit_large_report(job);
   return job;
 }
 
@@ -244,6 +245,11 @@ ServiceResult<pb::JobArtifacts> JobService::artifacts(const std::string& id, con
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(*report, &json, opts).ok())
     return service_error(Code::kInternal, "job " + id + ": the report does not convert to JSON");
+  if (json.size() > kMaxInlineReportBytes)
+    return service_error(Code::kFailedPrecondition,
+                         "job " + id + ": the report is " + std::to_string(json.size()) +
+                             " bytes as JSON, more than one reply carries: read \"report.json\" with ReadArtifact "
+                             "(racerig artifact " + id + " report.json)");
   out.set_json(json);
   if (j.has_validate_report()) out.set_junit_xml(verdict::junit_xml(j.validate_report()));
   return out;
