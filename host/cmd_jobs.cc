@@ -1,5 +1,5 @@
-// racerig jobs | job ID | watch ID | cancel ID: the daemon's jobs from the
-// command line.
+// racerig jobs | job ID | watch ID | cancel ID | artifact ID NAME | delete ID:
+// the daemon's jobs from the command line.
 #include <cstdio>
 #include <ctime>
 
@@ -22,6 +22,7 @@ struct JobsOptions {
   std::string id;           // job, watch, cancel
   std::string json, junit;  // job
   long long after = 0;      // watch
+  std::string name, out;    // artifact
 };
 
 int call_failed(const client::Connection& c, const grpc::Status& st) {
@@ -149,6 +150,51 @@ int cancel_job(const JobsOptions& o) {
   return kExitOk;
 }
 
+// Streams one artifact (ReadArtifact) to a file or stdout ("-"). The file
+// is written only once the whole artifact arrived.
+int read_artifact(const JobsOptions& o) {
+  auto c = client::Connection::open(o.server.options());
+  if (!c.ok()) return report_error("artifact", c.error());
+  pb::ReadArtifactRequest req;
+  req.set_id(o.id);
+  req.set_name(o.name);
+  auto ctx = c->context(0);
+  auto reader = c->stub().ReadArtifact(ctx.get(), req);
+  pb::ArtifactChunk chunk;
+  std::string text;
+  while (reader->Read(&chunk)) {
+    if (chunk.offset() != static_cast<int64_t>(text.size())) {
+      ctx->TryCancel();
+      (void)reader->Finish();
+      return report_error("artifact", make_error(ErrorKind::kIo, "the server sent a chunk at offset " +
+                                                                     std::to_string(chunk.offset()) + ", expected " +
+                                                                     std::to_string(text.size())));
+    }
+    text += chunk.data();
+  }
+  grpc::Status st = reader->Finish();
+  if (!st.ok()) return call_failed(*c, st);
+  if (o.out.empty() || o.out == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else if (Status s = write_file(o.out, text); !s.ok()) {
+    return report_error("artifact", s.error());
+  }
+  return kExitOk;
+}
+
+int delete_job(const JobsOptions& o) {
+  auto c = client::Connection::open(o.server.options());
+  if (!c.ok()) return report_error("delete", c.error());
+  pb::DeleteJobRequest req;
+  req.set_id(o.id);
+  pb::DeleteJobResponse resp;
+  auto ctx = c->context();
+  grpc::Status st = c->stub().DeleteJob(ctx.get(), req, &resp);
+  if (!st.ok()) return call_failed(*c, st);
+  std::printf("job %s: deleted\n", o.id.c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> add_job_commands(CLI::App& root) {
@@ -189,6 +235,24 @@ std::vector<Command> add_job_commands(CLI::App& root) {
   c->add_option("id", cancel->id, "the job's id")->type_name("ID")->required();
   add_server_options(*c, cancel->server, server_help);
   out.push_back(Command{c, [cancel] { return cancel_job(*cancel); }});
+
+  auto art = std::make_shared<JobsOptions>();
+  CLI::App* a = root.add_subcommand("artifact", "fetch one artifact of a finished job (a run's console, kept logs)");
+  a->add_option("id", art->id, "the job's id")->type_name("ID")->required();
+  a->add_option("name", art->name,
+                "report.json, junit.xml, runs/N/console, runs/N/console.log, runs/N/qemu.log, runs/N/agent.log "
+                "(a wrong name lists the job's)")
+      ->type_name("NAME")
+      ->required();
+  a->add_option("-o,--output", art->out, "write it to FILE (default, or -: stdout)")->type_name("FILE");
+  add_server_options(*a, art->server, server_help);
+  out.push_back(Command{a, [art] { return read_artifact(*art); }});
+
+  auto del = std::make_shared<JobsOptions>();
+  CLI::App* d = root.add_subcommand("delete", "delete an ended job: its record, events, files and kept logs");
+  d->add_option("id", del->id, "the job's id (a queued or running one: cancel it first)")->type_name("ID")->required();
+  add_server_options(*d, del->server, server_help);
+  out.push_back(Command{d, [del] { return delete_job(*del); }});
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "host/client/keepalive.h"
 #include "rig/base/file.h"
 
 namespace racerig::client {
@@ -56,6 +57,7 @@ Result<Connection> Connection::open(const ServerOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  set_client_keepalive(args);
   c.channel_ = grpc::CreateCustomChannel(options.server, creds, args);
   c.stub_ = pb::RaceRig::NewStub(c.channel_);
   return c;

@@ -1,6 +1,7 @@
 // Following a job on racerigd (see follow.h).
 #include "host/client/follow.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <poll.h>
 
 #include <atomic>
@@ -13,6 +14,48 @@
 namespace racerig::client {
 
 namespace {
+
+// The Job field that holds a report of `kind`; null for no kind.
+const google::protobuf::FieldDescriptor* report_field(pb::JobKind kind) {
+  const char* name = kind == pb::REPRODUCE ? "reproduce_report"
+                     : kind == pb::VALIDATE ? "validate_report"
+                     : kind == pb::STRESS   ? "stress_report"
+                     : kind == pb::EXPLORE  ? "explore_report"
+                                            : nullptr;
+  return name ? pb::Job::descriptor()->FindFieldByName(name) : nullptr;
+}
+
+// The Finished event's report leaves the runs' consoles out (and a report
+// too large for one message, altogether): the full one is ReadArtifact's
+// "report.json", read here. A server without ReadArtifact, or a failed
+// read, leaves the event's report as it is (saying so when it had none).
+void complete_report(Connection& connection, pb::Job& job, const StatusLine& status) {
+  const google::protobuf::FieldDescriptor* field = report_field(job.kind());
+  if (field == nullptr || (job.report_case() == pb::Job::REPORT_NOT_SET && !job.report_omitted())) return;
+  pb::ReadArtifactRequest req;
+  req.set_id(job.id());
+  req.set_name("report.json");
+  auto ctx = connection.context(120);
+  auto reader = connection.stub().ReadArtifact(ctx.get(), req);
+  std::string json;
+  pb::ArtifactChunk chunk;
+  while (reader->Read(&chunk)) json += chunk.data();
+  grpc::Status st = reader->Finish();
+  google::protobuf::Message* report = job.GetReflection()->MutableMessage(&job, field);
+  google::protobuf::util::JsonParseOptions opts;
+  opts.ignore_unknown_fields = true;
+  pb::Job parsed;
+  google::protobuf::Message* into = parsed.GetReflection()->MutableMessage(&parsed, field);
+  if (st.ok() && google::protobuf::util::JsonStringToMessage(json, into, opts).ok()) {
+    report->CopyFrom(*into);
+    job.set_report_omitted(false);
+    return;
+  }
+  if (job.report_omitted())
+    status("job " + job.id() + ": its report is too large for one message and could not be read (" +
+           (st.ok() ? std::string("it does not parse") : st.error_message()) + "): racerig artifact " + job.id() +
+           " report.json");
+}
 
 // Turns one event into the observer's call or a status line.
 void dispatch(const pb::JobEvent& ev, jobs::JobObserver& observer, const StatusLine& status) {
@@ -106,7 +149,9 @@ Result<pb::Job> follow_job(Connection& connection, const std::string& id, int64_
       if (ev.has_finished()) {
         ctx->TryCancel();
         (void)reader->Finish();
-        return ev.finished().job();
+        pb::Job job = ev.finished().job();
+        complete_report(connection, job, status);
+        return job;
       }
       dispatch(ev, observer, status);
     }

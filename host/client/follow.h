@@ -17,7 +17,7 @@ namespace racerig::client {
 using StatusLine = std::function<void(const std::string&)>;
 
 // Follows job `id` from after `after_seq` until it finishes; returns its
-// final record (report included). Gives up with kTimeout when the server
+// final record, its full report (consoles included) read with ReadArtifact. Gives up with kTimeout when the server
 // is unreachable for `reconnect_s` seconds in a row, and with kInput on
 // NOT_FOUND / UNAUTHENTICATED.
 Result<pb::Job> follow_job(Connection& connection, const std::string& id, int64_t after_seq,

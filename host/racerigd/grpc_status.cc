@@ -1,6 +1,9 @@
 // ServiceError -> grpc::Status (see grpc_status.h).
 #include "host/racerigd/grpc_status.h"
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
 namespace racerig::racerigd {
 
 grpc::Status to_grpc(const service::ServiceError& error) {
@@ -12,9 +15,28 @@ grpc::Status to_grpc(const service::ServiceError& error) {
     case Code::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
     case Code::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
     case Code::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
+    case Code::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
     case Code::kInternal: code = grpc::StatusCode::INTERNAL; break;
   }
-  return grpc::Status(code, error.message);
+  google::rpc::Status details;
+  if (error.code == Code::kInvalidArgument && !error.field.empty()) {
+    google::rpc::BadRequest bad;
+    auto* v = bad.add_field_violations();
+    v->set_field(error.field);
+    // The message is "FIELD: WHAT"; the violation's description is WHAT.
+    const std::string prefix = error.field + ": ";
+    v->set_description(error.message.rfind(prefix, 0) == 0 ? error.message.substr(prefix.size()) : error.message);
+    details.add_details()->PackFrom(bad);
+  }
+  if (error.retry_after_s > 0) {
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(error.retry_after_s);
+    details.add_details()->PackFrom(retry);
+  }
+  if (details.details().empty()) return grpc::Status(code, error.message);
+  details.set_code(static_cast<int>(code));
+  details.set_message(error.message);
+  return grpc::Status(code, error.message, details.SerializeAsString());
 }
 
 }  // namespace racerig::racerigd

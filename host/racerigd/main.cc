@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,7 @@
 #include "rig/base/file.h"
 #include "host/commands.h"
 #include "host/client/connection.h"
+#include "host/client/keepalive.h"
 #include "host/racerigd/service_adapter.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
@@ -56,6 +58,11 @@ struct DaemonOptions {
   bool insecure_plaintext = false;  // --insecure-plaintext: tokens over TCP without TLS
   int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
   int max_queued = 64;
+  int max_scenario_cpus = 8, max_scenario_memory_mb = 4096, max_scenario_deadline_s = 600;  // inline scenarios
+  int max_queued_per_submitter = 20;
+  int max_running_per_submitter = 0;  // 0: workers - 1 when workers > 1, else none
+  int job_deadline_h = 4;
+  int keep_days = 30;  // --keep-days: ended jobs older are deleted (0: never)        // --job-deadline-h: a job running longer is cancelled
   host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
   std::string restore = "auto";  // --restore: how runs restore the ready state
 };
@@ -122,9 +129,19 @@ int serve(const DaemonOptions& args) {
   service::Catalog catalog(env);
   service::LocalRunner runner(env, state / "jobs", run_options);
   service::WorkerPool pool(**store, runner, args.workers);
+  pool.set_job_deadline(std::chrono::hours(args.job_deadline_h));
+  pool.set_max_running_per_submitter(args.max_running_per_submitter > 0 ? args.max_running_per_submitter
+                                     : args.workers > 1                 ? args.workers - 1
+                                                                        : 0);
   service::ServiceOptions options;
   options.max_queued = args.max_queued;
+  options.max_queued_per_submitter = args.max_queued_per_submitter;
+  options.jobs_dir = state / "jobs";
+  options.kept_logs_root = run_options.logs_dir;
   options.limits.vcpus = run_options.cpus;
+  options.limits.max_cpus = args.max_scenario_cpus;
+  options.limits.max_memory_mb = args.max_scenario_memory_mb;
+  options.limits.max_deadline_s = args.max_scenario_deadline_s;
   service::JobService core(**store, pool, catalog, options);
   RaceRigService adapter(core, tokens.get());
 
@@ -156,6 +173,7 @@ int serve(const DaemonOptions& args) {
     builder.AddListeningPort(args.listen, creds, &tcp_port);
   }
   builder.RegisterService(&adapter);
+  client::set_server_keepalive(builder);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.limits.max_patches * options.limits.max_patch_bytes + (1 << 20)));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return fail("cannot listen on " + socket + (args.listen.empty() ? "" : " or " + args.listen));
@@ -169,8 +187,22 @@ int serve(const DaemonOptions& args) {
                                          .c_str(),
                args.workers, run::backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get()).c_str());
 
+  // Retention: ended jobs past --keep-days go now and once a day.
+  auto expire = [&] {
+    if (args.keep_days <= 0) return;
+    auto n = core.expire(std::chrono::hours(24) * args.keep_days);
+    if (!n.ok())
+      std::fprintf(stderr, "racerigd: deleting old jobs: %s\n", n.error().message.c_str());
+    else if (*n > 0)
+      std::fprintf(stderr, "racerigd: deleted %d job(s) ended more than %d day(s) ago\n", *n, args.keep_days);
+  };
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    expire();
+    const timespec day{24 * 60 * 60, 0};
+    sig = sigtimedwait(&stop_signals, nullptr, &day);
+    if (sig > 0) break;
+  }
   std::fprintf(stderr, "racerigd: %s: stopping (running jobs go back to the queue)\n", strsignal(sig));
   server->GetHealthCheckService()->SetServingStatus(false);
   pool.stop();
@@ -211,6 +243,27 @@ int main(int argc, char** argv) {
   racerig::host::add_count_option(app, "--workers", o.workers, "jobs run at once (default: cores / vCPUs per VM)");
   racerig::host::add_count_option(app, "--max-queued", o.max_queued,
                                   "queued jobs before submits get RESOURCE_EXHAUSTED");
+  racerig::host::add_count_option(app, "--max-queued-per-submitter", o.max_queued_per_submitter,
+                                  "queued jobs of one submitter before its submits get RESOURCE_EXHAUSTED");
+  app.add_option("--max-running-per-submitter", o.max_running_per_submitter,
+                 "jobs of one submitter run at once (default: --workers - 1 when there are several, so one "
+                 "submitter cannot take every worker)")
+      ->type_name("N")
+      ->check(racerig::host::positive_int());
+  racerig::host::add_count_option(app, "--max-scenario-cpus", o.max_scenario_cpus,
+                                  "an inline scenario's machine.cpus at most (INVALID_ARGUMENT past it)");
+  racerig::host::add_count_option(app, "--max-scenario-memory-mb", o.max_scenario_memory_mb,
+                                  "an inline scenario's machine.memory_mb at most");
+  racerig::host::add_count_option(app, "--max-scenario-deadline-s", o.max_scenario_deadline_s,
+                                  "an inline scenario's deadlines (boot_s, step_s, finish_s) at most, each");
+  racerig::host::add_count_option(app, "--job-deadline-h", o.job_deadline_h,
+                                  "hours a job may run (per attempt) before it is cancelled, saying so");
+  app.add_option("--keep-days", o.keep_days,
+                 "delete ended jobs (records, events, files, kept run logs) this many days after they ended, at "
+                 "start and daily; 0: keep them")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   racerig::host::add_backend_options(app, o.backend);
   racerig::host::add_restore_option(app, o.restore);
   app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");

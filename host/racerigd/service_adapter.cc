@@ -1,7 +1,10 @@
 // The gRPC adapter (see service_adapter.h).
 #include "host/racerigd/service_adapter.h"
 
+#include <algorithm>
+
 #include "host/racerigd/grpc_status.h"
+#include "rig/service/artifacts.h"
 
 namespace racerig::racerigd {
 
@@ -96,6 +99,31 @@ grpc::Status RaceRigService::GetJobArtifacts(grpc::ServerContext* ctx, const pb:
                                              pb::JobArtifacts* out) {
   RACERIGD_AUTH(ctx, who);
   return reply(core_.artifacts(req->id(), *who), out);
+}
+
+grpc::Status RaceRigService::ReadArtifact(grpc::ServerContext* ctx, const pb::ReadArtifactRequest* req,
+                                          grpc::ServerWriter<pb::ArtifactChunk>* writer) {
+  RACERIGD_AUTH(ctx, who);
+  auto content = core_.read_artifact(req->id(), *who, req->name());
+  if (!content.ok()) return to_grpc(content.error());
+  const std::string& text = *content;
+  size_t offset = 0;
+  do {  // an empty artifact is one empty chunk
+    const size_t n = std::min(service::kArtifactChunkBytes, text.size() - offset);
+    pb::ArtifactChunk chunk;
+    chunk.set_offset(static_cast<int64_t>(offset));
+    chunk.set_data(text.substr(offset, n));
+    chunk.set_total_size(static_cast<int64_t>(text.size()));
+    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+    offset += n;
+  } while (offset < text.size());
+  return grpc::Status::OK;
+}
+
+grpc::Status RaceRigService::DeleteJob(grpc::ServerContext* ctx, const pb::DeleteJobRequest* req,
+                                       pb::DeleteJobResponse* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.delete_job(req->id(), *who), out);
 }
 
 }  // namespace racerig::racerigd

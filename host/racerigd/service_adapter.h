@@ -30,6 +30,10 @@ class RaceRigService final : public pb::RaceRig::Service {
                            pb::ListKernelsResponse* out) override;
   grpc::Status GetJobArtifacts(grpc::ServerContext* ctx, const pb::GetJobArtifactsRequest* req,
                                pb::JobArtifacts* out) override;
+  grpc::Status ReadArtifact(grpc::ServerContext* ctx, const pb::ReadArtifactRequest* req,
+                            grpc::ServerWriter<pb::ArtifactChunk>* writer) override;
+  grpc::Status DeleteJob(grpc::ServerContext* ctx, const pb::DeleteJobRequest* req,
+                         pb::DeleteJobResponse* out) override;
 
  private:
   // Who calls (from the bearer token), or UNAUTHENTICATED.

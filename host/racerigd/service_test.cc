@@ -15,6 +15,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "host/racerigd/service_adapter.h"
 #include "rig/jobs/explore_job.h"
 #include "rig/jobs/stress_job.h"
@@ -39,6 +41,9 @@ constexpr const char* kTokensFile =
     "alice 0123456789abcdef-alice   # a developer\n"
     "root 0123456789abcdef-root admin\n";
 constexpr const char* kPatch = "--- a/fs/xfs/xfs_file.c\n+++ b/fs/xfs/xfs_file.c\n@@ -1,1 +1,1 @@\n-a\n+b\n";
+
+// A reproduce job's second run's console: past gRPC's 4 MiB default.
+constexpr size_t kBigConsole = size_t{5} << 20;
 
 // A runner that reports what the request asked for. While `hold` is set,
 // runs wait (for release() or their token) so tests can fill the queue.
@@ -118,7 +123,11 @@ class FakeRunner : public service::JobRunner {
       ++finished_;
       return pb::SUCCEEDED;
     } else {
-      job.mutable_reproduce_report()->set_reproduced(1);
+      // Two runs, the second with a console larger than a gRPC message may be.
+      auto* rep = job.mutable_reproduce_report();
+      rep->set_reproduced(1);
+      rep->add_runs()->set_console("a short console\n");
+      rep->add_runs()->set_console(std::string(kBigConsole - 4, 'c') + "END\n");
     }
     job.set_exit_code(0);
     ++finished_;
@@ -185,8 +194,12 @@ class ServiceTest : public ::testing::Test {
     ASSERT_TRUE(store_->recover(3).ok());
     pool_ = std::make_unique<service::WorkerPool>(*store_, runner_, workers);
     if (claim_hook_) pool_->set_claim_hook(claim_hook_);
+    pool_->set_job_deadline(job_deadline_);
+    pool_->set_max_running_per_submitter(max_running_per_submitter_);
     service::ServiceOptions options;
     options.max_queued = max_queued;
+    options.max_queued_per_submitter = max_queued_per_submitter_;
+    options.jobs_dir = dir_ / "jobs";
     core_ = std::make_unique<service::JobService>(*store_, *pool_, *catalog_, options);
     adapter_ = std::make_unique<RaceRigService>(*core_, with_tokens ? tokens_.get() : nullptr);
     grpc::ServerBuilder builder;
@@ -299,6 +312,38 @@ class ServiceTest : public ::testing::Test {
     req.set_id(id);
     return stub_->GetJobArtifacts(c.get(), req, out);
   }
+  static pb::SubmitRequest reproduce_request(const std::string& id = "") {
+    pb::SubmitRequest r;
+    auto* e = r.mutable_reproduce();
+    e->set_request_id(id);
+    e->mutable_scenario()->set_name("xfs-dax-flip-vs-write-fault");
+    e->set_kernel("buggy");
+    e->set_runs(1);
+    return r;
+  }
+  // ReadArtifact's chunks, and its final status.
+  grpc::Status read_artifact(const std::string& id, const std::string& name, const std::string& token,
+                             std::vector<pb::ArtifactChunk>* chunks) {
+    auto c = ctx(token);
+    pb::ReadArtifactRequest req;
+    req.set_id(id);
+    req.set_name(name);
+    auto reader = stub_->ReadArtifact(c.get(), req);
+    pb::ArtifactChunk chunk;
+    while (reader->Read(&chunk)) chunks->push_back(chunk);
+    return reader->Finish();
+  }
+  // The chunks joined, after checking that they follow each other.
+  static std::string joined(const std::vector<pb::ArtifactChunk>& chunks) {
+    std::string out;
+    for (const auto& ch : chunks) {
+      EXPECT_EQ(ch.offset(), static_cast<int64_t>(out.size()));
+      EXPECT_LE(ch.data().size(), size_t{1} << 20);
+      EXPECT_EQ(ch.total_size(), chunks.back().offset() + static_cast<int64_t>(chunks.back().data().size()));
+      out += ch.data();
+    }
+    return out;
+  }
   // The ids ListJobs gives `token`, newest first, following every page.
   std::vector<std::string> listed(const std::string& token, int page_size = 0) {
     std::vector<std::string> ids;
@@ -332,6 +377,9 @@ class ServiceTest : public ::testing::Test {
   jobs::JobEnv env_;
   std::function<void(const pb::Job&)> claim_hook_;  // given to the pool by start()
   FakeRunner runner_;
+  std::chrono::milliseconds job_deadline_{0};  // the pool's, from the next start()
+  int max_queued_per_submitter_ = 0;           // the service's, from the next start()
+  int max_running_per_submitter_ = 0;          // the pool's, from the next start()
   std::unique_ptr<service::TokenTable> tokens_;
   std::unique_ptr<service::Catalog> catalog_;
   std::unique_ptr<Store> store_;
@@ -1064,6 +1112,321 @@ TEST(TokenTable, AThirdWordAdminMarksAnAdmin) {
   ASSERT_FALSE(more.ok());
   EXPECT_NE(more.error().message.find("\"extra\""), std::string::npos) << more.error().message;
   EXPECT_FALSE(service::TokenTable::parse("root admin\n", "t").ok()) << "\"admin\" is no token (too short)";
+}
+
+}  // namespace
+}  // namespace racerig::racerigd
+
+namespace racerig::racerigd {
+namespace {
+
+// A report whose consoles add up past 4 MiB: GetJob, WatchJob and
+// GetJobArtifacts leave them out (the client's default limit would refuse
+// the reply), ReadArtifact streams them in chunks of at most 1 MiB, to the
+// owner and admins only.
+TEST_F(ServiceTest, ConsolesAreReadInChunksThroughReadArtifact) {
+  pb::Job job;
+  ASSERT_TRUE(submit_any(reproduce_request(), &job).ok());
+  const auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  const pb::Job& finished = events.back().finished().job();
+  ASSERT_EQ(finished.reproduce_report().runs_size(), 2);
+  EXPECT_TRUE(finished.reproduce_report().runs(1).console().empty());
+
+  pb::Job got;
+  grpc::Status st = get_job(job.id(), kToken, &got);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(got.reproduce_report().runs_size(), 2);
+  EXPECT_TRUE(got.reproduce_report().runs(1).console().empty());
+  pb::JobArtifacts art;
+  st = artifacts(job.id(), kToken, &art);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(art.json().find("ccccccccEND"), std::string::npos);
+
+  std::vector<pb::ArtifactChunk> chunks;
+  st = read_artifact(job.id(), "runs/2/console", kToken, &chunks);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(chunks.size(), 5u);
+  const std::string console = joined(chunks);
+  EXPECT_EQ(console.size(), kBigConsole);
+  EXPECT_EQ(console.substr(console.size() - 4), "END\n");
+
+  chunks.clear();
+  ASSERT_TRUE(read_artifact(job.id(), "runs/1/console", kToken, &chunks).ok());
+  EXPECT_EQ(joined(chunks), "a short console\n");
+
+  chunks.clear();  // the full report: consoles included
+  ASSERT_TRUE(read_artifact(job.id(), "report.json", kToken, &chunks).ok());
+  EXPECT_NE(joined(chunks).find("ccccccccEND"), std::string::npos);
+
+  chunks.clear();  // an admin reads it too
+  ASSERT_TRUE(read_artifact(job.id(), "runs/2/console", kAdminToken, &chunks).ok());
+  EXPECT_EQ(joined(chunks), console);
+
+  chunks.clear();  // another submitter: as if there were no such job
+  st = read_artifact(job.id(), "runs/2/console", kOtherToken, &chunks);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(chunks.empty());
+  EXPECT_EQ(st.error_message().find("runs/"), std::string::npos) << st.error_message();
+
+  // A name the job does not have: NOT_FOUND listing those it has.
+  st = read_artifact(job.id(), "runs/3/console", kToken, &chunks);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(st.error_message().find("runs/2/console"), std::string::npos) << st.error_message();
+  st = read_artifact(job.id(), "../../etc/passwd", kToken, &chunks);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(chunks.empty());
+}
+
+TEST_F(ServiceTest, ReadArtifactOfAnUnfinishedJobIsAFailedPrecondition) {
+  runner_.hold(true);
+  pb::Job job;
+  ASSERT_TRUE(submit_any(reproduce_request(), &job).ok());
+  runner_.wait_started(1);
+  std::vector<pb::ArtifactChunk> chunks;
+  grpc::Status st = read_artifact(job.id(), "report.json", kToken, &chunks);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  runner_.hold(false);
+}
+
+}  // namespace
+}  // namespace racerig::racerigd
+
+namespace racerig::racerigd {
+namespace {
+
+// An inline scenario's machine and deadlines are bounded by the server:
+// over a limit is INVALID_ARGUMENT naming the field and the limit.
+TEST_F(ServiceTest, InlineScenarioMachineAndDeadlinesAreBounded) {
+  std::ifstream in(fs::path(RACERIG_SOURCE_DIR) / "scenarios" / "xfs-dax-flip-vs-write-fault.textproto");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_NE(text.find("boot_s: 120"), std::string::npos);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    if (!from.empty()) t.replace(t.find(from), from.size(), to);
+    else t += to;
+    pb::SubmitRequest r = reproduce_request();
+    r.mutable_reproduce()->mutable_scenario()->set_textproto(t);
+    return r;
+  };
+  struct Case {
+    pb::SubmitRequest request;
+    const char* field;
+    const char* limit;
+  };
+  const Case cases[] = {
+      {with("", "machine { cpus: 16 }\n"), "scenario.textproto: machine.cpus is 16", "at most 8"},
+      {with("", "machine { memory_mb: 65536 }\n"), "scenario.textproto: machine.memory_mb is 65536", "at most 4096"},
+      {with("boot_s: 120", "boot_s: 601"), "scenario.textproto: deadlines.boot_s is 601", "at most 600"},
+      {with("step_s: 60", "step_s: 86400"), "scenario.textproto: deadlines.step_s is 86400", "at most 600"},
+      {with("finish_s: 60", "finish_s: 601"), "scenario.textproto: deadlines.finish_s is 601", "at most 600"},
+  };
+  for (const Case& c : cases) {
+    pb::Job job;
+    grpc::Status st = submit_any(c.request, &job);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_NE(st.error_message().find(c.field), std::string::npos) << st.error_message();
+    EXPECT_NE(st.error_message().find(c.limit), std::string::npos) << st.error_message();
+  }
+  // At the limits: accepted.
+  pb::Job job;
+  grpc::Status st = submit_any(with("boot_s: 120", "boot_s: 600"), &job);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
+// A job that runs past the pool's deadline is cancelled, and says why.
+TEST_F(ServiceTest, AJobPastItsDeadlineIsCancelledWithTheReason) {
+  stop();
+  job_deadline_ = std::chrono::milliseconds(1);
+  runner_.hold(true);  // the run waits for its token
+  start(2);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  const auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  const pb::Job& end = events.back().finished().job();
+  EXPECT_EQ(end.state(), pb::CANCELLED);
+  EXPECT_NE(end.error().find("deadline"), std::string::npos) << end.error();
+  EXPECT_EQ(end.exit_code(), 3);
+  runner_.hold(false);
+}
+
+}  // namespace
+}  // namespace racerig::racerigd
+
+namespace racerig::racerigd {
+namespace {
+
+// One submitter's queued jobs are bounded on their own: past the quota its
+// submits are RESOURCE_EXHAUSTED saying so, while another's still queue.
+TEST_F(ServiceTest, ASubmitterPastItsQueueQuotaIsRefusedAndOthersAreNot) {
+  stop();
+  max_queued_per_submitter_ = 2;
+  runner_.hold(true);
+  start(10);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request("a"), &job).ok());
+  runner_.wait_started(1);  // the first runs; two more may wait
+  ASSERT_TRUE(submit(validate_request("b"), &job).ok());
+  ASSERT_TRUE(submit(validate_request("c"), &job).ok());
+  grpc::Status st = submit(validate_request("d"), &job);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(st.error_message().find("--max-queued-per-submitter"), std::string::npos) << st.error_message();
+  st = submit(validate_request("e"), &job, kOtherToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  runner_.hold(false);
+}
+
+// With two workers and at most one running job a submitter, a submitter's
+// second job waits while another submitter's job takes the second worker.
+TEST_F(ServiceTest, OneSubmitterCannotTakeEveryWorker) {
+  stop();
+  max_running_per_submitter_ = 1;
+  runner_.hold(true);
+  start(10, 2);
+  pb::Job first, second, other;
+  ASSERT_TRUE(submit(validate_request("1"), &first).ok());
+  ASSERT_TRUE(submit(validate_request("2"), &second).ok());
+  runner_.wait_started(1);
+  ASSERT_TRUE(submit(validate_request("3"), &other, kOtherToken).ok());
+  runner_.wait_started(2);
+  EXPECT_EQ(runner_.started(), 2);
+  EXPECT_EQ(stored_job(first.id()).state(), pb::RUNNING);
+  EXPECT_EQ(stored_job(second.id()).state(), pb::QUEUED);
+  EXPECT_EQ(stored_job(other.id()).state(), pb::RUNNING);
+  runner_.hold(false);  // then the second runs too
+  const auto events = watch(second.id(), 0);
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(events.back().has_finished());
+}
+
+}  // namespace
+}  // namespace racerig::racerigd
+
+namespace racerig::racerigd {
+namespace {
+
+// DeleteJob: the owner or an admin deletes an ended job (record, events,
+// directory); another submitter gets NOT_FOUND; a job that has not ended is
+// FAILED_PRECONDITION until cancelled.
+TEST_F(ServiceTest, DeleteJobRemovesAnEndedJobForItsOwnerOrAnAdmin) {
+  auto del = [&](const std::string& id, const std::string& token) {
+    auto c = ctx(token);
+    pb::DeleteJobRequest req;
+    req.set_id(id);
+    pb::DeleteJobResponse resp;
+    return stub_->DeleteJob(c.get(), req, &resp);
+  };
+  pb::Job done, other;
+  ASSERT_TRUE(submit(validate_request("done"), &done).ok());
+  ASSERT_TRUE(watch(done.id(), 0).back().has_finished());
+  ASSERT_TRUE(submit(validate_request("other"), &other).ok());
+  ASSERT_TRUE(watch(other.id(), 0).back().has_finished());
+  fs::create_directories(dir_ / "jobs" / done.id());
+  std::ofstream(dir_ / "jobs" / done.id() / "fix.patch") << kPatch;
+
+  EXPECT_EQ(del(done.id(), kOtherToken).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status st = del(done.id(), kToken);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  pb::Job got;
+  EXPECT_EQ(get_job(done.id(), kToken, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(stored_events(done.id()).empty());
+  EXPECT_FALSE(fs::exists(dir_ / "jobs" / done.id()));
+  EXPECT_EQ(del(done.id(), kToken).error_code(), grpc::StatusCode::NOT_FOUND);
+  st = del(other.id(), kAdminToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+
+  runner_.hold(true);
+  pb::Job running;
+  ASSERT_TRUE(submit(validate_request("running"), &running).ok());
+  runner_.wait_started(3);
+  st = del(running.id(), kToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("cancel it first"), std::string::npos) << st.error_message();
+  pb::Job cancelled;
+  ASSERT_TRUE(cancel_job(running.id(), kToken, &cancelled).ok());
+  ASSERT_TRUE(watch(running.id(), 0).back().has_finished());
+  st = del(running.id(), kToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  runner_.hold(false);
+}
+
+// Retention deletes ended jobs older than the given age, never a job that
+// has not ended.
+TEST_F(ServiceTest, ExpireDeletesEndedJobsPastTheirAgeOnly) {
+  pb::Job done;
+  ASSERT_TRUE(submit(validate_request("done"), &done).ok());
+  ASSERT_TRUE(watch(done.id(), 0).back().has_finished());
+  runner_.hold(true);
+  pb::Job running;
+  ASSERT_TRUE(submit(validate_request("running"), &running).ok());
+  runner_.wait_started(2);
+  auto kept = core_->expire(std::chrono::hours(24));  // it ended just now
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, 0);
+  auto gone = core_->expire(std::chrono::hours(-1));  // every ended job is older than an hour from now
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(*gone, 1);
+  EXPECT_FALSE(store_->get(done.id())->has_value());
+  EXPECT_TRUE(store_->get(running.id())->has_value());
+  runner_.hold(false);
+}
+
+}  // namespace
+}  // namespace racerig::racerigd
+
+namespace racerig::racerigd {
+namespace {
+
+// The google.rpc.Status a failed call carried in its details; fails the
+// test when there is none.
+google::rpc::Status details_of(const grpc::Status& st) {
+  google::rpc::Status out;
+  EXPECT_FALSE(st.error_details().empty()) << st.error_message();
+  EXPECT_TRUE(out.ParseFromString(st.error_details()));
+  EXPECT_EQ(out.code(), static_cast<int>(st.error_code()));
+  return out;
+}
+
+// INVALID_ARGUMENT carries a BadRequest naming the field; RESOURCE_EXHAUSTED
+// a RetryInfo.
+TEST_F(ServiceTest, ErrorsCarryGoogleRpcDetails) {
+  pb::SubmitValidateRequest bad = validate_request();
+  bad.set_runs(0);
+  pb::Job job;
+  grpc::Status st = submit(bad, &job);
+  ASSERT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details = details_of(st);
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::BadRequest request;
+  ASSERT_TRUE(details.details(0).UnpackTo(&request));
+  ASSERT_EQ(request.field_violations_size(), 1);
+  EXPECT_EQ(request.field_violations(0).field(), "runs");
+  EXPECT_NE(request.field_violations(0).description().find("from 1 to"), std::string::npos);
+
+  bad = validate_request();
+  bad.mutable_patches(0)->set_name(".hidden");
+  st = submit(bad, &job);
+  ASSERT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  details = details_of(st);
+  ASSERT_TRUE(details.details_size() == 1 && details.details(0).UnpackTo(&request));
+  EXPECT_EQ(request.field_violations(0).field(), "patches[0].name");
+
+  runner_.hold(true);  // fill the queue (2) behind a running job
+  ASSERT_TRUE(submit(validate_request("1"), &job).ok());
+  runner_.wait_started(1);
+  ASSERT_TRUE(submit(validate_request("2"), &job).ok());
+  ASSERT_TRUE(submit(validate_request("3"), &job).ok());
+  st = submit(validate_request("4"), &job);
+  ASSERT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  details = details_of(st);
+  google::rpc::RetryInfo retry;
+  ASSERT_EQ(details.details_size(), 1);
+  ASSERT_TRUE(details.details(0).UnpackTo(&retry));
+  EXPECT_GT(retry.retry_delay().seconds(), 0);
+  runner_.hold(false);
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ class LibvirtVm : public machine::Machine {
   std::vector<std::string> take_new_console_lines() override { return ports_->take_console_lines(); }
   std::vector<std::string> take_new_agent_lines() override { return ports_->take_agent_lines(); }
   const std::string& console_log() const override { return ports_->console_log(); }
+  uint64_t console_mark() const override { return ports_->console_mark(); }
+  std::string console_since(uint64_t mark) const override { return ports_->console_since(mark); }
   std::string agent_log() const override { return ports_ ? ports_->agent_log() : std::string(); }
   Status send_agent_line(std::string_view line) override { return ports_->send_agent_line(line); }
   bool exited() const override { return exited_; }

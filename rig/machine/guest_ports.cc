@@ -73,16 +73,20 @@ Status GuestPorts::accept(Deadline deadline, const std::function<std::string()>&
   return Status::Ok();
 }
 
-void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll) {
+void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int epoll) {
   while (fd.valid()) {
     char buf[16384];
     ssize_t n = ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
     if (n > 0) {
       std::string_view bytes(buf, static_cast<size_t>(n));
       lines.feed(bytes);
-      if (log != nullptr)
+      if (log != nullptr) {
+        std::string kept;
+        kept.reserve(bytes.size());
         for (char c : bytes)
-          if (c != '\r') *log += c;
+          if (c != '\r') kept += c;
+        log->append(kept);
+      }
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -14,6 +14,7 @@
 #include "rig/base/deadline.h"
 #include "rig/base/result.h"
 #include "rig/base/scoped_fd.h"
+#include "rig/machine/bounded_log.h"
 #include "rig/machine/line_buffer.h"
 
 namespace racerig::machine {
@@ -43,9 +44,14 @@ class GuestPorts {
   bool both_closed() const { return !console_.valid() && !agent_.valid(); }
   std::vector<std::string> take_console_lines() { return console_lines_.take_lines(); }
   std::vector<std::string> take_agent_lines() { return agent_lines_.take_lines(); }
-  const std::string& console_log() const { return console_log_; }
-  // Everything the agent port said (carriage returns removed).
-  const std::string& agent_log() const { return agent_log_; }
+  // What the console said (carriage returns removed), its head and tail
+  // only once it grew past BoundedLog's caps.
+  const std::string& console_log() const { return console_log_.text(); }
+  // A mark of the console so far, and what it said after a mark.
+  uint64_t console_mark() const { return console_log_.total(); }
+  std::string console_since(uint64_t mark) const { return console_log_.since(mark); }
+  // What the agent port said (carriage returns removed), bounded the same way.
+  const std::string& agent_log() const { return agent_log_.text(); }
   Status send_agent_line(std::string_view line);
   // Stops watching `fd` (one of accept's extra fds, e.g. a reaped pidfd).
   void unwatch(int fd);
@@ -55,12 +61,12 @@ class GuestPorts {
 
  private:
   GuestPorts() = default;
-  static void read_into(ScopedFd& fd, LineBuffer& lines, std::string* log, int epoll);
+  static void read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int epoll);
 
   std::filesystem::path dir_;
   ScopedFd console_listener_, agent_listener_, console_, agent_, epoll_;
   LineBuffer console_lines_, agent_lines_;
-  std::string console_log_, agent_log_;
+  BoundedLog console_log_, agent_log_;
 };
 
 }  // namespace racerig::machine

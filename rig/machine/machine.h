@@ -6,6 +6,7 @@
 // gdbstub on a UNIX socket QEMU listens on, all in the run directory.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -30,8 +31,14 @@ class Machine {
   virtual void drain_events() = 0;
   virtual std::vector<std::string> take_new_console_lines() = 0;
   virtual std::vector<std::string> take_new_agent_lines() = 0;
-  // Everything the console said (carriage returns removed).
+  // What the console said (carriage returns removed): all of it, or its
+  // head and tail around a "[racerig: N bytes cut]" line once it grew past
+  // BoundedLog's caps (rig/machine/bounded_log.h).
   virtual const std::string& console_log() const = 0;
+  // A mark of the console so far, and what it said after a mark (bounded
+  // the same way): one run's console on a VM that serves several.
+  virtual uint64_t console_mark() const = 0;
+  virtual std::string console_since(uint64_t mark) const = 0;
   // Writes to the guest's second serial port (the agent's /dev/ttyS1);
   // kTimeout when it takes no bytes for 5 s.
   virtual Status send_agent_line(std::string_view line) = 0;

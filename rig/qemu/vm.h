@@ -52,6 +52,8 @@ class Vm : public machine::Machine {
   std::vector<std::string> take_new_console_lines() override;
   std::vector<std::string> take_new_agent_lines() override;
   const std::string& console_log() const override;
+  uint64_t console_mark() const override { return ports_ ? ports_->console_mark() : 0; }
+  std::string console_since(uint64_t mark) const override { return ports_ ? ports_->console_since(mark) : std::string(); }
   // Writes to the guest's second serial port (the agent's /dev/ttyS1).
   Status send_agent_line(std::string_view line) override;
   // QMP command on this VM (see qmp::Client::execute).

@@ -379,7 +379,7 @@ void SnapshotRunner::run_loadvm(const RunContext& ctx, RunState& run, const Prog
   Status restored =
       stopped.ok() ? vm.load_snapshot(kSnapshotName, Deadline::after(milliseconds(30000))) : Status(stopped.error());
   vm.discard_output();
-  const size_t console_from = vm.console_log().size();
+  const uint64_t console_from = vm.console_mark();
   run.phases.mark("restore");
   run.watch(ctx_, live);
   if (!restored.ok()) {
@@ -390,7 +390,7 @@ void SnapshotRunner::run_loadvm(const RunContext& ctx, RunState& run, const Prog
     usable = enforce(ctx, run, go_argument.empty() ? "go" : "go " + go_argument, progress);
   }
   judge(ctx, run, state_->setup_events);
-  run.report.set_console(vm.console_log().substr(std::min(console_from, vm.console_log().size())));
+  run.report.set_console(vm.console_since(console_from));
   keep_logs(ctx_, vm, run.report.console(), run.report);
   // Leave the VM stopped for the next restore. A VM that cannot be stopped,
   // or that the run left unusable (an engine error, a failed disarm, an RSP

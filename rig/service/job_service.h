@@ -9,6 +9,8 @@
 // who else uses the service.
 #pragma once
 
+#include <filesystem>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -24,6 +26,10 @@ namespace racerig::service {
 
 struct ServiceOptions {
   int max_queued = 64;
+  int max_queued_per_submitter = 0;  // 0: only max_queued bounds a submitter
+  // Where jobs' directories (jobs_dir/ID) and kept run logs (kept_logs_root/...)
+  // live, for delete_job(); empty: nothing on disk is removed.
+  std::filesystem::path jobs_dir, kept_logs_root;
   Limits limits;
 };
 
@@ -35,15 +41,17 @@ class JobService {
   // Checks the request (INVALID_ARGUMENT naming the field), then queues it
   // for `submitter`, or returns the job an earlier submit by the same
   // submitter with the same request_id made (INVALID_ARGUMENT if that
-  // request differed). RESOURCE_EXHAUSTED when max_queued jobs wait; a
+  // request differed). RESOURCE_EXHAUSTED when max_queued jobs wait, or
+  // max_queued_per_submitter of the submitter's; a
   // request of no kind is INVALID_ARGUMENT.
   ServiceResult<pb::Job> submit(const pb::SubmitRequest& request, const std::string& submitter);
 
-  // The job with its report once finished, patch contents left out.
+  // The job with its report once finished, patch contents and the runs'
+  // consoles left out (read_artifact has them): a reply within gRPC's 4 MiB.
   // NOT_FOUND for unknown jobs and for jobs `caller` may not see.
   ServiceResult<pb::Job> get(const std::string& id, const Caller& caller);
   // Sends the job's events after `after_seq` in order, then waits for new
-  // ones, until the Finished event was sent, `send` returns false (the
+  // ones (consoles left out, as get()), until the Finished event was sent, `send` returns false (the
   // client went away) or `gone()` says so. A job that has ended with
   // `after_seq` at or past its Finished event returns at once (true,
   // nothing sent). NOT_FOUND as get().
@@ -60,15 +68,30 @@ class JobService {
   ServiceResult<pb::Job> cancel(const std::string& id, const Caller& caller);
   ServiceResult<pb::ListScenariosResponse> scenarios();
   ServiceResult<pb::ListKernelsResponse> kernels();
-  // The report as JSON and (validate) JUnit XML. NOT_FOUND as get();
-  // FAILED_PRECONDITION until the job has ended with a report.
+  // The report as JSON (consoles left out) and (validate) JUnit XML.
+  // NOT_FOUND as get(); FAILED_PRECONDITION until the job has ended with a
+  // report.
   ServiceResult<pb::JobArtifacts> artifacts(const std::string& id, const Caller& caller);
+  // The artifact `name` of a finished job (artifacts.h: "report.json" in
+  // full, "runs/N/console", kept logs, ...). NOT_FOUND as get() and for a
+  // name the job does not have (the message lists those it has);
+  // FAILED_PRECONDITION until the job has ended with a report.
+  ServiceResult<std::string> read_artifact(const std::string& id, const Caller& caller, const std::string& name);
+  // Deletes an ended job: its record and events, its directory and the run
+  // logs it kept. NOT_FOUND as get(); FAILED_PRECONDITION for a queued or
+  // running job (cancel it first). An admin's delete of another's job is logged.
+  ServiceResult<pb::DeleteJobResponse> delete_job(const std::string& id, const Caller& caller);
+  // Deletes every ended job that finished more than `keep` ago (racerigd
+  // --keep-days); the number deleted.
+  ServiceResult<int> expire(std::chrono::hours keep);
 
  private:
   ServiceResult<pb::Job> enqueue(pb::Job job);
   // The stored job if it exists and `caller` may see it; else NOT_FOUND,
   // the same answer for both.
   ServiceResult<pb::Job> find(const std::string& id, const Caller& caller);
+  // Deletes the ended `job` and its files; FAILED_PRECONDITION if it has not ended.
+  ServiceResult<pb::DeleteJobResponse> remove(const pb::Job& job);
   Store& store_;
   WorkerPool& pool_;
   const Catalog& catalog_;

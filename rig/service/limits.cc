@@ -1,17 +1,18 @@
 // Submit request checks (see limits.h).
 #include "rig/service/limits.h"
 
+#include <google/protobuf/text_format.h>
+
 #include <string>
 
 #include "rig/kbuild/patches.h"
+#include "rig/scenario/scenario.h"
 
 namespace racerig::service {
 
 namespace {
 
-ServiceError invalid(const std::string& field, const std::string& what) {
-  return service_error(Code::kInvalidArgument, field + ": " + what);
-}
+ServiceError invalid(const std::string& field, const std::string& what) { return invalid_argument(field, what); }
 
 std::optional<ServiceError> check_request_id(const std::string& request_id, const Limits& limits) {
   if (request_id.size() > limits.max_request_id_bytes)
@@ -40,7 +41,12 @@ std::optional<ServiceError> check_scenario(const pb::ScenarioRef& ref, const std
                                                  std::to_string(limits.max_textproto_bytes));
       if (auto why = catalog.check_scenario_text(ref.textproto(), limits.vcpus))
         return invalid(field + ".textproto", *why);
-      return std::nullopt;
+      {
+        pb::Scenario scenario;  // it parsed above
+        if (!google::protobuf::TextFormat::ParseFromString(ref.textproto(), &scenario))
+          return invalid(field + ".textproto", "does not parse");
+        return check_scenario_bounds(scenario, field + ".textproto", limits);
+      }
     default: return invalid(field, "neither a name nor a textproto");
   }
 }
@@ -52,6 +58,24 @@ bool safe_file_name(const std::string& name) {
 }
 
 }  // namespace
+
+std::optional<ServiceError> check_scenario_bounds(const pb::Scenario& scenario, const std::string& field,
+                                                  const Limits& limits) {
+  auto over = [&](const std::string& what, long long value, int limit, const char* flag) {
+    return invalid(field, what + " is " + std::to_string(value) + "; this server allows at most " +
+                              std::to_string(limit) + " (racerigd " + flag + ")");
+  };
+  const int cpus = scenario::machine_cpus(scenario);
+  if (cpus > limits.max_cpus) return over("machine.cpus", cpus, limits.max_cpus, "--max-scenario-cpus");
+  if (scenario.machine().memory_mb() > static_cast<uint32_t>(limits.max_memory_mb))
+    return over("machine.memory_mb", scenario.machine().memory_mb(), limits.max_memory_mb, "--max-scenario-memory-mb");
+  const pb::Deadlines& d = scenario.deadlines();
+  for (auto [name, value] : {std::pair{"deadlines.boot_s", d.boot_s()}, std::pair{"deadlines.step_s", d.step_s()},
+                             std::pair{"deadlines.finish_s", d.finish_s()}})
+    if (value > static_cast<uint32_t>(limits.max_deadline_s))
+      return over(name, value, limits.max_deadline_s, "--max-scenario-deadline-s");
+  return std::nullopt;
+}
 
 std::optional<ServiceError> check_reproduce(const pb::SubmitReproduceRequest& request, const Limits& limits,
                                             const Catalog& catalog) {

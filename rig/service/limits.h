@@ -22,7 +22,18 @@ struct Limits {
   size_t max_textproto_bytes = 64 << 10;
   size_t max_request_id_bytes = 128;
   int vcpus = 0;  // what inline scenarios are checked against (0: each scenario's own, machine_cpus)
+  // An inline scenario's machine and deadlines (racerigd --max-scenario-*);
+  // the catalogue's scenarios are the server's own and not checked.
+  int max_cpus = 8;
+  int max_memory_mb = 4096;
+  int max_deadline_s = 600;  // each of boot_s, step_s, finish_s
 };
+
+// An inline scenario's machine {} and deadlines {} against `limits`:
+// INVALID_ARGUMENT naming `field` ("scenario.textproto"), the scenario's
+// field and the limit; nullopt when within them.
+std::optional<ServiceError> check_scenario_bounds(const pb::Scenario& scenario, const std::string& field,
+                                                  const Limits& limits);
 
 // nullopt when the request is acceptable.
 std::optional<ServiceError> check_reproduce(const pb::SubmitReproduceRequest& request, const Limits& limits,

@@ -15,15 +15,31 @@ enum class Code {
   kResourceExhausted,   // the queue is full
   kUnauthenticated,     // no token, or an unknown one
   kFailedPrecondition,  // e.g. artifacts of an unfinished job
+  kUnavailable,         // the store is busy: try again
   kInternal,            // the store failed
 };
 
 struct ServiceError {
   Code code = Code::kInternal;
   std::string message;
+  // kInvalidArgument: the request field at fault ("patches[1].content"),
+  // sent as a google.rpc.BadRequest field violation; empty: none named.
+  std::string field;
+  // kResourceExhausted, kUnavailable: when to try again (a google.rpc.RetryInfo); 0: not said.
+  int retry_after_s = 0;
 };
 
 inline ServiceError service_error(Code code, std::string message) { return ServiceError{code, std::move(message)}; }
+
+// INVALID_ARGUMENT for `field`: the message is "FIELD: WHAT".
+inline ServiceError invalid_argument(const std::string& field, const std::string& what) {
+  return ServiceError{Code::kInvalidArgument, field + ": " + what, field};
+}
+
+// `code` (RESOURCE_EXHAUSTED, UNAVAILABLE) with a delay to try again after.
+inline ServiceError retry_later(Code code, std::string message, int retry_after_s) {
+  return ServiceError{code, std::move(message), {}, retry_after_s};
+}
 
 // A value or a ServiceError.
 template <typename T>

@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS events (
 );
 )sql";
 
+// The last SQLite error on `db` while doing `what`. A busy or locked database
+// (still so after the busy timeout) is kTimeout: the caller may try again
+// (the service answers UNAVAILABLE); anything else is kIo.
+Error store_error(sqlite3* db, const std::string& what) {
+  const int code = sqlite3_errcode(db);
+  const bool busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+  return make_error(busy ? ErrorKind::kTimeout : ErrorKind::kIo, "job store: " + what + ": " + sqlite3_errmsg(db));
+}
+
 // One prepared statement, finalized on destruction.
 class Stmt {
  public:
@@ -71,9 +80,7 @@ class Stmt {
     int n = sqlite3_column_bytes(s_, col);
     return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
   }
-  Error error(const std::string& what) const {
-    return make_error(ErrorKind::kIo, "job store: " + what + ": " + sqlite3_errmsg(db_));
-  }
+  Error error(const std::string& what) const { return store_error(db_, what); }
 
  private:
   sqlite3* db_;
@@ -89,12 +96,12 @@ class Transaction {
     if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   Status begun() const {
-    if (!ok_) return make_error(ErrorKind::kIo, std::string("job store: BEGIN: ") + sqlite3_errmsg(db_));
+    if (!ok_) return store_error(db_, "BEGIN");
     return Status::Ok();
   }
   Status commit() {
     if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
-      return make_error(ErrorKind::kIo, std::string("job store: COMMIT: ") + sqlite3_errmsg(db_));
+      return store_error(db_, "COMMIT");
     done_ = true;
     return Status::Ok();
   }
@@ -259,7 +266,7 @@ Result<int64_t> Store::append_locked(int64_t id, pb::JobEvent event) {
   return seq;
 }
 
-Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued) {
+Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued, int max_queued_per_submitter) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   RACERIG_TRY(tx.begun());
@@ -282,6 +289,13 @@ Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued
   if (c.step() != SQLITE_ROW) return c.error("count");
   const int64_t ahead = c.integer(0);
   if (ahead >= max_queued) return std::optional<Inserted>();
+  if (max_queued_per_submitter > 0) {
+    Stmt mine(db_, "SELECT COUNT(*) FROM jobs WHERE state = ? AND submitter = ?");
+    if (!mine.ok()) return mine.error("count");
+    mine.bind(1, pb::QUEUED).bind(2, job.submitter());
+    if (mine.step() != SQLITE_ROW) return mine.error("count");
+    if (mine.integer(0) >= max_queued_per_submitter) return std::optional<Inserted>();
+  }
 
   job.set_state(pb::QUEUED);
   job.set_submitted_unix_ms(now_unix_ms());
@@ -301,13 +315,15 @@ Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued
   return std::optional<Inserted>(Inserted{std::move(job), false});
 }
 
-Result<std::optional<pb::Job>> Store::claim_next() {
+Result<std::optional<pb::Job>> Store::claim_next(int max_running_per_submitter) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   RACERIG_TRY(tx.begun());
-  Stmt q(db_, "SELECT id FROM jobs WHERE state = ? ORDER BY id LIMIT 1");
+  Stmt q(db_,
+         "SELECT id FROM jobs WHERE state = ?1 AND (?3 <= 0 OR submitter NOT IN (SELECT submitter FROM jobs WHERE "
+         "state = ?2 GROUP BY submitter HAVING COUNT(*) >= ?3)) ORDER BY id LIMIT 1");
   if (!q.ok()) return q.error("select queued");
-  q.bind(1, pb::QUEUED);
+  q.bind(1, pb::QUEUED).bind(2, pb::RUNNING).bind(3, max_running_per_submitter);
   int rc = q.step();
   if (rc == SQLITE_DONE) return std::optional<pb::Job>();
   if (rc != SQLITE_ROW) return q.error("select queued");
@@ -531,6 +547,53 @@ Result<int> Store::count(pb::JobState state) {
   Stmt c(db_, "SELECT COUNT(*) FROM jobs WHERE state = ?");
   if (!c.ok()) return c.error("count");
   c.bind(1, state);
+  if (c.step() != SQLITE_ROW) return c.error("count");
+  return static_cast<int>(c.integer(0));
+}
+
+Result<bool> Store::remove(const std::string& job_id) {
+  auto id = parse_id(job_id);
+  if (!id.ok()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  RACERIG_ASSIGN(auto job, get_locked(*id));
+  if (!job || !is_final(job->state())) return false;
+  Stmt ev(db_, "DELETE FROM events WHERE job_id = ?");
+  if (!ev.ok()) return ev.error("delete events");
+  ev.bind(1, *id);
+  if (ev.step() != SQLITE_DONE) return ev.error("delete events");
+  Stmt j(db_, "DELETE FROM jobs WHERE id = ?");
+  if (!j.ok()) return j.error("delete job");
+  j.bind(1, *id);
+  if (j.step() != SQLITE_DONE) return j.error("delete job");
+  RACERIG_TRY(tx.commit());
+  changed();
+  return true;
+}
+
+Result<std::vector<pb::Job>> Store::ended_before(int64_t unix_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "SELECT record FROM jobs WHERE state IN (?, ?, ?, ?) ORDER BY id");
+  if (!q.ok()) return q.error("select ended");
+  q.bind(1, pb::SUCCEEDED).bind(2, pb::FAILED).bind(3, pb::CANCELLED).bind(4, pb::INTERRUPTED);
+  std::vector<pb::Job> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    pb::Job job;
+    if (!job.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: a record does not parse");
+    const int64_t ended = job.finished_unix_ms() != 0 ? job.finished_unix_ms() : job.submitted_unix_ms();
+    if (ended < unix_ms) out.push_back(std::move(job));
+  }
+  if (rc != SQLITE_DONE) return q.error("select ended");
+  return out;
+}
+
+Result<int> Store::count(pb::JobState state, const std::string& submitter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt c(db_, "SELECT COUNT(*) FROM jobs WHERE state = ? AND submitter = ?");
+  if (!c.ok()) return c.error("count");
+  c.bind(1, state).bind(2, submitter);
   if (c.step() != SQLITE_ROW) return c.error("count");
   return static_cast<int>(c.integer(0));
 }

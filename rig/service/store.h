@@ -41,12 +41,15 @@ class Store {
   };
   // Inserts a QUEUED job (id, submitted time and a Queued event assigned
   // here) unless the submitter already used the job's non-empty request_id.
-  // kBusy-like refusal: nullopt when `max_queued` jobs are already queued.
-  Result<std::optional<Inserted>> insert(pb::Job job, int max_queued);
+  // kBusy-like refusal: nullopt when `max_queued` jobs are already queued,
+  // or (`max_queued_per_submitter` > 0) that many of the job's submitter's.
+  Result<std::optional<Inserted>> insert(pb::Job job, int max_queued, int max_queued_per_submitter = 0);
 
   // The oldest QUEUED job, now RUNNING with attempt+1 and a Started event.
   // A job cancelled while queued is CANCELLED, so it is never claimed.
-  Result<std::optional<pb::Job>> claim_next();
+  // With `max_running_per_submitter` > 0, jobs of a submitter that has that
+  // many RUNNING are passed over (they wait for one of theirs to end).
+  Result<std::optional<pb::Job>> claim_next(int max_running_per_submitter = 0);
   // What cancel() did.
   enum class Cancelled {
     kNow,        // it was QUEUED: now CANCELLED, with its Finished event
@@ -84,6 +87,14 @@ class Store {
   Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states,
                                     const std::optional<std::string>& submitter, int64_t before_id, int limit);
   Result<int> count(pb::JobState state);
+  // Deletes an ended job with its events, in one transaction. False (and
+  // nothing deleted) when the job does not exist or has not ended.
+  Result<bool> remove(const std::string& job_id);
+  // The ended jobs that finished before `unix_ms` (retention), oldest first,
+  // as stored (reports included).
+  Result<std::vector<pb::Job>> ended_before(int64_t unix_ms);
+  // The jobs of `submitter` in `state`.
+  Result<int> count(pb::JobState state, const std::string& submitter);
 
   // A counter that every stored change increments: read it before looking,
   // then wait_for_change(it, ...) misses no change made in between.

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,11 +45,21 @@ class WorkerPool {
   // can race). Set before start().
   void set_claim_hook(std::function<void(const pb::Job&)> hook) { claim_hook_ = std::move(hook); }
 
+  // Every job is cancelled once it has run this long (per attempt), stored
+  // CANCELLED with an error saying so; zero: no deadline. Set before start().
+  void set_job_deadline(std::chrono::milliseconds deadline) { job_deadline_ = deadline; }
+
+  // At most `n` jobs of one submitter run at once (0: no bound); the
+  // others wait, queued, while other submitters' jobs run. Set before start().
+  void set_max_running_per_submitter(int n) { max_running_per_submitter_ = n; }
+
   // One worker's fitting count: every VM needs `vcpus_per_vm` host cores.
   static int default_workers(int vcpus_per_vm);
 
  private:
   void work();
+  // Cancels the jobs past their deadline (the watchdog thread).
+  void watch_deadlines();
   void run_job(pb::Job job);
 
   Store& store_;
@@ -61,6 +73,12 @@ class WorkerPool {
   std::map<std::string, std::shared_ptr<process::CancelToken>> running_;
   std::map<std::string, std::string> cancelled_by_;  // job id → who cancelled it
   std::function<void(const pb::Job&)> claim_hook_;
+  std::chrono::milliseconds job_deadline_{0};
+  int max_running_per_submitter_ = 0;
+  std::map<std::string, std::chrono::steady_clock::time_point> deadlines_;  // running job → when it is cut
+  std::set<std::string> timed_out_;                                         // running jobs cut by their deadline
+  std::condition_variable deadline_cv_;
+  std::thread watchdog_;
 };
 
 }  // namespace racerig::service

@@ -6,7 +6,8 @@ usage: racerigd_client.py SOURCE_DIR SOCKET TOKEN_FILE MODE [ARGS...]
 modes:
   validate PATCH EXPECTED   submit a validate of PATCH (1 run, snapshot), watch
                             its events to the end, check the scenario result
-  malformed                 each bad request gets INVALID_ARGUMENT naming its field
+  malformed                 each bad request gets INVALID_ARGUMENT naming its field,
+                            in its message and in a google.rpc.BadRequest detail
   unauthenticated           no token and a wrong one get UNAUTHENTICATED
   queue N                   submit N reproduce jobs at once; some must get
                             RESOURCE_EXHAUSTED; every accepted one must finish
@@ -36,9 +37,15 @@ def make_stubs(source_dir):
     # the grpc package itself.
     shutil.copy("/usr/share/grpc-proto/grpc/health/v1/health.proto", protos)
     shutil.copy("/usr/share/grpc-proto/grpc/reflection/v1alpha/reflection.proto", protos)
+    # google.rpc's messages (package google.rpc) under plain names too: a
+    # module path google/rpc/... would shadow the google.protobuf package.
+    shutil.copy(os.path.join(source_dir, "proto/google/rpc/status.proto"), os.path.join(protos, "rpc_status.proto"))
+    shutil.copy(os.path.join(source_dir, "proto/google/rpc/error_details.proto"),
+                os.path.join(protos, "rpc_error_details.proto"))
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", source_dir, "-I", protos,
                     "--python_out=" + out, "--grpc_python_out=" + out,
-                    "proto/racerig.proto", "proto/racerig_service.proto", "health.proto", "reflection.proto"],
+                    "proto/racerig.proto", "proto/racerig_service.proto", "health.proto", "reflection.proto",
+                    "rpc_status.proto", "rpc_error_details.proto"],
                    check=True)
     sys.path.insert(0, out)
     return out
@@ -52,6 +59,7 @@ def main():
         import grpc
         from proto import racerig_pb2, racerig_service_pb2 as svc, racerig_service_pb2_grpc as svc_grpc
         import health_pb2, health_pb2_grpc, reflection_pb2, reflection_pb2_grpc
+        import rpc_status_pb2, rpc_error_details_pb2
 
         token = open(token_file).read().strip()
         channel = grpc.insecure_channel("unix:" + socket)
@@ -71,6 +79,24 @@ def main():
                 return None, ""
             except grpc.RpcError as e:
                 return e.code(), e.details()
+
+        def bad_request_fields(call):
+            """The fields of the google.rpc.BadRequest the call failed with."""
+            try:
+                call()
+                return []
+            except grpc.RpcError as e:
+                for key, value in e.trailing_metadata() or ():
+                    if key != "grpc-status-details-bin":
+                        continue
+                    status = rpc_status_pb2.Status.FromString(value)
+                    fields = []
+                    for any_detail in status.details:
+                        bad = rpc_error_details_pb2.BadRequest()
+                        if any_detail.Unpack(bad):
+                            fields += [v.field for v in bad.field_violations]
+                    return fields
+                return []
 
         def follow(job_id):
             last = None
@@ -115,6 +141,8 @@ def main():
                 code, details = code_of(lambda: stub.SubmitValidate(req, metadata=auth, timeout=60))
                 check(code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith(field + ":"),
                       "%s: %s %r" % (what, code, details[:120]))
+                fields = bad_request_fields(lambda: stub.SubmitValidate(req, metadata=auth, timeout=60))
+                check(fields == [field], "%s: BadRequest field violations %s" % (what, fields))
         elif mode == "unauthenticated":
             req = svc.ListJobsRequest()
             code, _ = code_of(lambda: stub.ListJobs(req, timeout=30))
