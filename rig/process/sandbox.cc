@@ -1,8 +1,6 @@
 // bubblewrap command lines (see sandbox.h).
 #include "rig/process/sandbox.h"
 
-#include <sys/stat.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <system_error>

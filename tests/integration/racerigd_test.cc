@@ -445,10 +445,11 @@ TEST(Racerigd, AHostileBuildFindsNoOtherSubmittersPatchNorAnyToken) {
   EXPECT_NE(jobs.output.find(" mallory "), std::string::npos) << jobs.output;
   EXPECT_EQ(jobs.output.find(" alice "), std::string::npos) << "alice's job is not listed to mallory: " << jobs.output;
   const std::string fetched = (d.dir() / "mallory-fetched.json").string();
-  Ran job = d.cli("job", "2 --json " + fetched, "mallory-token");
+  const std::string junit = (d.dir() / "mallory-fetched.xml").string();
+  Ran job = d.cli("job", "2 --json " + fetched + " --junit " + junit, "mallory-token");
   EXPECT_EQ(job.exit_code, 0) << job.output;
   Ran watch = d.cli("watch", "2", "mallory-token");
-  EXPECT_EQ(watch.exit_code, 0) << watch.output;
+  EXPECT_EQ(watch.exit_code, 5) << "the job's exit code: " << watch.output;
   EXPECT_NE(watch.output.find("RACERIG-SEARCH-RAN"), std::string::npos) << "events carry the build's lines: "
                                                                         << watch.output;
   Ran other = d.cli("job", "1", "mallory-token");
@@ -462,7 +463,7 @@ TEST(Racerigd, AHostileBuildFindsNoOtherSubmittersPatchNorAnyToken) {
   EXPECT_NE(build_log.find("RACERIG-SEARCH-DONE"), std::string::npos) << "the build log was read";
   const std::vector<std::pair<std::string, std::string>> outputs = {
       {"mallory's client output", mallory.output}, {"mallory's JSON report", read_text(json)},
-      {"mallory's jobs", jobs.output},             {"mallory's job as fetched", job.output + read_text(fetched)},
+      {"mallory's jobs", jobs.output},             {"mallory's job as fetched", job.output + read_text(fetched) + read_text(junit)},
       {"mallory's events", watch.output},          {"mallory's refused fetch of job 1", other.output},
       {"mallory's build log", build_log}};
   for (const auto& [what, text] : outputs)
