@@ -149,6 +149,31 @@ TEST(Child, SwitchesToTheWorkerUserWhenRoot) {
   EXPECT_EQ(e->output, std::to_string((*who)->uid) + "\n");
 }
 
+// Before the cancellation test below (which cancels everything after it).
+TEST(SandboxRun, BuildSeesNoHostStateWhenRun) {
+  // Runs bwrap: what a build inside can list of the host.
+  ::unsetenv("RACERIG_SANDBOX");
+  if (::system("bwrap --unshare-all --ro-bind / / true >/dev/null 2>&1") != 0) GTEST_SKIP() << "bwrap cannot run here";
+  char dir[] = "/tmp/racerig-sandbox-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  Spec spec;
+  spec.argv = build_sandbox_argv({dir, dir, {}, {}},
+                                 {"sh", "-c", "ls -a / | tr '\\n' ' '; echo; ls -a /etc | tr '\\n' ' '; echo; "
+                                              "touch ./w && echo tree-writable; touch /x 2>/dev/null || echo root-ro"});
+  Limits limits;
+  limits.deadline = Deadline::after(std::chrono::seconds(60));
+  auto ran = run(spec, limits);
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+  EXPECT_EQ(ran->code, 0) << ran->output;
+  for (const char* never : {" var ", " home ", " root ", " srv ", " work ", " opt ", " mnt ", " passwd "})
+    EXPECT_EQ(ran->output.find(never), std::string::npos) << never << " visible: " << ran->output;
+  EXPECT_NE(ran->output.find(" usr "), std::string::npos) << ran->output;
+  EXPECT_NE(ran->output.find("tree-writable"), std::string::npos) << ran->output;
+  EXPECT_NE(ran->output.find("root-ro"), std::string::npos) << ran->output;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 // Last: cancellation is process-wide and cannot be undone.
 TEST(RunZZ, CtrlCStopsTheGroupAndSaysInterrupted) {
   install_cancel_handlers();
@@ -219,29 +244,6 @@ TEST(Sandbox, BuildSeesItsTarballReadOnly) {
   EXPECT_EQ(text.find("--bind /srv"), std::string::npos) << text;
 }
 
-TEST(Sandbox, BuildSeesNoHostStateWhenRun) {
-  // Runs bwrap: what a build inside can list of the host.
-  ::unsetenv("RACERIG_SANDBOX");
-  if (::system("bwrap --unshare-all --ro-bind / / true >/dev/null 2>&1") != 0) GTEST_SKIP() << "bwrap cannot run here";
-  char dir[] = "/tmp/racerig-sandbox-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  Spec spec;
-  spec.argv = build_sandbox_argv({dir, dir, {}, {}},
-                                 {"sh", "-c", "ls -a / | tr '\\n' ' '; echo; ls -a /etc | tr '\\n' ' '; echo; "
-                                              "touch ./w && echo tree-writable; touch /x 2>/dev/null || echo root-ro"});
-  Limits limits;
-  limits.deadline = Deadline::after(std::chrono::seconds(60));
-  auto ran = run(spec, limits);
-  ASSERT_TRUE(ran.ok()) << ran.error().message;
-  EXPECT_EQ(ran->code, 0) << ran->output;
-  for (const char* never : {" var ", " home ", " root ", " srv ", " work ", " opt ", " mnt ", " passwd "})
-    EXPECT_EQ(ran->output.find(never), std::string::npos) << never << " visible: " << ran->output;
-  EXPECT_NE(ran->output.find(" usr "), std::string::npos) << ran->output;
-  EXPECT_NE(ran->output.find("tree-writable"), std::string::npos) << ran->output;
-  EXPECT_NE(ran->output.find("root-ro"), std::string::npos) << ran->output;
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-}
 
 TEST(Sandbox, VmBindsOnlyTheRunDirectory) {
   ::unsetenv("RACERIG_SANDBOX");
