@@ -374,7 +374,8 @@ Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const B
                                                 bool keep_tree_at_variant) const {
   const std::string key = key_of(base, patches);
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
-  const Worker worker(worker_, {root_}, tree_inside(base));
+  // The tarball is the one host file the build reads besides the toolchain.
+  const Worker worker(worker_, {root_}, tree_inside(base), {base.tarball});
   const Tree tree{tree_dir(base)};
   const auto applied = read_file(tree.dir / ".applied");
   const bool at_variant = applied.ok() && *applied == key && !fs::exists(tree.dir / ".building");

@@ -32,7 +32,7 @@ Result<process::Exit> Worker::run(const fs::path& tree, const fs::path& cwd, con
                                   const std::string& stdin_data) const {
   fs::path inside = cwd;
   if (!mount_at_.empty()) inside = mount_at_ / cwd.lexically_relative(tree);
-  process::Spec s = spec(process::build_sandbox_argv({tree, inside.lexically_normal(), mount_at_, hidden_}, argv));
+  process::Spec s = spec(process::build_sandbox_argv({tree, inside.lexically_normal(), mount_at_, hidden_, read_only_}, argv));
   s.cwd = cwd;
   s.stdin_data = stdin_data;
   process::Limits l = limits;

@@ -22,9 +22,15 @@ class Worker {
   // root: a build sees no other tree and no published kernel).
   // `mount_at`: where every tree appears inside the sandbox (empty: at its
   // own path); a candidate's copy is shown at the trusted tree's path.
+  // `read_only`: host files shown read-only at their own path (the source
+  // tarball); the sandbox shows nothing else of the host beyond the
+  // toolchain (see rig/process/sandbox.h).
   Worker(std::optional<process::Identity> who, std::vector<std::filesystem::path> hidden,
-         std::filesystem::path mount_at = {})
-      : who_(std::move(who)), hidden_(std::move(hidden)), mount_at_(std::move(mount_at)) {}
+         std::filesystem::path mount_at = {}, std::vector<std::filesystem::path> read_only = {})
+      : who_(std::move(who)),
+        hidden_(std::move(hidden)),
+        mount_at_(std::move(mount_at)),
+        read_only_(std::move(read_only)) {}
 
   // Runs `argv` with `cwd` (a host path inside `tree`) in `tree`, the only
   // writable place. Output is
@@ -52,6 +58,7 @@ class Worker {
   std::optional<process::Identity> who_;
   std::vector<std::filesystem::path> hidden_;
   std::filesystem::path mount_at_;
+  std::vector<std::filesystem::path> read_only_;
 };
 
 // The environment of every build command: nothing of the caller's.

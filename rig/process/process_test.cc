@@ -149,6 +149,31 @@ TEST(Child, SwitchesToTheWorkerUserWhenRoot) {
   EXPECT_EQ(e->output, std::to_string((*who)->uid) + "\n");
 }
 
+// Before the cancellation test below (which cancels everything after it).
+TEST(SandboxRun, BuildSeesNoHostStateWhenRun) {
+  // Runs bwrap: what a build inside can list of the host.
+  ::unsetenv("RACERIG_SANDBOX");
+  if (::system("bwrap --unshare-all --ro-bind / / true >/dev/null 2>&1") != 0) GTEST_SKIP() << "bwrap cannot run here";
+  char dir[] = "/tmp/racerig-sandbox-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  Spec spec;
+  spec.argv = build_sandbox_argv({dir, dir, {}, {}},
+                                 {"sh", "-c", "ls -a / | tr '\\n' ' '; echo; ls -a /etc | tr '\\n' ' '; echo; "
+                                              "touch ./w && echo tree-writable; touch /x 2>/dev/null || echo root-ro"});
+  Limits limits;
+  limits.deadline = Deadline::after(std::chrono::seconds(60));
+  auto ran = run(spec, limits);
+  ASSERT_TRUE(ran.ok()) << ran.error().message;
+  EXPECT_EQ(ran->code, 0) << ran->output;
+  for (const char* never : {" var ", " home ", " root ", " srv ", " work ", " opt ", " mnt ", " passwd "})
+    EXPECT_EQ(ran->output.find(never), std::string::npos) << never << " visible: " << ran->output;
+  EXPECT_NE(ran->output.find(" usr "), std::string::npos) << ran->output;
+  EXPECT_NE(ran->output.find("tree-writable"), std::string::npos) << ran->output;
+  EXPECT_NE(ran->output.find("root-ro"), std::string::npos) << ran->output;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 // Last: cancellation is process-wide and cannot be undone.
 TEST(RunZZ, CtrlCStopsTheGroupAndSaysInterrupted) {
   install_cancel_handlers();
@@ -192,15 +217,33 @@ TEST(Sandbox, BuildTreeIsTheOnlyWritablePlace) {
   auto argv = build_sandbox_argv({"/c/trees/k/src", "/c/trees/k/src", {}, {"/c"}}, {"make", "-j2"});
   std::string text = command_text(argv);
   EXPECT_EQ(argv.front(), "bwrap");
-  EXPECT_NE(text.find("--unshare-all --die-with-parent --ro-bind / /"), std::string::npos) << text;
+  EXPECT_NE(text.find("--unshare-all --die-with-parent"), std::string::npos) << text;
+  // Not the host's root: the toolchain, the listed /etc files, and no more.
+  EXPECT_EQ(text.find("--ro-bind / /"), std::string::npos) << text;
+  EXPECT_NE(text.find("--ro-bind /usr /usr"), std::string::npos) << text;
+  for (const auto& f : build_etc_files()) EXPECT_NE(text.find("--ro-bind-try " + f + " " + f), std::string::npos) << f;
+  for (const char* never : {"/var", "/home", "/root", "/srv", "/work", "/etc "})
+    EXPECT_EQ(text.find(std::string(" ") + never), std::string::npos) << never << " in " << text;
+  // The root itself is read-only once everything is mounted.
+  EXPECT_LT(text.find("--bind /c/trees/k/src /c/trees/k/src"), text.find("--remount-ro /")) << text;
   // The cache is hidden before the tree is bound (order matters).
   EXPECT_LT(text.find("--tmpfs /c "), text.find("--bind /c/trees/k/src /c/trees/k/src")) << text;
   EXPECT_NE(text.find("-- make -j2"), std::string::npos) << text;
   EXPECT_EQ(text.find("--share-net"), std::string::npos);
   // A candidate's copy appears at the trusted tree's path.
   auto moved = command_text(build_sandbox_argv({"/c/cand/x.tmp1/src", "/c/trees/k/src", "/c/trees/k/src", {"/c"}}, {"make"}));
-  EXPECT_NE(moved.find("--bind /c/cand/x.tmp1/src /c/trees/k/src --chdir /c/trees/k/src"), std::string::npos) << moved;
+  EXPECT_NE(moved.find("--bind /c/cand/x.tmp1/src /c/trees/k/src "), std::string::npos) << moved;
+  EXPECT_NE(moved.find("--chdir /c/trees/k/src -- make"), std::string::npos) << moved;
 }
+
+TEST(Sandbox, BuildSeesItsTarballReadOnly) {
+  ::unsetenv("RACERIG_SANDBOX");
+  BuildSandbox box{"/c/trees/k/src", "/c/trees/k/src", {}, {"/c"}, {"/srv/src/linux.tar.xz"}};
+  std::string text = command_text(build_sandbox_argv(box, {"tar", "-xJf", "/srv/src/linux.tar.xz"}));
+  EXPECT_NE(text.find("--ro-bind /srv/src/linux.tar.xz /srv/src/linux.tar.xz"), std::string::npos) << text;
+  EXPECT_EQ(text.find("--bind /srv"), std::string::npos) << text;
+}
+
 
 TEST(Sandbox, VmBindsOnlyTheRunDirectory) {
   ::unsetenv("RACERIG_SANDBOX");

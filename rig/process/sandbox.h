@@ -1,8 +1,11 @@
 // The bubblewrap command lines that confine kernel builds and QEMU, in one
-// place: the whole system read-only, fresh PID, IPC, network, UTS and user
-// namespaces, an empty /tmp, and exactly one writable tree. Every process
-// inside dies with racerig (--die-with-parent; the PID namespace goes with
-// its first process).
+// place: fresh PID, IPC, network, UTS and user namespaces, an empty /tmp,
+// and exactly one writable tree. A build sees only what a kernel build
+// needs of the host (the toolchain in /usr, a few files of /etc, /dev,
+// /proc): never /var, /home, /root, /srv, /work, the cache or racerigd's
+// state. QEMU sees the whole system read-only. Every process inside dies
+// with racerig (--die-with-parent; the PID namespace goes with its first
+// process).
 #pragma once
 
 #include <filesystem>
@@ -22,9 +25,18 @@ struct BuildSandbox {
   // build sees neither the other trees nor the published kernels). The
   // tree is bound after them, so it may lie inside one.
   std::vector<std::filesystem::path> hidden;
+  // Files or directories shown read-only at their own path (the source
+  // tarball a tree is unpacked from), bound after the tree.
+  std::vector<std::filesystem::path> read_only;
 };
 
-// bwrap ... -- command. With the sandbox disabled (sandbox_enabled()), the
+// The host paths every build sees read-only, besides /usr and the
+// merged-/usr links (/bin, /lib, ...): the files of /etc a kernel build
+// reads (measured: see README "Untrusted patches").
+const std::vector<std::string>& build_etc_files();
+
+// bwrap ... -- command: the system view above on an otherwise empty,
+// read-only root, then `hidden`, the tree, `read_only`. With the sandbox disabled (sandbox_enabled()), the
 // command itself.
 std::vector<std::string> build_sandbox_argv(const BuildSandbox& box, const std::vector<std::string>& command);
 

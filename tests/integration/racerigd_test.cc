@@ -41,8 +41,9 @@ const std::string kNaive = "naive-lock-is-dax-under-mmaplock.patch";
 // A racerigd child process with its own socket, state and tokens.
 class Daemon {
  public:
-  explicit Daemon(const std::string& name) {
-    dir_ = fs::temp_directory_path() / ("racerigd-it-" + std::to_string(::getpid()) + "-" + name);
+  // `parent`: where its directory goes (default: $TMPDIR).
+  explicit Daemon(const std::string& name, const fs::path& parent = fs::temp_directory_path()) {
+    dir_ = parent / ("racerigd-it-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::ofstream(dir_ / "tokens") << "# test tokens\nci 0123456789abcdef-integration\n";
@@ -105,6 +106,13 @@ class Daemon {
       return;
     }
     kill9();
+  }
+  // Before start(): adds a submitter to the tokens file, and its token to
+  // the file `name`-token (readable by all, as a user's own file may be).
+  void add_submitter(const std::string& name, const std::string& token) {
+    std::ofstream(dir_ / "tokens", std::ios::app) << name << " " << token << "\n";
+    std::ofstream(dir_ / (name + "-token")) << token << "\n";
+    fs::permissions(dir_ / (name + "-token"), fs::perms::others_read | fs::perms::group_read, fs::perm_options::add);
   }
   std::string socket() const { return (dir_ / "racerigd.sock").string(); }
   std::string log() const { return read_text(dir_ / "racerigd.log"); }
@@ -377,6 +385,90 @@ TEST(Racerigd, ASecondDaemonOnTheSameStateIsRefused) {
   EXPECT_EQ(st.st_mode & 07777, 0700u) << "the state is private";
   ASSERT_EQ(::stat((d.dir() / "state" / "racerigd.db").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u) << "the job database is private";
+}
+
+// Issue 24 (confidentiality): a build sees only what a kernel build needs.
+// alice validates a candidate carrying a marker; then mallory's patch makes
+// its build search every file it can see for that marker, for tokens and
+// for the job database, print what it finds into its build errors and
+// progress lines, and fail. Nothing mallory can get back holds the marker
+// or a token; and the search did run (its sentinels and the canary it
+// wrote to its own /tmp and found again are in its output).
+// The daemon's directory (alice's patch file, every token file, the state)
+// is outside /tmp, which every sandbox hides anyway: under /var/tmp, in
+// plain sight of a build that could see the host's /var.
+TEST(Racerigd, AHostileBuildFindsNoOtherSubmittersPatchNorAnyToken) {
+  Daemon d("confidential", "/var/tmp");
+  fs::permissions(d.dir(), fs::perms::others_read | fs::perms::others_exec | fs::perms::group_read |
+                               fs::perms::group_exec, fs::perm_options::add);
+  const std::string alice_token = "alice-5d0c1a7e93b2f64e", mallory_token = "mallory-e4b1c0de77a2f9d3";
+  const std::string ci_token = "0123456789abcdef-integration";
+  d.add_submitter("alice", alice_token);
+  d.add_submitter("mallory", mallory_token);
+  ASSERT_TRUE(d.start()) << d.log();
+
+  // alice: the upstream candidate with the marker in its message and in a
+  // comment it adds to the source (so it is in her tree while it builds).
+  const std::string marker = "ALICE-EMBARGO-7f3a91c2";
+  std::string patch = read_text(candidate(kUpstream));
+  const std::string hunk = "@@ -1179,49 +1179,25 @@ xfs_ioctl_setattr_xflags(\n";
+  const size_t at = patch.find(hunk);
+  ASSERT_NE(at, std::string::npos) << "the shipped candidate changed: update this test";
+  patch.replace(at, hunk.size(), "@@ -1179,49 +1179,26 @@ xfs_ioctl_setattr_xflags(\n+/* " + marker + " */\n");
+  patch.insert(patch.find("\n---\n"), "\n\nEmbargoed: " + marker + "\n");
+  const fs::path alice_patch = d.dir() / "alice-defer-dax.patch";
+  std::ofstream(alice_patch) << patch;
+  Ran alice = d.cli("validate", "--no-explore --runs 1 --patch " + alice_patch.string(), "alice-token");
+  ASSERT_EQ(alice.exit_code, 0) << alice.output << d.log();
+  EXPECT_NE(alice.output.find("FIXED"), std::string::npos) << alice.output;
+
+  // mallory.
+  const std::string hostile = std::string(RACERIG_SOURCE_DIR) + "/tests/integration/data/searches-the-host.patch";
+  const std::string json = (d.dir() / "mallory.json").string();
+  Ran mallory = d.cli("validate", "--no-explore --runs 1 --patch " + hostile + " --json " + json, "mallory-token");
+  EXPECT_EQ(mallory.exit_code, 5) << "a build error: " << mallory.output << d.log();
+  // The search ran, saw the file system, and its findings came back.
+  EXPECT_NE(mallory.output.find("RACERIG-SEARCH-RAN"), std::string::npos) << mallory.output;
+  EXPECT_NE(mallory.output.find("RACERIG-SEARCH-DONE"), std::string::npos) << mallory.output;
+  EXPECT_NE(mallory.output.find("FOUND /tmp/racerig-canary:MALLORY-CANARY-5e11"), std::string::npos)
+      << "the search finds and prints what it can read: " << mallory.output;
+  // What it could list at the root: no home, state or service directory.
+  const size_t holds = mallory.output.find("/ holds: ");
+  ASSERT_NE(holds, std::string::npos) << mallory.output;
+  const std::string root = mallory.output.substr(holds, mallory.output.find('\n', holds) - holds) + " ";
+  for (const char* never : {" home ", " root ", " srv ", " work ", " opt ", " mnt "})
+    EXPECT_EQ(root.find(never), std::string::npos) << never << " visible to the build: " << root;
+
+  // Everything mallory can get back.
+  Ran jobs = d.cli("jobs", "", "mallory-token");
+  EXPECT_EQ(jobs.exit_code, 0) << jobs.output;
+  EXPECT_NE(jobs.output.find(" mallory "), std::string::npos) << jobs.output;
+  EXPECT_EQ(jobs.output.find(" alice "), std::string::npos) << "alice's job is not listed to mallory: " << jobs.output;
+  const std::string fetched = (d.dir() / "mallory-fetched.json").string();
+  const std::string junit = (d.dir() / "mallory-fetched.xml").string();
+  Ran job = d.cli("job", "2 --json " + fetched + " --junit " + junit, "mallory-token");
+  EXPECT_EQ(job.exit_code, 0) << job.output;
+  Ran watch = d.cli("watch", "2", "mallory-token");
+  EXPECT_EQ(watch.exit_code, 5) << "the job's exit code: " << watch.output;
+  EXPECT_NE(watch.output.find("RACERIG-SEARCH-RAN"), std::string::npos) << "events carry the build's lines: "
+                                                                        << watch.output;
+  Ran other = d.cli("job", "1", "mallory-token");
+  EXPECT_NE(other.exit_code, 0) << "alice's job is not mallory's to fetch: " << other.output;
+  // The full build log the error names (what an artifact of the build serves).
+  std::string build_log;
+  if (size_t l = mallory.output.find("full log: "); l != std::string::npos) {
+    const size_t end = mallory.output.find_first_of(" \n", l + 10);
+    build_log = read_text(mallory.output.substr(l + 10, end - l - 10));
+  }
+  EXPECT_NE(build_log.find("RACERIG-SEARCH-DONE"), std::string::npos) << "the build log was read";
+  const std::vector<std::pair<std::string, std::string>> outputs = {
+      {"mallory's client output", mallory.output}, {"mallory's JSON report", read_text(json)},
+      {"mallory's jobs", jobs.output},             {"mallory's job as fetched", job.output + read_text(fetched) + read_text(junit)},
+      {"mallory's events", watch.output},          {"mallory's refused fetch of job 1", other.output},
+      {"mallory's build log", build_log}};
+  for (const auto& [what, text] : outputs)
+    for (const std::string& secret : {marker, alice_token, mallory_token, ci_token})
+      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << what << ":\n" << text.substr(0, 20000);
 }
 
 TEST(Racerigd, TcpWithoutTokensIsRefusedAtStartUp) {
