@@ -1,8 +1,8 @@
 // ServiceError -> grpc::Status (see grpc_status.h).
 #include "host/racerigd/grpc_status.h"
 
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
+#include "proto/google/rpc/error_details.pb.h"
+#include "proto/google/rpc/status.pb.h"
 
 namespace racerig::racerigd {
 

@@ -15,8 +15,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
+#include "proto/google/rpc/error_details.pb.h"
+#include "proto/google/rpc/status.pb.h"
 #include "host/racerigd/service_adapter.h"
 #include "rig/jobs/explore_job.h"
 #include "rig/jobs/stress_job.h"
