@@ -83,6 +83,7 @@ std::string who_line(const service::TokenTable* tokens) {
 
 int serve(const DaemonOptions& args) {
   run::RunOptions run_options;
+  run_options.vms = 1;  // an exploring job takes one VM at a time: --workers is the daemon's parallelism
   // Every job runs on the daemon's backend (a job request does not choose it).
   if (Status s = host::apply_vm_args(args.backend, args.restore, run_options); !s.ok()) return fail(s.error().message);
   if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");

@@ -137,8 +137,9 @@ pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& opti
   };
   auto add_vms = [&]() {
     const int guest_cpus = std::max(1, ctx.options.cpus > 0 ? ctx.options.cpus : ctx.scenario.vcpus);
-    const int wanted = options.vms > 0 ? options.vms
-                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / guest_cpus);
+    const int wanted = options.vms > 0       ? options.vms
+                       : ctx.options.vms > 0 ? ctx.options.vms
+                                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / guest_cpus);
     report.set_vms(1);
     if (wanted <= 1 || runner.method() != "incoming") return;
     for (int k = 1; k < wanted && !process::cancelled(); ++k) {

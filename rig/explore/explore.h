@@ -25,7 +25,8 @@ struct ExploreOptions {
   // 1: one point per schedule; 2: also pairs of points (prune.h).
   int depth = 1;
   // How many VMs run schedules at once (each restored from the same cached
-  // snapshot); 0: the host's cores / the guest's vCPUs, at least 1.
+  // snapshot); 0: the context's RunOptions::vms, and when that is 0 too,
+  // the host's cores / the guest's vCPUs, at least 1.
   int vms = 0;
   // Depth 2 only until a schedule fails the kernel, and not at all when a
   // depth-1 schedule forced a failure (not after a serialization): one

@@ -68,6 +68,11 @@ struct RunOptions {
     kLoadvm,    // savevm once per invocation, loadvm per run, one QEMU
   };
   Restore restore = Restore::kAuto;
+  // How many VMs an exploration runs its schedules on at once; 0: the
+  // host's cores / the guest's vCPUs (explore::ExploreOptions::vms, which
+  // a request may set, wins). racerigd sets 1: its workers are its
+  // parallelism.
+  int vms = 0;
 };
 
 // "auto", "incoming", "loadvm" (CLI --restore); kInput for anything else.
