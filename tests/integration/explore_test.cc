@@ -44,12 +44,15 @@ std::string data(const std::string& file) { return std::string(RACERIG_SOURCE_DI
 // fs/xfs/xfs_file.c of stock 6.1 (buggy changes only xfs_ioctl.c), from the
 // tarball the kernels are built from: the test reads its line numbers from
 // the tree instead of hard-coding them.
-std::vector<std::string> xfs_file_c_6_1() {
-  Ran r = run_shell("tar -xJOf /usr/src/linux-source-6.1.tar.xz linux-source-6.1/fs/xfs/xfs_file.c");
+std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
-  std::stringstream in(r.output);
+  std::stringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+std::vector<std::string> xfs_file_c_6_1() {
+  return lines_of(run_shell("tar -xJOf /usr/src/linux-source-6.1.tar.xz linux-source-6.1/fs/xfs/xfs_file.c").output);
 }
 
 // fs/xfs/xfs_file.c of 6.1 with a candidate patch applied (the candidates
@@ -61,11 +64,8 @@ std::vector<std::string> xfs_file_c_6_1_with(const std::string& patch) {
                     "/fs/xfs/xfs_file.c && patch -s -p1 -d " + dir.string() + " < " + patch + " && cat " +
                     dir.string() + "/fs/xfs/xfs_file.c");
   std::filesystem::remove_all(dir);
-  std::vector<std::string> lines;
-  if (r.exit_code != 0) return lines;
-  std::stringstream in(r.output);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
+  if (r.exit_code != 0) return {};
+  return lines_of(r.output);
 }
 
 // The 1-based number of the first line at or after `from` containing `text`; 0 if none.
