@@ -201,7 +201,7 @@ class ServiceTest : public ::testing::Test {
     options.max_queued_per_submitter = max_queued_per_submitter_;
     options.jobs_dir = dir_ / "jobs";
     core_ = std::make_unique<service::JobService>(*store_, *pool_, *catalog_, options);
-    adapter_ = std::make_unique<RaceRigService>(*core_, with_tokens ? tokens_.get() : nullptr);
+    adapter_ = std::make_unique<RaceRigService>(*core_, service::Authenticator(with_tokens ? tokens_.get() : nullptr));
     grpc::ServerBuilder builder;
     builder.RegisterService(adapter_.get());
     server_ = builder.BuildAndStart();
