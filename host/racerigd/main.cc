@@ -167,6 +167,7 @@ int serve(const DaemonOptions& args) {
   if (*requeued > 0) std::fprintf(stderr, "racerigd: %d interrupted job(s) queued again\n", *requeued);
 
   jobs::JobEnv env = jobs::default_env(host::repo_root());
+  env.catalogue_only = true;  // scenario names are scenarios/'s, never files in our working directory
   env.racerig_version = host::racerig_version();
   env.qemu_version = host::qemu_version(run_options.qemu);
   run_options.work_dir = env.work_dir;
