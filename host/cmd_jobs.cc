@@ -126,10 +126,19 @@ int watch_job(const JobsOptions& o) {
   auto reader = c->stub().WatchJob(ctx.get(), req);
   pb::JobEvent ev;
   int code = kExitOk;
+  client::AttemptRuns runs;
   while (reader->Read(&ev)) {
     std::printf("%s\n", client::event_line(ev).c_str());
     std::fflush(stdout);
-    if (ev.has_finished()) code = ev.finished().job().exit_code();
+    runs.add(ev);
+    if (ev.has_finished()) {
+      code = ev.finished().job().exit_code();
+      // Only the last attempt's runs are results (the report's).
+      if (runs.earlier_runs > 0)
+        std::printf("job %s: %d run(s) of attempt %d are its results; %d run(s) of earlier attempts were "
+                    "interrupted and do not count\n",
+                    o.id.c_str(), runs.last_runs, runs.last_attempt, runs.earlier_runs);
+    }
   }
   grpc::Status st = reader->Finish();
   if (!st.ok()) return call_failed(*c, st);

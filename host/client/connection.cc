@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "host/client/keepalive.h"
+#include "host/client/socket_path.h"
 #include "rig/base/file.h"
 
 namespace racerig::client {
@@ -33,11 +34,16 @@ const char* code_name(grpc::StatusCode code) {
 
 Result<Connection> Connection::open(const ServerOptions& options) {
   Connection c;
-  c.server_ = options.server;
-  if (options.server.empty()) return make_error(ErrorKind::kInput, "--server: empty (want unix:PATH or HOST:PORT)");
-  const bool local = options.server.rfind("unix:", 0) == 0 || options.server.rfind("unix-abstract:", 0) == 0;
+  if (options.server.empty()) {
+    RACERIG_ASSIGN(c.server_, default_server());
+  } else {
+    c.server_ = options.server;
+  }
+  const std::string& server = c.server_;
+  const bool local = server.rfind("unix:", 0) == 0 || server.rfind("unix-abstract:", 0) == 0;
+  if (server.rfind("unix:", 0) == 0) RACERIG_TRY(check_socket_dir(server.substr(5), ::geteuid()));
   if (options.token_file && !local && !options.tls_ca && !options.insecure_plaintext)
-    return make_error(ErrorKind::kInput, "--server " + options.server + " with --token-file and no --tls-ca: the token "
+    return make_error(ErrorKind::kInput, "--server " + server + " with --token-file and no --tls-ca: the token "
                                          "would cross the network in clear text; refusing (give --tls-ca FILE for a "
                                          "TLS server, or --insecure-plaintext on a network you trust)");
   if (options.token_file) {
@@ -47,18 +53,27 @@ Result<Connection> Connection::open(const ServerOptions& options) {
       return make_error(ErrorKind::kInput, "--token-file " + *options.token_file + ": want the token alone on one line");
     c.token_ = token;
   }
+  if (options.tls_cert.has_value() != options.tls_key.has_value())
+    return make_error(ErrorKind::kInput, "--tls-cert and --tls-key go together (a client certificate and its key)");
+  if (options.tls_cert && !options.tls_ca)
+    return make_error(ErrorKind::kInput, "--tls-cert " + *options.tls_cert +
+                                             " without --tls-ca: a client certificate is sent over TLS only (give "
+                                             "--tls-ca FILE, the roots that the server's certificate chains to)");
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   if (options.tls_ca) {
-    RACERIG_ASSIGN(std::string roots, read_file(*options.tls_ca, "the CA file"));
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = roots;
+    RACERIG_ASSIGN(ssl.pem_root_certs, read_file(*options.tls_ca, "the CA file"));
+    if (options.tls_cert) {
+      RACERIG_ASSIGN(ssl.pem_cert_chain, read_file(*options.tls_cert, "the client certificate"));
+      RACERIG_ASSIGN(ssl.pem_private_key, read_file(*options.tls_key, "the client key"));
+    }
     creds = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
   set_client_keepalive(args);
-  c.channel_ = grpc::CreateCustomChannel(options.server, creds, args);
+  c.channel_ = grpc::CreateCustomChannel(server, creds, args);
   c.stub_ = pb::RaceRig::NewStub(c.channel_);
   return c;
 }
@@ -72,15 +87,10 @@ std::unique_ptr<grpc::ClientContext> Connection::context(double deadline_s) cons
   return ctx;
 }
 
-std::string default_socket_path() {
-  if (::geteuid() == 0) return "/run/racerigd/racerigd.sock";
-  if (const char* run = std::getenv("XDG_RUNTIME_DIR"); run && *run) return std::string(run) + "/racerigd.sock";
-  return "/tmp/racerigd-" + std::to_string(::geteuid()) + ".sock";
-}
-
-std::string default_server() {
-  if (const char* env = std::getenv("RACERIG_SERVER"); env && *env) return env;
-  return "unix:" + default_socket_path();
+Result<std::string> default_server() {
+  if (const char* env = std::getenv("RACERIG_SERVER"); env && *env) return std::string(env);
+  RACERIG_ASSIGN(std::string socket, default_socket_path());
+  return "unix:" + socket;
 }
 
 std::string status_text(const std::string& server, const grpc::Status& status) {

@@ -57,8 +57,14 @@ void complete_report(Connection& connection, pb::Job& job, const StatusLine& sta
            " report.json");
 }
 
-// Turns one event into the observer's call or a status line.
+// Turns one event into the observer's call or a status line. An event of
+// an attempt the daemon's death interrupted (superseded) is a status line
+// only: its runs are not results.
 void dispatch(const pb::JobEvent& ev, jobs::JobObserver& observer, const StatusLine& status) {
+  if (ev.superseded()) {
+    status(event_line(ev));
+    return;
+  }
   switch (ev.event_case()) {
     case pb::JobEvent::kKernelStage: observer.stage(ev.kernel_stage().variant(), ev.kernel_stage().what()); break;
     case pb::JobEvent::kKernelCompile: {
@@ -69,8 +75,12 @@ void dispatch(const pb::JobEvent& ev, jobs::JobObserver& observer, const StatusL
     case pb::JobEvent::kNote: observer.note(ev.note().text()); break;
     case pb::JobEvent::kRunFinished: observer.run_done(ev.run_finished().label(), ev.run_finished().report()); break;
     case pb::JobEvent::kQueued:
-    case pb::JobEvent::kStarted:
-    case pb::JobEvent::kRequeued: status(event_line(ev)); break;
+    case pb::JobEvent::kStarted: status(event_line(ev)); break;
+    case pb::JobEvent::kRequeued:
+      status(event_line(ev) + ": the runs of attempt " + std::to_string(ev.attempt()) +
+             " were interrupted and do not count; the report will be attempt " +
+             std::to_string(ev.requeued().attempt()) + "'s or a later one's");
+      break;
     default: break;
   }
 }
@@ -78,7 +88,10 @@ void dispatch(const pb::JobEvent& ev, jobs::JobObserver& observer, const StatusL
 }  // namespace
 
 std::string event_line(const pb::JobEvent& ev) {
-  const std::string head = "job " + ev.job_id() + " #" + std::to_string(ev.seq()) + ": ";
+  const std::string label = ev.superseded()  ? " [attempt " + std::to_string(ev.attempt()) + ", superseded]"
+                            : ev.attempt() > 1 ? " [attempt " + std::to_string(ev.attempt()) + "]"
+                                               : "";
+  const std::string head = "job " + ev.job_id() + " #" + std::to_string(ev.seq()) + label + ": ";
   switch (ev.event_case()) {
     case pb::JobEvent::kQueued: return head + "queued (" + std::to_string(ev.queued().ahead()) + " ahead)";
     case pb::JobEvent::kStarted: return head + "started (attempt " + std::to_string(ev.started().attempt()) + ")";
@@ -101,6 +114,19 @@ std::string event_line(const pb::JobEvent& ev) {
     }
     default: return head + "(unknown event)";
   }
+}
+
+void AttemptRuns::add(const pb::JobEvent& event) {
+  if (event.attempt() > last_attempt) {
+    earlier_runs += last_runs;
+    last_runs = 0;
+    last_attempt = event.attempt();
+  }
+  if (!event.has_run_finished()) return;
+  if (event.attempt() < last_attempt)
+    ++earlier_runs;
+  else
+    ++last_runs;
 }
 
 Result<pb::Job> follow_job(Connection& connection, const std::string& id, int64_t after_seq,

@@ -23,7 +23,19 @@ using StatusLine = std::function<void(const std::string&)>;
 Result<pb::Job> follow_job(Connection& connection, const std::string& id, int64_t after_seq,
                            jobs::JobObserver& observer, const StatusLine& status, double reconnect_s = 600);
 
-// The event as one line of text (for `racerig watch`).
+// The event as one line of text (for `racerig watch`): "job ID #SEQ: ...",
+// with " [attempt N]" after SEQ for attempts after the first and
+// " [attempt N, superseded]" for an attempt the job ran again after.
 std::string event_line(const pb::JobEvent& event);
+
+// Run counts of a job's events, by attempt: what `racerig watch` sums up.
+struct AttemptRuns {
+  int last_attempt = 0;  // the highest attempt seen
+  int last_runs = 0;     // RunFinished events of last_attempt
+  int earlier_runs = 0;  // RunFinished events of earlier attempts (not results)
+  // Counts `event` (events come in order: a later attempt moves the
+  // earlier runs to earlier_runs).
+  void add(const pb::JobEvent& event);
+};
 
 }  // namespace racerig::client

@@ -14,6 +14,7 @@ grpc::Status to_grpc(const service::ServiceError& error) {
     case Code::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
     case Code::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
     case Code::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
+    case Code::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
     case Code::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
     case Code::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
     case Code::kInternal: code = grpc::StatusCode::INTERNAL; break;

@@ -23,15 +23,19 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "host/cli_util.h"
-#include "rig/base/file.h"
 #include "host/commands.h"
 #include "host/client/connection.h"
 #include "host/client/keepalive.h"
+#include "host/client/socket_path.h"
 #include "host/racerigd/service_adapter.h"
+#include "host/racerigd/socket_access.h"
+#include "host/racerigd/tls.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
 #include "rig/run/backend.h"
 #include "rig/service/auth.h"
+#include "rig/service/authenticator.h"
+#include "rig/service/identities.h"
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
 #include "rig/service/local_runner.h"
@@ -41,8 +45,6 @@
 
 namespace racerig::racerigd {
 
-// client::default_socket_path().
-std::string default_socket();
 // /var/lib/racerigd as root, else ~/.local/state/racerigd.
 std::string default_state_dir();
 
@@ -54,15 +56,18 @@ constexpr int kMaxAttempts = 3;
 constexpr int kDefaultVcpusPerVm = 2;
 
 struct DaemonOptions {
-  std::string socket = default_socket(), listen, tokens, tls_cert, tls_key, state = default_state_dir();
+  std::string socket;  // empty: client::default_socket_path()
+  std::string socket_mode, socket_group;  // empty mode: 0600, or 0660 with a group
+  std::string listen, tokens, tls_cert, tls_key, state = default_state_dir();
+  std::string tls_client_ca, client_identities;  // mutual TLS: the clients' CA and the CNs it may name
   bool insecure_plaintext = false;  // --insecure-plaintext: tokens over TCP without TLS
   int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
   int max_queued = 64;
   int max_scenario_cpus = 8, max_scenario_memory_mb = 4096, max_scenario_deadline_s = 600;  // inline scenarios
   int max_queued_per_submitter = 20;
   int max_running_per_submitter = 0;  // 0: workers - 1 when workers > 1, else none
-  int job_deadline_h = 4;
-  int keep_days = 30;  // --keep-days: ended jobs older are deleted (0: never)        // --job-deadline-h: a job running longer is cancelled
+  int job_deadline_h = 4;  // --job-deadline-h: a job running longer is cancelled
+  int keep_days = 30;      // --keep-days: ended jobs older are deleted (0: never)
   host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
   std::string restore = "auto";  // --restore: how runs restore the ready state
 };
@@ -73,10 +78,17 @@ int fail(const std::string& what) {
 }
 
 // The start-up line's words on who may call and see which jobs.
-std::string who_line(const service::TokenTable* tokens) {
-  if (tokens == nullptr) return ", no tokens: every caller is \"local\" and sees every job";
-  return ", tokens required (" + std::to_string(tokens->size()) + " name(s), " + std::to_string(tokens->admins()) +
-         " admin(s)); callers see their own jobs";
+std::string who_line(const service::TokenTable* tokens, const service::ClientIdentities* identities) {
+  if (tokens == nullptr && identities == nullptr) return ", no tokens: every caller is \"local\" and sees every job";
+  std::string out;
+  if (tokens != nullptr)
+    out += ", tokens (" + std::to_string(tokens->size()) + " name(s), " + std::to_string(tokens->admins()) +
+           " admin(s))";
+  if (identities != nullptr)
+    out += ", client certificates (" + std::to_string(identities->size()) + " CN(s), " +
+           std::to_string(identities->admins()) + " admin(s))";
+  if (tokens == nullptr) out += ", the UNIX socket's callers \"local\"";
+  return out + "; callers see their own jobs";
 }
 
 }  // namespace
@@ -88,6 +100,11 @@ int serve(const DaemonOptions& args) {
   if (Status s = host::apply_vm_args(args.backend, args.restore, run_options); !s.ok()) return fail(s.error().message);
   if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   if (!args.tls_cert.empty() && args.listen.empty()) return fail("--tls-cert is for --listen (TCP)");
+  if (!args.tls_client_ca.empty() && args.tls_cert.empty())
+    return fail("--tls-client-ca needs --tls-cert and --tls-key (client certificates are asked for over TLS)");
+  if (args.tls_client_ca.empty() != args.client_identities.empty())
+    return fail("--tls-client-ca and --client-identities go together (the CA says a certificate is genuine, the "
+                "identities file which subject CNs may call, and which are admins)");
 
   std::unique_ptr<service::TokenTable> tokens;
   if (!args.tokens.empty()) {
@@ -95,12 +112,39 @@ int serve(const DaemonOptions& args) {
     if (!t.ok()) return fail(t.error().message);
     tokens = std::make_unique<service::TokenTable>(std::move(*t));
   }
-  if (!args.listen.empty() && !tokens)
-    return fail("--listen " + args.listen + " without --tokens: refusing to serve TCP without authentication");
+  std::unique_ptr<service::ClientIdentities> identities;
+  if (!args.client_identities.empty()) {
+    auto t = service::ClientIdentities::load(args.client_identities);
+    if (!t.ok()) return fail(t.error().message);
+    identities = std::make_unique<service::ClientIdentities>(std::move(*t));
+  }
+  auto auth = service::Authenticator::make(tokens.get(), identities.get());
+  if (!auth.ok()) return fail(auth.error().message);
+  if (!args.listen.empty() && !tokens && !identities)
+    return fail("--listen " + args.listen +
+                " without --tokens or --tls-client-ca: refusing to serve TCP without authentication");
   if (!args.listen.empty() && args.tls_cert.empty() && !args.insecure_plaintext)
     return fail("--listen " + args.listen +
                 " without --tls-cert: the callers' tokens would cross the network in clear text; refusing "
                 "(give --tls-cert and --tls-key, or --insecure-plaintext on a network you trust)");
+
+  // The socket: where (never a directory others could write), who may connect.
+  std::string socket = args.socket;
+  if (socket.empty()) {
+    auto d = client::default_socket_path();
+    if (!d.ok()) return fail(d.error().message);
+    socket = *d;
+  }
+  auto socket_mode = parse_socket_mode(args.socket_mode.empty() ? (args.socket_group.empty() ? "0600" : "0660")
+                                                                 : args.socket_mode);
+  if (!socket_mode.ok()) return fail(socket_mode.error().message);
+  gid_t socket_gid = static_cast<gid_t>(-1);
+  if (!args.socket_group.empty()) {
+    auto g = group_id(args.socket_group);
+    if (!g.ok()) return fail(g.error().message);
+    socket_gid = *g;
+  }
+  if (Status s = client::check_socket_dir(socket, ::geteuid()); !s.ok()) return fail(s.error().message);
 
   const std::filesystem::path state = args.state;
   std::error_code ec;
@@ -123,6 +167,7 @@ int serve(const DaemonOptions& args) {
   if (*requeued > 0) std::fprintf(stderr, "racerigd: %d interrupted job(s) queued again\n", *requeued);
 
   jobs::JobEnv env = jobs::default_env(host::repo_root());
+  env.catalogue_only = true;  // scenario names are scenarios/'s, never files in our working directory
   env.racerig_version = host::racerig_version();
   env.qemu_version = host::qemu_version(run_options.qemu);
   run_options.work_dir = env.work_dir;
@@ -144,7 +189,7 @@ int serve(const DaemonOptions& args) {
   options.limits.max_memory_mb = args.max_scenario_memory_mb;
   options.limits.max_deadline_s = args.max_scenario_deadline_s;
   service::JobService core(**store, pool, catalog, options);
-  RaceRigService adapter(core, tokens.get());
+  RaceRigService adapter(core, *auth);
 
   // Signals are taken by sigwait below: blocked before any thread starts.
   sigset_t stop_signals;
@@ -156,20 +201,21 @@ int serve(const DaemonOptions& args) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  const std::string& socket = args.socket;
-  std::filesystem::create_directories(std::filesystem::path(socket).parent_path(), ec);
+  if (const auto dir = std::filesystem::path(socket).parent_path(); !dir.empty() && !std::filesystem::exists(dir)) {
+    // Ours, and reachable: the socket's own mode says who may connect.
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("creating the socket's directory " + dir.string() + ": " + ec.message());
+    std::filesystem::permissions(dir, std::filesystem::perms(0755), std::filesystem::perm_options::replace, ec);
+  }
   std::filesystem::remove(socket, ec);  // a stale socket of a killed daemon
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
   int tcp_port = 0;  // the port bound (for --listen HOST:0)
   if (!args.listen.empty()) {
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
     if (!args.tls_cert.empty()) {
-      auto key = read_file(args.tls_key);
-      auto cert = read_file(args.tls_cert);
-      if (!cert.ok() || !key.ok()) return fail("reading --tls-cert/--tls-key");
-      grpc::SslServerCredentialsOptions ssl;
-      ssl.pem_key_cert_pairs.push_back({*key, *cert});
-      creds = grpc::SslServerCredentials(ssl);
+      auto tls = tls_server_credentials({args.tls_cert, args.tls_key, args.tls_client_ca});
+      if (!tls.ok()) return fail(tls.error().message);
+      creds = *tls;
     }
     builder.AddListeningPort(args.listen, creds, &tcp_port);
   }
@@ -178,15 +224,23 @@ int serve(const DaemonOptions& args) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.limits.max_patches * options.limits.max_patch_bytes + (1 << 20)));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return fail("cannot listen on " + socket + (args.listen.empty() ? "" : " or " + args.listen));
+  // Made under umask 077 (owner only) and opened up here: never wider in between.
+  if (Status s = set_socket_access(socket, *socket_mode, socket_gid); !s.ok()) {
+    server->Shutdown();
+    return fail(s.error().message);
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus("racerig.pb.RaceRig", true);
   pool.start();
   std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), backend %s, state %s%s)\n", socket.c_str(),
                args.listen.empty() ? ""
                                    : (" and " + args.listen + " (port " + std::to_string(tcp_port) + ", " +
-                                      (args.tls_cert.empty() ? "no TLS" : "TLS") + ")")
+                                      (args.tls_cert.empty()        ? "no TLS"
+                                       : args.tls_client_ca.empty() ? "TLS"
+                                                                    : "mutual TLS") +
+                                      ")")
                                          .c_str(),
-               args.workers, run::backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get()).c_str());
+               args.workers, run::backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get(), identities.get()).c_str());
 
   // Retention: ended jobs past --keep-days go now and once a day.
   auto expire = [&] {
@@ -212,8 +266,6 @@ int serve(const DaemonOptions& args) {
   return 0;
 }
 
-std::string default_socket() { return client::default_socket_path(); }
-
 std::string default_state_dir() {
   if (::geteuid() == 0) return "/var/lib/racerigd";
   if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/racerigd";
@@ -229,8 +281,18 @@ int main(int argc, char** argv) {
                "grpc.health.v1); jobs, events and reports live in SQLite under --state.",
                "racerigd");
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--socket", o.socket, "the UNIX socket to serve on")->type_name("PATH")->capture_default_str();
-  app.add_option("--listen", o.listen, "also serve on TCP (needs --tokens, and --tls-cert unless --insecure-plaintext)")
+  app.add_option("--socket", o.socket,
+                 "the UNIX socket to serve on (default: $XDG_RUNTIME_DIR/racerigd.sock, as root "
+                 "/run/racerigd/racerigd.sock; never a directory others may write)")
+      ->type_name("PATH");
+  app.add_option("--socket-mode", o.socket_mode,
+                 "the socket's mode, octal (default 0600, or 0660 with --socket-group): who may connect; without "
+                 "--tokens every caller there is an admin")
+      ->type_name("MODE");
+  app.add_option("--socket-group", o.socket_group, "the socket's group (members connect with --socket-mode 0660)")
+      ->type_name("NAME");
+  app.add_option("--listen", o.listen,
+                 "also serve on TCP (needs --tokens or --tls-client-ca, and --tls-cert unless --insecure-plaintext)")
       ->type_name("HOST:PORT");
   app.add_flag("--insecure-plaintext", o.insecure_plaintext,
                "allow --listen without TLS: tokens cross the network in clear text (a trusted network only)");
@@ -240,6 +302,14 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM) for --listen")->type_name("FILE");
   app.add_option("--tls-key", o.tls_key, "TLS private key (PEM) for --listen")->type_name("FILE");
+  app.add_option("--tls-client-ca", o.tls_client_ca,
+                 "mutual TLS: ask --listen's clients for a certificate and verify it against these PEM roots; a "
+                 "verified certificate's subject CN is the caller (needs --client-identities)")
+      ->type_name("FILE");
+  app.add_option("--client-identities", o.client_identities,
+                 "the client certificate CNs that may call: one \"CN\" or \"CN admin\" per line, '#' starts a "
+                 "comment (with --tls-client-ca)")
+      ->type_name("FILE");
   app.add_option("--state", o.state, "the job database and the jobs' files")->type_name("DIR")->capture_default_str();
   racerig::host::add_count_option(app, "--workers", o.workers, "jobs run at once (default: cores / vCPUs per VM)");
   racerig::host::add_count_option(app, "--max-queued", o.max_queued,

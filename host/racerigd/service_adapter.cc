@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <grpc/grpc_security_constants.h>
+
 #include "host/racerigd/grpc_status.h"
 #include "rig/service/artifacts.h"
 
@@ -21,14 +23,20 @@ grpc::Status reply(service::ServiceResult<T> result, T* out) {
 }  // namespace
 
 service::ServiceResult<service::Caller> RaceRigService::caller(grpc::ServerContext* ctx) const {
-  if (tokens_ == nullptr) return service::Caller{"local", true};
+  service::Presented call;
+  call.unix_socket = ctx->peer().rfind("unix:", 0) == 0;
   const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end())
-    return service::service_error(service::Code::kUnauthenticated,
-                                  "no \"authorization: Bearer TOKEN\" metadata (racerig --token-file FILE)");
-  if (auto who = tokens_->authenticate(std::string_view(it->second.data(), it->second.size()))) return *who;
-  return service::service_error(service::Code::kUnauthenticated, "the bearer token is not one of the server's");
+  if (auto it = md.find("authorization"); it != md.end())
+    call.authorization = std::string(it->second.data(), it->second.size());
+  // A client certificate is in the auth context only when the TLS listener
+  // asked for one (--tls-client-ca) and it verified against that CA: a
+  // certificate that does not verify fails the handshake.
+  if (std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
+      auth && !auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME).empty()) {
+    const auto cn = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+    call.certificate_cn = cn.empty() ? std::string() : std::string(cn.front().data(), cn.front().size());
+  }
+  return auth_.authenticate(call);
 }
 
 #define RACERIGD_AUTH(ctx, name) \

@@ -5,16 +5,16 @@
 #include <optional>
 
 #include "proto/racerig_service.grpc.pb.h"
-#include "rig/service/auth.h"
+#include "rig/service/authenticator.h"
 #include "rig/service/job_service.h"
 
 namespace racerig::racerigd {
 
 class RaceRigService final : public pb::RaceRig::Service {
  public:
-  // `tokens` null: no authentication (a UNIX socket only): every caller is
-  // "local" and an admin, since there is no one to tell apart.
-  RaceRigService(service::JobService& core, const service::TokenTable* tokens) : core_(core), tokens_(tokens) {}
+  // `auth` decides who each call is (see rig/service/authenticator.h); with
+  // neither tokens nor identities every caller is "local" and an admin.
+  RaceRigService(service::JobService& core, service::Authenticator auth) : core_(core), auth_(auth) {}
 
   grpc::Status SubmitReproduce(grpc::ServerContext* ctx, const pb::SubmitReproduceRequest* req, pb::Job* out) override;
   grpc::Status SubmitValidate(grpc::ServerContext* ctx, const pb::SubmitValidateRequest* req, pb::Job* out) override;
@@ -36,11 +36,12 @@ class RaceRigService final : public pb::RaceRig::Service {
                          pb::DeleteJobResponse* out) override;
 
  private:
-  // Who calls (from the bearer token), or UNAUTHENTICATED.
+  // Who calls (from its verified client certificate or its bearer token),
+  // or UNAUTHENTICATED / PERMISSION_DENIED.
   service::ServiceResult<service::Caller> caller(grpc::ServerContext* ctx) const;
 
   service::JobService& core_;
-  const service::TokenTable* tokens_;
+  service::Authenticator auth_;
 };
 
 }  // namespace racerig::racerigd

@@ -201,7 +201,7 @@ class ServiceTest : public ::testing::Test {
     options.max_queued_per_submitter = max_queued_per_submitter_;
     options.jobs_dir = dir_ / "jobs";
     core_ = std::make_unique<service::JobService>(*store_, *pool_, *catalog_, options);
-    adapter_ = std::make_unique<RaceRigService>(*core_, with_tokens ? tokens_.get() : nullptr);
+    adapter_ = std::make_unique<RaceRigService>(*core_, service::Authenticator(with_tokens ? tokens_.get() : nullptr));
     grpc::ServerBuilder builder;
     builder.RegisterService(adapter_.get());
     server_ = builder.BuildAndStart();
@@ -592,6 +592,59 @@ TEST_F(ServiceTest, AJobRunningWhenTheDaemonDiedRunsAgainOnce) {
   }
   EXPECT_EQ(finished_events, 1);
   EXPECT_GE(requeued, 1);
+}
+
+// Issue 24 item 7: a job restarted after a crash shows its dead attempt's
+// runs as what they are. Attempt 1 records a run, the daemon dies, attempt
+// 2 runs to the end: WatchJob labels attempt 1's events superseded (with
+// their attempt), attempt 2's are not, and the report is attempt 2's alone.
+TEST_F(ServiceTest, ADeadAttemptsRunsAreLabelledSupersededAndNotInTheReport) {
+  runner_.hold(true);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  runner_.wait_started(1);
+  pb::JobEvent dead_run;  // what attempt 1's observer stored before the daemon died
+  dead_run.mutable_run_finished()->set_label("buggy (control)");
+  dead_run.mutable_run_finished()->mutable_report()->set_scenario("xfs-dax-flip-vs-write-fault");
+  dead_run.mutable_run_finished()->mutable_report()->set_verdict(pb::SCHEDULE_NOT_REACHED);
+  ASSERT_TRUE(store_->append_event(job.id(), dead_run).ok());
+  // Killed: nobody requeues; the next start does.
+  server_->Shutdown(std::chrono::system_clock::now());
+  server_.reset();
+  adapter_.reset();
+  core_.reset();
+  {
+    auto s = Store::open(dir_ / "racerigd.db");
+    ASSERT_TRUE(s.ok());
+    ASSERT_EQ(*(*s)->recover(3), 1);
+  }
+  pool_.reset();
+  store_.reset();
+  runner_.hold(false);
+  start(2);
+  auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().attempt(), 2);
+  int superseded_runs = 0, counted_runs = 0;
+  for (const auto& e : events) {
+    EXPECT_EQ(e.superseded(), e.attempt() == 1) << e.ShortDebugString();
+    if (e.has_run_finished()) (e.superseded() ? superseded_runs : counted_runs)++;
+    if (e.has_started()) {
+      EXPECT_EQ(e.attempt(), e.started().attempt());
+    }
+  }
+  EXPECT_EQ(superseded_runs, 1);
+  EXPECT_EQ(counted_runs, 2);  // the FakeRunner's two runs, in attempt 2
+  // The report is attempt 2's: FIXED, whatever attempt 1 saw.
+  const pb::Job& done = events.back().finished().job();
+  EXPECT_EQ(done.attempt(), 2);
+  ASSERT_EQ(done.validate_report().scenarios_size(), 1);
+  EXPECT_EQ(done.validate_report().scenarios(0).result(), pb::FIXED);
+  // A watch that starts after the end still labels them (read from the store).
+  auto later = watch(job.id(), 2);
+  ASSERT_FALSE(later.empty());
+  EXPECT_TRUE(later.front().superseded());
 }
 
 TEST_F(ServiceTest, ListJobsFiltersAndPages) {

@@ -15,7 +15,7 @@ Result<ExploreOutcome> run_explore(const JobEnv& env, const ExploreRequest& requ
   process::ScopedCancel scope(std::move(cancel));
   // Input first: the scenario must parse, validate and declare a window
   // before anything builds or boots.
-  auto path = scenario::find_scenario(request.scenario, env.scenarios_dir());
+  auto path = find_job_scenario(env, request.scenario, env.scenarios_dir());
   if (!path.ok()) return path.error().wrap("scenario");
   auto loaded = scenario::load_scenario(*path, request.options.cpus);
   if (!loaded.ok()) return loaded.error().wrap("scenario");

@@ -14,7 +14,7 @@ Result<ReproduceOutcome> run_reproduce(const JobEnv& env, const ReproduceRequest
                                        std::shared_ptr<process::CancelToken> cancel) {
   process::ScopedCancel scope(std::move(cancel));
   // Input first: the scenario must parse and validate before anything builds or boots.
-  auto path = scenario::find_scenario(request.scenario, env.scenarios_dir());
+  auto path = find_job_scenario(env, request.scenario, env.scenarios_dir());
   if (!path.ok()) return path.error().wrap("scenario");
   auto loaded = scenario::load_scenario(*path, request.options.cpus);
   if (!loaded.ok()) return loaded.error().wrap("scenario");

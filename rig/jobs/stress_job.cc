@@ -33,7 +33,7 @@ void set_stress_parameters(pb::Scenario& sc, uint64_t seed, uint64_t duration_ms
 Result<std::unique_ptr<StressSession>> prepare_stress(const JobEnv& env, const std::string& scenario,
                                                       const std::string& kernel_name, const run::RunOptions& options,
                                                       int duration_s, bool cold, JobObserver& observer) {
-  RACERIG_ASSIGN(auto path, scenario::find_scenario(scenario, env.scenarios_dir() / "stress"));
+  RACERIG_ASSIGN(auto path, find_job_scenario(env, scenario, env.scenarios_dir() / "stress"));
   RACERIG_ASSIGN(auto loaded, scenario::load_scenario(path, options.cpus));
   if (loaded.scenario.schedule_size() != 0)
     return make_error(ErrorKind::kInput, path.string() + ": a stress scenario has no schedule (this one has " +

@@ -93,7 +93,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
   if (names.empty() || (names.size() == 1 && names[0] == "all")) names = scenario::list_scenarios(env.scenarios_dir());
   std::vector<scenario::LoadedScenario> scenarios;
   for (const auto& n : names) {
-    auto path = scenario::find_scenario(n, env.scenarios_dir());
+    auto path = find_job_scenario(env, n, env.scenarios_dir());
     if (!path.ok()) return path.error().wrap("scenario");
     auto loaded = scenario::load_scenario(*path, options.cpus);
     if (!loaded.ok()) return loaded.error().wrap("scenario");

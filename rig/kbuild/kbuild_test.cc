@@ -1,6 +1,7 @@
 // Kernel cache pieces that need no kernel build: patch classification, the
 // apply-failure message, build-log error extraction, keys, cache hits.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "rig/kbuild/progress.h"
 #include "rig/kbuild/store.h"
 #include "rig/kbuild/tree.h"
+#include "rig/kbuild/worker.h"
 #include "rig/process/process.h"
 
 namespace racerig::kbuild {
@@ -309,6 +311,33 @@ TEST(StoreTest, DomainLogsArePrunedUnlessTheirRacerigRuns) {
   EXPECT_FALSE(fs::exists(cache.path() / "libvirt/log/qemu/racerig-2147483647-3-cd34.log"));
   EXPECT_FALSE(fs::exists(cache.path() / "libvirt/log/qemu/racerig-x.log"));
   EXPECT_TRUE(fs::exists(cache.path() / "libvirt/log/qemu/other-domain.log"));
+}
+
+// racerigd runs with umask 077: the directories make_dir creates on the way
+// (and the one the new directory is in, when ours) must still let the
+// worker user through, or its build cannot enter its own tree.
+TEST(WorkerTest, MakeDirKeepsTheWayInOpenUnderAStrictUmask) {
+  const fs::path root = fs::temp_directory_path() / ("racerig-worker-dir-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "existing");
+  fs::permissions(root / "existing", fs::perms::owner_all, fs::perm_options::replace);
+  const mode_t old = ::umask(077);
+  const Worker worker(std::nullopt, {});
+  const Status a = worker.make_dir(root / "new" / "parents" / "leaf");
+  const Status b = worker.make_dir(root / "existing" / "leaf");
+  ::umask(old);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  auto mode = [](const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode(root / "new"), 0755u);
+  EXPECT_EQ(mode(root / "new" / "parents"), 0755u);
+  EXPECT_EQ(mode(root / "existing"), 0755u);
+  EXPECT_EQ(mode(root / "new" / "parents" / "leaf"), 0700u) << "the leaf is the worker's; its mode is left alone";
+  fs::remove_all(root);
 }
 
 TEST(CacheTest, VariantFileErrorsCarryLineNumbersAndUnknownNamesListKnownOnes) {

@@ -1,6 +1,7 @@
 // Confined build commands (see worker.h).
 #include "rig/kbuild/worker.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rig/process/sandbox.h"
@@ -60,8 +61,22 @@ Result<std::string> Worker::run_tool(const std::vector<std::string>& argv, const
 
 Status Worker::make_dir(const fs::path& dir) const {
   std::error_code ec;
+  // The parents this creates, and the one `dir` is in, must let the worker
+  // through whatever our umask (racerigd's is 077): 0755, as the CLI's
+  // umask makes them. Only directories of ours are changed.
+  std::vector<fs::path> made;
+  for (fs::path p = dir.parent_path(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    made.push_back(p);
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorKind::kIo, "cannot create " + dir.string() + ": " + ec.message());
+  if (made.empty() && !dir.parent_path().empty()) made.push_back(dir.parent_path());
+  for (const fs::path& p : made) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 0055) == 0055) continue;
+    if (::chmod(p.c_str(), (st.st_mode & 07777) | 0055) != 0) return errno_error("chmod go+rx " + p.string());
+  }
   if (who_ && ::chown(dir.c_str(), who_->uid, who_->gid) != 0)
     return errno_error("giving " + dir.string() + " to the user " + who_->name);
   return Status::Ok();

@@ -47,7 +47,9 @@ class Worker {
   // Runs a trusted tool (cp, rm, readelf) as the worker, without the sandbox.
   Result<std::string> run_tool(const std::vector<std::string>& argv, const process::Limits& limits) const;
 
-  // Creates `dir` (and parents) and makes it the worker's.
+  // Creates `dir` (and parents) and makes it the worker's. The parents it
+  // creates and `dir`'s parent, when ours, get group and others' r-x added
+  // whatever the umask, so that the worker can reach `dir`.
   Status make_dir(const std::filesystem::path& dir) const;
 
   const std::optional<process::Identity>& identity() const { return who_; }

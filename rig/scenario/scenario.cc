@@ -438,6 +438,17 @@ Result<std::filesystem::path> find_scenario(std::string_view name_or_file, const
                                            dir.string() + did_you_mean(name_or_file, known));
 }
 
+Result<std::filesystem::path> find_named_scenario(std::string_view name, const std::filesystem::path& dir) {
+  if (name.empty() || name.find('/') != std::string_view::npos || name[0] == '.')
+    return make_error(ErrorKind::kInput, "\"" + std::string(name) + "\" is not a scenario name");
+  std::filesystem::path named = dir / (std::string(name) + kExtension);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(named, ec)) return named;
+  auto known = list_scenarios(dir);
+  return make_error(ErrorKind::kInput,
+                    "no scenario named \"" + std::string(name) + "\" in " + dir.string() + did_you_mean(name, known));
+}
+
 Result<LoadedScenario> load_scenario(const std::filesystem::path& path, int vcpus) {
   RACERIG_ASSIGN(std::string text, read_file(path, "scenario"));
   LoadedScenario out;

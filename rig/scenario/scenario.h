@@ -37,6 +37,10 @@ struct LoadedScenario {
 // Unknown names are kInput errors listing the known ones.
 Result<std::filesystem::path> find_scenario(std::string_view name_or_file,
                                             const std::filesystem::path& scenarios_dir);
+// Finds a scenario by NAME under <scenarios_dir>/NAME.textproto only, never
+// as a file elsewhere (racerigd's catalogue). kInput for a name with a '/'
+// or a leading '.', and for unknown names (listing the known ones).
+Result<std::filesystem::path> find_named_scenario(std::string_view name, const std::filesystem::path& scenarios_dir);
 std::vector<std::string> list_scenarios(const std::filesystem::path& scenarios_dir);
 
 // Parses and validates. Errors are kInput and start with "file:line:col:".

@@ -1,15 +1,10 @@
 // Bearer tokens (see auth.h).
 #include "rig/service/auth.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <set>
 #include <sstream>
+
+#include "rig/service/guarded_file.h"
 
 namespace racerig::service {
 
@@ -62,40 +57,7 @@ Result<TokenTable> TokenTable::parse(std::string_view text, const std::string& f
 }
 
 Result<TokenTable> TokenTable::load(const std::filesystem::path& path) {
-  // Checked and read through one descriptor: what was checked is what is read.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    return make_error(ErrorKind::kInput, "the tokens file " + path.string() + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0)
-    return make_error(ErrorKind::kInput, "the tokens file " + path.string() + ": " + std::strerror(errno));
-  const std::string where = "the tokens file " + path.string();
-  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::kInput, where + ": not a regular file");
-  if (st.st_uid != 0 && st.st_uid != ::geteuid())
-    return make_error(ErrorKind::kInput, where + " is owned by uid " + std::to_string(st.st_uid) +
-                                             ", neither root nor racerigd's user (uid " + std::to_string(::geteuid()) +
-                                             "), who could change the tokens; refusing it (chown it)");
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(ErrorKind::kInput, where + " has mode " + mode +
-                                             ": group or others can read or change the tokens; refusing it "
-                                             "(chmod 600 " + path.string() + ")");
-  }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error(ErrorKind::kInput, where + ": " + std::strerror(errno));
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (1 << 20)) return make_error(ErrorKind::kInput, where + ": over 1 MiB; not a tokens file");
-  }
+  RACERIG_ASSIGN(std::string text, read_guarded_file(path, "the tokens file", /*secret=*/true));
   return parse(text, path.string());
 }
 
@@ -110,6 +72,12 @@ std::optional<Caller> TokenTable::authenticate(std::string_view authorization) c
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.substr(0, kBearer.size()) != kBearer) return std::nullopt;
   return caller_of(authorization.substr(kBearer.size()));
+}
+
+std::vector<Caller> TokenTable::callers() const {
+  std::vector<Caller> out;
+  for (const auto& [token, caller] : by_token_) out.push_back(caller);
+  return out;
 }
 
 size_t TokenTable::admins() const {

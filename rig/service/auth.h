@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rig/base/result.h"
 #include "rig/service/caller.h"
@@ -35,6 +36,8 @@ class TokenTable {
   // The caller for an "authorization" metadata value ("Bearer TOKEN").
   std::optional<Caller> authenticate(std::string_view authorization) const;
   size_t size() const { return by_token_.size(); }
+  // Every name in the file, with its admin mark.
+  std::vector<Caller> callers() const;
   // How many names are marked admin.
   size_t admins() const;
 

@@ -16,7 +16,7 @@ Result<pb::ListScenariosResponse> Catalog::scenarios() const {
   for (const auto& name : scenario::list_scenarios(env_.scenarios_dir())) {
     auto* e = out.add_scenarios();
     e->set_name(name);
-    auto path = scenario::find_scenario(name, env_.scenarios_dir());
+    auto path = scenario::find_named_scenario(name, env_.scenarios_dir());
     if (!path.ok()) continue;
     auto loaded = scenario::load_scenario(*path, 2);
     if (loaded.ok()) e->set_description(loaded->scenario.description());
@@ -49,10 +49,9 @@ Result<pb::ListKernelsResponse> Catalog::kernels() const {
 
 std::optional<std::string> Catalog::check_scenario_name(const std::string& name,
                                                         const std::filesystem::path& dir) const {
-  // Names only: a path would let a client read the server's files.
-  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
-    return "\"" + name + "\" is not a scenario name";
-  auto path = scenario::find_scenario(name, dir.empty() ? env_.scenarios_dir() : dir);
+  // Names of the catalogue only: a path, or a file in the daemon's working
+  // directory, would let a client make the server read its other files.
+  auto path = scenario::find_named_scenario(name, dir.empty() ? env_.scenarios_dir() : dir);
   if (!path.ok()) return path.error().message;
   return std::nullopt;
 }

@@ -157,11 +157,26 @@ ServiceResult<bool> JobService::watch(const std::string& id, const Caller& calle
   int64_t seq = after_seq;
   while (!gone()) {
     const uint64_t seen = store_.generation();  // before looking: no change is missed
+    // The job's attempt before its events: an event of an earlier attempt
+    // is superseded (its runs were interrupted; the job ran again).
+    auto head = store_.head(id);
+    if (!head.ok()) return internal(head.error());
+    if (!*head) return true;  // deleted meanwhile
+    // A requeued job (QUEUED after a start) has ended its recorded attempt:
+    // the live one is the next.
+    const int live = (*head)->attempt + ((*head)->state == pb::QUEUED && (*head)->attempt > 0 ? 1 : 0);
     auto events = store_.events_after(id, seq, 100);
     if (!events.ok()) return internal(events.error());
     pb::JobEvent scratch;
     for (const auto& ev : *events) {
-      if (!send(bounded(ev, scratch))) return false;
+      const pb::JobEvent& out = bounded(ev, scratch);
+      if (ev.attempt() < live) {
+        pb::JobEvent labelled = out;
+        labelled.set_superseded(true);
+        if (!send(labelled)) return false;
+      } else if (!send(out)) {
+        return false;
+      }
       seq = ev.seq();
       if (ev.has_finished()) return true;
     }
@@ -169,9 +184,7 @@ ServiceResult<bool> JobService::watch(const std::string& id, const Caller& calle
     // Nothing after `seq`: a job that has ended has sent its last event
     // (Finished is stored with the end, and nothing after it), so a watch
     // from at or past it is over.
-    auto now = store_.get(id);
-    if (!now.ok()) return internal(now.error());
-    if (!*now || (is_final((*now)->state()) && seq >= (*now)->last_event_seq())) return true;
+    if (is_final((*head)->state) && seq >= (*head)->last_event_seq) return true;
     store_.wait_for_change(seen, std::chrono::milliseconds(1000));
   }
   return false;

@@ -13,7 +13,8 @@ enum class Code {
   kInvalidArgument,     // a bad request: the message names the field
   kNotFound,            // no such job
   kResourceExhausted,   // the queue is full
-  kUnauthenticated,     // no token, or an unknown one
+  kUnauthenticated,     // no token or certificate, or an unknown token
+  kPermissionDenied,    // a verified certificate whose name racerigd does not list
   kFailedPrecondition,  // e.g. artifacts of an unfinished job
   kUnavailable,         // the store is busy: try again
   kInternal,            // the store failed

@@ -1,14 +1,23 @@
 // The SQLite job store (see store.h).
 //
-// Schema: jobs(id, state, submitter, request_id, record) where record is the
-// serialized pb::Job (request, report and all); events(job_id, seq, record)
-// with the serialized pb::JobEvent. The columns beside the records are for
-// queries only and are written from the record.
+// Schema: jobs(id, state, submitter, request_id, record) where record is
+// the serialized pb::Job (request, report and all); summaries(job_id,
+// attempt, summary) with the record without report and patch contents
+// (summary_of), what ListJobs reads, and the job's attempt, what an event
+// is marked with; events(job_id, seq, attempt, record) with the serialized
+// pb::JobEvent. The columns beside the records are for queries only and are
+// written from the record. Summaries are a table of their own because
+// SQLite keeps a row as one payload: a column after a record of megabytes
+// is reached by walking the record's overflow pages. An event is a row of
+// its own: appending one never rewrites its job's row; a job's
+// last_event_seq is its events' MAX(seq), filled in when the record is read.
 //
 // Schema versions (PRAGMA user_version): 0 is a database of a racerigd that
 // did not version its schema (or a new, empty file); 1 has the same tables,
-// indexes and records, stamped. A cancel requested of a RUNNING job is its
-// record's cancelled_by, set before the job ends.
+// indexes and records, stamped; 2 adds the summaries table and
+// events.attempt (events of a version 1 database are attempt 1). A cancel
+// requested of a RUNNING job is its record's cancelled_by, set before the
+// job ends.
 #include "rig/service/store.h"
 
 #include <fcntl.h>
@@ -16,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -24,7 +34,8 @@ namespace racerig::service {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
+// Version 1's tables; version 2 adds columns to them (Store::migrate).
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   state INTEGER NOT NULL,
@@ -168,17 +179,40 @@ Status Store::migrate() {
                                           " was written by a newer racerigd; this one knows versions up to " +
                                           std::to_string(kSchemaVersion));
   if (version == kSchemaVersion) return Status::Ok();
-  // 0 -> 1: an unversioned database has version 1's tables (or none yet):
-  // create what is missing, check the columns the queries use, stamp it.
-  RACERIG_TRY(exec(kSchema));
-  for (const char* column : {"id", "state", "submitter", "request_id", "record"}) {
-    Stmt c(db_, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = ?");
-    if (!c.ok()) return c.error("reading the jobs table");
-    c.bind(1, std::string(column));
-    if (c.step() != SQLITE_ROW) return c.error("reading the jobs table");
-    if (c.integer(0) != 1)
-      return make_error(ErrorKind::kIo, std::string("job store: the unversioned jobs table has no \"") + column +
-                                            "\" column; it is not a racerigd database");
+  if (version < 1) {
+    // 0 -> 1: an unversioned database has version 1's tables (or none yet):
+    // create what is missing, check the columns the queries use.
+    RACERIG_TRY(exec(kSchemaV1));
+    for (const char* column : {"id", "state", "submitter", "request_id", "record"}) {
+      Stmt c(db_, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = ?");
+      if (!c.ok()) return c.error("reading the jobs table");
+      c.bind(1, std::string(column));
+      if (c.step() != SQLITE_ROW) return c.error("reading the jobs table");
+      if (c.integer(0) != 1)
+        return make_error(ErrorKind::kIo, std::string("job store: the unversioned jobs table has no \"") + column +
+                                              "\" column; it is not a racerigd database");
+    }
+  }
+  // 1 -> 2: the attempt of every event (those stored so far: attempt 1),
+  // the attempt and the listing summary of every job, from its record.
+  RACERIG_TRY(exec("CREATE TABLE summaries (job_id INTEGER PRIMARY KEY, attempt INTEGER NOT NULL,"
+                   " summary BLOB NOT NULL);"
+                   "ALTER TABLE events ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;"));
+  {
+    Stmt q(db_, "SELECT id, record FROM jobs");
+    if (!q.ok()) return q.error("reading jobs to migrate");
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      pb::Job job;
+      if (!job.ParseFromString(q.blob(1)))
+        return make_error(ErrorKind::kIo, "job store: the record of job " + std::to_string(q.integer(0)) +
+                                              " does not parse; cannot migrate it");
+      Stmt u(db_, "INSERT INTO summaries (job_id, attempt, summary) VALUES (?, ?, ?)");
+      if (!u.ok()) return u.error("migrating a job");
+      u.bind(1, q.integer(0)).bind(2, job.attempt()).bind_blob(3, summary_of(job).SerializeAsString());
+      if (u.step() != SQLITE_DONE) return u.error("migrating job " + std::to_string(q.integer(0)));
+    }
+    if (rc != SQLITE_DONE) return q.error("reading jobs to migrate");
   }
   RACERIG_TRY(exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
   return tx.commit();
@@ -230,7 +264,7 @@ void Store::wait_for_change(uint64_t seen, std::chrono::milliseconds timeout) {
 }
 
 Result<std::optional<pb::Job>> Store::get_locked(int64_t id) {
-  Stmt q(db_, "SELECT record FROM jobs WHERE id = ?");
+  Stmt q(db_, "SELECT record, (SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?1) FROM jobs WHERE id = ?1");
   if (!q.ok()) return q.error("select job");
   q.bind(1, id);
   int rc = q.step();
@@ -239,29 +273,37 @@ Result<std::optional<pb::Job>> Store::get_locked(int64_t id) {
   pb::Job job;
   if (!job.ParseFromString(q.blob(0)))
     return make_error(ErrorKind::kIo, "job store: the record of job " + std::to_string(id) + " does not parse");
+  job.set_last_event_seq(q.integer(1));
   return std::optional<pb::Job>(std::move(job));
 }
 
 Status Store::put_locked(const pb::Job& job) {
+  const int64_t id = std::stoll(job.id());
   Stmt u(db_, "UPDATE jobs SET state = ?, record = ? WHERE id = ?");
   if (!u.ok()) return u.error("update job");
-  u.bind(1, job.state()).bind_blob(2, job.SerializeAsString()).bind(3, std::stoll(job.id()));
+  u.bind(1, job.state()).bind_blob(2, job.SerializeAsString()).bind(3, id);
   if (u.step() != SQLITE_DONE) return u.error("update job " + job.id());
+  Stmt sum(db_, "INSERT OR REPLACE INTO summaries (job_id, attempt, summary) VALUES (?, ?, ?)");
+  if (!sum.ok()) return sum.error("update job summary");
+  sum.bind(1, id).bind(2, job.attempt()).bind_blob(3, summary_of(job).SerializeAsString());
+  if (sum.step() != SQLITE_DONE) return sum.error("update the summary of job " + job.id());
   return Status::Ok();
 }
 
-Result<int64_t> Store::append_locked(int64_t id, pb::JobEvent event) {
+Result<int64_t> Store::append_locked(int64_t id, int attempt, pb::JobEvent event) {
   Stmt q(db_, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?");
   if (!q.ok()) return q.error("select seq");
   q.bind(1, id);
   if (q.step() != SQLITE_ROW) return q.error("select seq");
   const int64_t seq = q.integer(0) + 1;
+  attempt = std::max(attempt, 1);  // Queued: the first attempt's
   event.set_job_id(std::to_string(id));
   event.set_seq(seq);
   event.set_unix_ms(now_unix_ms());
-  Stmt ins(db_, "INSERT INTO events (job_id, seq, record) VALUES (?, ?, ?)");
+  event.set_attempt(attempt);
+  Stmt ins(db_, "INSERT INTO events (job_id, seq, attempt, record) VALUES (?, ?, ?, ?)");
   if (!ins.ok()) return ins.error("insert event");
-  ins.bind(1, id).bind(2, seq).bind_blob(3, event.SerializeAsString());
+  ins.bind(1, id).bind(2, seq).bind(3, attempt).bind_blob(4, event.SerializeAsString());
   if (ins.step() != SQLITE_DONE) return ins.error("insert event");
   return seq;
 }
@@ -307,7 +349,7 @@ Result<std::optional<Store::Inserted>> Store::insert(pb::Job job, int max_queued
   job.set_id(std::to_string(id));
   pb::JobEvent ev;
   ev.mutable_queued()->set_ahead(static_cast<int32_t>(ahead));
-  RACERIG_ASSIGN(int64_t seq, append_locked(id, ev));
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, 1, ev));
   job.set_last_event_seq(seq);
   RACERIG_TRY(put_locked(job));
   RACERIG_TRY(tx.commit());
@@ -335,7 +377,7 @@ Result<std::optional<pb::Job>> Store::claim_next(int max_running_per_submitter) 
   job->set_started_unix_ms(now_unix_ms());
   pb::JobEvent ev;
   ev.mutable_started()->set_attempt(job->attempt());
-  RACERIG_ASSIGN(int64_t seq, append_locked(id, ev));
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, job->attempt(), ev));
   job->set_last_event_seq(seq);
   RACERIG_TRY(put_locked(*job));
   RACERIG_TRY(tx.commit());
@@ -348,14 +390,20 @@ Result<int64_t> Store::append_event(const std::string& job_id, pb::JobEvent even
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   RACERIG_TRY(tx.begun());
-  RACERIG_ASSIGN(auto job, get_locked(id));
-  if (!job) return make_error(ErrorKind::kInput, "id: no job " + job_id);
-  if (is_final(job->state()))
-    return make_error(ErrorKind::kInput, "job " + job_id + " has ended (" + pb::JobState_Name(job->state()) +
+  // The job's state and attempt from their columns: its record (patches,
+  // report) is neither parsed nor rewritten for an event.
+  Stmt q(db_, "SELECT jobs.state, summaries.attempt FROM jobs JOIN summaries ON summaries.job_id = jobs.id "
+              "WHERE jobs.id = ?");
+  if (!q.ok()) return q.error("select job");
+  q.bind(1, id);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return make_error(ErrorKind::kInput, "id: no job " + job_id);
+  if (rc != SQLITE_ROW) return q.error("select job");
+  const auto state = static_cast<pb::JobState>(q.integer(0));
+  if (is_final(state))
+    return make_error(ErrorKind::kInput, "job " + job_id + " has ended (" + pb::JobState_Name(state) +
                                              "): no event is stored after its Finished event");
-  RACERIG_ASSIGN(int64_t seq, append_locked(id, std::move(event)));
-  job->set_last_event_seq(seq);
-  RACERIG_TRY(put_locked(*job));
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, static_cast<int>(q.integer(1)), std::move(event)));
   RACERIG_TRY(tx.commit());
   changed();
   return seq;
@@ -388,7 +436,7 @@ Result<pb::Job> Store::finish_locked(int64_t id, pb::Job job) {
   *ev.mutable_finished()->mutable_job() = job;
   if (ev.finished().job().has_validate())  // patch bodies are not echoed to watchers
     for (auto& p : *ev.mutable_finished()->mutable_job()->mutable_validate()->mutable_patches()) p.clear_content();
-  RACERIG_TRY(append_locked(id, ev));
+  RACERIG_TRY(append_locked(id, job.attempt(), ev));
   RACERIG_TRY(put_locked(job));
   return job;
 }
@@ -446,7 +494,7 @@ Status Store::requeue(const std::string& job_id, const std::string& reason) {
   pb::JobEvent ev;
   ev.mutable_requeued()->set_attempt(job->attempt() + 1);
   ev.mutable_requeued()->set_reason(reason);
-  RACERIG_ASSIGN(int64_t seq, append_locked(id, ev));
+  RACERIG_ASSIGN(int64_t seq, append_locked(id, job->attempt(), ev));
   job->set_last_event_seq(seq);
   RACERIG_TRY(put_locked(*job));
   RACERIG_TRY(tx.commit());
@@ -496,10 +544,26 @@ Result<std::optional<pb::Job>> Store::get(const std::string& job_id) {
   return get_locked(*id);
 }
 
+Result<std::optional<Store::Head>> Store::head(const std::string& job_id) {
+  auto id = parse_id(job_id);
+  if (!id.ok()) return std::optional<Head>();
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_,
+         "SELECT jobs.state, summaries.attempt, (SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?1) FROM jobs "
+         "JOIN summaries ON summaries.job_id = jobs.id WHERE jobs.id = ?1");
+  if (!q.ok()) return q.error("select job");
+  q.bind(1, *id);
+  const int rc = q.step();
+  if (rc == SQLITE_DONE) return std::optional<Head>();
+  if (rc != SQLITE_ROW) return q.error("select job");
+  return std::optional<Head>(
+      Head{static_cast<pb::JobState>(q.integer(0)), static_cast<int>(q.integer(1)), q.integer(2)});
+}
+
 Result<std::vector<pb::JobEvent>> Store::events_after(const std::string& job_id, int64_t after_seq, int limit) {
   RACERIG_ASSIGN(int64_t id, parse_id(job_id));
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt q(db_, "SELECT record FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+  Stmt q(db_, "SELECT record, attempt FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?");
   if (!q.ok()) return q.error("select events");
   q.bind(1, id).bind(2, after_seq).bind(3, limit);
   std::vector<pb::JobEvent> out;
@@ -507,6 +571,7 @@ Result<std::vector<pb::JobEvent>> Store::events_after(const std::string& job_id,
   while ((rc = q.step()) == SQLITE_ROW) {
     pb::JobEvent ev;
     if (!ev.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: an event of job " + job_id + " does not parse");
+    ev.set_attempt(static_cast<int32_t>(q.integer(1)));  // the column: version 1's records have none
     out.push_back(std::move(ev));
   }
   if (rc != SQLITE_DONE) return q.error("select events");
@@ -516,14 +581,17 @@ Result<std::vector<pb::JobEvent>> Store::events_after(const std::string& job_id,
 Result<std::vector<pb::Job>> Store::list(const std::vector<pb::JobState>& states,
                                          const std::optional<std::string>& submitter, int64_t before_id, int limit) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string sql = "SELECT record FROM jobs WHERE id < ?";
-  if (submitter) sql += " AND submitter = ?";
+  // The summaries only: no report is read, let alone parsed, for a listing.
+  std::string sql =
+      "SELECT summaries.summary, (SELECT COALESCE(MAX(seq), 0) FROM events WHERE events.job_id = jobs.id) FROM jobs "
+      "JOIN summaries ON summaries.job_id = jobs.id WHERE jobs.id < ?";
+  if (submitter) sql += " AND jobs.submitter = ?";
   if (!states.empty()) {
-    sql += " AND state IN (";
+    sql += " AND jobs.state IN (";
     for (size_t i = 0; i < states.size(); ++i) sql += i ? ",?" : "?";
     sql += ")";
   }
-  sql += " ORDER BY id DESC LIMIT ?";
+  sql += " ORDER BY jobs.id DESC LIMIT ?";
   Stmt q(db_, sql.c_str());
   if (!q.ok()) return q.error("list jobs");
   int i = 1;
@@ -535,8 +603,9 @@ Result<std::vector<pb::Job>> Store::list(const std::vector<pb::JobState>& states
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
     pb::Job job;
-    if (!job.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: a record does not parse");
-    out.push_back(summary_of(job));
+    if (!job.ParseFromString(q.blob(0))) return make_error(ErrorKind::kIo, "job store: a job summary does not parse");
+    job.set_last_event_seq(q.integer(1));
+    out.push_back(std::move(job));
   }
   if (rc != SQLITE_DONE) return q.error("list jobs");
   return out;
@@ -567,6 +636,10 @@ Result<bool> Store::remove(const std::string& job_id) {
   if (!j.ok()) return j.error("delete job");
   j.bind(1, *id);
   if (j.step() != SQLITE_DONE) return j.error("delete job");
+  Stmt sum(db_, "DELETE FROM summaries WHERE job_id = ?");
+  if (!sum.ok()) return sum.error("delete job summary");
+  sum.bind(1, *id);
+  if (sum.step() != SQLITE_DONE) return sum.error("delete job summary");
   RACERIG_TRY(tx.commit());
   changed();
   return true;

@@ -25,7 +25,7 @@ namespace racerig::service {
 class Store {
  public:
   // The schema version this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // Opens (creating, mode 0600) the database at `path`, WAL mode, and
   // migrates an older schema to kSchemaVersion. kIo naming the file when it
   // cannot be opened, or when its schema is newer than this build knows.
@@ -63,9 +63,10 @@ class Store {
   Result<Cancelled> cancel(const std::string& job_id, const std::string& by);
   // Who asked to cancel the RUNNING job `job_id`; nullopt when nobody did.
   Result<std::optional<std::string>> cancel_requested(const std::string& job_id);
-  // Appends an event to a job (seq and time assigned); returns its seq.
-  // kInput for an unknown job or one that has ended: nothing is stored after
-  // a job's Finished event.
+  // Appends an event to a job (seq, time and the job's current attempt
+  // assigned); returns its seq. The event is a row of its own: the job's
+  // record is not rewritten. kInput for an unknown job or one that has
+  // ended: nothing is stored after a job's Finished event.
   Result<int64_t> append_event(const std::string& job_id, pb::JobEvent event);
   // Stores a job's end (its state, report, exit code, error) and a Finished
   // event carrying the record, in one transaction.
@@ -79,11 +80,20 @@ class Store {
   Result<int> recover(int max_attempts);
 
   Result<std::optional<pb::Job>> get(const std::string& job_id);
-  // Events with seq > after_seq, at most `limit`.
+  // What a watcher needs to know of a job, from columns (no record parsed).
+  struct Head {
+    pb::JobState state = pb::JOB_STATE_UNSPECIFIED;
+    int attempt = 0;             // 0 before its first start
+    int64_t last_event_seq = 0;  // its events' highest seq
+  };
+  // The job's Head; nullopt for an unknown id.
+  Result<std::optional<Head>> head(const std::string& job_id);
+  // Events with seq > after_seq, at most `limit`, each with its attempt.
   Result<std::vector<pb::JobEvent>> events_after(const std::string& job_id, int64_t after_seq, int limit);
   // Jobs newest first with id < before_id (0: from the newest), of `states`
   // (empty: all), submitted by `submitter` (nullopt: by anyone), at most
-  // `limit`; reports and patch contents left out.
+  // `limit`; reports and patch contents left out (read from the stored
+  // summaries: no report is parsed).
   Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states,
                                     const std::optional<std::string>& submitter, int64_t before_id, int limit);
   Result<int> count(pb::JobState state);
@@ -107,7 +117,8 @@ class Store {
   Status exec(const char* sql);
   Result<std::optional<pb::Job>> get_locked(int64_t id);
   Status put_locked(const pb::Job& job);
-  Result<int64_t> append_locked(int64_t id, pb::JobEvent event);
+  // Stores `event` as attempt `attempt` (at least 1) of job `id`.
+  Result<int64_t> append_locked(int64_t id, int attempt, pb::JobEvent event);
   // Stores `job`'s end and its Finished event (see finish()).
   Result<pb::Job> finish_locked(int64_t id, pb::Job job);
   Status migrate();

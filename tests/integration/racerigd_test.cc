@@ -335,6 +335,50 @@ TEST(Racerigd, TcpWithTlsAndTokens) {
   EXPECT_NE(wrong.output.find("UNAUTHENTICATED"), std::string::npos) << wrong.output;
 }
 
+// Issue 24: mutual TLS through the real binaries (no VM): a client
+// certificate from --tls-client-ca is its CN's identity, an unlisted CN is
+// PERMISSION_DENIED, no certificate (and no token) UNAUTHENTICATED; and the
+// socket is its user's alone by default (0600).
+TEST(Racerigd, MutualTlsTakesTheCertificatesCnAsTheCaller) {
+  Daemon d("mtls");
+  const std::string dir = d.dir().string() + "/";
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+  std::ofstream(dir + "server.ext") << "subjectAltName=DNS:localhost\n";
+  std::string script = "set -e; cd " + dir + "; openssl req -x509" + ec +
+                       "-keyout ca.key -out ca.pem -days 1 -subj /CN=test-ca "
+                       "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign\n";
+  for (const std::string name : {"server", "alice", "mallory"})
+    script += "openssl req" + ec + "-keyout " + name + ".key -out " + name + ".csr -subj /CN=" +
+              (name == "server" ? "localhost" : name) + "\nopenssl x509 -req -in " + name +
+              ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out " + name + ".pem" +
+              (name == "server" ? " -extfile server.ext" : "") + "\n";
+  Ran made = run_shell(script);
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  std::ofstream(dir + "identities") << "alice\n";
+  ASSERT_TRUE(d.start({"--listen", "localhost:0", "--tls-cert", dir + "server.pem", "--tls-key", dir + "server.key",
+                       "--tls-client-ca", dir + "ca.pem", "--client-identities", dir + "identities"}))
+      << d.log();
+  EXPECT_NE(d.log().find("mutual TLS"), std::string::npos) << d.log();
+  struct stat st {};
+  ASSERT_EQ(::stat(d.socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  const size_t at = d.log().find("(port ");
+  ASSERT_NE(at, std::string::npos) << d.log();
+  const std::string server = "localhost:" + std::to_string(std::stoi(d.log().substr(at + 6)));
+  const std::string base = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN +
+                           " jobs --server " + server + " --tls-ca " + dir + "ca.pem";
+  Ran alice = run_shell(base + " --tls-cert " + dir + "alice.pem --tls-key " + dir + "alice.key");
+  EXPECT_EQ(alice.exit_code, 0) << alice.output;
+  Ran mallory = run_shell(base + " --tls-cert " + dir + "mallory.pem --tls-key " + dir + "mallory.key");
+  EXPECT_EQ(mallory.exit_code, 2) << mallory.output;
+  EXPECT_NE(mallory.output.find("PERMISSION_DENIED"), std::string::npos) << mallory.output;
+  EXPECT_NE(mallory.output.find("\"mallory\""), std::string::npos) << mallory.output;
+  Ran nobody = run_shell(base);
+  EXPECT_EQ(nobody.exit_code, 2) << nobody.output;
+  EXPECT_NE(nobody.output.find("UNAUTHENTICATED"), std::string::npos) << nobody.output;
+  EXPECT_NE(nobody.output.find("no client certificate"), std::string::npos) << nobody.output;
+}
+
 // Issue 24: tokens cross TCP in clear text only when both sides are told
 // --insecure-plaintext.
 TEST(Racerigd, TcpWithTokensButWithoutTlsIsRefusedUnlessInsecurePlaintext) {
