@@ -3,7 +3,7 @@
 // standard health service; jobs, events and reports live in SQLite under
 // --state. SIGINT/SIGTERM stop it cleanly: running jobs go back to the
 // queue. A SIGKILL loses nothing either: the next start requeues them.
-// Its state is private (umask 077, 0700 directories, 0600 files) and its
+// Its state is private (0700 directories, 0600 files, made so explicitly) and its
 // own: a second racerigd on the same --state refuses to start (a lock).
 #include <signal.h>
 #include <sys/stat.h>
@@ -222,7 +222,13 @@ int serve(const DaemonOptions& args) {
   builder.RegisterService(&adapter);
   client::set_server_keepalive(builder);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.limits.max_patches * options.limits.max_patch_bytes + (1 << 20)));
+  // The socket is bound under umask 077 (owner only), then opened up to
+  // its mode. Only here: a process-wide 077 would also make libvirt's
+  // embedded root (the domains' master keys) unreadable to QEMU's user;
+  // the daemon's own state gets explicit modes instead.
+  const mode_t old_umask = ::umask(077);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ::umask(old_umask);
   if (!server) return fail("cannot listen on " + socket + (args.listen.empty() ? "" : " or " + args.listen));
   // Made under umask 077 (owner only) and opened up here: never wider in between.
   if (Status s = set_socket_access(socket, *socket_mode, socket_gid); !s.ok()) {
@@ -343,6 +349,5 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  ::umask(077);  // everything the daemon creates is its own
   return racerig::racerigd::serve(o);
 }
