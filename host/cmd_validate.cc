@@ -111,7 +111,8 @@ Command add_validate_command(CLI::App& root) {
   app->add_option("--base", o->base, "the kernel variant the patches apply to")
       ->type_name("VARIANT")
       ->capture_default_str();
-  app->add_option("--scenario", o->scenarios, "a scenario to judge (repeatable; default or \"all\": every one)")
+  app->add_option("--scenario", o->scenarios, "a scenario to judge (repeatable; default: the scenarios the base variant lists in "
+                 "kernels/variants.textproto; \"all\": every one)")
       ->type_name("NAME|FILE")
       ->allow_extra_args(false);
   add_count_option(*app, "--runs", o->runs, "runs per scenario on each kernel");

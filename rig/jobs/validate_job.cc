@@ -90,7 +90,13 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
 
   // Scenarios first: input errors before anything builds.
   std::vector<std::string> names = request.scenarios;
-  if (names.empty() || (names.size() == 1 && names[0] == "all")) names = scenario::list_scenarios(env.scenarios_dir());
+  if (names.size() == 1 && names[0] == "all") {
+    names = scenario::list_scenarios(env.scenarios_dir());
+  } else if (names.empty()) {
+    RACERIG_ASSIGN(kbuild::Cache cache, open_cache(env));
+    RACERIG_ASSIGN(auto variants, cache.variants());
+    names = default_scenarios(variants, request.base, scenario::list_scenarios(env.scenarios_dir()));
+  }
   std::vector<scenario::LoadedScenario> scenarios;
   for (const auto& n : names) {
     auto path = find_job_scenario(env, n, env.scenarios_dir());
@@ -192,6 +198,13 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
   return out;
 }
 
+std::vector<std::string> default_scenarios(const std::vector<pb::Variant>& variants, const std::string& base,
+                                           const std::vector<std::string>& all) {
+  for (const auto& v : variants)
+    if (v.name() == base && v.scenarios_size() > 0) return {v.scenarios().begin(), v.scenarios().end()};
+  return all;
+}
+
 pb::ValidateReport validate_error_report(const JobEnv& env, const ValidateRequest& request, const Error& error) {
   pb::ValidateReport report;
   report.set_base_variant(request.base);
@@ -235,8 +248,7 @@ Result<pb::SubmitValidateRequest> ValidateKind::to_wire(const Request& request, 
   }
   wire.set_base(request.base);
   for (const auto& s : request.scenarios) {
-    if (s == "all") continue;
-    RACERIG_ASSIGN(*wire.add_scenarios(), scenario_ref(s));
+    RACERIG_ASSIGN(*wire.add_scenarios(), scenario_ref(s));  // "all" travels as a name
   }
   wire.set_runs(request.runs);
   wire.set_cold(request.cold);

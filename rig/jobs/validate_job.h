@@ -28,7 +28,9 @@ struct ValidateRequest {
   std::vector<std::filesystem::path> patches;  // applied in order on the base
   std::vector<std::string> patch_names;        // shown in the report (empty: the paths)
   std::string base = "buggy";
-  std::vector<std::string> scenarios;  // names or files; empty or {"all"}: every scenario
+  // Names or files; empty: the scenarios the base variant lists
+  // (default_scenarios); {"all"}: every scenario.
+  std::vector<std::string> scenarios;
   int runs = 3;
   bool cold = false;
   // A scenario with an explore {} block is also explored on each kernel
@@ -55,6 +57,12 @@ struct ValidateOutcome {
 // signals only) stops the build or run in progress.
 Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& request, JobObserver& observer,
                                      std::shared_ptr<process::CancelToken> cancel = nullptr);
+
+// The scenarios a validate of `base` judges when none is named: those the
+// variant `base` lists (its `scenarios`), or `all` when it lists none or is
+// not among `variants` (an unknown base fails later, naming itself).
+std::vector<std::string> default_scenarios(const std::vector<pb::Variant>& variants, const std::string& base,
+                                           const std::vector<std::string>& all);
 
 // The report of a job that failed before its scenarios ran (run_validate's
 // error): the base, the patches, the versions and the error, so the JSON and

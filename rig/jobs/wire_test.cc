@@ -104,7 +104,8 @@ TEST_F(WireTest, AValidateRequestCarriesItsPatchesAndKeepsTwoOfOneNameApart) {
   ASSERT_EQ(wire->patches_size(), 2);
   EXPECT_EQ(wire->patches(0).name(), "fix.patch") << "the file's name, not its path";
   EXPECT_EQ(wire->patches(0).content(), kPatch);
-  EXPECT_EQ(wire->scenarios_size(), 0) << "\"all\" is no scenario: every one";
+  ASSERT_EQ(wire->scenarios_size(), 1) << "\"all\" travels as a name (empty means the base's own scenarios)";
+  EXPECT_EQ(wire->scenarios(0).name(), "all");
 
   wire->clear_base();
   auto back = ValidateKind::from_wire(*wire, dir_ / "server", options_);
@@ -117,6 +118,7 @@ TEST_F(WireTest, AValidateRequestCarriesItsPatchesAndKeepsTwoOfOneNameApart) {
   EXPECT_EQ(back->patch_names, (std::vector<std::string>{"fix.patch", "fix.patch"}));
   EXPECT_EQ(back->base, "buggy") << "an empty base is buggy";
   EXPECT_EQ(back->runs, 2);
+  EXPECT_EQ(back->scenarios, (std::vector<std::string>{"all"}));
 }
 
 TEST_F(WireTest, AnUnreadablePatchIsAnErrorNamingIt) {

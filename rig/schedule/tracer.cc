@@ -88,6 +88,81 @@ Result<std::string> Tracer::first_lock_wait() {
   return std::string();
 }
 
+Result<std::string> Tracer::first_cpu_wait() {
+  for (const auto& a : config_.actors) {
+    if (a.name != config_.first) continue;
+    auto cur = tasks_.current(a.vcpu);
+    if (!cur.ok() || cur->comm != a.comm) return std::string();  // not on its CPU
+    RACERIG_ASSIGN(uint64_t pc, target_.read_register(a.vcpu, "rip", rsp_deadline()));
+    const std::string sym = config_.symbolize ? config_.symbolize(GuestAddr(pc)) : GuestAddr(pc).hex();
+    if (classify_spin(function_of(sym)) != WaitKind::kCpu) return std::string();
+    return std::string(function_of(sym));
+  }
+  return std::string();
+}
+
+Status Tracer::service_parked() {
+  for (int v : parked_) {
+    RACERIG_ASSIGN(uint64_t pc, target_.read_register(v, "rip", rsp_deadline()));
+    RACERIG_ASSIGN(uint64_t rsp_before, target_.read_register(v, "rsp", rsp_deadline()));
+    auto flags = target_.read_register(v, "eflags", rsp_deadline());
+    if (flags.ok() && (*flags & 0x200) == 0)
+      return make_error(ErrorKind::kProtocol, "interrupts are disabled on parked vCPU " + std::to_string(v) + " at " +
+                                                  GuestAddr(pc).hex());
+    if (inserted_.count(pc) == 0)
+      return make_error(ErrorKind::kInternal, "parked vCPU " + std::to_string(v) + " is not on a trace breakpoint");
+    const Deadline until = Deadline::after(config_.rsp_timeout);
+    for (int round = 0;; ++round) {
+      if (round == 64)
+        return make_error(ErrorKind::kProtocol, "parked vCPU " + std::to_string(v) +
+                                                    " stopped 64 times elsewhere while answering its interrupts");
+      RACERIG_TRY(target_.resume({v}, rsp_deadline()));
+      running_ = true;
+      Result<StopEvent> ev = target_.wait(until);
+      while (ev.ok() && ev->kind == StopEvent::Kind::kWoken) ev = target_.wait(until);
+      if (!ev.ok()) {
+        if (ev.error().kind != ErrorKind::kTimeout) return ev.error();
+        auto stop = target_.interrupt(rsp_deadline());
+        running_ = false;
+        if (!stop.ok()) return stop.error();
+        auto now = target_.read_register(v, "rip", rsp_deadline());
+        return make_error(ErrorKind::kTimeout,
+                          "parked vCPU " + std::to_string(v) + " did not come back to " + GuestAddr(pc).hex() +
+                              " while answering its interrupts; it is at " +
+                              (now.ok() && config_.symbolize ? config_.symbolize(GuestAddr(*now)) : std::string("?")));
+      }
+      running_ = false;
+      if (ev->kind == StopEvent::Kind::kExited) return make_error(ErrorKind::kProtocol, "the VM exited");
+      RACERIG_ASSIGN(uint64_t now, target_.read_register(v, "rip", rsp_deadline()));
+      if (now == pc) break;
+      if (inserted_.count(now) != 0) {
+        // A window address inside the interrupt handler: step over it.
+        RACERIG_TRY(target_.remove_breakpoint(GuestAddr(now), rsp_deadline()));
+        Status stepped = target_.step(v, rsp_deadline());
+        RACERIG_TRY(target_.insert_breakpoint(GuestAddr(now), rsp_deadline()));
+        RACERIG_TRY(stepped);
+      }
+    }
+    RACERIG_ASSIGN(uint64_t rsp_after, target_.read_register(v, "rsp", rsp_deadline()));
+    if (rsp_after != rsp_before)
+      return make_error(ErrorKind::kProtocol, "the task parked on vCPU " + std::to_string(v) +
+                                                  " moved on while it answered its interrupts (rsp " +
+                                                  GuestAddr(rsp_before).hex() + " -> " + GuestAddr(rsp_after).hex() +
+                                                  ")");
+    if (trace_ != nullptr) {
+      pb::TraceEvent& e = *trace_->Add();
+      e.set_step(-1);
+      e.set_what("trace_serviced");
+      e.set_vcpu(v);
+      e.set_pc(pc);
+      if (config_.symbolize) e.set_symbol(config_.symbolize(GuestAddr(pc)));
+      e.set_detail("answered pending interrupts; back at its park point, not advanced");
+      e.set_t_ms(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - config_.origin).count());
+    }
+  }
+  return Status::Ok();
+}
+
 Status Tracer::handle(const StopEvent& ev) {
   running_ = false;
   if (ev.kind != StopEvent::Kind::kBreakpoint || ev.vcpu < 0) return Status::Ok();
@@ -137,6 +212,24 @@ Result<bool> Tracer::run(Deadline deadline, const std::function<bool()>& done, s
       RACERIG_TRY(handle(*stop));
     }
     RACERIG_ASSIGN(bool finished, first_finished(first_done));
+    if (!finished) {
+      // `first` waits for an IPI to a parked vCPU: real hardware would
+      // answer it while the parked task stays where it is.
+      RACERIG_ASSIGN(std::string spin, first_cpu_wait());
+      if (!spin.empty()) {
+        Status serviced =
+            services_ < config_.ipi_services
+                ? service_parked()
+                : make_error(ErrorKind::kProtocol, std::to_string(services_) + " rounds did not end the wait");
+        ++services_;
+        if (!serviced.ok()) {
+          RACERIG_TRY(let_parked_go(config_.first + " waits for another CPU in " + spin +
+                                    " and servicing the parked vCPUs' interrupts did not help (" +
+                                    serviced.error().message + "): they were let go"));
+          return resume_all();
+        }
+      }
+    }
     std::string lock;
     if (!finished) {
       RACERIG_ASSIGN(lock, first_lock_wait());

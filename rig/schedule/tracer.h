@@ -11,7 +11,10 @@
 // others, which is the path explore's schedules hold it on. When `first`
 // sleeps on a lock (a parked actor may hold it) on `lock_confirmations`
 // checks in a row at the same place, the parked actors are let go at once
-// instead of at the park limit.
+// instead of at the park limit. When `first` spins waiting for another CPU
+// (an IPI to a parked vCPU: a TLB shootdown), the parked vCPUs answer their
+// pending interrupts and stop at their park points again, as a held vCPU
+// does in the engine; their tasks do not advance.
 #pragma once
 
 #include <chrono>
@@ -42,6 +45,9 @@ struct TraceConfig {
   int max_hits = 200000;
   std::string first;  // the actor traced alone first (see above); empty: none
   int lock_confirmations = 3;
+  // At most this many rounds of servicing the parked vCPUs' interrupts per
+  // trace; past it the parked actors are let go.
+  int ipi_services = 1000;
 };
 
 class Tracer {
@@ -78,12 +84,20 @@ class Tracer {
   // empty when it does not (running, runnable, another wait). VM stopped.
   Result<std::string> first_lock_wait();
   Status let_parked_go(const std::string& why);
+  // Where `first` spins on its CPU waiting for another CPU (csd_lock_wait,
+  // smp_call_function_*), or empty when it does not. VM stopped.
+  Result<std::string> first_cpu_wait();
+  // Each parked vCPU runs alone until it is back on its park breakpoint:
+  // it answers its pending interrupts; its task must not have moved (same
+  // rsp). VM stopped; errors name the vCPU and where it went.
+  Status service_parked();
 
   Target& target_;
   TraceConfig config_;
   google::protobuf::RepeatedPtrField<pb::TraceEvent>* trace_;
   TaskReader tasks_;
   int lock_streak_ = 0;
+  int services_ = 0;
   std::string lock_where_;
   std::set<uint64_t> inserted_;
   std::set<int> on_bp_;  // vCPUs stopped on an inserted breakpoint

@@ -159,5 +159,60 @@ TEST(TracerTest, ParkedActorsAreLetGoWhenTheFirstSleepsOnALock) {
   EXPECT_NE(released.find("faulter sleeps on a lock at rwsem_down_read_slowpath"), std::string::npos) << released;
 }
 
+// Dirty COW's shape: the traced writer's COW fault flushes the TLB of the
+// parked mapper's CPU and spins in csd_lock_wait until that vCPU answered
+// the IPI. The parked vCPU services its interrupt and stops at its park
+// point again; the writer's trace goes on without letting the mapper go.
+TEST(TracerTest, AParkedVcpuAnswersTheFirstActorsIpiAndStaysParked) {
+  constexpr uint64_t kCsdWait = 0xffffffff81a20000, kFlush = 0xffffffff81a40000;
+  Visit spin = at(0, kCsdWait, "faulter");
+  spin.sleeps = false;  // spins on its CPU
+  spin.waits_for = 3;   // until the IPI's handler ran on vCPU 1
+  Visit ipi = at(1, kFlush, "faulter");
+  ipi.interrupt = true;
+  ipi.waits_for = 1;  // raised by the faulter's first arrival
+  Visit faulter_done = at(0, 0x2000, "faulter");
+  faulter_done.exits = true;
+  Visit flipper_done = at(1, 0x3000, "flipper");
+  flipper_done.actor_done = "flipper";
+  FakeTarget fake(2, {
+                         at(1, kC, "flipper"),  // 0: parked here
+                         at(0, kA, "faulter"),  // 1: sends the IPI
+                         spin,                  // 2
+                         ipi,                   // 3
+                         at(0, kB, "faulter"),  // 4
+                         faulter_done,          // 5
+                         at(1, kA, "flipper"),  // 6: only after the faulter finished
+                         flipper_done,
+                     });
+  TraceConfig c = config();
+  c.first = "faulter";
+  c.symbolize = [&](GuestAddr a) -> std::string {
+    if (a.value() == kCsdWait) return "smp_call_function_many_cond+0x120/0x300";
+    return a.hex();
+  };
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> trace;
+  Tracer tracer(fake, c, &trace);
+  ASSERT_TRUE(tracer.arm().ok());
+  auto done = [&] { return fake.poll().actors_done.count("flipper") != 0; };
+  auto r = tracer.run(Deadline::after(std::chrono::seconds(20)), done, std::chrono::milliseconds(1),
+                      [] { return false; }, /*park_limit=*/std::chrono::hours(1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(*r) << "the faulter never got past its IPI wait";
+  std::vector<std::pair<std::string, uint64_t>> got;
+  int serviced = 0;
+  std::string released;
+  for (const auto& e : trace) {
+    if (e.what() == "trace") got.emplace_back(e.actor(), e.pc());
+    if (e.what() == "trace_serviced" && e.vcpu() == 1 && e.pc() == kC) ++serviced;
+    if (e.what() == "trace_released") released = e.detail();
+  }
+  EXPECT_GE(serviced, 1);
+  const std::vector<std::pair<std::string, uint64_t>> want = {
+      {"flipper", kC}, {"faulter", kA}, {"faulter", kB}, {"flipper", kA}};
+  EXPECT_EQ(got, want) << "the flipper stays parked until the faulter finished";
+  EXPECT_NE(released.find("faulter finished its operations"), std::string::npos) << released;
+}
+
 }  // namespace
 }  // namespace racerig::schedule
