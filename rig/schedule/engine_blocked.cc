@@ -8,62 +8,25 @@
 #include <utility>
 
 #include "rig/schedule/engine.h"
+#include "rig/schedule/interrupts.h"
 
 namespace racerig::schedule {
 
 Status Engine::service_held(int step) {
   for (auto& [v, h] : held_) {
     const uint64_t pc = h.pc.value();
-    RACERIG_ASSIGN(uint64_t rsp_before, target_.read_register(v, "rsp", rsp_deadline()));
-    auto flags = target_.read_register(v, "eflags", rsp_deadline());
-    if (flags.ok() && (*flags & 0x200) == 0)
-      return make_error(ErrorKind::kProtocol, "interrupts are disabled on vCPU " + std::to_string(v) + " at " +
-                                                  h.point + " (eflags " + GuestAddr(*flags).hex() +
-                                                  "), so the held vCPU cannot answer the IPI");
     if (inserted_.count(pc) == 0) {
       // A breakpoint at the hold PC brings the vCPU back there; the next
       // sync_breakpoints removes it again.
       RACERIG_TRY(target_.insert_breakpoint(h.pc, rsp_deadline()));
       inserted_.insert(pc);
     }
-    const Deadline until = Deadline::after(config_.rsp_timeout);
-    bool back = false;
-    for (int round = 0; !back; ++round) {
-      if (round == 64) return make_error(ErrorKind::kProtocol, "vCPU " + std::to_string(v) + " stopped 64 times elsewhere while servicing its interrupts");
-      RACERIG_TRY(target_.resume({v}, rsp_deadline()));
-      running_ = true;
-      Result<StopEvent> ev = target_.wait(until);
-      while (ev.ok() && ev->kind == StopEvent::Kind::kWoken) ev = target_.wait(until);
-      if (!ev.ok()) {
-        if (ev.error().kind != ErrorKind::kTimeout) return ev.error();
-        auto stop = target_.interrupt(rsp_deadline());
-        running_ = false;
-        if (!stop.ok()) return stop.error();
-        auto now = target_.read_register(v, "rip", rsp_deadline());
-        return make_error(ErrorKind::kTimeout,
-                          "held vCPU " + std::to_string(v) + " did not come back to " + h.point +
-                              " while servicing its interrupts; it is at " +
-                              (now.ok() && config_.symbolize ? config_.symbolize(GuestAddr(*now)) : std::string("?")));
-      }
-      running_ = false;
-      if (ev->kind == StopEvent::Kind::kExited) return make_error(ErrorKind::kProtocol, "the VM exited");
-      RACERIG_ASSIGN(uint64_t now, target_.read_register(v, "rip", rsp_deadline()));
-      if (now == pc) {
-        back = true;
-      } else if (inserted_.count(now) != 0) {
-        // Another breakpoint, inside the interrupt handler: step over it.
-        ++skipped_hits_;
-        RACERIG_TRY(target_.remove_breakpoint(GuestAddr(now), rsp_deadline()));
-        Status stepped = target_.step(v, rsp_deadline());
-        RACERIG_TRY(target_.insert_breakpoint(GuestAddr(now), rsp_deadline()));
-        RACERIG_TRY(stepped);
-      }
-    }
+    InterruptService service{v, h.pc, &inserted_, config_.rsp_timeout, config_.symbolize,
+                             "vCPU " + std::to_string(v) + " (held: " + h.actor + " at " + h.point + ")",
+                             &skipped_hits_};
+    Status s = answer_interrupts(target_, service, &running_);
+    if (!s.ok()) return s;
     at_bp_[v] = pc;
-    RACERIG_ASSIGN(uint64_t rsp_after, target_.read_register(v, "rsp", rsp_deadline()));
-    if (rsp_after != rsp_before)
-      return make_error(ErrorKind::kProtocol, h.actor + "'s task moved on while its vCPU serviced interrupts (rsp " +
-                                                  GuestAddr(rsp_before).hex() + " -> " + GuestAddr(rsp_after).hex() + ")");
     record(step, h.actor, "serviced", v, h.pc, "answered pending interrupts; back at " + h.point + ", not advanced");
   }
   return Status::Ok();

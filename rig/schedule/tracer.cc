@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "rig/schedule/interrupts.h"
 #include "rig/schedule/waits.h"
 
 namespace racerig::schedule {
@@ -104,51 +105,11 @@ Result<std::string> Tracer::first_cpu_wait() {
 Status Tracer::service_parked() {
   for (int v : parked_) {
     RACERIG_ASSIGN(uint64_t pc, target_.read_register(v, "rip", rsp_deadline()));
-    RACERIG_ASSIGN(uint64_t rsp_before, target_.read_register(v, "rsp", rsp_deadline()));
-    auto flags = target_.read_register(v, "eflags", rsp_deadline());
-    if (flags.ok() && (*flags & 0x200) == 0)
-      return make_error(ErrorKind::kProtocol, "interrupts are disabled on parked vCPU " + std::to_string(v) + " at " +
-                                                  GuestAddr(pc).hex());
     if (inserted_.count(pc) == 0)
       return make_error(ErrorKind::kInternal, "parked vCPU " + std::to_string(v) + " is not on a trace breakpoint");
-    const Deadline until = Deadline::after(config_.rsp_timeout);
-    for (int round = 0;; ++round) {
-      if (round == 64)
-        return make_error(ErrorKind::kProtocol, "parked vCPU " + std::to_string(v) +
-                                                    " stopped 64 times elsewhere while answering its interrupts");
-      RACERIG_TRY(target_.resume({v}, rsp_deadline()));
-      running_ = true;
-      Result<StopEvent> ev = target_.wait(until);
-      while (ev.ok() && ev->kind == StopEvent::Kind::kWoken) ev = target_.wait(until);
-      if (!ev.ok()) {
-        if (ev.error().kind != ErrorKind::kTimeout) return ev.error();
-        auto stop = target_.interrupt(rsp_deadline());
-        running_ = false;
-        if (!stop.ok()) return stop.error();
-        auto now = target_.read_register(v, "rip", rsp_deadline());
-        return make_error(ErrorKind::kTimeout,
-                          "parked vCPU " + std::to_string(v) + " did not come back to " + GuestAddr(pc).hex() +
-                              " while answering its interrupts; it is at " +
-                              (now.ok() && config_.symbolize ? config_.symbolize(GuestAddr(*now)) : std::string("?")));
-      }
-      running_ = false;
-      if (ev->kind == StopEvent::Kind::kExited) return make_error(ErrorKind::kProtocol, "the VM exited");
-      RACERIG_ASSIGN(uint64_t now, target_.read_register(v, "rip", rsp_deadline()));
-      if (now == pc) break;
-      if (inserted_.count(now) != 0) {
-        // A window address inside the interrupt handler: step over it.
-        RACERIG_TRY(target_.remove_breakpoint(GuestAddr(now), rsp_deadline()));
-        Status stepped = target_.step(v, rsp_deadline());
-        RACERIG_TRY(target_.insert_breakpoint(GuestAddr(now), rsp_deadline()));
-        RACERIG_TRY(stepped);
-      }
-    }
-    RACERIG_ASSIGN(uint64_t rsp_after, target_.read_register(v, "rsp", rsp_deadline()));
-    if (rsp_after != rsp_before)
-      return make_error(ErrorKind::kProtocol, "the task parked on vCPU " + std::to_string(v) +
-                                                  " moved on while it answered its interrupts (rsp " +
-                                                  GuestAddr(rsp_before).hex() + " -> " + GuestAddr(rsp_after).hex() +
-                                                  ")");
+    InterruptService service{v, GuestAddr(pc), &inserted_, config_.rsp_timeout, config_.symbolize,
+                             "vCPU " + std::to_string(v) + " (parked)", nullptr};
+    RACERIG_TRY(answer_interrupts(target_, service, &running_));
     if (trace_ != nullptr) {
       pb::TraceEvent& e = *trace_->Add();
       e.set_step(-1);
