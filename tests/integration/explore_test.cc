@@ -17,6 +17,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "proto/racerig.pb.h"
+#include "reports.h"
 #include "support.h"
 
 namespace {
@@ -24,20 +25,7 @@ namespace {
 using namespace racerig::test;  // NOLINT: the shared test helpers
 namespace pb = racerig::pb;
 
-std::string temp_json(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("racerig-explore-it-" + std::to_string(getpid()) + "-" + name + ".json"))
-      .string();
-}
-
-template <typename M>
-M read_report(const std::string& path) {
-  M m;
-  auto st = google::protobuf::util::JsonStringToMessage(read_text(path), &m);
-  EXPECT_TRUE(st.ok()) << st.message() << " in " << path;
-  std::filesystem::remove(path);
-  return m;
-}
+std::string temp_json(const std::string& name) { return racerig::test::temp_json("explore", name); }
 
 std::string data(const std::string& file) { return std::string(RACERIG_SOURCE_DIR) + "/tests/integration/data/" + file; }
 

@@ -16,6 +16,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "proto/racerig.pb.h"
+#include "reports.h"
 #include "support.h"
 
 namespace {
@@ -23,20 +24,7 @@ namespace {
 using namespace racerig::test;  // NOLINT: the shared test helpers
 namespace pb = racerig::pb;
 
-std::string temp_json(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("racerig-races-it-" + std::to_string(getpid()) + "-" + name + ".json"))
-      .string();
-}
-
-template <typename M>
-M read_report(const std::string& path) {
-  M m;
-  auto st = google::protobuf::util::JsonStringToMessage(read_text(path), &m);
-  EXPECT_TRUE(st.ok()) << st.message() << " in " << path;
-  std::filesystem::remove(path);
-  return m;
-}
+std::string temp_json(const std::string& name) { return racerig::test::temp_json("races", name); }
 
 // One race on one base: its scenario, its kernels and its candidates.
 struct Race {
