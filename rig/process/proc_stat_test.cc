@@ -1,6 +1,7 @@
 // Tests of /proc/PID/stat reading (proc_stat.h).
 #include "rig/process/proc_stat.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,39 @@ TEST(StartTicksOf, AReapedChildHasNone) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_EQ(start_ticks_of(child), std::nullopt);
+}
+
+TEST(StatField, NamesStateAndGroupPastTheComm) {
+  std::string stat = "1234 (a b) c)) S 1 77 1234 0";
+  EXPECT_EQ(stat_field(stat, 3), "S");
+  EXPECT_EQ(stat_field(stat, 5), "77");
+  EXPECT_EQ(stat_field(stat, 9), std::nullopt);
+  EXPECT_EQ(stat_field(stat, 2), std::nullopt);
+  EXPECT_EQ(stat_field("no paren S 1", 3), std::nullopt);
+}
+
+// A group whose leader exits leaves its other members running: they are
+// listed until killed and then until they have died (a zombie is not).
+TEST(LiveGroupMembers, ListsWhatALeaderLeftBehindUntilItDies) {
+  pid_t leader = ::fork();
+  ASSERT_GE(leader, 0);
+  if (leader == 0) {
+    ::setpgid(0, 0);
+    if (::fork() == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(leader), &info, WEXITED | WNOWAIT), 0);
+  std::vector<pid_t> left = live_group_members(leader, leader);
+  ASSERT_EQ(left.size(), 1u);
+  ASSERT_EQ(::kill(-leader, SIGKILL), 0);
+  for (int i = 0; i < 500 && !live_group_members(leader, leader).empty(); ++i) ::usleep(10000);
+  EXPECT_TRUE(live_group_members(leader, leader).empty());
+  ASSERT_EQ(::waitpid(leader, &status, 0), leader);
 }
 
 }  // namespace

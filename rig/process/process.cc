@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "rig/process/cancel.h"
+#include "rig/process/proc_stat.h"
 
 extern char** environ;
 
@@ -223,8 +224,19 @@ bool Child::try_reap() {
   }
   if (info.si_pid != pid_) return false;
   ::kill(-pid_, SIGKILL);  // whatever it left behind in its group
+  await_group_gone();
   reap_blocking();
   return true;
+}
+
+void Child::await_group_gone() {
+  // SIGKILL is delivered at once but a process takes time to die: a
+  // compiler with a large heap, or a sandbox's pid 1 that must first reap
+  // its namespace. Until the leader is reaped the group id is still ours.
+  // Bounded: a process stuck in the kernel (D state) is not waited for.
+  const Deadline deadline = Deadline::after(std::chrono::seconds(5));
+  while (!live_group_members(pid_, pid_).empty() && !deadline.expired())
+    ::usleep(20 * 1000);
 }
 
 bool Child::wait(Deadline deadline) {

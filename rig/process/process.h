@@ -57,8 +57,9 @@ class Child {
   void close_stdin() { stdin_.reset(); }
   void close_output() { output_.reset(); }
 
-  // Never blocks: reaps the child if it exited (then also SIGKILLs what is
-  // left of its group). True once reaped.
+  // Does not wait for a running child: reaps it if it exited, after
+  // SIGKILLing what is left of its group and waiting (up to 5 s) until
+  // that has died. True once reaped.
   bool try_reap();
   // Blocks until the child exits or `deadline`; true once reaped.
   bool wait(Deadline deadline);
@@ -79,6 +80,7 @@ class Child {
  private:
   Child() = default;
   void reap_blocking();
+  void await_group_gone();
 
   pid_t pid_ = -1;
   ScopedFd pidfd_, output_, stdin_;
