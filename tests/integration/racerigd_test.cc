@@ -73,7 +73,7 @@ class Daemon {
       int log = ::open((dir_ / "racerigd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(log, 1);
       ::dup2(log, 2);
-      ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
+      ::setenv("RACERIG_ROOT", root_.c_str(), 1);
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
       args.push_back(nullptr);
@@ -114,6 +114,9 @@ class Daemon {
     std::ofstream(dir_ / (name + "-token")) << token << "\n";
     fs::permissions(dir_ / (name + "-token"), fs::perms::others_read | fs::perms::group_read, fs::perm_options::add);
   }
+  // Before start(): the checkout whose kernels/ and scenarios/ the daemon
+  // serves (default: this one).
+  void set_root(const fs::path& root) { root_ = root; }
   std::string socket() const { return (dir_ / "racerigd.sock").string(); }
   std::string log() const { return read_text(dir_ / "racerigd.log"); }
   fs::path dir() const { return dir_; }
@@ -129,6 +132,7 @@ class Daemon {
 
  private:
   fs::path dir_;
+  fs::path root_ = RACERIG_SOURCE_DIR;
   pid_t pid_ = -1;
 };
 
@@ -560,6 +564,62 @@ TEST(Racerigd, ABadBackendOrRestoreIsRefusedAtStartUp) {
     EXPECT_NE(r.output.find(names), std::string::npos) << r.output;
   }
   fs::remove_all("/tmp/racerigd-it-badflag");
+}
+
+// Issue 24: a guest that floods its console. The run ends as usual; the
+// report keeps the console's first and last MiB with a line saying how many
+// bytes were cut, and ReadArtifact serves that same console in chunks. The
+// flood is bounded by time, not by its 200 MiB: the serial console carries
+// about 140 KB/s under TCG here, and a program op runs at most 55 s.
+TEST(Racerigd, AGuestThatFloodsItsConsoleGivesABoundedReportAndItsConsoleThroughReadArtifact) {
+  Daemon d("flood");
+  // The daemon serves a catalogue: the shipped kernels and this scenario.
+  const fs::path root = d.dir() / "root";
+  const fs::path data = fs::path(RACERIG_SOURCE_DIR) / "tests/integration/data";
+  fs::create_directories(root / "scenarios/programs");
+  fs::create_directory_symlink(fs::path(RACERIG_SOURCE_DIR) / "kernels", root / "kernels");
+  fs::copy_file(data / "console-flood.textproto", root / "scenarios/console-flood.textproto");
+  fs::copy_file(data / "programs/console-flood.c", root / "scenarios/programs/console-flood.c");
+  d.set_root(root);
+  ASSERT_TRUE(d.start()) << d.log();
+  const std::string json = (d.dir() / "flood.json").string();
+  Ran r = d.cli("reproduce", "--scenario console-flood --kernel fixed --runs 1 --json " + json);
+  EXPECT_EQ(r.exit_code, 1) << "NOT_REPRODUCED: " << r.output << d.log();
+  const std::string report = read_text(json);
+  EXPECT_EQ(count_of(report, "\"verdict\": \"NOT_REPRODUCED\""), 1) << report.substr(0, 2000);
+  // The console as kept: head, a cut line, tail; the whole report stays
+  // within a few MiB (the kept console is at most 2 MiB, JSON-escaped).
+  EXPECT_LT(fs::file_size(json), 6u << 20);
+  const size_t cut_at = report.find("[racerig: ");
+  ASSERT_NE(cut_at, std::string::npos) << "no cut line: the flood did not exceed the 2 MiB kept";
+  const uint64_t cut = std::stoull(report.substr(cut_at + 10));
+  EXPECT_GT(cut, 0u);
+  // What the flooder says it wrote went to the console: kept plus cut holds it.
+  const size_t wrote_at = report.find("wrote ");
+  ASSERT_NE(wrote_at, std::string::npos) << report.substr(0, 2000);
+  const uint64_t wrote = std::stoull(report.substr(wrote_at + 6));
+  EXPECT_GT(wrote, 2u << 20) << "the flood is larger than what is kept";
+
+  // The job's id: the only job in this daemon.
+  Ran jobs = d.cli("jobs", "");
+  ASSERT_EQ(jobs.exit_code, 0) << jobs.output;
+  std::istringstream lines(jobs.output);
+  std::string header, id;
+  std::getline(lines, header);
+  lines >> id;
+  ASSERT_FALSE(id.empty()) << jobs.output;
+  const std::string console = (d.dir() / "console").string();
+  Ran art = d.cli("artifact", id + " runs/1/console -o " + console);
+  ASSERT_EQ(art.exit_code, 0) << art.output;
+  const std::string text = read_text(console);
+  EXPECT_LE(text.size(), (2u << 20) + 4096) << "head + tail + the cut line";
+  EXPECT_GE(text.size(), 2u << 20);
+  EXPECT_NE(text.find("[racerig: " + std::to_string(cut) + " bytes cut]"), std::string::npos);
+  EXPECT_GE(text.size() + cut, wrote) << "every byte the flooder wrote is kept or counted as cut";
+  EXPECT_NE(text.find(std::string(63, 'f') + "\n"), std::string::npos);
+  std::printf("flooder wrote %llu bytes; the console kept %zu and cut %llu; the report is %llu bytes\n",
+              static_cast<unsigned long long>(wrote), text.size(), static_cast<unsigned long long>(cut),
+              static_cast<unsigned long long>(fs::file_size(json)));
 }
 
 }  // namespace
