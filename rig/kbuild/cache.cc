@@ -441,16 +441,25 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
     RACERIG_ASSIGN(ScopedFd lock, lock_trusted_tree(name, source, stage));
     RACERIG_ASSIGN(KernelBuild control, build_trusted_locked(base.name(), source, base_patches, progress, true));
     (void)control;
+    // A patch that does not apply is known now, before gigabytes are copied.
+    stage("checking that the patches apply");
+    const Tree trial{root_ / "candidates" / (key + ".trial" + std::to_string(::getpid()))};
+    Discard discard_trial{trial.dir};
+    remove_tree(trial.dir);
+    RACERIG_TRY(trial_apply(trial, tree_dir(source) / "src", worker, extra));
     remove_tree(candidate.dir);
     RACERIG_TRY(worker.make_dir(candidate.dir));
     stage("copying the trusted tree at " + base.name() + " to " + candidate.dir.string());
     process::Limits copy_limit = quick(1800);
     // Without git's history and the big link intermediates (the link is
     // redone anyway): a third less to copy. git apply needs no repository.
+    // cp -a copies in the kernel (copy_file_range): measured twice as fast
+    // as a tar pipe on this tree (23 s against 43 s).
     const std::string copy =
-        "set -o pipefail; mkdir src && tar -C \"$1\" --exclude=./.git --exclude=./vmlinux.o --exclude=./vmlinux "
-        "--exclude='./.tmp_vmlinux*' -cf - . | tar -C src -xpf -";
-    process::Spec cp{{"bash", "-c", copy, "copy", (tree_dir(source) / "src").string()}, candidate.dir};
+        "set -e; mkdir \"$2\"; cd \"$1\"; find . -mindepth 1 -maxdepth 1 ! -name .git ! -name vmlinux "
+        "! -name vmlinux.o ! -name '.tmp_vmlinux*' -exec cp -a -t \"$2\" -- {} +";
+    process::Spec cp{{"bash", "-c", copy, "copy", (tree_dir(source) / "src").string(), candidate.src().string()},
+                     candidate.dir};
     cp.env = build_environment();
     cp.identity = worker_;
     RACERIG_TRY(process::run_checked(cp, copy_limit));

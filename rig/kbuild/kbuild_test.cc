@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "rig/base/file.h"
 #include "rig/kbuild/cache.h"
 #include "rig/kbuild/patches.h"
 #include "rig/kbuild/progress.h"
@@ -120,6 +121,51 @@ TEST(PatchTest, AGoodPatchApplies) {
   std::ifstream in(dir.path() / "hello.c");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("return 1"), std::string::npos);
+}
+
+TEST(PatchTest, TouchedPathsAreTreeRelativeAndNeverLeaveTheTree) {
+  auto patch = parse_patch("good.patch", format_patch("good", kDiff));
+  ASSERT_TRUE(patch.ok());
+  EXPECT_EQ(touched_paths(*patch), std::vector<std::string>{"hello.c"});
+  auto created = parse_patch("new.patch", "--- /dev/null\n+++ b/fs/new.c\t2026-01-01\n@@ -0,0 +1 @@\n+int x;\n");
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(touched_paths(*created), std::vector<std::string>{"fs/new.c"});
+  auto renamed = parse_patch("mv.patch",
+                             "diff --git a/a.c b/b.c\nsimilarity index 90%\nrename from a.c\nrename to b.c\n"
+                             "--- a/a.c\n+++ b/b.c\n@@ -1 +1 @@\n-int a;\n+int b;\n");
+  ASSERT_TRUE(renamed.ok());
+  EXPECT_EQ(touched_paths(*renamed), (std::vector<std::string>{"a.c", "b.c"}));
+  auto up = parse_patch("up.patch", "--- a/../etc/passwd\n+++ b/../etc/passwd\n@@ -1 +1 @@\n-x\n+y\n");
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ(touched_paths(*up), std::nullopt);
+  auto inner = parse_patch("in.patch", "--- a/fs/../../x\n+++ b/fs/../../x\n@@ -1 +1 @@\n-x\n+y\n");
+  ASSERT_TRUE(inner.ok());
+  EXPECT_EQ(touched_paths(*inner), std::nullopt);
+}
+
+// A trial on a scratch tree holding only the touched files: a hunk that
+// does not apply is named as on the full tree; a good patch leaves the
+// scratch tree with just its (patched) files.
+TEST(TreeTest, ATrialApplyCopiesOnlyTheTouchedFiles) {
+  ::setenv("RACERIG_SANDBOX", "off", 1);
+  TempDir from, scratch;
+  from.write("hello.c", "int main(void)\n{ return 0; }\n/* end */\n");
+  from.write("other/big.c", "unrelated\n");
+  const Worker worker(std::nullopt, {});
+  auto good = parse_patch("good.patch", format_patch("good", kDiff));
+  ASSERT_TRUE(good.ok());
+  Status s = trial_apply(Tree{scratch.path() / "ok"}, from.path(), worker, {*good});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_NE(read_file(scratch.path() / "ok/src/hello.c").value_or("").find("return 1"), std::string::npos);
+  EXPECT_FALSE(fs::exists(scratch.path() / "ok/src/other"));
+  EXPECT_NE(read_file(from.path() / "hello.c").value_or("").find("return 0"), std::string::npos) << "the source is untouched";
+
+  from.write("hello.c", "int main(void)\n{ return 2; }\n/* end */\n");
+  s = trial_apply(Tree{scratch.path() / "bad"}, from.path(), worker, {*good});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kBuild);
+  EXPECT_NE(s.error().message.find("Hunk #1 FAILED at 1"), std::string::npos) << s.error().message;
+  ::unsetenv("RACERIG_SANDBOX");
 }
 
 TEST(BuildLogTest, ExtractsCompilerErrorsWithContext) {

@@ -1,6 +1,7 @@
 // Patch classification, splitting and application (see patches.h).
 #include "rig/kbuild/patches.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "rig/base/file.h"
@@ -91,6 +92,34 @@ Result<PatchFile> read_patch(const std::filesystem::path& path) {
   auto text = read_file(path, kMaxPatch);
   if (!text.ok()) return make_error(ErrorKind::kInput, "cannot read patch " + path.string());
   return parse_patch(path, *text);
+}
+
+std::optional<std::vector<std::string>> touched_paths(const PatchFile& patch) {
+  std::vector<std::string> out;
+  for (const std::string& part : patch.parts)
+    for (std::string line : lines_of(part)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::string path;
+      if (starts_with(line, "--- ") || starts_with(line, "+++ ")) {
+        path = line.substr(4, line.find('\t') == std::string::npos ? std::string::npos : line.find('\t') - 4);
+        if (path == "/dev/null") continue;
+        const size_t slash = path.find('/');  // -p1
+        if (slash == std::string::npos) return std::nullopt;
+        path = path.substr(slash + 1);
+      } else if (starts_with(line, "rename from ") || starts_with(line, "copy from ")) {
+        path = line.substr(line.find(" from ") + 6);
+      } else {
+        continue;
+      }
+      if (path.empty() || path.front() == '/' || path.front() == '"') return std::nullopt;
+      for (size_t at = 0; at <= path.size();) {
+        const size_t end = std::min(path.find('/', at), path.size());
+        if (path.compare(at, end - at, "..") == 0 && end - at == 2) return std::nullopt;
+        at = end + 1;
+      }
+      if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+    }
+  return out;
 }
 
 std::string hunk_failure_lines(const std::string& output) {

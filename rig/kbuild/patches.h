@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,13 @@ using TreeRunner = std::function<Result<ToolRun>(const std::vector<std::string>&
 // failure: kBuild naming the file, the part, and the failing hunk lines
 // from patch(1)/git.
 Status apply_patch(const PatchFile& patch, const TreeRunner& run);
+
+// The tree-relative paths a patch's diffs read or write ("--- a/X",
+// "+++ b/X", "rename from X", "copy from X"; /dev/null left out), in order
+// of first mention. nullopt when any path is absolute or has a ".."
+// component: such a patch is for git apply to refuse, never to be
+// followed outside the tree.
+std::optional<std::vector<std::string>> touched_paths(const PatchFile& patch);
 
 // From failing tool output, the lines that name hunks and files.
 std::string hunk_failure_lines(const std::string& output);

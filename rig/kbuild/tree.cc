@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 #include <thread>
 
@@ -146,6 +147,31 @@ Status apply_patches(const Tree& tree, const Worker& worker, const std::vector<P
     RACERIG_TRY(apply_patch(p, run));
   }
   return Status::Ok();
+}
+
+Status trial_apply(const Tree& scratch, const fs::path& from, const Worker& worker,
+                   const std::vector<PatchFile>& patches) {
+  std::vector<std::string> existing;
+  for (const auto& p : patches) {
+    auto touched = touched_paths(p);
+    if (!touched) return Status::Ok();
+    for (const auto& t : *touched) {
+      std::error_code ec;
+      const auto st = fs::symlink_status(from / t, ec);
+      if (!ec && fs::exists(st) && !fs::is_directory(st) &&
+          std::find(existing.begin(), existing.end(), t) == existing.end())
+        existing.push_back(t);
+    }
+  }
+  RACERIG_TRY(worker.make_dir(scratch.src()));
+  if (!existing.empty()) {
+    std::vector<std::string> argv{"cp", "-P", "--parents", "-t", scratch.src().string(), "--"};
+    argv.insert(argv.end(), existing.begin(), existing.end());
+    process::Spec cp{argv, from};
+    cp.identity = worker.identity();
+    RACERIG_TRY(process::run_checked(cp, limits(std::chrono::minutes(5))));
+  }
+  return apply_patches(scratch, worker, patches, [](const std::string&) {});
 }
 
 Status restore_and_apply(const Tree& tree, const Worker& worker, const std::vector<PatchFile>& patches,

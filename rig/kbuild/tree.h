@@ -52,6 +52,15 @@ Result<int> undo_interrupted_build(const Tree& tree);
 Status restore_and_apply(const Tree& tree, const Worker& worker, const std::vector<PatchFile>& patches,
                          const std::function<void(const std::string&)>& stage);
 
+// Applies `patches` in order to `scratch`, a tree holding only the files
+// they touch, copied by the worker (symlinks as links) from `from`, a built
+// tree's src/: whether they apply is known in seconds, before a tree of
+// gigabytes is copied. Ok when they apply, and when their paths cannot be
+// gathered (quoted, absolute or "..": the full application judges those).
+// Errors as apply_patches. The caller removes `scratch`.
+Status trial_apply(const Tree& scratch, const std::filesystem::path& from, const Worker& worker,
+                   const std::vector<PatchFile>& patches);
+
 // Applies `patches` on what the tree holds.
 Status apply_patches(const Tree& tree, const Worker& worker, const std::vector<PatchFile>& patches,
                      const std::function<void(const std::string&)>& stage);
