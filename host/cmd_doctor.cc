@@ -23,6 +23,7 @@
 #include "host/commands.h"
 #include "rig/kbuild/cache.h"
 #include "rig/libvirt/connection.h"
+#include "rig/libvirt/root_holder.h"
 #include "rig/process/identity.h"
 #include "rig/process/process.h"
 #include "rig/process/sandbox.h"
@@ -154,9 +155,19 @@ void check_libvirt(Checklist& list, const std::string& uri) {
       list.missing("libvirt", conf.string() + " lacks stdio_handler = \"file\" (the embedded driver would need virtlogd)",
                    "add the line stdio_handler = \"file\" to " + conf.string());
   }
+  if (root) {
+    // Held by another process (a run, racerigd, a bench): ready, only busy.
+    // Opening would wait for it; a run started now waits the same way.
+    if (auto holder = libvirt::embed_root_holder(*root)) {
+      list.ok("libvirt", "the embedded root " + root->string() + " is in use by " + libvirt::describe_holder(*holder) +
+                             "; a run waits for it (one process per root)");
+      return;
+    }
+  }
   std::printf("         opening %s (the first use of an embedded root probes QEMU, about a minute)\n", uri.c_str());
   std::fflush(stdout);
-  auto conn = libvirt::open_uri(uri, Deadline::after(std::chrono::seconds(30)));
+  auto conn = libvirt::open_uri(uri, Deadline::after(std::chrono::seconds(30)),
+                                [](const std::string& line) { std::printf("         %s\n", line.c_str()); });
   if (!conn.ok()) {
     list.missing("libvirt", conn.error().message,
                  root ? "install libvirt-daemon-system (./dev setup); another racerig may hold this root"

@@ -15,6 +15,7 @@
 #include "rig/base/file.h"
 #include "rig/kbuild/cache.h"
 #include "rig/libvirt/error.h"
+#include "rig/libvirt/root_holder.h"
 #include "rig/process/cancel.h"
 
 namespace racerig::libvirt {
@@ -92,7 +93,7 @@ Status start_event_loop() {
 
 }  // namespace
 
-Result<Connection> open_uri(const std::string& uri, Deadline deadline) {
+Result<Connection> open_uri(const std::string& uri, Deadline deadline, const WaitReporter& waiting) {
   const auto root = embed_root_of(uri);
   if (root) {
     RACERIG_TRY(prepare_embed_root(*root));
@@ -104,28 +105,27 @@ Result<Connection> open_uri(const std::string& uri, Deadline deadline) {
   }
   quiet_libvirt_errors();
   RACERIG_TRY(start_event_loop());
-  while (true) {
-    virConnectPtr c = virConnectOpen(uri.c_str());
-    if (c != nullptr) {
-      Connection conn(c, uri);
-      if (virConnectIsEncrypted(c) == 1 || !root) (void)virConnectSetKeepAlive(c, 5, 3);
-      return conn;
-    }
+  // Waited for before opening: a driver that failed to start on a held root
+  // cannot be started again in this process.
+  if (root) RACERIG_TRY(hold_embed_root(*root, deadline, waiting));
+  virConnectPtr c = virConnectOpen(uri.c_str());
+  if (c == nullptr) {
     Error e = last_error("opening libvirt " + uri);
-    // Another process holds the embedded root (its driver.pid lock).
-    const bool busy = root && e.message.find("driver.pid") != std::string::npos;
-    if (!busy) return e;
-    if (process::cancelled())
-      return make_error(ErrorKind::kCancelled, "cancelled while waiting for libvirt's embedded root " + root->string());
-    if (deadline.expired())
-      return make_error(ErrorKind::kTimeout, "libvirt's embedded root " + root->string() +
-                                                 " stayed in use by another process (one racerig at a time per "
-                                                 "root; use another root or qemu:///system): " + e.message);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (root && e.message.find("driver.pid") != std::string::npos) {
+      // Taken between our wait and the open (a first use of the root).
+      const auto holder = embed_root_holder(*root);
+      e.message += " (the root is in use by " + (holder ? describe_holder(*holder) : "another process") +
+                   "; one process at a time per root)";
+    }
+    return e;
   }
+  Connection conn(c, uri);
+  if (virConnectIsEncrypted(c) == 1 || !root) (void)virConnectSetKeepAlive(c, 5, 3);
+  return conn;
 }
 
-Result<std::shared_ptr<Connection>> shared_connection(const std::string& uri, Deadline deadline) {
+Result<std::shared_ptr<Connection>> shared_connection(const std::string& uri, Deadline deadline,
+                                                     const WaitReporter& waiting) {
   static std::map<std::string, std::shared_ptr<Connection>>* pool = new std::map<std::string, std::shared_ptr<Connection>>();
   // racerigd's workers start VMs on several threads: one opens (and sweeps)
   // a URI while the others wait for that connection.
@@ -133,7 +133,7 @@ Result<std::shared_ptr<Connection>> shared_connection(const std::string& uri, De
   std::lock_guard<std::mutex> lock(*mu);
   auto it = pool->find(uri);
   if (it != pool->end()) return it->second;
-  RACERIG_ASSIGN(Connection conn, open_uri(uri, deadline));
+  RACERIG_ASSIGN(Connection conn, open_uri(uri, deadline, waiting));
   auto shared = std::make_shared<Connection>(std::move(conn));
   RACERIG_TRY(sweep(*shared));
   (*pool)[uri] = shared;

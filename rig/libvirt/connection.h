@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,17 +39,22 @@ std::string embed_qemu_conf();
 // the file that could not be written.
 Status prepare_embed_root(const std::filesystem::path& root);
 
+// Called once when a wait starts, with a line saying for what and for whom.
+using WaitReporter = std::function<void(const std::string&)>;
+
 // Opens `uri` (preparing an embedded root first). An embedded root is held
-// by one process at a time: while another racerig holds it, this waits
-// until `deadline` (kTimeout naming the root) or a cancel (kCancelled).
-// Remote URIs get a keepalive.
-Result<Connection> open_uri(const std::string& uri, Deadline deadline);
+// by one process at a time: while another process holds it, this says so
+// once through `waiting` (naming the holder's pid and command line) and
+// waits until `deadline` (kTimeout naming the root and the holder) or a
+// cancel (kCancelled). Remote URIs get a keepalive.
+Result<Connection> open_uri(const std::string& uri, Deadline deadline, const WaitReporter& waiting = {});
 
 // One connection per URI for the whole process (an embedded driver can be
 // started once per process; reopening costs a capability probe). The first
 // call for a URI sweeps it (see sweep). Thread-safe (racerigd's workers):
 // concurrent first calls wait for one open.
-Result<std::shared_ptr<Connection>> shared_connection(const std::string& uri, Deadline deadline);
+Result<std::shared_ptr<Connection>> shared_connection(const std::string& uri, Deadline deadline,
+                                                     const WaitReporter& waiting = {});
 
 // Starts a transient domain from `xml` (gone once destroyed or shut down);
 // `paused`: its vCPUs wait (QEMU's -S). kIo quotes libvirt (and through it

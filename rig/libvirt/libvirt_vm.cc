@@ -77,7 +77,11 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const machine::VmConfig& cfg
   RACERIG_TRY(machine::check_config(cfg));
   RACERIG_ASSIGN(std::optional<Ids> ids, qemu_ids(uri));
   std::unique_ptr<LibvirtVm> vm(new LibvirtVm());
-  RACERIG_ASSIGN(vm->conn_, shared_connection(uri, deadline));
+  // A held embedded root is a wait the user should see (stderr: the CLI's
+  // progress, racerigd's log).
+  RACERIG_ASSIGN(vm->conn_, shared_connection(uri, deadline, [](const std::string& line) {
+                   std::fprintf(stderr, "%s\n", line.c_str());
+                 }));
 
   // No owner record in the dir: the run registry (record_run below) is this
   // backend's, and its sweeper removes the dir with the domain.
