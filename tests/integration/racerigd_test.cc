@@ -91,22 +91,9 @@ class Daemon {
     if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
     return false;
   }
-  void kill9() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void kill9() { kill_child(&pid_); }
   // SIGTERM, then SIGKILL after 60 s.
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    if (wait_child_exit(pid_, std::chrono::seconds(60))) {
-      pid_ = -1;
-      return;
-    }
-    kill9();
-  }
+  void stop() { stop_child(&pid_, std::chrono::seconds(60)); }
   // Before start(): adds a submitter to the tokens file, and its token to
   // the file `name`-token (readable by all, as a user's own file may be).
   void add_submitter(const std::string& name, const std::string& token) {

@@ -1,0 +1,171 @@
+// Issue 25, frontends and workers on one PostgreSQL queue: a racerigd
+// frontend that runs nothing (--workers 0) and racerigd workers that serve
+// no API (--worker), all on a PostgreSQL server this test makes (initdb and
+// pg_ctl as a non-root user, test_postgres.h). A stress job (the cheapest
+// job kind: one VM, fsx for a few seconds) submitted to the frontend runs
+// on a worker; the worker is killed with -9 mid-job; once its lease expires
+// another worker runs the job again and finishes it, once. The client
+// follows the job through the frontend the whole time (its events come from
+// the workers through the database).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "rig/service/test_postgres.h"
+#include "support.h"
+
+namespace {
+
+using namespace racerig::test;  // NOLINT: the shared test helpers
+
+namespace fs = std::filesystem;
+
+constexpr const char* kToken = "0123456789abcdef-many-hosts";
+
+// One racerigd process (a frontend or a worker) with its own state
+// directory and log, started with `args`, ready once its log says `ready`.
+class Process {
+ public:
+  Process(fs::path dir, std::vector<std::string> args) : dir_(std::move(dir)), args_(std::move(args)) {
+    fs::create_directories(dir_);
+  }
+  ~Process() { kill9(); }
+  bool start(const std::string& ready) {
+    const size_t from = log().size();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int out = ::open((dir_ / "racerigd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
+      std::vector<std::string> argv = {RACERIGD_BIN, "--state", (dir_ / "state").string()};
+      argv.insert(argv.end(), args_.begin(), args_.end());
+      std::vector<char*> raw;
+      for (auto& a : argv) raw.push_back(a.data());
+      raw.push_back(nullptr);
+      ::execv(raw[0], raw.data());
+      ::_exit(127);
+    }
+    return wait_for_in_dir(
+        dir_, [&] { return log().find(ready, from) != std::string::npos; }, std::chrono::seconds(60), pid_);
+  }
+  void kill9() { kill_child(&pid_); }
+  // SIGTERM; true when it exited within 60 s (else killed).
+  bool stop() { return stop_child(&pid_, std::chrono::seconds(60)); }
+  std::string log() const { return read_text(dir_ / "racerigd.log"); }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+  std::vector<std::string> args_;
+  pid_t pid_ = -1;
+};
+
+class ManyHosts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("racerig-many-hosts-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto pg = racerig::service::TestPostgres::start();
+    ASSERT_TRUE(pg.ok()) << pg.error().message;
+    pg_ = std::move(*pg);
+    ASSERT_TRUE(pg_->create_database("racerig").ok());
+    std::ofstream(dir_ / "tokens") << "ci " << kToken << "\n";
+    fs::permissions(dir_ / "tokens", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    std::ofstream(dir_ / "token") << kToken << "\n";
+  }
+  void TearDown() override {
+    processes_.clear();  // killed before their database goes
+    pg_.reset();
+    fs::remove_all(dir_);
+  }
+  Process& frontend() {
+    processes_.push_back(std::make_unique<Process>(
+        dir_ / "frontend", std::vector<std::string>{"--store", pg_->dsn("racerig"), "--workers", "0", "--socket",
+                                                    socket(), "--tokens", (dir_ / "tokens").string()}));
+    return *processes_.back();
+  }
+  // A worker with a short lease: a dead one's job is queued again seconds
+  // after its last renewal.
+  Process& worker(const std::string& name) {
+    processes_.push_back(std::make_unique<Process>(
+        dir_ / name, std::vector<std::string>{"--store", pg_->dsn("racerig"), "--worker", "--workers", "1",
+                                              "--lease-s", "3"}));
+    return *processes_.back();
+  }
+  std::string socket() const { return (dir_ / "frontend.sock").string(); }
+  // racerig CMD --server unix:SOCKET ... through the frontend.
+  std::string cli(const std::string& cmd, const std::string& args) const {
+    return "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " " + cmd + " --server unix:" +
+           socket() + " --token-file " + (dir_ / "token").string() + " " + args;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<racerig::service::TestPostgres> pg_;
+  std::vector<std::unique_ptr<Process>> processes_;
+};
+
+TEST_F(ManyHosts, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesTheJobOnce) {
+  Process& front = frontend();
+  ASSERT_TRUE(front.start("racerigd: serving")) << front.log();
+  EXPECT_NE(front.log().find("0 worker(s)"), std::string::npos) << front.log();
+  EXPECT_EQ(front.log().find(racerig::service::TestPostgres::kPassword), std::string::npos)
+      << "the DSN's password is never shown: " << front.log();
+  Process& first = worker("worker-a");
+  ASSERT_TRUE(first.start("racerigd: worker")) << first.log();
+
+  // The client follows the job through the frontend in the background.
+  const fs::path out = dir_ / "client.out";
+  const std::string cmd = cli("stress", "--kernel buggy --duration 20 --runs 1 --seed 11 --request-id many-hosts") +
+                          " > " + out.string() + " 2>&1; echo \"exit $?\" >> " + out.string();
+  pid_t client = ::fork();
+  if (client == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    ::_exit(127);
+  }
+  // Mid-job: the run's first note reached the client (from worker A,
+  // through the database and the frontend).
+  const bool running = wait_for_in_dir(
+      dir_, [&] { return read_text(out).find("run 1: fsx seed 11") != std::string::npos; }, std::chrono::seconds(300),
+      client);
+  ASSERT_TRUE(running) << read_text(out) << first.log() << front.log();
+  first.kill9();
+
+  Process& second = worker("worker-b");
+  ASSERT_TRUE(second.start("racerigd: worker")) << second.log();
+  int status = 0;
+  const bool done = wait_child_exit(client, std::chrono::minutes(10), &status);
+  if (!done) kill_child(&client);
+  const std::string text = read_text(out);
+  ASSERT_TRUE(done) << text << second.log();
+  EXPECT_TRUE(text.find("exit 0") != std::string::npos || text.find("exit 1") != std::string::npos)
+      << "hit or missed the oops, no error: " << text << second.log();
+  EXPECT_NE(second.log().find("lease expired"), std::string::npos) << "worker B requeued A's job: " << second.log();
+
+  Ran job = run_shell(cli("job", "1"));
+  EXPECT_NE(job.output.find("SUCCEEDED"), std::string::npos) << job.output;
+  EXPECT_NE(job.output.find("attempt 2"), std::string::npos) << job.output;
+  Ran watch = run_shell(cli("watch", "1"));
+  EXPECT_EQ(watch.exit_code, 0) << watch.output;
+  size_t finished = 0, at = 0;
+  while ((at = watch.output.find("finished:", at)) != std::string::npos) ++finished, ++at;
+  EXPECT_EQ(finished, 1u) << "done once: " << watch.output;
+  EXPECT_NE(watch.output.find("requeued for attempt 2"), std::string::npos) << watch.output;
+  Ran jobs = run_shell(cli("jobs", ""));
+  EXPECT_EQ(jobs.output.find("RUNNING"), std::string::npos) << "nothing left running: " << jobs.output;
+  EXPECT_TRUE(second.stop()) << second.log();
+  EXPECT_TRUE(front.stop()) << front.log();
+}
+
+}  // namespace
