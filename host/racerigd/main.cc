@@ -352,12 +352,9 @@ int main(int argc, char** argv) {
                  "comment (with --tls-client-ca)")
       ->type_name("FILE");
   app.add_option("--state", o.state, "the job database and the jobs' files")->type_name("DIR")->capture_default_str();
-  app.add_option("--workers", o.workers,
-                 "jobs run at once (default: cores / vCPUs per VM); 0 with a shared --store: serve the API, run "
-                 "nothing (a frontend)")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  racerig::host::add_zero_or_count_option(app, "--workers", o.workers,
+                                          "jobs run at once (default: cores / vCPUs per VM); 0 with a shared "
+                                          "--store: serve the API, run nothing (a frontend)");
   app.add_option("--store", o.store,
                  "the job store: a PostgreSQL URI (postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full), "
                  "shared by frontends and workers on many hosts; default: SQLite in --state")
@@ -384,12 +381,9 @@ int main(int argc, char** argv) {
                                   "an inline scenario's deadlines (boot_s, step_s, finish_s) at most, each");
   racerig::host::add_count_option(app, "--job-deadline-h", o.job_deadline_h,
                                   "hours a job may run (per attempt) before it is cancelled, saying so");
-  app.add_option("--keep-days", o.keep_days,
-                 "delete ended jobs (records, events, files, kept run logs) this many days after they ended, at "
-                 "start and daily; 0: keep them")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  racerig::host::add_zero_or_count_option(app, "--keep-days", o.keep_days,
+                                          "delete ended jobs (records, events, files, kept run logs) this many days "
+                                          "after they ended, at start and daily; 0: keep them");
   racerig::host::add_backend_options(app, o.backend);
   racerig::host::add_restore_option(app, o.restore);
   app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");

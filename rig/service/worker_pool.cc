@@ -64,6 +64,8 @@ void WorkerPool::keep_leases() {
   const auto every = std::max(lease_ / 3, std::chrono::milliseconds(1));
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    const auto round = std::chrono::steady_clock::now();
+    const uint64_t seen = store_.generation();
     std::map<std::string, Lease> leases;
     for (const auto& [id, run] : running_) leases.emplace(id, run.lease);
     lock.unlock();
@@ -96,7 +98,24 @@ void WorkerPool::keep_leases() {
     else if (*n > 0)
       std::fprintf(stderr, "racerigd: %d job(s) whose worker's lease expired queued again\n", *n);
     lock.lock();
-    lease_cv_.wait_for(lock, every, [&] { return stopping_.load(); });
+    // The next round after `every`; sooner when the store changed while a
+    // job runs here (a cancel through another frontend reaches the run
+    // within about a second), but at most one round a second.
+    uint64_t watched = seen;
+    while (!stopping_) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= round + every) break;
+      if (const uint64_t g = store_.generation(); g != watched) {
+        if (!running_.empty()) {
+          lease_cv_.wait_until(lock, std::max(now, round + std::chrono::seconds(1)), [&] { return stopping_.load(); });
+          break;
+        }
+        watched = g;  // nothing runs here: no early round
+      }
+      lock.unlock();
+      store_.wait_for_change(watched, std::chrono::duration_cast<std::chrono::milliseconds>(round + every - now));
+      lock.lock();
+    }
   }
 }
 

@@ -178,4 +178,40 @@ TEST_F(ManyHosts, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesTheJobOnce) 
   EXPECT_TRUE(front.stop()) << front.log();
 }
 
+// A cancel sent to the frontend reaches the run on the worker (the worker
+// learns of it from the database, at its next lease renewal, which the
+// notification brings forward): the job ends CANCELLED, cancelled by its
+// submitter, long before its 120 s of fsx are over.
+TEST_F(ManyHosts, ACancelThroughTheFrontendStopsTheRunOnTheWorker) {
+  Process& front = frontend();
+  ASSERT_TRUE(front.start("racerigd: serving")) << front.log();
+  Process& w = worker("worker");
+  ASSERT_TRUE(w.start("racerigd: worker")) << w.log();
+  const fs::path out = dir_ / "client.out";
+  const std::string cmd = cli("stress", "--kernel fixed --duration 120 --runs 1 --seed 5") + " > " + out.string() +
+                          " 2>&1; echo \"exit $?\" >> " + out.string();
+  pid_t client = ::fork();
+  if (client == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    ::_exit(127);
+  }
+  const bool running = wait_for_in_dir(
+      dir_, [&] { return read_text(out).find("run 1: fsx seed 5") != std::string::npos; }, std::chrono::seconds(300),
+      client);
+  ASSERT_TRUE(running) << read_text(out) << w.log() << front.log();
+  Ran cancel = run_shell(cli("cancel", "1"));
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
+  int status = 0;
+  const bool done = wait_child_exit(client, std::chrono::minutes(5), &status);
+  if (!done) kill_child(&client);
+  const std::string text = read_text(out);
+  ASSERT_TRUE(done) << text << w.log();
+  Ran job = run_shell(cli("job", "1"));
+  EXPECT_NE(job.output.find("CANCELLED"), std::string::npos) << job.output << text << w.log();
+  EXPECT_NE(job.output.find("cancelled by ci"), std::string::npos) << job.output;
+  EXPECT_EQ(w.log().find("lost its lease"), std::string::npos) << w.log();
+  EXPECT_TRUE(w.stop()) << w.log();
+  EXPECT_TRUE(front.stop()) << front.log();
+}
+
 }  // namespace
