@@ -12,6 +12,7 @@
 #include "rig/service/postgres_store.h"
 
 #include <libpq-fe.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -26,8 +27,6 @@ constexpr const char* kChannel = "racerig_jobs";
 // queue's bound against concurrent inserts.
 constexpr int64_t kMigrationLock = 0x72616365'72696701;
 constexpr int64_t kQueueLock = 0x72616365'72696702;
-// Every statement's deadline on the server.
-constexpr int kStatementTimeoutMs = 30000;
 
 // Migration N (1-based) takes a schema at version N-1 to version N.
 const char* const kMigrations[] = {
@@ -231,7 +230,18 @@ struct PostgresStore::Connection {
   pqxx::connection c;
 };
 
-PostgresStore::PostgresStore(PostgresTarget target) : target_(std::move(target)) {}
+PostgresStore::PostgresStore(PostgresTarget target, std::chrono::milliseconds statement_deadline)
+    : target_(std::move(target)), statement_deadline_(statement_deadline) {}
+
+void PostgresStore::enforce_deadline() {
+  std::lock_guard<std::mutex> lock(busy_mu_);
+  if (busy_fd_ < 0) return;
+  if (std::chrono::steady_clock::now() - busy_since_ < statement_deadline_ + std::chrono::seconds(1)) return;
+  std::fprintf(stderr, "racerigd: job store %s: no answer within %lld ms; dropping the connection\n",
+               target_.label.c_str(), static_cast<long long>(statement_deadline_.count()));
+  ::shutdown(busy_fd_, SHUT_RDWR);  // the blocked call fails: a broken connection
+  busy_fd_ = -1;
+}
 
 PostgresStore::~PostgresStore() {
   stopping_ = true;
@@ -244,7 +254,7 @@ Status PostgresStore::connect_locked() {
   try {
     auto c = std::make_unique<Connection>(target_.conninfo);
     pqxx::nontransaction n(c->c);
-    n.exec("SET statement_timeout = " + std::to_string(kStatementTimeoutMs));
+    n.exec("SET statement_timeout = " + std::to_string(statement_deadline_.count()));
     n.commit();
     conn_ = std::move(c);
     return Status::Ok();
@@ -259,6 +269,20 @@ Result<T> PostgresStore::transact(const std::string& what, Body&& body) {
   RACERIG_TRY(connect_locked());
   const std::string where = "job store " + target_.label + ": " + what + ": ";
   try {
+    // Marks the transaction under way for enforce_deadline(); cleared when
+    // the try block is left, before a handler below closes the socket.
+    struct Busy {
+      PostgresStore& s;
+      Busy(PostgresStore& store, int fd) : s(store) {
+        std::lock_guard<std::mutex> lock(s.busy_mu_);
+        s.busy_fd_ = fd;
+        s.busy_since_ = std::chrono::steady_clock::now();
+      }
+      ~Busy() {
+        std::lock_guard<std::mutex> lock(s.busy_mu_);
+        s.busy_fd_ = -1;
+      }
+    } busy(*this, conn_->c.sock());
     pqxx::work w(conn_->c);
     Result<T> r = body(w);
     if (r.ok()) w.commit();
@@ -279,11 +303,13 @@ Result<T> PostgresStore::transact(const std::string& what, Body&& body) {
   }
 }
 
-Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& dsn) {
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& dsn,
+                                                         std::chrono::milliseconds statement_deadline) {
   RACERIG_ASSIGN(PostgresTarget target, parse_postgres_dsn(dsn));
-  std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(target)));
-  RACERIG_TRY(store->migrate());
+  std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(target), statement_deadline));
+  // The listener first: it also keeps the migration's deadline.
   store->listener_ = std::thread([s = store.get()] { s->listen(); });
+  RACERIG_TRY(store->migrate());
   // Listening before open() returns: every change made after it wakes this
   // process's waiters. A listener that cannot connect keeps trying.
   std::unique_lock<std::mutex> lock(store->listen_mu_);
@@ -340,7 +366,10 @@ void PostgresStore::listen() {
       failing = false;
       tried_listening();
       // Waits on the connection's socket; the timeout only lets a stop through.
-      while (!stopping_) c.await_notification(0, 500 * 1000);
+      while (!stopping_) {
+        c.await_notification(0, 500 * 1000);
+        enforce_deadline();
+      }
     } catch (const std::exception& e) {
       if (!failing)
         std::fprintf(stderr, "racerigd: job store %s: listening: %s; trying again every second\n",
@@ -348,7 +377,10 @@ void PostgresStore::listen() {
       failing = true;
       tried_listening();
       changes_.bump();  // waiters look again (and see the store's error)
-      for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < 10 && !stopping_; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        enforce_deadline();
+      }
     }
   }
 }

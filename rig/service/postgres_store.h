@@ -41,7 +41,12 @@ class PostgresStore final : public Store {
   // database) and starts listening. kInput for a DSN that does not parse;
   // kIo naming the server when it cannot be reached, or when its schema is
   // newer than this build knows.
-  static Result<std::unique_ptr<PostgresStore>> open(const std::string& dsn);
+  // `statement_deadline`: the server cancels a statement that runs longer
+  // (statement_timeout); a transaction that has not returned a second after
+  // that (a server that stopped answering) has its socket shut down from
+  // the listener's thread, so the call fails instead of hanging.
+  static Result<std::unique_ptr<PostgresStore>> open(
+      const std::string& dsn, std::chrono::milliseconds statement_deadline = std::chrono::seconds(30));
   ~PostgresStore() override;  // stops the listener
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
@@ -75,7 +80,10 @@ class PostgresStore final : public Store {
   void poke() override { changes_.bump(); }
 
  private:
-  explicit PostgresStore(PostgresTarget target);
+  PostgresStore(PostgresTarget target, std::chrono::milliseconds statement_deadline);
+  // Shuts the socket of a transaction past its deadline down (the listener
+  // calls it at least twice a second).
+  void enforce_deadline();
   // Runs `body` in one transaction on the (re)connected connection,
   // committing after it; a database error becomes kIo (kTimeout for a
   // serialization failure or a statement past its deadline) naming the
@@ -92,6 +100,13 @@ class PostgresStore final : public Store {
   std::mutex mu_;  // the connection and its transactions
   struct Connection;  // a pqxx::connection (a typedef there: not declarable here)
   std::unique_ptr<Connection> conn_;
+  const std::chrono::milliseconds statement_deadline_;
+  // The socket of the transaction under way and when it began (-1: none),
+  // under busy_mu_: set and cleared around each transaction, read by
+  // enforce_deadline().
+  std::mutex busy_mu_;
+  int busy_fd_ = -1;
+  std::chrono::steady_clock::time_point busy_since_;
   ChangeSignal changes_;
   std::atomic<bool> stopping_{false};
   std::thread listener_;

@@ -127,6 +127,26 @@ TEST(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefused) {
   EXPECT_NE(store.error().message.find("schema version 99"), std::string::npos) << store.error().message;
 }
 
+// A server that stops answering (frozen: its sockets open, nothing
+// answers) fails the call at its deadline instead of hanging it; thawed,
+// the next call works.
+TEST(PostgresStoreTest, AServerThatStopsAnsweringFailsTheCallAtItsDeadline) {
+  ASSERT_NE(server(), nullptr);
+  const std::string db = fresh_database();
+  auto store = PostgresStore::open(server()->dsn(db), std::chrono::milliseconds(1000));
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto in = (*store)->insert(contract_job(), 10);
+  ASSERT_TRUE(in.ok() && *in);
+  ASSERT_TRUE(server()->pause().ok());
+  auto get = (*store)->get((*in)->job.id());
+  ASSERT_TRUE(server()->resume().ok());
+  ASSERT_FALSE(get.ok()) << "answered while frozen?";
+  EXPECT_NE(get.error().message.find(server()->socket_dir().string()), std::string::npos) << get.error().message;
+  auto again = (*store)->get((*in)->job.id());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again->has_value());
+}
+
 // Last (it stops the server; the suite's server comes back after): every
 // call fails with the server named, the password never shown, and the next
 // call after the server returns works again.

@@ -2,11 +2,15 @@
 #include "rig/service/test_postgres.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
 
 #include "rig/process/process.h"
 
@@ -82,6 +86,7 @@ Status TestPostgres::pg_ctl_start() {
 }
 
 TestPostgres::~TestPostgres() {
+  if (running_) (void)resume();  // a frozen server would not stop
   (void)stop();
   std::error_code ec;
   if (!dir_.empty()) fs::remove_all(dir_, ec);
@@ -113,6 +118,35 @@ Status TestPostgres::stop() {
   if (!stopped.ok()) return stopped.error().wrap("pg_ctl stop in " + dir_.string());
   return Status::Ok();
 }
+
+Status TestPostgres::signal_server(int sig) {
+  std::ifstream pidfile(dir_ / "data" / "postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pidfile >> postmaster) || postmaster <= 0)
+    return make_error(ErrorKind::kIo, (dir_ / "data" / "postmaster.pid").string() + ": no postmaster pid");
+  std::vector<pid_t> pids = {postmaster};
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::stringstream text;
+    text << stat.rdbuf();
+    const std::string line = text.str();
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (fields >> state >> ppid && ppid == postmaster) pids.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  for (pid_t pid : pids)
+    if (::kill(pid, sig) != 0 && errno != ESRCH) return errno_error("kill " + std::to_string(pid));
+  return Status::Ok();
+}
+
+Status TestPostgres::pause() { return signal_server(SIGSTOP); }
+
+Status TestPostgres::resume() { return signal_server(SIGCONT); }
 
 Status TestPostgres::restart() {
   if (running_) return Status::Ok();

@@ -42,10 +42,16 @@ class TestPostgres {
   Status stop();
   // Starts it again after stop().
   Status restart();
+  // Freezes the server (SIGSTOP to the postmaster and its children): its
+  // sockets stay open, nothing answers. resume() thaws it (SIGCONT).
+  Status pause();
+  Status resume();
 
  private:
   TestPostgres() = default;
   Status pg_ctl_start();
+  // Sends `sig` to the postmaster and its children.
+  Status signal_server(int sig);
   std::filesystem::path dir_;
   std::optional<process::Identity> who_;
   std::string user_;
