@@ -117,6 +117,8 @@ int serve(const DaemonOptions& args) {
   run_options.vms = 1;  // an exploring job takes one VM at a time: --workers is the daemon's parallelism
   // Every job runs on the daemon's backend (a job request does not choose it).
   if (Status s = host::apply_vm_args(args.backend, args.restore, run_options); !s.ok()) return fail(s.error().message);
+  if (args.worker && !args.listen.empty())
+    return fail("--worker serves no API: --listen is for a frontend (racerigd --store ... --workers 0)");
   if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   if (!args.tls_cert.empty() && args.listen.empty()) return fail("--tls-cert is for --listen (TCP)");
   if (!args.tls_client_ca.empty() && args.tls_cert.empty())

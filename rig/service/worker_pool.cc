@@ -151,12 +151,18 @@ void WorkerPool::stop() {
 
 void WorkerPool::work(int index) {
   const std::string owner = owner_prefix_ + "/" + std::to_string(index);
+  bool failing = false;  // said once per outage, not once per try
   while (!stopping_) {
     const uint64_t seen = store_.generation();  // before looking: no submit is missed
     auto next = store_.claim_next(owner, lease_, max_running_per_submitter_);
     if (!next.ok()) {
-      std::fprintf(stderr, "racerigd: %s\n", next.error().message.c_str());
-    } else if (*next) {
+      if (!failing) std::fprintf(stderr, "racerigd: worker %s: %s\n", owner.c_str(), next.error().message.c_str());
+      failing = true;
+    } else {
+      if (failing) std::fprintf(stderr, "racerigd: worker %s: claiming jobs again\n", owner.c_str());
+      failing = false;
+    }
+    if (next.ok() && *next) {
       run_job(std::move(**next), owner);
       continue;
     }
