@@ -131,13 +131,8 @@ TEST_F(ManyHosts, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesTheJobOnce) 
 
   // The client follows the job through the frontend in the background.
   const fs::path out = dir_ / "client.out";
-  const std::string cmd = cli("stress", "--kernel fixed --duration 20 --runs 1 --seed 11 --request-id many-hosts") +
-                          " > " + out.string() + " 2>&1; echo \"exit $?\" >> " + out.string();
-  pid_t client = ::fork();
-  if (client == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-    ::_exit(127);
-  }
+  pid_t client =
+      start_shell_to(cli("stress", "--kernel fixed --duration 20 --runs 1 --seed 11 --request-id many-hosts"), out);
   // Mid-job: the run's first note reached the client (from worker A,
   // through the database and the frontend).
   const bool running = wait_for_in_dir(
@@ -188,13 +183,7 @@ TEST_F(ManyHosts, ACancelThroughTheFrontendStopsTheRunOnTheWorker) {
   Process& w = worker("worker");
   ASSERT_TRUE(w.start("racerigd: worker")) << w.log();
   const fs::path out = dir_ / "client.out";
-  const std::string cmd = cli("stress", "--kernel fixed --duration 120 --runs 1 --seed 5") + " > " + out.string() +
-                          " 2>&1; echo \"exit $?\" >> " + out.string();
-  pid_t client = ::fork();
-  if (client == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-    ::_exit(127);
-  }
+  pid_t client = start_shell_to(cli("stress", "--kernel fixed --duration 120 --runs 1 --seed 5"), out);
   const bool running = wait_for_in_dir(
       dir_, [&] { return read_text(out).find("run 1: fsx seed 5") != std::string::npos; }, std::chrono::seconds(300),
       client);

@@ -201,13 +201,8 @@ TEST(Racerigd, KillDashNineDuringAValidateThenRestartFinishesTheJobOnce) {
   const fs::path out = d.dir() / "client.out";
   const std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN +
                           " validate --server unix:" + d.socket() + " --token-file " + (d.dir() / "token").string() +
-                          " --no-explore --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test > " + out.string() +
-                          " 2>&1; echo \"exit $?\" >> " + out.string();
-  pid_t client = ::fork();
-  if (client == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-    ::_exit(127);
-  }
+                          " --no-explore --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test";
+  pid_t client = start_shell_to(cmd, out);
   // Kill once the job is running its runs (the control's first verdict).
   const bool running = wait_for_in_dir(
       d.dir(), [&] { return read_text(out).find("(control)") != std::string::npos; }, std::chrono::seconds(300), client);

@@ -45,6 +45,19 @@ inline bool wait_child_exit(pid_t pid, std::chrono::milliseconds limit, int* sta
   return ::waitpid(pid, st, WNOHANG) == pid;
 }
 
+// Starts `cmd` through the shell in the background, its stdout and stderr
+// appended to `out` and then a line "exit N" with its exit status. Our
+// child's pid (reap it: wait_child_exit, kill_child).
+inline pid_t start_shell_to(const std::string& cmd, const std::filesystem::path& out) {
+  const std::string line = cmd + " > " + out.string() + " 2>&1; echo \"exit $?\" >> " + out.string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), nullptr);
+    ::_exit(127);
+  }
+  return pid;
+}
+
 // SIGKILLs our child `*pid` and reaps it; *pid becomes -1 (nothing when it is <= 0).
 inline void kill_child(pid_t* pid) {
   if (*pid <= 0) return;
