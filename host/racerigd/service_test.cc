@@ -197,6 +197,7 @@ class ServiceTest : public ::testing::Test {
     if (claim_hook_) pool_->set_claim_hook(claim_hook_);
     pool_->set_job_deadline(job_deadline_);
     pool_->set_max_running_per_submitter(max_running_per_submitter_);
+    pool_->set_lease(lease_);
     service::ServiceOptions options;
     options.max_queued = max_queued;
     options.max_queued_per_submitter = max_queued_per_submitter_;
@@ -381,6 +382,7 @@ class ServiceTest : public ::testing::Test {
   std::chrono::milliseconds job_deadline_{0};  // the pool's, from the next start()
   int max_queued_per_submitter_ = 0;           // the service's, from the next start()
   int max_running_per_submitter_ = 0;          // the pool's, from the next start()
+  std::chrono::milliseconds lease_{30000};     // the pool's, from the next start()
   std::unique_ptr<service::TokenTable> tokens_;
   std::unique_ptr<service::Catalog> catalog_;
   std::unique_ptr<Store> store_;
@@ -1101,6 +1103,38 @@ TEST_F(ServiceTest, ACancelBetweenTheClaimAndTheRunIsHonoured) {
 }
 
 // A cancel of a queued job ends it in the store, so no worker claims it.
+// A worker whose job another process took over (as when its renewals
+// stopped reaching the store and a worker elsewhere requeued the job) learns
+// so at its next renewal, stops its run and stores nothing of it; the next
+// attempt finishes the job, once.
+TEST_F(ServiceTest, AWorkerThatLostItsLeaseStopsItsRunAndStoresNothingOfIt) {
+  stop();
+  lease_ = std::chrono::seconds(3);  // renewed every second
+  start(2);
+  runner_.hold(true);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  runner_.wait_started(1);
+  {
+    auto other = SqliteStore::open(dir_ / "racerigd.db");
+    ASSERT_TRUE(other.ok());
+    ASSERT_EQ(*(*other)->recover(3), 1) << "the job, taken from its worker";
+  }
+  // The one worker runs attempt 2 only once attempt 1's run, held until
+  // its token is cancelled, has stopped: at the worker's next renewal.
+  runner_.wait_started(2);
+  ASSERT_EQ(runner_.started(), 2) << "attempt 1's run was not stopped";
+  runner_.hold(false);
+  auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().finished().job().state(), pb::SUCCEEDED);
+  EXPECT_EQ(events.back().finished().job().attempt(), 2);
+  int finished = 0;
+  for (const auto& e : events) finished += e.has_finished();
+  EXPECT_EQ(finished, 1) << "attempt 1 stored no end";
+}
+
 TEST_F(ServiceTest, ACancelledQueuedJobIsNeverClaimed) {
   runner_.hold(true);
   pb::Job first, second;
