@@ -14,13 +14,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -36,6 +40,62 @@ namespace fs = std::filesystem;
 
 constexpr const char* kToken = "0123456789abcdef-many-hosts";
 
+// The processes below `root` (its children, theirs, ...), with their
+// command names, from /proc.
+std::map<pid_t, std::string> descendants(pid_t root) {
+  std::map<pid_t, pid_t> parent;
+  std::map<pid_t, std::string> name;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string dir = entry.path().filename().string();
+    if (dir.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_text(entry.path() / "stat");
+    const size_t open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (!(rest >> state >> ppid)) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(dir));
+    parent[pid] = ppid;
+    name[pid] = stat.substr(open + 1, close - open - 1);
+  }
+  std::map<pid_t, std::string> out;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& [pid, ppid] : parent)
+      if ((ppid == root || out.count(ppid) > 0) && out.emplace(pid, name[pid]).second) grew = true;
+  }
+  return out;
+}
+
+// Whether one of `procs` (named by descendants()) is named `what`.
+bool has_process(const std::map<pid_t, std::string>& procs, const std::string& what) {
+  for (const auto& [pid, name] : procs)
+    if (name.rfind(what, 0) == 0) return true;
+  return false;
+}
+
+// Waits (up to 300 s) until a QEMU runs below `root`; the processes below
+// it then (empty when none came).
+std::map<pid_t, std::string> wait_for_qemu_below(pid_t root) {
+  std::map<pid_t, std::string> tree;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (!has_process(tree = descendants(root), "qemu-system") && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return has_process(tree, "qemu-system") ? tree : std::map<pid_t, std::string>();
+}
+
+// Waits up to `limit` until none of `procs` is alive; those still alive.
+std::map<pid_t, std::string> wait_gone(std::map<pid_t, std::string> procs, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    for (auto it = procs.begin(); it != procs.end();)
+      it = ::kill(it->first, 0) != 0 && errno == ESRCH ? procs.erase(it) : std::next(it);
+    if (procs.empty() || std::chrono::steady_clock::now() >= end) return procs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 // One racerigd process (a frontend or a worker) with its own state
 // directory and log, started with `args`, ready once its log says `ready`.
 class Process {
@@ -44,6 +104,7 @@ class Process {
     fs::create_directories(dir_);
   }
   ~Process() { kill9(); }
+  pid_t pid() const { return pid_; }
   bool start(const std::string& ready) {
     const size_t from = log().size();
     pid_ = ::fork();
@@ -139,7 +200,12 @@ TEST_F(ManyHosts, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesTheJobOnce) 
       dir_, [&] { return read_text(out).find("run 1: fsx seed 11") != std::string::npos; }, std::chrono::seconds(300),
       client);
   ASSERT_TRUE(running) << read_text(out) << first.log() << front.log();
+  // Its VM is up (a QEMU below worker A) when the worker dies.
+  const std::map<pid_t, std::string> tree = wait_for_qemu_below(first.pid());
+  ASSERT_FALSE(tree.empty()) << "no QEMU below the worker: " << read_text(out) << first.log();
   first.kill9();
+  const auto left = wait_gone(tree, std::chrono::seconds(60));
+  for (const auto& [pid, name] : left) ADD_FAILURE() << "worker A's " << name << " (pid " << pid << ") outlived it";
 
   Process& second = worker("worker-b");
   ASSERT_TRUE(second.start("racerigd: worker")) << second.log();
@@ -188,6 +254,8 @@ TEST_F(ManyHosts, ACancelThroughTheFrontendStopsTheRunOnTheWorker) {
       dir_, [&] { return read_text(out).find("run 1: fsx seed 5") != std::string::npos; }, std::chrono::seconds(300),
       client);
   ASSERT_TRUE(running) << read_text(out) << w.log() << front.log();
+  const std::map<pid_t, std::string> tree = wait_for_qemu_below(w.pid());
+  ASSERT_FALSE(tree.empty()) << "no QEMU below the worker: " << read_text(out) << w.log();
   Ran cancel = run_shell(cli("cancel", "1"));
   EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
   int status = 0;
@@ -199,6 +267,8 @@ TEST_F(ManyHosts, ACancelThroughTheFrontendStopsTheRunOnTheWorker) {
   EXPECT_NE(job.output.find("CANCELLED"), std::string::npos) << job.output << text << w.log();
   EXPECT_NE(job.output.find("cancelled by ci"), std::string::npos) << job.output;
   EXPECT_EQ(w.log().find("lost its lease"), std::string::npos) << w.log();
+  const auto left = wait_gone(tree, std::chrono::seconds(60));
+  for (const auto& [pid, name] : left) ADD_FAILURE() << "the cancelled run's " << name << " (pid " << pid << ") is left";
   EXPECT_TRUE(w.stop()) << w.log();
   EXPECT_TRUE(front.stop()) << front.log();
 }
