@@ -170,6 +170,27 @@ class ManyHosts : public ::testing::Test {
     return *processes_.back();
   }
   std::string socket() const { return (dir_ / "frontend.sock").string(); }
+  fs::path client_out() const { return dir_ / "client.out"; }
+  // Starts `racerig stress --kernel fixed --runs 1 ARGS` through the
+  // frontend in the background (its output in client_out()), and waits
+  // until the job's `note` reached it and a QEMU runs below `worker`. The
+  // client's pid, and in `*tree` the processes below the worker then; -1
+  // (and a failure naming why) when that does not come.
+  pid_t follow_until_running(const std::string& args, const std::string& note, const Process& worker,
+                             std::map<pid_t, std::string>* tree) {
+    pid_t client = start_shell_to(cli("stress", "--kernel fixed --runs 1 " + args), client_out());
+    const bool noted = wait_for_in_dir(
+        dir_, [&] { return read_text(client_out()).find(note) != std::string::npos; }, std::chrono::seconds(300),
+        client);
+    if (noted) *tree = wait_for_qemu_below(worker.pid());
+    if (!noted || tree->empty()) {
+      ADD_FAILURE() << (noted ? "no QEMU below the worker: " : "the job's note never came: ")
+                    << read_text(client_out()) << worker.log();
+      kill_child(&client);
+      return -1;
+    }
+    return client;
+  }
   // racerig CMD --server unix:SOCKET ... through the frontend.
   std::string cli(const std::string& cmd, const std::string& args) const {
     return "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " " + cmd + " --server unix:" +
@@ -190,19 +211,13 @@ TEST_F(ManyHosts, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesTheJobOnce) 
   Process& first = worker("worker-a");
   ASSERT_TRUE(first.start("racerigd: worker")) << first.log();
 
-  // The client follows the job through the frontend in the background.
-  const fs::path out = dir_ / "client.out";
-  pid_t client =
-      start_shell_to(cli("stress", "--kernel fixed --duration 20 --runs 1 --seed 11 --request-id many-hosts"), out);
   // Mid-job: the run's first note reached the client (from worker A,
-  // through the database and the frontend).
-  const bool running = wait_for_in_dir(
-      dir_, [&] { return read_text(out).find("run 1: fsx seed 11") != std::string::npos; }, std::chrono::seconds(300),
-      client);
-  ASSERT_TRUE(running) << read_text(out) << first.log() << front.log();
-  // Its VM is up (a QEMU below worker A) when the worker dies.
-  const std::map<pid_t, std::string> tree = wait_for_qemu_below(first.pid());
-  ASSERT_FALSE(tree.empty()) << "no QEMU below the worker: " << read_text(out) << first.log();
+  // through the database and the frontend), and its VM is up.
+  std::map<pid_t, std::string> tree;
+  pid_t client = follow_until_running("--duration 20 --seed 11 --request-id many-hosts", "run 1: fsx seed 11", first,
+                                      &tree);
+  ASSERT_GT(client, 0);
+  const fs::path out = client_out();
   first.kill9();
   const auto left = wait_gone(tree, std::chrono::seconds(60));
   for (const auto& [pid, name] : left) ADD_FAILURE() << "worker A's " << name << " (pid " << pid << ") outlived it";
@@ -248,14 +263,10 @@ TEST_F(ManyHosts, ACancelThroughTheFrontendStopsTheRunOnTheWorker) {
   ASSERT_TRUE(front.start("racerigd: serving")) << front.log();
   Process& w = worker("worker");
   ASSERT_TRUE(w.start("racerigd: worker")) << w.log();
-  const fs::path out = dir_ / "client.out";
-  pid_t client = start_shell_to(cli("stress", "--kernel fixed --duration 120 --runs 1 --seed 5"), out);
-  const bool running = wait_for_in_dir(
-      dir_, [&] { return read_text(out).find("run 1: fsx seed 5") != std::string::npos; }, std::chrono::seconds(300),
-      client);
-  ASSERT_TRUE(running) << read_text(out) << w.log() << front.log();
-  const std::map<pid_t, std::string> tree = wait_for_qemu_below(w.pid());
-  ASSERT_FALSE(tree.empty()) << "no QEMU below the worker: " << read_text(out) << w.log();
+  std::map<pid_t, std::string> tree;
+  pid_t client = follow_until_running("--duration 120 --seed 5", "run 1: fsx seed 5", w, &tree);
+  ASSERT_GT(client, 0);
+  const fs::path out = client_out();
   Ran cancel = run_shell(cli("cancel", "1"));
   EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
   int status = 0;
