@@ -35,6 +35,11 @@ CLI::Option* add_count_option(CLI::App& app, const std::string& name, int& targe
   return app.add_option(name, target, description)->type_name("N")->check(positive_int())->capture_default_str();
 }
 
+CLI::Option* add_zero_or_count_option(CLI::App& app, const std::string& name, int& target,
+                                      const std::string& description) {
+  return app.add_option(name, target, description)->type_name("N")->check(CLI::NonNegativeNumber)->capture_default_str();
+}
+
 CLI::Option* add_json_option(CLI::App& app, std::string& target, const std::string& what) {
   return app.add_option("--json", target,
                         "write " + what + " as JSON to FILE (\"-\": stdout, and everything else to stderr)")

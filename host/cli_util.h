@@ -27,6 +27,9 @@ const CLI::Validator& positive_int();
 // Adds `--name N` bound to `target` (its initial value is the default shown
 // in the help), checked by positive_int().
 CLI::Option* add_count_option(CLI::App& app, const std::string& name, int& target, const std::string& description);
+// As add_count_option(), where 0 is allowed too.
+CLI::Option* add_zero_or_count_option(CLI::App& app, const std::string& name, int& target,
+                                      const std::string& description);
 // Adds `--json FILE` ("-": stdout) bound to `target` (empty: not written).
 CLI::Option* add_json_option(CLI::App& app, std::string& target, const std::string& what);
 

@@ -1,8 +1,11 @@
 // racerigd: the racerig CI service. Serves racerig.pb.RaceRig over gRPC on a
 // UNIX socket (and TCP with --listen), with server reflection and the
 // standard health service; jobs, events and reports live in SQLite under
-// --state. SIGINT/SIGTERM stop it cleanly: running jobs go back to the
-// queue. A SIGKILL loses nothing either: the next start requeues them.
+// --state, or in PostgreSQL (--store postgresql://...) shared by frontends
+// (--workers 0: the API, no runs) and workers (--worker: runs, no API) on
+// many hosts. SIGINT/SIGTERM stop it cleanly: running jobs go back to the
+// queue. A SIGKILL loses nothing either: the next start (SQLite) or the
+// job's expired lease (PostgreSQL) requeues them.
 // Its state is private (0700 directories, 0600 files, made so explicitly) and its
 // own: a second racerigd on the same --state refuses to start (a lock).
 #include <signal.h>
@@ -39,8 +42,8 @@
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
 #include "rig/service/local_runner.h"
+#include "rig/service/open_store.h"
 #include "rig/service/state_lock.h"
-#include "rig/service/store.h"
 #include "rig/service/worker_pool.h"
 
 namespace racerig::racerigd {
@@ -70,6 +73,9 @@ struct DaemonOptions {
   int keep_days = 30;      // --keep-days: ended jobs older are deleted (0: never)
   host::BackendArgs backend;     // --backend/--libvirt-uri: how every job's VMs start
   std::string restore = "auto";  // --restore: how runs restore the ready state
+  std::string store;             // --store: empty (SQLite in --state) or a postgresql:// URI
+  bool worker = false;           // --worker: run jobs of the shared store, serve no API
+  int lease_s = 30;              // --lease-s: a claim's lease without renewal
 };
 
 int fail(const std::string& what) {
@@ -91,6 +97,19 @@ std::string who_line(const service::TokenTable* tokens, const service::ClientIde
   return out + "; callers see their own jobs";
 }
 
+// --worker: runs the shared store's jobs until SIGINT/SIGTERM (blocked in
+// `stop_signals`), then stops the pool (its running jobs go back to the queue).
+int run_worker(service::WorkerPool& pool, const sigset_t& stop_signals, const std::string& store, int workers) {
+  pool.start();
+  std::fprintf(stderr, "racerigd: worker %s running jobs of %s (%d at once; no API)\n", pool.owner_prefix().c_str(),
+               store.c_str(), workers);
+  int sig = 0;
+  while (sig <= 0) sig = sigwaitinfo(&stop_signals, nullptr);
+  std::fprintf(stderr, "racerigd: %s: stopping (running jobs go back to the queue)\n", strsignal(sig));
+  pool.stop();
+  return 0;
+}
+
 }  // namespace
 
 int serve(const DaemonOptions& args) {
@@ -98,6 +117,8 @@ int serve(const DaemonOptions& args) {
   run_options.vms = 1;  // an exploring job takes one VM at a time: --workers is the daemon's parallelism
   // Every job runs on the daemon's backend (a job request does not choose it).
   if (Status s = host::apply_vm_args(args.backend, args.restore, run_options); !s.ok()) return fail(s.error().message);
+  if (args.worker && !args.listen.empty())
+    return fail("--worker serves no API: --listen is for a frontend (racerigd --store ... --workers 0)");
   if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
   if (!args.tls_cert.empty() && args.listen.empty()) return fail("--tls-cert is for --listen (TCP)");
   if (!args.tls_client_ca.empty() && args.tls_cert.empty())
@@ -156,15 +177,33 @@ int serve(const DaemonOptions& args) {
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
     if (ec) return fail("chmod 700 " + dir.string() + ": " + ec.message());
   }
+  // Signals are taken by sigwait below: blocked before any thread
+  // starts (the PostgreSQL store's listener is one).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   // Held until we exit; taken before the store is touched (recover() would
   // requeue the running daemon's jobs) and before the socket is replaced.
   auto lock = service::StateLock::acquire(state);
   if (!lock.ok()) return fail(lock.error().message);
-  auto store = service::Store::open(state / "racerigd.db");
-  if (!store.ok()) return fail(store.error().message);
-  auto requeued = (*store)->recover(kMaxAttempts);
-  if (!requeued.ok()) return fail(requeued.error().message);
-  if (*requeued > 0) std::fprintf(stderr, "racerigd: %d interrupted job(s) queued again\n", *requeued);
+  auto opened = service::open_store(args.store, state / "racerigd.db");
+  if (!opened.ok()) return fail(opened.error().message);
+  if (!opened->shared && (args.worker || args.workers == 0))
+    return fail(std::string(args.worker ? "--worker" : "--workers 0") +
+                " needs a shared --store (postgresql://...): with SQLite in --state nothing else would " +
+                (args.worker ? "serve its jobs" : "run the jobs"));
+  service::Store& store = *opened->store;
+  if (!opened->shared) {
+    // This daemon is the store's one user (the state lock): whatever is
+    // RUNNING was its own, killed. A shared store's orphans wait for their
+    // leases to expire (the pool requeues them).
+    auto requeued = store.recover(kMaxAttempts);
+    if (!requeued.ok()) return fail(requeued.error().message);
+    if (*requeued > 0) std::fprintf(stderr, "racerigd: %d interrupted job(s) queued again\n", *requeued);
+  }
 
   jobs::JobEnv env = jobs::default_env(host::repo_root());
   env.catalogue_only = true;  // scenario names are scenarios/'s, never files in our working directory
@@ -174,8 +213,10 @@ int serve(const DaemonOptions& args) {
   run_options.logs_dir = env.cache_root / "logs" / "runs";
   service::Catalog catalog(env);
   service::LocalRunner runner(env, state / "jobs", run_options);
-  service::WorkerPool pool(**store, runner, args.workers);
+  service::WorkerPool pool(store, runner, args.workers);
   pool.set_job_deadline(std::chrono::hours(args.job_deadline_h));
+  pool.set_lease(std::chrono::seconds(args.lease_s));
+  pool.set_max_attempts(kMaxAttempts);
   pool.set_max_running_per_submitter(args.max_running_per_submitter > 0 ? args.max_running_per_submitter
                                      : args.workers > 1                 ? args.workers - 1
                                                                         : 0);
@@ -188,15 +229,10 @@ int serve(const DaemonOptions& args) {
   options.limits.max_cpus = args.max_scenario_cpus;
   options.limits.max_memory_mb = args.max_scenario_memory_mb;
   options.limits.max_deadline_s = args.max_scenario_deadline_s;
-  service::JobService core(**store, pool, catalog, options);
+  service::JobService core(store, pool, catalog, options);
   RaceRigService adapter(core, *auth);
 
-  // Signals are taken by sigwait below: blocked before any thread starts.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (args.worker) return run_worker(pool, stop_signals, opened->description, args.workers);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -238,7 +274,7 @@ int serve(const DaemonOptions& args) {
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus("racerig.pb.RaceRig", true);
   pool.start();
-  std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), backend %s, state %s%s)\n", socket.c_str(),
+  std::fprintf(stderr, "racerigd: serving on unix:%s%s (%d worker(s), backend %s, state %s, store %s%s)\n", socket.c_str(),
                args.listen.empty() ? ""
                                    : (" and " + args.listen + " (port " + std::to_string(tcp_port) + ", " +
                                       (args.tls_cert.empty()        ? "no TLS"
@@ -246,7 +282,8 @@ int serve(const DaemonOptions& args) {
                                                                     : "mutual TLS") +
                                       ")")
                                          .c_str(),
-               args.workers, run::backend_label(run_options).c_str(), state.c_str(), who_line(tokens.get(), identities.get()).c_str());
+               args.workers, run::backend_label(run_options).c_str(), state.c_str(), opened->description.c_str(),
+               who_line(tokens.get(), identities.get()).c_str());
 
   // Retention: ended jobs past --keep-days go now and once a day.
   auto expire = [&] {
@@ -317,7 +354,18 @@ int main(int argc, char** argv) {
                  "comment (with --tls-client-ca)")
       ->type_name("FILE");
   app.add_option("--state", o.state, "the job database and the jobs' files")->type_name("DIR")->capture_default_str();
-  racerig::host::add_count_option(app, "--workers", o.workers, "jobs run at once (default: cores / vCPUs per VM)");
+  racerig::host::add_zero_or_count_option(app, "--workers", o.workers,
+                                          "jobs run at once (default: cores / vCPUs per VM); 0 with a shared "
+                                          "--store: serve the API, run nothing (a frontend)");
+  app.add_option("--store", o.store,
+                 "the job store: a PostgreSQL URI (postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full), "
+                 "shared by frontends and workers on many hosts; default: SQLite in --state")
+      ->type_name("DSN");
+  app.add_flag("--worker", o.worker,
+               "run jobs of the shared --store (--workers at once), serve no API: a worker host");
+  racerig::host::add_count_option(app, "--lease-s", o.lease_s,
+                                  "seconds a claimed job stays this worker's without a renewal (renewed every "
+                                  "third of it); a dead worker's jobs are queued again after it");
   racerig::host::add_count_option(app, "--max-queued", o.max_queued,
                                   "queued jobs before submits get RESOURCE_EXHAUSTED");
   racerig::host::add_count_option(app, "--max-queued-per-submitter", o.max_queued_per_submitter,
@@ -335,12 +383,9 @@ int main(int argc, char** argv) {
                                   "an inline scenario's deadlines (boot_s, step_s, finish_s) at most, each");
   racerig::host::add_count_option(app, "--job-deadline-h", o.job_deadline_h,
                                   "hours a job may run (per attempt) before it is cancelled, saying so");
-  app.add_option("--keep-days", o.keep_days,
-                 "delete ended jobs (records, events, files, kept run logs) this many days after they ended, at "
-                 "start and daily; 0: keep them")
-      ->type_name("N")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  racerig::host::add_zero_or_count_option(app, "--keep-days", o.keep_days,
+                                          "delete ended jobs (records, events, files, kept run logs) this many days "
+                                          "after they ended, at start and daily; 0: keep them");
   racerig::host::add_backend_options(app, o.backend);
   racerig::host::add_restore_option(app, o.restore);
   app.footer("SIGINT/SIGTERM stop it; running jobs go back to the queue. Exit: 0 stopped, 2 bad options or set-up.");

@@ -22,7 +22,7 @@
 #include "rig/service/identities.h"
 #include "rig/service/job_service.h"
 #include "rig/service/runner.h"
-#include "rig/service/store.h"
+#include "rig/service/sqlite_store.h"
 #include "rig/service/worker_pool.h"
 
 namespace racerig::racerigd {
@@ -125,7 +125,7 @@ class MutualTlsTest : public ::testing::Test {
     }
     auto auth = service::Authenticator::make(tokens_.get(), identities_.get());
     ASSERT_TRUE(auth.ok()) << auth.error().message;
-    auto store = service::Store::open(dir_ / "racerigd.db");
+    auto store = service::SqliteStore::open(dir_ / "racerigd.db");
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
     catalog_ = std::make_unique<service::Catalog>(env_);

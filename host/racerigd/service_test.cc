@@ -23,13 +23,14 @@
 #include "rig/service/auth.h"
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
-#include "rig/service/store.h"
+#include "rig/service/sqlite_store.h"
 #include "rig/service/worker_pool.h"
 
 namespace racerig::racerigd {
 namespace {
 
 namespace fs = std::filesystem;
+using service::SqliteStore;
 using service::Store;
 
 constexpr const char* kToken = "0123456789abcdef-ci";          // "ci"
@@ -188,7 +189,7 @@ class ServiceTest : public ::testing::Test {
   }
   // `with_tokens` false: a daemon without --tokens (UNIX socket only).
   void start(int max_queued, int workers = 1, bool with_tokens = true) {
-    auto store = Store::open(dir_ / "racerigd.db");
+    auto store = SqliteStore::open(dir_ / "racerigd.db");
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
     ASSERT_TRUE(store_->recover(3).ok());
@@ -196,6 +197,7 @@ class ServiceTest : public ::testing::Test {
     if (claim_hook_) pool_->set_claim_hook(claim_hook_);
     pool_->set_job_deadline(job_deadline_);
     pool_->set_max_running_per_submitter(max_running_per_submitter_);
+    pool_->set_lease(lease_);
     service::ServiceOptions options;
     options.max_queued = max_queued;
     options.max_queued_per_submitter = max_queued_per_submitter_;
@@ -380,6 +382,7 @@ class ServiceTest : public ::testing::Test {
   std::chrono::milliseconds job_deadline_{0};  // the pool's, from the next start()
   int max_queued_per_submitter_ = 0;           // the service's, from the next start()
   int max_running_per_submitter_ = 0;          // the pool's, from the next start()
+  std::chrono::milliseconds lease_{30000};     // the pool's, from the next start()
   std::unique_ptr<service::TokenTable> tokens_;
   std::unique_ptr<service::Catalog> catalog_;
   std::unique_ptr<Store> store_;
@@ -558,7 +561,7 @@ TEST_F(ServiceTest, AJobRunningWhenTheDaemonDiedRunsAgainOnce) {
   ASSERT_TRUE(submit(validate_request(), &job).ok());
   runner_.wait_started(1);
   {
-    auto s = Store::open(dir_ / "racerigd.db");  // a second connection sees the committed state
+    auto s = SqliteStore::open(dir_ / "racerigd.db");  // a second connection sees the committed state
     ASSERT_TRUE(s.ok());
     auto stored = (*s)->get(job.id());
     ASSERT_TRUE(stored.ok() && *stored);
@@ -570,7 +573,7 @@ TEST_F(ServiceTest, AJobRunningWhenTheDaemonDiedRunsAgainOnce) {
   adapter_.reset();
   core_.reset();
   {
-    auto s = Store::open(dir_ / "racerigd.db");
+    auto s = SqliteStore::open(dir_ / "racerigd.db");
     ASSERT_TRUE(s.ok());
     auto n = (*s)->recover(3);
     ASSERT_TRUE(n.ok());
@@ -607,14 +610,14 @@ TEST_F(ServiceTest, ADeadAttemptsRunsAreLabelledSupersededAndNotInTheReport) {
   dead_run.mutable_run_finished()->set_label("buggy (control)");
   dead_run.mutable_run_finished()->mutable_report()->set_scenario("xfs-dax-flip-vs-write-fault");
   dead_run.mutable_run_finished()->mutable_report()->set_verdict(pb::SCHEDULE_NOT_REACHED);
-  ASSERT_TRUE(store_->append_event(job.id(), dead_run).ok());
+  ASSERT_TRUE(store_->append_event(job.id(), service::Lease{pool_->owner_prefix() + "/0", 1}, dead_run).ok());
   // Killed: nobody requeues; the next start does.
   server_->Shutdown(std::chrono::system_clock::now());
   server_.reset();
   adapter_.reset();
   core_.reset();
   {
-    auto s = Store::open(dir_ / "racerigd.db");
+    auto s = SqliteStore::open(dir_ / "racerigd.db");
     ASSERT_TRUE(s.ok());
     ASSERT_EQ(*(*s)->recover(3), 1);
   }
@@ -1087,7 +1090,7 @@ TEST_F(ServiceTest, ACancelBetweenTheClaimAndTheRunIsHonoured) {
   EXPECT_EQ(runner_.started(), started_before) << "the cancelled job never ran";
   stop();  // the worker is done with it: what the store keeps is final
   claim_hook_ = nullptr;
-  auto store = Store::open(dir_ / "racerigd.db");
+  auto store = SqliteStore::open(dir_ / "racerigd.db");
   ASSERT_TRUE(store.ok());
   auto stored = (*store)->events_after(job.id(), 0, 1000);
   ASSERT_TRUE(stored.ok());
@@ -1100,6 +1103,38 @@ TEST_F(ServiceTest, ACancelBetweenTheClaimAndTheRunIsHonoured) {
 }
 
 // A cancel of a queued job ends it in the store, so no worker claims it.
+// A worker whose job another process took over (as when its renewals
+// stopped reaching the store and a worker elsewhere requeued the job) learns
+// so at its next renewal, stops its run and stores nothing of it; the next
+// attempt finishes the job, once.
+TEST_F(ServiceTest, AWorkerThatLostItsLeaseStopsItsRunAndStoresNothingOfIt) {
+  stop();
+  lease_ = std::chrono::seconds(3);  // renewed every second
+  start(2);
+  runner_.hold(true);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  runner_.wait_started(1);
+  {
+    auto other = SqliteStore::open(dir_ / "racerigd.db");
+    ASSERT_TRUE(other.ok());
+    ASSERT_EQ(*(*other)->recover(3), 1) << "the job, taken from its worker";
+  }
+  // The one worker runs attempt 2 only once attempt 1's run, held until
+  // its token is cancelled, has stopped: at the worker's next renewal.
+  runner_.wait_started(2);
+  ASSERT_EQ(runner_.started(), 2) << "attempt 1's run was not stopped";
+  runner_.hold(false);
+  auto events = watch(job.id(), 0);
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_finished());
+  EXPECT_EQ(events.back().finished().job().state(), pb::SUCCEEDED);
+  EXPECT_EQ(events.back().finished().job().attempt(), 2);
+  int finished = 0;
+  for (const auto& e : events) finished += e.has_finished();
+  EXPECT_EQ(finished, 1) << "attempt 1 stored no end";
+}
+
 TEST_F(ServiceTest, ACancelledQueuedJobIsNeverClaimed) {
   runner_.hold(true);
   pb::Job first, second;
@@ -1113,7 +1148,7 @@ TEST_F(ServiceTest, ACancelledQueuedJobIsNeverClaimed) {
   runner_.hold(false);
   watch(first.id(), 0);
   EXPECT_EQ(runner_.started(), 1) << "the second job did not run";
-  auto claimed = store_->claim_next();
+  auto claimed = store_->claim_next("test", std::chrono::minutes(1));
   ASSERT_TRUE(claimed.ok());
   EXPECT_FALSE(claimed->has_value());
 }

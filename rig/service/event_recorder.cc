@@ -6,7 +6,7 @@
 namespace racerig::service {
 
 void EventRecorder::append(pb::JobEvent event) {
-  auto r = store_.append_event(job_id_, std::move(event));
+  auto r = store_.append_event(job_id_, lease_, std::move(event));
   // Progress that cannot be stored is lost, the job goes on; its end is
   // stored by the pool (and fails loudly there if the store is broken).
   if (!r.ok()) std::fprintf(stderr, "racerigd: job %s: %s\n", job_id_.c_str(), r.error().message.c_str());

@@ -13,7 +13,9 @@ namespace racerig::service {
 
 class EventRecorder : public jobs::JobObserver {
  public:
-  EventRecorder(Store& store, std::string job_id) : store_(store), job_id_(std::move(job_id)) {}
+  // Appends to `job_id` as attempt `lease` (a stale lease's events are refused).
+  EventRecorder(Store& store, std::string job_id, Lease lease)
+      : store_(store), job_id_(std::move(job_id)), lease_(std::move(lease)) {}
   void stage(const std::string& variant, const std::string& what) override;
   // Stored at most once per `kCompileEvery` steps or 2 s.
   void compile(const std::string& variant, const std::string& line, const kbuild::BuildProgress& progress) override;
@@ -26,6 +28,7 @@ class EventRecorder : public jobs::JobObserver {
   void append(pb::JobEvent event);
   Store& store_;
   std::string job_id_;
+  Lease lease_;
   int steps_ = 0;
   std::chrono::steady_clock::time_point last_compile_{};
 };

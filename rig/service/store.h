@@ -1,15 +1,21 @@
-// The job store: jobs, their events and their reports in one SQLite
-// database (WAL), so a daemon killed at any moment loses nothing that it
-// acknowledged. Every method is one transaction and thread-safe; events get
-// per-job sequence numbers 1, 2, 3, ... and wake waiters. The database and
-// its WAL files are the daemon's alone (0600); its schema carries a version
-// (PRAGMA user_version) and older ones are migrated on open.
+// The job store's contract: jobs, their events and their reports, what
+// every implementation keeps (SqliteStore, the embedded default; and
+// PostgresStore, a queue shared by many hosts). The SQL lives in the
+// implementations; the job service and the worker pool see this interface
+// only, and one test suite (store_contract.h) holds both to it.
+//
+// Every method is one transaction and thread-safe. A job moves QUEUED →
+// RUNNING (claimed by a worker: attempt+1, a lease with an owner and an
+// expiry) → SUCCEEDED, FAILED, CANCELLED or INTERRUPTED. The claiming worker
+// renews the lease while the job runs; a lease that expires puts the job
+// back in the queue (requeue_expired), and every later write of the stale
+// (owner, attempt) — an event, a finish, a requeue, a renewal — is refused:
+// the attempt is fenced. Events get per-job sequence numbers 1, 2, 3, ...
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
-#include <memory>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,21 +24,18 @@
 #include "proto/racerig_service.pb.h"
 #include "rig/base/result.h"
 
-struct sqlite3;
-
 namespace racerig::service {
+
+// Who holds a RUNNING job: the worker that claimed it and the attempt it
+// claimed. Every write of a running job's worker names its lease.
+struct Lease {
+  std::string owner;
+  int attempt = 0;
+};
 
 class Store {
  public:
-  // The schema version this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
-  // Opens (creating, mode 0600) the database at `path`, WAL mode, and
-  // migrates an older schema to kSchemaVersion. kIo naming the file when it
-  // cannot be opened, or when its schema is newer than this build knows.
-  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path);
-  ~Store();
-  Store(const Store&) = delete;
-  Store& operator=(const Store&) = delete;
+  virtual ~Store() = default;
 
   // What insert() did.
   struct Inserted {
@@ -43,13 +46,25 @@ class Store {
   // here) unless the submitter already used the job's non-empty request_id.
   // kBusy-like refusal: nullopt when `max_queued` jobs are already queued,
   // or (`max_queued_per_submitter` > 0) that many of the job's submitter's.
-  Result<std::optional<Inserted>> insert(pb::Job job, int max_queued, int max_queued_per_submitter = 0);
+  // The bounds hold against concurrent inserts from any number of processes.
+  virtual Result<std::optional<Inserted>> insert(pb::Job job, int max_queued, int max_queued_per_submitter = 0) = 0;
 
-  // The oldest QUEUED job, now RUNNING with attempt+1 and a Started event.
-  // A job cancelled while queued is CANCELLED, so it is never claimed.
-  // With `max_running_per_submitter` > 0, jobs of a submitter that has that
-  // many RUNNING are passed over (they wait for one of theirs to end).
-  Result<std::optional<pb::Job>> claim_next(int max_running_per_submitter = 0);
+  // The oldest QUEUED job, now RUNNING with attempt+1, a Started event and a
+  // lease for `owner` that expires after `lease` unless renewed. A job
+  // cancelled while queued is CANCELLED, so it is never claimed. With
+  // `max_running_per_submitter` > 0, jobs of a submitter that has that many
+  // RUNNING are passed over. Two claims never get the same job.
+  virtual Result<std::optional<pb::Job>> claim_next(const std::string& owner, std::chrono::milliseconds lease,
+                                                    int max_running_per_submitter = 0) = 0;
+  // What renew() found.
+  struct Renewal {
+    bool held = false;                        // false: the lease is lost (fenced); stop the run
+    std::optional<std::string> cancelled_by;  // a cancel was requested (by this name)
+  };
+  // Extends `lease` of job `job_id` to `duration` from now, if it is still
+  // the job's (RUNNING, same owner and attempt). kInput for an unknown id.
+  virtual Result<Renewal> renew(const std::string& job_id, const Lease& lease, std::chrono::milliseconds duration) = 0;
+
   // What cancel() did.
   enum class Cancelled {
     kNow,        // it was QUEUED: now CANCELLED, with its Finished event
@@ -58,28 +73,35 @@ class Store {
   };
   // Cancels a job on behalf of `by`, in one transaction with respect to
   // claim_next(): a queued job ends here; a running one keeps `by` as its
-  // cancelled_by, which its worker reads (cancel_requested()) after claiming
-  // it. kInput for an unknown id.
-  Result<Cancelled> cancel(const std::string& job_id, const std::string& by);
+  // cancelled_by, which its worker reads (cancel_requested(), renew()).
+  // kInput for an unknown id.
+  virtual Result<Cancelled> cancel(const std::string& job_id, const std::string& by) = 0;
   // Who asked to cancel the RUNNING job `job_id`; nullopt when nobody did.
-  Result<std::optional<std::string>> cancel_requested(const std::string& job_id);
-  // Appends an event to a job (seq, time and the job's current attempt
+  virtual Result<std::optional<std::string>> cancel_requested(const std::string& job_id) = 0;
+  // Appends an event of attempt `lease` to a running job (seq and time
   // assigned); returns its seq. The event is a row of its own: the job's
-  // record is not rewritten. kInput for an unknown job or one that has
-  // ended: nothing is stored after a job's Finished event.
-  Result<int64_t> append_event(const std::string& job_id, pb::JobEvent event);
-  // Stores a job's end (its state, report, exit code, error) and a Finished
-  // event carrying the record, in one transaction.
-  Result<pb::Job> finish(pb::Job job);
-  // A RUNNING job back to QUEUED (daemon shutdown), with a Requeued event;
-  // CANCELLED instead when a cancel was requested. Other jobs: unchanged.
-  Status requeue(const std::string& job_id, const std::string& reason);
-  // At start-up: every RUNNING job (the daemon died under it) is queued
-  // again, or INTERRUPTED once it has had `max_attempts` starts, or
-  // CANCELLED when a cancel was requested. Returns how many were requeued.
-  Result<int> recover(int max_attempts);
+  // record is not rewritten. kInput for an unknown job, one that has ended
+  // (nothing is stored after a job's Finished event) and a stale lease.
+  virtual Result<int64_t> append_event(const std::string& job_id, const Lease& lease, pb::JobEvent event) = 0;
+  // Stores a running job's end (its state, report, exit code, error) and a
+  // Finished event carrying the record, in one transaction. kInput (nothing
+  // stored) when `lease` is no longer the job's: another attempt owns it.
+  virtual Result<pb::Job> finish(pb::Job job, const Lease& lease) = 0;
+  // A RUNNING job of `lease` back to QUEUED (its worker stopped), with a
+  // Requeued event; CANCELLED instead when a cancel was requested. A stale
+  // lease changes nothing (Ok: the job is someone else's now).
+  virtual Status requeue(const std::string& job_id, const Lease& lease, const std::string& reason) = 0;
+  // Every RUNNING job whose lease has expired (its worker died or lost the
+  // database) is queued again with a Requeued event, or INTERRUPTED once it
+  // has had `max_attempts` starts, or CANCELLED when a cancel was requested.
+  // Safe to run from every worker at once. Returns how many were requeued.
+  virtual Result<int> requeue_expired(int max_attempts) = 0;
+  // As requeue_expired() for every RUNNING job, expired or not: only for a
+  // process that knows it is the store's one user (racerigd on SQLite at
+  // start-up, holding its state lock).
+  virtual Result<int> recover(int max_attempts) = 0;
 
-  Result<std::optional<pb::Job>> get(const std::string& job_id);
+  virtual Result<std::optional<pb::Job>> get(const std::string& job_id) = 0;
   // What a watcher needs to know of a job, from columns (no record parsed).
   struct Head {
     pb::JobState state = pb::JOB_STATE_UNSPECIFIED;
@@ -87,47 +109,47 @@ class Store {
     int64_t last_event_seq = 0;  // its events' highest seq
   };
   // The job's Head; nullopt for an unknown id.
-  Result<std::optional<Head>> head(const std::string& job_id);
+  virtual Result<std::optional<Head>> head(const std::string& job_id) = 0;
   // Events with seq > after_seq, at most `limit`, each with its attempt.
-  Result<std::vector<pb::JobEvent>> events_after(const std::string& job_id, int64_t after_seq, int limit);
+  virtual Result<std::vector<pb::JobEvent>> events_after(const std::string& job_id, int64_t after_seq, int limit) = 0;
   // Jobs newest first with id < before_id (0: from the newest), of `states`
   // (empty: all), submitted by `submitter` (nullopt: by anyone), at most
-  // `limit`; reports and patch contents left out (read from the stored
-  // summaries: no report is parsed).
-  Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states,
-                                    const std::optional<std::string>& submitter, int64_t before_id, int limit);
-  Result<int> count(pb::JobState state);
+  // `limit`; reports and patch contents left out (no report is parsed).
+  virtual Result<std::vector<pb::Job>> list(const std::vector<pb::JobState>& states,
+                                            const std::optional<std::string>& submitter, int64_t before_id,
+                                            int limit) = 0;
+  virtual Result<int> count(pb::JobState state) = 0;
+  // The jobs of `submitter` in `state`.
+  virtual Result<int> count(pb::JobState state, const std::string& submitter) = 0;
   // Deletes an ended job with its events, in one transaction. False (and
   // nothing deleted) when the job does not exist or has not ended.
-  Result<bool> remove(const std::string& job_id);
+  virtual Result<bool> remove(const std::string& job_id) = 0;
   // The ended jobs that finished before `unix_ms` (retention), oldest first,
   // as stored (reports included).
-  Result<std::vector<pb::Job>> ended_before(int64_t unix_ms);
-  // The jobs of `submitter` in `state`.
-  Result<int> count(pb::JobState state, const std::string& submitter);
+  virtual Result<std::vector<pb::Job>> ended_before(int64_t unix_ms) = 0;
 
-  // A counter that every stored change increments: read it before looking,
-  // then wait_for_change(it, ...) misses no change made in between.
+  // A counter that every stored change increments (PostgreSQL: every change
+  // by any process, through LISTEN/NOTIFY): read it before looking, then
+  // wait_for_change(it, ...) misses no change made in between.
+  virtual uint64_t generation() = 0;
+  // Blocks until the generation differs from `seen` or `timeout` passes.
+  virtual void wait_for_change(uint64_t seen, std::chrono::milliseconds timeout) = 0;
+  // Wakes this process's waiters without a stored change (a pool stopping).
+  virtual void poke() = 0;
+};
+
+// The generation counter and its waiters, for implementations.
+class ChangeSignal {
+ public:
+  // Increments the generation and wakes every waiter.
+  void bump();
   uint64_t generation();
   // Blocks until the generation differs from `seen` or `timeout` passes.
-  void wait_for_change(uint64_t seen, std::chrono::milliseconds timeout);
+  void wait(uint64_t seen, std::chrono::milliseconds timeout);
 
  private:
-  explicit Store(sqlite3* db) : db_(db) {}
-  Status exec(const char* sql);
-  Result<std::optional<pb::Job>> get_locked(int64_t id);
-  Status put_locked(const pb::Job& job);
-  // Stores `event` as attempt `attempt` (at least 1) of job `id`.
-  Result<int64_t> append_locked(int64_t id, int attempt, pb::JobEvent event);
-  // Stores `job`'s end and its Finished event (see finish()).
-  Result<pb::Job> finish_locked(int64_t id, pb::Job job);
-  Status migrate();
-  void changed();
-
-  sqlite3* db_;
   std::mutex mu_;
-  std::mutex change_mu_;
-  std::condition_variable change_cv_;
+  std::condition_variable cv_;
   uint64_t generation_ = 0;
 };
 
@@ -137,5 +159,15 @@ int64_t now_unix_ms();
 pb::Job summary_of(const pb::Job& job);
 // True for SUCCEEDED, FAILED, CANCELLED, INTERRUPTED.
 bool is_final(pb::JobState state);
+// "123" as a job id; kInput naming the text otherwise.
+Result<int64_t> parse_job_id(const std::string& id);
+// What becomes of a RUNNING job whose worker is gone (`why`: which), as
+// requeue_expired() and recover() decide: CANCELLED when a cancel was
+// requested, INTERRUPTED after `max_attempts` starts (both with exit code
+// and error set: finish it), else QUEUED (requeue it, saying `why`).
+pb::Job orphan_outcome(pb::Job job, int max_attempts, const std::string& why);
+// The error of a write by a stale lease: names the job, the stale (owner,
+// attempt) and who holds it now (`now`: "attempt 2 of w2", "SUCCEEDED").
+Error fenced(const std::string& job_id, const Lease& stale, const std::string& now);
 
 }  // namespace racerig::service

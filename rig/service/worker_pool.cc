@@ -1,6 +1,9 @@
 // The worker pool (see worker_pool.h).
 #include "rig/service/worker_pool.h"
 
+#include <unistd.h>
+
+#include <climits>
 #include <cstdio>
 #include <optional>
 
@@ -8,8 +11,19 @@
 
 namespace racerig::service {
 
+namespace {
+
+// "HOST:PID": who this process's leases belong to, for people reading them.
+std::string process_name() {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return std::string(*host ? host : "?") + ":" + std::to_string(::getpid());
+}
+
+}  // namespace
+
 WorkerPool::WorkerPool(Store& store, JobRunner& runner, int workers)
-    : store_(store), runner_(runner), count_(std::max(1, workers)) {}
+    : store_(store), runner_(runner), count_(std::max(0, workers)), owner_prefix_(process_name()) {}
 
 WorkerPool::~WorkerPool() { stop(); }
 
@@ -19,7 +33,8 @@ int WorkerPool::default_workers(int vcpus_per_vm) {
 }
 
 void WorkerPool::start() {
-  for (int i = 0; i < count_; ++i) threads_.emplace_back([this] { work(); });
+  for (int i = 0; i < count_; ++i) threads_.emplace_back([this, i] { work(i); });
+  if (count_ > 0) lease_keeper_ = std::thread([this] { keep_leases(); });
   if (job_deadline_.count() > 0) watchdog_ = std::thread([this] { watch_deadlines(); });
 }
 
@@ -35,7 +50,7 @@ void WorkerPool::watch_deadlines() {
         continue;
       }
       timed_out_.insert(it->first);
-      if (auto run = running_.find(it->first); run != running_.end()) run->second->cancel();
+      if (auto run = running_.find(it->first); run != running_.end()) run->second.token->cancel();
       it = deadlines_.erase(it);
     }
     if (next == std::chrono::steady_clock::time_point::max())
@@ -45,20 +60,73 @@ void WorkerPool::watch_deadlines() {
   }
 }
 
-void WorkerPool::wake() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++wakes_;
+void WorkerPool::keep_leases() {
+  const auto every = std::max(lease_ / 3, std::chrono::milliseconds(1));
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    const auto round = std::chrono::steady_clock::now();
+    const uint64_t seen = store_.generation();
+    std::map<std::string, Lease> leases;
+    for (const auto& [id, run] : running_) leases.emplace(id, run.lease);
+    lock.unlock();
+    for (const auto& [id, lease] : leases) {
+      auto renewal = store_.renew(id, lease, lease_);
+      std::lock_guard<std::mutex> held(mu_);
+      auto run = running_.find(id);
+      if (run == running_.end() || run->second.lease.attempt != lease.attempt) continue;  // ended meanwhile
+      if (!renewal.ok()) {
+        std::fprintf(stderr, "racerigd: job %s: renewing its lease: %s\n", id.c_str(), renewal.error().message.c_str());
+        // Unrenewed past its expiry, the job may be another worker's now.
+        if (std::chrono::steady_clock::now() - run->second.renewed < lease_) continue;
+      } else if (renewal->held) {
+        run->second.renewed = std::chrono::steady_clock::now();
+        if (renewal->cancelled_by) {  // cancelled through another process
+          cancelled_by_.emplace(id, *renewal->cancelled_by);
+          run->second.token->cancel();
+        }
+        continue;
+      }
+      if (lost_.insert(id).second) {
+        std::fprintf(stderr, "racerigd: job %s: attempt %d lost its lease; stopping the run (its end is not stored)\n",
+                     id.c_str(), lease.attempt);
+        run->second.token->cancel();
+      }
+    }
+    // Jobs of workers that died (here or on another host) go back to the queue.
+    if (auto n = store_.requeue_expired(max_attempts_); !n.ok())
+      std::fprintf(stderr, "racerigd: requeueing expired leases: %s\n", n.error().message.c_str());
+    else if (*n > 0)
+      std::fprintf(stderr, "racerigd: %d job(s) whose worker's lease expired queued again\n", *n);
+    lock.lock();
+    // The next round after `every`; sooner when the store changed while a
+    // job runs here (a cancel through another frontend reaches the run
+    // within about a second), but at most one round a second.
+    uint64_t watched = seen;
+    while (!stopping_) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= round + every) break;
+      if (const uint64_t g = store_.generation(); g != watched) {
+        if (!running_.empty()) {
+          lease_cv_.wait_until(lock, std::max(now, round + std::chrono::seconds(1)), [&] { return stopping_.load(); });
+          break;
+        }
+        watched = g;  // nothing runs here: no early round
+      }
+      lock.unlock();
+      store_.wait_for_change(watched, std::chrono::duration_cast<std::chrono::milliseconds>(round + every - now));
+      lock.lock();
+    }
   }
-  cv_.notify_all();
 }
+
+void WorkerPool::wake() { store_.poke(); }
 
 bool WorkerPool::cancel(const std::string& job_id, const std::string& by) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = running_.find(job_id);
   if (it == running_.end()) return false;
   cancelled_by_.emplace(job_id, by);  // the first cancel is the one that counts
-  it->second->cancel();
+  it->second.token->cancel();
   return true;
 }
 
@@ -70,41 +138,47 @@ void WorkerPool::stop() {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [id, token] : running_) token->cancel();
+    for (auto& [id, run] : running_) run.token->cancel();
   }
-  cv_.notify_all();
+  store_.poke();
   deadline_cv_.notify_all();
+  lease_cv_.notify_all();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   if (watchdog_.joinable()) watchdog_.join();
+  if (lease_keeper_.joinable()) lease_keeper_.join();
 }
 
-void WorkerPool::work() {
+void WorkerPool::work(int index) {
+  const std::string owner = owner_prefix_ + "/" + std::to_string(index);
+  bool failing = false;  // said once per outage, not once per try
   while (!stopping_) {
-    uint64_t seen;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen = wakes_;
-    }
-    auto next = store_.claim_next(max_running_per_submitter_);
+    const uint64_t seen = store_.generation();  // before looking: no submit is missed
+    auto next = store_.claim_next(owner, lease_, max_running_per_submitter_);
     if (!next.ok()) {
-      std::fprintf(stderr, "racerigd: %s\n", next.error().message.c_str());
-    } else if (*next) {
-      run_job(std::move(**next));
+      if (!failing) std::fprintf(stderr, "racerigd: worker %s: %s\n", owner.c_str(), next.error().message.c_str());
+      failing = true;
+    } else {
+      if (failing) std::fprintf(stderr, "racerigd: worker %s: claiming jobs again\n", owner.c_str());
+      failing = false;
+    }
+    if (next.ok() && *next) {
+      run_job(std::move(**next), owner);
       continue;
     }
-    // Idle: wait for a submit (or look again now and then).
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_ || wakes_ != seen; });
+    // Idle: wait for a change in the store (a submit here or, through
+    // LISTEN/NOTIFY, anywhere), or look again now and then.
+    if (!stopping_) store_.wait_for_change(seen, std::chrono::seconds(5));
   }
 }
 
-void WorkerPool::run_job(pb::Job job) {
+void WorkerPool::run_job(pb::Job job, const std::string& owner) {
   if (claim_hook_) claim_hook_(job);
+  const Lease lease{owner, job.attempt()};
   auto token = process::CancelToken::make();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    running_[job.id()] = token;
+    running_[job.id()] = Running{token, lease, std::chrono::steady_clock::now()};
     if (stopping_) token->cancel();
     if (job_deadline_.count() > 0) {
       deadlines_[job.id()] = std::chrono::steady_clock::now() + job_deadline_;
@@ -120,9 +194,9 @@ void WorkerPool::run_job(pb::Job job) {
     by = **asked;
   if (by) token->cancel();
   pb::JobState state = pb::CANCELLED;  // what a run that never started ended as
-  bool timed_out = false;
+  bool timed_out = false, lost = false;
   if (!token->cancelled()) {
-    EventRecorder recorder(store_, job.id());
+    EventRecorder recorder(store_, job.id(), lease);
     state = runner_.run(job, recorder, token);
   }
   {
@@ -134,7 +208,9 @@ void WorkerPool::run_job(pb::Job job) {
       cancelled_by_.erase(it);
     }
     timed_out = timed_out_.erase(job.id()) > 0;
+    lost = lost_.erase(job.id()) > 0;
   }
+  if (lost) return;  // another attempt owns the job: the store would refuse this one's end anyway
   if (by) {  // a client's cancel: the job ends CANCELLED, whatever the run made of it
     state = pb::CANCELLED;
     job.set_cancelled_by(*by);
@@ -147,7 +223,7 @@ void WorkerPool::run_job(pb::Job job) {
   } else if (stopping_ && state == pb::CANCELLED) {
     // Stopped by the shutdown, not by a client: the job runs again later
     // (or ends CANCELLED, if a client's cancel reached the store meanwhile).
-    if (Status s = store_.requeue(job.id(), "the daemon stopped"); !s.ok())
+    if (Status s = store_.requeue(job.id(), lease, "the daemon stopped"); !s.ok())
       std::fprintf(stderr, "racerigd: job %s: %s\n", job.id().c_str(), s.error().message.c_str());
     return;
   } else if (state == pb::CANCELLED) {
@@ -156,7 +232,7 @@ void WorkerPool::run_job(pb::Job job) {
   }
   // A run that ended by itself while the daemon stopped is stored as it ended.
   job.set_state(state);
-  auto stored = store_.finish(job);
+  auto stored = store_.finish(job, lease);
   if (!stored.ok()) std::fprintf(stderr, "racerigd: job %s: %s\n", job.id().c_str(), stored.error().message.c_str());
 }
 

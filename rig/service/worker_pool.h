@@ -1,6 +1,10 @@
 // The bounded worker pool: N threads take the oldest queued job from the
-// store, run it with its own cancellation token, and store its end. Jobs
-// wait in the store, not in memory, so a restart finds them.
+// store (a lease of their own), run it with its own cancellation token, and
+// store its end. Jobs wait in the store, not in memory, so a restart finds
+// them. A lease keeper thread renews the running jobs' leases, stops a run
+// whose lease was lost (another worker may run it now) or whose job was
+// cancelled through another process, and requeues the jobs of workers
+// that died (expired leases). Idle workers wait on the store's changes.
 #pragma once
 
 #include <atomic>
@@ -23,6 +27,8 @@ namespace racerig::service {
 
 class WorkerPool {
  public:
+  // `workers` threads (0: none; the pool only cancels nothing and keeps no
+  // leases, a frontend that runs no jobs).
   WorkerPool(Store& store, JobRunner& runner, int workers);
   ~WorkerPool();  // stop()
   WorkerPool(const WorkerPool&) = delete;
@@ -53,14 +59,25 @@ class WorkerPool {
   // others wait, queued, while other submitters' jobs run. Set before start().
   void set_max_running_per_submitter(int n) { max_running_per_submitter_ = n; }
 
+  // How long a claim holds a job without a renewal (renewed every third
+  // of it), and how many starts a job gets before a lost lease makes it
+  // INTERRUPTED. Set before start().
+  void set_lease(std::chrono::milliseconds lease) { lease_ = lease; }
+  void set_max_attempts(int n) { max_attempts_ = n; }
+  // Worker i's lease owner is owner_prefix() + "/i"; the prefix is "HOST:PID".
+  const std::string& owner_prefix() const { return owner_prefix_; }
+
   // One worker's fitting count: every VM needs `vcpus_per_vm` host cores.
   static int default_workers(int vcpus_per_vm);
 
  private:
-  void work();
+  void work(int index);
+  // Renews the running jobs' leases and requeues expired ones (the lease
+  // keeper thread).
+  void keep_leases();
   // Cancels the jobs past their deadline (the watchdog thread).
   void watch_deadlines();
-  void run_job(pb::Job job);
+  void run_job(pb::Job job, const std::string& owner);
 
   Store& store_;
   JobRunner& runner_;
@@ -68,9 +85,14 @@ class WorkerPool {
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t wakes_ = 0;
-  std::map<std::string, std::shared_ptr<process::CancelToken>> running_;
+  // A running job's token, lease and when its lease was last renewed.
+  struct Running {
+    std::shared_ptr<process::CancelToken> token;
+    Lease lease;
+    std::chrono::steady_clock::time_point renewed;
+  };
+  std::map<std::string, Running> running_;
+  std::set<std::string> lost_;  // running jobs whose lease was lost: their end is not stored
   std::map<std::string, std::string> cancelled_by_;  // job id → who cancelled it
   std::function<void(const pb::Job&)> claim_hook_;
   std::chrono::milliseconds job_deadline_{0};
@@ -79,6 +101,11 @@ class WorkerPool {
   std::set<std::string> timed_out_;                                         // running jobs cut by their deadline
   std::condition_variable deadline_cv_;
   std::thread watchdog_;
+  std::chrono::milliseconds lease_{30000};
+  int max_attempts_ = 3;
+  std::string owner_prefix_;
+  std::condition_variable lease_cv_;
+  std::thread lease_keeper_;
 };
 
 }  // namespace racerig::service

@@ -91,22 +91,9 @@ class Daemon {
     if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
     return false;
   }
-  void kill9() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void kill9() { kill_child(&pid_); }
   // SIGTERM, then SIGKILL after 60 s.
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    if (wait_child_exit(pid_, std::chrono::seconds(60))) {
-      pid_ = -1;
-      return;
-    }
-    kill9();
-  }
+  void stop() { stop_child(&pid_, std::chrono::seconds(60)); }
   // Before start(): adds a submitter to the tokens file, and its token to
   // the file `name`-token (readable by all, as a user's own file may be).
   void add_submitter(const std::string& name, const std::string& token) {
@@ -218,13 +205,8 @@ TEST(Racerigd, KillDashNineDuringAValidateThenRestartFinishesTheJobOnce) {
   const fs::path out = d.dir() / "client.out";
   const std::string cmd = "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN +
                           " validate --server unix:" + d.socket() + " --token-file " + (d.dir() / "token").string() +
-                          " --no-explore --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test > " + out.string() +
-                          " 2>&1; echo \"exit $?\" >> " + out.string();
-  pid_t client = ::fork();
-  if (client == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-    ::_exit(127);
-  }
+                          " --no-explore --patch " + candidate(kUpstream) + " --runs 2 --request-id kill9-test";
+  pid_t client = start_shell_to(cmd, out);
   // Kill once the job is running its runs (the control's first verdict).
   const bool running = wait_for_in_dir(
       d.dir(), [&] { return read_text(out).find("(control)") != std::string::npos; }, std::chrono::seconds(300), client);

@@ -45,6 +45,40 @@ inline bool wait_child_exit(pid_t pid, std::chrono::milliseconds limit, int* sta
   return ::waitpid(pid, st, WNOHANG) == pid;
 }
 
+// Starts `cmd` through the shell in the background, its stdout and stderr
+// appended to `out` and then a line "exit N" with its exit status. Our
+// child's pid (reap it: wait_child_exit, kill_child).
+inline pid_t start_shell_to(const std::string& cmd, const std::filesystem::path& out) {
+  const std::string line = cmd + " > " + out.string() + " 2>&1; echo \"exit $?\" >> " + out.string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), nullptr);
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// SIGKILLs our child `*pid` and reaps it; *pid becomes -1 (nothing when it is <= 0).
+inline void kill_child(pid_t* pid) {
+  if (*pid <= 0) return;
+  ::kill(*pid, SIGKILL);
+  ::waitpid(*pid, nullptr, 0);
+  *pid = -1;
+}
+
+// SIGTERM to our child `*pid`, then SIGKILL after `grace`; reaps it. True
+// when it exited by itself within `grace` (or there was none).
+inline bool stop_child(pid_t* pid, std::chrono::milliseconds grace) {
+  if (*pid <= 0) return true;
+  ::kill(*pid, SIGTERM);
+  if (wait_child_exit(*pid, grace)) {
+    *pid = -1;
+    return true;
+  }
+  kill_child(pid);
+  return false;
+}
+
 // Blocks until `ready()` holds: it is checked at once, then again each time
 // a file in `dir` is created, written, closed or renamed into it (inotify),
 // and when our child `child` (if > 0) exits. False at `limit`, or when the

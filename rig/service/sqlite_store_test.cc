@@ -1,9 +1,9 @@
-// The job store's promises on its own: a private file, a versioned schema
-// migrated from the unversioned one and from version 1 (and a newer one
-// refused), nothing stored after a job's Finished event, a cancel decided
-// against the claim in one place, every event marked with its attempt, an
-// event that does not rewrite its job's row, and a listing that reads no
-// record. StoreBench (disabled; run by hand) times events and listings.
+// What only the SQLite store promises (the contract both stores keep is
+// store_contract.h): a private file, a versioned schema migrated from the
+// unversioned one and from versions 1 and 2 (and a newer one refused), an
+// event or a lease renewal that does not rewrite its job's row, and a
+// listing that reads no record. StoreBench (disabled; run by hand) times
+// events and listings.
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +17,7 @@
 
 #include <gtest/gtest.h>
 
-#include "rig/service/store.h"
+#include "rig/service/sqlite_store.h"
 
 namespace racerig::service {
 namespace {
@@ -71,14 +71,14 @@ mode_t mode_of(const fs::path& p) {
 TEST_F(StoreTest, TheDatabaseIsPrivateAndVersioned) {
   raw("SELECT 1");  // an existing file as the default umask made it
   ::chmod(db().c_str(), 0644);
-  auto store = Store::open(db());
+  auto store = SqliteStore::open(db());
   ASSERT_TRUE(store.ok()) << store.error().message;
   ASSERT_TRUE((*store)->insert(a_job(), 10).ok());
   EXPECT_EQ(mode_of(db()), 0600u);
   if (fs::exists(db().string() + "-wal")) {
     EXPECT_EQ(mode_of(db().string() + "-wal"), 0600u);
   }
-  EXPECT_EQ(user_version(), Store::kSchemaVersion);
+  EXPECT_EQ(user_version(), SqliteStore::kSchemaVersion);
 }
 
 TEST_F(StoreTest, AnUnversionedDatabaseIsMigratedWithItsJobs) {
@@ -99,117 +99,23 @@ TEST_F(StoreTest, AnUnversionedDatabaseIsMigratedWithItsJobs) {
       "INSERT INTO jobs (state, submitter, request_id, record) VALUES (" +
       std::to_string(pb::QUEUED) + ", 'ci', '', x'" + hex + "');");
   ASSERT_EQ(user_version(), 0);
-  auto store = Store::open(db());
+  auto store = SqliteStore::open(db());
   ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_EQ(user_version(), Store::kSchemaVersion);
+  EXPECT_EQ(user_version(), SqliteStore::kSchemaVersion);
   auto job = (*store)->get("1");
   ASSERT_TRUE(job.ok() && *job);
   EXPECT_EQ((*job)->submitter(), "ci");
-  auto claimed = (*store)->claim_next();
+  auto claimed = (*store)->claim_next("w1", std::chrono::minutes(1));
   ASSERT_TRUE(claimed.ok() && *claimed) << "the old job is still queued";
   EXPECT_EQ((*claimed)->id(), "1");
 }
 
 TEST_F(StoreTest, ASchemaNewerThanThisBuildIsRefused) {
   raw("PRAGMA user_version = 99");
-  auto store = Store::open(db());
+  auto store = SqliteStore::open(db());
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.error().message.find("schema version 99"), std::string::npos) << store.error().message;
   EXPECT_NE(store.error().message.find(db().string()), std::string::npos) << store.error().message;
-}
-
-TEST_F(StoreTest, NothingIsStoredAfterAJobsFinishedEvent) {
-  auto store = Store::open(db());
-  ASSERT_TRUE(store.ok());
-  auto in = (*store)->insert(a_job(), 10);
-  ASSERT_TRUE(in.ok() && *in);
-  auto job = (*store)->claim_next();
-  ASSERT_TRUE(job.ok() && *job);
-  pb::JobEvent note;
-  note.mutable_note()->set_text("while running");
-  EXPECT_TRUE((*store)->append_event((*job)->id(), note).ok());
-  (*job)->set_state(pb::SUCCEEDED);
-  ASSERT_TRUE((*store)->finish(**job).ok());
-  auto late = (*store)->append_event((*job)->id(), note);
-  ASSERT_FALSE(late.ok());
-  EXPECT_NE(late.error().message.find("has ended"), std::string::npos) << late.error().message;
-  auto events = (*store)->events_after((*job)->id(), 0, 100);
-  ASSERT_TRUE(events.ok());
-  ASSERT_FALSE(events->empty());
-  EXPECT_TRUE(events->back().has_finished());
-}
-
-TEST_F(StoreTest, ACancelIsDecidedAgainstTheClaim) {
-  auto store = Store::open(db());
-  ASSERT_TRUE(store.ok());
-  Store& s = **store;
-  // Before the claim: the job ends, and is never claimed.
-  auto queued = s.insert(a_job(), 10);
-  ASSERT_TRUE(queued.ok() && *queued);
-  const std::string first = (*queued)->job.id();
-  auto c = s.cancel(first, "ci");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(*c, Store::Cancelled::kNow);
-  EXPECT_EQ((*s.get(first))->state(), pb::CANCELLED);
-  auto none = s.claim_next();
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-  // After the claim: a request the worker reads; a requeue (shutdown)
-  // honours it; a second cancel changes nothing.
-  auto second = s.insert(a_job(), 10);
-  ASSERT_TRUE(second.ok() && *second);
-  auto claimed = s.claim_next();
-  ASSERT_TRUE(claimed.ok() && *claimed);
-  const std::string id = (*claimed)->id();
-  EXPECT_FALSE(s.cancel_requested(id)->has_value());
-  c = s.cancel(id, "alice");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(*c, Store::Cancelled::kRequested);
-  EXPECT_EQ(s.cancel_requested(id)->value_or(""), "alice");
-  EXPECT_EQ(*s.cancel(id, "ci"), Store::Cancelled::kAlready);
-  ASSERT_TRUE(s.requeue(id, "the daemon stopped").ok());
-  auto after = s.get(id);
-  EXPECT_EQ((*after)->state(), pb::CANCELLED);
-  EXPECT_EQ((*after)->cancelled_by(), "alice");
-  EXPECT_EQ(*s.cancel(id, "ci"), Store::Cancelled::kAlready);
-}
-
-// Events of each attempt carry it: a job interrupted once (requeued) and run
-// again has attempt 1's Queued, Started, note and Requeued, then attempt
-// 2's Started, note and Finished.
-TEST_F(StoreTest, EveryEventCarriesItsAttempt) {
-  auto store = Store::open(db());
-  ASSERT_TRUE(store.ok());
-  Store& s = **store;
-  auto in = s.insert(a_job(), 10);
-  ASSERT_TRUE(in.ok() && *in);
-  const std::string id = (*in)->job.id();
-  pb::JobEvent note;
-  note.mutable_note()->set_text("a run");
-  ASSERT_TRUE(s.claim_next().ok());
-  ASSERT_TRUE(s.append_event(id, note).ok());
-  ASSERT_TRUE(s.requeue(id, "the daemon stopped").ok());
-  auto again = s.claim_next();
-  ASSERT_TRUE(again.ok() && *again);
-  EXPECT_EQ((*again)->attempt(), 2);
-  ASSERT_TRUE(s.append_event(id, note).ok());
-  (*again)->set_state(pb::SUCCEEDED);
-  ASSERT_TRUE(s.finish(**again).ok());
-  auto events = s.events_after(id, 0, 100);
-  ASSERT_TRUE(events.ok());
-  std::vector<std::pair<int, int>> kinds;  // (event case, attempt)
-  for (const auto& e : *events) kinds.emplace_back(e.event_case(), e.attempt());
-  const std::vector<std::pair<int, int>> want = {
-      {pb::JobEvent::kQueued, 1}, {pb::JobEvent::kStarted, 1}, {pb::JobEvent::kNote, 1},
-      {pb::JobEvent::kRequeued, 1}, {pb::JobEvent::kStarted, 2}, {pb::JobEvent::kNote, 2},
-      {pb::JobEvent::kFinished, 2}};
-  EXPECT_EQ(kinds, want);
-  auto head = s.head(id);
-  ASSERT_TRUE(head.ok() && *head);
-  EXPECT_EQ((*head)->attempt, 2);
-  EXPECT_EQ((*head)->state, pb::SUCCEEDED);
-  EXPECT_EQ((*head)->last_event_seq, 7);
-  EXPECT_EQ((*s.get(id))->last_event_seq(), 7);
 }
 
 // A version 1 database (before attempts and summaries): its events become
@@ -239,9 +145,9 @@ TEST_F(StoreTest, AVersion1DatabaseIsMigratedWithAttemptsAndSummaries) {
       std::to_string(pb::SUCCEEDED) + ", 'ci', '', x'" + hex(old.SerializeAsString()) + "');" +
       "INSERT INTO events (job_id, seq, record) VALUES (1, 1, x'" + hex(ev.SerializeAsString()) + "');" +
       "PRAGMA user_version = 1;");
-  auto store = Store::open(db());
+  auto store = SqliteStore::open(db());
   ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_EQ(user_version(), 2);
+  EXPECT_EQ(user_version(), SqliteStore::kSchemaVersion);
   auto events = (*store)->events_after("1", 0, 10);
   ASSERT_TRUE(events.ok() && events->size() == 1u);
   EXPECT_EQ(events->front().attempt(), 1);
@@ -256,30 +162,53 @@ TEST_F(StoreTest, AVersion1DatabaseIsMigratedWithAttemptsAndSummaries) {
   EXPECT_EQ((*head)->attempt, 2);
 }
 
+// A version 2 database (before leases) with a running job: its job gets an
+// expired lease, so the next requeue_expired() queues it again.
+TEST_F(StoreTest, AVersion2DatabaseIsMigratedWithExpiredLeases) {
+  {
+    auto store = SqliteStore::open(db());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->insert(a_job(), 10).ok());
+    auto claimed = (*store)->claim_next("w1", std::chrono::hours(1));
+    ASSERT_TRUE(claimed.ok() && *claimed);
+  }
+  raw("DROP TABLE leases; PRAGMA user_version = 2;");
+  auto store = SqliteStore::open(db());
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ(user_version(), SqliteStore::kSchemaVersion);
+  auto n = (*store)->requeue_expired(3);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 1);
+  auto again = (*store)->claim_next("w2", std::chrono::hours(1));
+  ASSERT_TRUE(again.ok() && *again);
+  EXPECT_EQ((*again)->attempt(), 2);
+}
+
 // An event is a row of its own: appending one leaves its job's row as it
 // was (an UPDATE trigger counts rewrites), and a listing reads the
 // summaries only (it works while a record is unreadable).
 TEST_F(StoreTest, AnEventDoesNotRewriteItsJobAndAListingReadsNoRecord) {
-  auto store = Store::open(db());
+  auto store = SqliteStore::open(db());
   ASSERT_TRUE(store.ok());
-  Store& s = **store;
+  SqliteStore& s = **store;
   pb::Job job = a_job();
   job.mutable_validate()->add_patches()->set_content(std::string(1 << 20, 'p'));  // a large record
   auto in = s.insert(job, 10);
   ASSERT_TRUE(in.ok() && *in);
   const std::string id = (*in)->job.id();
-  ASSERT_TRUE(s.claim_next().ok());
+  ASSERT_TRUE(s.claim_next("w1", std::chrono::minutes(1)).ok());
   raw("CREATE TABLE rewrites (n INTEGER);"
       "CREATE TRIGGER count_rewrites AFTER UPDATE ON jobs BEGIN INSERT INTO rewrites VALUES (1); END;");
   pb::JobEvent note;
   note.mutable_note()->set_text("progress");
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(s.append_event(id, note).ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(s.append_event(id, Lease{"w1", 1}, note).ok());
+  ASSERT_TRUE(s.renew(id, Lease{"w1", 1}, std::chrono::minutes(1)).ok());
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(db().c_str(), &h), SQLITE_OK);
   sqlite3_stmt* q = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT COUNT(*) FROM rewrites", -1, &q, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(q, 0), 0) << "events rewrote the job's row";
+  EXPECT_EQ(sqlite3_column_int64(q, 0), 0) << "events or a renewal rewrote the job's row";
   sqlite3_finalize(q);
   sqlite3_close(h);
   EXPECT_EQ((*s.get(id))->last_event_seq(), 22);  // Queued, Started, 20 notes
@@ -307,9 +236,9 @@ long long bytes_written() {
 // with TMPDIR on a disk:
 // service_unit_test --gtest_also_run_disabled_tests --gtest_filter='*StoreBench*').
 TEST_F(StoreTest, DISABLED_StoreBench) {
-  auto store = Store::open(db());
+  auto store = SqliteStore::open(db());
   ASSERT_TRUE(store.ok());
-  Store& s = **store;
+  SqliteStore& s = **store;
   // 50 finished jobs with a 1 MiB patch and a 2 MiB report each, and one
   // running job (with the same patch) that events are appended to.
   pb::Job job = a_job();
@@ -317,15 +246,15 @@ TEST_F(StoreTest, DISABLED_StoreBench) {
   for (int i = 0; i < 50; ++i) {
     auto in = s.insert(job, 100);
     ASSERT_TRUE(in.ok() && *in);
-    auto c = s.claim_next();
+    auto c = s.claim_next("w1", std::chrono::minutes(1));
     ASSERT_TRUE(c.ok() && *c);
     (*c)->set_state(pb::SUCCEEDED);
     for (int r = 0; r < 2; ++r) (*c)->mutable_validate_report()->add_scenarios()->set_scenario(std::string(1 << 20, 'r'));
-    ASSERT_TRUE(s.finish(**c).ok());
+    ASSERT_TRUE(s.finish(**c, Lease{"w1", (*c)->attempt()}).ok());
   }
   auto in = s.insert(job, 100);
   ASSERT_TRUE(in.ok() && *in);
-  ASSERT_TRUE(s.claim_next().ok());
+  ASSERT_TRUE(s.claim_next("w1", std::chrono::minutes(1)).ok());
   const std::string id = (*in)->job.id();
   pb::JobEvent note;
   note.mutable_note()->set_text("a progress line of a typical length, say eighty characters or so");
@@ -333,7 +262,7 @@ TEST_F(StoreTest, DISABLED_StoreBench) {
   const long long w0 = bytes_written();
   const std::clock_t c0 = std::clock();
   auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < kEvents; ++i) ASSERT_TRUE(s.append_event(id, note).ok());
+  for (int i = 0; i < kEvents; ++i) ASSERT_TRUE(s.append_event(id, Lease{"w1", 1}, note).ok());
   auto t1 = std::chrono::steady_clock::now();
   const std::clock_t c1 = std::clock();
   const long long w1 = bytes_written();

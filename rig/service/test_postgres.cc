@@ -1,0 +1,156 @@
+// Tests only: a PostgreSQL server of the test's own (see test_postgres.h).
+#include "rig/service/test_postgres.h"
+
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "rig/process/process.h"
+
+namespace racerig::service {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kStepDeadline = std::chrono::seconds(90);
+
+// Runs `argv` as `who` (nullopt: ourselves) in `cwd`; kIo quoting the output on failure.
+Result<std::string> run_step(const std::vector<std::string>& argv, const std::optional<process::Identity>& who,
+                             const fs::path& cwd) {
+  process::Spec spec;
+  spec.argv = argv;
+  spec.cwd = cwd;
+  spec.identity = who;
+  process::Limits limits;
+  limits.deadline = Deadline::after(kStepDeadline);
+  limits.cancellable = false;
+  return process::run_checked(spec, limits);
+}
+
+}  // namespace
+
+fs::path TestPostgres::bin_dir() {
+  if (const char* env = std::getenv("RACERIG_PG_BIN"); env != nullptr && *env != '\0') return env;
+  return "/usr/lib/postgresql/15/bin";
+}
+
+Result<std::unique_ptr<TestPostgres>> TestPostgres::start() {
+  if (!fs::exists(bin_dir() / "initdb"))
+    return make_error(ErrorKind::kIo, (bin_dir() / "initdb").string() +
+                                          " is missing: install postgresql-15 (./dev setup lists it) or set "
+                                          "RACERIG_PG_BIN");
+  std::unique_ptr<TestPostgres> pg(new TestPostgres());
+  std::string tmpl = (fs::temp_directory_path() / "racerig-pg-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return errno_error("mkdtemp " + tmpl);
+  pg->dir_ = tmpl;
+  // The server refuses to run as root: as root, it runs as an unprivileged user.
+  if (::geteuid() == 0) {
+    auto who = process::lookup_user(process::kSandboxUser);
+    if (!who.ok()) who = process::lookup_user("nobody");
+    if (!who.ok()) return make_error(ErrorKind::kIo, "no unprivileged user (racerig, nobody) to run PostgreSQL as");
+    pg->who_ = *who;
+    pg->user_ = who->name;
+    if (::chown(pg->dir_.c_str(), who->uid, who->gid) != 0) return errno_error("chown " + pg->dir_.string());
+  } else {
+    const passwd* me = ::getpwuid(::geteuid());
+    if (me == nullptr) return make_error(ErrorKind::kIo, "who am I? uid " + std::to_string(::geteuid()));
+    pg->user_ = me->pw_name;
+  }
+  // A port of its own: it only names the socket in our directory (no TCP).
+  pg->port_ = 20000 + static_cast<int>(::getpid() % 20000);
+  auto init = run_step({(bin_dir() / "initdb").string(), "-D", (pg->dir_ / "data").string(), "-U", pg->user_,
+                        "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"},
+                       pg->who_, pg->dir_);
+  if (!init.ok()) return init.error().wrap("initdb in " + pg->dir_.string());
+  RACERIG_TRY(pg->pg_ctl_start());
+  return pg;
+}
+
+Status TestPostgres::pg_ctl_start() {
+  const std::string options = "-k " + dir_.string() + " -p " + std::to_string(port_) +
+                              " -c listen_addresses='' -c fsync=off -c max_connections=200";
+  auto started = run_step({(bin_dir() / "pg_ctl").string(), "start", "-D", (dir_ / "data").string(), "-l",
+                           (dir_ / "server.log").string(), "-w", "-t", "60", "-o", options},
+                          who_, dir_);
+  if (!started.ok()) return started.error().wrap("pg_ctl start in " + dir_.string());
+  running_ = true;
+  return Status::Ok();
+}
+
+TestPostgres::~TestPostgres() {
+  if (running_) (void)resume();  // a frozen server would not stop
+  (void)stop();
+  std::error_code ec;
+  if (!dir_.empty()) fs::remove_all(dir_, ec);
+}
+
+std::string TestPostgres::dsn(const std::string& db) const {
+  return "postgresql://" + user_ + ":" + kPassword + "@/" + db + "?host=" + dir_.string() +
+         "&port=" + std::to_string(port_);
+}
+
+Result<std::string> TestPostgres::psql(const std::string& sql, const std::string& db) const {
+  return run_step({(bin_dir() / "psql").string(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir_.string(), "-p",
+                   std::to_string(port_), "-U", user_, "-d", db, "-At", "-c", sql},
+                  who_, dir_);
+}
+
+Status TestPostgres::create_database(const std::string& name) const {
+  auto r = psql("CREATE DATABASE \"" + name + "\"");
+  if (!r.ok()) return r.error();
+  return Status::Ok();
+}
+
+Status TestPostgres::stop() {
+  if (!running_) return Status::Ok();
+  running_ = false;
+  auto stopped = run_step({(bin_dir() / "pg_ctl").string(), "stop", "-D", (dir_ / "data").string(), "-m",
+                           "immediate", "-w", "-t", "30"},
+                          who_, dir_);
+  if (!stopped.ok()) return stopped.error().wrap("pg_ctl stop in " + dir_.string());
+  return Status::Ok();
+}
+
+Status TestPostgres::signal_server(int sig) {
+  std::ifstream pidfile(dir_ / "data" / "postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pidfile >> postmaster) || postmaster <= 0)
+    return make_error(ErrorKind::kIo, (dir_ / "data" / "postmaster.pid").string() + ": no postmaster pid");
+  std::vector<pid_t> pids = {postmaster};
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::stringstream text;
+    text << stat.rdbuf();
+    const std::string line = text.str();
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (fields >> state >> ppid && ppid == postmaster) pids.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  for (pid_t pid : pids)
+    if (::kill(pid, sig) != 0 && errno != ESRCH) return errno_error("kill " + std::to_string(pid));
+  return Status::Ok();
+}
+
+Status TestPostgres::pause() { return signal_server(SIGSTOP); }
+
+Status TestPostgres::resume() { return signal_server(SIGCONT); }
+
+Status TestPostgres::restart() {
+  if (running_) return Status::Ok();
+  return pg_ctl_start();
+}
+
+}  // namespace racerig::service

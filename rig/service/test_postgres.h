@@ -1,0 +1,62 @@
+// Tests only: a PostgreSQL server of the test's own. Debian's postgresql-15
+// binaries make a cluster (initdb, trust authentication) in a fresh
+// temporary directory and start it (pg_ctl) as the unprivileged `racerig`
+// user (`nobody` without it; ourselves when not root), listening on a UNIX
+// socket in that directory only, on a port of its own. Destroying it stops
+// the server and removes the directory, also after a failed test. Every
+// command has a deadline.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "rig/base/result.h"
+#include "rig/process/identity.h"
+
+namespace racerig::service {
+
+class TestPostgres {
+ public:
+  // The binaries' directory: $RACERIG_PG_BIN, else Debian's for 15.
+  static std::filesystem::path bin_dir();
+  // Makes and starts the cluster. kIo naming the step (and quoting its
+  // output) when a binary is missing or a step fails.
+  static Result<std::unique_ptr<TestPostgres>> start();
+  ~TestPostgres();  // stop(), then removes the directory
+  TestPostgres(const TestPostgres&) = delete;
+  TestPostgres& operator=(const TestPostgres&) = delete;
+
+  // A DSN for database `db` (as the cluster's superuser, with a password
+  // that trust authentication ignores: messages must never show it).
+  std::string dsn(const std::string& db = "postgres") const;
+  static constexpr const char* kPassword = "not-a-real-secret-7f3a";
+  // The directory of the server's UNIX socket (what messages name as its host).
+  const std::filesystem::path& socket_dir() const { return dir_; }
+  // Runs `sql` with psql on database `db`; its output. kIo quoting psql's.
+  Result<std::string> psql(const std::string& sql, const std::string& db = "postgres") const;
+  // A new empty database named `name`.
+  Status create_database(const std::string& name) const;
+  // Stops the server now (immediate shutdown: clients see it go away).
+  Status stop();
+  // Starts it again after stop().
+  Status restart();
+  // Freezes the server (SIGSTOP to the postmaster and its children): its
+  // sockets stay open, nothing answers. resume() thaws it (SIGCONT).
+  Status pause();
+  Status resume();
+
+ private:
+  TestPostgres() = default;
+  Status pg_ctl_start();
+  // Sends `sig` to the postmaster and its children.
+  Status signal_server(int sig);
+  std::filesystem::path dir_;
+  std::optional<process::Identity> who_;
+  std::string user_;
+  int port_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace racerig::service
