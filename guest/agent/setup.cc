@@ -130,6 +130,42 @@ std::optional<MountEntry> find_mount(std::string_view text, std::string_view tar
   return found;
 }
 
+MountArgs split_mount_options(std::string_view options) {
+  struct Flag {
+    const char* name;
+    unsigned long set, clear;
+  };
+  static constexpr Flag kFlags[] = {
+      {"ro", MS_RDONLY, 0},          {"rw", 0, MS_RDONLY},
+      {"nosuid", MS_NOSUID, 0},      {"suid", 0, MS_NOSUID},
+      {"nodev", MS_NODEV, 0},        {"dev", 0, MS_NODEV},
+      {"noexec", MS_NOEXEC, 0},      {"exec", 0, MS_NOEXEC},
+      {"sync", MS_SYNCHRONOUS, 0},   {"async", 0, MS_SYNCHRONOUS},
+      {"dirsync", MS_DIRSYNC, 0},    {"noatime", MS_NOATIME, 0},
+      {"atime", 0, MS_NOATIME},      {"nodiratime", MS_NODIRATIME, 0},
+      {"diratime", 0, MS_NODIRATIME}, {"relatime", MS_RELATIME, 0},
+      {"norelatime", 0, MS_RELATIME}, {"strictatime", MS_STRICTATIME, 0},
+      {"lazytime", MS_LAZYTIME, 0},  {"nolazytime", 0, MS_LAZYTIME},
+  };
+  MountArgs out;
+  size_t pos = 0;
+  while (pos <= options.size()) {
+    size_t end = options.find(',', pos);
+    if (end == std::string_view::npos) end = options.size();
+    const std::string_view opt = options.substr(pos, end - pos);
+    pos = end + 1;
+    if (opt.empty()) continue;
+    bool generic = false;
+    for (const Flag& f : kFlags) {
+      if (opt != f.name) continue;
+      out.flags = (out.flags | f.set) & ~f.clear;
+      generic = true;
+    }
+    if (!generic) out.data += (out.data.empty() ? "" : ",") + std::string(opt);
+  }
+  return out;
+}
+
 std::string fs_type_name(uint64_t magic) {
   switch (magic) {
     case 0x58465342: return "xfs";
@@ -243,8 +279,9 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
     if (mode != SetupMode::kFromTemplate) RACERIG_TRY(make_filesystem(storage, config, device, reporter));
     ::mkdir(config.mountpoint.c_str(), 0755);
     const char* type = filesystem_name(storage.fs);
-    if (::mount(device.c_str(), config.mountpoint.c_str(), type, 0,
-                storage.mount_options.empty() ? nullptr : storage.mount_options.c_str()) != 0) {
+    const MountArgs args = split_mount_options(storage.mount_options);
+    if (::mount(device.c_str(), config.mountpoint.c_str(), type, args.flags,
+                args.data.empty() ? nullptr : args.data.c_str()) != 0) {
       const int err = errno;
       const std::string cmd = std::string("mount -t ") + type +
                               (storage.mount_options.empty() ? "" : " -o " + storage.mount_options) + " " + device +

@@ -51,6 +51,16 @@ struct MountEntry {
 // as \040 decoded), nullopt if none.
 std::optional<MountEntry> find_mount(std::string_view mounts_text, std::string_view target);
 
+// Mount options as mount(8) takes them, split for mount(2): the generic
+// ones (ro, rw, nosuid, nodev, noexec, sync, dirsync, noatime,
+// nodiratime, relatime, strictatime, lazytime and their opposites) become
+// MS_* flags, the rest stays the file system's data ("dax=inode").
+struct MountArgs {
+  unsigned long flags = 0;
+  std::string data;
+};
+MountArgs split_mount_options(std::string_view options);
+
 // "xfs", "tmpfs", "ramfs", ... for a statfs f_type; "0x..." otherwise.
 std::string fs_type_name(uint64_t magic);
 

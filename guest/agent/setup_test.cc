@@ -1,6 +1,7 @@
 // Set-up helpers: running a tool, /proc/self/mounts, statfs names, and the
 // skip_fsdax path of setup_filesystem.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,20 @@ TEST(SetupTest, FindMountTakesTheLastEntryAndDecodesEscapes) {
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->source, "/dev/sda1");
   EXPECT_FALSE(find_mount(mounts, "/nope").has_value());
+}
+
+TEST(SetupTest, GenericMountOptionsBecomeFlagsTheRestIsTheFileSystems) {
+  // ext4 refuses "noatime" as data (EINVAL): mount(8) makes it MS_NOATIME.
+  MountArgs a = split_mount_options("noatime,data=journal,ro,,nodev");
+  EXPECT_EQ(a.flags, static_cast<unsigned long>(MS_NOATIME | MS_RDONLY | MS_NODEV));
+  EXPECT_EQ(a.data, "data=journal");
+  MountArgs b = split_mount_options("dax=inode");
+  EXPECT_EQ(b.flags, 0ul);
+  EXPECT_EQ(b.data, "dax=inode");
+  MountArgs c = split_mount_options("ro,rw,no_such_option");
+  EXPECT_EQ(c.flags, 0ul) << "the later one wins";
+  EXPECT_EQ(c.data, "no_such_option");
+  EXPECT_EQ(split_mount_options("").data, "");
 }
 
 TEST(SetupTest, FsTypeNames) {
