@@ -1,8 +1,8 @@
 // End-to-end: the guest's storage as scenario data (issue 23) on the stock
 // `fixed` 6.1 kernel. ext4 on a virtio-blk disk, through the direct QEMU
-// backend (from the ready-state snapshot) and libvirt (cold, so that the
-// domain XML's disk is what boots); no disk at all; mount options ext4
-// refuses. A program writes a file, a check program reads it back and
+// backend (incoming restores) and libvirt (loadvm restores), two runs each
+// so that a disk leaking from run to run is seen; no disk at all; mount
+// options ext4 refuses. A program writes a file, a check program reads it back and
 // checks which file system holds it.
 #include <gtest/gtest.h>
 
@@ -35,44 +35,46 @@ const racerig::pb::AgentEvent* check_event(const racerig::pb::RunReport& run) {
   return nullptr;
 }
 
-// One run of `scenario` on fixed: NOT_REPRODUCED with the schedule
-// enforced, the file checked on `fs`.
-void expect_file_checked(const std::string& args, const std::string& scenario, const std::string& fs_name) {
+// `runs` runs of `scenario` on fixed: each NOT_REPRODUCED with the
+// schedule enforced, the file checked on `fs`. The writer creates its file
+// with O_EXCL, so a second run from the ready-state snapshot fails if the
+// first one's file leaked onto the snapshot's disk.
+ReproduceReport expect_file_checked(const std::string& args, const std::string& scenario, const std::string& fs_name,
+                                    int runs) {
   const std::string json = temp_json("setup", scenario);
-  Ran r = run_cli("reproduce " + args + " --scenario " + data(scenario + ".textproto") +
-                  " --kernel fixed --runs 1 --json " + json);
+  Ran r = run_cli("reproduce " + args + " --scenario " + data(scenario + ".textproto") + " --kernel fixed --runs " +
+                  std::to_string(runs) + " --json " + json);
   auto report = read_report<ReproduceReport>(json);
-  ASSERT_EQ(report.runs_size(), 1) << r.output;
-  const auto& run = report.runs(0);
-  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason() << "\n" << r.output;
-  EXPECT_TRUE(run.schedule_enforced()) << run.reason();
-  EXPECT_NE(run.reason().find("1 actors OK, 1 checks passed"), std::string::npos) << run.reason();
-  const auto* check = check_event(run);
-  ASSERT_NE(check, nullptr) << r.output;
-  EXPECT_NE(check->stdout_text().find("65536 bytes as written, on " + fs_name), std::string::npos)
-      << check->stdout_text();
+  EXPECT_EQ(report.runs_size(), runs) << r.output;
+  for (const auto& run : report.runs()) {
+    EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason() << "\n" << r.output;
+    EXPECT_TRUE(run.schedule_enforced()) << run.reason();
+    EXPECT_NE(run.reason().find("1 actors OK, 1 checks passed"), std::string::npos) << run.reason();
+    const auto* check = check_event(run);
+    EXPECT_NE(check, nullptr) << r.output;
+    if (check != nullptr) {
+      EXPECT_NE(check->stdout_text().find("65536 bytes as written, on " + fs_name), std::string::npos)
+          << check->stdout_text();
+    }
+  }
+  return report;
 }
 
 TEST(Setup, Ext4OnVirtioBlkHoldsTheProgramsFileDirectAndThroughLibvirt) {
-  expect_file_checked("", "setup-ext4-on-virtio-blk", "ext4");
-  // What the agent reported about /mnt, kept with the run.
-  const std::string json = temp_json("setup", "ext4-libvirt");
-  Ran r = run_cli("reproduce --backend libvirt --cold --scenario " + data("setup-ext4-on-virtio-blk.textproto") +
-                  " --kernel fixed --runs 1 --json " + json);
-  auto report = read_report<ReproduceReport>(json);
-  ASSERT_EQ(report.runs_size(), 1) << r.output;
-  const auto& run = report.runs(0);
-  EXPECT_EQ(run.verdict(), racerig::pb::NOT_REPRODUCED) << run.reason() << "\n" << r.output;
-  const auto* mnt = mount_event(run);
-  ASSERT_NE(mnt, nullptr) << r.output;
+  // Direct QEMU: the ready state restored by incoming (its disk copied per run).
+  expect_file_checked("", "setup-ext4-on-virtio-blk", "ext4", 2);
+  // libvirt: the disk in the domain XML, the ready state restored by loadvm.
+  ReproduceReport report = expect_file_checked("--backend libvirt", "setup-ext4-on-virtio-blk", "ext4", 2);
+  ASSERT_GE(report.runs_size(), 1);
+  // What the agent reported about /mnt (before the snapshot), kept with the run.
+  const auto* mnt = mount_event(report.runs(0));
+  ASSERT_NE(mnt, nullptr);
   EXPECT_EQ(mnt->fs_type(), "ext4");
   EXPECT_EQ(mnt->mount_source(), "/dev/vda");
   EXPECT_NE(mnt->mount_options().find("noatime"), std::string::npos) << mnt->mount_options();
 }
 
-TEST(Setup, NoDiskKeepsTheFileInTheInitramfs) {
-  expect_file_checked("", "setup-no-disk", "none");
-}
+TEST(Setup, NoDiskKeepsTheFileInTheInitramfs) { expect_file_checked("", "setup-no-disk", "none", 1); }
 
 TEST(Setup, MountOptionsTheKernelRefusesNameTheFieldAndTheScenario) {
   const std::string json = temp_json("setup", "refused");

@@ -1,5 +1,7 @@
 /* The guest's storage from setup {}: `write PATH` writes 64 KiB of a
- * pattern and fsyncs it; `check PATH FS` reads it back, checks every byte
+ * pattern and fsyncs it, in a file that must not exist yet (O_EXCL: a file
+ * an earlier run from the same ready-state snapshot left on the disk fails
+ * the write); `check PATH FS` reads it back, checks every byte
  * and that the file system under PATH is FS (statfs: "ext4", "xfs", or
  * "none" for the initramfs's own). Exit 0 when all holds, 1 (with the
  * reason on stderr) otherwise. */
@@ -21,7 +23,7 @@ static int fail(const char* what) {
 static int write_file(const char* path) {
   static unsigned char buf[kSize];
   for (long i = 0; i < kSize; ++i) buf[i] = byte_at(i);
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0) return fail(path);
   if (write(fd, buf, kSize) != kSize) return fail("write");
   if (fsync(fd) != 0) return fail("fsync");
