@@ -212,6 +212,72 @@ TEST(OopsTest, ARefcountWarningKeepsItsMessage) {
       << render(r);
 }
 
+// Captured from a real run: LKDTM's REFCOUNT_DEC_AND_TEST_NEGATIVE on stock
+// 6.1.192 + a variant fragment enabling LKDTM (DEBUG_FS,
+// RUNTIME_TESTING_MENU, LKDTM), the console verbatim (printk time off).
+const char* kLkdtmUnderflow =
+    "------------[ cut here ]------------\n"
+    "refcount_t: underflow; use-after-free.\n"
+    "WARNING: CPU: 0 PID: 35 at lib/refcount.c:28 refcount_warn_saturate+0xa3/0xe7\n"
+    "CPU: 0 PID: 35 Comm: provoker Not tainted 6.1.192+ #3 \n"
+    "RIP: 0010:refcount_warn_saturate+0xa3/0xe7\n"
+    "Code: 79 7b 8b 00 01 e8 97 83 e2 ff 0f 0b eb 5e 80 3d 68 7b 8b 00 00 75 55 48 c7 c7 59 c3 91 81 c6 05 58 7b 8b 00 01 e8 77 83 e2 ff <0f> 0b eb 3e 80 3d 47 7b 8b 00 00 75 35 48 c7 c7 81 c3 91 81 c6 05\n"
+    "RSP: 0018:ffffc9000013fd98 EFLAGS: 00000292\n"
+    "RAX: 0000000000000026 RBX: ffff88801f93e000 RCX: c0000000ffffefff\n"
+    "RDX: 00000000000000d2 RSI: ffffc9000013fc58 RDI: 0000000000000001\n"
+    "RBP: ffffc9000013fd98 R08: 0000000000000003 R09: ffffc9000013fc00\n"
+    "R10: 0000000000001000 R11: 0000000000000003 R12: 000000000000001e\n"
+    "R13: ffffffff81abe720 R14: ffffc9000013fee8 R15: ffff88801f8d6a78\n"
+    "FS:  000000002c122380(0000) GS:ffff88801ec00000(0000) knlGS:0000000000000000\n"
+    "CS:  0010 DS: 0000 ES: 0000 CR0: 0000000080050033\n"
+    "CR2: 0000000000477b80 CR3: 000000001f946000 CR4: 00000000000006b0\n"
+    "Call Trace:\n"
+    " <TASK>\n"
+    " __refcount_sub_and_test.constprop.0+0x28/0x2f\n"
+    " lkdtm_REFCOUNT_DEC_AND_TEST_NEGATIVE+0x24/0x41\n"
+    " lkdtm_do_action+0x17/0x19\n"
+    " direct_entry+0xab/0xc2\n"
+    " full_proxy_write+0x42/0x5e\n"
+    " ? full_proxy_poll+0x4c/0x4c\n"
+    " vfs_write+0xa1/0x17d\n"
+    " ? slob_free_pages+0x89/0x8d\n"
+    " ? __kmem_cache_free+0x2c/0x2e\n"
+    " ? kmem_cache_free+0x31/0x33\n"
+    " ? __fget_light+0x27/0x48\n"
+    " ? __fdget+0xe/0x10\n"
+    " ksys_write+0x66/0x97\n"
+    " __x64_sys_write+0x14/0x16\n"
+    " x64_sys_call+0x28/0xd6e\n"
+    " do_syscall_64+0x3d/0x4c\n"
+    " entry_SYSCALL_64_after_hwframe+0x4b/0xb5\n"
+    "RIP: 0033:0x438460\n"
+    "Code: 40 00 48 c7 c2 b8 ff ff ff f7 d8 64 89 02 48 c7 c0 ff ff ff ff eb b7 0f 1f 00 80 3d 01 ec 06 00 00 74 17 b8 01 00 00 00 0f 05 <48> 3d 00 f0 ff ff 77 58 c3 0f 1f 80 00 00 00 00 48 83 ec 28 48 89\n"
+    "RSP: 002b:00007fff9f4ecb18 EFLAGS: 00000202 ORIG_RAX: 0000000000000001\n"
+    "RAX: ffffffffffffffda RBX: 0000000000000003 RCX: 0000000000438460\n"
+    "RDX: 000000000000001e RSI: 00007fff9f4edfbb RDI: 0000000000000003\n"
+    "RBP: 00007fff9f4eccf8 R08: 0000000000000200 R09: 000000002c1236a0\n"
+    "R10: 0000000000000000 R11: 0000000000000202 R12: 00007fff9f4edfbb\n"
+    "R13: 0000000000000001 R14: 0000000000000001 R15: 0000000000000002\n"
+    " </TASK>\n"
+    "---[ end trace 0000000000000000 ]---\n";
+
+TEST(OopsTest, ARealRefcountUnderflowKeepsItsMessageAndTrace) {
+  ConsoleParser p = feed(std::string("ink family for ACPI event\n") + kLkdtmUnderflow);
+  ASSERT_TRUE(p.first_report_complete());
+  const pb::Oops r = *p.first_report();
+  EXPECT_EQ(r.kind(), "WARNING");
+  EXPECT_EQ(r.message(), "refcount_t: underflow; use-after-free.");
+  EXPECT_EQ(r.headline(), "WARNING: CPU: 0 PID: 35 at lib/refcount.c:28 refcount_warn_saturate+0xa3/0xe7");
+  EXPECT_EQ(r.comm(), "provoker");
+  EXPECT_EQ(r.pid(), 35);
+  EXPECT_EQ(r.rip().function(), "refcount_warn_saturate");
+  ASSERT_GE(r.trace_size(), 3);
+  EXPECT_EQ(r.trace(0).function(), "__refcount_sub_and_test.constprop.0");
+  EXPECT_EQ(r.trace(1).function(), "lkdtm_REFCOUNT_DEC_AND_TEST_NEGATIVE");
+  EXPECT_EQ(r.trace(r.trace_size() - 1).function(), "entry_SYSCALL_64_after_hwframe");
+  EXPECT_EQ(p.reports().size(), 1u);
+}
+
 TEST(OopsTest, EveryRefcountSaturationIsItsOwnReport) {
   ConsoleParser p = feed(refcount_report("saturated; leaking memory", 19) +
                          refcount_report("addition on 0; use-after-free", 25) +
