@@ -130,6 +130,42 @@ std::optional<MountEntry> find_mount(std::string_view text, std::string_view tar
   return found;
 }
 
+MountArgs split_mount_options(std::string_view options) {
+  struct Flag {
+    const char* name;
+    unsigned long set, clear;
+  };
+  static constexpr Flag kFlags[] = {
+      {"ro", MS_RDONLY, 0},          {"rw", 0, MS_RDONLY},
+      {"nosuid", MS_NOSUID, 0},      {"suid", 0, MS_NOSUID},
+      {"nodev", MS_NODEV, 0},        {"dev", 0, MS_NODEV},
+      {"noexec", MS_NOEXEC, 0},      {"exec", 0, MS_NOEXEC},
+      {"sync", MS_SYNCHRONOUS, 0},   {"async", 0, MS_SYNCHRONOUS},
+      {"dirsync", MS_DIRSYNC, 0},    {"noatime", MS_NOATIME, 0},
+      {"atime", 0, MS_NOATIME},      {"nodiratime", MS_NODIRATIME, 0},
+      {"diratime", 0, MS_NODIRATIME}, {"relatime", MS_RELATIME, 0},
+      {"norelatime", 0, MS_RELATIME}, {"strictatime", MS_STRICTATIME, 0},
+      {"lazytime", MS_LAZYTIME, 0},  {"nolazytime", 0, MS_LAZYTIME},
+  };
+  MountArgs out;
+  size_t pos = 0;
+  while (pos <= options.size()) {
+    size_t end = options.find(',', pos);
+    if (end == std::string_view::npos) end = options.size();
+    const std::string_view opt = options.substr(pos, end - pos);
+    pos = end + 1;
+    if (opt.empty()) continue;
+    bool generic = false;
+    for (const Flag& f : kFlags) {
+      if (opt != f.name) continue;
+      out.flags = (out.flags | f.set) & ~f.clear;
+      generic = true;
+    }
+    if (!generic) out.data += (out.data.empty() ? "" : ",") + std::string(opt);
+  }
+  return out;
+}
+
 std::string fs_type_name(uint64_t magic) {
   switch (magic) {
     case 0x58465342: return "xfs";
@@ -152,18 +188,61 @@ Status check_empty_dir(const std::string& dir) {
   std::string found;
   while (struct dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (name != "." && name != "..") found += (found.empty() ? "" : ", ") + name;
+    if (name == "." || name == "..") continue;
+    // mkfs.ext4 makes lost+found: empty, it is part of an empty file system.
+    if (name == "lost+found" && check_empty_dir(dir + "/" + name).ok()) continue;
+    found += (found.empty() ? "" : ", ") + name;
   }
   ::closedir(d);
   if (!found.empty()) return make_error(ErrorKind::kIo, dir + " is not empty: " + found);
   return Status::Ok();
 }
 
+namespace {
+
+// mkfs.xfs -q -f OPTIONS DEV, or mke2fs -q -F -t ext4 OPTIONS DEV.
+std::vector<std::string> mkfs_argv(const Storage& storage, const SetupConfig& config, const std::string& device) {
+  std::vector<std::string> argv = storage.fs == Filesystem::kExt4
+                                      ? std::vector<std::string>{config.mke2fs, "-q", "-F", "-t", "ext4"}
+                                      : std::vector<std::string>{config.mkfs, "-q", "-f"};
+  for (auto& w : split_words(storage.mkfs_options)) argv.push_back(w);
+  argv.push_back(device);
+  return argv;
+}
+
+Status make_filesystem(const Storage& storage, const SetupConfig& config, const std::string& device,
+                       const Reporter& reporter) {
+  const std::vector<std::string> argv = mkfs_argv(storage, config, device);
+  std::string cmdline;
+  for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+  RACERIG_ASSIGN(CommandResult mk, run_command(argv, Deadline::after(config.mkfs_limit)));
+  if (mk.timed_out)
+    return make_error(ErrorKind::kTimeout, cmdline + " did not finish in " +
+                                               std::to_string(config.mkfs_limit.count() / 1000) + " s: " + mk.output);
+  if (mk.exit_code != 0)
+    return make_error(ErrorKind::kIo, "setup.mkfs: " + cmdline + " failed (" +
+                                          (mk.signal != 0 ? "signal " + std::to_string(mk.signal)
+                                                          : "exit " + std::to_string(mk.exit_code)) +
+                                          "): " + mk.output);
+  pb::AgentEvent mkev;
+  mkev.set_kind(pb::AgentEvent::SETUP);
+  mkev.set_message(cmdline);
+  reporter.emit(mkev);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, const Reporter& reporter,
                         SetupMode mode) {
+  RACERIG_ASSIGN(const Storage storage, resolve_storage(setup));
+  if (mode != SetupMode::kFull && !(storage.device == Device::kPmem && storage.mounted()))
+    return make_error(ErrorKind::kInput, "an NVDIMM template is only made or used for a file system on pmem, not " +
+                                             storage_text(storage));
   std::string namespace_mode_now;
-  const std::string options = setup.mount_options().empty() ? kDefaultMountOptions : setup.mount_options();
-  if (!setup.skip_fsdax()) {
+  std::string device;
+  if (storage.device == Device::kPmem && storage.mounted()) {
+    device = config.nvdimm.device;
     std::string how;
     if (mode == SetupMode::kFromTemplate) {
       // The template's pfn info block makes the kernel bring the namespace
@@ -178,7 +257,7 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
       if (!did.ok()) return did.error().wrap("putting the NVDIMM namespace into fsdax");
       how = *did;
     }
-    RACERIG_TRY(wait_for_path(config.nvdimm.device, Deadline::after(config.device_wait)));
+    RACERIG_TRY(wait_for_path(device, Deadline::after(config.device_wait)));
     auto ns_mode = namespace_mode(config.nvdimm);
     namespace_mode_now = ns_mode.ok() ? *ns_mode : "?";
     pb::AgentEvent ns;
@@ -186,32 +265,33 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
     ns.set_message(how);
     ns.set_namespace_mode(namespace_mode_now);
     reporter.emit(ns);
+  } else if (storage.device == Device::kVirtioBlk) {
+    device = config.virtio_device;
+    if (Status s = wait_for_path(device, Deadline::after(config.device_wait)); !s.ok())
+      return s.error().wrap("setup.device: virtio_blk: the disk did not appear (does the kernel have VIRTIO_BLK?)");
+    pb::AgentEvent disk;
+    disk.set_kind(pb::AgentEvent::SETUP);
+    disk.set_message("virtio_blk disk " + device);
+    reporter.emit(disk);
+  }
 
-    if (mode != SetupMode::kFromTemplate) {
-      std::vector<std::string> argv = {config.mkfs, "-q", "-f"};
-      for (auto& w : split_words(setup.mkfs_options().empty() ? kDefaultMkfsOptions : setup.mkfs_options()))
-        argv.push_back(w);
-      argv.push_back(config.nvdimm.device);
-      std::string cmdline;
-      for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
-      RACERIG_ASSIGN(CommandResult mk, run_command(argv, Deadline::after(config.mkfs_limit)));
-      if (mk.timed_out)
-        return make_error(ErrorKind::kTimeout, cmdline + " did not finish in " +
-                                                   std::to_string(config.mkfs_limit.count() / 1000) + " s: " + mk.output);
-      if (mk.exit_code != 0)
-        return make_error(ErrorKind::kIo, cmdline + " failed (" +
-                                              (mk.signal != 0 ? "signal " + std::to_string(mk.signal)
-                                                              : "exit " + std::to_string(mk.exit_code)) +
-                                              "): " + mk.output);
-      pb::AgentEvent mkev;
-      mkev.set_kind(pb::AgentEvent::SETUP);
-      mkev.set_message(cmdline);
-      reporter.emit(mkev);
-    }
-
+  if (storage.mounted()) {
+    if (mode != SetupMode::kFromTemplate) RACERIG_TRY(make_filesystem(storage, config, device, reporter));
     ::mkdir(config.mountpoint.c_str(), 0755);
-    if (::mount(config.nvdimm.device.c_str(), config.mountpoint.c_str(), "xfs", 0, options.c_str()) != 0)
-      return errno_error("mount -t xfs -o " + options + " " + config.nvdimm.device + " " + config.mountpoint);
+    const char* type = filesystem_name(storage.fs);
+    const MountArgs args = split_mount_options(storage.mount_options);
+    if (::mount(device.c_str(), config.mountpoint.c_str(), type, args.flags,
+                args.data.empty() ? nullptr : args.data.c_str()) != 0) {
+      const int err = errno;
+      const std::string cmd = std::string("mount -t ") + type +
+                              (storage.mount_options.empty() ? "" : " -o " + storage.mount_options) + " " + device +
+                              " " + config.mountpoint;
+      if (err == EINVAL && !setup.mount_options().empty())
+        return make_error(ErrorKind::kInput, "setup.mount_options \"" + setup.mount_options() +
+                                                 "\": the kernel refused them (" + cmd + ": " + std::strerror(err) +
+                                                 "; its console says which)");
+      return make_error(ErrorKind::kIo, cmd + ": " + std::strerror(err));
+    }
     if (mode != SetupMode::kFull) {
       if (Status s = check_empty_dir(config.mountpoint); !s.ok())
         return s.error().wrap(mode == SetupMode::kFromTemplate ? "the template's filesystem" : "the new filesystem");
@@ -231,12 +311,13 @@ Status setup_filesystem(const pb::GuestSetup& setup, const SetupConfig& config, 
     ev.set_mount_options(entry->options);
   }
   ev.set_namespace_mode(namespace_mode_now);
-  ev.set_message(setup.skip_fsdax() ? "skip_fsdax: " + config.mountpoint + " is not a separate mount"
-                                    : "mounted " + config.nvdimm.device + " on " + config.mountpoint +
-                                          (mode == SetupMode::kFromTemplate ? " (template image)" : ""));
+  ev.set_message(storage.mounted() ? "mounted " + device + " on " + config.mountpoint + " (" +
+                                         storage_text(storage) + ")" +
+                                         (mode == SetupMode::kFromTemplate ? " (template image)" : "")
+                                   : storage_text(storage) + ": " + config.mountpoint + " is not a separate mount");
   reporter.emit(ev);
 
-  if (mode == SetupMode::kMakeTemplate && !setup.skip_fsdax()) {
+  if (mode == SetupMode::kMakeTemplate) {
     // A clean unmount: every copy of the image mounts without log recovery.
     if (::umount2(config.mountpoint.c_str(), 0) != 0) return errno_error("umount " + config.mountpoint);
     ::sync();

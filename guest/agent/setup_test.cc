@@ -1,6 +1,8 @@
 // Set-up helpers: running a tool, /proc/self/mounts, statfs names, and the
 // skip_fsdax path of setup_filesystem.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest/agent/event_line.h"
@@ -33,6 +35,20 @@ TEST(SetupTest, FindMountTakesTheLastEntryAndDecodesEscapes) {
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->source, "/dev/sda1");
   EXPECT_FALSE(find_mount(mounts, "/nope").has_value());
+}
+
+TEST(SetupTest, GenericMountOptionsBecomeFlagsTheRestIsTheFileSystems) {
+  // ext4 refuses "noatime" as data (EINVAL): mount(8) makes it MS_NOATIME.
+  MountArgs a = split_mount_options("noatime,data=journal,ro,,nodev");
+  EXPECT_EQ(a.flags, static_cast<unsigned long>(MS_NOATIME | MS_RDONLY | MS_NODEV));
+  EXPECT_EQ(a.data, "data=journal");
+  MountArgs b = split_mount_options("dax=inode");
+  EXPECT_EQ(b.flags, 0ul);
+  EXPECT_EQ(b.data, "dax=inode");
+  MountArgs c = split_mount_options("ro,rw,no_such_option");
+  EXPECT_EQ(c.flags, 0ul) << "the later one wins";
+  EXPECT_EQ(c.data, "no_such_option");
+  EXPECT_EQ(split_mount_options("").data, "");
 }
 
 TEST(SetupTest, FsTypeNames) {
@@ -82,7 +98,55 @@ TEST(SetupTest, SkipFsdaxStillReportsWhatMntIs) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->kind(), pb::AgentEvent::SETUP);
   EXPECT_FALSE(e->fs_type().empty());
-  EXPECT_NE(e->message().find("skip_fsdax"), std::string::npos);
+  EXPECT_NE(e->message().find("no disk (/mnt is a directory of the initramfs)"), std::string::npos) << e->message();
+}
+
+// setup { device: virtio_blk mkfs: ext4 } on the host: a disk that never
+// appears, an mkfs that fails, a template asked for a disk.
+TEST(SetupTest, AVirtioDiskThatNeverAppearsOrAFailingMkfsIsNamed) {
+  testing::TempDir dir;
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  Reporter reporter(p[1], Reporter::Clock::now());
+  pb::GuestSetup setup;
+  setup.set_device(pb::SetupDevice::virtio_blk);
+  setup.set_mkfs(pb::SetupMkfs::ext4);
+  SetupConfig config;
+  config.mountpoint = dir.path() + "/mnt";
+  config.virtio_device = dir.path() + "/vda";
+  config.device_wait = std::chrono::milliseconds(200);
+  Status s = setup_filesystem(setup, config, reporter);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("setup.device: virtio_blk: the disk did not appear"), std::string::npos)
+      << s.error().message;
+  EXPECT_NE(s.error().message.find(config.virtio_device), std::string::npos) << s.error().message;
+
+  testing::spit(config.virtio_device, "");
+  config.mke2fs = "/bin/false";
+  s = setup_filesystem(setup, config, reporter);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("setup.mkfs: /bin/false -q -F -t ext4 " + config.virtio_device + " failed (exit 1)"),
+            std::string::npos)
+      << s.error().message;
+
+  s = setup_filesystem(setup, config, reporter, SetupMode::kMakeTemplate);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kInput);
+  EXPECT_NE(s.error().message.find("only made or used for a file system on pmem, not ext4 on virtio_blk"),
+            std::string::npos)
+      << s.error().message;
+  ::close(p[1]);
+  ::close(p[0]);
+}
+
+TEST(SetupTest, AnEmptyLostAndFoundIsPartOfAnEmptyFileSystem) {
+  testing::TempDir dir;
+  ASSERT_EQ(::mkdir((dir.path() + "/lost+found").c_str(), 0700), 0);
+  EXPECT_TRUE(check_empty_dir(dir.path()).ok());
+  testing::spit(dir.path() + "/lost+found/#12", "x");
+  Status s = check_empty_dir(dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("is not empty: lost+found"), std::string::npos) << s.error().message;
 }
 
 }  // namespace

@@ -56,13 +56,19 @@ Result<std::vector<Entry>> collect(const BaseInputs& in) {
                                              "be linked with -static");
   out.push_back(Entry{Entry::Type::kFile, "/init", 0755, std::move(agent)});
 
-  RACERIG_ASSIGN(std::string mkfs, read_file(in.mkfs));
-  out.push_back(Entry{Entry::Type::kFile, "/sbin/mkfs.xfs", 0755, std::move(mkfs)});
-  auto libs = shared_library_closure(in.mkfs, in.library_dirs.empty() ? default_library_dirs() : in.library_dirs);
-  if (!libs.ok()) return libs.error().wrap("the libraries of " + in.mkfs.string());
-  for (const GuestFile& f : *libs) {
-    RACERIG_ASSIGN(std::string data, read_file(f.host_path));
-    out.push_back(Entry{Entry::Type::kFile, f.guest_path, 0755, std::move(data)});
+  // The mkfs tools a scenario's setup {} may ask for, each with its
+  // libraries (a library both need is packed once).
+  std::set<std::string> packed;
+  for (const auto& [host, guest] : {std::pair{in.mkfs, "/sbin/mkfs.xfs"}, std::pair{in.mke2fs, "/sbin/mke2fs"}}) {
+    RACERIG_ASSIGN(std::string tool, read_file(host));
+    out.push_back(Entry{Entry::Type::kFile, guest, 0755, std::move(tool)});
+    auto libs = shared_library_closure(host, in.library_dirs.empty() ? default_library_dirs() : in.library_dirs);
+    if (!libs.ok()) return libs.error().wrap("the libraries of " + host.string());
+    for (const GuestFile& f : *libs) {
+      if (!packed.insert(f.guest_path).second) continue;
+      RACERIG_ASSIGN(std::string data, read_file(f.host_path));
+      out.push_back(Entry{Entry::Type::kFile, f.guest_path, 0755, std::move(data)});
+    }
   }
   return out;
 }

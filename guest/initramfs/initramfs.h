@@ -1,4 +1,5 @@
-// The guest's initramfs: a base image (the agent as /init, mkfs.xfs with its
+// The guest's initramfs: a base image (the agent as /init, mkfs.xfs and
+// mke2fs with their
 // libraries and loader, the directories and device nodes the agent needs),
 // cached by content, plus a small per-run archive with the plan, appended
 // after it (the kernel unpacks concatenated newc archives in order).
@@ -16,6 +17,7 @@ namespace racerig::initramfs {
 struct BaseInputs {
   std::filesystem::path agent;                  // must be statically linked
   std::filesystem::path mkfs = "/sbin/mkfs.xfs";
+  std::filesystem::path mke2fs = "/sbin/mke2fs";   // packed at /sbin/mke2fs (ext4)
   std::vector<std::string> library_dirs;        // empty: default_library_dirs()
 };
 
@@ -24,7 +26,7 @@ struct BaseInputs {
 // kInput naming the places tried if none exists.
 Result<std::filesystem::path> find_agent();
 
-// The base archive, in memory: /init, /sbin/mkfs.xfs, its loader and
+// The base archive, in memory: /init, /sbin/mkfs.xfs, /sbin/mke2fs, their loader and
 // libraries at the paths the loader searches, /dev/console (5:1),
 // /dev/ttyS0 (4:64), /dev/ttyS1 (4:65), /dev/null, and the directories
 // /proc /sys /dev /mnt /racerig /tmp. A dynamically linked agent, a missing

@@ -45,6 +45,10 @@ TEST(InitramfsTest, BaseHoldsAgentMkfsLibrariesAndNodes) {
   const auto* mkfs = testing::find_entry(*entries, "sbin/mkfs.xfs");
   ASSERT_NE(mkfs, nullptr);
   EXPECT_EQ(mkfs->data, read("/sbin/mkfs.xfs"));
+  // ext4 for setup { mkfs: ext4 }.
+  const auto* mke2fs = testing::find_entry(*entries, "sbin/mke2fs");
+  ASSERT_NE(mke2fs, nullptr);
+  EXPECT_EQ(mke2fs->data, read("/sbin/mke2fs"));
   const auto* loader = testing::find_entry(*entries, "lib64/ld-linux-x86-64.so.2");
   ASSERT_NE(loader, nullptr);
   EXPECT_EQ(loader->data, read("/lib64/ld-linux-x86-64.so.2"));  // the file, not the symlink

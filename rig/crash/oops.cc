@@ -140,13 +140,39 @@ void ConsoleParser::feed_line(std::string_view raw) {
   std::string_view l = trim(strip_console_prefix(raw));
   if (!active_) {
     std::string kind = report_kind(l);
-    if (kind.empty()) return;
+    if (kind.empty()) {
+      // x86's WARN(cond, fmt, ...) prints "cut here" and its message, then
+      // traps; the trap prints the "WARNING:" line. Keep what follows the
+      // marker (bounded) for the report that may come.
+      if (starts_with(l, kCutHere)) {
+        after_cut_ = true;
+        message_.clear();
+        message_lines_ = 0;
+      } else if (after_cut_) {
+        if (message_lines_ >= kMaxMessageLines || message_.size() + l.size() > kMaxMessageBytes) {
+          after_cut_ = false;  // not a report's message after all
+          message_.clear();
+          message_lines_ = 0;
+        } else if (!l.empty()) {
+          message_ += (message_.empty() ? "" : "\n") + std::string(l);
+          ++message_lines_;
+        }
+      }
+      return;
+    }
     active_ = true;
     in_trace_ = false;
     report_.Clear();
     report_.set_kind(kind);
     report_.set_headline(std::string(l));
-    report_.set_text(std::string(l) + "\n");
+    if (after_cut_ && !message_.empty()) {
+      report_.set_message(message_);
+      report_.set_text(message_ + "\n");
+    }
+    report_.mutable_text()->append(std::string(l) + "\n");
+    after_cut_ = false;
+    message_.clear();
+    message_lines_ = 0;
     return;
   }
   if (l.size() > 4096) l = l.substr(0, 4096);
@@ -154,7 +180,7 @@ void ConsoleParser::feed_line(std::string_view raw) {
   if (report_.text().size() > (256u << 10) || starts_with(l, "---[ end trace") || starts_with(l, "Kernel panic")) {
     active_ = false;
     for (auto& d : done_) {
-      if (d.headline() == report_.headline()) {  // the same WARN again: count it
+      if (d.headline() == report_.headline() && d.message() == report_.message()) {  // the same WARN again: count it
         d.set_repeats(d.repeats() + 1);
         return;
       }
@@ -218,7 +244,8 @@ void decode(pb::Oops& oops, const dwarf::Symbols& syms) {
 
 std::string render(const pb::Oops& oops) {
   if (oops.headline().empty()) return "";
-  std::string out = "  " + oops.headline() + "\n";
+  std::string out = oops.message().empty() ? "" : "  " + oops.message() + "\n";
+  out += "  " + oops.headline() + "\n";
   if (!oops.comm().empty())
     out += "  CPU " + std::to_string(oops.cpu()) + ", PID " + std::to_string(oops.pid()) + " (" + oops.comm() + ")\n";
   if (oops.has_rip()) out += "  RIP: " + frame_line(oops.rip()) + "\n";

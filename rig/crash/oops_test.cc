@@ -167,6 +167,160 @@ TEST(OopsTest, ARepeatedWarningIsCountedAndDoesNotHideWhatFollows) {
   EXPECT_EQ(all[1].kind(), "BUG");
 }
 
+// The refcount_t family as 6.1 prints it on x86: lib/refcount.c's
+// REFCOUNT_WARN is WARN_ONCE(1, "refcount_t: " str ".\n"), whose
+// __warn_printk prints "cut here" and the message; the trap's __warn
+// (kernel/panic.c) then prints "WARNING: CPU: %d PID: %d at %s:%d %pS",
+// show_regs, the trace and the end marker. The line numbers are 6.1.192's
+// (lib/refcount.c:28 is the underflow), the symbol sizes this tree's.
+std::string refcount_report(const std::string& what, int line) {
+  return "[   12.301000] ------------[ cut here ]------------\n"
+         "[   12.301100] refcount_t: " + what + ".\n"
+         "[   12.301200] WARNING: CPU: 1 PID: 73 at lib/refcount.c:" + std::to_string(line) +
+         " refcount_warn_saturate+0x9e/0xe7\n"
+         "[   12.301300] CPU: 1 PID: 73 Comm: revoker Not tainted 6.1.192 #1\n"
+         "[   12.301400] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.2-debian-1.16.2-1 04/01/2014\n"
+         "[   12.301500] RIP: 0010:refcount_warn_saturate+0x9e/0xe7\n"
+         "[   12.301600] Code: 1d 5c 4b 0a 01 01 e8 2c 9a e6 ff 0f 0b c3 cc cc cc cc 80 3d 45 4b 0a 01 00 75 81\n"
+         "[   12.301700] RSP: 0018:ffffc9000023fe50 EFLAGS: 00010282\n"
+         "[   12.301800] RAX: 0000000000000000 RBX: ffff888003a1e000 RCX: 0000000000000000\n"
+         "[   12.301900] CR2: 00007f3c2d1e6000 CR3: 0000000003a42000 CR4: 00000000000006e0\n"
+         "[   12.302000] Call Trace:\n"
+         "[   12.302100]  <TASK>\n"
+         "[   12.302200]  put_pid+0x30/0x37\n"
+         "[   12.302300]  tty_ioctl+0x2c1/0x7aa\n"
+         "[   12.302400]  __x64_sys_ioctl+0x8d/0x7df\n"
+         "[   12.302500]  do_syscall_64+0x35/0x4c\n"
+         "[   12.302600]  entry_SYSCALL_64_after_hwframe+0x64/0xce\n"
+         "[   12.302700]  </TASK>\n"
+         "[   12.302800] ---[ end trace 0000000000000000 ]---\n";
+}
+
+TEST(OopsTest, ARefcountWarningKeepsItsMessage) {
+  ConsoleParser p = feed("[   12.300000] racerig: before\n" + refcount_report("underflow; use-after-free", 28));
+  ASSERT_TRUE(p.first_report_complete());
+  const pb::Oops r = *p.first_report();
+  EXPECT_EQ(r.kind(), "WARNING");
+  EXPECT_EQ(r.message(), "refcount_t: underflow; use-after-free.");
+  EXPECT_EQ(r.headline(), "WARNING: CPU: 1 PID: 73 at lib/refcount.c:28 refcount_warn_saturate+0x9e/0xe7");
+  EXPECT_EQ(r.text().rfind("refcount_t: underflow; use-after-free.\nWARNING: CPU: 1", 0), 0u) << r.text();
+  EXPECT_EQ(r.comm(), "revoker");
+  EXPECT_EQ(r.rip().function(), "refcount_warn_saturate");
+  ASSERT_EQ(r.trace_size(), 5);
+  EXPECT_EQ(r.trace(0).function(), "put_pid");
+  EXPECT_NE(render(r).find("  refcount_t: underflow; use-after-free.\n  WARNING: CPU: 1"), std::string::npos)
+      << render(r);
+}
+
+// Captured from a real run: LKDTM's REFCOUNT_DEC_AND_TEST_NEGATIVE on stock
+// 6.1.192 + a variant fragment enabling LKDTM (DEBUG_FS,
+// RUNTIME_TESTING_MENU, LKDTM), the console verbatim (printk time off).
+const char* kLkdtmUnderflow =
+    "------------[ cut here ]------------\n"
+    "refcount_t: underflow; use-after-free.\n"
+    "WARNING: CPU: 0 PID: 35 at lib/refcount.c:28 refcount_warn_saturate+0xa3/0xe7\n"
+    "CPU: 0 PID: 35 Comm: provoker Not tainted 6.1.192+ #3 \n"
+    "RIP: 0010:refcount_warn_saturate+0xa3/0xe7\n"
+    "Code: 79 7b 8b 00 01 e8 97 83 e2 ff 0f 0b eb 5e 80 3d 68 7b 8b 00 00 75 55 48 c7 c7 59 c3 91 81 c6 05 58 7b 8b 00 01 e8 77 83 e2 ff <0f> 0b eb 3e 80 3d 47 7b 8b 00 00 75 35 48 c7 c7 81 c3 91 81 c6 05\n"
+    "RSP: 0018:ffffc9000013fd98 EFLAGS: 00000292\n"
+    "RAX: 0000000000000026 RBX: ffff88801f93e000 RCX: c0000000ffffefff\n"
+    "RDX: 00000000000000d2 RSI: ffffc9000013fc58 RDI: 0000000000000001\n"
+    "RBP: ffffc9000013fd98 R08: 0000000000000003 R09: ffffc9000013fc00\n"
+    "R10: 0000000000001000 R11: 0000000000000003 R12: 000000000000001e\n"
+    "R13: ffffffff81abe720 R14: ffffc9000013fee8 R15: ffff88801f8d6a78\n"
+    "FS:  000000002c122380(0000) GS:ffff88801ec00000(0000) knlGS:0000000000000000\n"
+    "CS:  0010 DS: 0000 ES: 0000 CR0: 0000000080050033\n"
+    "CR2: 0000000000477b80 CR3: 000000001f946000 CR4: 00000000000006b0\n"
+    "Call Trace:\n"
+    " <TASK>\n"
+    " __refcount_sub_and_test.constprop.0+0x28/0x2f\n"
+    " lkdtm_REFCOUNT_DEC_AND_TEST_NEGATIVE+0x24/0x41\n"
+    " lkdtm_do_action+0x17/0x19\n"
+    " direct_entry+0xab/0xc2\n"
+    " full_proxy_write+0x42/0x5e\n"
+    " ? full_proxy_poll+0x4c/0x4c\n"
+    " vfs_write+0xa1/0x17d\n"
+    " ? slob_free_pages+0x89/0x8d\n"
+    " ? __kmem_cache_free+0x2c/0x2e\n"
+    " ? kmem_cache_free+0x31/0x33\n"
+    " ? __fget_light+0x27/0x48\n"
+    " ? __fdget+0xe/0x10\n"
+    " ksys_write+0x66/0x97\n"
+    " __x64_sys_write+0x14/0x16\n"
+    " x64_sys_call+0x28/0xd6e\n"
+    " do_syscall_64+0x3d/0x4c\n"
+    " entry_SYSCALL_64_after_hwframe+0x4b/0xb5\n"
+    "RIP: 0033:0x438460\n"
+    "Code: 40 00 48 c7 c2 b8 ff ff ff f7 d8 64 89 02 48 c7 c0 ff ff ff ff eb b7 0f 1f 00 80 3d 01 ec 06 00 00 74 17 b8 01 00 00 00 0f 05 <48> 3d 00 f0 ff ff 77 58 c3 0f 1f 80 00 00 00 00 48 83 ec 28 48 89\n"
+    "RSP: 002b:00007fff9f4ecb18 EFLAGS: 00000202 ORIG_RAX: 0000000000000001\n"
+    "RAX: ffffffffffffffda RBX: 0000000000000003 RCX: 0000000000438460\n"
+    "RDX: 000000000000001e RSI: 00007fff9f4edfbb RDI: 0000000000000003\n"
+    "RBP: 00007fff9f4eccf8 R08: 0000000000000200 R09: 000000002c1236a0\n"
+    "R10: 0000000000000000 R11: 0000000000000202 R12: 00007fff9f4edfbb\n"
+    "R13: 0000000000000001 R14: 0000000000000001 R15: 0000000000000002\n"
+    " </TASK>\n"
+    "---[ end trace 0000000000000000 ]---\n";
+
+TEST(OopsTest, ARealRefcountUnderflowKeepsItsMessageAndTrace) {
+  ConsoleParser p = feed(std::string("ink family for ACPI event\n") + kLkdtmUnderflow);
+  ASSERT_TRUE(p.first_report_complete());
+  const pb::Oops r = *p.first_report();
+  EXPECT_EQ(r.kind(), "WARNING");
+  EXPECT_EQ(r.message(), "refcount_t: underflow; use-after-free.");
+  EXPECT_EQ(r.headline(), "WARNING: CPU: 0 PID: 35 at lib/refcount.c:28 refcount_warn_saturate+0xa3/0xe7");
+  EXPECT_EQ(r.comm(), "provoker");
+  EXPECT_EQ(r.pid(), 35);
+  EXPECT_EQ(r.rip().function(), "refcount_warn_saturate");
+  ASSERT_GE(r.trace_size(), 3);
+  EXPECT_EQ(r.trace(0).function(), "__refcount_sub_and_test.constprop.0");
+  EXPECT_EQ(r.trace(1).function(), "lkdtm_REFCOUNT_DEC_AND_TEST_NEGATIVE");
+  EXPECT_EQ(r.trace(r.trace_size() - 1).function(), "entry_SYSCALL_64_after_hwframe");
+  EXPECT_EQ(p.reports().size(), 1u);
+}
+
+TEST(OopsTest, EveryRefcountSaturationIsItsOwnReport) {
+  ConsoleParser p = feed(refcount_report("saturated; leaking memory", 19) +
+                         refcount_report("addition on 0; use-after-free", 25) +
+                         refcount_report("decrement hit 0; leaking memory", 31) +
+                         refcount_report("underflow; use-after-free", 28) +
+                         refcount_report("underflow; use-after-free", 28));
+  auto all = p.reports();
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].message(), "refcount_t: saturated; leaking memory.");
+  EXPECT_EQ(all[1].message(), "refcount_t: addition on 0; use-after-free.");
+  EXPECT_EQ(all[2].message(), "refcount_t: decrement hit 0; leaking memory.");
+  EXPECT_EQ(all[3].message(), "refcount_t: underflow; use-after-free.");
+  EXPECT_EQ(all[3].repeats(), 1);
+}
+
+TEST(OopsTest, AWarnOnWithoutMessageAndABugAfterCutHereHaveNone) {
+  // lib/bug.c's report_bug prints "cut here" itself for WARN_ON and BUG().
+  ConsoleParser p = feed(
+      "[    2.0] ------------[ cut here ]------------\n"
+      "[    2.0] WARNING: CPU: 0 PID: 1 at fs/dax.c:923 dax_writeback_mapping_range+0xbe/0x39d\n"
+      "[    2.0] ---[ end trace 0000000000000000 ]---\n"
+      "[    3.0] ------------[ cut here ]------------\n"
+      "[    3.0] kernel BUG at fs/xfs/xfs_file.c:1234!\n");
+  auto all = p.reports();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].message(), "");
+  EXPECT_EQ(all[1].kind(), "BUG");
+  EXPECT_EQ(all[1].message(), "");
+  EXPECT_EQ(all[1].text(), "kernel BUG at fs/xfs/xfs_file.c:1234!\n");
+}
+
+TEST(OopsTest, LinesAfterCutHereWithoutAReportAreForgotten) {
+  // A "cut here" whose report never came (lost, or a foreign line): more
+  // than a message's worth of lines later, a report has none.
+  ConsoleParser p;
+  p.feed_line("------------[ cut here ]------------");
+  for (int i = 0; i < 20; ++i) p.feed_line("some line " + std::to_string(i));
+  p.feed_line("WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2");
+  ASSERT_TRUE(p.first_report());
+  EXPECT_EQ(p.first_report()->message(), "");
+  EXPECT_EQ(p.first_report()->text(), "WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2\n");
+}
+
 TEST(OopsTest, ReportsAreBounded) {
   ConsoleParser p;
   for (int i = 0; i < 100; ++i) {

@@ -81,6 +81,14 @@ std::string read_build_id(const Worker& worker, const fs::path& vmlinux) {
   return out->substr(at + 10, end - at - 10);
 }
 
+// A relative path that stays inside kernels/.
+bool inside_kernels(const std::string& path) {
+  const fs::path p(path);
+  bool escapes = p.is_absolute() || p.empty();
+  for (const auto& part : p) escapes = escapes || part == "..";
+  return !escapes;
+}
+
 }  // namespace
 
 fs::path default_cache_root() {
@@ -159,16 +167,16 @@ Result<pb::VariantSet> Cache::load_set() const {
       return make_error(ErrorKind::kInput, path.string() + ": base \"" + b.name() + "\": source_package \"" +
                                                b.source_package() + "\" is not a Debian linux-source-X.Y package");
     // The fragment is read from kernels/ only.
-    const fs::path frag(b.config_fragment());
-    bool escapes = frag.is_absolute();
-    for (const auto& part : frag) escapes = escapes || part == "..";
-    if (escapes)
+    if (!inside_kernels(b.config_fragment()))
       return make_error(ErrorKind::kInput, path.string() + ": base \"" + b.name() + "\": config_fragment \"" +
                                                b.config_fragment() + "\" is not a path inside kernels/");
     bases += (bases.empty() ? "" : ", ") + b.name();
   }
   for (const auto& v : set.variant()) {
     if (v.name().empty()) return make_error(ErrorKind::kInput, path.string() + ": a variant has no name");
+    if (!v.config_fragment().empty() && !inside_kernels(v.config_fragment()))
+      return make_error(ErrorKind::kInput, path.string() + ": variant \"" + v.name() + "\": config_fragment \"" +
+                                               v.config_fragment() + "\" is not a path inside kernels/");
     bool known = false;
     for (const auto& b : set.base()) known = known || b.name() == v.base();
     if (!known)
@@ -238,6 +246,20 @@ Result<std::vector<PatchFile>> Cache::variant_patches(const pb::Variant& variant
   return out;
 }
 
+Result<VariantFragment> Cache::variant_fragment(const pb::Variant& variant) const {
+  VariantFragment out{variant.name(), variant.config_fragment(), {}};
+  if (variant.config_fragment().empty()) return out;
+  auto text = read_file(kernels_dir_ / variant.config_fragment());
+  if (!text.ok())
+    return make_error(ErrorKind::kInput, "variant " + variant.name() + ": cannot read its config_fragment " +
+                                             (kernels_dir_ / variant.config_fragment()).string());
+  if (fragment_options(*text).empty())
+    return make_error(ErrorKind::kInput, "variant " + variant.name() + ": its config_fragment " +
+                                             variant.config_fragment() + " sets no CONFIG_ option");
+  out.text = std::move(*text);
+  return out;
+}
+
 namespace {
 // What a base puts into every key. (Unchanged from before bases were data,
 // so the 6.1 base keeps its keys: the same package, version and fragment
@@ -261,17 +283,23 @@ fs::path Cache::tree_inside(const BaseSource& base) const {
   return tree_dir(base) / "src";
 }
 
-std::string Cache::key_of(const BaseSource& base, const std::vector<PatchFile>& patches) {
+std::string Cache::key_of(const BaseSource& base, const std::vector<PatchFile>& patches,
+                          const VariantFragment& fragment) {
   std::string material = base_material(base);
   for (const auto& p : patches) material += '\0' + std::to_string(p.content.size()) + ':' + p.content;
+  // Only a variant with a fragment of its own adds it: the others keep
+  // the keys they had before variants could have one.
+  if (!fragment.text.empty())
+    material += std::string("\0config fragment ") + std::to_string(fragment.text.size()) + ':' + fragment.text;
   return sha256_hex(material).substr(0, 24);
 }
 
 Result<std::string> Cache::key(const pb::Variant& variant, const std::vector<PatchFile>& extra) const {
   RACERIG_ASSIGN(BaseSource base, base_of(variant));
   RACERIG_ASSIGN(auto patches, variant_patches(variant));
+  RACERIG_ASSIGN(VariantFragment fragment, variant_fragment(variant));
   patches.insert(patches.end(), extra.begin(), extra.end());
-  return key_of(base, patches);
+  return key_of(base, patches, fragment);
 }
 
 std::optional<KernelBuild> Cache::load(const std::string& name, const std::string& key) const {
@@ -348,15 +376,16 @@ Result<KernelBuild> publish(const fs::path& root, const Tree& tree, const Worker
 }  // namespace
 
 Result<KernelBuild> Cache::build_trusted(const std::string& name, const BaseSource& base,
-                                         const std::vector<PatchFile>& patches, ProgressSink& progress,
-                                         bool keep_tree_at_variant) const {
+                                         const std::vector<PatchFile>& patches, const VariantFragment& fragment,
+                                         ProgressSink& progress, bool keep_tree_at_variant) const {
   const auto t0 = Clock::now();
-  const std::string key = key_of(base, patches);
+  const std::string key = key_of(base, patches, fragment);
   if (!keep_tree_at_variant)
     if (auto hit = load(name, key)) return *hit;
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
   RACERIG_ASSIGN(ScopedFd lock, lock_trusted_tree(name, base, stage));
-  RACERIG_ASSIGN(KernelBuild built, build_trusted_locked(name, base, patches, progress, keep_tree_at_variant));
+  RACERIG_ASSIGN(KernelBuild built,
+                 build_trusted_locked(name, base, patches, fragment, progress, keep_tree_at_variant));
   built.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return built;
 }
@@ -370,9 +399,10 @@ Result<ScopedFd> Cache::lock_trusted_tree(const std::string& name, const BaseSou
 }
 
 Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const BaseSource& base,
-                                                const std::vector<PatchFile>& patches, ProgressSink& progress,
+                                                const std::vector<PatchFile>& patches,
+                                                const VariantFragment& fragment, ProgressSink& progress,
                                                 bool keep_tree_at_variant) const {
-  const std::string key = key_of(base, patches);
+  const std::string key = key_of(base, patches, fragment);
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
   // The tarball is the one host file the build reads besides the toolchain.
   const Worker worker(worker_, {root_}, tree_inside(base), {base.tarball});
@@ -392,6 +422,8 @@ Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const B
   if (!at_variant) {
     RACERIG_TRY(write_file(tree.dir / ".applied", ""));
     RACERIG_TRY(restore_and_apply(tree, worker, patches, stage));
+    RACERIG_TRY(configure_variant(tree, worker, base.fragment, base.base.config_fragment(), fragment,
+                                  base.package() + " " + base.version, stage));
     RACERIG_TRY(write_file(tree.dir / ".applied", key));
   }
   fs::path log = root_ / "logs" / (name + "-" + key + ".log");
@@ -412,7 +444,8 @@ Result<KernelBuild> Cache::build_trusted_locked(const std::string& name, const B
 Result<KernelBuild> Cache::build(const pb::Variant& variant, ProgressSink& progress) const {
   RACERIG_ASSIGN(BaseSource base, base_of(variant));
   RACERIG_ASSIGN(auto patches, variant_patches(variant));
-  return build_trusted(variant.name(), base, patches, progress, false);
+  RACERIG_ASSIGN(VariantFragment fragment, variant_fragment(variant));
+  return build_trusted(variant.name(), base, patches, fragment, progress, false);
 }
 
 Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std::vector<PatchFile>& extra,
@@ -420,11 +453,12 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
   const auto t0 = Clock::now();
   RACERIG_ASSIGN(BaseSource source, base_of(base));
   RACERIG_ASSIGN(auto base_patches, variant_patches(base));
+  RACERIG_ASSIGN(VariantFragment fragment, variant_fragment(base));
   std::string name = base.name();
   for (const auto& p : extra) name += "+" + p.path.stem().string();
   std::vector<PatchFile> all = base_patches;
   all.insert(all.end(), extra.begin(), extra.end());
-  const std::string key = key_of(source, all);
+  const std::string key = key_of(source, all, fragment);
   if (auto hit = load(name, key)) return *hit;
   auto stage = [&](const std::string& what) { progress.stage(name, what); };
   const Worker worker(worker_, {root_});
@@ -439,7 +473,9 @@ Result<KernelBuild> Cache::build_with_patches(const pb::Variant& base, const std
   } discard{candidate.dir};
   {
     RACERIG_ASSIGN(ScopedFd lock, lock_trusted_tree(name, source, stage));
-    RACERIG_ASSIGN(KernelBuild control, build_trusted_locked(base.name(), source, base_patches, progress, true));
+    // The copy carries the base variant's configuration (its fragment too).
+    RACERIG_ASSIGN(KernelBuild control,
+                   build_trusted_locked(base.name(), source, base_patches, fragment, progress, true));
     (void)control;
     // A patch that does not apply is known now, before gigabytes are copied.
     stage("checking that the patches apply");

@@ -18,7 +18,9 @@
 //   logs/                     full build logs
 // A variant's key hashes everything that goes into the build: the build
 // recipe's version, the toolchain (gcc, ld, make), the source package and
-// version, the base's config fragment and every patch's content in order. Every build
+// version, the base's config fragment, every patch's content in order and
+// the variant's own config fragment (when it has one; it is merged onto the
+// base's configuration in the same tree, see tree.h). Every build
 // command runs as the unprivileged worker user (rig/process/identity.h) in
 // a bubblewrap sandbox whose only writable place is the tree it builds; a
 // build that outlives the time limit is stopped and reported as a build
@@ -39,6 +41,7 @@
 #include "rig/base/scoped_fd.h"
 #include "rig/kbuild/patches.h"
 #include "rig/kbuild/progress.h"
+#include "rig/kbuild/tree.h"
 #include "rig/process/identity.h"
 
 namespace racerig::kbuild {
@@ -85,9 +88,15 @@ class Cache {
   // Unknown names are kInput errors listing the known ones.
   Result<pb::Variant> variant(std::string_view name) const;
 
+  // The variant's own config fragment (empty text when it has none); kInput
+  // naming the variant and the file when it cannot be read or sets nothing.
+  Result<VariantFragment> variant_fragment(const pb::Variant& variant) const;
   // The cache key of base + extra patches (read from disk).
   Result<std::string> key(const pb::Variant& variant, const std::vector<PatchFile>& extra = {}) const;
   std::optional<KernelBuild> find(const pb::Variant& variant) const;
+  // The key of a base, patches in order and a variant's own fragment.
+  static std::string key_of(const BaseSource& base, const std::vector<PatchFile>& patches,
+                            const VariantFragment& fragment);
 
   // Builds (or finds) a shipped variant in the trusted tree. Blocks for
   // minutes on a cold cache; kBuild when it does not build or outlives the
@@ -113,15 +122,14 @@ class Cache {
  private:
   Result<pb::VariantSet> load_set() const;
   Result<std::vector<PatchFile>> variant_patches(const pb::Variant& variant) const;
-  static std::string key_of(const BaseSource& base, const std::vector<PatchFile>& patches);
   // keep_tree_at_variant: also when the kernel is cached, leave the trusted
   // tree at this variant, built (a candidate is copied from it).
   Result<KernelBuild> build_trusted(const std::string& name, const BaseSource& base,
-                                    const std::vector<PatchFile>& patches, ProgressSink& progress,
-                                    bool keep_tree_at_variant) const;
+                                    const std::vector<PatchFile>& patches, const VariantFragment& fragment,
+                                    ProgressSink& progress, bool keep_tree_at_variant) const;
   Result<KernelBuild> build_trusted_locked(const std::string& name, const BaseSource& base,
-                                           const std::vector<PatchFile>& patches, ProgressSink& progress,
-                                           bool keep_tree_at_variant) const;
+                                           const std::vector<PatchFile>& patches, const VariantFragment& fragment,
+                                           ProgressSink& progress, bool keep_tree_at_variant) const;
   Result<ScopedFd> lock_trusted_tree(const std::string& name, const BaseSource& base,
                                      const std::function<void(const std::string&)>& stage) const;
   std::optional<KernelBuild> load(const std::string& name, const std::string& key) const;

@@ -434,6 +434,88 @@ TEST(CacheTest, TheBaseIsPartOfTheKey) {
   EXPECT_NE(*c->key(*new_v), *new_key);
 }
 
+TEST(CacheTest, AVariantsOwnFragmentIsInItsKeyOnly) {
+  TempDir kernels, cache;
+  kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
+  kernels.write("fragments/lkdtm.fragment", "# LKDTM for a test\nCONFIG_DEBUG_FS=y\nCONFIG_LKDTM=y\n");
+  kernels.write("variants.textproto", std::string(kBase61) +
+                                          "variant { name: \"plain\" base: \"6.1\" }\n"
+                                          "variant { name: \"lkdtm\" base: \"6.1\" "
+                                          "config_fragment: \"fragments/lkdtm.fragment\" }\n");
+  auto c = Cache::open(kernels.path(), cache.path());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto plain = c->variant("plain"), lkdtm = c->variant("lkdtm");
+  ASSERT_TRUE(plain.ok() && lkdtm.ok());
+  auto kp = c->key(*plain), kl = c->key(*lkdtm);
+  ASSERT_TRUE(kp.ok() && kl.ok()) << (kl.ok() ? "" : kl.error().message);
+  EXPECT_NE(*kp, *kl);
+  // The plain variant's key is what it was before variants had fragments:
+  // the base and its (no) patches only.
+  auto src = c->base_of(*plain);
+  ASSERT_TRUE(src.ok());
+  EXPECT_EQ(*kp, Cache::key_of(*src, {}, VariantFragment{}));
+  auto frag = c->variant_fragment(*lkdtm);
+  ASSERT_TRUE(frag.ok());
+  EXPECT_EQ(frag->file, "fragments/lkdtm.fragment");
+  // Its content, not its name, is in the key.
+  kernels.write("fragments/lkdtm.fragment", "CONFIG_DEBUG_FS=y\nCONFIG_LKDTM=y\nCONFIG_ZRAM=y\n");
+  EXPECT_NE(*c->key(*lkdtm), *kl);
+  EXPECT_EQ(*c->key(*plain), *kp);
+}
+
+TEST(CacheTest, AVariantFragmentOutsideKernelsMissingOrEmptyIsAnInputErrorNamingIt) {
+  TempDir kernels, cache;
+  kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");
+  kernels.write("empty.fragment", "# nothing\n");
+  auto c = Cache::open(kernels.path(), cache.path());
+  ASSERT_TRUE(c.ok());
+  kernels.write("variants.textproto",
+                std::string(kBase61) + "variant { name: \"v\" base: \"6.1\" config_fragment: \"../etc/passwd\" }\n");
+  auto bad = c->variants();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::kInput);
+  EXPECT_NE(bad.error().message.find("variant \"v\": config_fragment \"../etc/passwd\" is not a path inside kernels/"),
+            std::string::npos)
+      << bad.error().message;
+  for (const auto& [file, says] : std::vector<std::pair<std::string, std::string>>{
+           {"none.fragment", "variant v: cannot read its config_fragment"},
+           {"empty.fragment", "variant v: its config_fragment empty.fragment sets no CONFIG_ option"}}) {
+    kernels.write("variants.textproto",
+                  std::string(kBase61) + "variant { name: \"v\" base: \"6.1\" config_fragment: \"" + file + "\" }\n");
+    auto v = c->variant("v");
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    auto key = c->key(*v);
+    ASSERT_FALSE(key.ok()) << file;
+    EXPECT_EQ(key.error().kind, ErrorKind::kInput);
+    EXPECT_NE(key.error().message.find(says), std::string::npos) << key.error().message;
+  }
+}
+
+TEST(TreeTest, FragmentLinesThatDidNotStickAreNamedByLine) {
+  const std::string config =
+      "#\n# Automatically generated file; DO NOT EDIT.\n#\nCONFIG_64BIT=y\nCONFIG_XFS_FS=y\n"
+      "# CONFIG_EXT4_FS is not set\nCONFIG_LOG_BUF_SHIFT=17\n";
+  const std::string fragment =
+      "# a comment\n"
+      "CONFIG_XFS_FS=y\n"
+      "CONFIG_EXT4_FS=y\n"         // line 3: not set
+      "CONFIG_RANDOMIZE_BASE=n\n"  // absent: fine
+      "CONFIG_64BIT=n\n"           // line 5: still on
+      "CONFIG_LOG_BUF_SHIFT=17\n"
+      "CONFIG_LOG_BUF_SHIFT=1\n";  // line 7: another value
+  auto misses = fragment_misses(config, fragment);
+  ASSERT_EQ(misses.size(), 3u);
+  EXPECT_EQ(misses[0].line, 3);
+  EXPECT_EQ(misses[0].text, "CONFIG_EXT4_FS=y");
+  EXPECT_EQ(misses[1].line, 5);
+  EXPECT_EQ(misses[2].line, 7);
+  // A later fragment's options are its own to check.
+  EXPECT_EQ(fragment_misses(config, fragment, {"CONFIG_EXT4_FS", "CONFIG_64BIT", "CONFIG_LOG_BUF_SHIFT"}).size(), 0u);
+  EXPECT_EQ(fragment_options(fragment),
+            (std::vector<std::string>{"CONFIG_XFS_FS", "CONFIG_EXT4_FS", "CONFIG_RANDOMIZE_BASE", "CONFIG_64BIT",
+                                      "CONFIG_LOG_BUF_SHIFT", "CONFIG_LOG_BUF_SHIFT"}));
+}
+
 TEST(CacheTest, ABaseThatIsMissingOrNotInstalledIsNamed) {
   TempDir kernels, cache;
   kernels.write("config.fragment", "CONFIG_XFS_FS=y\n");

@@ -94,20 +94,86 @@ Status prepare_tree(const Tree& tree, const Worker& worker, const fs::path& tarb
   // Every fragment line must have survived olddefconfig.
   std::string config = read_file(src / ".config").value_or("");
   std::string missing;
-  std::stringstream frag(fragment);
-  for (std::string line; std::getline(frag, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string opt = line.substr(0, eq), val = line.substr(eq + 1);
-    bool ok = val == "n" ? config.find("\n" + opt + "=") == std::string::npos
-                         : config.find("\n" + line + "\n") != std::string::npos;
-    if (!ok) missing += " " + line;
-  }
+  for (const FragmentMiss& m : fragment_misses(config, fragment))
+    missing += " " + m.text + " (line " + std::to_string(m.line) + ")";
   if (!missing.empty())
     return make_error(ErrorKind::kBuild, fragment_name + " options that did not survive olddefconfig on " + package +
                                              " " + version + ":" + missing);
+  // The base's configuration, which variants with a fragment of their own
+  // start from and the others return to.
+  RACERIG_TRY(write_file(tree.dir / "config.base", config));
   return write_file(tree.dir / ".ready", version + "\n");
+}
+
+std::vector<std::string> fragment_options(const std::string& fragment) {
+  std::vector<std::string> out;
+  std::stringstream in(fragment);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    if (size_t eq = line.find('='); eq != std::string::npos) out.push_back(line.substr(0, eq));
+  }
+  return out;
+}
+
+std::vector<FragmentMiss> fragment_misses(const std::string& config, const std::string& fragment,
+                                          const std::vector<std::string>& skip) {
+  std::vector<FragmentMiss> out;
+  const std::string text = "\n" + config + (config.empty() || config.back() != '\n' ? "\n" : "");
+  std::stringstream in(fragment);
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string opt = line.substr(0, eq), val = line.substr(eq + 1);
+    if (std::find(skip.begin(), skip.end(), opt) != skip.end()) continue;
+    const bool ok = val == "n" ? text.find("\n" + opt + "=") == std::string::npos
+                               : text.find("\n" + line + "\n") != std::string::npos;
+    if (!ok) out.push_back({number, line});
+  }
+  return out;
+}
+
+Status configure_variant(const Tree& tree, const Worker& worker, const std::string& base_fragment,
+                         const std::string& base_fragment_name, const VariantFragment& fragment,
+                         const std::string& source_text, const std::function<void(const std::string&)>& stage) {
+  const fs::path src = tree.src();
+  // Trees made before variants had fragments of their own only ever held
+  // the base's configuration.
+  if (!fs::exists(tree.dir / "config.base")) {
+    RACERIG_ASSIGN(std::string now, read_file(src / ".config"));
+    RACERIG_TRY(write_file(tree.dir / "config.base", now));
+  }
+  RACERIG_ASSIGN(const std::string base_config, read_file(tree.dir / "config.base"));
+  const std::string current = read_file(src / ".config").value_or("");
+  if (fragment.text.empty()) {
+    if (current == base_config) return Status::Ok();
+    stage("restoring the base's configuration");
+    return write_file(src / ".config", base_config);
+  }
+  stage("configuring (the base's configuration + " + fragment.file + ")");
+  const auto step = std::chrono::minutes(10);
+  // Written inside the tree: the sandbox shows the build nothing else.
+  RACERIG_TRY(write_file(src / ".config", base_config));
+  RACERIG_TRY(write_file(src / ".racerig-variant.fragment", fragment.text));
+  auto merged = worker.run_checked(
+      src, src, {"scripts/kconfig/merge_config.sh", "-m", ".config", ".racerig-variant.fragment"}, limits(step));
+  if (merged.ok()) merged = worker.run_checked(src, src, {"make", "olddefconfig"}, limits(step));
+  std::error_code ec;
+  fs::remove(src / ".racerig-variant.fragment", ec);
+  if (!merged.ok()) return merged.error().wrap("variant " + fragment.variant + ": merging " + fragment.file);
+  const std::string config = read_file(src / ".config").value_or("");
+  std::string missing;
+  for (const FragmentMiss& m : fragment_misses(config, fragment.text))
+    missing += "\n  " + fragment.file + ":" + std::to_string(m.line) + ": " + m.text;
+  for (const FragmentMiss& m : fragment_misses(config, base_fragment, fragment_options(fragment.text)))
+    missing += "\n  " + base_fragment_name + ":" + std::to_string(m.line) + ": " + m.text + " (the base's)";
+  if (!missing.empty())
+    return make_error(ErrorKind::kInput, "variant " + fragment.variant + ": config lines that did not survive "
+                                             "olddefconfig on " + source_text + ":" + missing);
+  return Status::Ok();
 }
 
 Result<int> undo_interrupted_build(const Tree& tree) {

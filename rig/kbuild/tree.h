@@ -33,6 +33,39 @@ struct Tree {
 Result<ScopedFd> lock_tree(const std::filesystem::path& path, const std::string& variant, Deadline deadline,
                            const std::function<void(const std::string&)>& waiting);
 
+// A line of a config fragment that did not survive olddefconfig: its
+// 1-based line number in the fragment and its text.
+struct FragmentMiss {
+  int line = 0;
+  std::string text;
+};
+// The fragment's "CONFIG_X=v" lines that `config` (a .config's text) does
+// not have: "=n" lines must be absent or "is not set", others present as
+// written. Comments, blank lines and options listed in `skip` (overridden
+// by a later fragment) are not checked.
+std::vector<FragmentMiss> fragment_misses(const std::string& config, const std::string& fragment,
+                                          const std::vector<std::string>& skip = {});
+// The "CONFIG_X" options a fragment sets.
+std::vector<std::string> fragment_options(const std::string& fragment);
+
+// A variant's own config fragment: its file's name (for messages) and text.
+struct VariantFragment {
+  std::string variant;
+  std::string file;  // relative to kernels/
+  std::string text;  // empty: the variant has none
+};
+
+// Brings src/.config to the variant's configuration: the base's (saved by
+// prepare_tree as config.base) when it has no fragment; else the base's
+// with the fragment merged (merge_config.sh -m, then olddefconfig), every
+// line of both fragments checked. .config is only rewritten when it
+// changes, so make recompiles only what the changed options touch. A line
+// that does not stick is a kInput error naming the variant, the fragment
+// file and the line.
+Status configure_variant(const Tree& tree, const Worker& worker, const std::string& base_fragment,
+                         const std::string& base_fragment_name, const VariantFragment& fragment,
+                         const std::string& source_text, const std::function<void(const std::string&)>& stage);
+
 // Extracts the tarball into a fresh tree, records it in git (tag
 // racerig-pristine) and configures it (tinyconfig + fragment, checked;
 // fragment_name names the fragment's file in messages).

@@ -37,6 +37,20 @@ void serial(pugi::xml_node devices, const std::filesystem::path& socket, int por
   attr(child(s, "target"), "port", std::to_string(port));
 }
 
+// <disk type="file" device="disk"> of a qcow2 image on `bus` as `dev`.
+void qcow2_disk(pugi::xml_node devices, const std::filesystem::path& image, const char* dev, const char* bus) {
+  pugi::xml_node disk = child(devices, "disk");
+  attr(disk, "type", "file");
+  attr(disk, "device", "disk");
+  pugi::xml_node driver = child(disk, "driver");
+  attr(driver, "name", "qemu");
+  attr(driver, "type", "qcow2");
+  attr(child(disk, "source"), "file", image.string());
+  pugi::xml_node target = child(disk, "target");
+  attr(target, "dev", dev);
+  attr(target, "bus", bus);
+}
+
 void qemu_args(pugi::xml_node commandline, const char* option, const std::string& value) {
   attr(child(commandline, "qemu:arg"), "value", option);
   attr(child(commandline, "qemu:arg"), "value", value);
@@ -84,20 +98,11 @@ std::string domain_xml(const DomainSpec& spec) {
 
   pugi::xml_node devices = child(domain, "devices");
   text_child(devices, "emulator", spec.emulator);
-  if (!spec.snapshot_disk.empty()) {
-    // Only holds savevm snapshots. On the built-in IDE controller, which the
-    // guest kernel has no driver for, so the guest never sees it.
-    pugi::xml_node disk = child(devices, "disk");
-    attr(disk, "type", "file");
-    attr(disk, "device", "disk");
-    pugi::xml_node driver = child(disk, "driver");
-    attr(driver, "name", "qemu");
-    attr(driver, "type", "qcow2");
-    attr(child(disk, "source"), "file", spec.snapshot_disk.string());
-    pugi::xml_node target = child(disk, "target");
-    attr(target, "dev", "hda");
-    attr(target, "bus", "ide");
-  }
+  // Only holds savevm snapshots. On the built-in IDE controller, which the
+  // guest kernel has no driver for, so the guest never sees it.
+  if (!spec.snapshot_disk.empty()) qcow2_disk(devices, spec.snapshot_disk, "hda", "ide");
+  // The scenario's disk (setup { device: virtio_blk }), on virtio-blk-pci.
+  if (!spec.virtio_disk.empty()) qcow2_disk(devices, spec.virtio_disk, "vda", "virtio");
   pugi::xml_node nvdimm = child(devices, "memory");
   attr(nvdimm, "model", "nvdimm");
   attr(nvdimm, "access", "shared");

@@ -22,6 +22,7 @@ struct DomainSpec {
   std::string cmdline;
   std::filesystem::path pmem_image;      // the NVDIMM's backing file
   std::filesystem::path snapshot_disk;   // a qcow2 for savevm (empty: none)
+  std::filesystem::path virtio_disk;     // a qcow2 the guest sees as /dev/vda (empty: none)
   // UNIX sockets racerig listens on; QEMU connects (serial ports 0 and 1).
   std::filesystem::path console_socket, agent_socket;
   // UNIX sockets QEMU listens on.

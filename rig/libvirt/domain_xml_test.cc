@@ -111,6 +111,21 @@ TEST(DomainXml, FirmwareOnlyKvmOneCpuNoDiskNoLabel) {
   EXPECT_NE(xml.find("cpus=\"0\""), std::string::npos);
 }
 
+TEST(DomainXml, AScenariosVirtioDiskIsAVirtioBusQcow2Disk) {
+  DomainSpec s = spec();
+  s.snapshot_disk.clear();
+  s.virtio_disk = "/run/r/disk.qcow2";
+  const std::string xml = domain_xml(s);
+  EXPECT_NE(xml.find("<disk type=\"file\" device=\"disk\">\n"
+                     "      <driver name=\"qemu\" type=\"qcow2\" />\n"
+                     "      <source file=\"/run/r/disk.qcow2\" />\n"
+                     "      <target dev=\"vda\" bus=\"virtio\" />\n"
+                     "    </disk>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<memory model=\"nvdimm\""), std::string::npos) << "the NVDIMM stays";
+}
+
 TEST(DomainXml, SpecialCharactersAreEscaped) {
   DomainSpec s = spec();
   s.cmdline = "a=<b> & \"c\"";

@@ -104,6 +104,16 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const machine::VmConfig& cfg
     RACERIG_TRY(process::run_checked({{cfg.qemu_img, "create", "-q", "-f", "qcow2", spec.snapshot_disk.string(), "64M"}},
                                      limits));
   }
+  if (cfg.disk_mb > 0) {
+    spec.virtio_disk = vm->run_dir_ / machine::kDiskImage;
+    if (!cfg.disk_template.empty()) {
+      RACERIG_TRY(machine::copy_sparse(cfg.disk_template, spec.virtio_disk));
+    } else {
+      process::Limits limits;
+      limits.deadline = deadline;
+      RACERIG_TRY(process::run_checked({machine::disk_create_argv(cfg, spec.virtio_disk)}, limits));
+    }
+  }
   RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
   vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));
   if (ids) {

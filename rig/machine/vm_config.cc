@@ -36,7 +36,21 @@ Status check_config(const VmConfig& cfg) {
                                                std::to_string(size) + " bytes, expected " +
                                                std::to_string(static_cast<uintmax_t>(cfg.pmem_mb) << 20));
   }
+  if (cfg.disk_mb < 0 || cfg.disk_mb > 65536)
+    return make_error(ErrorKind::kInput, "impossible disk size " + std::to_string(cfg.disk_mb) + " MiB");
+  if (!cfg.disk_template.empty()) {
+    std::error_code ec;
+    if (cfg.disk_mb == 0)
+      return make_error(ErrorKind::kInput, "a disk template (" + cfg.disk_template.string() + ") but no disk");
+    if (!fs::is_regular_file(cfg.disk_template, ec))
+      return make_error(ErrorKind::kInput, "disk template " + cfg.disk_template.string() + " is not a file");
+  }
   return Status::Ok();
+}
+
+std::vector<std::string> disk_create_argv(const VmConfig& cfg, const fs::path& img) {
+  if (cfg.disk_mb == 0 || !cfg.disk_template.empty()) return {};
+  return {cfg.qemu_img, "create", "-q", "-f", "qcow2", img.string(), std::to_string(cfg.disk_mb) + "M"};
 }
 
 Status make_pmem_image(const VmConfig& cfg, const fs::path& img) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "rig/base/result.h"
 
@@ -43,13 +44,27 @@ struct VmConfig {
   // Direct QEMU only. -incoming defer: the VM waits, paused, for a migration stream.
   bool incoming = false;
   std::filesystem::path run_parent;  // where the run dir is made (empty: $TMPDIR or /tmp)
+  // A virtio-blk disk (the guest's /dev/vda) of this many MiB, a qcow2
+  // image in the run dir (kDiskImage), so that savevm/loadvm cover it too;
+  // 0: no disk. It starts empty, or as a copy of disk_template (a ready
+  // state's disk: its size must be disk_mb).
+  int disk_mb = 0;
+  std::filesystem::path disk_template;
 };
+
+// The disk's file name in the run dir.
+inline constexpr char kDiskImage[] = "disk.qcow2";
+
+// The command that makes a fresh disk at `img` (qemu-img create -f qcow2 IMG
+// <disk_mb>M); empty when the disk comes from disk_template or there is none.
+std::vector<std::string> disk_create_argv(const VmConfig& cfg, const std::filesystem::path& img);
 
 // What every backend checks before it makes anything: a vCPU count from 1 to
 // 64; unless firmware_only, a kernel and an initrd that are regular files;
 // when the run makes its own NVDIMM image from pmem_template (pmem_file
-// empty), a template of exactly pmem_mb MiB. kInput naming the value or the
-// file and what was expected.
+// empty), a template of exactly pmem_mb MiB; a disk of 0 to 65536 MiB,
+// and a disk_template (when set) that is a file and comes with a disk.
+// kInput naming the value or the file and what was expected.
 Status check_config(const VmConfig& cfg);
 
 // The run's own NVDIMM image at `img` (which must not exist): a sparse copy

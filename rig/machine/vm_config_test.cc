@@ -61,6 +61,26 @@ TEST_F(VmConfigTest, VcpusRangeFromOneTo64) {
   EXPECT_EQ(input_error(cfg), "impossible vCPU count 65");
 }
 
+TEST_F(VmConfigTest, AVirtioDiskIsAFreshQcow2OrACopyOfItsTemplate) {
+  VmConfig cfg = booting();
+  EXPECT_TRUE(disk_create_argv(cfg, "/r/disk.qcow2").empty()) << "no disk";
+  cfg.disk_mb = 512;
+  EXPECT_TRUE(check_config(cfg).ok());
+  EXPECT_EQ(disk_create_argv(cfg, "/r/disk.qcow2"),
+            (std::vector<std::string>{"qemu-img", "create", "-q", "-f", "qcow2", "/r/disk.qcow2", "512M"}));
+  cfg.disk_template = root_ / "none.qcow2";
+  EXPECT_NE(input_error(cfg).find("disk template " + cfg.disk_template.string() + " is not a file"), std::string::npos);
+  std::ofstream(root_ / "ready.qcow2") << "QFI";
+  cfg.disk_template = root_ / "ready.qcow2";
+  EXPECT_TRUE(check_config(cfg).ok());
+  EXPECT_TRUE(disk_create_argv(cfg, "/r/disk.qcow2").empty()) << "copied, not made";
+  cfg.disk_mb = 0;
+  EXPECT_NE(input_error(cfg).find("but no disk"), std::string::npos);
+  cfg.disk_mb = -1;
+  cfg.disk_template.clear();
+  EXPECT_EQ(input_error(cfg), "impossible disk size -1 MiB");
+}
+
 TEST_F(VmConfigTest, AKernelAndAnInitrdAreNeededUnlessFirmwareOnly) {
   VmConfig cfg = booting();
   cfg.initrd.clear();

@@ -120,6 +120,10 @@ std::vector<std::string> qemu_argv(const machine::VmConfig& cfg, const fs::path&
   if (cfg.snapshot_drive) {
     argv.insert(argv.end(), {"-drive", "if=none,id=snapshots,format=qcow2,file=" + (dir / "snapshots.qcow2").string()});
   }
+  if (cfg.disk_mb > 0) {
+    argv.insert(argv.end(), {"-drive", "if=none,id=disk0,format=qcow2,file=" + option_path(dir / machine::kDiskImage),
+                             "-device", "virtio-blk-pci,drive=disk0"});
+  }
   if (!cfg.firmware_only) {
     argv.insert(argv.end(), {"-kernel", cfg.bzimage.string(), "-initrd", cfg.initrd.string(), "-append", cfg.append});
   }
@@ -187,6 +191,19 @@ Result<std::unique_ptr<Vm>> Vm::start(const machine::VmConfig& cfg, Deadline dea
     process::Limits l;
     l.deadline = deadline;
     if (auto made = process::run_checked(img, l); !made.ok()) return made.error().wrap("making the snapshot drive");
+  }
+  if (cfg.disk_mb > 0) {
+    const fs::path disk = vm->run_dir_ / machine::kDiskImage;
+    if (!cfg.disk_template.empty()) {
+      RACERIG_TRY(machine::copy_sparse(cfg.disk_template, disk));
+      RACERIG_TRY(give_to(disk, who));
+    } else {
+      process::Spec img{machine::disk_create_argv(cfg, disk)};
+      img.identity = who;
+      process::Limits l;
+      l.deadline = deadline;
+      if (auto made = process::run_checked(img, l); !made.ok()) return made.error().wrap("making the virtio-blk disk");
+    }
   }
   RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
   vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));

@@ -18,6 +18,17 @@ pb::GuestPlan plan_of(const RunContext& ctx, bool snapshot, bool from_template) 
   return plan;
 }
 
+namespace {
+
+// A set-up failure that names a setup field (the agent's "setup.mount_options
+// ...") is the scenario's: say which file to fix.
+std::string setup_hint(const std::string& note, const std::filesystem::path& scenario) {
+  if (note.find("setup.") == std::string::npos || scenario.empty()) return "";
+  return " (fix workload.setup in " + scenario.string() + ")";
+}
+
+}  // namespace
+
 std::string boot_to_ready(const RunContext& ctx, RunState& run, const Progress& progress) {
   const pb::Scenario& sc = ctx.scenario.scenario;
   Live& live = *run.live;
@@ -51,7 +62,8 @@ std::string boot_to_ready(const RunContext& ctx, RunState& run, const Progress& 
   if (ready.ok() && *ready && monitor.ready()) return "";
   return !ready.ok()       ? ready.error().message
          : !*ready         ? "the guest was not ready within the boot deadline" + console_tail(vm)
-         : monitor.fatal() ? "set-up failed: the agent said " + monitor.poll().agent_note
+         : monitor.fatal() ? "set-up failed: the agent said " + monitor.poll().agent_note +
+                                 setup_hint(monitor.poll().agent_note, ctx.scenario.path)
                            : ended_text("the guest ended during set-up", vm);
 }
 

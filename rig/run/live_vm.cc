@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "guest/agent/plan.h"
+#include "guest/agent/storage.h"
 #include "guest/initramfs/initramfs.h"
 #include "rig/base/text.h"
 #include "rig/run/backend.h"
@@ -25,7 +26,15 @@ machine::VmConfig vm_config(const RunContext& ctx) {
   cfg.kvm = ctx.options.kvm;
   cfg.start_paused = true;
   cfg.pmem_mb = kPmemMb;
+  cfg.disk_mb = disk_mb(ctx);
   return cfg;
+}
+
+int disk_mb(const RunContext& ctx) {
+  // The scenario was checked when it was loaded; a setup that does not
+  // resolve here has no disk (and the agent says why it cannot set it up).
+  auto storage = agent::resolve_storage(ctx.scenario.scenario.workload().setup());
+  return storage.ok() && storage->device == agent::Device::kVirtioBlk ? agent::kVirtioDiskMb : 0;
 }
 
 Result<Live> start_live_with(const RunContext& ctx, const machine::VmConfig& cfg) {

@@ -36,6 +36,8 @@ struct Live {
 
 // The QEMU options every VM of this context shares (no initrd, no NVDIMM
 // image choice).
+// The virtio-blk disk the scenario's setup {} asks for, in MiB (0: none).
+int disk_mb(const RunContext& ctx);
 machine::VmConfig vm_config(const RunContext& ctx);
 
 // Starts the VM with `cfg` through the context's backend (the VM stays

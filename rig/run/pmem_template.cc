@@ -12,6 +12,7 @@
 #include "rig/kbuild/cache.h"
 #include "rig/machine/sparse_copy.h"
 #include "rig/qemu/vm.h"
+#include "guest/agent/storage.h"
 #include "rig/run/guest_monitor.h"
 #include "rig/run/guest_wait.h"
 #include "rig/run/live_vm.h"
@@ -20,8 +21,10 @@ namespace racerig::run {
 
 namespace {
 
+// A template holds a file system made on the NVDIMM: only for one on pmem.
 bool wants_template(const RunContext& ctx) {
-  return ctx.options.pmem_template && !ctx.scenario.scenario.workload().setup().skip_fsdax();
+  auto storage = agent::resolve_storage(ctx.scenario.scenario.workload().setup());
+  return ctx.options.pmem_template && storage.ok() && storage->device == agent::Device::kPmem && storage->mounted();
 }
 
 }  // namespace

@@ -61,6 +61,14 @@ std::string random_suffix() {
   return std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000);
 }
 
+// The files of a snapshot: the memory, device state and initrd, and the
+// virtio-blk disk when it has one.
+std::vector<const char*> snapshot_files(bool disk) {
+  std::vector<const char*> out = {kRamFile, kPmemFile, kDeviceStateFile, kInitrdFile};
+  if (disk) out.push_back(kDiskFile);
+  return out;
+}
+
 // Why `meta` does not describe a usable snapshot in `dir`, or "".
 std::string check(const fs::path& dir, const pb::ReadySnapshot& meta, const std::string& key,
                   const std::string& key_text, bool deep) {
@@ -68,7 +76,7 @@ std::string check(const fs::path& dir, const pb::ReadySnapshot& meta, const std:
     return "format " + std::to_string(meta.format()) + ", expected " + std::to_string(kSnapshotFormat);
   if (meta.key() != key) return "meta.pb names key " + meta.key() + ", the directory is " + key;
   if (meta.key_text() != key_text) return "meta.pb's inputs differ from this run's (a hash collision or a stale file)";
-  for (const char* name : {kRamFile, kPmemFile, kDeviceStateFile, kInitrdFile}) {
+  for (const char* name : snapshot_files(key_text.find("\nvirtio-blk disk: none\n") == std::string::npos)) {
     const pb::SnapshotFile* want = nullptr;
     for (const auto& f : meta.files())
       if (f.name() == name) want = &f;
@@ -126,7 +134,8 @@ std::string snapshot_key_text(const SnapshotInputs& in) {
     << "accelerator: " << (in.kvm ? "kvm" : "tcg") << "\n"
     << "vcpus: " << in.cpus << "\n"
     << "memory MiB: " << in.memory_mb << "\n"
-    << "NVDIMM MiB: " << in.pmem_mb << "\n";
+    << "NVDIMM MiB: " << in.pmem_mb << "\n"
+    << "virtio-blk disk: " << (in.disk_mb > 0 ? std::to_string(in.disk_mb) + " MiB" : std::string("none")) << "\n";
   return o.str();
 }
 
@@ -200,7 +209,7 @@ Result<ReadySnapshotStore::Entry> ReadySnapshotStore::publish(const fs::path& st
   };
   meta.set_format(kSnapshotFormat);
   meta.clear_files();
-  for (const char* name : {kRamFile, kPmemFile, kDeviceStateFile, kInitrdFile}) {
+  for (const char* name : snapshot_files(fs::exists(staging / kDiskFile, ec))) {
     if (Status s = sync_path(staging / name, false); !s.ok()) return drop(s.error());
     auto f = describe(staging, name, false);
     if (!f.ok()) return drop(f.error());

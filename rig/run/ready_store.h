@@ -36,6 +36,7 @@ inline constexpr char kRamFile[] = "ram.img";
 inline constexpr char kPmemFile[] = "pmem.img";
 inline constexpr char kDeviceStateFile[] = "device.state";
 inline constexpr char kInitrdFile[] = "initrd.img";
+inline constexpr char kDiskFile[] = "disk.qcow2";  // only with a virtio-blk disk (disk_mb > 0)
 inline constexpr char kMetaFile[] = "meta.pb";
 inline constexpr char kUsedFile[] = "used";
 inline constexpr uint32_t kSnapshotFormat = 1;
@@ -51,6 +52,7 @@ struct SnapshotInputs {
   std::string qemu_version;      // `qemu --version`, first line
   std::string qemu_binary;       // the binary's path, size and mtime
   int cpus = 0, memory_mb = 0, pmem_mb = 0;
+  int disk_mb = 0;  // the virtio-blk disk (setup { device: virtio_blk }); 0: none
   bool kvm = false;
 };
 

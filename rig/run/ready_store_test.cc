@@ -75,12 +75,47 @@ TEST(SnapshotKey, EveryInputChangesTheKey) {
       [](SnapshotInputs& i) { i.qemu_binary = "qb2"; },     [](SnapshotInputs& i) { i.cpus = 3; },
       [](SnapshotInputs& i) { i.memory_mb = 256; },         [](SnapshotInputs& i) { i.pmem_mb = 128; },
       [](SnapshotInputs& i) { i.kvm = true; },              [](SnapshotInputs& i) { i.programs = "pgrp=1234"; },
+      [](SnapshotInputs& i) { i.disk_mb = 512; },
   };
   for (size_t n = 0; n < changes.size(); ++n) {
     SnapshotInputs in = base;
     changes[n](in);
     EXPECT_NE(snapshot_key(snapshot_key_text(in)), key) << "change " << n;
   }
+}
+
+// setup { device: virtio_blk }: the disk is one of the snapshot's files,
+// fingerprinted like the others; a snapshot keyed for a disk without one
+// is not used.
+TEST_F(StoreTest, ASnapshotWithADiskKeepsAndChecksIt) {
+  ReadySnapshotStore store(root_);
+  SnapshotInputs in = inputs();
+  in.disk_mb = 512;
+  const std::string text = snapshot_key_text(in);
+  EXPECT_NE(text.find("\nvirtio-blk disk: 512 MiB\n"), std::string::npos) << text;
+  EXPECT_NE(snapshot_key_text(inputs()).find("\nvirtio-blk disk: none\n"), std::string::npos);
+  auto staging = store.staging_dir(snapshot_key(text));
+  ASSERT_TRUE(staging.ok());
+  write(*staging / kRamFile, std::string(8192, 'r'));
+  write(*staging / kPmemFile, std::string(8192, 'p'));
+  write(*staging / kDeviceStateFile, "QEVM device state");
+  write(*staging / kInitrdFile, "070701 initrd");
+  write(*staging / kDiskFile, "QFI\xfb disk");
+  pb::ReadySnapshot meta;
+  meta.set_key(snapshot_key(text));
+  meta.set_key_text(text);
+  auto e = store.publish(*staging, meta);
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->meta.files_size(), 5);
+  std::string why;
+  auto found = store.find(snapshot_key(text), text, &why);
+  ASSERT_TRUE(found.ok() && found->has_value()) << why;
+  // A changed disk is a changed snapshot.
+  write(e->dir / kDiskFile, "QFI\xfb another disk");
+  found = store.find(snapshot_key(text), text, &why);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+  EXPECT_NE(why.find(kDiskFile), std::string::npos) << why;
 }
 
 TEST_F(StoreTest, APublishedSnapshotIsFoundWithItsEvents) {

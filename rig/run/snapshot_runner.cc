@@ -111,6 +111,8 @@ Result<std::unique_ptr<Live>> restore_incoming(const RunContext& ctx, const Read
   cfg.initrd = e.file(kInitrdFile);
   cfg.ram_file = e.file(kRamFile);
   cfg.pmem_file = e.file(kPmemFile);
+  // The disk is a file, not mapped memory: each run gets its own copy.
+  if (cfg.disk_mb > 0) cfg.disk_template = e.file(kDiskFile);
   cfg.share_files = false;
   cfg.incoming = true;
   auto live = std::make_unique<Live>();
@@ -199,6 +201,7 @@ Result<SnapshotRunner::Identity> SnapshotRunner::identity(const Progress& progre
   in.cpus = ctx_.options.cpus;
   in.memory_mb = ctx_.options.memory_mb;
   in.pmem_mb = kPmemMb;
+  in.disk_mb = disk_mb(ctx_);
   in.kvm = ctx_.options.kvm;
   id.key_text = snapshot_key_text(in);
   id.key = snapshot_key(id.key_text);
@@ -287,6 +290,8 @@ Status SnapshotRunner::prepare_incoming(const Progress& progress) {
   // Once QEMU is gone the memory files hold the ready state.
   if (Status s = live.vm->shutdown(Deadline::after(milliseconds(10000))); !s.ok())
     return s.error().wrap("stopping the VM that made the ready state");
+  // And the disk, which QEMU wrote in its run dir (gone with the VM).
+  if (cfg.disk_mb > 0) RACERIG_TRY(machine::copy_sparse(live.vm->run_dir() / machine::kDiskImage, staging / kDiskFile));
   live = Live();
 
   pb::ReadySnapshot meta;

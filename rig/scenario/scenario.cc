@@ -9,6 +9,7 @@
 #include <functional>
 #include <set>
 
+#include "guest/agent/storage.h"
 #include "proto/text_format.h"
 #include "rig/base/file.h"
 
@@ -271,6 +272,12 @@ Status validate(const LoadedScenario& s, int vcpus) {
   Locator loc(s);
   if (sc.name().empty()) return input_error(loc.at({}), "the scenario needs a `name`");
   RACERIG_TRY(check_programs(s, loc));
+  {
+    std::string field;
+    auto storage = agent::resolve_storage(sc.workload().setup(), &field);
+    if (!storage.ok())
+      return input_error(loc.at({{"workload", -1}, {"setup", -1}, {field.c_str(), -1}}), storage.error().message);
+  }
   std::map<std::string, int> cpu_of;
   std::vector<std::string> names;
   const auto& actors = sc.workload().actors();

@@ -138,6 +138,45 @@ TEST(ScenarioTest, DuplicateProgramNamesAreRejected) {
   EXPECT_NE(e.find("must be 1-64 of [A-Za-z0-9_.-]"), std::string::npos) << e;
 }
 
+// workload { setup { device mkfs mount_options } }: the guest's storage.
+std::string with_setup(const std::string& setup) {
+  std::string text = kGood;
+  text.replace(text.find("workload {\n"), 11, "workload {\n  setup {\n" + setup + "\n  }\n");
+  return text;
+}
+
+TEST(ScenarioTest, ASetupOfExt4OnVirtioBlkOrNoDiskLoads) {
+  for (const std::string setup : {"device: virtio_blk mkfs: ext4 mount_options: \"noatime\"", "device: none",
+                                  "device: pmem mkfs: ext4", "device: virtio_blk mkfs: none"}) {
+    auto r = load_scenario(write_temp(with_setup(setup)), 2);
+    ASSERT_TRUE(r.ok()) << setup << ": " << r.error().message;
+  }
+  auto r = load_scenario(write_temp(with_setup("device: virtio_blk mkfs: ext4")), 2);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->scenario.workload().setup().device(), pb::SetupDevice::virtio_blk);
+  EXPECT_EQ(r->scenario.workload().setup().mkfs(), pb::SetupMkfs::ext4);
+}
+
+TEST(ScenarioTest, ABadSetupIsRejectedNamingTheFileLineAndField) {
+  // An unknown value: the text format's own error, with file, line and
+  // field (protobuf places it at the token after the value: here the next
+  // line's "}").
+  std::string e = load_error(with_setup("    device: vdb"));
+  EXPECT_NE(e.find(".textproto:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"vdb\""), std::string::npos) << e;
+  EXPECT_NE(e.find("device"), std::string::npos) << e;
+  e = load_error(with_setup("    mkfs: btrfs"));
+  EXPECT_NE(e.find(".textproto:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"btrfs\""), std::string::npos) << e;
+  // mkfs without a device, at the mkfs line.
+  e = load_error(with_setup("    device: none\n    mkfs: ext4"));
+  EXPECT_NE(e.find(".textproto:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("setup.mkfs: mkfs: ext4 needs a device, and device is none"), std::string::npos) << e;
+  e = load_error(with_setup("    device: none\n    mount_options: \"noatime\""));
+  EXPECT_NE(e.find(".textproto:5:"), std::string::npos) << e;
+  EXPECT_NE(e.find("setup.mount_options: \"noatime\" but nothing is mounted"), std::string::npos) << e;
+}
+
 TEST(ScenarioTest, UnknownActorIsReportedAtItsLineWithASuggestion) {
   std::string text = kGood;
   text.replace(text.find("run { actor: \"b\" until {"), 17, "run { actor: \"bb\"");

@@ -117,6 +117,14 @@ std::string where(const pb::Oops& oops) {
   return at;
 }
 
+// The report as a reason names it: its headline, after a WARN's message
+// when it printed one ("refcount_t: underflow; use-after-free." says more
+// than "WARNING: CPU: 1 PID: 70 at lib/refcount.c:28 ...").
+std::string title(const pb::Oops& oops) {
+  if (oops.message().empty()) return oops.headline();
+  return oops.message().substr(0, oops.message().find('\n')) + " (" + oops.headline() + ")";
+}
+
 }  // namespace
 
 bool kernel_failed(pb::Verdict v) { return v == pb::REPRODUCED || v == pb::DEADLOCK || v == pb::OTHER_OOPS; }
@@ -165,7 +173,7 @@ pb::Verdict decide_from_evidence(const pb::Expectation& expect, const Evidence& 
     return pb::INFRA_ERROR;
   }
   if (ev.oops && oops_matches(expect, ev.oops_report)) {
-    *reason = ev.oops_report.headline() + " at " + where(ev.oops_report) + "; " + enforced;
+    *reason = title(ev.oops_report) + " at " + where(ev.oops_report) + "; " + enforced;
     return pb::REPRODUCED;
   }
   std::string checks = failed_checks(ev.agent);
@@ -197,7 +205,7 @@ pb::Verdict decide_from_evidence(const pb::Expectation& expect, const Evidence& 
     // another bug (a new one the patch introduced shows up here), whenever
     // it came.
     const std::string at = where(ev.oops_report);
-    *reason = "the kernel reported \"" + ev.oops_report.headline() + "\"" + (at.empty() ? "" : " at " + at) +
+    *reason = "the kernel reported \"" + title(ev.oops_report) + "\"" + (at.empty() ? "" : " at " + at) +
               ", which the scenario does not expect; " + enforced;
     return pb::OTHER_OOPS;
   }

@@ -7,8 +7,10 @@
 // - SCHEDULE_NOT_REACHED: a hold point was never reached. Inconclusive.
 // - STALLED: a deadline passed (a step, or the guest after the schedule),
 //   or the running actor waits for a held vCPU (IPI, RCU).
-// - OTHER_OOPS: a kernel report that does not match, or an actor killed by
-//   a signal without the expectation happening.
+// - OTHER_OOPS: a kernel report that does not match (an oops, or a WARNING
+//   such as "refcount_t: underflow": a WARNING does not stop the run, but
+//   an unexpected one is never a pass), or an actor killed by a signal
+//   without the expectation happening.
 // - DEADLOCK: after the release the actors could not finish, each asleep
 //   on a lock behind another.
 // - INFRA_ERROR: racerig, QEMU or the agent failed; a failed prepare step

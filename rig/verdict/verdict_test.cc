@@ -377,6 +377,80 @@ TEST(VerdictTest, AWarningTheScenarioExpectsIsAReproduction) {
   EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
 }
 
+// A refcount_t warning as the console parser keeps it (rig/crash's tests
+// feed the real format): the message first, then the WARNING line.
+pb::Oops refcount_underflow() {
+  pb::Oops o;
+  o.set_kind("WARNING");
+  o.set_message("refcount_t: underflow; use-after-free.");
+  o.set_headline("WARNING: CPU: 1 PID: 73 at lib/refcount.c:28 refcount_warn_saturate+0x9e/0xe7");
+  o.set_text(o.message() + "\n" + o.headline() + "\n");
+  o.mutable_rip()->set_function("refcount_warn_saturate");
+  o.mutable_rip()->set_text("refcount_warn_saturate+0x9e/0xe7");
+  o.add_trace()->set_function("put_pid");
+  return o;
+}
+
+TEST(VerdictTest, ARefcountUnderflowTheScenarioExpectsIsAReproductionNamedByItsMessage) {
+  pb::Expectation expect;
+  auto* w = expect.add_oops();
+  w->set_kind("WARNING");
+  w->set_message_contains("refcount_t: underflow");
+  Evidence ev = enforced_and_done();
+  ev.oops = true;
+  ev.oops_report = refcount_underflow();
+  EXPECT_TRUE(ends_schedule(expect, ev.oops_report));
+  std::string reason;
+  EXPECT_EQ(decide(expect, ev, &reason), pb::REPRODUCED);
+  EXPECT_EQ(reason.rfind("refcount_t: underflow; use-after-free. (WARNING: CPU: 1 PID: 73 at lib/refcount.c:28", 0), 0u)
+      << reason;
+  // Another member of the family is not the expected one.
+  ev.oops_report.set_message("refcount_t: saturated; leaking memory.");
+  ev.oops_report.set_text(ev.oops_report.message() + "\n" + ev.oops_report.headline() + "\n");
+  EXPECT_FALSE(ends_schedule(expect, ev.oops_report));
+  EXPECT_EQ(decide(expect, ev, &reason), pb::OTHER_OOPS);
+  EXPECT_NE(reason.find("\"refcount_t: saturated; leaking memory. (WARNING"), std::string::npos) << reason;
+}
+
+TEST(VerdictTest, AnUnexpectedRefcountWarningIsOtherOopsEvenWhenEverythingElsePassed) {
+  // The run goes on after it (it does not end the schedule) and every actor
+  // and check finished: still never a pass.
+  Evidence ev = enforced_and_done();
+  ev.oops = true;
+  ev.oops_report = refcount_underflow();
+  EXPECT_FALSE(ends_schedule(seed_expectation(), ev.oops_report));
+  std::string reason;
+  EXPECT_EQ(decide(seed_expectation(), ev, &reason), pb::OTHER_OOPS);
+  EXPECT_NE(reason.find("refcount_t: underflow; use-after-free."), std::string::npos) << reason;
+  EXPECT_NE(reason.find("which the scenario does not expect"), std::string::npos) << reason;
+}
+
+TEST(VerdictTest, ACheckProgramThatExitsOtherThanExpectedIsTheFailedCheckAScenarioCanExpect) {
+  // What the agent says for check { exec { program: "dirtycow" ... } }
+  // exiting 1 (guest/agent/exec.h): a failed check.
+  pb::AgentEvent check;
+  check.set_kind(pb::AgentEvent::OP_FAILED);
+  check.set_actor("check");
+  check.set_op("exec");
+  check.set_program("dirtycow");
+  check.set_exit_code(1);
+  check.set_check_failed(true);
+  check.set_message("program dirtycow exited with 1 (expected 0)");
+  Evidence ev = enforced_and_done();
+  ev.agent.insert(ev.agent.begin(), check);
+  pb::Expectation expect;
+  expect.set_guest_check_fails(true);
+  std::string reason;
+  EXPECT_EQ(decide(expect, ev, &reason), pb::REPRODUCED);
+  EXPECT_NE(reason.find("program dirtycow exited with 1 (expected 0)"), std::string::npos) << reason;
+  // Not expected: a failed check is no pass either.
+  EXPECT_NE(decide(pb::Expectation(), ev, &reason), pb::NOT_REPRODUCED);
+  // A check program killed by a signal is a failed op, not the symptom.
+  ev.agent.front().set_check_failed(false);
+  ev.agent.front().set_message("program dirtycow killed by SIGSEGV (11)");
+  EXPECT_EQ(decide(expect, ev, &reason), pb::INFRA_ERROR);
+}
+
 // Serialization and deadlock.
 TEST(VerdictTest, ASerializedRunWhoseActorsFinishIsNotReproducedAndSaysSerialized) {
   Evidence ev = enforced_and_done();
