@@ -1,5 +1,6 @@
-// End-to-end: the guest's storage as scenario data (issue 23) on the stock
-// `fixed` 6.1 kernel. ext4 on a virtio-blk disk, through the direct QEMU
+// End-to-end: the guest's storage as scenario data (issue 23) on
+// `fixed-virtio-ext4` (stock 6.1 + a variant fragment with virtio-blk and
+// ext4). ext4 on a virtio-blk disk, through the direct QEMU
 // backend (incoming restores) and libvirt (loadvm restores), two runs each
 // so that a disk leaking from run to run is seen; no disk at all; mount
 // options ext4 refuses. A program writes a file, a check program reads it back and
@@ -35,14 +36,14 @@ const racerig::pb::AgentEvent* check_event(const racerig::pb::RunReport& run) {
   return nullptr;
 }
 
-// `runs` runs of `scenario` on fixed: each NOT_REPRODUCED with the
+// `runs` runs of `scenario` on fixed-virtio-ext4: each NOT_REPRODUCED with the
 // schedule enforced, the file checked on `fs`. The writer creates its file
 // with O_EXCL, so a second run from the ready-state snapshot fails if the
 // first one's file leaked onto the snapshot's disk.
 ReproduceReport expect_file_checked(const std::string& args, const std::string& scenario, const std::string& fs_name,
                                     int runs) {
   const std::string json = temp_json("setup", scenario);
-  Ran r = run_cli("reproduce " + args + " --scenario " + data(scenario + ".textproto") + " --kernel fixed --runs " +
+  Ran r = run_cli("reproduce " + args + " --scenario " + data(scenario + ".textproto") + " --kernel fixed-virtio-ext4 --runs " +
                   std::to_string(runs) + " --json " + json);
   auto report = read_report<ReproduceReport>(json);
   EXPECT_EQ(report.runs_size(), runs) << r.output;
@@ -79,7 +80,7 @@ TEST(Setup, NoDiskKeepsTheFileInTheInitramfs) { expect_file_checked("", "setup-n
 TEST(Setup, MountOptionsTheKernelRefusesNameTheFieldAndTheScenario) {
   const std::string json = temp_json("setup", "refused");
   const std::string scenario = data("setup-refused-mount-options.textproto");
-  Ran r = run_cli("reproduce --cold --scenario " + scenario + " --kernel fixed --runs 1 --json " + json);
+  Ran r = run_cli("reproduce --cold --scenario " + scenario + " --kernel fixed-virtio-ext4 --runs 1 --json " + json);
   auto report = read_report<ReproduceReport>(json);
   ASSERT_EQ(report.runs_size(), 1) << r.output;
   const auto& run = report.runs(0);
@@ -94,7 +95,7 @@ TEST(Setup, ABadSetupIsAnInputErrorBeforeAnythingBoots) {
   std::string text = read_text(data("setup-no-disk.textproto"));
   text.replace(text.find("setup { device: none }"), 22, "setup { device: none mkfs: ext4 }");
   std::ofstream(file) << text;
-  Ran r = run_cli("reproduce --scenario " + file + " --kernel fixed --runs 1");
+  Ran r = run_cli("reproduce --scenario " + file + " --kernel fixed-virtio-ext4 --runs 1");
   fs::remove(file);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find(file + ":9:"), std::string::npos) << r.output;
