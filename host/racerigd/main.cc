@@ -35,6 +35,7 @@
 #include "host/racerigd/tls.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
+#include "rig/machine/run_dir.h"
 #include "rig/run/backend.h"
 #include "rig/service/auth.h"
 #include "rig/service/authenticator.h"
@@ -102,6 +103,10 @@ std::string who_line(const service::TokenTable* tokens, const service::ClientIde
 // --worker: runs the shared store's jobs until SIGINT/SIGTERM (blocked in
 // `stop_signals`), then stops the pool (its running jobs go back to the queue).
 int run_worker(service::WorkerPool& pool, const sigset_t& stop_signals, const std::string& store, int workers) {
+  // A worker restarted after a kill -9 removes the run directories (and
+  // QEMU) its killed predecessor left on this host before it takes a job.
+  if (const auto removed = machine::remove_stale_run_dirs(); !removed.empty())
+    std::fprintf(stderr, "racerigd: removed %zu run dir(s) of killed racerig processes\n", removed.size());
   pool.start();
   std::fprintf(stderr, "racerigd: worker %s running jobs of %s (%d at once; no API)\n", pool.owner_prefix().c_str(),
                store.c_str(), workers);
