@@ -502,7 +502,7 @@ TEST_F(HostsOnANetwork, ValidateJobsThroughTwoFrontendsSurviveAKilledAndARestart
   ASSERT_TRUE(w1.start("racerigd: worker")) << w1.log();
   for (const auto& d : run_dirs_of("w1"))
     ADD_FAILURE() << "the restarted worker 1 left its killed predecessor's " << d << ": " << w1.log();
-  std::printf("worker 1 killed: %zu run dir(s) left, removed by its restart\n", left_by_kill.size());
+  std::printf("worker 1 killed: %zu run dir(s) left by the kill, none after its restart\n", left_by_kill.size());
   // Mid-job: stop worker 2 (SIGTERM: its job goes back to the queue), and restart it.
   tree = wait_for_qemu_below(w2.pid());
   EXPECT_FALSE(tree.empty()) << "worker 2 ran no QEMU: " << w2.log();
