@@ -35,7 +35,7 @@
 #include "host/racerigd/tls.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
-#include "rig/machine/run_dir.h"
+#include "rig/jobs/kernels.h"
 #include "rig/run/backend.h"
 #include "rig/service/auth.h"
 #include "rig/service/authenticator.h"
@@ -103,10 +103,6 @@ std::string who_line(const service::TokenTable* tokens, const service::ClientIde
 // --worker: runs the shared store's jobs until SIGINT/SIGTERM (blocked in
 // `stop_signals`), then stops the pool (its running jobs go back to the queue).
 int run_worker(service::WorkerPool& pool, const sigset_t& stop_signals, const std::string& store, int workers) {
-  // A worker restarted after a kill -9 removes the run directories (and
-  // QEMU) its killed predecessor left on this host before it takes a job.
-  if (const auto removed = machine::remove_stale_run_dirs(); !removed.empty())
-    std::fprintf(stderr, "racerigd: removed %zu run dir(s) of killed racerig processes\n", removed.size());
   pool.start();
   std::fprintf(stderr, "racerigd: worker %s running jobs of %s (%d at once; no API)\n", pool.owner_prefix().c_str(),
                store.c_str(), workers);
@@ -251,7 +247,14 @@ int serve(const DaemonOptions& args) {
   service::JobService core(store, pool, catalog, options);
   RaceRigService adapter(core, *auth);
 
-  if (args.worker) return run_worker(pool, stop_signals, opened->description, args.workers);
+  if (args.worker) {
+    // A worker restarted after a kill -9 removes the run directories (and
+    // QEMU) its killed predecessor left on this host before it takes a job
+    // (opening the kernel cache does).
+    if (auto cache = jobs::open_cache(env); !cache.ok())
+      std::fprintf(stderr, "racerigd: the kernel cache: %s\n", cache.error().message.c_str());
+    return run_worker(pool, stop_signals, opened->description, args.workers);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
