@@ -235,9 +235,10 @@ int serve(const DaemonOptions& args) {
   options.limits.max_memory_mb = args.max_scenario_memory_mb;
   options.limits.max_deadline_s = args.max_scenario_deadline_s;
   // Affinity: the keys of the kernels each submitted job needs, from this
-  // host's kernels/ and packages (none when its cache cannot be opened).
+  // host's kernels/ and packages (none when its cache cannot be opened). A
+  // SQLite store has one racerigd's workers only: nothing to prefer.
   std::shared_ptr<kbuild::Cache> keys;
-  if (!args.worker) {
+  if (!args.worker && opened->shared) {
     if (auto c = kbuild::Cache::open(env.kernels_dir(), env.cache_root); c.ok())
       keys = std::make_shared<kbuild::Cache>(std::move(*c));
     else
