@@ -556,6 +556,20 @@ TEST_F(HostsOnANetwork, ValidateJobsThroughTwoFrontendsSurviveAKilledAndARestart
   EXPECT_EQ(workers.output.find(":" + std::to_string(w2_old) + " "), std::string::npos)
       << "a worker that stopped cleanly is not listed: " << workers.output;
 
+  // Affinity's two halves agree: the keys the frontend computed for a job
+  // (one of each kind) are among those the workers' heartbeats hold.
+  Ran held = run_shell(cli(11, "workers", "--kernels"));
+  for (int i = 0; i < std::min<int>(n, static_cast<int>(kinds.size())); ++i) {
+    Ran job = run_shell(cli(10, "job", std::to_string(i + 1)));
+    const size_t at = job.output.find("kernel cache keys it needs:");
+    ASSERT_NE(at, std::string::npos) << "the frontend keyed job " << i + 1 << ": " << job.output;
+    std::istringstream keys(job.output.substr(at + 27, job.output.find('\n', at) - at - 27));
+    int count = 0;
+    for (std::string key; keys >> key; ++count)
+      EXPECT_NE(held.output.find("kernel " + key), std::string::npos) << key << " held by no worker: " << held.output;
+    EXPECT_EQ(count, 2) << "a validate job needs its base and its candidate: " << job.output;
+  }
+
   // Nothing left on any host: no QEMU below a worker, no run directory.
   for (auto [name, w] : {std::pair{"w1", &w1}, std::pair{"w2", &w2}, std::pair{"w3", &w3}}) {
     EXPECT_FALSE(has_process(descendants(w->pid()), "qemu-system")) << name;
