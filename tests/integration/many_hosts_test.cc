@@ -396,7 +396,7 @@ class HostsOnANetwork : public ::testing::Test {
     processes_.clear();  // killed before their database and network go
     pg_.reset();
     net_.reset();
-    if (!HasFailure()) fs::remove_all(dir_);
+    fs::remove_all(dir_);
   }
   // A frontend on host `name` (SUBNET.`n`), serving TCP port 7000 there.
   Process& frontend(const std::string& name, int n) {
