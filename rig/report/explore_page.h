@@ -10,16 +10,13 @@
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"
+#include "rig/report/html.h"
 
-namespace racerig::explore {
+namespace racerig::report {
 
 // The most source lines one page shows, over all files (the rest is named
 // in a note).
 inline constexpr int kMaxHtmlSourceLines = 3000;
-
-// `text` with & < > " ' as character references: safe in element content
-// and in quoted attribute values.
-std::string html_escape(std::string_view text);
 
 // The page. Source lines are read from source_root/<point's file> (a file
 // that is missing, unreadable, or not a relative path under the root is
@@ -28,9 +25,18 @@ std::string html_escape(std::string_view text);
 // apart merged, farther ones separated by a gap mark), each line
 // coloured by the worst outcome of the schedules held on it (REPRODUCED red,
 // DEADLOCK/OTHER_OOPS orange, serialized grey-blue, NOT_REPRODUCED green,
-// the rest grey) with their labels beside it. An empty source_root reads no
-// source. Fails (kInput) only when source_root is given but is not a
-// directory. Every text of the report and the source is escaped.
-Result<std::string> render_html(const pb::ExploreReport& report, const std::filesystem::path& source_root);
+// the rest grey) with their labels beside it; a schedule whose run was kept
+// (reproducing ones, failures) shows its timeline and oops. An empty
+// source_root reads no source. Fails (kInput) only when source_root is
+// given but is not a directory. Every text of the report and the source is
+// escaped.
+Result<std::string> render_explore_page(const pb::ExploreReport& report, const std::filesystem::path& source_root);
 
-}  // namespace racerig::explore
+// The page's body alone (for a job's page: one map per page, its ids
+// are fixed), with its CSS and script for page_begin and page_end. Source
+// as render_explore_page, an unusable root showing as notes.
+std::string explore_body(const pb::ExploreReport& report, const std::filesystem::path& source_root);
+std::string explore_style();
+std::string explore_script();
+
+}  // namespace racerig::report
