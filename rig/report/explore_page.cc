@@ -184,7 +184,8 @@ class Page {
     if (report_.total() > done) out_ += " of " + std::to_string(report_.total()) + " planned";
     out_ += ", trace " + html_escape(duration_text(report_.trace_ms())) + ", total " +
             html_escape(duration_text(report_.total_ms())) + "</p>\n";
-    out_ += "<p><b>" + html_escape(summary_line(report_)) + "</b></p>\n";
+    out_ += std::string("<p class=\"verdict ") + (report_.reproduced() > 0 ? "v-bad" : "v-grey") +
+            "\" data-runs=\"" + std::to_string(done) + "\"><b>" + html_escape(summary_line(report_)) + "</b></p>\n";
   }
 
   // A schedule's detail: direction, point, outcome, reason, steps.

@@ -210,7 +210,7 @@ TEST_F(Scratch, HtmlShowsTheSourceAroundThePointsAndNotesWhatIsMissing) {
   // The summary.
   EXPECT_NE(html.find("<span class=\"sw c-repro\"></span>REPRODUCED</td><td>2</td>"), std::string::npos);
   EXPECT_NE(html.find("10 schedules of 12 planned, trace 1234 ms, total 56.8 s"), std::string::npos);
-  EXPECT_NE(html.find("<p><b>reproduced at 2 points: faulter held at __xfs_filemap_fault fs/xfs/xfs_file.c:10 #1 "
+  EXPECT_NE(html.find("<p class=\"verdict v-bad\" data-runs=\"10\"><b>reproduced at 2 points: faulter held at __xfs_filemap_fault fs/xfs/xfs_file.c:10 #1 "
                       "(flipper runs); flipper held at"),
             std::string::npos);
 }

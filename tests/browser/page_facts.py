@@ -15,6 +15,7 @@ only the standard library is needed. Prints one JSON object:
   timelines        per timeline, its lanes: actor, vcpu, the first hold's
                    start and the first release mark after it
   oops_where       the text of each .fault-where (the oops's file:line)
+  job_links        the job list's links to jobs
   map_click        with --click-map: what clicking the first reproducing
                    line of an explore map showed (the panel's text)
 and saves a screenshot (PNG) to --screenshot. Every wait has a deadline
@@ -128,6 +129,7 @@ FACTS_JS = r"""
     runs: [...document.querySelectorAll('[data-runs]')].map((e) => Number(e.dataset.runs)),
     timelines: timelines,
     oops_where: [...document.querySelectorAll('.fault-where')].map((e) => e.textContent.trim()),
+    job_links: [...document.querySelectorAll('table.jobs a[href^="/jobs/"]')].map((a) => a.getAttribute('href')),
     bytes: document.documentElement.outerHTML.length,
   };
 })()
