@@ -6,13 +6,16 @@
 // pages that fetch nothing (their Content-Security-Policy).
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include "host/racerigd/http_face.h"
 #include "rig/service/auth.h"
+#include "rig/service/identities.h"
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
 #include "rig/service/sqlite_store.h"
@@ -243,6 +246,70 @@ TEST_F(HttpTest, BadAddressesAreRefused) {
                  .start("127.0.0.1:0", HttpTls{(dir_ / "missing.pem").string(), (dir_ / "missing.key").string(), ""});
   ASSERT_FALSE(tls.ok());
   EXPECT_NE(tls.error().message.find("missing.pem does not load"), std::string::npos) << tls.error().message;
+}
+
+bool sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+
+// HTTPS as for gRPC: the server's certificate, a token or a client
+// certificate of the CA --tls-client-ca names (its CN looked up in the
+// identities), and a browser without a certificate still let in by its token.
+TEST_F(HttpTest, OverTlsATokenOrAClientCertificateSignsIn) {
+  const std::string d = dir_.string() + "/";
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+  std::ofstream(d + "server.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  std::ofstream(d + "client.ext") << "extendedKeyUsage=clientAuth\n";
+  auto sign = [&](const std::string& name, const std::string& subject, const std::string& ext) {
+    return sh("openssl req" + ec + "-keyout " + d + name + ".key -out " + d + name + ".csr -subj " + subject) &&
+           sh("openssl x509 -req -in " + d + name + ".csr -CA " + d + "ca.pem -CAkey " + d +
+              "ca.key -CAcreateserial -days 2 -out " + d + name + ".pem -extfile " + d + ext);
+  };
+  ASSERT_TRUE(sh("openssl req -x509" + ec + "-keyout " + d + "ca.key -out " + d +
+                 "ca.pem -days 2 -subj /CN=ca -addext basicConstraints=critical,CA:TRUE "
+                 "-addext keyUsage=critical,keyCertSign,cRLSign") &&
+              sign("server", "/CN=localhost", "server.ext") && sign("alice", "/CN=alice", "client.ext") &&
+              sign("mallory", "/CN=mallory", "client.ext"))
+      << "openssl could not make the test certificates in " << dir_;
+  auto identities = service::ClientIdentities::parse("alice\n", "identities");
+  ASSERT_TRUE(identities.ok()) << identities.error().message;
+  auto auth = service::Authenticator::make(tokens_.get(), &*identities);
+  ASSERT_TRUE(auth.ok()) << auth.error().message;
+  HttpFace tls(*core_, *auth, nullptr);
+  auto port = tls.start("127.0.0.1:0", HttpTls{d + "server.pem", d + "server.key", d + "ca.pem"});
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  finished_job("alice");
+
+  httplib::SSLClient anonymous("127.0.0.1", *port);
+  anonymous.set_ca_cert_path((d + "ca.pem").c_str());
+  anonymous.enable_server_certificate_verification(true);
+  auto none = anonymous.Get("/jobs");
+  ASSERT_TRUE(none) << "the handshake without a client certificate: " << httplib::to_string(none.error());
+  EXPECT_EQ(none->status, 401);
+  auto token = anonymous.Get("/jobs", httplib::Headers{{"Authorization", std::string("Bearer ") + kCi}});
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->status, 200);
+  EXPECT_NE(token->body.find("signed in as ci"), std::string::npos);
+
+  httplib::SSLClient alice("127.0.0.1", *port, d + "alice.pem", d + "alice.key");
+  alice.set_ca_cert_path((d + "ca.pem").c_str());
+  alice.enable_server_certificate_verification(true);
+  auto mine = alice.Get("/jobs");
+  ASSERT_TRUE(mine) << httplib::to_string(mine.error());
+  EXPECT_EQ(mine->status, 200);
+  EXPECT_NE(mine->body.find("signed in as alice"), std::string::npos);
+  EXPECT_NE(mine->body.find("<p class=\"count\">1 job</p>"), std::string::npos);
+
+  // A certificate of the CA whose CN the identities do not list: 403.
+  httplib::SSLClient mallory("127.0.0.1", *port, d + "mallory.pem", d + "mallory.key");
+  mallory.set_ca_cert_path((d + "ca.pem").c_str());
+  auto refused = mallory.Get("/jobs");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+
+  // Plain HTTP to the TLS port gets no page.
+  httplib::Client plain("127.0.0.1", *port);
+  plain.set_read_timeout(std::chrono::seconds(10));
+  auto clear = plain.Get("/jobs", httplib::Headers{{"Authorization", std::string("Bearer ") + kCi}});
+  EXPECT_TRUE(!clear || clear->status != 200);
 }
 
 }  // namespace
