@@ -64,6 +64,7 @@ pb::RunReport forced_run() {
   o->mutable_rip()->set_text("iomap_page_mkwrite+0x48/0x1e0");
   o->mutable_rip()->set_file("fs/iomap/buffered-io.c");
   o->mutable_rip()->set_line(20);
+  o->mutable_rip()->add_inlined_from("_compound_head inlined by iomap_page_mkwrite at fs/xfs/xfs_file.c:2");
   pb::Frame* f = o->add_trace();
   f->set_text("__xfs_filemap_fault+0x1c/0x80");
   f->set_file("fs/xfs/xfs_file.c");
@@ -172,6 +173,10 @@ TEST_F(SourceScratch, RunShowsTheVerdictLineTheOopsWithItsSourceAndEscapes) {
   EXPECT_EQ(html.find("io line 13<"), std::string::npos);
   EXPECT_NE(html.find("<span class=\"ln\">26</span>io line 26"), std::string::npos);
   EXPECT_NE(html.find("<div class=\"sl fault\"><span class=\"ln\">20</span>\tif (a &lt; b) &lt;script&gt;"),
+            std::string::npos);
+  // The inlined caller's line.
+  EXPECT_NE(html.find("inlined from _compound_head inlined by iomap_page_mkwrite at fs/xfs/xfs_file.c:2</p>\n"
+                      "<div class=\"src\"><div class=\"sl fault\"><span class=\"ln\">2</span>xfs line 2</div>"),
             std::string::npos);
   // The frame's own line.
   EXPECT_NE(html.find("<td>fs/xfs/xfs_file.c:3</td><td class=\"code\">xfs line 3</td>"), std::string::npos);

@@ -1,6 +1,7 @@
 // One run of a report as HTML (see run_section.h).
 #include "rig/report/run_section.h"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 
@@ -28,6 +29,21 @@ class SourceCache {
   const SourceTree& tree_;
   std::map<std::string, std::unique_ptr<Result<std::vector<std::string>>>> files_;
 };
+
+// The "FILE:LINE" an inlined_from entry ends with ("f inlined by g at
+// fs/iomap/buffered-io.c:1256"), or an empty file.
+std::pair<std::string, uint32_t> inlined_at(const std::string& entry) {
+  const size_t at = entry.rfind(" at ");
+  const size_t colon = entry.rfind(':');
+  if (at == std::string::npos || colon == std::string::npos || colon < at) return {};
+  uint32_t line = 0;
+  for (size_t i = colon + 1; i < entry.size(); ++i) {
+    if (entry[i] < '0' || entry[i] > '9' || line > 10000000) return {};
+    line = line * 10 + static_cast<uint32_t>(entry[i] - '0');
+  }
+  if (line == 0) return {};
+  return {entry.substr(at + 4, colon - at - 4), line};
+}
 
 std::string where(const pb::Frame& f) {
   if (f.file().empty()) return {};
@@ -68,7 +84,17 @@ std::string oops_block(const pb::Oops& oops, const SourceTree& source) {
   const pb::Frame& rip = oops.rip();
   out += "<p>faulting at <b class=\"fault-where\">" + html_escape(rip.text()) +
          (where(rip).empty() ? "" : " " + html_escape(where(rip))) + "</b></p>\n";
-  for (const auto& inl : rip.inlined_from()) out += "<p class=\"note\">inlined from " + html_escape(inl) + "</p>\n";
+  // Each inlined caller's own line (the faulting instruction is often in a
+  // header's inline function; its caller is the code that called it).
+  for (const auto& inl : rip.inlined_from()) {
+    out += "<p class=\"note\">inlined from " + html_escape(inl) + "</p>\n";
+    const auto [file, line] = inlined_at(inl);
+    if (file.empty()) continue;
+    const auto& lines = cache.lines(file);
+    if (lines.ok() && line <= lines->size())
+      out += "<div class=\"src\"><div class=\"sl fault\"><span class=\"ln\">" + std::to_string(line) + "</span>" +
+             html_escape((*lines)[line - 1]) + "</div></div>\n";
+  }
   if (!rip.file().empty() && rip.line() > 0) {
     const auto& lines = cache.lines(rip.file());
     if (!lines.ok()) {
