@@ -95,10 +95,11 @@ std::string chip_label(const pb::ExploredSchedule& s) {
 
 class Page {
  public:
-  Page(const pb::ExploreReport& report, fs::path root) : report_(report), root_(std::move(root)) {}
+  Page(const pb::ExploreReport& report, fs::path root, std::string prefix)
+      : report_(report), root_(std::move(root)), prefix_(std::move(prefix)) {}
 
   std::string body() {
-    out_ += "<div class=\"explore\">\n<main>\n";
+    out_ += "<div class=\"explore\" data-p=\"" + html_escape(prefix_) + "\">\n<main>\n";
     summary();
     reproducing();
     for (const FileMarks& f : collect_marks(report_)) source_file(f);
@@ -114,7 +115,7 @@ class Page {
   }
 
   static constexpr std::string_view kStyle =
-      "body{margin:0}.explore{display:flex;align-items:flex-start}\n"
+      ".explore{display:flex;align-items:flex-start}\n"
       "main{flex:1;min-width:0;padding:0 1em 2em 1em}\n"
       "aside{width:38%;position:sticky;top:0;max-height:100vh;overflow:auto;box-sizing:border-box;"
       "padding:0 1em;border-left:1px solid #ccc;background:#fafafa}\n"
@@ -141,12 +142,13 @@ class Page {
   static constexpr std::string_view kScript =
       "document.body.classList.add('js');\n"
       "function showLine(row){\n"
+      "  var map=row.closest('.explore'),p=map.getAttribute('data-p');\n"
       "  var ids=row.getAttribute('data-s').split(' ');\n"
-      "  document.querySelectorAll('aside .sched').forEach(function(s){s.classList.remove('on');});\n"
-      "  document.querySelectorAll('.l.sel').forEach(function(r){r.classList.remove('sel');});\n"
+      "  map.querySelectorAll('aside .sched').forEach(function(s){s.classList.remove('on');});\n"
+      "  map.querySelectorAll('.l.sel').forEach(function(r){r.classList.remove('sel');});\n"
       "  row.classList.add('sel');\n"
-      "  ids.forEach(function(id){var s=document.getElementById('s-'+id);if(s)s.classList.add('on');});\n"
-      "  document.getElementById('hint').textContent=row.getAttribute('data-where')+': '+ids.length+"
+      "  ids.forEach(function(id){var s=document.getElementById(p+'s-'+id);if(s)s.classList.add('on');});\n"
+      "  document.getElementById(p+'hint').textContent=row.getAttribute('data-where')+': '+ids.length+"
       "(ids.length==1?' schedule':' schedules');\n"
       "}\n"
       "document.querySelectorAll('.l[data-s]').forEach(function(row){\n"
@@ -295,14 +297,16 @@ class Page {
   }
 
   void panel() {
-    out_ += "<aside>\n<h2>Schedules</h2>\n<p id=\"hint\">Click a coloured line to see its schedules.</p>\n";
+    out_ += "<aside>\n<h2>Schedules</h2>\n<p id=\"" + html_escape(prefix_) +
+            "hint\" class=\"hint\">Click a coloured line to see its schedules.</p>\n";
     for (int i = 0; i < report_.schedules_size(); ++i)
-      out_ += schedule_block(report_.schedules(i), "s-" + std::to_string(i));
+      out_ += schedule_block(report_.schedules(i), prefix_ + "s-" + std::to_string(i));
     out_ += "</aside>\n";
   }
 
   const pb::ExploreReport& report_;
   fs::path root_;
+  std::string prefix_;  // of the element ids: several maps on one page
   std::string out_;
   int shown_lines_ = 0;
   int truncated_lines_ = 0;
@@ -317,11 +321,12 @@ Result<std::string> render_explore_page(const pb::ExploreReport& report, const s
       return make_error(ErrorKind::kInput, "source tree " + source_root.string() + " is not a directory");
   }
   return page_begin("explore " + report.scenario() + " on " + report.kernel_variant(), explore_style()) +
-         Page(report, source_root).body() + page_end(explore_script());
+         Page(report, source_root, "").body() + page_end(explore_script());
 }
 
-std::string explore_body(const pb::ExploreReport& report, const std::filesystem::path& source_root) {
-  return Page(report, source_root).body();
+std::string explore_body(const pb::ExploreReport& report, const std::filesystem::path& source_root,
+                         const std::string& id_prefix) {
+  return Page(report, source_root, id_prefix).body();
 }
 
 std::string explore_style() { return std::string(Page::kStyle) + run_style(); }

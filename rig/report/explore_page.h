@@ -32,10 +32,13 @@ inline constexpr int kMaxHtmlSourceLines = 3000;
 // escaped.
 Result<std::string> render_explore_page(const pb::ExploreReport& report, const std::filesystem::path& source_root);
 
-// The page's body alone (for a job's page: one map per page, its ids
-// are fixed), with its CSS and script for page_begin and page_end. Source
+// The page's body alone (a job's page, a validate page's maps), with its
+// CSS and script for page_begin and page_end (one script serves every map
+// of a page). `id_prefix` starts the ids of its elements (several maps on
+// one page: "control-", "patched-"; letters, digits and '-' only). Source
 // as render_explore_page, an unusable root showing as notes.
-std::string explore_body(const pb::ExploreReport& report, const std::filesystem::path& source_root);
+std::string explore_body(const pb::ExploreReport& report, const std::filesystem::path& source_root,
+                         const std::string& id_prefix = {});
 std::string explore_style();
 std::string explore_script();
 

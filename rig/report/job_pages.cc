@@ -156,12 +156,9 @@ std::string job_page(const pb::Job& job, const pb::Job* full, const std::vector<
                      int refresh_s) {
   const bool live = !ended(job.state());
   const pb::Job& shown = full != nullptr ? *full : job;
-  std::string style = std::string(kJobStyle) + report_style();
-  std::string script;
-  if (shown.has_explore_report()) {
-    style += explore_style();
-    script = explore_script();
-  }
+  const std::string style = std::string(kJobStyle) + report_style();
+  // The maps' clicks (an explore job, an exploring validate).
+  const std::string script = explore_script();
   std::string out = page_begin("racerigd job " + job.id(), style, live ? refresh_s : 0);
   out += "<p><a href=\"/jobs\">all jobs</a></p>\n";
   out += "<h1>" + html_escape(kind_name(job.kind()) + " job " + job.id()) + "</h1>\n";

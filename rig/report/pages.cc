@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "rig/explore/map.h"
+#include "rig/report/explore_page.h"
 #include "rig/report/run_section.h"
 #include "rig/run/render.h"
 #include "rig/verdict/validate.h"
@@ -33,7 +33,7 @@ std::string versions(const std::string& racerig, const std::string& qemu) {
 }  // namespace
 
 std::string report_style() {
-  return run_style() +
+  return explore_style() +
          ".sbs{display:grid;grid-template-columns:1fr 1fr;gap:.8em;align-items:start}\n"
          ".sbs>.col-head{font-weight:bold;border-bottom:2px solid #ccc}\n"
          ".sbs .run{margin:0;min-width:0}\n";
@@ -75,6 +75,7 @@ std::string validate_body(const pb::ValidateReport& r, const SourceTree& control
            html_escape(verdict::validation_table(r)) + "</pre>\n</details>\n";
   RunSectionOptions options;
   options.console_where = console_where;
+  int scenario_index = 0;
   for (const pb::ScenarioValidation& s : r.scenarios()) {
     const int runs = std::max(s.control().runs_size(), s.patched().runs_size());
     out += "<section class=\"scenario\" data-scenario=\"" + html_escape(s.scenario()) + "\" data-result=\"" +
@@ -97,13 +98,14 @@ std::string validate_body(const pb::ValidateReport& r, const SourceTree& control
                                          : "<div class=\"note\">no patched run " + std::to_string(i + 1) + "</div>\n";
     }
     out += "</div>\n";
-    if (s.has_control_map() || s.has_patched_map()) {
-      out += "<h3>The explored maps</h3>\n<div class=\"sbs\">\n";
-      out += "<details open><summary>control</summary><pre>" + html_escape(explore::render_map(s.control_map())) +
-             "</pre></details>\n";
-      out += "<details open><summary>patched</summary><pre>" + html_escape(explore::render_map(s.patched_map())) +
-             "</pre></details>\n</div>\n";
-    }
+    // The explored maps, one after the other (each has its panel).
+    const std::string id = "m" + std::to_string(scenario_index++) + "-";
+    if (s.has_control_map())
+      out += "<h3>" + html_escape("the control's map (" + s.control().kernel_variant() + ")") + "</h3>\n" +
+             explore_body(s.control_map(), control.root, id + "control-");
+    if (s.has_patched_map())
+      out += "<h3>" + html_escape("the patched kernel's map (" + s.patched().kernel_variant() + ")") + "</h3>\n" +
+             explore_body(s.patched_map(), patched.root, id + "patched-");
     out += "</section>\n";
   }
   return out;
@@ -114,7 +116,7 @@ std::string validate_page(const pb::ValidateReport& r, const SourceTree& control
   std::string patches;
   for (const auto& p : r.patches()) patches += (patches.empty() ? "" : ", ") + p;
   return page_begin("validate " + patches + " on " + r.base_variant(), report_style()) +
-         validate_body(r, control, patched, budget) + page_end();
+         validate_body(r, control, patched, budget) + page_end(explore_script());
 }
 
 }  // namespace racerig::report

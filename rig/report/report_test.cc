@@ -276,6 +276,30 @@ TEST(Pages, ValidateShowsControlAndPatchedSideBySide) {
   EXPECT_NE(html.find("class=\"sbs\""), std::string::npos);
 }
 
+TEST(Pages, AnExploringValidateShowsBothMapsWithTheirOwnIds) {
+  pb::ValidateReport v;
+  v.set_base_variant("buggy");
+  pb::ScenarioValidation* s = v.add_scenarios();
+  s->set_scenario("xfs-dax");
+  s->set_result(pb::NOT_FIXED);
+  for (pb::ExploreReport* map : {s->mutable_control_map(), s->mutable_patched_map()}) {
+    pb::ExploredSchedule* e = map->add_schedules();
+    e->set_held("faulter");
+    e->set_runner("flipper");
+    e->set_verdict(pb::REPRODUCED);
+    e->mutable_point()->set_file("fs/xfs/xfs_file.c");
+    e->mutable_point()->set_line(3);
+    e->mutable_point()->set_visit(1);
+    *e->mutable_run() = forced_run();
+  }
+  const std::string html = validate_page(v, SourceTree{}, SourceTree{});
+  EXPECT_EQ(count(html, "id=\"m0-control-s-0\""), 1u);
+  EXPECT_EQ(count(html, "id=\"m0-patched-s-0\""), 1u);
+  EXPECT_NE(html.find("<div class=\"explore\" data-p=\"m0-control-\">"), std::string::npos);
+  EXPECT_NE(html.find("id=\"m0-patched-hint\""), std::string::npos);
+  EXPECT_EQ(count(html, "<script"), 1u) << "one script serves both maps";
+}
+
 TEST(JobPages, ListFiltersAndEscapes) {
   std::vector<pb::Job> jobs(3);
   jobs[0].set_id("j1");
