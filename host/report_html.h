@@ -3,9 +3,8 @@
 // rig/report, and the kernel source tree it reads.
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "proto/racerig.pb.h"
 #include "rig/base/result.h"

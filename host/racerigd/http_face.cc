@@ -1,12 +1,10 @@
 // racerigd's web pages (see http_face.h).
 #include "host/racerigd/http_face.h"
 
+#include <google/protobuf/util/json_util.h>
+#include <httplib.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
-#include <httplib.h>
-
-#include <google/protobuf/util/json_util.h>
 
 #include "rig/report/html.h"
 #include "rig/report/job_pages.h"
@@ -303,10 +301,11 @@ void HttpFace::routes() {
     report::SourceTree control = sources_ ? sources_(control_variant) : report::SourceTree{};
     report::SourceTree patched = control;
     if (!control.root.empty())
-      patched.note = "source from the base kernel's tree (a candidate's own tree is deleted after its build): lines "
-                     "the patches touch differ";
-    page(res, report::job_page(*job, full ? &*full : nullptr, events, service::artifact_names(shown), control,
-                               patched));
+      patched.note =
+          "source from the base kernel's tree (a candidate's own tree is deleted after its build): lines "
+          "the patches touch differ";
+    page(res,
+         report::job_page(*job, full ? &*full : nullptr, events, service::artifact_names(shown), control, patched));
   });
 
   server_->Get(R"(/jobs/([^/]+)/artifacts/(.+))", [this, who](const httplib::Request& req, httplib::Response& res) {

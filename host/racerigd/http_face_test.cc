@@ -4,19 +4,19 @@
 // 401, a wrong one 401, another submitter's job 404 (like a missing one),
 // an admin sees everyone's; the ?token= cookie; artifacts as downloads;
 // pages that fetch nothing (their Content-Security-Policy).
+#include "host/racerigd/http_face.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-#include <httplib.h>
-
-#include "host/racerigd/http_face.h"
 #include "rig/service/auth.h"
-#include "rig/service/identities.h"
 #include "rig/service/catalog.h"
+#include "rig/service/identities.h"
 #include "rig/service/job_service.h"
 #include "rig/service/sqlite_store.h"
 #include "rig/service/worker_pool.h"
@@ -135,7 +135,8 @@ class HttpTest : public ::testing::Test {
 
 TEST_F(HttpTest, WithoutATokenEveryPageIs401) {
   const std::string id = finished_job("ci");
-  for (const std::string& path : std::vector<std::string>{"/jobs", "/jobs/" + id, "/jobs/" + id + "/artifacts/report.json"}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/jobs", "/jobs/" + id, "/jobs/" + id + "/artifacts/report.json"}) {
     auto res = get(path, "");
     ASSERT_TRUE(res) << path;
     EXPECT_EQ(res->status, 401) << path;

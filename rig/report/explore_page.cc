@@ -18,13 +18,13 @@ namespace racerig::report {
 namespace {
 
 namespace fs = std::filesystem;
-using explore::Severity;
 using explore::direction_name;
 using explore::duration_text;
 using explore::outcome_name;
 using explore::point_key;
 using explore::render_map;
 using explore::schedule_points;
+using explore::Severity;
 using explore::severity;
 using explore::step_text;
 using explore::summary_line;
@@ -83,8 +83,7 @@ std::vector<FileMarks> collect_marks(const pb::ExploreReport& report) {
   std::set<std::string> held;
   for (const pb::ExploredSchedule& s : report.schedules()) held.insert(point_key(s.held(), s.point()));
   for (const pb::ExplorePoint& t : report.trace())
-    if (!held.count(point_key(t.actor(), t)))
-      file_of(t).lines[static_cast<int>(t.line())].unexplored.push_back(&t);
+    if (!held.count(point_key(t.actor(), t))) file_of(t).lines[static_cast<int>(t.line())].unexplored.push_back(&t);
   return files;
 }
 
@@ -165,8 +164,8 @@ class Page {
     if (report_.window_size() > 0) {
       std::string window;
       for (const auto& w : report_.window()) window += (window.empty() ? "" : ", ") + w;
-      out_ += "<p>window: " + html_escape(window) + " (" + std::to_string(report_.window_addresses()) +
-              " addresses)</p>\n";
+      out_ +=
+          "<p>window: " + html_escape(window) + " (" + std::to_string(report_.window_addresses()) + " addresses)</p>\n";
     }
     // One row per outcome, worst first.
     std::vector<std::pair<std::string, Severity>> order;
@@ -186,8 +185,8 @@ class Page {
     if (report_.total() > done) out_ += " of " + std::to_string(report_.total()) + " planned";
     out_ += ", trace " + html_escape(duration_text(report_.trace_ms())) + ", total " +
             html_escape(duration_text(report_.total_ms())) + "</p>\n";
-    out_ += std::string("<p class=\"verdict ") + (report_.reproduced() > 0 ? "v-bad" : "v-grey") +
-            "\" data-runs=\"" + std::to_string(done) + "\"><b>" + html_escape(summary_line(report_)) + "</b></p>\n";
+    out_ += std::string("<p class=\"verdict ") + (report_.reproduced() > 0 ? "v-bad" : "v-grey") + "\" data-runs=\"" +
+            std::to_string(done) + "\"><b>" + html_escape(summary_line(report_)) + "</b></p>\n";
   }
 
   // A schedule's detail: direction, point, outcome, reason, steps.
@@ -234,20 +233,19 @@ class Page {
     for (int i : m.schedules) {
       const pb::ExploredSchedule& s = report_.schedules(i);
       worst = std::max(worst, severity(s));
-      chips += "<span class=\"chip " + std::string(severity_class(severity(s))) + "\">" +
-               html_escape(chip_label(s)) + "</span>";
+      chips += "<span class=\"chip " + std::string(severity_class(severity(s))) + "\">" + html_escape(chip_label(s)) +
+               "</span>";
       ids += (ids.empty() ? "" : " ") + std::to_string(i);
     }
     for (const pb::ExplorePoint* p : m.unexplored)
-      chips += "<span class=\"chip c-grey\">" + html_escape(p->actor() + " #" + std::to_string(p->visit()) +
-                                                            ": not run") + "</span>";
+      chips += "<span class=\"chip c-grey\">" +
+               html_escape(p->actor() + " #" + std::to_string(p->visit()) + ": not run") + "</span>";
     out_ += "<div class=\"l " + std::string(severity_class(worst)) + "\"";
     if (!ids.empty())
       out_ += " data-s=\"" + ids + "\" data-where=\"" + html_escape(f.file + ":" + std::to_string(number)) +
               "\" tabindex=\"0\"";
     out_ += "><span class=\"n\">" + std::to_string(number) + "</span><span class=\"t\">" +
-            html_escape(text ? *text : "(source not shown)") + "</span><span class=\"p\">" + chips +
-            "</span></div>\n";
+            html_escape(text ? *text : "(source not shown)") + "</span><span class=\"p\">" + chips + "</span></div>\n";
   }
 
   void source_file(const FileMarks& f) {
@@ -288,8 +286,7 @@ class Page {
           line_row(f, n, &(*source)[static_cast<size_t>(n - 1)]);
         }
       }
-      if (!pointless.empty())
-        out_ += "<p class=\"note\">points on lines the page does not show from the source:</p>\n";
+      if (!pointless.empty()) out_ += "<p class=\"note\">points on lines the page does not show from the source:</p>\n";
     }
     std::sort(pointless.begin(), pointless.end());
     for (int n : pointless) line_row(f, n, nullptr);

@@ -1,16 +1,16 @@
 // The explore map's HTML page on a hand-built report: source lines, colours
 // per outcome, escaping, nothing fetched, bounded size.
+#include "rig/report/explore_page.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "rig/base/file.h"
 #include "rig/explore/map.h"
-#include "rig/report/explore_page.h"
 
 namespace racerig::report {
 namespace {
@@ -176,9 +176,9 @@ TEST_F(Scratch, HtmlColoursEachLineByItsWorstOutcome) {
                       "<span class=\"p\"><span class=\"chip c-grey\">faulter #1: not run</span>"),
             std::string::npos);
   // The CSS gives each class its colour.
-  for (const char* rule : {".l.c-repro{background:#f6c6c6}", ".l.c-failed{background:#fbdcb0}",
-                           ".l.c-serial{background:#cfd9e6}", ".l.c-passed{background:#cdeccd}",
-                           ".l.c-grey{background:#e4e4e4}"})
+  for (const char* rule :
+       {".l.c-repro{background:#f6c6c6}", ".l.c-failed{background:#fbdcb0}", ".l.c-serial{background:#cfd9e6}",
+        ".l.c-passed{background:#cdeccd}", ".l.c-grey{background:#e4e4e4}"})
     EXPECT_NE(html.find(rule), std::string::npos) << rule;
 }
 
@@ -210,7 +210,8 @@ TEST_F(Scratch, HtmlShowsTheSourceAroundThePointsAndNotesWhatIsMissing) {
   // The summary.
   EXPECT_NE(html.find("<span class=\"sw c-repro\"></span>REPRODUCED</td><td>2</td>"), std::string::npos);
   EXPECT_NE(html.find("10 schedules of 12 planned, trace 1234 ms, total 56.8 s"), std::string::npos);
-  EXPECT_NE(html.find("<p class=\"verdict v-bad\" data-runs=\"10\"><b>reproduced at 2 points: faulter held at __xfs_filemap_fault fs/xfs/xfs_file.c:10 #1 "
+  EXPECT_NE(html.find("<p class=\"verdict v-bad\" data-runs=\"10\"><b>reproduced at 2 points: faulter held at "
+                      "__xfs_filemap_fault fs/xfs/xfs_file.c:10 #1 "
                       "(flipper runs); flipper held at"),
             std::string::npos);
 }

@@ -57,8 +57,8 @@ std::string request_text(const pb::Job& job) {
     case pb::Job::kValidate: {
       std::string patches;
       for (const auto& p : job.validate().patches()) patches += (patches.empty() ? "" : ", ") + p.name();
-      return "patches " + patches + " on " + (job.validate().base().empty() ? "buggy" : job.validate().base()) +
-             ", " + std::to_string(job.validate().runs()) + " runs";
+      return "patches " + patches + " on " + (job.validate().base().empty() ? "buggy" : job.validate().base()) + ", " +
+             std::to_string(job.validate().runs()) + " runs";
     }
     case pb::Job::kStress:
       return "scenario " + job.stress().scenario().name() + " on " + job.stress().kernel();
@@ -106,8 +106,9 @@ std::string job_list_page(const std::vector<pb::Job>& jobs, const JobFilter& fil
          select("kind", filter.kind, kinds) + "<label>submitter <input name=\"submitter\" value=\"" +
          html_escape(filter.submitter) + "\"></label>\n<button type=\"submit\">filter</button>\n</form>\n";
   if (!note.empty()) out += "<p class=\"note\">" + html_escape(note) + "</p>\n";
-  out += "<table class=\"grid jobs\"><tr><th>job</th><th>kind</th><th>state</th><th>submitter</th>"
-         "<th>what</th><th>submitted</th><th>exit</th><th>error</th></tr>\n";
+  out +=
+      "<table class=\"grid jobs\"><tr><th>job</th><th>kind</th><th>state</th><th>submitter</th>"
+      "<th>what</th><th>submitted</th><th>exit</th><th>error</th></tr>\n";
   int shown = 0;
   for (const pb::Job& j : jobs) {
     if (!job_matches(j, filter)) continue;
@@ -166,7 +167,8 @@ std::string job_page(const pb::Job& job, const pb::Job* full, const std::vector<
   auto row = [&](const std::string& k, const std::string& v) {
     if (!v.empty()) out += "<tr><th>" + html_escape(k) + "</th><td>" + html_escape(v) + "</td></tr>\n";
   };
-  row("state", state_name(job.state()) + (live ? " (this page refreshes every " + std::to_string(refresh_s) + " s)" : ""));
+  row("state",
+      state_name(job.state()) + (live ? " (this page refreshes every " + std::to_string(refresh_s) + " s)" : ""));
   row("what", request_text(job));
   row("submitter", job.submitter());
   row("submitted", utc(job.submitted_unix_ms()));
@@ -178,8 +180,8 @@ std::string job_page(const pb::Job& job, const pb::Job* full, const std::vector<
   row("cancelled by", job.cancelled_by());
   out += "</table>\n";
   if (!artifacts.empty()) {
-    out += "<details class=\"artifacts\"><summary>artifacts (" + std::to_string(artifacts.size()) +
-           ")</summary>\n<ul>\n";
+    out +=
+        "<details class=\"artifacts\"><summary>artifacts (" + std::to_string(artifacts.size()) + ")</summary>\n<ul>\n";
     for (const auto& a : artifacts) {
       std::string path;
       for (size_t start = 0; start <= a.size();) {

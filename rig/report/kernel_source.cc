@@ -12,7 +12,8 @@ SourceTree kernel_source(const kbuild::Cache& cache, const std::string& variant_
   SourceTree out;
   auto variant = cache.variant(variant_name);
   if (!variant.ok()) {
-    out.note = "source not shown: " + variant_name + " is not a variant of the kernel cache (a candidate's tree is "
+    out.note = "source not shown: " + variant_name +
+               " is not a variant of the kernel cache (a candidate's tree is "
                "deleted after its build)";
     return out;
   }
@@ -25,8 +26,8 @@ SourceTree kernel_source(const kbuild::Cache& cache, const std::string& variant_
   const fs::path dir = cache.tree_dir(*base);
   std::error_code ec;
   if (!fs::is_directory(dir / "src", ec)) {
-    out.note = "source not shown: the kernel cache has no tree for " + variant_name + " (" + (dir / "src").string() +
-               ")";
+    out.note =
+        "source not shown: the kernel cache has no tree for " + variant_name + " (" + (dir / "src").string() + ")";
     return out;
   }
   out.root = dir / "src";

@@ -43,8 +43,8 @@ std::string reproduce_body(const pb::ReproduceReport& r, const SourceTree& sourc
                            const std::string& console_where) {
   std::string out = "<h1>" + html_escape("reproduce " + r.scenario() + " on " + r.kernel_variant()) + "</h1>\n";
   if (!r.error().empty()) out += "<p class=\"err\">error: " + html_escape(r.error()) + "</p>\n";
-  out += std::string("<p class=\"verdict summary ") + (r.reproduced() > 0 ? "v-bad" : "v-grey") +
-         "\" data-runs=\"" + std::to_string(r.runs_size()) + "\">" + html_escape(run::reproduce_line(r)) + "</p>\n";
+  out += std::string("<p class=\"verdict summary ") + (r.reproduced() > 0 ? "v-bad" : "v-grey") + "\" data-runs=\"" +
+         std::to_string(r.runs_size()) + "\">" + html_escape(run::reproduce_line(r)) + "</p>\n";
   if (r.runs_size() > 0) out += "<p>" + html_escape(verdict::count_text(r)) + "</p>\n";
   if (!r.kernel_build_id().empty()) out += "<p>kernel build " + html_escape(r.kernel_build_id()) + "</p>\n";
   out += versions(r.racerig_version(), r.qemu_version());
@@ -71,8 +71,8 @@ std::string validate_body(const pb::ValidateReport& r, const SourceTree& control
            (r.patched_build_id().empty() ? "" : " (build " + html_escape(r.patched_build_id()) + ")") + "</p>\n";
   out += versions(r.racerig_version(), r.qemu_version());
   if (r.scenarios_size() > 0)
-    out += "<details><summary>the text report's table</summary>\n<pre>" +
-           html_escape(verdict::validation_table(r)) + "</pre>\n</details>\n";
+    out += "<details><summary>the text report's table</summary>\n<pre>" + html_escape(verdict::validation_table(r)) +
+           "</pre>\n</details>\n";
   RunSectionOptions options;
   options.console_where = console_where;
   int scenario_index = 0;

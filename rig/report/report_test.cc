@@ -4,7 +4,6 @@
 // source, the bounds on consoles (a 200 MB console stays a few MB), the
 // validate page's control and patched runs side by side, and the job list.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -30,8 +29,8 @@ size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
-pb::TraceEvent* event(pb::RunReport& r, int step, const std::string& actor, const std::string& what, int vcpu,
-                      double t, const std::string& detail = {}) {
+pb::TraceEvent* event(pb::RunReport& r, int step, const std::string& actor, const std::string& what, int vcpu, double t,
+                      const std::string& detail = {}) {
   pb::TraceEvent* e = r.add_events();
   e->set_step(step);
   e->set_actor(actor);
@@ -82,7 +81,8 @@ class SourceScratch : public ::testing::Test {
     fs::create_directories(dir_ / "src/fs/iomap");
     fs::create_directories(dir_ / "src/fs/xfs");
     std::string io, xfs;
-    for (int i = 1; i <= 40; ++i) io += (i == 20 ? std::string("\tif (a < b) ") + kInjection : "io line " + std::to_string(i)) + "\n";
+    for (int i = 1; i <= 40; ++i)
+      io += (i == 20 ? std::string("\tif (a < b) ") + kInjection : "io line " + std::to_string(i)) + "\n";
     for (int i = 1; i <= 5; ++i) xfs += "xfs line " + std::to_string(i) + "\n";
     EXPECT_TRUE(write_file(dir_ / "src/fs/iomap/buffered-io.c", io).ok());
     EXPECT_TRUE(write_file(dir_ / "src/fs/xfs/xfs_file.c", xfs).ok());
@@ -95,7 +95,9 @@ class SourceScratch : public ::testing::Test {
 
 TEST(Escape, MarkupQuotesAndControlBytes) {
   EXPECT_EQ(html_escape("<a href='x'>&\""), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
-  EXPECT_EQ(html_escape(std::string("a\0b\x1b[31mc\td\n", 12)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD[31mc\td\n");
+  EXPECT_EQ(html_escape(std::string("a\0b\x1b[31mc\td\n", 12)),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD[31mc\td\n");
   EXPECT_EQ(url_encode("a b/../c?&x=é"), "a%20b%2F..%2Fc%3F%26x%3D%C3%A9");
 }
 
@@ -344,8 +346,7 @@ TEST(JobPages, ALiveJobRefreshesAndShowsItsRunsSoFar) {
   *job.mutable_reproduce_report()->add_runs() = forced_run();
   html = job_page(job, nullptr, events, {"report.json", "runs/1/console"}, SourceTree{}, SourceTree{});
   EXPECT_EQ(html.find("http-equiv"), std::string::npos);
-  EXPECT_NE(html.find("<a href=\"/jobs/j1/artifacts/runs/1/console\" download>runs/1/console</a>"),
-            std::string::npos);
+  EXPECT_NE(html.find("<a href=\"/jobs/j1/artifacts/runs/1/console\" download>runs/1/console</a>"), std::string::npos);
   EXPECT_EQ(html.find("Runs so far"), std::string::npos);
 }
 

@@ -20,8 +20,8 @@ class SourceCache {
   const Result<std::vector<std::string>>& lines(const std::string& file) {
     auto it = files_.find(file);
     if (it == files_.end())
-      it = files_.emplace(file, std::make_unique<Result<std::vector<std::string>>>(read_source(tree_.root, file)))
-               .first;
+      it =
+          files_.emplace(file, std::make_unique<Result<std::vector<std::string>>>(read_source(tree_.root, file))).first;
     return *it->second;
   }
 
@@ -98,8 +98,9 @@ std::string oops_block(const pb::Oops& oops, const SourceTree& source) {
   if (!rip.file().empty() && rip.line() > 0) {
     const auto& lines = cache.lines(rip.file());
     if (!lines.ok()) {
-      out += "<p class=\"note\">" + html_escape("source of " + rip.file() + " not shown: " + lines.error().message +
-                                                (source.note.empty() ? "" : " (" + source.note + ")")) +
+      out += "<p class=\"note\">" +
+             html_escape("source of " + rip.file() + " not shown: " + lines.error().message +
+                         (source.note.empty() ? "" : " (" + source.note + ")")) +
              "</p>\n";
     } else {
       const int count = static_cast<int>(lines->size());
@@ -156,8 +157,7 @@ std::string run_section(const pb::RunReport& r, const SourceTree& source, Consol
   if (r.has_oops()) out += oops_block(r.oops(), source);
   out += "<details><summary>the run as text</summary>\n<pre>" + html_escape(run::render_run(r, true)) +
          "</pre>\n</details>\n";
-  if (!r.console().empty())
-    out += folded_console("console", r.console(), budget, options.console_where);
+  if (!r.console().empty()) out += folded_console("console", r.console(), budget, options.console_where);
   out += "</section>\n";
   return out;
 }

@@ -161,19 +161,19 @@ std::string render_timeline(const Timeline& tl) {
              ";width:" + width(s.t0, s.t1) + "\" title=\"" +
              html_escape(s.kind + " " + num(s.t0) + "–" + num(s.t1) + " ms: " + s.label) + "\"></div>";
     for (const Mark& m : lane.marks)
-      out += "<div class=\"tl-mk m-" + html_escape(m.what) + "\" data-what=\"" + html_escape(m.what) +
-             "\" data-t=\"" + num(m.t) + "\" style=\"left:" + at(m.t) + "\" title=\"" + html_escape(m.label) +
-             "\"></div>";
+      out += "<div class=\"tl-mk m-" + html_escape(m.what) + "\" data-what=\"" + html_escape(m.what) + "\" data-t=\"" +
+             num(m.t) + "\" style=\"left:" + at(m.t) + "\" title=\"" + html_escape(m.label) + "\"></div>";
     if (tl.oops_ms > 0)
-      out += "<div class=\"tl-mk m-oops\" data-what=\"oops\" data-t=\"" + num(tl.oops_ms) + "\" style=\"left:" +
-             at(tl.oops_ms) + "\" title=\"" + html_escape("oops at " + num(tl.oops_ms) + " ms: " + tl.oops_label) +
-             "\"></div>";
+      out += "<div class=\"tl-mk m-oops\" data-what=\"oops\" data-t=\"" + num(tl.oops_ms) +
+             "\" style=\"left:" + at(tl.oops_ms) + "\" title=\"" +
+             html_escape("oops at " + num(tl.oops_ms) + " ms: " + tl.oops_label) + "\"></div>";
     out += "</div></div>\n";
   }
   out += "<div class=\"tl-axis\"><span>" + num(tl.t0) + " ms</span><span>" + num(tl.t1) + " ms</span></div>\n";
-  out += "<div class=\"tl-legend\"><span class=\"tl-run\"></span>runs<span class=\"tl-hold\"></span>held"
-         "<span class=\"tl-wait\"></span>asleep on a lock (serialized)<span style=\"background:#1565c0\"></span>"
-         "released<span style=\"background:#c62828\"></span>oops";
+  out +=
+      "<div class=\"tl-legend\"><span class=\"tl-run\"></span>runs<span class=\"tl-hold\"></span>held"
+      "<span class=\"tl-wait\"></span>asleep on a lock (serialized)<span style=\"background:#1565c0\"></span>"
+      "released<span style=\"background:#c62828\"></span>oops";
   if (tl.oops_ms > 0) out += " at " + num(tl.oops_ms) + " ms";
   out += " (hover for times; ms since the run started)</div>\n</div>\n";
   return out;

@@ -32,7 +32,7 @@ struct Lane {
 };
 
 struct Timeline {
-  double t0 = 0, t1 = 0;  // the span drawn
+  double t0 = 0, t1 = 0;    // the span drawn
   std::vector<Lane> lanes;  // one per actor, in the order the schedule first names them
   double oops_ms = 0;       // 0: no oops reached the console
   std::string oops_label;

@@ -9,11 +9,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "daemon.h"
 #include "rig/report/pages.h"
@@ -36,8 +35,8 @@ fs::path output_dir() {
 json facts(const std::string& url, const std::string& name, bool click_map, std::string* why) {
   const std::string shot = (output_dir() / (name + ".png")).string();
   Ran r = run_shell("/usr/bin/python3 " + std::string(RACERIG_SOURCE_DIR) + "/tests/browser/page_facts.py '" + url +
-                    "' --screenshot " + shot + " --timeout 120" + (click_map ? " --click-map" : "") +
-                    " 2>" + (output_dir() / (name + ".stderr")).string());
+                    "' --screenshot " + shot + " --timeout 120" + (click_map ? " --click-map" : "") + " 2>" +
+                    (output_dir() / (name + ".stderr")).string());
   if (r.exit_code != 0) {
     *why = "page_facts exited " + std::to_string(r.exit_code) + ": " + r.output +
            read_text(output_dir() / (name + ".stderr"));
@@ -100,7 +99,8 @@ TEST(Browser, AnExploreReportFileShowsTheMapAndAClickShowsTheSchedule) {
   EXPECT_NE(shown["text"].get<std::string>().find("REPRODUCED"), std::string::npos) << shown.dump();
   EXPECT_NE(shown["steps"].get<std::string>().find("hold faulter"), std::string::npos) << shown.dump();
   EXPECT_EQ(shown["lanes"].get<int>(), 2) << shown.dump();
-  EXPECT_NE(click["hint"].get<std::string>().find(click["where"].get<std::string>()), std::string::npos) << click.dump();
+  EXPECT_NE(click["hint"].get<std::string>().find(click["where"].get<std::string>()), std::string::npos)
+      << click.dump();
   std::printf("explore page: %s bytes, loaded in %.0f ms\n", std::to_string(f["bytes"].get<long>()).c_str(),
               f["load_ms"].get<double>());
 }
@@ -110,13 +110,12 @@ TEST(Browser, AValidateJobThroughRacerigdsPages) {
   ASSERT_TRUE(d.start({"--http", "127.0.0.1:0", "--insecure-plaintext"})) << d.log();
   std::smatch m;
   const std::string log = d.log();
-  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(web pages on http://127\.0\.0\.1:0 \(port ([0-9]+)\))")))
-      << log;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(web pages on http://127\.0\.0\.1:0 \(port ([0-9]+)\))"))) << log;
   const std::string base = "http://127.0.0.1:" + m[1].str();
   const std::string token = "0123456789abcdef-integration";
 
-  Ran v = d.cli("validate", "--no-explore --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") +
-                                " --runs 1");
+  Ran v = d.cli("validate",
+                "--no-explore --patch " + candidate("upstream-defer-dax-change-to-eviction.patch") + " --runs 1");
   ASSERT_EQ(v.exit_code, 0) << v.output << d.log();
 
   std::string why;
@@ -161,7 +160,8 @@ TEST(Browser, AReportOfA200MegabyteConsoleStaysAFewMegabytes) {
   run->set_reason("every actor finished");
   std::string console;
   console.reserve(size_t{200} << 20);
-  while (console.size() < (size_t{200} << 20)) console += "[    1.234567] a console line <with> & markup, over and over\n";
+  while (console.size() < (size_t{200} << 20))
+    console += "[    1.234567] a console line <with> & markup, over and over\n";
   run->set_console(std::move(console));
   const fs::path page = output_dir() / "console-200mb.html";
   ASSERT_TRUE(std::ofstream(page) << racerig::report::reproduce_page(rep, racerig::report::SourceTree{}));

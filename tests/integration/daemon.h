@@ -22,13 +22,16 @@ namespace racerig::test {
 class Daemon {
  public:
   // `parent`: where its directory goes (default: $TMPDIR).
-  explicit Daemon(const std::string& name, const std::filesystem::path& parent = std::filesystem::temp_directory_path()) {
+  explicit Daemon(const std::string& name,
+                  const std::filesystem::path& parent = std::filesystem::temp_directory_path()) {
     dir_ = parent / ("racerigd-it-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "tokens") << "# test tokens\nci 0123456789abcdef-integration\n";
     // racerigd refuses a tokens file that group or others can read.
-    std::filesystem::permissions(dir_ / "tokens", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, std::filesystem::perm_options::replace);
+    std::filesystem::permissions(dir_ / "tokens",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace);
     std::ofstream(dir_ / "token") << "0123456789abcdef-integration\n";
     std::ofstream(dir_ / "wrong-token") << "0123456789abcdef-wrong\n";
   }
@@ -65,7 +68,10 @@ class Daemon {
     // daemon's exit.
     if (wait_for_in_dir(
             dir_,
-            [&] { return std::filesystem::exists(socket()) && log().find("racerigd: serving", log_size) != std::string::npos; },
+            [&] {
+              return std::filesystem::exists(socket()) &&
+                     log().find("racerigd: serving", log_size) != std::string::npos;
+            },
             std::chrono::seconds(60), pid_))
       return true;
     if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
@@ -79,7 +85,9 @@ class Daemon {
   void add_submitter(const std::string& name, const std::string& token) {
     std::ofstream(dir_ / "tokens", std::ios::app) << name << " " << token << "\n";
     std::ofstream(dir_ / (name + "-token")) << token << "\n";
-    std::filesystem::permissions(dir_ / (name + "-token"), std::filesystem::perms::others_read | std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+    std::filesystem::permissions(dir_ / (name + "-token"),
+                                 std::filesystem::perms::others_read | std::filesystem::perms::group_read,
+                                 std::filesystem::perm_options::add);
   }
   // Before start(): the checkout whose kernels/ and scenarios/ the daemon
   // serves (default: this one).
