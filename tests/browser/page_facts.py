@@ -148,7 +148,9 @@ CLICK_TARGET_JS = r"""
 PANEL_JS = r"""
 (() => {
   const shown = [...document.querySelectorAll('aside .sched')].filter((s) => getComputedStyle(s).display !== 'none');
-  return {hint: document.getElementById('hint') ? document.getElementById('hint').textContent : '',
+  const sel = document.querySelector('.l.sel');
+  const hint = sel ? sel.closest('.explore').querySelector('.hint') : null;
+  return {hint: hint ? hint.textContent : '',
           shown: shown.map((s) => ({text: s.innerText, lanes: s.querySelectorAll('.tl-lane').length,
                                     steps: s.querySelector('pre.steps') ? s.querySelector('pre.steps').innerText : ''}))};
 })()
