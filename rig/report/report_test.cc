@@ -143,10 +143,15 @@ TEST(Timeline, SerializationWaitsAndHostileActorNames) {
   event(r, 2, "b", "finished", 1, 40);
   const Timeline tl = build_timeline(r);
   ASSERT_EQ(tl.lanes.size(), 2u);
-  ASSERT_EQ(tl.lanes[1].segments.size(), 2u);
+  // b: runs, waits asleep behind a from 20 to a's release at 30, runs to its end at 40.
+  ASSERT_EQ(tl.lanes[1].segments.size(), 3u);
   EXPECT_EQ(tl.lanes[1].segments[1].kind, "wait");
   EXPECT_DOUBLE_EQ(tl.lanes[1].segments[1].t0, 20);
-  EXPECT_DOUBLE_EQ(tl.lanes[1].segments[1].t1, 40);
+  EXPECT_DOUBLE_EQ(tl.lanes[1].segments[1].t1, 30);
+  EXPECT_EQ(tl.lanes[1].segments[1].label, "rwsem_down_write_slowpath ← xfs_ilock");
+  EXPECT_EQ(tl.lanes[1].segments[2].kind, "run");
+  EXPECT_DOUBLE_EQ(tl.lanes[1].segments[2].t0, 30);
+  EXPECT_DOUBLE_EQ(tl.lanes[1].segments[2].t1, 40);
   const std::string html = render_timeline(tl);
   EXPECT_EQ(html.find("<b>"), std::string::npos);
   EXPECT_NE(html.find("data-actor=\"a&quot;&gt;&lt;b&gt;\""), std::string::npos);

@@ -107,9 +107,17 @@ Timeline build_timeline(const pb::RunReport& report) {
     } else if (what == "released") {
       next = "run";
       label = "runs " + e.detail();
+      // An actor asleep behind the held one can go on once it is released.
+      for (auto& [other, o] : state)
+        if (other != e.actor() && o.kind == "wait") {
+          close(o, e.t_ms());
+          o.kind = "run";
+          o.since = e.t_ms();
+          o.label = other + " can go on: " + e.actor() + " was released";
+        }
     } else if (what == "blocked") {
       next = "wait";
-      label = "asleep: " + e.detail();
+      label = e.detail().empty() ? std::string("asleep on a lock") : e.detail();
     } else if (ends(what)) {
       close(s, e.t_ms());
       s.kind.clear();

@@ -43,7 +43,8 @@ inline constexpr int kMaxMarksPerLane = 200;
 // The timeline of the engine's events of `report` (an actor runs from the
 // schedule's first event to its first hold; held/reached/returned hold it,
 // released runs it, blocked makes it wait, finished/ran_to_end/exited end
-// its lane). Events without an actor mark the lane of their vCPU
+// its lane; an actor asleep runs again when another is released). Events
+// without an actor mark the lane of their vCPU
 // (crash_trap) or are left out. No events: no lanes.
 Timeline build_timeline(const pb::RunReport& report);
 
