@@ -355,5 +355,21 @@ TEST(JobPages, ALiveJobRefreshesAndShowsItsRunsSoFar) {
   EXPECT_EQ(html.find("Runs so far"), std::string::npos);
 }
 
+TEST(JobPages, AnExploreJobShowsItsClickableMap) {
+  pb::Job job;
+  job.set_id("e1");
+  job.set_kind(pb::EXPLORE);
+  job.set_state(pb::SUCCEEDED);
+  pb::ExploredSchedule* e = job.mutable_explore_report()->add_schedules();
+  e->set_held("faulter");
+  e->set_verdict(pb::REPRODUCED);
+  e->mutable_point()->set_file("fs/xfs/xfs_file.c");
+  e->mutable_point()->set_line(3);
+  const std::string html = job_page(job, nullptr, {}, {}, SourceTree{}, SourceTree{});
+  EXPECT_NE(html.find("<div class=\"explore\" data-p=\"\">"), std::string::npos);
+  EXPECT_NE(html.find("data-s=\"0\" data-where=\"fs/xfs/xfs_file.c:3\""), std::string::npos);
+  EXPECT_EQ(count(html, "<script>"), 1u);
+}
+
 }  // namespace
 }  // namespace racerig::report
