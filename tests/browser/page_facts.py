@@ -120,8 +120,7 @@ FACTS_JS = r"""
         const t = num(m.dataset.t);
         if (holdT !== null && t >= holdT) { release = t; break; }
       }
-      return {actor: lane.dataset.actor, vcpu: num(lane.dataset.vcpu), hold_t0: holdT, release_t: release,
-              visible: lane.getBoundingClientRect().width > 0 || lane.closest('details:not([open])') !== null};
+      return {actor: lane.dataset.actor, vcpu: num(lane.dataset.vcpu), hold_t0: holdT, release_t: release};
     }));
   return {
     title: document.title,
