@@ -14,10 +14,11 @@
 #include "host/terminal_progress.h"
 #include "rig/base/file.h"
 #include "rig/explore/emit.h"
-#include "rig/explore/html.h"
 #include "rig/explore/map.h"
 #include "rig/jobs/explore_job.h"
 #include "rig/process/cancel.h"
+#include "rig/report/explore_page.h"
+#include "rig/report/kernel_source.h"
 #include "rig/scenario/scenario.h"
 
 namespace racerig::host {
@@ -51,7 +52,14 @@ class ExplorePrinter : public TerminalProgress {
 // finds it, its schedule replaced).
 Status write_outputs(const ExploreArgs& args, const pb::ExploreReport& report) {
   if (!args.html.empty()) {
-    RACERIG_ASSIGN(std::string page, explore::render_html(report, args.source));
+    std::filesystem::path source = args.source;
+    if (source.empty()) {
+      const report::SourceTree tree =
+          report::kernel_source(job_env().kernels_dir(), job_env().cache_root, report.kernel_variant());
+      source = tree.root;
+      if (!tree.note.empty()) progress_line("--html: " + tree.note);
+    }
+    RACERIG_ASSIGN(std::string page, report::render_explore_page(report, source));
     RACERIG_TRY(write_file_atomic(args.html, page));
     progress_line("wrote the map's page to " + args.html);
   }
@@ -150,8 +158,8 @@ Command add_explore_command(CLI::App& root) {
   add_json_option(*app, o->json, "the report (the trace and every schedule)");
   app->add_option("--html", o->html, "write the map as one self-contained HTML page (no network)")->type_name("FILE");
   app->add_option("--source", o->source,
-                  "with --html: the kernel source tree the page shows the window's lines from (the tree the kernel "
-                  "was built from); without it the page lists the points without their source")
+                  "with --html: the kernel source tree the page shows the window's lines from (default: the kernel "
+                  "cache's tree the kernel was built in, when it still has it)")
       ->type_name("DIR");
   app->add_option("--emit-scenarios", o->emit, "write each distinct reproducing schedule as a scenario file under DIR")
       ->type_name("DIR");

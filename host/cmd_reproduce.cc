@@ -8,6 +8,7 @@
 #include "host/cli_util.h"
 #include "host/commands.h"
 #include "host/job_path.h"
+#include "host/report_html.h"
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/reproduce_job.h"
@@ -25,6 +26,7 @@ struct ReproduceOptions {
   bool cold = false, attach = false, kvm = false, verbose = false;
   ServerArgs server;
   BackendArgs backend;
+  HtmlArgs html;
   std::string restore = "auto";  // auto, incoming, loadvm
 };
 
@@ -76,6 +78,8 @@ int run_reproduce(const ReproduceOptions& args) {
   const auto end = ready.ok() ? run_job<jobs::ReproduceKind>(request, args.server, args.request_id, printer)
                               : jobs::failed_end<jobs::ReproduceKind>(job_env(), request, ready.error());
   const pb::ReproduceReport& all = end.report;
+  // The page is written whatever happened, with the error in it.
+  if (Status s = write_reproduce_html(args.html, all); !s.ok()) report_error("html", s.error());
   if (end.failed) {
     // A failure before the runs: the report is written all the same, with the error.
     if (!args.json.empty())
@@ -85,8 +89,7 @@ int run_reproduce(const ReproduceOptions& args) {
   }
   int infra_errors = 0;
   for (const auto& r : all.runs()) infra_errors += r.verdict() == pb::INFRA_ERROR;
-  std::printf("%s on %s: %d/%d reproduced\n", all.scenario().c_str(), all.kernel_variant().c_str(), all.reproduced(),
-              all.runs_size());
+  std::printf("%s\n", run::reproduce_line(all).c_str());
   return finish_runs(all, args.json, end.cancelled ? std::max(1, infra_errors) : infra_errors);
 }
 
@@ -102,6 +105,7 @@ Command add_reproduce_command(CLI::App& root) {
   add_count_option(*app, "--runs", o->runs, "how many runs");
   add_count_option(*app, "--cpus", o->cpus, "vCPUs of the guest");
   add_json_option(*app, o->json, "the report");
+  add_html_options(*app, o->html);
   app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring the ready-state snapshot");
   app->add_flag("--attach", o->attach, "wait at each hold point for a gdb to attach (implies --cold)");
   app->add_flag("--kvm", o->kvm, "use KVM instead of TCG");

@@ -9,6 +9,7 @@
 #include "rig/base/file.h"
 #include "host/commands.h"
 #include "host/job_path.h"
+#include "host/report_html.h"
 #include "host/server_options.h"
 #include "host/terminal_progress.h"
 #include "rig/jobs/validate_job.h"
@@ -29,6 +30,7 @@ struct ValidateOptions {
   bool kvm = false, cold = false, no_explore = false;
   ServerArgs server;
   BackendArgs backend;
+  HtmlArgs html;
   std::string restore = "auto";  // auto, incoming, loadvm
 };
 
@@ -47,6 +49,7 @@ class ValidatePrinter : public TerminalProgress {
 };
 
 int finish(const pb::ValidateReport& report, const ValidateOptions& args, int code) {
+  if (Status s = write_validate_html(args.html, report); !s.ok()) return report_error("html", s.error());
   if (!args.json.empty()) {
     if (Status s = write_json(report, args.json); !s.ok()) return report_error("json", s.error());
   }
@@ -118,6 +121,7 @@ Command add_validate_command(CLI::App& root) {
   add_count_option(*app, "--runs", o->runs, "runs per scenario on each kernel");
   add_json_option(*app, o->json, "the report");
   app->add_option("--junit", o->junit, "write a JUnit XML report to FILE")->type_name("FILE");
+  add_html_options(*app, o->html);
   app->add_flag("--cold", o->cold, "boot QEMU for every run instead of restoring a ready-state snapshot per kernel");
   app->add_flag("--no-explore", o->no_explore,
                 "judge on the scenario's own schedule only, even when it declares an explore {} window");

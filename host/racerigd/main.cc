@@ -30,12 +30,14 @@
 #include "host/client/connection.h"
 #include "host/client/keepalive.h"
 #include "host/client/socket_path.h"
+#include "host/racerigd/http_face.h"
 #include "host/racerigd/service_adapter.h"
 #include "host/racerigd/socket_access.h"
 #include "host/racerigd/tls.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
 #include "rig/jobs/kernels.h"
+#include "rig/report/kernel_source.h"
 #include "rig/run/backend.h"
 #include "rig/service/auth.h"
 #include "rig/service/authenticator.h"
@@ -64,6 +66,7 @@ struct DaemonOptions {
   std::string socket;  // empty: client::default_socket_path()
   std::string socket_mode, socket_group;  // empty mode: 0600, or 0660 with a group
   std::string listen, tokens, tls_cert, tls_key, state = default_state_dir();
+  std::string http;  // --http HOST:PORT: the web pages (same authentication and TLS as --listen)
   std::string tls_client_ca, client_identities;  // mutual TLS: the clients' CA and the CNs it may name
   bool insecure_plaintext = false;  // --insecure-plaintext: tokens over TCP without TLS
   int workers = service::WorkerPool::default_workers(kDefaultVcpusPerVm);
@@ -120,10 +123,11 @@ int serve(const DaemonOptions& args) {
   run_options.vms = 1;  // an exploring job takes one VM at a time: --workers is the daemon's parallelism
   // Every job runs on the daemon's backend (a job request does not choose it).
   if (Status s = host::apply_vm_args(args.backend, args.restore, run_options); !s.ok()) return fail(s.error().message);
-  if (args.worker && !args.listen.empty())
-    return fail("--worker serves no API: --listen is for a frontend (racerigd --store ... --workers 0)");
+  if (args.worker && (!args.listen.empty() || !args.http.empty()))
+    return fail("--worker serves no API: --listen and --http are for a frontend (racerigd --store ... --workers 0)");
   if (args.tls_cert.empty() != args.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
-  if (!args.tls_cert.empty() && args.listen.empty()) return fail("--tls-cert is for --listen (TCP)");
+  if (!args.tls_cert.empty() && args.listen.empty() && args.http.empty())
+    return fail("--tls-cert is for --listen and --http (TCP)");
   if (!args.tls_client_ca.empty() && args.tls_cert.empty())
     return fail("--tls-client-ca needs --tls-cert and --tls-key (client certificates are asked for over TLS)");
   if (args.tls_client_ca.empty() != args.client_identities.empty())
@@ -147,6 +151,13 @@ int serve(const DaemonOptions& args) {
   if (!args.listen.empty() && !tokens && !identities)
     return fail("--listen " + args.listen +
                 " without --tokens or --tls-client-ca: refusing to serve TCP without authentication");
+  if (!args.http.empty() && !tokens && !identities)
+    return fail("--http " + args.http +
+                " without --tokens or --tls-client-ca: refusing to serve the job pages without authentication");
+  if (!args.http.empty() && args.tls_cert.empty() && !args.insecure_plaintext)
+    return fail("--http " + args.http +
+                " without --tls-cert: the callers' tokens would cross the network in clear text; refusing "
+                "(give --tls-cert and --tls-key, or --insecure-plaintext on a network you trust)");
   if (!args.listen.empty() && args.tls_cert.empty() && !args.insecure_plaintext)
     return fail("--listen " + args.listen +
                 " without --tls-cert: the callers' tokens would cross the network in clear text; refusing "
@@ -294,6 +305,19 @@ int serve(const DaemonOptions& args) {
     server->Shutdown();
     return fail(s.error().message);
   }
+  // The web pages: the same core and authentication as the API.
+  HttpFace http(core, *auth, [&env](const std::string& variant) {
+    return report::kernel_source(env.kernels_dir(), env.cache_root, variant);
+  });
+  int http_port = 0;
+  if (!args.http.empty()) {
+    auto port = http.start(args.http, HttpTls{args.tls_cert, args.tls_key, args.tls_client_ca});
+    if (!port.ok()) {
+      server->Shutdown();
+      return fail(port.error().message);
+    }
+    http_port = *port;
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus("racerig.pb.RaceRig", true);
   pool.start();
@@ -307,6 +331,9 @@ int serve(const DaemonOptions& args) {
                                          .c_str(),
                args.workers, run::backend_label(run_options).c_str(), state.c_str(), opened->description.c_str(),
                who_line(tokens.get(), identities.get()).c_str());
+  if (!args.http.empty())
+    std::fprintf(stderr, "racerigd: web pages on %s://%s (port %d)\n", args.tls_cert.empty() ? "http" : "https",
+                 args.http.c_str(), http_port);
 
   // Retention: ended jobs past --keep-days go now and once a day.
   auto expire = [&] {
@@ -326,6 +353,7 @@ int serve(const DaemonOptions& args) {
   }
   std::fprintf(stderr, "racerigd: %s: stopping (running jobs go back to the queue)\n", strsignal(sig));
   server->GetHealthCheckService()->SetServingStatus(false);
+  http.stop();
   pool.stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   std::filesystem::remove(socket, ec);
@@ -362,6 +390,11 @@ int main(int argc, char** argv) {
       ->type_name("HOST:PORT");
   app.add_flag("--insecure-plaintext", o.insecure_plaintext,
                "allow --listen without TLS: tokens cross the network in clear text (a trusted network only)");
+  app.add_option("--http", o.http,
+                 "also serve the job pages over HTTP on HOST:PORT (port 0: any free one): the job list, each "
+                 "job's page (live while it runs), artifact downloads; the same tokens (and TLS with --tls-cert) "
+                 "as --listen")
+      ->type_name("HOST:PORT");
   app.add_option("--tokens", o.tokens,
                  "bearer tokens: one \"NAME TOKEN\" or \"NAME TOKEN admin\" per line, '#' starts a comment; "
                  "a caller sees its own jobs, an admin everyone's")

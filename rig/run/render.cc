@@ -18,9 +18,17 @@ std::string fmt_ms(double ms) {
 }
 }  // namespace
 
+std::string verdict_line(const pb::RunReport& r) {
+  return "run " + std::to_string(r.run()) + ": " + verdict::verdict_name(r.verdict()) + " — " + r.reason();
+}
+
+std::string reproduce_line(const pb::ReproduceReport& r) {
+  return r.scenario() + " on " + r.kernel_variant() + ": " + std::to_string(r.reproduced()) + "/" +
+         std::to_string(r.runs_size()) + " reproduced";
+}
+
 std::string render_run(const pb::RunReport& r, bool verbose) {
-  std::string out =
-      "run " + std::to_string(r.run()) + ": " + verdict::verdict_name(r.verdict()) + " — " + r.reason() + "\n";
+  std::string out = verdict_line(r) + "\n";
   std::string timings;
   double total = 0;
   for (const auto& t : r.timings()) {

@@ -14,4 +14,10 @@ namespace racerig::run {
 // when verbose).
 std::string render_run(const pb::RunReport& report, bool verbose);
 
+// The first line of render_run, without its newline: "run 2: REPRODUCED — reason".
+std::string verdict_line(const pb::RunReport& report);
+
+// What `racerig reproduce` prints after its runs: "SCENARIO on KERNEL: 2/3 reproduced".
+std::string reproduce_line(const pb::ReproduceReport& report);
+
 }  // namespace racerig::run

@@ -1,5 +1,5 @@
-// The explore map as one self-contained HTML page (see html.h).
-#include "rig/explore/html.h"
+// The explore map as one self-contained HTML page (see explore_page.h).
+#include "rig/report/explore_page.h"
 
 #include <algorithm>
 #include <map>
@@ -8,23 +8,32 @@
 #include <utility>
 #include <vector>
 
-#include "rig/base/file.h"
 #include "rig/explore/map.h"
+#include "rig/report/run_section.h"
+#include "rig/report/source.h"
+#include "rig/report/timeline.h"
 
-namespace racerig::explore {
+namespace racerig::report {
 
 namespace {
 
 namespace fs = std::filesystem;
+using explore::direction_name;
+using explore::duration_text;
+using explore::outcome_name;
+using explore::point_key;
+using explore::render_map;
+using explore::schedule_points;
+using explore::Severity;
+using explore::severity;
+using explore::step_text;
+using explore::summary_line;
 
 // Lines of context shown around a point's line; ranges fewer than this
 // many lines apart are merged (the lines between shown), so that a
 // function's points show as one stretch of its source.
 constexpr int kContext = 3;
 constexpr int kMergeGap = 20;
-// The largest source file read.
-constexpr size_t kMaxSourceBytes = size_t{16} << 20;
-
 const char* severity_class(Severity s) {
   switch (s) {
     case Severity::kReproduced:
@@ -74,36 +83,8 @@ std::vector<FileMarks> collect_marks(const pb::ExploreReport& report) {
   std::set<std::string> held;
   for (const pb::ExploredSchedule& s : report.schedules()) held.insert(point_key(s.held(), s.point()));
   for (const pb::ExplorePoint& t : report.trace())
-    if (!held.count(point_key(t.actor(), t)))
-      file_of(t).lines[static_cast<int>(t.line())].unexplored.push_back(&t);
+    if (!held.count(point_key(t.actor(), t))) file_of(t).lines[static_cast<int>(t.line())].unexplored.push_back(&t);
   return files;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = end + 1;
-  }
-  return lines;
-}
-
-// The source of `file` under `root`, or why it is not shown.
-Result<std::vector<std::string>> read_source(const fs::path& root, const std::string& file) {
-  if (root.empty()) return make_error(ErrorKind::kInput, "no source tree was given");
-  const fs::path rel(file);
-  if (file.empty() || rel.is_absolute())
-    return make_error(ErrorKind::kInput, "\"" + file + "\" is not a path relative to the source tree");
-  for (const fs::path& part : rel)
-    if (part == "..") return make_error(ErrorKind::kInput, "\"" + file + "\" leaves the source tree");
-  auto text = read_file(root / rel, "source", kMaxSourceBytes);
-  if (!text.ok()) return text.error();
-  return split_lines(*text);
 }
 
 // The label of a schedule beside its line: "faulter #1: REPRODUCED".
@@ -113,14 +94,11 @@ std::string chip_label(const pb::ExploredSchedule& s) {
 
 class Page {
  public:
-  Page(const pb::ExploreReport& report, fs::path root) : report_(report), root_(std::move(root)) {}
+  Page(const pb::ExploreReport& report, fs::path root, std::string prefix)
+      : report_(report), root_(std::move(root)), prefix_(std::move(prefix)) {}
 
-  std::string render() {
-    out_ += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>";
-    out_ += html_escape("explore " + report_.scenario() + " on " + report_.kernel_variant());
-    out_ += "</title>\n<style>\n";
-    out_ += kStyle;
-    out_ += "</style>\n</head>\n<body>\n<main>\n";
+  std::string body() {
+    out_ += "<div class=\"explore\" data-p=\"" + html_escape(prefix_) + "\">\n<main>\n";
     summary();
     reproducing();
     for (const FileMarks& f : collect_marks(report_)) source_file(f);
@@ -131,19 +109,15 @@ class Page {
     out_ += "<details><summary>The map as text</summary>\n<pre>" + html_escape(render_map(report_)) +
             "</pre>\n</details>\n</main>\n";
     panel();
-    out_ += "<script>\n";
-    out_ += kScript;
-    out_ += "</script>\n</body>\n</html>\n";
+    out_ += "</div>\n";
     return std::move(out_);
   }
 
- private:
-  static constexpr const char* kStyle =
-      "body{font-family:sans-serif;margin:0;display:flex;align-items:flex-start;color:#222}\n"
+  static constexpr std::string_view kStyle =
+      ".explore{display:flex;align-items:flex-start}\n"
       "main{flex:1;min-width:0;padding:0 1em 2em 1em}\n"
       "aside{width:38%;position:sticky;top:0;max-height:100vh;overflow:auto;box-sizing:border-box;"
       "padding:0 1em;border-left:1px solid #ccc;background:#fafafa}\n"
-      ".err{color:#b00020;font-weight:bold}\n.note{color:#555;font-style:italic}\n"
       "table.totals td{padding:0 .8em 0 0}\n"
       ".src{font-family:monospace;font-size:13px;border:1px solid #ddd}\n"
       ".l{display:flex;white-space:pre;tab-size:8}\n.l[data-s]{cursor:pointer}\n"
@@ -164,15 +138,16 @@ class Page {
       ".sched pre{white-space:pre-wrap;margin:.3em 0}\n"
       ".js aside .sched{display:none}\n.js aside .sched.on{display:block}\n";
 
-  static constexpr const char* kScript =
+  static constexpr std::string_view kScript =
       "document.body.classList.add('js');\n"
       "function showLine(row){\n"
+      "  var map=row.closest('.explore'),p=map.getAttribute('data-p');\n"
       "  var ids=row.getAttribute('data-s').split(' ');\n"
-      "  document.querySelectorAll('aside .sched').forEach(function(s){s.classList.remove('on');});\n"
-      "  document.querySelectorAll('.l.sel').forEach(function(r){r.classList.remove('sel');});\n"
+      "  map.querySelectorAll('aside .sched').forEach(function(s){s.classList.remove('on');});\n"
+      "  map.querySelectorAll('.l.sel').forEach(function(r){r.classList.remove('sel');});\n"
       "  row.classList.add('sel');\n"
-      "  ids.forEach(function(id){var s=document.getElementById('s-'+id);if(s)s.classList.add('on');});\n"
-      "  document.getElementById('hint').textContent=row.getAttribute('data-where')+': '+ids.length+"
+      "  ids.forEach(function(id){var s=document.getElementById(p+'s-'+id);if(s)s.classList.add('on');});\n"
+      "  document.getElementById(p+'hint').textContent=row.getAttribute('data-where')+': '+ids.length+"
       "(ids.length==1?' schedule':' schedules');\n"
       "}\n"
       "document.querySelectorAll('.l[data-s]').forEach(function(row){\n"
@@ -180,6 +155,7 @@ class Page {
       "  row.addEventListener('keydown',function(e){if(e.key==='Enter')showLine(row);});\n"
       "});\n";
 
+ private:
   void summary() {
     out_ += "<h1>" + html_escape("explore " + report_.scenario() + " on " + report_.kernel_variant()) + "</h1>\n";
     if (!report_.error().empty()) out_ += "<p class=\"err\">error: " + html_escape(report_.error()) + "</p>\n";
@@ -188,8 +164,8 @@ class Page {
     if (report_.window_size() > 0) {
       std::string window;
       for (const auto& w : report_.window()) window += (window.empty() ? "" : ", ") + w;
-      out_ += "<p>window: " + html_escape(window) + " (" + std::to_string(report_.window_addresses()) +
-              " addresses)</p>\n";
+      out_ +=
+          "<p>window: " + html_escape(window) + " (" + std::to_string(report_.window_addresses()) + " addresses)</p>\n";
     }
     // One row per outcome, worst first.
     std::vector<std::pair<std::string, Severity>> order;
@@ -209,7 +185,8 @@ class Page {
     if (report_.total() > done) out_ += " of " + std::to_string(report_.total()) + " planned";
     out_ += ", trace " + html_escape(duration_text(report_.trace_ms())) + ", total " +
             html_escape(duration_text(report_.total_ms())) + "</p>\n";
-    out_ += "<p><b>" + html_escape(summary_line(report_)) + "</b></p>\n";
+    out_ += std::string("<p class=\"verdict ") + (report_.reproduced() > 0 ? "v-bad" : "v-grey") + "\" data-runs=\"" +
+            std::to_string(done) + "\"><b>" + html_escape(summary_line(report_)) + "</b></p>\n";
   }
 
   // A schedule's detail: direction, point, outcome, reason, steps.
@@ -223,7 +200,12 @@ class Page {
     if (s.schedule_size() > 0) {
       std::string steps;
       for (const pb::Step& st : s.schedule()) steps += step_text(st) + "\n";
-      b += "<pre>" + html_escape(steps) + "</pre>\n";
+      b += "<pre class=\"steps\">" + html_escape(steps) + "</pre>\n";
+    }
+    // The kept run (reproducing schedules, failures): its timeline and oops.
+    if (s.has_run()) {
+      b += render_timeline(build_timeline(s.run()));
+      if (s.run().has_oops()) b += oops_block(s.run().oops(), SourceTree{root_, {}});
     }
     b += "</div>\n";
     return b;
@@ -251,20 +233,19 @@ class Page {
     for (int i : m.schedules) {
       const pb::ExploredSchedule& s = report_.schedules(i);
       worst = std::max(worst, severity(s));
-      chips += "<span class=\"chip " + std::string(severity_class(severity(s))) + "\">" +
-               html_escape(chip_label(s)) + "</span>";
+      chips += "<span class=\"chip " + std::string(severity_class(severity(s))) + "\">" + html_escape(chip_label(s)) +
+               "</span>";
       ids += (ids.empty() ? "" : " ") + std::to_string(i);
     }
     for (const pb::ExplorePoint* p : m.unexplored)
-      chips += "<span class=\"chip c-grey\">" + html_escape(p->actor() + " #" + std::to_string(p->visit()) +
-                                                            ": not run") + "</span>";
+      chips += "<span class=\"chip c-grey\">" +
+               html_escape(p->actor() + " #" + std::to_string(p->visit()) + ": not run") + "</span>";
     out_ += "<div class=\"l " + std::string(severity_class(worst)) + "\"";
     if (!ids.empty())
       out_ += " data-s=\"" + ids + "\" data-where=\"" + html_escape(f.file + ":" + std::to_string(number)) +
               "\" tabindex=\"0\"";
     out_ += "><span class=\"n\">" + std::to_string(number) + "</span><span class=\"t\">" +
-            html_escape(text ? *text : "(source not shown)") + "</span><span class=\"p\">" + chips +
-            "</span></div>\n";
+            html_escape(text ? *text : "(source not shown)") + "</span><span class=\"p\">" + chips + "</span></div>\n";
   }
 
   void source_file(const FileMarks& f) {
@@ -305,8 +286,7 @@ class Page {
           line_row(f, n, &(*source)[static_cast<size_t>(n - 1)]);
         }
       }
-      if (!pointless.empty())
-        out_ += "<p class=\"note\">points on lines the page does not show from the source:</p>\n";
+      if (!pointless.empty()) out_ += "<p class=\"note\">points on lines the page does not show from the source:</p>\n";
     }
     std::sort(pointless.begin(), pointless.end());
     for (int n : pointless) line_row(f, n, nullptr);
@@ -314,14 +294,16 @@ class Page {
   }
 
   void panel() {
-    out_ += "<aside>\n<h2>Schedules</h2>\n<p id=\"hint\">Click a coloured line to see its schedules.</p>\n";
+    out_ += "<aside>\n<h2>Schedules</h2>\n<p id=\"" + html_escape(prefix_) +
+            "hint\" class=\"hint\">Click a coloured line to see its schedules.</p>\n";
     for (int i = 0; i < report_.schedules_size(); ++i)
-      out_ += schedule_block(report_.schedules(i), "s-" + std::to_string(i));
+      out_ += schedule_block(report_.schedules(i), prefix_ + "s-" + std::to_string(i));
     out_ += "</aside>\n";
   }
 
   const pb::ExploreReport& report_;
   fs::path root_;
+  std::string prefix_;  // of the element ids: several maps on one page
   std::string out_;
   int shown_lines_ = 0;
   int truncated_lines_ = 0;
@@ -329,40 +311,23 @@ class Page {
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-Result<std::string> render_html(const pb::ExploreReport& report, const std::filesystem::path& source_root) {
+Result<std::string> render_explore_page(const pb::ExploreReport& report, const std::filesystem::path& source_root) {
   if (!source_root.empty()) {
     std::error_code ec;
     if (!fs::is_directory(source_root, ec))
       return make_error(ErrorKind::kInput, "source tree " + source_root.string() + " is not a directory");
   }
-  return Page(report, source_root).render();
+  return page_begin("explore " + report.scenario() + " on " + report.kernel_variant(), explore_style()) +
+         Page(report, source_root, "").body() + page_end(explore_script());
 }
 
-}  // namespace racerig::explore
+std::string explore_body(const pb::ExploreReport& report, const std::filesystem::path& source_root,
+                         const std::string& id_prefix) {
+  return Page(report, source_root, id_prefix).body();
+}
+
+std::string explore_style() { return std::string(Page::kStyle) + run_style(); }
+
+std::string explore_script() { return std::string(Page::kScript); }
+
+}  // namespace racerig::report
