@@ -75,6 +75,7 @@ std::unique_ptr<CommandLine> make_command_line() {
   for (Command& c : add_cache_commands(root)) cli->commands.push_back(std::move(c));
   for (Command& c : add_job_commands(root)) cli->commands.push_back(std::move(c));
   cli->commands.push_back(add_doctor_command(root));
+  cli->commands.push_back(add_workers_command(root));
 
   // racerig help [COMMAND [SUBCOMMAND]]
   CLI::App* help = root.add_subcommand("help", "show the options of a command (racerig help validate)");

@@ -92,6 +92,14 @@ int show_job(const JobsOptions& o) {
               job.id().c_str(), what(job).c_str(), pb::JobState_Name(job.state()).c_str(), job.attempt(),
               job.submitter().c_str(), when(job.submitted_unix_ms()).c_str(), when(job.started_unix_ms()).c_str(),
               when(job.finished_unix_ms()).c_str());
+  if (job.kernel_keys_size() > 0) {
+    std::string keys;
+    for (const auto& k : job.kernel_keys()) keys += " " + k;
+    std::printf("  kernel cache keys it needs:%s\n", keys.c_str());
+  }
+  if (job.started_unix_ms() && job.attempt() == 1)
+    std::printf("  waited %.3f s in the queue\n",
+                static_cast<double>(job.started_unix_ms() - job.submitted_unix_ms()) / 1000.0);
   if (job.finished_unix_ms()) std::printf("  exit code %d\n", job.exit_code());
   if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
   if (o.json.empty() && o.junit.empty()) return kExitOk;

@@ -37,6 +37,7 @@ Command add_bench_command(CLI::App& root);                 // racerig bench
 std::vector<Command> add_cache_commands(CLI::App& root);   // racerig cache list|prune
 std::vector<Command> add_job_commands(CLI::App& root);     // racerig jobs|job|watch|cancel (racerigd's jobs)
 Command add_doctor_command(CLI::App& root);                // racerig doctor
+Command add_workers_command(CLI::App& root);               // racerig workers (racerigd's workers)
 
 // Repository paths (kernels/, scenarios/), found from the binary's location
 // or RACERIG_ROOT.

@@ -36,6 +36,7 @@
 #include "host/racerigd/tls.h"
 #include "host/version.h"
 #include "rig/jobs/job_env.h"
+#include "rig/jobs/kernels.h"
 #include "rig/report/kernel_source.h"
 #include "rig/run/backend.h"
 #include "rig/service/auth.h"
@@ -43,6 +44,7 @@
 #include "rig/service/identities.h"
 #include "rig/service/catalog.h"
 #include "rig/service/job_service.h"
+#include "rig/service/kernel_affinity.h"
 #include "rig/service/local_runner.h"
 #include "rig/service/open_store.h"
 #include "rig/service/state_lock.h"
@@ -79,6 +81,7 @@ struct DaemonOptions {
   std::string store;             // --store: empty (SQLite in --state) or a postgresql:// URI
   bool worker = false;           // --worker: run jobs of the shared store, serve no API
   int lease_s = 30;              // --lease-s: a claim's lease without renewal
+  int affinity_wait_s = 10;      // --affinity-wait-s: a job waits this long for a worker holding its kernels
 };
 
 int fail(const std::string& what) {
@@ -228,6 +231,8 @@ int serve(const DaemonOptions& args) {
   pool.set_job_deadline(std::chrono::hours(args.job_deadline_h));
   pool.set_lease(std::chrono::seconds(args.lease_s));
   pool.set_max_attempts(kMaxAttempts);
+  pool.set_worker_info(run::backend_label(run_options), [root = env.cache_root] { return service::held_kernels(root); });
+  pool.set_affinity_wait(std::chrono::seconds(args.affinity_wait_s));
   pool.set_max_running_per_submitter(args.max_running_per_submitter > 0 ? args.max_running_per_submitter
                                      : args.workers > 1                 ? args.workers - 1
                                                                         : 0);
@@ -240,10 +245,28 @@ int serve(const DaemonOptions& args) {
   options.limits.max_cpus = args.max_scenario_cpus;
   options.limits.max_memory_mb = args.max_scenario_memory_mb;
   options.limits.max_deadline_s = args.max_scenario_deadline_s;
+  // Affinity: the keys of the kernels each submitted job needs, from this
+  // host's kernels/ and packages (none when its cache cannot be opened). A
+  // SQLite store has one racerigd's workers only: nothing to prefer.
+  std::shared_ptr<kbuild::Cache> keys;
+  if (!args.worker && opened->shared) {
+    if (auto c = kbuild::Cache::open(env.kernels_dir(), env.cache_root); c.ok())
+      keys = std::make_shared<kbuild::Cache>(std::move(*c));
+    else
+      std::fprintf(stderr, "racerigd: jobs get no kernel affinity: %s\n", c.error().message.c_str());
+  }
+  if (keys) options.kernel_needs = [keys](const pb::Job& job) { return service::kernel_needs(*keys, job); };
   service::JobService core(store, pool, catalog, options);
   RaceRigService adapter(core, *auth);
 
-  if (args.worker) return run_worker(pool, stop_signals, opened->description, args.workers);
+  if (args.worker) {
+    // A worker restarted after a kill -9 removes the run directories (and
+    // QEMU) its killed predecessor left on this host before it takes a job
+    // (opening the kernel cache does).
+    if (auto cache = jobs::open_cache(env); !cache.ok())
+      std::fprintf(stderr, "racerigd: the kernel cache: %s\n", cache.error().message.c_str());
+    return run_worker(pool, stop_signals, opened->description, args.workers);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -399,6 +422,9 @@ int main(int argc, char** argv) {
   racerig::host::add_count_option(app, "--lease-s", o.lease_s,
                                   "seconds a claimed job stays this worker's without a renewal (renewed every "
                                   "third of it); a dead worker's jobs are queued again after it");
+  racerig::host::add_zero_or_count_option(app, "--affinity-wait-s", o.affinity_wait_s,
+                                          "seconds a queued job waits for a live worker whose kernel cache holds "
+                                          "its kernels and has a free slot, before any worker takes it (0: never)");
   racerig::host::add_count_option(app, "--max-queued", o.max_queued,
                                   "queued jobs before submits get RESOURCE_EXHAUSTED");
   racerig::host::add_count_option(app, "--max-queued-per-submitter", o.max_queued_per_submitter,

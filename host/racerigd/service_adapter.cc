@@ -134,4 +134,10 @@ grpc::Status RaceRigService::DeleteJob(grpc::ServerContext* ctx, const pb::Delet
   return reply(core_.delete_job(req->id(), *who), out);
 }
 
+grpc::Status RaceRigService::ListWorkers(grpc::ServerContext* ctx, const pb::ListWorkersRequest* /*req*/,
+                                         pb::ListWorkersResponse* out) {
+  RACERIGD_AUTH(ctx, who);
+  return reply(core_.workers(*who), out);
+}
+
 }  // namespace racerig::racerigd

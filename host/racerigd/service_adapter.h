@@ -34,6 +34,8 @@ class RaceRigService final : public pb::RaceRig::Service {
                             grpc::ServerWriter<pb::ArtifactChunk>* writer) override;
   grpc::Status DeleteJob(grpc::ServerContext* ctx, const pb::DeleteJobRequest* req,
                          pb::DeleteJobResponse* out) override;
+  grpc::Status ListWorkers(grpc::ServerContext* ctx, const pb::ListWorkersRequest* req,
+                           pb::ListWorkersResponse* out) override;
 
  private:
   // Who calls (from its verified client certificate or its bearer token),

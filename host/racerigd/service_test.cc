@@ -198,6 +198,7 @@ class ServiceTest : public ::testing::Test {
     pool_->set_job_deadline(job_deadline_);
     pool_->set_max_running_per_submitter(max_running_per_submitter_);
     pool_->set_lease(lease_);
+    pool_->set_worker_info("fake", [this] { return held_; });
     service::ServiceOptions options;
     options.max_queued = max_queued;
     options.max_queued_per_submitter = max_queued_per_submitter_;
@@ -383,6 +384,7 @@ class ServiceTest : public ::testing::Test {
   int max_queued_per_submitter_ = 0;           // the service's, from the next start()
   int max_running_per_submitter_ = 0;          // the pool's, from the next start()
   std::chrono::milliseconds lease_{30000};     // the pool's, from the next start()
+  std::vector<std::string> held_;              // the kernel keys the pool's cache holds
   std::unique_ptr<service::TokenTable> tokens_;
   std::unique_ptr<service::Catalog> catalog_;
   std::unique_ptr<Store> store_;
@@ -1480,6 +1482,55 @@ google::rpc::Status details_of(const grpc::Status& st) {
 
 // INVALID_ARGUMENT carries a BadRequest naming the field; RESOURCE_EXHAUSTED
 // a RetryInfo.
+// ListWorkers: the pool's heartbeat with its load, backend and kernels;
+// the jobs it runs to an admin only; gone once the pool stopped cleanly.
+TEST_F(ServiceTest, ListWorkersShowsThePoolsLoadAndItsJobsToAnAdminOnly) {
+  stop();
+  held_ = {"k2", "k1"};
+  start(10);
+  runner_.hold(true);
+  pb::Job job;
+  ASSERT_TRUE(submit(validate_request(), &job).ok());
+  runner_.wait_started(1);
+  const auto workers = [&](const std::string& token) {
+    auto c = ctx(token);
+    pb::ListWorkersResponse resp;
+    grpc::Status st = stub_->ListWorkers(c.get(), pb::ListWorkersRequest(), &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  };
+  // The heartbeat after the claim says so (a deadline, not a timing claim).
+  pb::ListWorkersResponse seen;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do seen = workers(kAdminToken);
+  while ((seen.workers_size() != 1 || seen.workers(0).jobs_running() != 1) &&
+         std::chrono::steady_clock::now() < until);
+  ASSERT_EQ(seen.workers_size(), 1) << seen.DebugString();
+  const pb::Worker& w = seen.workers(0);
+  EXPECT_EQ(w.name(), pool_->owner_prefix());
+  EXPECT_EQ(w.pid(), ::getpid());
+  EXPECT_EQ(w.jobs_running(), 1);
+  EXPECT_EQ(w.slots(), 1);
+  EXPECT_EQ(w.backend(), "fake");
+  EXPECT_EQ(std::vector<std::string>(w.kernels().begin(), w.kernels().end()), (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_EQ(std::vector<std::string>(w.job_ids().begin(), w.job_ids().end()), std::vector<std::string>{job.id()});
+  EXPECT_FALSE(w.lost());
+  EXPECT_GT(w.started_unix_ms(), 0);
+  pb::ListWorkersResponse theirs = workers(kOtherToken);
+  ASSERT_EQ(theirs.workers_size(), 1);
+  EXPECT_EQ(theirs.workers(0).job_ids_size(), 0) << "job ids are an admin's to see";
+  EXPECT_EQ(theirs.workers(0).jobs_running(), 1);
+  auto c = ctx("");
+  pb::ListWorkersResponse none;
+  EXPECT_EQ(stub_->ListWorkers(c.get(), pb::ListWorkersRequest(), &none).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  runner_.hold(false);
+  pool_->stop();
+  auto left = store_->workers();
+  ASSERT_TRUE(left.ok()) << left.error().message;
+  EXPECT_TRUE(left->empty()) << "a pool that stopped cleanly is no longer listed";
+}
+
 TEST_F(ServiceTest, ErrorsCarryGoogleRpcDetails) {
   pb::SubmitValidateRequest bad = validate_request();
   bad.set_runs(0);

@@ -87,6 +87,8 @@ pb::Job new_job(const typename Kind::Wire& request, const std::string& submitter
 
 ServiceResult<pb::Job> JobService::enqueue(pb::Job job) {
   const std::string bytes = request_bytes(job);
+  if (options_.kernel_needs)
+    for (auto& key : options_.kernel_needs(job)) job.add_kernel_keys(std::move(key));
   auto inserted = store_.insert(job, options_.max_queued, options_.max_queued_per_submitter);
   if (!inserted.ok()) return internal(inserted.error());
   if (!*inserted) {
@@ -112,6 +114,17 @@ ServiceResult<pb::Job> JobService::enqueue(pb::Job job) {
   }
   pool_.wake();
   return summary_of((*inserted)->job);
+}
+
+ServiceResult<pb::ListWorkersResponse> JobService::workers(const Caller& caller) {
+  auto all = store_.workers();
+  if (!all.ok()) return internal(all.error());
+  pb::ListWorkersResponse out;
+  for (auto& w : *all) {
+    if (!caller.admin) w.clear_job_ids();  // ids would tell who else uses the service
+    *out.add_workers() = std::move(w);
+  }
+  return out;
 }
 
 ServiceResult<pb::Job> JobService::submit(const pb::SubmitRequest& request, const std::string& submitter) {

@@ -31,6 +31,9 @@ struct ServiceOptions {
   // live, for delete_job(); empty: nothing on disk is removed.
   std::filesystem::path jobs_dir, kept_logs_root;
   Limits limits;
+  // The kernel cache keys a job needs (kernel_affinity.h), stored with it
+  // at submit for the workers' affinity; unset: none.
+  std::function<std::vector<std::string>(const pb::Job&)> kernel_needs;
 };
 
 class JobService {
@@ -81,6 +84,9 @@ class JobService {
   // logs it kept. NOT_FOUND as get(); FAILED_PRECONDITION for a queued or
   // running job (cancel it first). An admin's delete of another's job is logged.
   ServiceResult<pb::DeleteJobResponse> delete_job(const std::string& id, const Caller& caller);
+  // The workers' heartbeats (Store::workers): lost ones included; the jobs
+  // each one runs only for an admin.
+  ServiceResult<pb::ListWorkersResponse> workers(const Caller& caller);
   // Deletes every ended job that finished more than `keep` ago (racerigd
   // --keep-days); the number deleted.
   ServiceResult<int> expire(std::chrono::hours keep);

@@ -8,7 +8,12 @@
 // record; events(job_id, seq, attempt, record). An event's seq comes from
 // its job's last_seq, incremented by the same UPDATE that checks the lease
 // (the fence). Version 1 had no leases; version 2 adds lease_owner and
-// lease_expires (a RUNNING job of version 1 gets an expired lease).
+// lease_expires (a RUNNING job of version 1 gets an expired lease); version
+// 3 adds jobs.kernels (the kernel cache keys a job needs, from its record)
+// and jobs.queued_at (when it was last queued), and workers(name,
+// last_beat, lease_ms, running, slots, kernels, record): one heartbeat per
+// worker process, record the serialized pb::Worker. A claim prefers jobs
+// whose kernels the claimer holds (the affinity clause in claim_next()).
 #include "rig/service/postgres_store.h"
 
 #include <libpq-fe.h>
@@ -59,6 +64,18 @@ ALTER TABLE jobs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '', ADD COLUMN lea
 UPDATE jobs SET lease_expires = '-infinity' WHERE state = 2;
 CREATE INDEX jobs_lease ON jobs (state, lease_expires);
 )sql",
+    R"sql(
+ALTER TABLE jobs ADD COLUMN kernels TEXT[] NOT NULL DEFAULT '{}', ADD COLUMN queued_at TIMESTAMPTZ NOT NULL DEFAULT now();
+CREATE TABLE workers (
+  name TEXT PRIMARY KEY,
+  last_beat TIMESTAMPTZ NOT NULL,
+  lease_ms BIGINT NOT NULL,
+  running INTEGER NOT NULL,
+  slots INTEGER NOT NULL,
+  kernels TEXT[] NOT NULL,
+  record BYTEA NOT NULL
+);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == PostgresStore::kSchemaVersion);
 static_assert(pb::RUNNING == 2, "migration 2 names RUNNING by its number");
@@ -78,6 +95,24 @@ std::string quote_value(const std::string& v) {
     out += c;
   }
   return out + "'";
+}
+
+// A PostgreSQL array literal of `items` ('{"a","b"}'), for a ::text[] parameter.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += i ? ",\"" : "\"";
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+template <typename Items>
+std::vector<std::string> strings_of(const Items& items) {
+  return std::vector<std::string>(items.begin(), items.end());
 }
 
 pqxx::binarystring bytes_param(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
@@ -147,7 +182,7 @@ void requeue_in(pqxx::work& w, int64_t id, pb::Job job, const std::string& reaso
   ev.mutable_requeued()->set_reason(reason);
   job.set_last_event_seq(append_in(w, id, job.attempt(), ev));
   put_in(w, job);
-  w.exec_params("UPDATE jobs SET lease_owner = '', lease_expires = NULL WHERE id = $1", id);
+  w.exec_params("UPDATE jobs SET lease_owner = '', lease_expires = NULL, queued_at = now() WHERE id = $1", id);
 }
 
 // Ok when `lease` is job `id`'s (the row locked until the transaction
@@ -422,9 +457,9 @@ Result<std::optional<Store::Inserted>> PostgresStore::insert(pb::Job job, int ma
     // The request id is unique per submitter (jobs_request): a submit that
     // raced this one to it makes no second job.
     const pqxx::result ins = w.exec_params(
-        "INSERT INTO jobs (state, submitter, request_id, record, summary) VALUES ($1, $2, $3, '', '') "
-        "ON CONFLICT (submitter, request_id) WHERE request_id <> '' DO NOTHING RETURNING id",
-        static_cast<int>(job.state()), job.submitter(), job.request_id());
+        "INSERT INTO jobs (state, submitter, request_id, record, summary, kernels) VALUES ($1, $2, $3, '', '', "
+        "$4::text[]) ON CONFLICT (submitter, request_id) WHERE request_id <> '' DO NOTHING RETURNING id",
+        static_cast<int>(job.state()), job.submitter(), job.request_id(), text_array(strings_of(job.kernel_keys())));
     if (ins.empty()) return existing();
     const int64_t id = ins[0][0].as<int64_t>();
     job.set_id(std::to_string(id));
@@ -439,19 +474,26 @@ Result<std::optional<Store::Inserted>> PostgresStore::insert(pb::Job job, int ma
 }
 
 Result<std::optional<pb::Job>> PostgresStore::claim_next(const std::string& owner, std::chrono::milliseconds lease,
-                                                         int max_running_per_submitter) {
+                                                         int max_running_per_submitter, const Affinity& affinity) {
   using Out = std::optional<pb::Job>;
   auto out = transact<Out>("claim a job", [&](pqxx::work& w) -> Result<Out> {
     // The oldest queued job nobody else is claiming (SKIP LOCKED), leased
-    // in the same statement.
+    // in the same statement. Affinity ($6 names the claimer): a job waits
+    // for another live worker whose cache holds all its kernels and that
+    // has a free slot, unless the claimer holds them too ($7) or it has
+    // waited $8 ms since it was queued.
     const pqxx::result r = w.exec_params(
         "UPDATE jobs SET state = $2, attempt = jobs.attempt + 1, lease_owner = $4, "
         "lease_expires = now() + $5::bigint * interval '1 millisecond' "
-        "WHERE id = (SELECT id FROM jobs WHERE state = $1 AND ($3 <= 0 OR submitter NOT IN (SELECT submitter FROM jobs "
-        "WHERE state = $2 GROUP BY submitter HAVING COUNT(*) >= $3)) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "WHERE id = (SELECT id FROM jobs j WHERE state = $1 AND ($3 <= 0 OR submitter NOT IN (SELECT submitter FROM jobs "
+        "WHERE state = $2 GROUP BY submitter HAVING COUNT(*) >= $3)) AND ($6 = '' OR cardinality(j.kernels) = 0 OR "
+        "j.kernels <@ $7::text[] OR j.queued_at <= now() - $8::bigint * interval '1 millisecond' OR NOT EXISTS "
+        "(SELECT 1 FROM workers h WHERE h.name <> $6 AND h.last_beat > now() - h.lease_ms * interval '1 millisecond' "
+        "AND h.running < h.slots AND j.kernels <@ h.kernels)) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
         "RETURNING id, attempt",
         static_cast<int>(pb::QUEUED), static_cast<int>(pb::RUNNING), max_running_per_submitter, owner,
-        static_cast<int64_t>(lease.count()));
+        static_cast<int64_t>(lease.count()), affinity.worker, text_array(affinity.held),
+        static_cast<int64_t>(affinity.wait.count()));
     if (r.empty()) return Out();
     const int64_t id = r[0][0].as<int64_t>();
     RACERIG_ASSIGN(auto job, get_in(w, id, false));
@@ -690,6 +732,51 @@ Result<std::vector<pb::Job>> PostgresStore::ended_before(int64_t unix_ms) {
       pb::Job job;
       if (!job.ParseFromString(bytes_of(row[0]))) return make_error(ErrorKind::kIo, "job store: a record does not parse");
       out.push_back(std::move(job));
+    }
+    return out;
+  });
+}
+
+Status PostgresStore::heartbeat(const pb::Worker& worker, std::chrono::milliseconds lease) {
+  auto out = transact<bool>("store the heartbeat of worker " + worker.name(), [&](pqxx::work& w) -> Result<bool> {
+    w.exec_params(
+        "INSERT INTO workers (name, last_beat, lease_ms, running, slots, kernels, record) VALUES ($1, now(), $2, $3, "
+        "$4, $5::text[], $6) ON CONFLICT (name) DO UPDATE SET last_beat = now(), lease_ms = $2, running = $3, "
+        "slots = $4, kernels = $5::text[], record = $6",
+        worker.name(), static_cast<int64_t>(lease.count()), worker.jobs_running(), worker.slots(),
+        text_array(strings_of(worker.kernels())), bytes_param(worker.SerializeAsString()));
+    w.exec("DELETE FROM workers WHERE last_beat < now() - interval '1 day'");
+    return true;
+  });
+  if (!out.ok()) return out.error();
+  return Status::Ok();
+}
+
+Status PostgresStore::remove_worker(const std::string& name) {
+  auto out = transact<bool>("delete the heartbeat of worker " + name, [&](pqxx::work& w) -> Result<bool> {
+    w.exec_params("DELETE FROM workers WHERE name = $1", name);
+    return true;
+  });
+  if (!out.ok()) return out.error();
+  return Status::Ok();
+}
+
+Result<std::vector<pb::Worker>> PostgresStore::workers() {
+  using Out = std::vector<pb::Worker>;
+  return transact<Out>("list workers", [&](pqxx::work& w) -> Result<Out> {
+    const pqxx::result r = w.exec(
+        "SELECT record, (extract(epoch FROM last_beat) * 1000)::bigint, "
+        "(extract(epoch FROM now() - last_beat) * 1000)::bigint, lease_ms FROM workers ORDER BY name");
+    Out out;
+    for (const auto& row : r) {
+      pb::Worker worker;
+      if (!worker.ParseFromString(bytes_of(row[0])))
+        return make_error(ErrorKind::kIo, "job store: a worker's heartbeat record does not parse");
+      worker.set_last_heartbeat_unix_ms(row[1].as<int64_t>());
+      worker.set_heartbeat_age_ms(std::max<int64_t>(0, row[2].as<int64_t>()));
+      worker.set_lease_ms(row[3].as<int64_t>());
+      worker.set_lost(worker.heartbeat_age_ms() > worker.lease_ms());
+      out.push_back(std::move(worker));
     }
     return out;
   });

@@ -36,7 +36,7 @@ Result<PostgresTarget> parse_postgres_dsn(const std::string& dsn);
 class PostgresStore final : public Store {
  public:
   // The schema version this build writes (table racerig_schema).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   // Connects to `dsn`, migrates an older schema (creating it in an empty
   // database) and starts listening. kInput for a DSN that does not parse;
   // kIo naming the server when it cannot be reached, or when its schema is
@@ -56,7 +56,7 @@ class PostgresStore final : public Store {
 
   Result<std::optional<Inserted>> insert(pb::Job job, int max_queued, int max_queued_per_submitter = 0) override;
   Result<std::optional<pb::Job>> claim_next(const std::string& owner, std::chrono::milliseconds lease,
-                                            int max_running_per_submitter = 0) override;
+                                            int max_running_per_submitter = 0, const Affinity& affinity = {}) override;
   Result<Renewal> renew(const std::string& job_id, const Lease& lease, std::chrono::milliseconds duration) override;
   Result<Cancelled> cancel(const std::string& job_id, const std::string& by) override;
   Result<std::optional<std::string>> cancel_requested(const std::string& job_id) override;
@@ -75,6 +75,9 @@ class PostgresStore final : public Store {
   Result<int> count(pb::JobState state, const std::string& submitter) override;
   Result<bool> remove(const std::string& job_id) override;
   Result<std::vector<pb::Job>> ended_before(int64_t unix_ms) override;
+  Status heartbeat(const pb::Worker& worker, std::chrono::milliseconds lease) override;
+  Status remove_worker(const std::string& name) override;
+  Result<std::vector<pb::Worker>> workers() override;
   uint64_t generation() override { return changes_.generation(); }
   void wait_for_change(uint64_t seen, std::chrono::milliseconds timeout) override { changes_.wait(seen, timeout); }
   void poke() override { changes_.bump(); }

@@ -18,7 +18,11 @@
 // events.attempt (events of a version 1 database are attempt 1); 3 adds
 // leases(job_id, owner, attempt, expires_ms), one row per RUNNING job (the
 // RUNNING jobs of a version 2 database get an expired lease: the next
-// recover() or requeue_expired() queues them again). A cancel
+// recover() or requeue_expired() queues them again); 4 adds jobs.kernels (the
+// kernel cache keys a job needs, a JSON array from its record), jobs.queued_ms
+// (when it was last queued) and workers(name, last_beat_ms, lease_ms,
+// running, slots, kernels, record): one heartbeat per worker, record the
+// serialized pb::Worker (claim_next()'s affinity reads them). A cancel
 // requested of a RUNNING job is its record's cancelled_by, set before the
 // job ends.
 #include "rig/service/sqlite_store.h"
@@ -31,6 +35,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace racerig::service {
@@ -125,6 +130,31 @@ class Transaction {
   bool ok_ = false, done_ = false;
 };
 
+// A JSON array of strings (what the kernels columns hold; json_each reads them).
+template <typename Items>
+std::string json_array(const Items& items) {
+  std::string out = "[";
+  bool first = true;
+  for (const std::string& item : items) {
+    out += first ? "\"" : ",\"";
+    first = false;
+    for (char c : item) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char esc[8];
+        std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(c));
+        out += esc;
+      } else {
+        out += c;
+      }
+    }
+    out += '"';
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 namespace {
@@ -174,17 +204,23 @@ Status SqliteStore::migrate() {
     }
   }
   if (version < 2) RACERIG_TRY(migrate_to_2());
-  // 2 -> 3: leases; a RUNNING job of an older racerigd gets an expired one
-  // (its daemon is gone: recover() or requeue_expired() queues it again).
-  RACERIG_TRY(exec("CREATE TABLE leases (job_id INTEGER PRIMARY KEY, owner TEXT NOT NULL, attempt INTEGER NOT NULL,"
-                   " expires_ms INTEGER NOT NULL);"));
-  {
+  if (version < 3) {
+    // 2 -> 3: leases; a RUNNING job of an older racerigd gets an expired one
+    // (its daemon is gone: recover() or requeue_expired() queues it again).
+    RACERIG_TRY(exec("CREATE TABLE leases (job_id INTEGER PRIMARY KEY, owner TEXT NOT NULL, attempt INTEGER NOT NULL,"
+                     " expires_ms INTEGER NOT NULL);"));
     Stmt l(db_, "INSERT INTO leases (job_id, owner, attempt, expires_ms) SELECT jobs.id, '', summaries.attempt, 0 "
                 "FROM jobs JOIN summaries ON summaries.job_id = jobs.id WHERE jobs.state = ?");
     if (!l.ok()) return l.error("migrating running jobs' leases");
     l.bind(1, pb::RUNNING);
     if (l.step() != SQLITE_DONE) return l.error("migrating running jobs' leases");
   }
+  // 3 -> 4: kernel affinity and worker heartbeats (jobs of older versions
+  // need no kernels: any worker takes them).
+  RACERIG_TRY(exec("ALTER TABLE jobs ADD COLUMN kernels TEXT NOT NULL DEFAULT '[]';"
+                   "ALTER TABLE jobs ADD COLUMN queued_ms INTEGER NOT NULL DEFAULT 0;"
+                   "CREATE TABLE workers (name TEXT PRIMARY KEY, last_beat_ms INTEGER NOT NULL, lease_ms INTEGER NOT "
+                   "NULL, running INTEGER NOT NULL, slots INTEGER NOT NULL, kernels TEXT NOT NULL, record BLOB NOT NULL);"));
   RACERIG_TRY(exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
   return tx.commit();
 }
@@ -319,9 +355,10 @@ Result<std::optional<SqliteStore::Inserted>> SqliteStore::insert(pb::Job job, in
 
   job.set_state(pb::QUEUED);
   job.set_submitted_unix_ms(now_unix_ms());
-  Stmt ins(db_, "INSERT INTO jobs (state, submitter, request_id, record) VALUES (?, ?, ?, x'')");
+  Stmt ins(db_, "INSERT INTO jobs (state, submitter, request_id, record, kernels, queued_ms) VALUES (?, ?, ?, x'', ?, ?)");
   if (!ins.ok()) return ins.error("insert job");
-  ins.bind(1, job.state()).bind(2, job.submitter()).bind(3, job.request_id());
+  ins.bind(1, job.state()).bind(2, job.submitter()).bind(3, job.request_id()).bind(4, json_array(job.kernel_keys()))
+      .bind(5, now_unix_ms());
   if (ins.step() != SQLITE_DONE) return ins.error("insert job");
   const int64_t id = sqlite3_last_insert_rowid(db_);
   job.set_id(std::to_string(id));
@@ -336,15 +373,24 @@ Result<std::optional<SqliteStore::Inserted>> SqliteStore::insert(pb::Job job, in
 }
 
 Result<std::optional<pb::Job>> SqliteStore::claim_next(const std::string& owner, std::chrono::milliseconds lease,
-                                                       int max_running_per_submitter) {
+                                                       int max_running_per_submitter, const Affinity& affinity) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   RACERIG_TRY(tx.begun());
+  // Affinity (?4 names the claimer): a job waits for another live worker
+  // whose cache holds all its kernels and that has a free slot, unless the
+  // claimer holds them too (?5) or it was queued before ?6.
+  const int64_t now = now_unix_ms();
   Stmt q(db_,
-         "SELECT id FROM jobs WHERE state = ?1 AND (?3 <= 0 OR submitter NOT IN (SELECT submitter FROM jobs WHERE "
-         "state = ?2 GROUP BY submitter HAVING COUNT(*) >= ?3)) ORDER BY id LIMIT 1");
+         "SELECT id FROM jobs j WHERE state = ?1 AND (?3 <= 0 OR submitter NOT IN (SELECT submitter FROM jobs WHERE "
+         "state = ?2 GROUP BY submitter HAVING COUNT(*) >= ?3)) AND (?4 = '' OR j.kernels = '[]' OR NOT EXISTS "
+         "(SELECT 1 FROM json_each(j.kernels) k WHERE k.value NOT IN (SELECT value FROM json_each(?5))) OR "
+         "j.queued_ms <= ?6 OR NOT EXISTS (SELECT 1 FROM workers h WHERE h.name <> ?4 AND h.last_beat_ms > ?7 - "
+         "h.lease_ms AND h.running < h.slots AND NOT EXISTS (SELECT 1 FROM json_each(j.kernels) k WHERE k.value NOT "
+         "IN (SELECT value FROM json_each(h.kernels))))) ORDER BY id LIMIT 1");
   if (!q.ok()) return q.error("select queued");
-  q.bind(1, pb::QUEUED).bind(2, pb::RUNNING).bind(3, max_running_per_submitter);
+  q.bind(1, pb::QUEUED).bind(2, pb::RUNNING).bind(3, max_running_per_submitter).bind(4, affinity.worker);
+  q.bind(5, json_array(affinity.held)).bind(6, now - affinity.wait.count()).bind(7, now);
   int rc = q.step();
   if (rc == SQLITE_DONE) return std::optional<pb::Job>();
   if (rc != SQLITE_ROW) return q.error("select queued");
@@ -518,6 +564,10 @@ Status SqliteStore::requeue_locked(int64_t id, pb::Job job, const std::string& r
   if (!l.ok()) return l.error("delete lease");
   l.bind(1, id);
   if (l.step() != SQLITE_DONE) return l.error("delete the lease of job " + job.id());
+  Stmt q(db_, "UPDATE jobs SET queued_ms = ? WHERE id = ?");
+  if (!q.ok()) return q.error("requeue job");
+  q.bind(1, now_unix_ms()).bind(2, id);
+  if (q.step() != SQLITE_DONE) return q.error("requeue job " + job.id());
   return Status::Ok();
 }
 
@@ -716,6 +766,54 @@ Result<int> SqliteStore::count(pb::JobState state, const std::string& submitter)
   c.bind(1, state).bind(2, submitter);
   if (c.step() != SQLITE_ROW) return c.error("count");
   return static_cast<int>(c.integer(0));
+}
+
+Status SqliteStore::heartbeat(const pb::Worker& worker, std::chrono::milliseconds lease) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  RACERIG_TRY(tx.begun());
+  const int64_t now = now_unix_ms();
+  Stmt u(db_, "INSERT OR REPLACE INTO workers (name, last_beat_ms, lease_ms, running, slots, kernels, record) VALUES "
+              "(?, ?, ?, ?, ?, ?, ?)");
+  if (!u.ok()) return u.error("store a heartbeat");
+  u.bind(1, worker.name()).bind(2, now).bind(3, static_cast<int64_t>(lease.count())).bind(4, worker.jobs_running());
+  u.bind(5, worker.slots()).bind(6, json_array(worker.kernels())).bind_blob(7, worker.SerializeAsString());
+  if (u.step() != SQLITE_DONE) return u.error("store the heartbeat of worker " + worker.name());
+  Stmt d(db_, "DELETE FROM workers WHERE last_beat_ms < ?");
+  if (!d.ok()) return d.error("delete old heartbeats");
+  d.bind(1, now - 24 * 3600 * 1000LL);
+  if (d.step() != SQLITE_DONE) return d.error("delete old heartbeats");
+  return tx.commit();
+}
+
+Status SqliteStore::remove_worker(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt d(db_, "DELETE FROM workers WHERE name = ?");
+  if (!d.ok()) return d.error("delete a heartbeat");
+  d.bind(1, name);
+  if (d.step() != SQLITE_DONE) return d.error("delete the heartbeat of worker " + name);
+  return Status::Ok();
+}
+
+Result<std::vector<pb::Worker>> SqliteStore::workers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "SELECT record, last_beat_ms, lease_ms FROM workers ORDER BY name");
+  if (!q.ok()) return q.error("list workers");
+  const int64_t now = now_unix_ms();
+  std::vector<pb::Worker> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    pb::Worker worker;
+    if (!worker.ParseFromString(q.blob(0)))
+      return make_error(ErrorKind::kIo, "job store: a worker's heartbeat record does not parse");
+    worker.set_last_heartbeat_unix_ms(q.integer(1));
+    worker.set_heartbeat_age_ms(std::max<int64_t>(0, now - q.integer(1)));
+    worker.set_lease_ms(q.integer(2));
+    worker.set_lost(worker.heartbeat_age_ms() > worker.lease_ms());
+    out.push_back(std::move(worker));
+  }
+  if (rc != SQLITE_DONE) return q.error("list workers");
+  return out;
 }
 
 }  // namespace racerig::service

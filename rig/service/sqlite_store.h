@@ -20,7 +20,7 @@ namespace racerig::service {
 class SqliteStore final : public Store {
  public:
   // The schema version this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   // Opens (creating, mode 0600) the database at `path`, WAL mode, and
   // migrates an older schema to kSchemaVersion. kIo naming the file when it
   // cannot be opened, or when its schema is newer than this build knows.
@@ -31,7 +31,7 @@ class SqliteStore final : public Store {
 
   Result<std::optional<Inserted>> insert(pb::Job job, int max_queued, int max_queued_per_submitter = 0) override;
   Result<std::optional<pb::Job>> claim_next(const std::string& owner, std::chrono::milliseconds lease,
-                                            int max_running_per_submitter = 0) override;
+                                            int max_running_per_submitter = 0, const Affinity& affinity = {}) override;
   Result<Renewal> renew(const std::string& job_id, const Lease& lease, std::chrono::milliseconds duration) override;
   Result<Cancelled> cancel(const std::string& job_id, const std::string& by) override;
   Result<std::optional<std::string>> cancel_requested(const std::string& job_id) override;
@@ -50,6 +50,9 @@ class SqliteStore final : public Store {
   Result<int> count(pb::JobState state, const std::string& submitter) override;
   Result<bool> remove(const std::string& job_id) override;
   Result<std::vector<pb::Job>> ended_before(int64_t unix_ms) override;
+  Status heartbeat(const pb::Worker& worker, std::chrono::milliseconds lease) override;
+  Status remove_worker(const std::string& name) override;
+  Result<std::vector<pb::Worker>> workers() override;
   uint64_t generation() override { return changes_.generation(); }
   void wait_for_change(uint64_t seen, std::chrono::milliseconds timeout) override { changes_.wait(seen, timeout); }
   void poke() override { changes_.bump(); }

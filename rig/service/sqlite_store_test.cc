@@ -172,7 +172,8 @@ TEST_F(StoreTest, AVersion2DatabaseIsMigratedWithExpiredLeases) {
     auto claimed = (*store)->claim_next("w1", std::chrono::hours(1));
     ASSERT_TRUE(claimed.ok() && *claimed);
   }
-  raw("DROP TABLE leases; PRAGMA user_version = 2;");
+  raw("DROP TABLE leases; DROP TABLE workers; ALTER TABLE jobs DROP COLUMN kernels; ALTER TABLE jobs DROP COLUMN "
+      "queued_ms; PRAGMA user_version = 2;");
   auto store = SqliteStore::open(db());
   ASSERT_TRUE(store.ok()) << store.error().message;
   EXPECT_EQ(user_version(), SqliteStore::kSchemaVersion);

@@ -33,6 +33,16 @@ struct Lease {
   int attempt = 0;
 };
 
+// Which queued jobs a claiming worker prefers (kernel affinity): a job
+// whose kernel_keys another live worker's cache holds, with a free slot,
+// waits for that worker up to `wait` after it was queued; any other job is
+// anyone's. The default (no name) takes every job in queue order.
+struct Affinity {
+  std::string worker;                 // the claimer's heartbeat name (WorkerPool::owner_prefix())
+  std::vector<std::string> held;      // the kernel cache keys the claimer holds
+  std::chrono::milliseconds wait{0};  // how long a job waits for a holder
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -54,8 +64,12 @@ class Store {
   // cancelled while queued is CANCELLED, so it is never claimed. With
   // `max_running_per_submitter` > 0, jobs of a submitter that has that many
   // RUNNING are passed over. Two claims never get the same job.
+  // `affinity`: the jobs passed over because a live worker holding their
+  // kernels (Affinity) has a free slot and they were queued less than
+  // affinity.wait ago.
   virtual Result<std::optional<pb::Job>> claim_next(const std::string& owner, std::chrono::milliseconds lease,
-                                                    int max_running_per_submitter = 0) = 0;
+                                                    int max_running_per_submitter = 0,
+                                                    const Affinity& affinity = {}) = 0;
   // What renew() found.
   struct Renewal {
     bool held = false;                        // false: the lease is lost (fenced); stop the run
@@ -127,6 +141,17 @@ class Store {
   // The ended jobs that finished before `unix_ms` (retention), oldest first,
   // as stored (reports included).
   virtual Result<std::vector<pb::Job>> ended_before(int64_t unix_ms) = 0;
+
+  // Stores worker `worker.name()`'s heartbeat (its fields as given; the
+  // time is the store's clock), replacing its last one; `lease` is how
+  // long the worker counts as alive without another. Heartbeats silent for
+  // a day are deleted.
+  virtual Status heartbeat(const pb::Worker& worker, std::chrono::milliseconds lease) = 0;
+  // Deletes worker `name`'s heartbeat (it stopped cleanly); Ok when none.
+  virtual Status remove_worker(const std::string& name) = 0;
+  // Every stored heartbeat by name, with last_heartbeat_unix_ms,
+  // heartbeat_age_ms and lost (older than its lease) from the store's clock.
+  virtual Result<std::vector<pb::Worker>> workers() = 0;
 
   // A counter that every stored change increments (PostgreSQL: every change
   // by any process, through LISTEN/NOTIFY): read it before looking, then

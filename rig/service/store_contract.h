@@ -395,10 +395,117 @@ TYPED_TEST_P(StoreContract, AChangeElsewhereWakesAWaiter) {
   EXPECT_NE(this->s().generation(), seen) << "no wake-up within 60 s";
 }
 
+// A heartbeat per worker: the latest replaces the last; one older than its
+// lease is lost; a worker that stopped cleanly is gone.
+TYPED_TEST_P(StoreContract, WorkersHeartbeatsShowLoadAndTheLostOnes) {
+  pb::Worker alive;
+  alive.set_name("host-a:10");
+  alive.set_host("host-a");
+  alive.set_pid(10);
+  alive.set_started_unix_ms(now_unix_ms() - 5000);
+  alive.set_slots(2);
+  alive.set_jobs_running(1);
+  alive.set_backend("qemu");
+  alive.add_kernels("k1");
+  alive.add_job_ids("7");
+  ASSERT_TRUE(this->s().heartbeat(alive, std::chrono::minutes(5)).ok());
+  pb::Worker silent = alive;
+  silent.set_name("host-b:20");
+  ASSERT_TRUE(this->s().heartbeat(silent, std::chrono::milliseconds(0)).ok());  // lost at once
+  alive.set_jobs_running(2);  // a later heartbeat replaces the first
+  ASSERT_TRUE(this->s().heartbeat(alive, std::chrono::minutes(5)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto other = this->another();
+  ASSERT_TRUE(other);
+  auto all = other->workers();  // as every process sees them
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 2u);
+  const pb::Worker& a = (*all)[0];
+  EXPECT_EQ(a.name(), "host-a:10");
+  EXPECT_FALSE(a.lost());
+  EXPECT_EQ(a.jobs_running(), 2);
+  EXPECT_EQ(a.slots(), 2);
+  EXPECT_EQ(a.backend(), "qemu");
+  EXPECT_EQ(std::vector<std::string>(a.kernels().begin(), a.kernels().end()), std::vector<std::string>{"k1"});
+  EXPECT_EQ(a.lease_ms(), 300000);
+  EXPECT_GT(a.last_heartbeat_unix_ms(), 0);
+  EXPECT_LT(a.heartbeat_age_ms(), 300000);
+  EXPECT_EQ((*all)[1].name(), "host-b:20");
+  EXPECT_TRUE((*all)[1].lost()) << "no heartbeat within its lease";
+  ASSERT_TRUE(this->s().remove_worker("host-a:10").ok());
+  ASSERT_TRUE(this->s().remove_worker("no-such-worker").ok());
+  all = this->s().workers();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().name(), "host-b:20");
+}
+
+// Affinity: a job waits for a live worker that holds its kernels and has a
+// free slot; another worker takes it once it waited long enough, or when
+// the holder is lost or busy. Jobs that need nothing, or kernels nobody
+// holds, are anyone's.
+TYPED_TEST_P(StoreContract, AJobPrefersAWorkerHoldingItsKernels) {
+  const auto beat = [&](const std::string& name, std::vector<std::string> kernels, int running,
+                        std::chrono::milliseconds lease) {
+    pb::Worker w;
+    w.set_name(name);
+    w.set_slots(1);
+    w.set_jobs_running(running);
+    for (auto& k : kernels) w.add_kernels(k);
+    ASSERT_TRUE(this->s().heartbeat(w, lease).ok());
+  };
+  const auto needing = [&](std::vector<std::string> kernels) {
+    pb::Job job = this->a_job();
+    for (auto& k : kernels) job.add_kernel_keys(k);
+    return this->queue(job);
+  };
+  const auto claim = [&](const std::string& worker, std::vector<std::string> held, std::chrono::milliseconds wait) {
+    auto c = this->s().claim_next(worker + "/0", std::chrono::minutes(5), 0, Affinity{worker, std::move(held), wait});
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c.ok() && *c ? (*c)->id() : std::string("none");
+  };
+  constexpr auto kLong = std::chrono::hours(1);
+  beat("holder", {"k1", "k2"}, 0, std::chrono::minutes(5));
+  beat("bare", {}, 0, std::chrono::minutes(5));
+  const std::string held = needing({"k1", "k2"});
+  const std::string partly = needing({"k1", "k3"});  // nobody holds k3
+  const std::string plain = needing({});
+  EXPECT_EQ(claim("bare", {}, kLong), partly) << "the first job waits for its holder";
+  EXPECT_EQ(claim("bare", {}, kLong), plain);
+  EXPECT_EQ(claim("bare", {}, kLong), "none") << "job " << held << " waits for the worker that holds k1 and k2";
+  EXPECT_EQ(claim("holder", {"k1", "k2"}, kLong), held);
+
+  // The holder lost (no heartbeat within its lease): anyone's at once.
+  const std::string orphan = needing({"k1"});
+  beat("holder", {"k1", "k2"}, 0, std::chrono::milliseconds(0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(claim("bare", {}, kLong), orphan);
+  // The holder busy (no free slot): anyone's.
+  const std::string busy = needing({"k2"});
+  beat("holder", {"k1", "k2"}, 1, std::chrono::minutes(5));
+  EXPECT_EQ(claim("bare", {}, kLong), busy);
+  // The holder idle, but the job waited past the bound: anyone's.
+  beat("holder", {"k1", "k2"}, 0, std::chrono::minutes(5));
+  const std::string waited = needing({"k1"});
+  EXPECT_EQ(claim("bare", {}, kLong), "none");
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(claim("bare", {}, std::chrono::milliseconds(10)), waited);
+  // A claim without affinity takes every job in order.
+  const std::string any = needing({"k1"});
+  auto c = this->s().claim_next("plain/0", std::chrono::minutes(5));
+  ASSERT_TRUE(c.ok() && *c);
+  EXPECT_EQ((*c)->id(), any);
+  // A requeued job's wait starts again: it prefers its holder anew.
+  ASSERT_TRUE(this->s().requeue(any, Lease{"plain/0", 1}, "the daemon stopped").ok());
+  EXPECT_EQ(claim("bare", {}, std::chrono::seconds(60)), "none");
+  EXPECT_EQ(claim("holder", {"k1", "k2"}, kLong), any);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContract, AJobIsQueuedClaimedAndFinishedOnce, ARequestIdMakesOneJobPerSubmitter,
                             TheQueueBoundHoldsUnderConcurrentSubmits, ConcurrentClaimsNeverShareAJob,
                             AnExpiredLeaseRequeuesAndFencesTheStaleAttempt, ARenewalKeepsTheJobAndCarriesACancel,
                             ExpiredLeasesEndAJobAfterItsLastAttempt, RecoverRequeuesEveryRunningJob,
-                            ACancelIsDecidedAgainstTheClaim, ListingsPagesAndRetention, AChangeElsewhereWakesAWaiter);
+                            ACancelIsDecidedAgainstTheClaim, ListingsPagesAndRetention, AChangeElsewhereWakesAWaiter,
+                            WorkersHeartbeatsShowLoadAndTheLostOnes, AJobPrefersAWorkerHoldingItsKernels);
 
 }  // namespace racerig::service

@@ -105,7 +105,7 @@ TEST(PostgresStoreTest, AVersion1SchemaIsMigratedWithItsJobs) {
   ASSERT_TRUE(made.ok()) << made.error().message;
   auto store = PostgresStore::open(server()->dsn(db));
   ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_EQ(server()->psql("SELECT version FROM racerig_schema", db).value_or("?"), "2\n");
+  EXPECT_EQ(server()->psql("SELECT version FROM racerig_schema", db).value_or("?"), std::to_string(PostgresStore::kSchemaVersion) + "\n");
   auto requeued = (*store)->requeue_expired(3);
   ASSERT_TRUE(requeued.ok()) << requeued.error().message;
   EXPECT_EQ(*requeued, 1) << "version 1's running job has an expired lease";

@@ -42,7 +42,7 @@ fs::path TestPostgres::bin_dir() {
   return "/usr/lib/postgresql/15/bin";
 }
 
-Result<std::unique_ptr<TestPostgres>> TestPostgres::start() {
+Result<std::unique_ptr<TestPostgres>> TestPostgres::start(const std::string& tcp_address) {
   if (!fs::exists(bin_dir() / "initdb"))
     return make_error(ErrorKind::kIo, (bin_dir() / "initdb").string() +
                                           " is missing: install postgresql-15 (./dev setup lists it) or set "
@@ -70,13 +70,20 @@ Result<std::unique_ptr<TestPostgres>> TestPostgres::start() {
                         "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"},
                        pg->who_, pg->dir_);
   if (!init.ok()) return init.error().wrap("initdb in " + pg->dir_.string());
+  pg->tcp_address_ = tcp_address;
+  if (!tcp_address.empty()) {
+    const std::string net = tcp_address.substr(0, tcp_address.rfind('.')) + ".0/24";
+    std::ofstream hba(pg->dir_ / "data" / "pg_hba.conf", std::ios::app);
+    hba << "host all all " << net << " trust\n";
+    if (!hba.flush()) return make_error(ErrorKind::kIo, (pg->dir_ / "data" / "pg_hba.conf").string() + ": cannot append");
+  }
   RACERIG_TRY(pg->pg_ctl_start());
   return pg;
 }
 
 Status TestPostgres::pg_ctl_start() {
   const std::string options = "-k " + dir_.string() + " -p " + std::to_string(port_) +
-                              " -c listen_addresses='' -c fsync=off -c max_connections=200";
+                              " -c listen_addresses='" + tcp_address_ + "' -c fsync=off -c max_connections=200";
   auto started = run_step({(bin_dir() / "pg_ctl").string(), "start", "-D", (dir_ / "data").string(), "-l",
                            (dir_ / "server.log").string(), "-w", "-t", "60", "-o", options},
                           who_, dir_);
@@ -95,6 +102,11 @@ TestPostgres::~TestPostgres() {
 std::string TestPostgres::dsn(const std::string& db) const {
   return "postgresql://" + user_ + ":" + kPassword + "@/" + db + "?host=" + dir_.string() +
          "&port=" + std::to_string(port_);
+}
+
+std::string TestPostgres::tcp_dsn(const std::string& db) const {
+  if (tcp_address_.empty()) return "";
+  return "postgresql://" + user_ + ":" + kPassword + "@" + tcp_address_ + ":" + std::to_string(port_) + "/" + db;
 }
 
 Result<std::string> TestPostgres::psql(const std::string& sql, const std::string& db) const {

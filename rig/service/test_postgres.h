@@ -22,8 +22,10 @@ class TestPostgres {
   // The binaries' directory: $RACERIG_PG_BIN, else Debian's for 15.
   static std::filesystem::path bin_dir();
   // Makes and starts the cluster. kIo naming the step (and quoting its
-  // output) when a binary is missing or a step fails.
-  static Result<std::unique_ptr<TestPostgres>> start();
+  // output) when a binary is missing or a step fails. With `tcp_address`
+  // (an address of this host), it also listens on TCP there, trusting
+  // every client of that address's /24 (a test's own network only).
+  static Result<std::unique_ptr<TestPostgres>> start(const std::string& tcp_address = "");
   ~TestPostgres();  // stop(), then removes the directory
   TestPostgres(const TestPostgres&) = delete;
   TestPostgres& operator=(const TestPostgres&) = delete;
@@ -31,6 +33,8 @@ class TestPostgres {
   // A DSN for database `db` (as the cluster's superuser, with a password
   // that trust authentication ignores: messages must never show it).
   std::string dsn(const std::string& db = "postgres") const;
+  // The same over TCP to start()'s tcp_address (empty without one).
+  std::string tcp_dsn(const std::string& db = "postgres") const;
   static constexpr const char* kPassword = "not-a-real-secret-7f3a";
   // The directory of the server's UNIX socket (what messages name as its host).
   const std::filesystem::path& socket_dir() const { return dir_; }
@@ -56,6 +60,7 @@ class TestPostgres {
   std::optional<process::Identity> who_;
   std::string user_;
   int port_ = 0;
+  std::string tcp_address_;
   bool running_ = false;
 };
 

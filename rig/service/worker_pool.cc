@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <optional>
@@ -13,12 +14,15 @@ namespace racerig::service {
 
 namespace {
 
-// "HOST:PID": who this process's leases belong to, for people reading them.
-std::string process_name() {
+// This machine's host name ("?" when it has none).
+std::string host_name() {
   char host[HOST_NAME_MAX + 1] = {};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return std::string(*host ? host : "?") + ":" + std::to_string(::getpid());
+  return *host ? host : "?";
 }
+
+// "HOST:PID": who this process's leases belong to, for people reading them.
+std::string process_name() { return host_name() + ":" + std::to_string(::getpid()); }
 
 }  // namespace
 
@@ -33,6 +37,7 @@ int WorkerPool::default_workers(int vcpus_per_vm) {
 }
 
 void WorkerPool::start() {
+  started_unix_ms_ = now_unix_ms();
   for (int i = 0; i < count_; ++i) threads_.emplace_back([this, i] { work(i); });
   if (count_ > 0) lease_keeper_ = std::thread([this] { keep_leases(); });
   if (job_deadline_.count() > 0) watchdog_ = std::thread([this] { watch_deadlines(); });
@@ -69,6 +74,7 @@ void WorkerPool::keep_leases() {
     std::map<std::string, Lease> leases;
     for (const auto& [id, run] : running_) leases.emplace(id, run.lease);
     lock.unlock();
+    beat();
     for (const auto& [id, lease] : leases) {
       auto renewal = store_.renew(id, lease, lease_);
       std::lock_guard<std::mutex> held(mu_);
@@ -147,6 +153,34 @@ void WorkerPool::stop() {
     if (t.joinable()) t.join();
   if (watchdog_.joinable()) watchdog_.join();
   if (lease_keeper_.joinable()) lease_keeper_.join();
+  // Stopped cleanly: no longer a worker (a killed one shows as lost).
+  if (count_ > 0)
+    if (Status s = store_.remove_worker(owner_prefix_); !s.ok())
+      std::fprintf(stderr, "racerigd: worker %s: %s\n", owner_prefix_.c_str(), s.error().message.c_str());
+}
+
+std::vector<std::string> WorkerPool::held() const {
+  std::vector<std::string> keys = inventory_ ? inventory_() : std::vector<std::string>();
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+void WorkerPool::beat() {
+  pb::Worker w;
+  w.set_name(owner_prefix_);
+  w.set_host(host_name());
+  w.set_pid(::getpid());
+  w.set_started_unix_ms(started_unix_ms_);
+  w.set_slots(count_);
+  w.set_backend(backend_);
+  for (auto& key : held()) w.add_kernels(std::move(key));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    w.set_jobs_running(static_cast<int>(running_.size()));
+    for (const auto& [id, run] : running_) w.add_job_ids(id);
+  }
+  if (Status s = store_.heartbeat(w, lease_); !s.ok())
+    std::fprintf(stderr, "racerigd: worker %s: heartbeat: %s\n", owner_prefix_.c_str(), s.error().message.c_str());
 }
 
 void WorkerPool::work(int index) {
@@ -154,7 +188,8 @@ void WorkerPool::work(int index) {
   bool failing = false;  // said once per outage, not once per try
   while (!stopping_) {
     const uint64_t seen = store_.generation();  // before looking: no submit is missed
-    auto next = store_.claim_next(owner, lease_, max_running_per_submitter_);
+    auto next = store_.claim_next(owner, lease_, max_running_per_submitter_,
+                                  Affinity{owner_prefix_, held(), affinity_wait_});
     if (!next.ok()) {
       if (!failing) std::fprintf(stderr, "racerigd: worker %s: %s\n", owner.c_str(), next.error().message.c_str());
       failing = true;
@@ -164,6 +199,7 @@ void WorkerPool::work(int index) {
     }
     if (next.ok() && *next) {
       run_job(std::move(**next), owner);
+      beat();  // a free slot again (and maybe one more kernel held)
       continue;
     }
     // Idle: wait for a change in the store (a submit here or, through
@@ -185,6 +221,7 @@ void WorkerPool::run_job(pb::Job job, const std::string& owner) {
       deadline_cv_.notify_all();
     }
   }
+  beat();  // one slot fewer
   // A cancel that came between the claim and the line above found no token;
   // it marked the job in the store first, so it is seen here.
   std::optional<std::string> by;

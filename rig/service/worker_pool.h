@@ -4,7 +4,10 @@
 // them. A lease keeper thread renews the running jobs' leases, stops a run
 // whose lease was lost (another worker may run it now) or whose job was
 // cancelled through another process, and requeues the jobs of workers
-// that died (expired leases). Idle workers wait on the store's changes.
+// that died (expired leases), and stores the pool's heartbeat (its load,
+// backend and the kernels its cache holds: Store::heartbeat). Idle workers
+// wait on the store's changes. A claim prefers the jobs whose kernels this
+// pool's cache holds (Store's Affinity).
 #pragma once
 
 #include <atomic>
@@ -67,6 +70,17 @@ class WorkerPool {
   // Worker i's lease owner is owner_prefix() + "/i"; the prefix is "HOST:PID".
   const std::string& owner_prefix() const { return owner_prefix_; }
 
+  // What the heartbeat says of this pool: how its VMs start, and the kernel
+  // cache keys its cache holds (`inventory`, called before every claim and
+  // heartbeat; none: the pool holds nothing). Set before start().
+  void set_worker_info(std::string backend, std::function<std::vector<std::string>()> inventory) {
+    backend_ = std::move(backend);
+    inventory_ = std::move(inventory);
+  }
+  // How long a queued job waits for another live worker that holds its
+  // kernels before this pool takes it (Affinity::wait). Set before start().
+  void set_affinity_wait(std::chrono::milliseconds wait) { affinity_wait_ = wait; }
+
   // One worker's fitting count: every VM needs `vcpus_per_vm` host cores.
   static int default_workers(int vcpus_per_vm);
 
@@ -78,6 +92,10 @@ class WorkerPool {
   // Cancels the jobs past their deadline (the watchdog thread).
   void watch_deadlines();
   void run_job(pb::Job job, const std::string& owner);
+  // Stores this pool's heartbeat (Store::heartbeat); a failure is logged.
+  void beat();
+  // The kernel cache keys held now (inventory_), sorted.
+  std::vector<std::string> held() const;
 
   Store& store_;
   JobRunner& runner_;
@@ -104,6 +122,10 @@ class WorkerPool {
   std::chrono::milliseconds lease_{30000};
   int max_attempts_ = 3;
   std::string owner_prefix_;
+  std::string backend_;
+  std::function<std::vector<std::string>()> inventory_;
+  std::chrono::milliseconds affinity_wait_{0};
+  int64_t started_unix_ms_ = 0;
   std::condition_variable lease_cv_;
   std::thread lease_keeper_;
 };

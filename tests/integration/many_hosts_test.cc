@@ -10,11 +10,13 @@
 // follows the job through the frontend the whole time (its events come from
 // the workers through the database).
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -100,7 +102,10 @@ std::map<pid_t, std::string> wait_gone(std::map<pid_t, std::string> procs, std::
 // directory and log, started with `args`, ready once its log says `ready`.
 class Process {
  public:
-  Process(fs::path dir, std::vector<std::string> args) : dir_(std::move(dir)), args_(std::move(args)) {
+  // `netns`: the network namespace (ip netns) it runs in; empty: ours.
+  // `tmpdir`: its TMPDIR (where its runs' directories go); empty: ours.
+  Process(fs::path dir, std::vector<std::string> args, std::string netns = "", std::string tmpdir = "")
+      : dir_(std::move(dir)), args_(std::move(args)), netns_(std::move(netns)), tmpdir_(std::move(tmpdir)) {
     fs::create_directories(dir_);
   }
   ~Process() { kill9(); }
@@ -112,6 +117,14 @@ class Process {
       const int out = ::open((dir_ / "racerigd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(out, 1);
       ::dup2(out, 2);
+      if (!netns_.empty()) {
+        const int ns = ::open(("/var/run/netns/" + netns_).c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) {
+          std::fprintf(stderr, "cannot enter network namespace %s: %s\n", netns_.c_str(), std::strerror(errno));
+          ::_exit(126);
+        }
+      }
+      if (!tmpdir_.empty()) ::setenv("TMPDIR", tmpdir_.c_str(), 1);
       ::setenv("RACERIG_ROOT", RACERIG_SOURCE_DIR, 1);
       std::vector<std::string> argv = {RACERIGD_BIN, "--state", (dir_ / "state").string()};
       argv.insert(argv.end(), args_.begin(), args_.end());
@@ -133,6 +146,7 @@ class Process {
  private:
   fs::path dir_;
   std::vector<std::string> args_;
+  std::string netns_, tmpdir_;
   pid_t pid_ = -1;
 };
 
@@ -282,6 +296,341 @@ TEST_F(ManyHosts, ACancelThroughTheFrontendStopsTheRunOnTheWorker) {
   for (const auto& [pid, name] : left) ADD_FAILURE() << "the cancelled run's " << name << " (pid " << pid << ") is left";
   EXPECT_TRUE(w.stop()) << w.log();
   EXPECT_TRUE(front.stop()) << front.log();
+}
+
+// Hosts of their own: network namespaces (ip netns) whose veth pairs end on
+// a bridge in ours. The bridge holds SUBNET.1, where PostgreSQL listens
+// (and nowhere else on TCP); host N has SUBNET.N. Removed on destruction.
+class TestNetwork {
+ public:
+  TestNetwork() {
+    const int id = static_cast<int>(::getpid() % 100000);
+    prefix_ = "rr" + std::to_string(id);
+    subnet_ = "10.231." + std::to_string(id % 250) + ".";
+  }
+  ~TestNetwork() {
+    for (const auto& veth : veths_) (void)run_shell("ip link del " + veth);
+    for (const auto& ns : namespaces_) (void)run_shell("ip netns del " + ns);
+    if (bridged_) (void)run_shell("ip link del " + bridge());
+  }
+  // Makes the bridge with SUBNET.1; an empty string, or ip(8)'s complaint.
+  std::string make() {
+    bridged_ = true;
+    return ip({"link add " + bridge() + " type bridge", "addr add " + addr(1) + "/24 dev " + bridge(),
+               "link set " + bridge() + " up"});
+  }
+  // Host `name` (two letters) with SUBNET.`n`: its namespace's name, or
+  // empty (and `*why`) when ip(8) failed.
+  std::string add_host(const std::string& name, int n, std::string* why) {
+    const std::string ns = prefix_ + "-" + name, veth = prefix_ + name;
+    namespaces_.push_back(ns);
+    veths_.push_back(veth);
+    *why = ip({"netns add " + ns, "link add " + veth + " type veth peer name eth0 netns " + ns,
+               "link set " + veth + " master " + bridge() + " up", "-n " + ns + " addr add " + addr(n) + "/24 dev eth0",
+               "-n " + ns + " link set eth0 up", "-n " + ns + " link set lo up"});
+    return why->empty() ? ns : "";
+  }
+  std::string addr(int n) const { return subnet_ + std::to_string(n); }
+
+ private:
+  std::string bridge() const { return prefix_ + "br"; }
+  // Runs `ip ARGS` for each in order, to the first that fails; empty on
+  // success, else that command and its output.
+  static std::string ip(const std::vector<std::string>& each) {
+    for (const auto& args : each)
+      if (Ran r = run_shell("ip " + args); r.exit_code != 0) return "ip " + args + ": " + r.output;
+    return "";
+  }
+  std::string prefix_, subnet_;
+  std::vector<std::string> namespaces_, veths_;
+  bool bridged_ = false;
+};
+
+// How many validate jobs HostsOnANetwork submits: $RACERIG_MANY_HOSTS_JOBS
+// (the 50, by hand), else 9 (CI's time).
+int job_count() {
+  const char* env = std::getenv("RACERIG_MANY_HOSTS_JOBS");
+  const int n = env != nullptr ? std::atoi(env) : 0;
+  return n > 0 ? n : 9;
+}
+
+// "FIXED" or "NOT_FIXED" as a validate client printed it last, or "?".
+std::string verdict_of(const std::string& output) {
+  // " FIXED" never matches inside " NOT_FIXED" (an underscore precedes it there).
+  const size_t not_fixed = output.rfind(" NOT_FIXED"), fixed = output.rfind(" FIXED");
+  if (not_fixed == std::string::npos && fixed == std::string::npos) return "?";
+  if (fixed == std::string::npos) return "NOT_FIXED";
+  return not_fixed != std::string::npos && not_fixed > fixed ? "NOT_FIXED" : "FIXED";
+}
+
+// The exit code a client's output ends with ("exit N"), or -1.
+int exit_of(const std::string& output) {
+  const size_t at = output.rfind("exit ");
+  return at == std::string::npos ? -1 : std::atoi(output.c_str() + at + 5);
+}
+
+// Frontends and workers each in a network namespace of its own, reaching
+// PostgreSQL and each other over the test's bridge only (gRPC over TCP to
+// the frontends, tokens with --insecure-plaintext: a network of the test's
+// own). Every worker has its own TMPDIR (its runs' directories), as a host
+// has its own /tmp; they share the kernel cache, read-only in effect (every
+// kernel the jobs need is built).
+class HostsOnANetwork : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("racerig-hosts-net-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    net_ = std::make_unique<TestNetwork>();
+    const std::string bridge = net_->make();
+    ASSERT_EQ(bridge, "") << "the test's bridge";
+    auto pg = racerig::service::TestPostgres::start(net_->addr(1));
+    ASSERT_TRUE(pg.ok()) << pg.error().message;
+    pg_ = std::move(*pg);
+    ASSERT_TRUE(pg_->create_database("racerig").ok());
+    std::ofstream(dir_ / "tokens") << "ci " << kToken << " admin\n";
+    fs::permissions(dir_ / "tokens", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    std::ofstream(dir_ / "token") << kToken << "\n";
+  }
+  void TearDown() override {
+    processes_.clear();  // killed before their database and network go
+    pg_.reset();
+    net_.reset();
+    fs::remove_all(dir_);
+  }
+  // A frontend on host `name` (SUBNET.`n`), serving TCP port 7000 there.
+  Process& frontend(const std::string& name, int n) {
+    std::string why;
+    const std::string ns = net_->add_host(name, n, &why);
+    EXPECT_EQ(why, "");
+    processes_.push_back(std::make_unique<Process>(
+        dir_ / name,
+        std::vector<std::string>{"--store", pg_->tcp_dsn("racerig"), "--workers", "0", "--socket",
+                                 (dir_ / (name + ".sock")).string(), "--tokens", (dir_ / "tokens").string(),
+                                 "--listen", net_->addr(n) + ":7000", "--insecure-plaintext", "--max-queued", "500",
+                                 "--max-queued-per-submitter", "500"},
+        ns));
+    return *processes_.back();
+  }
+  // A worker on host `name` (SUBNET.`n`), one job at a time, a short lease.
+  Process& worker(const std::string& name, int n) {
+    std::string why;
+    const std::string ns = net_->add_host(name, n, &why);
+    EXPECT_EQ(why, "");
+    fs::create_directories(tmp_of(name));
+    processes_.push_back(std::make_unique<Process>(
+        dir_ / name,
+        std::vector<std::string>{"--store", pg_->tcp_dsn("racerig"), "--worker", "--workers", "1", "--lease-s", "3",
+                                 "--affinity-wait-s", "2"},
+        ns, tmp_of(name).string()));
+    return *processes_.back();
+  }
+  fs::path tmp_of(const std::string& worker) const { return dir_ / worker / "tmp"; }
+  // racerig CMD ARGS through the frontend at SUBNET.`n`, over TCP.
+  std::string cli(int n, const std::string& cmd, const std::string& args) const {
+    return "RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " " + cmd + " --server " +
+           net_->addr(n) + ":7000 --insecure-plaintext --token-file " + (dir_ / "token").string() + " " + args;
+  }
+  // The racerig-run-* directories left in `worker`'s TMPDIR.
+  std::vector<std::string> run_dirs_of(const std::string& worker) const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(tmp_of(worker), ec))
+      if (e.path().filename().string().rfind("racerig-run-", 0) == 0) out.push_back(e.path().string());
+    return out;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<TestNetwork> net_;
+  std::unique_ptr<racerig::service::TestPostgres> pg_;
+  std::vector<std::unique_ptr<Process>> processes_;
+};
+
+// N validate jobs of three kinds (two bases, three candidate kernels, all in
+// the kernel cache) through two frontends to three workers; one worker is
+// killed with -9 mid-job (and restarted, as systemd would), another stopped
+// with SIGTERM mid-job and restarted. Every job ends once, SUCCEEDED, with
+// the verdict a one-machine run of the same request gives; nothing is left
+// running, no run directory or QEMU is left on any host; racerig workers
+// shows the killed worker's old heartbeat as LOST.
+TEST_F(HostsOnANetwork, ValidateJobsThroughTwoFrontendsSurviveAKilledAndARestartedWorker) {
+  struct Kind {
+    std::string args;
+    std::string verdict;  // of the one-machine run
+    int exit_code = -1;
+  };
+  std::vector<Kind> kinds = {
+      {"--patch " + candidate("upstream-defer-dax-change-to-eviction.patch")},
+      {"--patch " + candidate("naive-lock-is-dax-under-mmaplock.patch")},
+      {"--base keys-buggy --patch " + candidate("keys/upstream-validate-under-the-key-semaphore.patch")},
+  };
+  // The one-machine run of each kind: racerig validate, no service.
+  for (auto& k : kinds) {
+    Ran local = run_cli("validate --no-explore --runs 1 " + k.args);
+    k.verdict = verdict_of(local.output);
+    k.exit_code = local.exit_code;
+    ASSERT_NE(k.verdict, "?") << local.output;
+  }
+
+  Process& fa = frontend("fa", 10);
+  Process& fb = frontend("fb", 11);
+  ASSERT_TRUE(fa.start("racerigd: serving")) << fa.log();
+  ASSERT_TRUE(fb.start("racerigd: serving")) << fb.log();
+  Process& w1 = worker("w1", 21);
+  Process& w2 = worker("w2", 22);
+  Process& w3 = worker("w3", 23);
+  for (Process* w : {&w1, &w2, &w3}) ASSERT_TRUE(w->start("racerigd: worker")) << w->log();
+
+  const int n = job_count();
+  const auto submitted = std::chrono::steady_clock::now();
+  std::vector<pid_t> clients;
+  for (int i = 0; i < n; ++i) {
+    const Kind& k = kinds[static_cast<size_t>(i) % kinds.size()];
+    clients.push_back(start_shell_to(cli(i % 2 == 0 ? 10 : 11, "validate",
+                                         "--no-explore --runs 1 " + k.args + " --request-id net-" + std::to_string(i)),
+                                     dir_ / ("client-" + std::to_string(i) + ".out")));
+  }
+
+  // Mid-job: kill -9 worker 1 under its QEMU, and restart it.
+  std::map<pid_t, std::string> tree = wait_for_qemu_below(w1.pid());
+  ASSERT_FALSE(tree.empty()) << "worker 1 ran no QEMU: " << w1.log();
+  const pid_t w1_old = w1.pid();
+  w1.kill9();
+  for (const auto& [pid, name] : wait_gone(tree, std::chrono::seconds(60)))
+    ADD_FAILURE() << "worker 1's " << name << " (pid " << pid << ") outlived it";
+  const std::vector<std::string> left_by_kill = run_dirs_of("w1");
+  ASSERT_TRUE(w1.start("racerigd: worker")) << w1.log();
+  for (const auto& d : run_dirs_of("w1"))
+    ADD_FAILURE() << "the restarted worker 1 left its killed predecessor's " << d << ": " << w1.log();
+  std::printf("worker 1 killed: %zu run dir(s) left by the kill, none after its restart\n", left_by_kill.size());
+  // Mid-job: stop worker 2 (SIGTERM: its job goes back to the queue), and restart it.
+  tree = wait_for_qemu_below(w2.pid());
+  EXPECT_FALSE(tree.empty()) << "worker 2 ran no QEMU: " << w2.log();
+  const pid_t w2_old = w2.pid();
+  EXPECT_TRUE(w2.stop()) << w2.log();
+  for (const auto& [pid, name] : wait_gone(tree, std::chrono::seconds(60)))
+    ADD_FAILURE() << "worker 2's " << name << " (pid " << pid << ") outlived its stop";
+  ASSERT_TRUE(w2.start("racerigd: worker")) << w2.log();
+
+  // Every client gets its job's end and verdict.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(20 + n / 2);
+  for (int i = 0; i < n; ++i) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (!wait_child_exit(clients[static_cast<size_t>(i)], std::max(left, std::chrono::milliseconds(1))))
+      kill_child(&clients[static_cast<size_t>(i)]);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count();
+  std::printf("%d validate jobs through 2 frontends on 3 workers (one killed, one restarted): %.1f s\n", n, seconds);
+  int requeued = 0;
+  for (int i = 0; i < n; ++i) {
+    const Kind& k = kinds[static_cast<size_t>(i) % kinds.size()];
+    const std::string out = read_text(dir_ / ("client-" + std::to_string(i) + ".out"));
+    EXPECT_EQ(exit_of(out), k.exit_code) << "job net-" << i << ": " << out;
+    EXPECT_EQ(verdict_of(out), k.verdict) << "job net-" << i << " (" << k.args << "): " << out;
+    const std::string id = std::to_string(i + 1);
+    Ran job = run_shell(cli(10, "job", id));
+    EXPECT_NE(job.output.find("SUCCEEDED"), std::string::npos) << job.output;
+    Ran watch = run_shell(cli(11, "watch", id));
+    size_t finished = 0, at = 0;
+    while ((at = watch.output.find("finished:", at)) != std::string::npos) ++finished, ++at;
+    EXPECT_EQ(finished, 1u) << "job " << id << " ended once: " << watch.output;
+    if (watch.output.find("requeued for attempt 2") != std::string::npos) ++requeued;
+  }
+  EXPECT_GE(requeued, 2) << "the killed worker's job and the stopped worker's job ran again";
+  Ran jobs = run_shell(cli(11, "jobs", "--page-size 500"));
+  EXPECT_EQ(jobs.output.find("RUNNING"), std::string::npos) << "nothing left running: " << jobs.output;
+  EXPECT_EQ(jobs.output.find("QUEUED"), std::string::npos) << jobs.output;
+
+  // racerig workers: three alive, the killed one's old heartbeat LOST, the
+  // stopped one's gone.
+  Ran workers = run_shell(cli(10, "workers", ""));
+  EXPECT_EQ(workers.exit_code, 0) << workers.output;
+  size_t alive = 0, lost = 0, at = 0;
+  while ((at = workers.output.find(" alive ", at)) != std::string::npos) ++alive, ++at;
+  at = 0;
+  while ((at = workers.output.find(" LOST ", at)) != std::string::npos) ++lost, ++at;
+  EXPECT_EQ(alive, 3u) << workers.output;
+  EXPECT_EQ(lost, 1u) << workers.output;
+  EXPECT_NE(workers.output.find(":" + std::to_string(w1_old) + " "), std::string::npos) << workers.output;
+  EXPECT_EQ(workers.output.find(":" + std::to_string(w2_old) + " "), std::string::npos)
+      << "a worker that stopped cleanly is not listed: " << workers.output;
+
+  // Affinity's two halves agree: the keys the frontend computed for a job
+  // (one of each kind) are among those the workers' heartbeats hold.
+  Ran held = run_shell(cli(11, "workers", "--kernels"));
+  for (int i = 0; i < std::min<int>(n, static_cast<int>(kinds.size())); ++i) {
+    Ran job = run_shell(cli(10, "job", std::to_string(i + 1)));
+    const size_t at = job.output.find("kernel cache keys it needs:");
+    ASSERT_NE(at, std::string::npos) << "the frontend keyed job " << i + 1 << ": " << job.output;
+    std::istringstream keys(job.output.substr(at + 27, job.output.find('\n', at) - at - 27));
+    int count = 0;
+    for (std::string key; keys >> key; ++count)
+      EXPECT_NE(held.output.find("kernel " + key), std::string::npos) << key << " held by no worker: " << held.output;
+    EXPECT_EQ(count, 2) << "a validate job needs its base and its candidate: " << job.output;
+  }
+
+  // Nothing left on any host: no QEMU below a worker, no run directory.
+  for (auto [name, w] : {std::pair{"w1", &w1}, std::pair{"w2", &w2}, std::pair{"w3", &w3}}) {
+    EXPECT_FALSE(has_process(descendants(w->pid()), "qemu-system")) << name;
+    for (const auto& d : run_dirs_of(name)) ADD_FAILURE() << name << " left " << d;
+  }
+  if (std::getenv("RACERIG_TEST_VERBOSE") != nullptr)
+    std::printf("w1:\n%s\nw2:\n%s\nw3:\n%s\n%s\n", w1.log().c_str(), w2.log().c_str(), w3.log().c_str(),
+                workers.output.c_str());
+  for (Process* p : {&w1, &w2, &w3, &fa, &fb}) EXPECT_TRUE(p->stop()) << p->log();
+}
+
+// A cancel sent to frontend A reaches the job's run on a worker in another
+// namespace (through the database only): CANCELLED, and that worker's QEMU
+// gone. The time from the cancel to CANCELLED is printed (the bound
+// is 10 s; the test's deadline is generous: the machine is shared).
+TEST_F(HostsOnANetwork, ACancelThroughFrontendAStopsTheRunOnAnotherHost) {
+  Process& fa = frontend("fa", 10);
+  ASSERT_TRUE(fa.start("racerigd: serving")) << fa.log();
+  Process& w1 = worker("w1", 21);
+  Process& w2 = worker("w2", 22);
+  ASSERT_TRUE(w1.start("racerigd: worker")) << w1.log();
+  ASSERT_TRUE(w2.start("racerigd: worker")) << w2.log();
+  const fs::path out = dir_ / "client.out";
+  pid_t client = start_shell_to(cli(10, "stress", "--kernel fixed --runs 1 --duration 120 --seed 5"), out);
+  // Which worker runs it: the one with a QEMU.
+  std::map<pid_t, std::string> tree;
+  Process* runner = nullptr;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (runner == nullptr && std::chrono::steady_clock::now() < until) {
+    for (Process* w : {&w1, &w2})
+      if (has_process(tree = descendants(w->pid()), "qemu-system")) {
+        runner = w;
+        break;
+      }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(runner, nullptr) << read_text(out) << w1.log() << w2.log();
+  // Mid-run: the job's first fsx note has come.
+  ASSERT_TRUE(wait_for_in_dir(
+      dir_, [&] { return read_text(out).find("run 1: fsx seed 5") != std::string::npos; }, std::chrono::seconds(300),
+      client))
+      << read_text(out);
+  const auto asked = std::chrono::steady_clock::now();
+  Ran cancel = run_shell(cli(10, "cancel", "1"));
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
+  std::string state;
+  while (std::chrono::steady_clock::now() - asked < std::chrono::seconds(120)) {
+    state = run_shell(cli(10, "job", "1")).output;
+    if (state.find("CANCELLED") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+  std::printf("cancel through frontend A to CANCELLED on the other host's worker: %.1f s\n", took);
+  EXPECT_NE(state.find("CANCELLED"), std::string::npos) << "not CANCELLED " << took << " s after the cancel: " << state
+                                                       << runner->log();
+  EXPECT_NE(state.find("cancelled by ci"), std::string::npos) << state;
+  for (const auto& [pid, name] : wait_gone(tree, std::chrono::seconds(60)))
+    ADD_FAILURE() << "the cancelled run's " << name << " (pid " << pid << ") is left";
+  int status = 0;
+  if (!wait_child_exit(client, std::chrono::seconds(60), &status)) kill_child(&client);
+  for (Process* p : {&w1, &w2, &fa}) EXPECT_TRUE(p->stop()) << p->log();
 }
 
 }  // namespace
