@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon.h"
 #include "support.h"
 
 namespace {
@@ -37,91 +38,6 @@ int count_of(const std::string& text, const std::string& what) {
 
 const std::string kUpstream = "upstream-defer-dax-change-to-eviction.patch";
 const std::string kNaive = "naive-lock-is-dax-under-mmaplock.patch";
-
-// A racerigd child process with its own socket, state and tokens.
-class Daemon {
- public:
-  // `parent`: where its directory goes (default: $TMPDIR).
-  explicit Daemon(const std::string& name, const fs::path& parent = fs::temp_directory_path()) {
-    dir_ = parent / ("racerigd-it-" + std::to_string(::getpid()) + "-" + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    std::ofstream(dir_ / "tokens") << "# test tokens\nci 0123456789abcdef-integration\n";
-    // racerigd refuses a tokens file that group or others can read.
-    fs::permissions(dir_ / "tokens", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
-    std::ofstream(dir_ / "token") << "0123456789abcdef-integration\n";
-    std::ofstream(dir_ / "wrong-token") << "0123456789abcdef-wrong\n";
-  }
-  ~Daemon() {
-    stop();
-    fs::remove_all(dir_);
-  }
-  // Starts racerigd and waits (up to 60 s) for its socket.
-  bool start(const std::vector<std::string>& extra = {}) {
-    fs::remove(socket());
-    const size_t log_size = log().size();
-    std::vector<std::string> argv = {RACERIGD_BIN,
-                                     "--socket",
-                                     socket(),
-                                     "--state",
-                                     (dir_ / "state").string(),
-                                     "--tokens",
-                                     (dir_ / "tokens").string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int log = ::open((dir_ / "racerigd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(log, 1);
-      ::dup2(log, 2);
-      ::setenv("RACERIG_ROOT", root_.c_str(), 1);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    // The "serving" line comes once the server listens and the workers run;
-    // each write to the log (in dir_) wakes the wait, and so does the
-    // daemon's exit.
-    if (wait_for_in_dir(
-            dir_,
-            [&] { return fs::exists(socket()) && log().find("racerigd: serving", log_size) != std::string::npos; },
-            std::chrono::seconds(60), pid_))
-      return true;
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
-    return false;
-  }
-  void kill9() { kill_child(&pid_); }
-  // SIGTERM, then SIGKILL after 60 s.
-  void stop() { stop_child(&pid_, std::chrono::seconds(60)); }
-  // Before start(): adds a submitter to the tokens file, and its token to
-  // the file `name`-token (readable by all, as a user's own file may be).
-  void add_submitter(const std::string& name, const std::string& token) {
-    std::ofstream(dir_ / "tokens", std::ios::app) << name << " " << token << "\n";
-    std::ofstream(dir_ / (name + "-token")) << token << "\n";
-    fs::permissions(dir_ / (name + "-token"), fs::perms::others_read | fs::perms::group_read, fs::perm_options::add);
-  }
-  // Before start(): the checkout whose kernels/ and scenarios/ the daemon
-  // serves (default: this one).
-  void set_root(const fs::path& root) { root_ = root; }
-  std::string socket() const { return (dir_ / "racerigd.sock").string(); }
-  std::string log() const { return read_text(dir_ / "racerigd.log"); }
-  fs::path dir() const { return dir_; }
-  // racerig CMD --server unix:SOCKET --token-file TOKEN ARGS
-  Ran cli(const std::string& cmd, const std::string& args, const std::string& token = "token") const {
-    return run_shell("RACERIG_ROOT='" + std::string(RACERIG_SOURCE_DIR) + "' " + RACERIG_BIN + " " + cmd +
-                     " --server unix:" + socket() + " --token-file " + (dir_ / token).string() + " " + args);
-  }
-  Ran python(const std::string& mode) const {
-    return run_shell("/usr/bin/python3 " + std::string(RACERIG_SOURCE_DIR) + "/tests/integration/racerigd_client.py " +
-                     RACERIG_SOURCE_DIR + " " + socket() + " " + (dir_ / "token").string() + " " + mode);
-  }
-
- private:
-  fs::path dir_;
-  fs::path root_ = RACERIG_SOURCE_DIR;
-  pid_t pid_ = -1;
-};
 
 TEST(Racerigd, BothCandidatesThroughTheCppClientGiveTheLocalResults) {
   Daemon d("cpp");
