@@ -63,8 +63,14 @@ TEST(RacerigdChaos, ThirtySubmissionsAcrossTenKillsEndOnceEachOrInterrupted) {
   Ran audit = d.python("chaos-audit " + std::to_string(kSubmissions));
   EXPECT_EQ(audit.exit_code, 0) << audit.output << "\nsubmitter:\n" << read_text(out) << "\nracerigd:\n" << d.log();
   std::printf("%s", audit.output.c_str());
-  // The daemon's own account: each restart says what it requeued or gave up.
-  EXPECT_NE(d.log().find("racerigd: serving"), std::string::npos);
+  // How many kills landed in a job: each restart after one says it queued
+  // the job again (or, after its third attempt, gave up on it).
+  const std::string log = d.log();
+  int mid_job = 0;
+  for (size_t at = log.find("interrupted job(s) queued again"); at != std::string::npos;
+       at = log.find("interrupted job(s) queued again", at + 1))
+    ++mid_job;
+  std::printf("%d of %d kills were followed by a requeue of an interrupted job\n", mid_job, kKills);
 }
 
 }  // namespace

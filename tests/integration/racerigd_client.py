@@ -221,8 +221,7 @@ def main():
                     kind, req = chaos_request(i)
                     while True:
                         try:
-                            call = fresh_stub().SubmitReproduce if kind == "reproduce" else fresh_stub().SubmitExplore
-                            job = call(req, metadata=auth, timeout=20)
+                            job = fresh_stub().Submit(svc.SubmitRequest(**{kind: req}), metadata=auth, timeout=20)
                             print("submitted %s as job %s" % (req.request_id, job.id), flush=True)
                             break
                         except grpc.RpcError as e:
