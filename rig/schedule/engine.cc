@@ -217,8 +217,11 @@ Result<bool> Engine::handle_stop(const StopEvent& ev, int step) {
     record(gate.step, name, gate.step == step ? "arrived" : "arrived_early", v, GuestAddr(pc),
            gate.point, &*task);
     int gate_step = gate.step;
+    // `name` is the map's key: erasing frees it (ASan's heap-use-after-free
+    // in EngineTest.EnforcesTheSeedScheduleAndSkipsForeignHits).
+    const std::string actor_name = name;
     gates_.erase(it);
-    arm_next_gate(name, gate_step);
+    arm_next_gate(actor_name, gate_step);
     return true;
   }
   ++skipped_hits_;

@@ -703,7 +703,7 @@ TEST(EngineExploreTest, ARunnerSpinningOnASpinlockTheHeldActorHoldsIsSerialized)
   FakeTarget fake(2, {at(0, kFault, "faulter", {{"rdx", 1}}), flipper_entry(), at(0, 0x2000, "faulter"), spin,
                       at(1, kReturn, "flipper", {{"rsp", kStack + 8}})});
   EngineConfig c = blocking_config();
-  c.symbolize = [kSpinSlow](GuestAddr a) {
+  c.symbolize = [](GuestAddr a) {
     return a.value() == kSpinSlow ? std::string("queued_spin_lock_slowpath+0x0/0x200") : fake_symbol(a);
   };
   Engine engine(fake, fake, c, nullptr);

@@ -1,6 +1,8 @@
-// A racerigd child process for integration tests: its own socket, state
-// and tokens file under a temporary directory, started and stopped by the
-// test, driven with racerig's client or a Python one.
+// A racerigd child process for the integration tests: its own directory
+// (socket, state, tokens and a token file), started, killed with SIGKILL or
+// stopped, and driven through racerig's client or the Python one
+// (racerigd_client.py). RACERIGD_BIN, RACERIG_BIN and RACERIG_SOURCE_DIR
+// come from tests/CMakeLists.txt.
 #pragma once
 
 #include <fcntl.h>

@@ -12,13 +12,22 @@ modes:
   queue N                   submit N reproduce jobs at once; some must get
                             RESOURCE_EXHAUSTED; every accepted one must finish
   health                    grpc.health.v1 says SERVING; reflection lists RaceRig
+  chaos-submit N            submit N jobs (request ids chaos-0..N-1) a second or so
+                            apart while the daemon may die under it: a submit that
+                            fails for want of a daemon is sent again, same request id
+  chaos-audit N             wait (at most 20 min) until every job is finished, then
+                            check each of the N request ids has exactly one job,
+                            that it finished exactly once (one Finished event) with
+                            its kind's outcome, or is INTERRUPTED with a reason
 Prints what it checked; exits 0 when every check held, 1 otherwise.
 """
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 failures = []
 
@@ -176,6 +185,100 @@ def main():
                                                   timeout=30)
             names = [s.name for r in responses for s in r.list_services_response.service]
             check("racerig.pb.RaceRig" in names, "reflection lists %s" % names)
+        elif mode in ("chaos-submit", "chaos-audit"):
+            n = int(args[0])
+            scenario = open(os.path.join(source_dir, "scenarios/xfs-dax-flip-vs-write-fault.textproto")).read()
+            no_explore = scenario[:scenario.index("\nexplore {")] + scenario[scenario.index("\nexpect {"):]
+            missing_point = scenario.replace('"xfs_fileattr_set"', '"racerig_chaos_no_such_symbol"')
+
+            def chaos_request(i):
+                # One job in three runs a VM (a reproduce from the ready-state
+                # snapshot, seconds long: where a kill lands mid-run); the
+                # others fail inside the worker (an explore of a scenario with
+                # no explore {}, a reproduce whose point is no symbol), which
+                # still takes the whole claim / events / finish path.
+                rid = "chaos-%d" % i
+                if i % 3 == 0:
+                    r = svc.SubmitReproduceRequest(request_id=rid, kernel="buggy", runs=1)
+                    r.scenario.name = "xfs-dax-flip-vs-write-fault"
+                    return "reproduce", r
+                if i % 3 == 1:
+                    r = svc.SubmitExploreRequest(request_id=rid, kernel="buggy")
+                    r.scenario.textproto = no_explore
+                    return "explore", r
+                r = svc.SubmitReproduceRequest(request_id=rid, kernel="buggy", runs=1)
+                r.scenario.textproto = missing_point
+                return "reproduce", r
+
+            def fresh_stub():
+                # A channel per attempt: a daemon restarted on the socket is
+                # reached at once, not after gRPC's reconnect backoff.
+                return svc_grpc.RaceRigStub(grpc.insecure_channel("unix:" + socket))
+
+            if mode == "chaos-submit":
+                deadline = time.time() + 600
+                for i in range(n):
+                    kind, req = chaos_request(i)
+                    while True:
+                        try:
+                            job = fresh_stub().Submit(svc.SubmitRequest(**{kind: req}), metadata=auth, timeout=20)
+                            print("submitted %s as job %s" % (req.request_id, job.id), flush=True)
+                            break
+                        except grpc.RpcError as e:
+                            transient = e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                                                     grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN)
+                            if not transient or time.time() > deadline:
+                                check(False, "submit %s: %s %s" % (req.request_id, e.code(), e.details()))
+                                return 1
+                            time.sleep(0.3)
+                    time.sleep(random.uniform(0.2, 1.5))
+                check(True, "%d submitted" % n)
+            else:
+                def all_jobs():
+                    jobs, token = [], ""
+                    while True:
+                        page = fresh_stub().ListJobs(svc.ListJobsRequest(page_size=500, page_token=token),
+                                                     metadata=auth, timeout=60)
+                        jobs += list(page.jobs)
+                        token = page.next_page_token
+                        if not token:
+                            return jobs
+
+                terminal = (svc.SUCCEEDED, svc.FAILED, svc.CANCELLED, svc.INTERRUPTED)
+                deadline = time.time() + 1200
+                while True:
+                    jobs = all_jobs()
+                    waiting = [j.id for j in jobs if j.state not in terminal]
+                    if not waiting or time.time() > deadline:
+                        break
+                    time.sleep(2)
+                check(not waiting, "every job finished (still waiting: %s)" % waiting)
+                check(len(jobs) == n, "%d jobs stored for %d submissions" % (len(jobs), n))
+                by_rid = {}
+                for j in jobs:
+                    by_rid.setdefault(j.request_id, []).append(j)
+                outcomes = {}
+                for i in range(n):
+                    rid = "chaos-%d" % i
+                    found = by_rid.get(rid, [])
+                    check(len(found) == 1, "%s: one job (%s)" % (rid, [j.id for j in found]))
+                    if len(found) != 1:
+                        continue
+                    job = fresh_stub().GetJob(svc.GetJobRequest(id=found[0].id), metadata=auth, timeout=60)
+                    state = svc.JobState.Name(job.state)
+                    outcomes[state] = outcomes.get(state, 0) + 1
+                    events = list(fresh_stub().WatchJob(svc.WatchJobRequest(id=job.id), metadata=auth, timeout=120))
+                    finished = sum(1 for ev in events if ev.WhichOneof("event") == "finished")
+                    check(finished == 1, "%s (job %s, %s): %d Finished events" % (rid, job.id, state, finished))
+                    if job.state == svc.INTERRUPTED:
+                        check(job.error != "", "%s: INTERRUPTED with a reason: %r" % (rid, job.error))
+                    elif i % 3 == 0:
+                        check(job.state == svc.SUCCEEDED and job.reproduce_report.reproduced == 1,
+                              "%s: %s, reproduced %d" % (rid, state, job.reproduce_report.reproduced))
+                    else:
+                        check(job.state == svc.FAILED and job.error != "",
+                              "%s: %s: %s" % (rid, state, job.error[:100]))
+                print("outcomes: %s" % outcomes, flush=True)
         else:
             print("unknown mode " + mode)
             return 2
