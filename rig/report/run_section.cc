@@ -68,7 +68,9 @@ const char* verdict_class(pb::Verdict v) {
 std::string run_style() {
   return std::string(kTimelineStyle) +
          ".run{border:1px solid #ddd;padding:.2em .8em .6em .8em;margin:.6em 0;background:#fff}\n"
-         ".oops .src{font-family:monospace;font-size:12px;border:1px solid #ddd;background:#fcfcfc}\n"
+         ".oops .src{font-family:monospace;font-size:12px;border:1px solid #ddd;background:#fcfcfc;overflow-x:auto}\n"
+         // A frame's source line is not wrapped: in a narrow panel the table scrolls instead of being cut.
+         ".oops .wide{overflow-x:auto}\n"
          ".oops .sl{white-space:pre;tab-size:8}.oops .sl.fault{background:#f6c6c6;font-weight:bold}\n"
          ".oops .ln{display:inline-block;width:5em;text-align:right;padding-right:1em;color:#777}\n"
          ".frames td.code{font-family:monospace;white-space:pre;tab-size:8}\n";
@@ -120,7 +122,7 @@ std::string oops_block(const pb::Oops& oops, const SourceTree& source) {
     }
   }
   if (oops.trace_size() > 0) {
-    out += "<table class=\"grid frames\"><tr><th>frame</th><th>file:line</th><th>source</th></tr>\n";
+    out += "<div class=\"wide\"><table class=\"grid frames\"><tr><th>frame</th><th>file:line</th><th>source</th></tr>\n";
     for (const pb::Frame& f : oops.trace()) {
       std::string code;
       if (!f.file().empty() && f.line() > 0) {
@@ -132,7 +134,7 @@ std::string oops_block(const pb::Oops& oops, const SourceTree& source) {
       out += "<tr><td>" + html_escape((f.uncertain() ? "? " : "") + f.text()) + "</td><td>" + html_escape(at) +
              "</td><td class=\"code\">" + html_escape(code) + "</td></tr>\n";
     }
-    out += "</table>\n";
+    out += "</table></div>\n";
   }
   out += "</div>\n";
   return out;
