@@ -24,35 +24,7 @@ namespace fs = std::filesystem;
 
 using namespace racerig::explore::testing;  // NOLINT: the sample report's builders
 
-// A scratch directory removed at the end of the test.
-class Scratch : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("racerig-explore-map-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void write(const fs::path& rel, const std::string& text) {
-    fs::create_directories((dir_ / rel).parent_path());
-    ASSERT_TRUE(write_file(dir_ / rel, text).ok());
-  }
-  // A source tree with xfs_file.c and xfs_ioctl.c (lines "<name> line N"),
-  // one line of xfs_file.c carrying HTML.
-  fs::path source_tree() {
-    std::string file, ioctl;
-    for (int i = 1; i <= 40; ++i) {
-      file += i == 11 ? std::string("\tif (a < b && c > \"d\") </span>") + kInjection + "\n"
-                      : "xfs_file line " + std::to_string(i) + "\n";
-      ioctl += "xfs_ioctl line " + std::to_string(i) + "\n";
-    }
-    write(fs::path("src") / kXfsFile, file);
-    write(fs::path("src") / kIoctl, ioctl);
-    return dir_ / "src";
-  }
-  fs::path dir_;
-};
+using Scratch = SampleSourceTest;
 
 // ---------------------------------------------------------------- names
 

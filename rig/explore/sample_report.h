@@ -4,10 +4,15 @@
 // tests (rig/explore) and the page's (rig/report) both read it.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "proto/racerig.pb.h"
+#include "rig/base/file.h"
 
 namespace racerig::explore::testing {
 
@@ -97,5 +102,36 @@ inline pb::ExploreReport sample_report() {
   r.set_total_ms(56789);
   return r;
 }
+
+// A scratch directory removed at the end of the test, and a kernel source
+// tree in it for the sample report's points.
+class SampleSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("racerig-explore-sample-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void write(const std::filesystem::path& rel, const std::string& text) {
+    std::filesystem::create_directories((dir_ / rel).parent_path());
+    ASSERT_TRUE(write_file(dir_ / rel, text).ok());
+  }
+  // A source tree with xfs_file.c and xfs_ioctl.c (lines "<name> line N"),
+  // one line of xfs_file.c carrying HTML.
+  std::filesystem::path source_tree() {
+    std::string file, ioctl;
+    for (int i = 1; i <= 40; ++i) {
+      file += i == 11 ? std::string("\tif (a < b && c > \"d\") </span>") + kInjection + "\n"
+                      : "xfs_file line " + std::to_string(i) + "\n";
+      ioctl += "xfs_ioctl line " + std::to_string(i) + "\n";
+    }
+    write(std::filesystem::path("src") / kXfsFile, file);
+    write(std::filesystem::path("src") / kIoctl, ioctl);
+    return dir_ / "src";
+  }
+  std::filesystem::path dir_;
+};
 
 }  // namespace racerig::explore::testing
