@@ -1,7 +1,7 @@
 // Issue 25, frontends and workers on one PostgreSQL queue: a racerigd
 // frontend that runs nothing (--workers 0) and racerigd workers that serve
 // no API (--worker), all on a PostgreSQL server this test makes (initdb and
-// pg_ctl as a non-root user, test_postgres.h). A stress job (the cheapest
+// pg_ctl as a non-root user, local_postgres.h). A stress job (the cheapest
 // job kind: one VM restored from its snapshot, fsx for 20 s; on the fixed
 // kernel, which does not oops, so the run is still going when its worker
 // dies) submitted to the frontend runs
@@ -31,7 +31,7 @@
 
 #include <gtest/gtest.h>
 
-#include "rig/service/test_postgres.h"
+#include "rig/service/local_postgres.h"
 #include "support.h"
 
 namespace {
@@ -156,7 +156,7 @@ class ManyHosts : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("racerig-many-hosts-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto pg = racerig::service::TestPostgres::start();
+    auto pg = racerig::service::LocalPostgres::start();
     ASSERT_TRUE(pg.ok()) << pg.error().message;
     pg_ = std::move(*pg);
     ASSERT_TRUE(pg_->create_database("racerig").ok());
@@ -212,7 +212,7 @@ class ManyHosts : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<racerig::service::TestPostgres> pg_;
+  std::unique_ptr<racerig::service::LocalPostgres> pg_;
   std::vector<std::unique_ptr<Process>> processes_;
 };
 
@@ -220,7 +220,7 @@ TEST_F(ManyHosts, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesTheJobOnce) 
   Process& front = frontend();
   ASSERT_TRUE(front.start("racerigd: serving")) << front.log();
   EXPECT_NE(front.log().find("0 worker(s)"), std::string::npos) << front.log();
-  EXPECT_EQ(front.log().find(racerig::service::TestPostgres::kPassword), std::string::npos)
+  EXPECT_EQ(front.log().find(racerig::service::LocalPostgres::kPassword), std::string::npos)
       << "the DSN's password is never shown: " << front.log();
   Process& first = worker("worker-a");
   ASSERT_TRUE(first.start("racerigd: worker")) << first.log();
@@ -384,7 +384,7 @@ class HostsOnANetwork : public ::testing::Test {
     net_ = std::make_unique<TestNetwork>();
     const std::string bridge = net_->make();
     ASSERT_EQ(bridge, "") << "the test's bridge";
-    auto pg = racerig::service::TestPostgres::start(net_->addr(1));
+    auto pg = racerig::service::LocalPostgres::start(net_->addr(1));
     ASSERT_TRUE(pg.ok()) << pg.error().message;
     pg_ = std::move(*pg);
     ASSERT_TRUE(pg_->create_database("racerig").ok());
@@ -442,7 +442,7 @@ class HostsOnANetwork : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<TestNetwork> net_;
-  std::unique_ptr<racerig::service::TestPostgres> pg_;
+  std::unique_ptr<racerig::service::LocalPostgres> pg_;
   std::vector<std::unique_ptr<Process>> processes_;
 };
 
