@@ -119,10 +119,12 @@ Result<process::Child> start_client(const fs::path& racerig, const std::string& 
 }
 
 // Waits until every client exited, polling their pidfds; kTimeout at
-// `deadline`, kCancelled on Ctrl-C (the caller's destructors then kill
-// what is left).
-Status wait_all(std::vector<process::Child>& clients, Deadline deadline) {
+// `deadline`, kCancelled on Ctrl-C, kIo as soon as one of `set_up`'s
+// racerigds has died (the caller's destructors then kill what is left).
+Status wait_all(std::vector<process::Child>& clients, SetUp& set_up, Deadline deadline) {
   for (;;) {
+    RACERIG_TRY(set_up.frontend->check_running());
+    for (auto& w : set_up.workers) RACERIG_TRY(w->check_running());
     std::vector<pollfd> fds;
     size_t running = 0;
     for (auto& c : clients)
@@ -145,12 +147,12 @@ bool is_verdict(const process::Child& c) { return c.exit_code() == 0 || c.exit_c
 
 // One client, started and waited for; kIo quoting its output when it ended
 // with an error rather than a verdict.
-Result<std::string> run_one_client(const fs::path& racerig, const std::string& server,
-                                   const ServiceBenchOptions& options, const fs::path& log, const std::string& what) {
-  RACERIG_ASSIGN(process::Child client, start_client(racerig, server, options, log));
+Result<std::string> run_one_client(const fs::path& racerig, SetUp& set_up, const ServiceBenchOptions& options,
+                                   const fs::path& log, const std::string& what) {
+  RACERIG_ASSIGN(process::Child client, start_client(racerig, set_up.server, options, log));
   std::vector<process::Child> one;
   one.push_back(std::move(client));
-  if (Status s = wait_all(one, Deadline::after_seconds(kJobDeadlineS)); !s.ok()) return s.error().wrap(what);
+  if (Status s = wait_all(one, set_up, Deadline::after_seconds(kJobDeadlineS)); !s.ok()) return s.error().wrap(what);
   if (!is_verdict(one[0]))
     return make_error(ErrorKind::kIo, what + ": the client " + one[0].describe_exit() + ":\n" + log_tail(log));
   auto text = read_file(log);
@@ -187,7 +189,7 @@ Result<double> queue_latency_s(client::Connection& connection, const std::string
 
 // Jobs submitted one at a time to `set_up` (its one worker idle), each
 // one's submit-to-start into `out`.
-Status measure_latency(const fs::path& racerig, const SetUp& set_up, const fs::path& dir,
+Status measure_latency(const fs::path& racerig, SetUp& set_up, const fs::path& dir,
                        const ServiceBenchOptions& options, pb::ServiceBench* out) {
   client::ServerOptions server;
   server.server = set_up.server;
@@ -195,8 +197,8 @@ Status measure_latency(const fs::path& racerig, const SetUp& set_up, const fs::p
   for (int i = 1; i <= options.latency_samples; ++i) {
     RACERIG_TRY(pause(kIdlePause));
     const std::string what = "queue-latency job " + std::to_string(i);
-    RACERIG_ASSIGN(std::string output, run_one_client(racerig, set_up.server, options,
-                                                      dir / ("latency-" + std::to_string(i) + ".log"), what));
+    RACERIG_ASSIGN(std::string output,
+                   run_one_client(racerig, set_up, options, dir / ("latency-" + std::to_string(i) + ".log"), what));
     auto id = submitted_job_id(output);
     if (!id.ok()) return id.error().wrap(what);
     auto s = queue_latency_s(connection, *id);
@@ -209,7 +211,7 @@ Status measure_latency(const fs::path& racerig, const SetUp& set_up, const fs::p
 }
 
 // `jobs` clients started at once against `set_up`; the run's figures.
-Result<pb::ServiceBenchRun> measure_batch(const fs::path& racerig, const SetUp& set_up, const fs::path& dir,
+Result<pb::ServiceBenchRun> measure_batch(const fs::path& racerig, SetUp& set_up, const fs::path& dir,
                                           const ServiceBenchOptions& options) {
   pb::ServiceBenchRun run;
   run.set_workers(static_cast<int>(set_up.workers.size()));
@@ -224,7 +226,8 @@ Result<pb::ServiceBenchRun> measure_batch(const fs::path& racerig, const SetUp& 
     if (!c.ok()) return c.error().wrap("client " + std::to_string(i));
     clients.push_back(std::move(*c));
   }
-  RACERIG_TRY(wait_all(clients, Deadline::after_seconds(kJobDeadlineS + kBatchJobS * options.jobs / run.workers())));
+  const double bound_s = kJobDeadlineS + kBatchJobS * options.jobs / run.workers();
+  RACERIG_TRY(wait_all(clients, set_up, Deadline::after_seconds(bound_s)));
   run.set_wall_s(std::chrono::duration<double>(Clock::now() - t0).count());
   for (size_t i = 0; i < clients.size(); ++i) {
     if (is_verdict(clients[i])) continue;
@@ -257,7 +260,7 @@ Status measure(const ServiceBenchOptions& options, pb::ServiceBench* out) {
     if (!set_up.ok()) return set_up.error().wrap(std::to_string(workers) + " worker(s)");
     if (workers == 1) {  // the warm-up: the cache's template and snapshot, the worker's first job
       progress_line("service: a warm-up job (not counted)");
-      auto warm = run_one_client(racerig, set_up->server, options, dir.path() / "warm-up.log", "the warm-up job");
+      auto warm = run_one_client(racerig, *set_up, options, dir.path() / "warm-up.log", "the warm-up job");
       if (!warm.ok()) return warm.error();
     }
     auto run = measure_batch(racerig, *set_up, dir.path(), options);

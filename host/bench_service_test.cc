@@ -184,6 +184,22 @@ TEST_F(RacerigdProcessTest, ADaemonThatIgnoresSigtermIsKilledAfterTheGrace) {
   EXPECT_NE((*p)->describe_exit().find("signal 9"), std::string::npos) << (*p)->describe_exit();
 }
 
+TEST_F(RacerigdProcessTest, DyingAfterReadyIsSeenAndQuotesItsLog) {
+  auto p = start("echo 'racerigd: serving'; read never < /dev/null; echo 'racerigd: lost the store' >&2; exit 4",
+                 std::chrono::seconds(60));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  Status s = Status::Ok();
+  for (int i = 0; i < 600 && s.ok(); ++i) {
+    s = (*p)->check_running();
+    if (s.ok()) ::usleep(50 * 1000);
+  }
+  ASSERT_FALSE(s.ok()) << "it exited";
+  EXPECT_EQ(s.error().kind, ErrorKind::kIo);
+  EXPECT_NE(s.error().message.find("the stand-in exited with status 4 while the bench ran"), std::string::npos)
+      << s.error().message;
+  EXPECT_NE(s.error().message.find("racerigd: lost the store"), std::string::npos) << s.error().message;
+}
+
 TEST_F(RacerigdProcessTest, ExitingBeforeReadyIsAnErrorQuotingItsLog) {
   auto p = start("echo 'racerigd: cannot open the store: connection refused' >&2; exit 2", std::chrono::seconds(60));
   ASSERT_FALSE(p.ok());

@@ -37,7 +37,7 @@ Result<std::unique_ptr<RacerigdProcess>> RacerigdProcess::start(const std::strin
   spec.output_fd = out.get();
   auto child = process::Child::spawn(spec);
   if (!child.ok()) return child.error().wrap("starting " + name);
-  std::unique_ptr<RacerigdProcess> p(new RacerigdProcess(name, std::move(*child)));
+  std::unique_ptr<RacerigdProcess> p(new RacerigdProcess(name, std::move(*child), log));
   // From here on, returning an error destroys `p`, which stops it.
   for (;;) {
     if (auto text = read_file(log, size_t{16} << 20); text.ok() && text->find(ready) != std::string::npos) return p;
@@ -55,6 +55,12 @@ Result<std::unique_ptr<RacerigdProcess>> RacerigdProcess::start(const std::strin
 }
 
 RacerigdProcess::~RacerigdProcess() { stop(); }
+
+Status RacerigdProcess::check_running() {
+  if (!child_.try_reap()) return Status::Ok();
+  return make_error(ErrorKind::kIo, name_ + " " + child_.describe_exit() + " while the bench ran; its log " +
+                                        log_.string() + ":\n" + log_tail(log_));
+}
 
 void RacerigdProcess::stop(std::chrono::milliseconds grace) { child_.stop(grace); }
 

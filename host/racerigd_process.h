@@ -40,15 +40,20 @@ class RacerigdProcess {
   // SIGTERM to its process group; SIGKILL after `grace` if it is still
   // there; reaped when this returns. Idempotent.
   void stop(std::chrono::milliseconds grace = kGrace);
+  // kIo naming it, its exit and quoting its log's tail once it has exited
+  // (a crash mid-run); OK while it runs. Never blocks.
+  Status check_running();
   // Its exit ("exited with status 0"), or "is still running".
   std::string describe_exit() const { return child_.describe_exit(); }
   pid_t pid() const { return child_.pid(); }
   const std::string& name() const { return name_; }
 
  private:
-  RacerigdProcess(std::string name, process::Child child) : name_(std::move(name)), child_(std::move(child)) {}
+  RacerigdProcess(std::string name, process::Child child, std::filesystem::path log)
+      : name_(std::move(name)), child_(std::move(child)), log_(std::move(log)) {}
   std::string name_;
   process::Child child_;
+  std::filesystem::path log_;
 };
 
 // The last `max_bytes` of the file at `path` (whole lines where it can), for
