@@ -16,6 +16,11 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// "1 core", "2 cores".
+std::string count_of(int n, const std::string& one, const std::string& many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 // Table cells hold no '|' or line break.
 std::string cell(std::string s) {
   for (char& c : s)
@@ -96,14 +101,15 @@ std::string render_service(const pb::ServiceBench& s, int cores) {
     const int fill = std::max(1, cores / vcpus);
     int most = 0;
     for (const auto& run : s.runs()) most = std::max(most, run.workers());
-    o << "This machine has " << cores << " core(s) and each job's VM has " << vcpus
-      << " vCPUs, which TCG keeps busy: " << fill << " worker process(es) fill the cores.";
+    o << "This machine has " << count_of(cores, "core", "cores") << " and each job's VM has "
+      << count_of(vcpus, "vCPU", "vCPUs") << ", which TCG keeps busy: "
+      << count_of(fill, "worker process fills", "worker processes fill") << " the cores.";
     if (most > fill)
       o << " **The cores cap the ratios**: the\nworkers past " << fill
-        << " share the same cores, and gain only by overlapping one job's VM with other jobs' start-up,\n"
-           "submit and bookkeeping. They do not show how the queue scales across hosts; size a host at one worker\n"
-           "slot per "
-        << vcpus << " cores (README, \"How many\").\n";
+        << " share the same cores; what they add comes from overlapping one job's VM with other jobs'\n"
+           "start-up, submit and bookkeeping. The ratios do not show how the queue scales across hosts; size a\n"
+           "host at one worker slot per "
+        << count_of(vcpus, "core", "cores") << " (README, \"How many\").\n";
     else
       o << "\n";
   } else {

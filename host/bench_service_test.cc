@@ -77,11 +77,11 @@ TEST(BenchServiceTable, RowsAreRatiosOfTheOneWorkerFigureAndTheLatencyIsAMedian)
 
 TEST(BenchServiceTable, TwoCoresCapTheRatiosAndTheTextSaysSo) {
   const std::string two = render_service(three_runs(), 2);
-  EXPECT_NE(two.find("This machine has 2 core(s) and each job's VM has 2 vCPUs"), std::string::npos) << two;
-  EXPECT_NE(two.find("1 worker process(es) fill the cores"), std::string::npos) << two;
+  EXPECT_NE(two.find("This machine has 2 cores and each job's VM has 2 vCPUs"), std::string::npos) << two;
+  EXPECT_NE(two.find("1 worker process fills the cores"), std::string::npos) << two;
   EXPECT_NE(two.find("**The cores cap the ratios**"), std::string::npos) << two;
   const std::string eight = render_service(three_runs(), 8);
-  EXPECT_NE(eight.find("4 worker process(es) fill the cores"), std::string::npos) << eight;
+  EXPECT_NE(eight.find("4 worker processes fill the cores"), std::string::npos) << eight;
   EXPECT_EQ(eight.find("cap the ratios"), std::string::npos) << "3 workers fit in 8 cores: " << eight;
   pb::ServiceBench unknown = three_runs();
   unknown.clear_vcpus_per_job();
