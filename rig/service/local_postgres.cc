@@ -25,8 +25,18 @@ constexpr auto kStepDeadline = std::chrono::seconds(90);
 // In a cluster's directory: the pid of the process that made it.
 constexpr const char* kOwnerFile = "owner.pid";
 
-// Whether no process `pid` exists (a pid reused since counts as alive).
-bool is_dead(pid_t pid) { return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH; }
+// Whether process `pid` is gone, or a zombie its parent has not reaped yet
+// (it can clean nothing up any more). A pid reused since counts as alive.
+bool is_dead(pid_t pid) {
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string stat = text.str();
+  const size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
+}
 
 // Runs `argv` as `who` (nullopt: ourselves) in `cwd`; kIo quoting the output on failure.
 Result<std::string> run_step(const std::vector<std::string>& argv, const std::optional<process::Identity>& who,

@@ -60,6 +60,19 @@ TEST_F(RemoveStale, ADeadOwnersDirectoryGoesALiveOnesAndAnUnknownOneStay) {
   EXPECT_TRUE(fs::exists(other)) << "not a cluster's directory";
 }
 
+TEST_F(RemoveStale, AZombieOwnerIsDead) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  siginfo_t info{};
+  // Wait until it has exited, without reaping it: a zombie.
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
+  const fs::path dir = cluster("zombie", pid);
+  const std::vector<fs::path> removed = LocalPostgres::remove_stale(tmp_);
+  ::waitpid(pid, nullptr, 0);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], dir);
+}
+
 TEST_F(RemoveStale, GarbageInTheOwnerFileIsLeftAlone) {
   const fs::path dir = tmp_ / "racerig-pg-garbage";
   fs::create_directories(dir);
