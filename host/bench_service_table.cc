@@ -57,14 +57,15 @@ std::string render_service(const pb::ServiceBench& s, int cores) {
   std::ostringstream o;
   o << "\n### racerigd on a shared PostgreSQL queue: 1, 2, 3 worker processes (issue 25)\n\n"
     << (s.store().empty() ? std::string("PostgreSQL") : s.store())
-    << ", a cluster of the bench's own (initdb, a UNIX socket), a fresh database per worker count; one frontend\n"
-       "(`racerigd --workers 0`) and 1, 2, 3 worker processes (`racerigd --worker --workers 1` each), the\n"
-       "racerigd beside racerig. Per worker count, ";
+    << ", a cluster of the bench's own (initdb, a UNIX socket), a fresh database per worker count.\n"
+       "One frontend (`racerigd --workers 0`) and 1, 2, 3 worker processes (`racerigd --worker --workers 1`\n"
+       "each), the racerigd beside racerig.\n";
   const int jobs = s.runs_size() > 0 ? s.runs(0).jobs() : 0;
-  o << jobs << " `racerig reproduce --server` clients started at once (scenario `" << s.scenario() << "` on `"
-    << s.kernel() << "`, " << s.runs_per_job()
-    << " forced run each from the cached\nready-state snapshot); the wall time runs from the first client's start to "
-       "the last one's exit.\nA warm-up job (not counted) ran first on the 1-worker set-up.\n";
+  o << "Per worker count, " << jobs << " `racerig reproduce --server` clients started at once (scenario `"
+    << s.scenario() << "` on `" << s.kernel() << "`, " << s.runs_per_job()
+    << " forced run each from the cached ready-state snapshot).\n"
+       "The wall time runs from the first client's start to the last one's exit.\n"
+       "A warm-up job (not counted) ran first on the 1-worker set-up.\n";
   if (s.runs_size() > 0) {
     const double base = jobs_per_hour(s.runs(0));
     const bool from_one = s.runs(0).workers() == 1 && base > 0;
@@ -90,10 +91,10 @@ std::string render_service(const pb::ServiceBench& s, int cores) {
   if (s.queue_latency_s_size() > 0) {
     const std::vector<double> v(s.queue_latency_s().begin(), s.queue_latency_s().end());
     const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-    o << "\nQueue latency, submit to start (the job's `started - submitted` in the store, as `racerig job` shows\n"
-      << "\"waited\"), jobs submitted one at a time with the 1-worker set-up's worker idle: **median "
-      << fmt("%.3f s", median_of(v)) << "** of " << v.size() << " (" << fmt("%.3f", *lo) << "–"
-      << fmt("%.3f s", *hi) << ").\n";
+    o << "\nQueue latency, submit to start: **median " << fmt("%.3f s", median_of(v)) << "** of " << v.size() << " ("
+      << fmt("%.3f", *lo) << "–" << fmt("%.3f s", *hi) << ").\n"
+      << "That is the job's `started - submitted` in the store (what `racerig job` shows as \"waited\"), for jobs\n"
+         "submitted one at a time with the 1-worker set-up's worker idle.\n";
   }
   const int vcpus = s.vcpus_per_job();
   o << "\n";
@@ -102,16 +103,13 @@ std::string render_service(const pb::ServiceBench& s, int cores) {
     int most = 0;
     for (const auto& run : s.runs()) most = std::max(most, run.workers());
     o << "This machine has " << count_of(cores, "core", "cores") << " and each job's VM has "
-      << count_of(vcpus, "vCPU", "vCPUs") << ", which TCG keeps busy: "
-      << count_of(fill, "worker process fills", "worker processes fill") << " the cores.";
+      << count_of(vcpus, "vCPU", "vCPUs") << ", which TCG keeps busy:\n"
+      << count_of(fill, "worker process fills", "worker processes fill") << " the cores.\n";
     if (most > fill)
-      o << " **The cores cap the ratios**: the\nworkers past " << fill
-        << " share the same cores; what they add comes from overlapping one job's VM with other jobs'\n"
-           "start-up, submit and bookkeeping. The ratios do not show how the queue scales across hosts; size a\n"
-           "host at one worker slot per "
-        << count_of(vcpus, "core", "cores") << " (README, \"How many\").\n";
-    else
-      o << "\n";
+      o << "**The cores cap the ratios**: the workers past " << fill << " share the same cores.\n"
+        << "What they add comes from overlapping one job's VM with other jobs' start-up, submit and bookkeeping.\n"
+           "The ratios do not show how the queue scales across hosts; size a host at one worker slot per "
+        << count_of(vcpus, "core", "cores") << "\n(README, \"How many\").\n";
   } else {
     o << "The cores and the VM's vCPUs were not recorded: whether the cores cap the ratios is not known.\n";
   }
