@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rig/process/process.h"
+#include "rig/process/stale.h"
 
 namespace racerig::service {
 
@@ -22,21 +23,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kStepDeadline = std::chrono::seconds(90);
-// In a cluster's directory: the pid of the process that made it.
-constexpr const char* kOwnerFile = "owner.pid";
-
-// Whether process `pid` is gone, or a zombie its parent has not reaped yet
-// (it can clean nothing up any more). A pid reused since counts as alive.
-bool is_dead(pid_t pid) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0) return errno == ESRCH;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string stat = text.str();
-  const size_t close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
-}
+// In a cluster's directory: the process that made it ("PID START",
+// process::format_stamp), so a reused pid is not taken for it.
+constexpr const char* kOwnerFile = "owner";
 
 // Runs `argv` as `who` (nullopt: ourselves) in `cwd`; kIo quoting the output on failure.
 Result<std::string> run_step(const std::vector<std::string>& argv, const std::optional<process::Identity>& who,
@@ -70,7 +59,7 @@ Result<std::unique_ptr<LocalPostgres>> LocalPostgres::start(const std::string& t
   pg->dir_ = tmpl;
   {
     std::ofstream owner(pg->dir_ / kOwnerFile);
-    owner << ::getpid() << "\n";
+    owner << process::format_stamp(process::self_stamp()) << "\n";
     if (!owner.flush()) return make_error(ErrorKind::kIo, (pg->dir_ / kOwnerFile).string() + ": cannot write");
   }
   // The server refuses to run as root: as root, it runs as an unprivileged user.
@@ -127,9 +116,11 @@ std::vector<fs::path> LocalPostgres::remove_stale(const fs::path& tmp) {
   for (const auto& entry : fs::directory_iterator(tmp, ec)) {
     const fs::path dir = entry.path();
     if (dir.filename().string().rfind("racerig-pg-", 0) != 0) continue;
-    std::ifstream owner(dir / kOwnerFile);
-    pid_t pid = 0;
-    if (!(owner >> pid) || !is_dead(pid)) continue;
+    std::ifstream owner_file(dir / kOwnerFile);
+    std::stringstream owner_text;
+    owner_text << owner_file.rdbuf();
+    const auto owner = process::parse_stamp(owner_text.str());
+    if (!owner || process::is_alive(*owner)) continue;
     const fs::path data = dir / "data";
     struct stat st {};
     if (::stat(data.c_str(), &st) == 0 && fs::exists(data / "postmaster.pid")) {
@@ -153,7 +144,7 @@ std::vector<fs::path> LocalPostgres::remove_stale(const fs::path& tmp) {
       if (!stopped.ok()) {
         std::ifstream pidfile(data / "postmaster.pid");
         pid_t postmaster = 0;
-        if (pidfile >> postmaster && !is_dead(postmaster)) continue;
+        if (pidfile >> postmaster && process::pid_alive(postmaster)) continue;
       }
     }
     fs::remove_all(dir, ec);

@@ -32,11 +32,11 @@ class LocalPostgres {
   static Result<std::unique_ptr<LocalPostgres>> start(const std::string& tcp_address = "");
   ~LocalPostgres();  // stop(), then removes the directory
   // What a process killed with SIGKILL left in `tmp` (a racerig-pg-*
-  // directory whose owner.pid names a pid that no longer exists): its
-  // server stopped (pg_ctl stop -m immediate, as the data directory's
-  // owner) and the directory removed. Clusters of live processes, and
-  // directories without owner.pid, are left alone. The directories it
-  // removed.
+  // directory whose `owner` file names a process, by pid and start time,
+  // that no longer runs): its server stopped (pg_ctl stop -m immediate, as
+  // the data directory's owner) and the directory removed. Clusters of
+  // live processes, and directories without a readable `owner`, are left
+  // alone. The directories it removed.
   static std::vector<std::filesystem::path> remove_stale(const std::filesystem::path& tmp);
   LocalPostgres(const LocalPostgres&) = delete;
   LocalPostgres& operator=(const LocalPostgres&) = delete;

@@ -3,10 +3,13 @@
 // server is needed: the stand-in directories have no data directory.
 #include "rig/service/local_postgres.h"
 
+#include "rig/process/stale.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -32,51 +35,43 @@ class RemoveStale : public ::testing::Test {
     fs::create_directories(tmp_);
   }
   void TearDown() override { fs::remove_all(tmp_); }
-  // A racerig-pg-NAME directory owned (owner.pid) by `pid`; none when 0.
-  fs::path cluster(const std::string& name, pid_t pid) {
+  // A racerig-pg-NAME directory owned (its `owner` file) by `owner`; none
+  // when nullopt.
+  fs::path cluster(const std::string& name, std::optional<process::ProcessStamp> owner) {
     const fs::path dir = tmp_ / ("racerig-pg-" + name);
     fs::create_directories(dir);
     std::ofstream(dir / "server.log") << "a log\n";
-    if (pid != 0) std::ofstream(dir / "owner.pid") << pid << "\n";
+    if (owner) std::ofstream(dir / "owner") << process::format_stamp(*owner) << "\n";
     return dir;
   }
   fs::path tmp_;
 };
 
 TEST_F(RemoveStale, ADeadOwnersDirectoryGoesALiveOnesAndAnUnknownOneStay) {
-  const fs::path dead = cluster("dead", dead_pid());
-  const fs::path live = cluster("live", ::getpid());
-  const fs::path unknown = cluster("unknown", 0);
+  const process::ProcessStamp me = process::self_stamp();
+  const fs::path dead = cluster("dead", process::ProcessStamp{dead_pid(), me.start});
+  const fs::path reused = cluster("reused", process::ProcessStamp{me.pid, me.start + 1});
+  const fs::path live = cluster("live", me);
+  const fs::path unknown = cluster("unknown", std::nullopt);
   const fs::path other = tmp_ / "racerig-other-dir";
   fs::create_directories(other);
-  std::ofstream(other / "owner.pid") << dead_pid() << "\n";
+  std::ofstream(other / "owner") << process::format_stamp({dead_pid(), me.start}) << "\n";
 
-  const std::vector<fs::path> removed = LocalPostgres::remove_stale(tmp_);
-  ASSERT_EQ(removed.size(), 1u);
+  std::vector<fs::path> removed = LocalPostgres::remove_stale(tmp_);
+  std::sort(removed.begin(), removed.end());
+  ASSERT_EQ(removed.size(), 2u);
   EXPECT_EQ(removed[0], dead);
+  EXPECT_EQ(removed[1], reused) << "our pid, another start time: its owner is gone";
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_TRUE(fs::exists(live)) << "its owner runs";
-  EXPECT_TRUE(fs::exists(unknown)) << "no owner.pid: not known to be ours";
+  EXPECT_TRUE(fs::exists(unknown)) << "no owner file: not known to be ours";
   EXPECT_TRUE(fs::exists(other)) << "not a cluster's directory";
-}
-
-TEST_F(RemoveStale, AZombieOwnerIsDead) {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(0);
-  siginfo_t info{};
-  // Wait until it has exited, without reaping it: a zombie.
-  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
-  const fs::path dir = cluster("zombie", pid);
-  const std::vector<fs::path> removed = LocalPostgres::remove_stale(tmp_);
-  ::waitpid(pid, nullptr, 0);
-  ASSERT_EQ(removed.size(), 1u);
-  EXPECT_EQ(removed[0], dir);
 }
 
 TEST_F(RemoveStale, GarbageInTheOwnerFileIsLeftAlone) {
   const fs::path dir = tmp_ / "racerig-pg-garbage";
   fs::create_directories(dir);
-  std::ofstream(dir / "owner.pid") << "not a pid\n";
+  std::ofstream(dir / "owner") << "not a pid\n";
   EXPECT_TRUE(LocalPostgres::remove_stale(tmp_).empty());
   EXPECT_TRUE(fs::exists(dir));
   EXPECT_TRUE(LocalPostgres::remove_stale(tmp_ / "no-such-dir").empty());

@@ -34,6 +34,7 @@
 
 #include <gtest/gtest.h>
 
+#include "rig/process/stale.h"
 #include "rig/service/local_postgres.h"
 #include "support.h"
 
@@ -117,15 +118,9 @@ pid_t owner_of(const std::string& name) {
   return static_cast<pid_t>(std::stol(name.substr(2, end - 2)));
 }
 
-// Whether process `pid` is gone, or a zombie its parent has not reaped yet
-// (it can clean nothing up any more). A pid reused since counts as alive.
-bool is_dead(pid_t pid) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0) return errno == ESRCH;
-  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
-  const size_t close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && (stat[close + 2] == 'Z' || stat[close + 2] == 'X');
-}
+// Whether `pid` (from a leftover's name) names no process any more; a pid
+// reused since counts as alive (the names carry no start time).
+bool is_dead(pid_t pid) { return pid > 0 && !racerig::process::pid_alive(pid); }
 
 // The names in `ip -o link show`'s output ("5: rr123br: <...", "6: rr123fa@if2: <...").
 std::vector<std::string> link_names(const std::string& ip_output) {
