@@ -2,8 +2,9 @@
 // kernel in the same run, where a forced run's time goes, what kernel
 // builds and a warm validate cost, and what exploring a window costs (issue
 // 22: schedules per minute, a whole explore, an exploring validate, a new
-// candidate end to end). A command, not a test: it prints tables and writes
-// them, with the machine's details, to BENCHMARKS.md.
+// candidate end to end), and the service row (issue 25: racerigd workers on
+// a PostgreSQL queue, bench_service.h). A command, not a test: it prints
+// tables and writes them, with the machine's details, to BENCHMARKS.md.
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "host/bench_service.h"
+#include "host/bench_service_table.h"
 #include "host/cli_util.h"
 #include "rig/base/file.h"
 #include "rig/base/time.h"
@@ -447,15 +450,20 @@ std::string render(const pb::BenchReport& b) {
     line("`reproduce --runs 1` end to end, warm cache (kernel, template, ready-state snapshot)", b.reproduce_one_warm_s());
   }
   render_explore(b, o);
+  if (b.has_service()) o << render_service(b.service(), b.cores());
   return o.str();
 }
 
 struct BenchOptions {
   int runs = 10, stress_runs = 5, stress_duration = 60, validate_runs = 3;
+  int service_jobs = 12;  // the service row's jobs per worker count
   std::string json, kernel = "buggy", out;  // out empty: BENCHMARKS.md of the checkout
   bool cold_build = false, skip_builds = false, kvm = false, skip_libvirt = false, skip_explore = false;
+  bool skip_service = false;
   std::string libvirt_uri;  // empty: the default URI
-  std::string only;         // empty: every row; "explore": the bare boots and the explore rows
+  // empty: every row; "explore": the bare boots and the explore rows;
+  // "service": the service row alone.
+  std::string only;
 };
 
 constexpr const char* kScenario = "xfs-dax-flip-vs-write-fault";
@@ -581,12 +589,28 @@ void bench_explore(const BenchOptions& args, const run::RunOptions& options, pb:
   }
 }
 
+// The service row (bench_service.h) into `bench`; a failure is said on
+// stdout and kept in the row (its figures so far are kept too).
+void bench_service_row(const BenchOptions& args, pb::BenchReport& bench) {
+  if (process::cancelled()) return;
+  ServiceBenchOptions service;
+  service.scenario = kScenario;
+  service.kernel = args.kernel;
+  service.jobs = args.service_jobs;
+  if (Status s = bench_service(service, bench.mutable_service()); !s.ok())
+    std::printf("service row: %s\n", s.error().message.c_str());
+  std::fflush(stdout);
+}
+
+int finish_bench(const BenchOptions& args, const fs::path& out_path, const pb::BenchReport& bench);
+
 int run_bench(const BenchOptions& args) {
   if (args.json == "-")
     if (Status s = reserve_stdout_for_json(); !s.ok()) return report_error("json", s.error());
   const std::string& kernel_name = args.kernel;
-  if (!args.only.empty() && args.skip_explore)
-    return report_error("bench", make_error(ErrorKind::kInput, "--only explore and --skip-explore: nothing to measure"));
+  if ((args.only == "explore" && args.skip_explore) || (args.only == "service" && args.skip_service))
+    return report_error("bench", make_error(ErrorKind::kInput, "--only " + args.only + " and --skip-" + args.only +
+                                                                   ": nothing to measure"));
   // Some rows only: BENCHMARKS.md is not replaced by a partial table unless --out says where.
   const fs::path out_path = !args.out.empty()    ? fs::path(args.out)
                             : args.only.empty() ? fs::path(repo_root()) / "BENCHMARKS.md"
@@ -603,7 +627,17 @@ int run_bench(const BenchOptions& args) {
   bench.set_qemu_version(qemu_version(options.qemu));
   bench.set_accelerator(options.kvm ? "kvm" : "tcg");
 
-  const bool all = args.only.empty();  // else only the bare boots and the explore rows
+  const bool all = args.only.empty();  // else only the bare boots and the explore rows, or the service row
+
+  if (args.only == "service") {  // the service row alone: no VM of the bench's own
+    auto kernel = ensure_kernel(kernel_name);
+    if (!kernel.ok()) return report_error("bench", kernel.error());
+    bench.set_kernel_variant(kernel->variant);
+    bench.set_kernel_build_id(kernel->build_id);
+    bench_service_row(args, bench);
+    const int code = finish_bench(args, out_path, bench);
+    return code == kExitOk && !bench.service().error().empty() ? kExitInfra : code;
+  }
 
   // The forced scenario, cold.
   auto path = scenario::find_scenario(kScenario, fs::path(repo_root()) / "scenarios");
@@ -814,9 +848,15 @@ int run_bench(const BenchOptions& args) {
     else std::printf("reproduce --runs 1 did not reproduce: %s\n", r.ok() ? r->output.c_str() : r.error().message.c_str());
   }
 
+  if (all && !args.skip_service) bench_service_row(args, bench);
   // Issue 22's explore rows, last: they take minutes.
   if (!args.skip_explore) bench_explore(args, options, bench);
+  return finish_bench(args, out_path, bench);
+}
 
+// Prints the tables, writes them to `out_path` (unless empty) and the JSON
+// to --json; the exit code (kExitInfra when interrupted).
+int finish_bench(const BenchOptions& args, const fs::path& out_path, const pb::BenchReport& bench) {
   const std::string table = render(bench);
   std::printf("\n%s", table.c_str());
   if (out_path.empty()) {
@@ -857,9 +897,15 @@ Command add_bench_command(CLI::App& root) {
   app->add_flag("--skip-libvirt", o->skip_libvirt, "skip the same forced runs and bare boots through libvirt");
   app->add_flag("--skip-explore", o->skip_explore,
                 "skip the explore rows (a whole explore, an exploring validate, a new candidate end to end)");
-  app->add_option("--only", o->only, "measure only these rows, with the bare boots they are measured against")
+  app->add_flag("--skip-service", o->skip_service,
+                "skip the service row (racerigd frontends and 1, 2, 3 workers on a PostgreSQL queue of its own)");
+  add_count_option(*app, "--service-jobs", o->service_jobs,
+                   "the service row's jobs, submitted at once per worker count");
+  app->add_option("--only", o->only,
+                  "measure only these rows: explore (with the bare boots they are measured against), or service "
+                  "(needs the racerigd beside racerig, and PostgreSQL 15)")
       ->type_name("ROWS")
-      ->check(CLI::IsMember({"explore"}));
+      ->check(CLI::IsMember({"explore", "service"}));
   app->add_option("--out", o->out,
                   "where to write the tables (default: BENCHMARKS.md of the checkout; with --only, nowhere)")
       ->type_name("FILE");

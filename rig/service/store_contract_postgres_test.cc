@@ -1,5 +1,5 @@
 // The store contract (store_contract.h) against PostgresStore, on a server
-// of this test's own (test_postgres.h: initdb, pg_ctl as a non-root user):
+// of this test's own (local_postgres.h: initdb, pg_ctl as a non-root user):
 // a new database per test. Then what only PostgreSQL has: its schema
 // migrations, and a server that goes away mid-run (an error naming the
 // server, never its password; no crash, no hang).
@@ -10,7 +10,7 @@
 
 #include "rig/service/postgres_store.h"
 #include "rig/service/store_contract.h"
-#include "rig/service/test_postgres.h"
+#include "rig/service/local_postgres.h"
 
 namespace racerig::service {
 namespace {
@@ -20,7 +20,7 @@ namespace {
 class ServerEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    auto started = TestPostgres::start();
+    auto started = LocalPostgres::start();
     if (!started.ok()) {
       ADD_FAILURE() << started.error().message;
       return;
@@ -28,11 +28,11 @@ class ServerEnvironment : public ::testing::Environment {
     pg = std::move(*started);
   }
   void TearDown() override { pg.reset(); }
-  static inline std::unique_ptr<TestPostgres> pg;
+  static inline std::unique_ptr<LocalPostgres> pg;
 };
 const ::testing::Environment* const kServer = ::testing::AddGlobalTestEnvironment(new ServerEnvironment);
 
-TestPostgres* server() { return ServerEnvironment::pg.get(); }
+LocalPostgres* server() { return ServerEnvironment::pg.get(); }
 
 // A database of its own per test.
 std::string fresh_database() {
@@ -162,15 +162,15 @@ TEST(PostgresStoreTest, ZzAServerThatGoesAwayIsAnErrorNamingIt) {
   auto claim = s.claim_next("w1", std::chrono::minutes(1));
   ASSERT_FALSE(claim.ok());
   EXPECT_NE(claim.error().message.find(server()->socket_dir().string()), std::string::npos) << claim.error().message;
-  EXPECT_EQ(claim.error().message.find(TestPostgres::kPassword), std::string::npos) << claim.error().message;
+  EXPECT_EQ(claim.error().message.find(LocalPostgres::kPassword), std::string::npos) << claim.error().message;
   auto get = s.get((*in)->job.id());
   ASSERT_FALSE(get.ok());
-  EXPECT_EQ(get.error().message.find(TestPostgres::kPassword), std::string::npos) << get.error().message;
+  EXPECT_EQ(get.error().message.find(LocalPostgres::kPassword), std::string::npos) << get.error().message;
   auto reopened = PostgresStore::open(server()->dsn(db));
   ASSERT_FALSE(reopened.ok());
   EXPECT_NE(reopened.error().message.find(server()->socket_dir().string()), std::string::npos)
       << reopened.error().message;
-  EXPECT_EQ(reopened.error().message.find(TestPostgres::kPassword), std::string::npos) << reopened.error().message;
+  EXPECT_EQ(reopened.error().message.find(LocalPostgres::kPassword), std::string::npos) << reopened.error().message;
   ASSERT_TRUE(server()->restart().ok());
   auto back = s.claim_next("w1", std::chrono::minutes(1));
   ASSERT_TRUE(back.ok()) << back.error().message;

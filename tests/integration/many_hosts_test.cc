@@ -1,7 +1,7 @@
 // Issue 25, frontends and workers on one PostgreSQL queue: a racerigd
 // frontend that runs nothing (--workers 0) and racerigd workers that serve
 // no API (--worker), all on a PostgreSQL server this test makes (initdb and
-// pg_ctl as a non-root user, test_postgres.h). A stress job (the cheapest
+// pg_ctl as a non-root user, local_postgres.h). A stress job (the cheapest
 // job kind: one VM restored from its snapshot, fsx for 20 s; on the fixed
 // kernel, which does not oops, so the run is still going when its worker
 // dies) submitted to the frontend runs
@@ -12,9 +12,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <chrono>
@@ -31,7 +34,8 @@
 
 #include <gtest/gtest.h>
 
-#include "rig/service/test_postgres.h"
+#include "rig/process/stale.h"
+#include "rig/service/local_postgres.h"
 #include "support.h"
 
 namespace {
@@ -98,6 +102,87 @@ std::map<pid_t, std::string> wait_gone(std::map<pid_t, std::string> procs, std::
   }
 }
 
+// Whose leftover `name` is: the pid in a name TestNetwork makes (namespace
+// "rr<pid>-<host>", veth "rr<pid><host>", bridge "rr<pid>br"; a host's name
+// is a lower-case letter and a letter or digit); 0 for any other name.
+pid_t owner_of(const std::string& name) {
+  if (name.rfind("rr", 0) != 0) return 0;
+  size_t end = 2;
+  while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end])) != 0) ++end;
+  if (end == 2 || end - 2 > 9) return 0;
+  std::string host = name.substr(end);
+  if (!host.empty() && host[0] == '-') host = host.substr(1);
+  if (host.size() != 2 || std::islower(static_cast<unsigned char>(host[0])) == 0 ||
+      (std::islower(static_cast<unsigned char>(host[1])) == 0 && std::isdigit(static_cast<unsigned char>(host[1])) == 0))
+    return 0;
+  return static_cast<pid_t>(std::stol(name.substr(2, end - 2)));
+}
+
+// Whether `pid` (from a leftover's name) names no process any more; a pid
+// reused since counts as alive (the names carry no start time).
+bool is_dead(pid_t pid) { return pid > 0 && !racerig::process::pid_alive(pid); }
+
+// The names in `ip -o link show`'s output ("5: rr123br: <...", "6: rr123fa@if2: <...").
+std::vector<std::string> link_names(const std::string& ip_output) {
+  std::vector<std::string> out;
+  std::istringstream lines(ip_output);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t colon = line.find(": ");
+    if (colon == std::string::npos) continue;
+    const size_t end = line.find_first_of(":@", colon + 2);
+    if (end != std::string::npos) out.push_back(line.substr(colon + 2, end - colon - 2));
+  }
+  return out;
+}
+
+// The first word of each line (`ip netns list`: "rr123-fa (id: 0)").
+std::vector<std::string> first_words(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    if (std::string w; words >> w) out.push_back(w);
+  }
+  return out;
+}
+
+// What an earlier run of these tests killed with SIGKILL left (it could
+// not clean up): its network namespaces (with any process still in them,
+// SIGKILLed), veths and bridge, and its temporary directories, each named
+// by its pid, removed when that pid is dead. Another live run's are left
+// alone. What it removed, one line each.
+std::vector<std::string> remove_stale_leftovers() {
+  std::vector<std::string> removed;
+  for (const std::string& ns : first_words(run_shell("ip netns list").output)) {
+    if (!is_dead(owner_of(ns))) continue;
+    for (const std::string& pid : first_words(run_shell("ip netns pids " + ns).output))
+      if (!pid.empty() && pid.size() <= 9 && pid.find_first_not_of("0123456789") == std::string::npos)
+        ::kill(static_cast<pid_t>(std::stol(pid)), SIGKILL);
+    if (run_shell("ip netns del " + ns).exit_code == 0) removed.push_back("network namespace " + ns);
+  }
+  // Veths first (a deleted namespace took its pairs along), then bridges.
+  std::vector<std::string> links = link_names(run_shell("ip -o link show").output);
+  std::stable_partition(links.begin(), links.end(),
+                        [](const std::string& l) { return l.size() < 2 || l.substr(l.size() - 2) != "br"; });
+  for (const std::string& link : links)
+    if (is_dead(owner_of(link)) && run_shell("ip link del " + link).exit_code == 0) removed.push_back("link " + link);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    for (const std::string prefix : {"racerig-hosts-net-", "racerig-many-hosts-"}) {
+      if (name.rfind(prefix, 0) != 0) continue;
+      const std::string pid = name.substr(prefix.size());
+      if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (is_dead(static_cast<pid_t>(std::stol(pid)))) {
+        std::error_code rm;
+        fs::remove_all(entry.path(), rm);
+        if (!rm) removed.push_back("directory " + entry.path().string());
+      }
+    }
+  }
+  return removed;
+}
+
 // One racerigd process (a frontend or a worker) with its own state
 // directory and log, started with `args`, ready once its log says `ready`.
 class Process {
@@ -114,6 +199,10 @@ class Process {
     const size_t from = log().size();
     pid_ = ::fork();
     if (pid_ == 0) {
+      // It dies with the test: a test killed with SIGKILL leaves no racerigd
+      // (and so no QEMU: theirs die with them) in its namespaces.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() == 1) ::_exit(126);
       const int out = ::open((dir_ / "racerigd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(out, 1);
       ::dup2(out, 2);
@@ -153,10 +242,11 @@ class Process {
 class ManyHosts : public ::testing::Test {
  protected:
   void SetUp() override {
+    for (const auto& line : remove_stale_leftovers()) std::printf("removed a killed run's %s\n", line.c_str());
     dir_ = fs::temp_directory_path() / ("racerig-many-hosts-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    auto pg = racerig::service::TestPostgres::start();
+    auto pg = racerig::service::LocalPostgres::start();
     ASSERT_TRUE(pg.ok()) << pg.error().message;
     pg_ = std::move(*pg);
     ASSERT_TRUE(pg_->create_database("racerig").ok());
@@ -212,15 +302,31 @@ class ManyHosts : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<racerig::service::TestPostgres> pg_;
+  std::unique_ptr<racerig::service::LocalPostgres> pg_;
   std::vector<std::unique_ptr<Process>> processes_;
 };
+
+// The names TestNetwork makes carry their owner's pid; nothing else is
+// taken for a leftover of these tests.
+TEST(StaleLeftovers, OnlyThisTestsNamesHaveAnOwner) {
+  EXPECT_EQ(owner_of("rr4194303-fa"), 4194303);
+  EXPECT_EQ(owner_of("rr4194303fa"), 4194303);
+  EXPECT_EQ(owner_of("rr12w1"), 12);
+  EXPECT_EQ(owner_of("rr12br"), 12);
+  for (const char* other : {"", "rr", "rr12", "rr-fa", "rrfa", "rr12-f", "rr12fab", "rr12-1a", "rr12FA", "xrr12fa",
+                            "eth0", "virbr0", "rr1234567890fa", "rr12-fa-x"})
+    EXPECT_EQ(owner_of(other), 0) << other;
+  EXPECT_EQ(link_names("1: lo: <LOOPBACK,UP> mtu 65536\n6: rr12fa@if2: <BROADCAST> mtu 1500\n7: rr12br: <UP>\n"),
+            (std::vector<std::string>{"lo", "rr12fa", "rr12br"}));
+  EXPECT_EQ(first_words("rr12-fa (id: 0)\nrr12-w1\n\n"), (std::vector<std::string>{"rr12-fa", "rr12-w1"}));
+  EXPECT_FALSE(is_dead(::getpid()));
+}
 
 TEST_F(ManyHosts, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesTheJobOnce) {
   Process& front = frontend();
   ASSERT_TRUE(front.start("racerigd: serving")) << front.log();
   EXPECT_NE(front.log().find("0 worker(s)"), std::string::npos) << front.log();
-  EXPECT_EQ(front.log().find(racerig::service::TestPostgres::kPassword), std::string::npos)
+  EXPECT_EQ(front.log().find(racerig::service::LocalPostgres::kPassword), std::string::npos)
       << "the DSN's password is never shown: " << front.log();
   Process& first = worker("worker-a");
   ASSERT_TRUE(first.start("racerigd: worker")) << first.log();
@@ -300,13 +406,15 @@ TEST_F(ManyHosts, ACancelThroughTheFrontendStopsTheRunOnTheWorker) {
 
 // Hosts of their own: network namespaces (ip netns) whose veth pairs end on
 // a bridge in ours. The bridge holds SUBNET.1, where PostgreSQL listens
-// (and nowhere else on TCP); host N has SUBNET.N. Removed on destruction.
+// (and nowhere else on TCP); host N has SUBNET.N. Removed on destruction;
+// each name carries the test's pid (owner_of), so what a killed run left is
+// found and removed by the next (remove_stale_leftovers).
 class TestNetwork {
  public:
   TestNetwork() {
-    const int id = static_cast<int>(::getpid() % 100000);
-    prefix_ = "rr" + std::to_string(id);
-    subnet_ = "10.231." + std::to_string(id % 250) + ".";
+    const pid_t pid = ::getpid();
+    prefix_ = "rr" + std::to_string(pid);
+    subnet_ = "10.231." + std::to_string(pid % 250) + ".";
   }
   ~TestNetwork() {
     for (const auto& veth : veths_) (void)run_shell("ip link del " + veth);
@@ -378,13 +486,14 @@ int exit_of(const std::string& output) {
 class HostsOnANetwork : public ::testing::Test {
  protected:
   void SetUp() override {
+    for (const auto& line : remove_stale_leftovers()) std::printf("removed a killed run's %s\n", line.c_str());
     dir_ = fs::temp_directory_path() / ("racerig-hosts-net-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     net_ = std::make_unique<TestNetwork>();
     const std::string bridge = net_->make();
     ASSERT_EQ(bridge, "") << "the test's bridge";
-    auto pg = racerig::service::TestPostgres::start(net_->addr(1));
+    auto pg = racerig::service::LocalPostgres::start(net_->addr(1));
     ASSERT_TRUE(pg.ok()) << pg.error().message;
     pg_ = std::move(*pg);
     ASSERT_TRUE(pg_->create_database("racerig").ok());
@@ -442,7 +551,7 @@ class HostsOnANetwork : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<TestNetwork> net_;
-  std::unique_ptr<racerig::service::TestPostgres> pg_;
+  std::unique_ptr<racerig::service::LocalPostgres> pg_;
   std::vector<std::unique_ptr<Process>> processes_;
 };
 
