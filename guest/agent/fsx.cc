@@ -17,6 +17,7 @@
 #include "guest/agent/memguard.h"
 #include "guest/agent/ops.h"
 #include "rig/base/scoped_fd.h"
+#include "rig/base/text.h"
 
 namespace racerig::agent {
 
@@ -41,12 +42,6 @@ class Rng {
  private:
   uint64_t s_;
 };
-
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 class Fsx {
  public:

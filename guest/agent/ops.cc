@@ -17,18 +17,13 @@
 #include "guest/agent/memguard.h"
 #include "guest/agent/plan.h"
 #include "rig/base/file.h"
+#include "rig/base/text.h"
 
 namespace racerig::agent {
 
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
-
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string byte_hex(uint8_t v) {
   char buf[8];

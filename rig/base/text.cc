@@ -1,6 +1,8 @@
 // Small text helpers (see text.h).
 #include "rig/base/text.h"
 
+#include <cstdio>
+
 #include <vector>
 
 namespace racerig {
@@ -21,6 +23,12 @@ std::string last_lines(std::string_view text, size_t n) {
     out += lines[i];
   }
   return out;
+}
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 }  // namespace racerig

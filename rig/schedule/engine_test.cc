@@ -16,15 +16,6 @@ constexpr uint64_t kFileattr = 0xffffffff81310000;  // xfs_fileattr_set
 constexpr uint64_t kReturn = 0xffffffff81200050;    // its caller, after the call
 constexpr uint64_t kStack = 0xffffc90000010f00;
 
-Visit at(int vcpu, uint64_t pc, std::string comm, std::map<std::string, uint64_t> regs = {}) {
-  Visit v;
-  v.vcpu = vcpu;
-  v.pc = pc;
-  v.comm = std::move(comm);
-  v.regs = std::move(regs);
-  return v;
-}
-
 EngineConfig seed_config() {
   EngineConfig c;
   c.actors = {{"faulter", 0, "faulter"}, {"flipper", 1, "flipper"}};

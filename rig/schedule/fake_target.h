@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rig/schedule/engine.h"
@@ -40,6 +41,16 @@ struct Visit {
   bool interrupt = false;
   bool exits = false;  // the task exits after this visit: it leaves the task list
 };
+
+// A visit of `comm` on `vcpu` at `pc`, with `regs` (the tests' shorthand).
+inline Visit at(int vcpu, uint64_t pc, std::string comm, std::map<std::string, uint64_t> regs = {}) {
+  Visit v;
+  v.vcpu = vcpu;
+  v.pc = pc;
+  v.comm = std::move(comm);
+  v.regs = std::move(regs);
+  return v;
+}
 
 class FakeTarget : public Target, public GuestMonitor {
  public:

@@ -11,14 +11,6 @@ namespace {
 
 constexpr uint64_t kA = 0xffffffff81300000, kB = 0xffffffff81300010, kC = 0xffffffff81310000;
 
-Visit at(int vcpu, uint64_t pc, std::string comm) {
-  Visit v;
-  v.vcpu = vcpu;
-  v.pc = pc;
-  v.comm = std::move(comm);
-  return v;
-}
-
 TraceConfig config() {
   TraceConfig c;
   c.actors = {{"faulter", 0, "faulter"}, {"flipper", 1, "flipper"}};

@@ -12,6 +12,7 @@
 #include <pugixml.hpp>
 
 #include "rig/verdict/validate.h"
+#include "rig/verdict/sample_runs.h"
 #include "rig/verdict/verdict.h"
 
 namespace racerig::verdict {
@@ -19,25 +20,7 @@ namespace {
 
 using namespace std::string_literals;
 
-pb::ReproduceReport runs(const std::string& variant, std::initializer_list<pb::Verdict> verdicts) {
-  pb::ReproduceReport r;
-  r.set_kernel_variant(variant);
-  int i = 0;
-  for (pb::Verdict v : verdicts) {
-    pb::RunReport* run = r.add_runs();
-    run->set_run(++i);
-    run->set_verdict(v);
-    run->set_reason(std::string("because ") + verdict_name(v));
-    pb::PhaseTiming* t = run->add_timings();
-    t->set_phase("schedule");
-    t->set_ms(1500);
-    if (v == pb::REPRODUCED) {
-      run->mutable_oops()->set_headline("BUG: kernel NULL pointer dereference, address: 0000000000000008");
-      run->mutable_oops()->mutable_rip()->set_text("iomap_page_mkwrite+0x48/0x1e0");
-    }
-  }
-  return r;
-}
+using testing::runs;
 
 // xmllint's verdict on `xml`: "" when it is well-formed, else its complaint.
 std::string xmllint(const std::string& xml) {

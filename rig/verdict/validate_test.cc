@@ -3,28 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include "rig/verdict/sample_runs.h"
 #include "rig/verdict/verdict.h"
 
 namespace racerig::verdict {
 namespace {
 
-pb::ReproduceReport runs(const std::string& variant, std::initializer_list<pb::Verdict> verdicts) {
-  pb::ReproduceReport r;
-  r.set_kernel_variant(variant);
-  int i = 0;
-  for (pb::Verdict v : verdicts) {
-    pb::RunReport* run = r.add_runs();
-    run->set_run(++i);
-    run->set_verdict(v);
-    run->set_reason(std::string("because ") + verdict_name(v));
-    run->set_schedule_enforced(true);
-    if (v == pb::REPRODUCED) {
-      run->mutable_oops()->set_headline("BUG: kernel NULL pointer dereference, address: 0000000000000008");
-      run->mutable_oops()->mutable_rip()->set_text("iomap_page_mkwrite+0x48/0x1e0");
-    }
-  }
-  return r;
-}
+using testing::runs;
 
 TEST(ValidateTest, NamesAreTheProtoNamesAndUnknownForTheRest) {
   EXPECT_STREQ(verdict_name(pb::REPRODUCED), "REPRODUCED");
