@@ -125,7 +125,9 @@ void check_sandbox(Checklist& list) {
   else if (ran->code != 0 || !wrote)
     list.missing("sandbox",
                  "a command in the build sandbox failed (exit " + std::to_string(ran->code) + "): " + last_lines(ran->output, 5),
-                 "unprivileged user namespaces must be allowed (sysctl kernel.unprivileged_userns_clone=1)");
+                 "unprivileged user namespaces must be allowed (sysctl kernel.unprivileged_userns_clone=1), and "
+                 "racerig must not run under chroot(2), where the kernel refuses them (use a container or "
+                 "pivot_root instead)");
   else
     list.ok("sandbox", bwrap + " confines: the tree is writable, the system read-only");
 }
