@@ -91,12 +91,17 @@ TEST(Setup, MountOptionsTheKernelRefusesNameTheFieldAndTheScenario) {
 }
 
 TEST(Setup, ABadSetupIsAnInputErrorBeforeAnythingBoots) {
-  const std::string file = (fs::temp_directory_path() / ("racerig-setup-it-" + std::to_string(getpid()) + "-bad.textproto")).string();
+  // A copy of a good scenario with its program beside it (its source path
+  // is relative to the scenario), so that only the setup is wrong.
+  const fs::path dir = fs::temp_directory_path() / ("racerig-setup-it-" + std::to_string(getpid()));
+  fs::create_directories(dir / "programs");
+  fs::copy_file(data("programs/fsfile.c"), dir / "programs" / "fsfile.c", fs::copy_options::overwrite_existing);
+  const std::string file = (dir / "bad.textproto").string();
   std::string text = read_text(data("setup-no-disk.textproto"));
   text.replace(text.find("setup { device: none }"), 22, "setup { device: none mkfs: ext4 }");
   std::ofstream(file) << text;
   Ran r = run_cli("reproduce --scenario " + file + " --kernel fixed-virtio-ext4 --runs 1");
-  fs::remove(file);
+  fs::remove_all(dir);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find(file + ":9:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("setup.mkfs: mkfs: ext4 needs a device, and device is none"), std::string::npos) << r.output;
