@@ -17,6 +17,7 @@
 
 #include "rig/base/file.h"
 #include "rig/base/scoped_fd.h"
+#include "rig/base/text.h"
 
 namespace racerig::agent {
 
@@ -174,11 +175,7 @@ std::string fs_type_name(uint64_t magic) {
     case 0x858458f6: return "ramfs";
     case 0x9123683E: return "btrfs";
     case 0x794c7630: return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(magic));
-      return buf;
-    }
+    default: return hex(magic);
   }
 }
 

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "rig/base/text.h"
+
 namespace racerig::dwarf {
 
 namespace {
@@ -25,12 +27,6 @@ const Dwfl_Callbacks kOfflineCallbacks = {
     dwfl_offline_section_address,
     &no_debuginfo_path,
 };
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 size_t edit_distance(std::string_view a, std::string_view b, size_t cap) {
   if (a.size() > b.size() + cap || b.size() > a.size() + cap) return cap + 1;
