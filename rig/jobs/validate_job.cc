@@ -64,6 +64,52 @@ pb::ExploreReport explore_kernel(const run::RunContext& ctx, const std::string& 
   return explore::explore(ctx, eo, [&](const std::string& line) { observer.note(label + ": " + line); });
 }
 
+std::string label_of(const run::KernelFiles& k, const run::KernelFiles* control) {
+  return &k == control ? k.variant + " (control)" : k.variant;
+}
+
+// The first schedule of a map at which the kernel failed, or nullptr.
+const pb::ExploredSchedule* failing_schedule(const pb::ExploreReport& map) {
+  for (const auto& s : map.schedules())
+    if (verdict::kernel_failed(s.verdict())) return &s;
+  return nullptr;
+}
+
+// The maps of an exploring validate, after both kernels' forced runs. The
+// patched kernel goes first: once it has failed (on the scenario's own
+// schedule or at an explored point) NOT_FIXED is proven and no map changes
+// that, so neither kernel is explored further. Only a candidate that
+// survives its own map needs the control's, which shows that the window
+// holds a race to fix; the control's map is the same for every candidate
+// and is kept.
+void explore_both(const JobEnv& env, const run::RunContext& control, const run::RunContext& patched,
+                  const std::string& control_label, const std::string& patched_label, int depth,
+                  pb::ScenarioValidation& v, JobObserver& observer) {
+  if (const pb::RunReport* failed = forced_failing_run(v.patched())) {
+    // (A kernel that deadlocks would also make every trace wait out its deadlines.)
+    observer.note(patched_label + ": not explored, nor the control: the scenario's own schedule already fails it (run " +
+                  std::to_string(failed->run()) + ": " + verdict::verdict_name(failed->verdict()) + ")");
+    return;
+  }
+  *v.mutable_patched_map() = explore_kernel(patched, patched_label, depth, observer);
+  if (process::cancelled() || !v.patched_map().error().empty()) return;
+  if (const pb::ExploredSchedule* s = failing_schedule(v.patched_map())) {
+    observer.note(control_label + ": not explored: the patched kernel fails at schedule " +
+                  std::to_string(s->index()) + " (" + verdict::verdict_name(s->verdict()) + ")");
+    return;
+  }
+  const std::string key = explore_map_key(control, env.racerig_version);
+  if (auto cached = load_explore_map(control.options.work_dir, key)) {
+    observer.note(control_label + ": the map of " + std::to_string(cached->schedules_size()) +
+                  " schedules from the cache (this kernel build, scenario and racerig explored before)");
+    *v.mutable_control_map() = std::move(*cached);
+    return;
+  }
+  *v.mutable_control_map() = explore_kernel(control, control_label, 1, observer);
+  if (Status s = store_explore_map(control.options.work_dir, key, v.control_map()); !s.ok())
+    observer.note(control_label + ": the map was not kept: " + s.error().message);
+}
+
 int exit_code_of(const pb::ValidateReport& report) {
   int code = 0;
   auto worse = [&](int c) {
@@ -151,6 +197,7 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
     v->set_scenario(sc.scenario.name());
     const bool explores = request.explore && sc.scenario.has_explore();
     bool prepared = true;
+    std::map<const run::KernelFiles*, run::RunContext> contexts;
     for (const run::KernelFiles* k : {&*control, &*patched}) {
       auto ctx = run::prepare_run(*k, syms[k->variant], sc, options);
       if (!ctx.ok()) {
@@ -160,32 +207,14 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
         prepared = false;
         break;
       }
-      const std::string label = k == &*control ? k->variant + " (control)" : k->variant;
-      pb::ReproduceReport r = run_many(*ctx, request.runs, label, request.cold, observer);
+      pb::ReproduceReport r = run_many(*ctx, request.runs, label_of(*k, &*control), request.cold, observer);
       *(k == &*control ? v->mutable_control() : v->mutable_patched()) = std::move(r);
-      if (explores && !process::cancelled()) {
-        if (k == &*control) {
-          // The control is the same for every candidate: its map is kept.
-          const std::string key = explore_map_key(*ctx, env.racerig_version);
-          if (auto cached = load_explore_map(options.work_dir, key)) {
-            observer.note(label + ": the map of " + std::to_string(cached->schedules_size()) +
-                          " schedules from the cache (this kernel build, scenario and racerig explored before)");
-            *v->mutable_control_map() = std::move(*cached);
-          } else {
-            *v->mutable_control_map() = explore_kernel(*ctx, label, 1, observer);
-            if (Status s = store_explore_map(options.work_dir, key, v->control_map()); !s.ok())
-              observer.note(label + ": the map was not kept: " + s.error().message);
-          }
-        } else if (const pb::RunReport* failed = forced_failing_run(v->patched())) {
-          // NOT_FIXED is proven already: exploring would only add points
-          // (and a kernel that deadlocks makes every trace wait out its deadlines).
-          observer.note(label + ": not explored: the scenario's own schedule already fails it (run " +
-                        std::to_string(failed->run()) + ": " + verdict::verdict_name(failed->verdict()) + ")");
-        } else {
-          *v->mutable_patched_map() = explore_kernel(*ctx, label, request.explore_depth, observer);
-        }
-      }
+      contexts.emplace(k, std::move(*ctx));
     }
+    if (!prepared) continue;
+    if (explores && !process::cancelled())
+      explore_both(env, contexts.at(&*control), contexts.at(&*patched), label_of(*control, &*control),
+                   label_of(*patched, &*control), request.explore_depth, *v, observer);
     if (!prepared) continue;
     std::string why;
     v->set_result(explores ? verdict::classify_explored(v->control(), v->patched(), v->control_map(),
