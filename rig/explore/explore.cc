@@ -89,9 +89,11 @@ pb::ExploreReport explore(const run::RunContext& ctx, const ExploreOptions& opti
     for (const auto& p : points[actor]) *report.add_trace() = p;
     const pb::Verdict verdict = trace.verdict();
     const std::string reason = trace.reason();
+    const std::string standing = trace_standing(trace.events());
     *report.add_trace_runs() = kept(std::move(trace), verdict);
     if (verdict == pb::INFRA_ERROR || verdict == pb::STALLED || verdict == pb::DEADLOCK) {
-      report.set_error("tracing " + actor + ": " + std::string(verdict::verdict_name(verdict)) + ": " + reason);
+      report.set_error("tracing " + actor + ": " + std::string(verdict::verdict_name(verdict)) + ": " + reason +
+                       " (" + standing + ")");
       return finish();
     }
     if (verdict == pb::REPRODUCED || verdict == pb::OTHER_OOPS)

@@ -65,6 +65,26 @@ std::map<std::string, std::vector<pb::ExplorePoint>> points_of(
   return out;
 }
 
+std::string trace_standing(const google::protobuf::RepeatedPtrField<pb::TraceEvent>& events) {
+  std::vector<std::pair<std::string, std::string>> last;  // actor, symbol; in order of first arrival
+  std::string released;
+  for (const auto& e : events) {
+    if (e.what() == "trace_released") released = e.detail();
+    if (e.what() != "trace") continue;
+    auto it = std::find_if(last.begin(), last.end(), [&](const auto& a) { return a.first == e.actor(); });
+    const std::string where = e.symbol().empty() ? GuestAddr(e.pc()).hex() : e.symbol();
+    if (it == last.end())
+      last.emplace_back(e.actor(), where);
+    else
+      it->second = where;
+  }
+  std::string out;
+  for (const auto& [actor, where] : last) out += (out.empty() ? "" : "; ") + actor + " last at " + where;
+  if (out.empty()) out = "no actor arrived at the window";
+  out += released.empty() ? "; the parked actors were never let go" : "; the parked actors were let go: " + released;
+  return out;
+}
+
 std::string point_label(const pb::ExplorePoint& p) {
   return p.function() + " " + p.file() + ":" + std::to_string(p.line()) + " #" + std::to_string(p.visit());
 }

@@ -54,6 +54,12 @@ PointKey key_of(const pb::ExplorePoint& p);
 std::map<std::string, std::vector<pb::ExplorePoint>> points_of(
     const Window& window, const google::protobuf::RepeatedPtrField<pb::TraceEvent>& events);
 
+// Where a trace run stood when it ended, for an error that names it: each
+// actor's last arrival (its symbol) and whether the parked actors were let
+// go, and why. "faulter last at __xfs_filemap_fault+0x12c/0x17c; flipper
+// last at xfs_fileattr_set+0x0/0x5bd; the parked actors were never let go"
+std::string trace_standing(const google::protobuf::RepeatedPtrField<pb::TraceEvent>& events);
+
 // "__xfs_filemap_fault fs/xfs/xfs_file.c:1348 #1"
 std::string point_label(const pb::ExplorePoint& p);
 

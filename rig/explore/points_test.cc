@@ -55,6 +55,27 @@ TEST(PointsTest, VisitsCountArrivalsAtAnyAddressOfTheSameName) {
   EXPECT_EQ(points["faulter"][0].statements(0), "fs/xfs/xfs_file.c:1348");
 }
 
+TEST(PointsTest, AStalledTraceSaysWhereEachActorStoodAndWhetherTheParkedOnesWentOn) {
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> events;
+  EXPECT_EQ(trace_standing(events), "no actor arrived at the window; the parked actors were never let go");
+  *events.Add() = hit("flipper", 0x200);
+  events.rbegin()->set_symbol("xfs_fileattr_set+0x0/0x5bd");
+  *events.Add() = hit("faulter", 0x100);
+  *events.Add() = hit("faulter", 0x122);
+  events.rbegin()->set_symbol("__xfs_filemap_fault+0x22/0x17c");
+  EXPECT_EQ(trace_standing(events),
+            "flipper last at xfs_fileattr_set+0x0/0x5bd; faulter last at __xfs_filemap_fault+0x22/0x17c; "
+            "the parked actors were never let go");
+  pb::TraceEvent released;
+  released.set_what("trace_released");
+  released.set_detail("faulter finished its operations");
+  *events.Add() = released;
+  *events.Add() = hit("flipper", 0x201);  // no symbol: the address
+  EXPECT_EQ(trace_standing(events),
+            "flipper last at 0x0000000000000201; faulter last at __xfs_filemap_fault+0x22/0x17c; "
+            "the parked actors were let go: faulter finished its operations");
+}
+
 TEST(PointsTest, AScheduleHoldsAtEveryAddressOfThePointParksTheRunnerAndRunsItToItsEnd) {
   const Window w = seed_window();
   pb::ExplorePoint p;

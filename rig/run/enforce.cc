@@ -75,7 +75,12 @@ bool trace_run(const RunContext& ctx, RunState& run, const std::string& go_line,
   ev.unforced = true;
   run.phases.mark("schedule");
   machine::Machine& vm = *live.vm;
-  const Deadline finish_deadline = Deadline::after_seconds(deadline_s(sc.deadlines().finish_s(), 60));
+  // Two phases: the traced actor alone while the others are parked (up to
+  // step_s, then they are let go), then everyone to the end (finish_s). One
+  // deadline of finish_s for both made a trace whose parked phase ran out
+  // its limit STALLED at the moment the others were let go.
+  const double park_s = deadline_s(sc.deadlines().step_s(), 60);
+  const Deadline finish_deadline = Deadline::after_seconds(park_s + deadline_s(sc.deadlines().finish_s(), 60));
   auto done = [&] {
     monitor.poll();
     return monitor.done() || monitor.fatal() || vm.exited() || monitor.decisive_oops_complete();
@@ -84,7 +89,7 @@ bool trace_run(const RunContext& ctx, RunState& run, const std::string& go_line,
     return monitor.poll().actors_done.count(ctx.trace_first) != 0;
   };
   auto finished = tracer.run(finish_deadline, done, milliseconds(250), first_done,
-                             milliseconds(static_cast<int64_t>(deadline_s(sc.deadlines().step_s(), 60) * 1000)));
+                             milliseconds(static_cast<int64_t>(park_s * 1000)));
   if (!finished.ok())
     ev.infra_error = "tracing the window: " + finished.error().message;
   else if (!*finished && !monitor.oops())
