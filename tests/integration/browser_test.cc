@@ -78,16 +78,20 @@ const std::regex kFileLine(R"(\S+\.[ch]:[0-9]+)");
 TEST(Browser, AnExploreReportFileShowsTheMapAndAClickShowsTheSchedule) {
   const fs::path page = output_dir() / "explore.html";
   fs::remove(page);
-  Ran r = run_cli("explore --scenario xfs-dax-flip-vs-write-fault --kernel buggy --max-schedules 3 --html " +
+  // The faulter's first points are the fault's entry, where a hold lets the
+  // flip land first (NOT_REPRODUCED); the third or fourth is usually past
+  // IS_DAX and reproduces. A trace may see the entry more than once (on a
+  // fresh machine: xfs_filemap_fault:1391 #1 and #2): eight leave room.
+  Ran r = run_cli("explore --scenario xfs-dax-flip-vs-write-fault --kernel buggy --max-schedules 8 --html " +
                   page.string());
-  ASSERT_EQ(r.exit_code, 0) << "some schedule reproduces among the first three: " << r.output;
+  ASSERT_EQ(r.exit_code, 0) << "some schedule reproduces among the first eight: " << r.output;
   std::string why;
   const json f = facts("file://" + page.string(), "explore", /*click_map=*/true, &why);
   ASSERT_FALSE(f.is_null()) << why;
   expect_clean(f);
   ASSERT_FALSE(f["verdicts"].empty());
   EXPECT_NE(f["verdicts"][0].get<std::string>().find("reproduced at"), std::string::npos) << f["verdicts"].dump();
-  EXPECT_EQ(f["runs"], json::array({3})) << "the number of schedules run";
+  EXPECT_EQ(f["runs"], json::array({8})) << "the number of schedules run";
   expect_timelines(f, {"faulter", "flipper"});
   ASSERT_FALSE(f["oops_where"].empty());
   EXPECT_TRUE(std::regex_search(f["oops_where"][0].get<std::string>(), kFileLine)) << f["oops_where"].dump();
