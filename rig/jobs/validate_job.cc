@@ -87,8 +87,8 @@ void explore_both(const JobEnv& env, const run::RunContext& control, const run::
                   pb::ScenarioValidation& v, JobObserver& observer) {
   if (const pb::RunReport* failed = forced_failing_run(v.patched())) {
     // (A kernel that deadlocks would also make every trace wait out its deadlines.)
-    observer.note(patched_label + ": not explored, nor the control: the scenario's own schedule already fails it (run " +
-                  std::to_string(failed->run()) + ": " + verdict::verdict_name(failed->verdict()) + ")");
+    observer.note(patched_label + ": not explored, nor the control: the scenario's own schedule already fails it " +
+                  "(run " + std::to_string(failed->run()) + ": " + verdict::verdict_name(failed->verdict()) + ")");
     return;
   }
   *v.mutable_patched_map() = explore_kernel(patched, patched_label, depth, observer);
@@ -215,7 +215,6 @@ Result<ValidateOutcome> run_validate(const JobEnv& env, const ValidateRequest& r
     if (explores && !process::cancelled())
       explore_both(env, contexts.at(&*control), contexts.at(&*patched), label_of(*control, &*control),
                    label_of(*patched, &*control), request.explore_depth, *v, observer);
-    if (!prepared) continue;
     std::string why;
     v->set_result(explores ? verdict::classify_explored(v->control(), v->patched(), v->control_map(),
                                                         v->patched_map(), &why)
