@@ -321,6 +321,8 @@ Outcome Engine::wait_for(int step, const std::string& actor_name, Goal goal) {
       } else if (g.agent_finished) {
         why = "the guest agent ended (" + g.agent_note + ") before " + actor_name + " reached " + point;
       }
+      // Which actors stand held or parked says why the goal was missed.
+      if (kind == Outcome::Kind::kNotReached && !why.empty()) why = with_held(why, step);
       if (!why.empty() || ended_) {
         if (running_) {
           // Stop the VM; a breakpoint stop that raced with us may be the arrival.

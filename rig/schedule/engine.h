@@ -201,6 +201,8 @@ class Engine {
                                       std::chrono::steady_clock::time_point step_start);
   Result<pb::BlockedTask> observe(const std::string& actor_name);
   std::vector<std::string> held_descriptions(int step) const;
+  // `why` followed by " while " and held_descriptions(step), if any.
+  std::string with_held(std::string why, int step) const;
   Outcome serialize(int step, pb::BlockedTask blocked, double detect_ms);
   Outcome fail(Outcome::Kind kind, int step, std::string reason);
   static Gate gate_of(int step, const Step& s);

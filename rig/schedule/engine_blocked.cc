@@ -41,6 +41,15 @@ std::vector<std::string> Engine::held_descriptions(int step) const {
   return out;
 }
 
+std::string Engine::with_held(std::string why, int step) const {
+  const char* sep = " while ";
+  for (const auto& h : held_descriptions(step)) {
+    why += sep + h;
+    sep = ", ";
+  }
+  return why;
+}
+
 // What `actor_name` does right now (VM stopped): on its CPU (spinning, or
 // just running) or switched out (asleep, with its stack).
 Result<pb::BlockedTask> Engine::observe(const std::string& actor_name) {
@@ -121,9 +130,7 @@ std::optional<Outcome> Engine::sample_block(int step, const std::string& actor_n
       ended_ = true;
       return std::nullopt;
     }
-    std::string why = actor_name + " exited without reaching " + point;
-    for (const auto& h : held_descriptions(step)) why += (why.find(" while ") == std::string::npos ? " while " : ", ") + h;
-    return fail(Outcome::Kind::kNotReached, step, why);
+    return fail(Outcome::Kind::kNotReached, step, with_held(actor_name + " exited without reaching " + point, step));
   }
   if (seen->wait() == "cpu" && services_ < config_.ipi_services) {
     // Real hardware would answer the IPI while the held task stays put.
