@@ -45,8 +45,18 @@ struct RunOptions {
   // level is explicit. no_timer_check: under TCG on a loaded host the
   // kernel's IO-APIC timer check can miss ticks and panic at boot
   // ("IO-APIC + timer doesn't work!" in setup_IO_APIC; seen here).
+  // tsc=unstable: HPET is the clocksource from boot and stays so. Without
+  // it 6.12 runs on tsc-early under TCG, and on a loaded host the
+  // clocksource watchdog later finds it skewed against HPET and switches
+  // clocksource with stop_machine, which needs every vCPU: a vCPU held at
+  // a breakpoint never runs its stopper, so the run STALLs (seen here: the
+  // console's "Marking clocksource 'tsc-early' as unstable", vCPU 0 in
+  // stop_machine_yield, vCPU 1 held). 6.1 already marks the TSC unstable at
+  // boot ("TSCs unsynchronized") and uses HPET. kvm-clock, under --kvm, is
+  // not the TSC clocksource and is unaffected.
   std::string append =
-      "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1 no_timer_check";
+      "console=ttyS0 nokaslr panic=-1 loglevel=6 nowatchdog rcupdate.rcu_cpu_stall_suppress=1 no_timer_check "
+      "tsc=unstable";
   // On REPRODUCED: keep the VM stopped with its gdbstub open for a human.
   bool attach = false;
   std::filesystem::path work_dir;  // where base initramfs images and NVDIMM templates are cached
