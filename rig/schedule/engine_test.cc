@@ -527,6 +527,26 @@ TEST(EngineBlockedTest, AnotherActorFinishingWithoutReachingItsPointIsNotReached
       << out.reason;
 }
 
+// The agent's report that an actor finished can come before its task's
+// exit is seen (CI, 2026-12-03): the reason names who stands held, as the
+// exit's does.
+TEST(EngineBlockedTest, AnActorFinishingWithoutReachingItsPointNamesTheActorsHeld) {
+  Visit faulter_done = at(0, 0x2000, "faulter");
+  faulter_done.actor_done = "faulter";
+  EngineConfig c = blocking_config();
+  std::swap(c.steps[0], c.steps[1]);
+  c.steps.erase(c.steps.begin() + 2);
+  FakeTarget fake(2, {flipper_entry(), faulter_done});
+  Engine engine(fake, fake, c, nullptr);
+  ASSERT_TRUE(engine.arm().ok());
+  Outcome out = engine.execute();
+  ASSERT_EQ(out.kind, Outcome::Kind::kNotReached) << out.reason;
+  EXPECT_NE(out.reason.find("faulter finished its operations without reaching __xfs_filemap_fault while flipper held "
+                            "at xfs_fileattr_set (vCPU 1)"),
+            std::string::npos)
+      << out.reason;
+}
+
 // ------------------------------------------------ explore's steps
 
 constexpr uint64_t kFlushHandler = 0xffffffff81a40000;  // the TLB flush IPI's handler
