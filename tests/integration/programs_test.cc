@@ -49,6 +49,15 @@ const racerig::pb::AgentEvent* exec_event(const racerig::pb::RunReport& run, con
   return nullptr;
 }
 
+// The agent's events, one per line, for a failure's message.
+std::string agent_log(const racerig::pb::RunReport& run) {
+  std::string out = "verdict reason: " + run.reason() + "\nagent events:\n";
+  for (const auto& e : run.agent())
+    out += "  " + racerig::pb::AgentEvent::Kind_Name(e.kind()) + " " + e.actor() + " " + e.program() + " " +
+           e.message() + "\n";
+  return out;
+}
+
 TEST(Programs, ProgramActorsAreHeldByCommAndBadProgramsAreReportedWithActorProgramAndReason) {
   const std::string json = temp_path("programs.json");
   Ran r = run_cli("reproduce --scenario " + data("programs.textproto") + " --kernel fixed --runs 1 --json " + json);
@@ -65,7 +74,7 @@ TEST(Programs, ProgramActorsAreHeldByCommAndBadProgramsAreReportedWithActorProgr
   // The program actor ran on its CPU under its actor's name, and the hold
   // in getppid found exactly that task (its pid is the one it printed).
   const auto* hello = exec_event(run, "printer", "hello");
-  ASSERT_NE(hello, nullptr) << r.output;
+  ASSERT_NE(hello, nullptr) << agent_log(run);
   EXPECT_EQ(hello->kind(), racerig::pb::AgentEvent::OP_OK) << hello->message();
   const std::string& out = hello->stdout_text();
   EXPECT_EQ(out.rfind("comm=printer pid=", 0), 0u) << out;
@@ -86,24 +95,24 @@ TEST(Programs, ProgramActorsAreHeldByCommAndBadProgramsAreReportedWithActorProgr
   EXPECT_NE(out.find("pid=" + std::to_string(held_pid) + " "), std::string::npos)
       << "held pid " << held_pid << ", the program said: " << out;
   const auto* prepared = exec_event(run, "prepare", "hello");
-  ASSERT_NE(prepared, nullptr);
+  ASSERT_NE(prepared, nullptr) << agent_log(run);
   EXPECT_NE(prepared->stdout_text().find(" prepare\n"), std::string::npos) << prepared->stdout_text();
 
   // Each bad program: actor, program and reason.
   const auto* segv = exec_event(run, "segv", "segv");
-  ASSERT_NE(segv, nullptr);
+  ASSERT_NE(segv, nullptr) << agent_log(run);
   EXPECT_EQ(segv->kind(), racerig::pb::AgentEvent::OP_FAILED);
   EXPECT_EQ(segv->signal(), 11);
   EXPECT_NE(segv->message().find("program segv killed by SIGSEGV (11)"), std::string::npos) << segv->message();
 
   const auto* exit3 = exec_event(run, "exit3", "exit3");
-  ASSERT_NE(exit3, nullptr);
+  ASSERT_NE(exit3, nullptr) << agent_log(run);
   EXPECT_EQ(exit3->kind(), racerig::pb::AgentEvent::OP_FAILED);
   EXPECT_EQ(exit3->exit_code(), 3);
   EXPECT_NE(exit3->message().find("program exit3 exited with 3 (expected 0)"), std::string::npos) << exit3->message();
 
   const auto* loud = exec_event(run, "loud", "loud");
-  ASSERT_NE(loud, nullptr);
+  ASSERT_NE(loud, nullptr) << agent_log(run);
   EXPECT_EQ(loud->kind(), racerig::pb::AgentEvent::OP_OK) << loud->message();
   EXPECT_EQ(loud->stdout_text().size(), 8192u);
   EXPECT_EQ(loud->stdout_cut(), 100u * 1048576u - 8192u);
@@ -111,21 +120,21 @@ TEST(Programs, ProgramActorsAreHeldByCommAndBadProgramsAreReportedWithActorProgr
       << loud->message();
 
   const auto* endless = exec_event(run, "endless", "endless");
-  ASSERT_NE(endless, nullptr);
+  ASSERT_NE(endless, nullptr) << agent_log(run);
   EXPECT_EQ(endless->kind(), racerig::pb::AgentEvent::OP_FAILED);
   EXPECT_NE(endless->message().find("program endless still running after 3000 ms: killed with its process group"),
             std::string::npos)
       << endless->message();
 
   const auto* bomb = exec_event(run, "check", "forkbomb");
-  ASSERT_NE(bomb, nullptr);
+  ASSERT_NE(bomb, nullptr) << agent_log(run);
   EXPECT_EQ(bomb->kind(), racerig::pb::AgentEvent::OP_FAILED);
   EXPECT_NE(bomb->message().find("program forkbomb still running after 5000 ms: killed with its process group ("),
             std::string::npos)
       << bomb->message();
 
   const auto* check = exec_event(run, "check", "check-fails");
-  ASSERT_NE(check, nullptr);
+  ASSERT_NE(check, nullptr) << agent_log(run);
   EXPECT_TRUE(check->check_failed());
   EXPECT_EQ(check->stderr_text(), "symptom seen\n");
 
