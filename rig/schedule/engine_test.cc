@@ -509,18 +509,31 @@ TEST(EngineBlockedTest, ACrashTrapArmedAtTheLastReleaseStopsInTheFaultingContext
   EXPECT_EQ(fake.cursor(0), 3u) << "the faulter is still at the oops path";
 }
 
-TEST(EngineBlockedTest, AnotherActorFinishingWithoutReachingItsPointIsNotReachedAtOnce) {
+// The flipper is scheduled first, then the faulter, no run-to-return; the
+// faulter's point is armed from the start but the faulter finishes (the
+// agent says so) at 0x2000 without reaching it. `flipper_first`: the
+// flipper arrives at its point before that; else afterwards, at an address
+// that is not its point.
+Outcome run_faulter_finishing_early(bool flipper_first) {
   Visit faulter_done = at(0, 0x2000, "faulter");
   faulter_done.actor_done = "faulter";
   EngineConfig c = blocking_config();
-  // The flipper is scheduled first; the faulter's (later) point is armed
-  // from the start but the faulter finishes without reaching it.
   std::swap(c.steps[0], c.steps[1]);
   c.steps.erase(c.steps.begin() + 2);  // no run-to-return
-  FakeTarget fake(2, {faulter_done, at(1, 0x1000, "flipper")});
+  FakeTarget fake(2, flipper_first ? std::vector<Visit>{flipper_entry(), faulter_done}
+                                   : std::vector<Visit>{faulter_done, at(1, 0x1000, "flipper")});
   Engine engine(fake, fake, c, nullptr);
-  ASSERT_TRUE(engine.arm().ok());
-  Outcome out = engine.execute();
+  if (Status armed = engine.arm(); !armed.ok()) {
+    Outcome failed;
+    failed.kind = Outcome::Kind::kError;
+    failed.reason = "arm: " + armed.error().message;
+    return failed;
+  }
+  return engine.execute();
+}
+
+TEST(EngineBlockedTest, AnotherActorFinishingWithoutReachingItsPointIsNotReachedAtOnce) {
+  Outcome out = run_faulter_finishing_early(false);
   ASSERT_EQ(out.kind, Outcome::Kind::kNotReached) << out.reason;
   EXPECT_NE(out.reason.find("faulter finished its operations without reaching __xfs_filemap_fault"),
             std::string::npos)
@@ -531,15 +544,7 @@ TEST(EngineBlockedTest, AnotherActorFinishingWithoutReachingItsPointIsNotReached
 // exit is seen (CI, 2026-12-03): the reason names who stands held, as the
 // exit's does.
 TEST(EngineBlockedTest, AnActorFinishingWithoutReachingItsPointNamesTheActorsHeld) {
-  Visit faulter_done = at(0, 0x2000, "faulter");
-  faulter_done.actor_done = "faulter";
-  EngineConfig c = blocking_config();
-  std::swap(c.steps[0], c.steps[1]);
-  c.steps.erase(c.steps.begin() + 2);
-  FakeTarget fake(2, {flipper_entry(), faulter_done});
-  Engine engine(fake, fake, c, nullptr);
-  ASSERT_TRUE(engine.arm().ok());
-  Outcome out = engine.execute();
+  Outcome out = run_faulter_finishing_early(true);
   ASSERT_EQ(out.kind, Outcome::Kind::kNotReached) << out.reason;
   EXPECT_NE(out.reason.find("faulter finished its operations without reaching __xfs_filemap_fault while flipper held "
                             "at xfs_fileattr_set (vCPU 1)"),
