@@ -2,6 +2,7 @@
 #include "rig/libvirt/domain_xml.h"
 
 #include <sstream>
+#include <string_view>
 
 #include <pugixml.hpp>
 
@@ -28,12 +29,14 @@ void mib(pugi::xml_node n, int value) {
   n.text() = std::to_string(value).c_str();
 }
 
-void serial(pugi::xml_node devices, const std::filesystem::path& socket, int port) {
+// <serial type="unix"> that connects to `socket`, or <serial type="pipe">
+// on the FIFOs PIPE.in and PIPE.out.
+void serial(pugi::xml_node devices, const char* type, const std::filesystem::path& path, int port) {
   pugi::xml_node s = child(devices, "serial");
-  attr(s, "type", "unix");
+  attr(s, "type", type);
   pugi::xml_node source = child(s, "source");
-  attr(source, "mode", "connect");
-  attr(source, "path", socket.string());
+  if (std::string_view(type) == "unix") attr(source, "mode", "connect");
+  attr(source, "path", path.string());
   attr(child(s, "target"), "port", std::to_string(port));
 }
 
@@ -110,8 +113,8 @@ std::string domain_xml(const DomainSpec& spec) {
   pugi::xml_node target = child(nvdimm, "target");
   mib(child(target, "size"), spec.pmem_mb);
   text_child(target, "node", "0");
-  serial(devices, spec.console_socket, 0);
-  serial(devices, spec.agent_socket, 1);
+  serial(devices, "pipe", spec.console_pipe, 0);
+  serial(devices, "unix", spec.agent_socket, 1);
   pugi::xml_node usb = child(devices, "controller");
   attr(usb, "type", "usb");
   attr(usb, "model", "none");

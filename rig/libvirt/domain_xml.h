@@ -23,8 +23,11 @@ struct DomainSpec {
   std::filesystem::path pmem_image;      // the NVDIMM's backing file
   std::filesystem::path snapshot_disk;   // a qcow2 for savevm (empty: none)
   std::filesystem::path virtio_disk;     // a qcow2 the guest sees as /dev/vda (empty: none)
-  // UNIX sockets racerig listens on; QEMU connects (serial ports 0 and 1).
-  std::filesystem::path console_socket, agent_socket;
+  // Serial port 0, the console: a pipe chardev on the FIFOs PATH.in and
+  // PATH.out (guest_ports.h says why a pipe).
+  std::filesystem::path console_pipe;
+  // Serial port 1: a UNIX socket racerig listens on; QEMU connects.
+  std::filesystem::path agent_socket;
   // UNIX sockets QEMU listens on.
   std::filesystem::path gdb_socket, qmp_socket;
   // An element for <metadata> (owner.h's owner_element), or empty.

@@ -17,7 +17,7 @@ DomainSpec spec() {
   s.cmdline = "console=ttyS0 nokaslr";
   s.pmem_image = "/run/r/pmem.img";
   s.snapshot_disk = "/run/r/snapshots.qcow2";
-  s.console_socket = "/run/r/console.sock";
+  s.console_pipe = "/run/r/console";
   s.agent_socket = "/run/r/agent.sock";
   s.gdb_socket = "/run/r/gdb.sock";
   s.qmp_socket = "/run/r/qmp.sock";
@@ -68,8 +68,8 @@ TEST(DomainXml, MatchesTheExpectedDocument) {
         <node>0</node>
       </target>
     </memory>
-    <serial type="unix">
-      <source mode="connect" path="/run/r/console.sock" />
+    <serial type="pipe">
+      <source path="/run/r/console" />
       <target port="0" />
     </serial>
     <serial type="unix">

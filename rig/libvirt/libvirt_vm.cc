@@ -114,7 +114,8 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const machine::VmConfig& cfg
       RACERIG_TRY(process::run_checked({machine::disk_create_argv(cfg, spec.virtio_disk)}, limits));
     }
   }
-  RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
+  RACERIG_ASSIGN(machine::GuestPorts ports,
+                 machine::GuestPorts::listen(vm->run_dir_, machine::GuestPorts::Console::kPipe));
   vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));
   if (ids) {
     RACERIG_TRY(give_to(vm->run_dir_, *ids));
@@ -128,7 +129,7 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const machine::VmConfig& cfg
   spec.memory_mb = cfg.memory_mb;
   spec.pmem_mb = cfg.pmem_mb;
   spec.pmem_image = vm->pmem_image_path();
-  spec.console_socket = vm->ports_->console_path();
+  spec.console_pipe = vm->ports_->console_pipe();
   spec.agent_socket = vm->ports_->agent_path();
   spec.gdb_socket = vm->gdb_path_;
   spec.qmp_socket = vm->run_dir_ / "qmp.sock";

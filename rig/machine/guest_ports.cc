@@ -2,9 +2,11 @@
 #include "rig/machine/guest_ports.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <algorithm>
@@ -28,12 +30,34 @@ Result<ScopedFd> listen_unix(const fs::path& path) {
   return fd;
 }
 
+// What the console pipe is given; more than any console printed while
+// racerig is busy elsewhere.
+constexpr int kConsolePipeBytes = 1 << 20;
+
+// Makes the FIFO pair and opens the read end of console.out (a FIFO's read
+// end opens without waiting for a writer when non-blocking).
+Result<ScopedFd> make_console_fifos(const std::vector<fs::path>& fifos) {
+  for (const fs::path& f : fifos)
+    if (::mkfifo(f.c_str(), 0600) != 0) return errno_error("mkfifo " + f.string());
+  ScopedFd fd(::open(fifos[1].c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("opening " + fifos[1].string());
+  // Best effort: an unprivileged user past fs.pipe-max-size or its pipe
+  // quota keeps the default 64 KiB, still far more than a socket holds.
+  (void)::fcntl(fd.get(), F_SETPIPE_SZ, kConsolePipeBytes);
+  return fd;
+}
+
 }  // namespace
 
-Result<GuestPorts> GuestPorts::listen(const fs::path& dir) {
+Result<GuestPorts> GuestPorts::listen(const fs::path& dir, Console console) {
   GuestPorts ports;
   ports.dir_ = dir;
-  RACERIG_ASSIGN(ports.console_listener_, listen_unix(ports.console_path()));
+  if (console == Console::kPipe) {
+    ports.console_pipe_ = true;
+    RACERIG_ASSIGN(ports.console_, make_console_fifos(ports.console_fifos()));
+  } else {
+    RACERIG_ASSIGN(ports.console_listener_, listen_unix(ports.console_path()));
+  }
   RACERIG_ASSIGN(ports.agent_listener_, listen_unix(ports.agent_path()));
   return ports;
 }
@@ -73,10 +97,10 @@ Status GuestPorts::accept(Deadline deadline, const std::function<std::string()>&
   return Status::Ok();
 }
 
-void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int epoll) {
+void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int epoll, bool pipe) {
   while (fd.valid()) {
     char buf[16384];
-    ssize_t n = ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+    ssize_t n = pipe ? ::read(fd.get(), buf, sizeof buf) : ::recv(fd.get(), buf, sizeof buf, MSG_DONTWAIT);
     if (n > 0) {
       std::string_view bytes(buf, static_cast<size_t>(n));
       lines.feed(bytes);
@@ -91,6 +115,12 @@ void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n == 0 && pipe) {
+      // No writer: QEMU has not opened the FIFO yet, or it closed it. Only
+      // the second says POLLHUP (a writer came and went since our open).
+      pollfd p{fd.get(), POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLHUP)) return;
+    }
     // EOF or error: QEMU closed its end. Stop watching it so the event fd
     // does not stay readable forever.
     if (epoll >= 0) (void)::epoll_ctl(epoll, EPOLL_CTL_DEL, fd.get(), nullptr);
@@ -99,8 +129,8 @@ void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int
 }
 
 void GuestPorts::drain() {
-  read_into(console_, console_lines_, &console_log_, epoll_.get());
-  read_into(agent_, agent_lines_, &agent_log_, epoll_.get());
+  read_into(console_, console_lines_, &console_log_, epoll_.get(), console_pipe_);
+  read_into(agent_, agent_lines_, &agent_log_, epoll_.get(), false);
 }
 
 void GuestPorts::unwatch(int fd) {

@@ -1,8 +1,16 @@
 // The guest's two serial ports as racerig sees them: UNIX sockets racerig
 // listens on in the run dir (console.sock, agent.sock), which QEMU connects
-// to while it starts; then line buffers, the console log, and one epoll fd
-// that wakes on guest bytes (and on extra fds the owner adds, e.g. the
-// cancel pipe).
+// to while it starts, or for the console a pair of FIFOs (below); then line
+// buffers, the console log, and one epoll fd that wakes on guest bytes (and
+// on extra fds the owner adds, e.g. the cancel pipe).
+//
+// Why the console may be a pipe: QEMU's 16550 writes the guest's bytes to
+// its chardev one byte per write. A UNIX stream socket takes about 280 such
+// writes before it refuses more (measured: each byte is a socket buffer of
+// its own); the UART then holds the byte, the guest kernel's console stops
+// waiting for it after 10 ms and overwrites its FIFO, and the bytes of an
+// oops are lost whenever racerig reads a moment late (a loaded host). A
+// pipe joins the bytes and is given 1 MiB.
 #pragma once
 
 #include <filesystem>
@@ -21,16 +29,26 @@ namespace racerig::machine {
 
 class GuestPorts {
  public:
-  // Listens on DIR/console.sock and DIR/agent.sock. kInput for a path too
-  // long for a UNIX socket, kIo for a socket call that fails.
-  static Result<GuestPorts> listen(const std::filesystem::path& dir);
+  enum class Console {
+    kSocket,  // DIR/console.sock, which QEMU connects to
+    kPipe,    // FIFOs DIR/console.in and DIR/console.out, for QEMU's
+              // `-chardev pipe,path=DIR/console`; racerig holds the read end
+              // of console.out from the start
+  };
+  // Listens on DIR/console.sock (or makes the console FIFOs) and
+  // DIR/agent.sock. kInput for a path too long for a UNIX socket, kIo for a
+  // socket or FIFO call that fails.
+  static Result<GuestPorts> listen(const std::filesystem::path& dir, Console console = Console::kSocket);
   GuestPorts(GuestPorts&&) = default;
   GuestPorts& operator=(GuestPorts&&) = default;
 
   std::filesystem::path console_path() const { return dir_ / "console.sock"; }
+  // kPipe: the path QEMU's pipe chardev is given, and the two FIFOs.
+  std::filesystem::path console_pipe() const { return dir_ / "console"; }
+  std::vector<std::filesystem::path> console_fifos() const { return {dir_ / "console.in", dir_ / "console.out"}; }
   std::filesystem::path agent_path() const { return dir_ / "agent.sock"; }
 
-  // Accepts QEMU's two connections. `gone` is asked between waits (every
+  // Accepts QEMU's two connections (one with a kPipe console). `gone` is asked between waits (every
   // 100 ms at most) and returns a non-empty reason when QEMU died: that
   // becomes a kIo error. kTimeout at the deadline. Then builds the epoll fd
   // over both connections and `extra_fds` (negative ones skipped).
@@ -61,9 +79,12 @@ class GuestPorts {
 
  private:
   GuestPorts() = default;
-  static void read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int epoll);
+  // `pipe`: a read of 0 bytes is the end only once a writer has come and
+  // gone (before QEMU opens the FIFO there is no writer yet).
+  static void read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int epoll, bool pipe);
 
   std::filesystem::path dir_;
+  bool console_pipe_ = false;
   ScopedFd console_listener_, agent_listener_, console_, agent_, epoll_;
   LineBuffer console_lines_, agent_lines_;
   BoundedLog console_log_, agent_log_;

@@ -2,6 +2,7 @@
 // thread that connects to both sockets as QEMU does and floods the console.
 #include "rig/machine/guest_ports.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -72,6 +73,50 @@ TEST(GuestPorts, A200MibConsoleKeepsItsHeadAndTailOnly) {
   EXPECT_LE(kept.size(), BoundedLog::kDefaultHead + BoundedLog::kDefaultTail + 64);
   const uint64_t cut = kTotal - (BoundedLog::kDefaultHead + BoundedLog::kDefaultTail);
   EXPECT_NE(kept.find(BoundedLog::cut_line(cut)), std::string::npos) << kept.substr(BoundedLog::kDefaultHead, 200);
+  fs::remove_all(dir);
+}
+
+// QEMU's UART writes the console one byte per write. Through the console
+// pipe, 256 KiB of such writes go in while racerig reads nothing (a UNIX
+// socket refuses more after about 280), and every byte arrives in order. The
+// FIFO without a writer yet is not the console's end; the writer closing it is.
+TEST(GuestPorts, APipeConsoleTakesAQuarterMibOfSingleByteWritesUnread) {
+  char tmpl[] = "/tmp/racerig-ports-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const fs::path dir = tmpl;
+  auto ports = GuestPorts::listen(dir, GuestPorts::Console::kPipe);
+  ASSERT_TRUE(ports.ok()) << ports.error().message;
+  int agent = connect_to(ports->agent_path());
+  ASSERT_GE(agent, 0);
+  Status accepted = ports->accept(Deadline::after(std::chrono::seconds(30)), [] { return std::string(); }, {});
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  ports->drain();  // QEMU has not opened the FIFO yet
+
+  // As QEMU's pipe chardev opens it: read-write, non-blocking.
+  int console = ::open((dir / "console.out").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(console, 0);
+  constexpr size_t kTotal = 256 << 10;
+  std::string expected;
+  for (size_t i = 0; i < kTotal / 64; ++i) expected += std::to_string(100000 + i) + std::string(57, 'c') + "\n";
+  ASSERT_EQ(expected.size(), kTotal);
+  size_t refused = 0;
+  for (char c : expected)
+    if (::write(console, &c, 1) != 1) ++refused;
+  EXPECT_EQ(refused, 0u) << "single-byte writes the console refused while unread";
+  ::close(console);
+  ::close(agent);
+
+  const Deadline deadline = Deadline::after(std::chrono::seconds(60));
+  std::string got;
+  while (!ports->both_closed() && !deadline.expired()) {
+    epoll_event ev;
+    (void)::epoll_wait(ports->event_fd(), &ev, 1, 100);
+    ports->drain();
+    for (const std::string& line : ports->take_console_lines()) got += line + "\n";
+  }
+  EXPECT_TRUE(ports->both_closed()) << "the console's end was not seen";
+  EXPECT_EQ(ports->console_mark(), kTotal);
+  EXPECT_TRUE(got == expected) << "the console's bytes differ from what was written (" << got.size() << " bytes read)";
   fs::remove_all(dir);
 }
 

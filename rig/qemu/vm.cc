@@ -110,7 +110,8 @@ std::vector<std::string> qemu_argv(const machine::VmConfig& cfg, const fs::path&
           option_path(cfg.pmem_file.empty() ? dir / "pmem.img" : cfg.pmem_file) + ",size=" +
           std::to_string(cfg.pmem_mb) + "M",
       "-device", "nvdimm,id=nv1,memdev=mem1",
-      "-chardev", "socket,id=con,path=" + (dir / "console.sock").string(), "-serial", "chardev:con",
+      // The console is a pipe (guest_ports.h says why): console.in, console.out.
+      "-chardev", "pipe,id=con,path=" + (dir / "console").string(), "-serial", "chardev:con",
       "-chardev", "socket,id=agent,path=" + (dir / "agent.sock").string(), "-serial", "chardev:agent",
       "-gdb", "unix:" + (dir / "gdb.sock").string() + ",server=on,wait=off",
       "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off",
@@ -205,9 +206,10 @@ Result<std::unique_ptr<Vm>> Vm::start(const machine::VmConfig& cfg, Deadline dea
       if (auto made = process::run_checked(img, l); !made.ok()) return made.error().wrap("making the virtio-blk disk");
     }
   }
-  RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
+  RACERIG_ASSIGN(machine::GuestPorts ports,
+                 machine::GuestPorts::listen(vm->run_dir_, machine::GuestPorts::Console::kPipe));
   vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));
-  RACERIG_TRY(give_to(vm->ports_->console_path(), who));
+  for (const fs::path& fifo : vm->ports_->console_fifos()) RACERIG_TRY(give_to(fifo, who));
   RACERIG_TRY(give_to(vm->ports_->agent_path(), who));
 
   const std::vector<std::string> argv = qemu_argv(run_cfg, vm->run_dir_);

@@ -187,8 +187,11 @@ TEST(Sweeper, DestroysDomainsOfDeadOwnersOnly) {
   spec.pmem_image = orphan_dir / "pmem.img";
   std::ofstream(spec.pmem_image).close();
   fs::resize_file(spec.pmem_image, 16u << 20);
-  // Nobody listens for the orphan's serial ports: they become files below.
-  spec.console_socket = orphan_dir / "c.sock";
+  // Nobody reads the orphan's serial ports: the console's pipe chardev opens
+  // the file `c` itself when c.in and c.out do not exist; the agent socket
+  // becomes a file below.
+  spec.console_pipe = orphan_dir / "c";
+  std::ofstream(spec.console_pipe).close();
   spec.agent_socket = orphan_dir / "a.sock";
   spec.gdb_socket = orphan_dir / "gdb.sock";
   spec.qmp_socket = orphan_dir / "qmp.sock";
@@ -198,17 +201,16 @@ TEST(Sweeper, DestroysDomainsOfDeadOwnersOnly) {
     ASSERT_NE(pw, nullptr);
     ASSERT_EQ(::chown(orphan_dir.c_str(), pw->pw_uid, pw->pw_gid), 0);
     ASSERT_EQ(::chown(spec.pmem_image.c_str(), pw->pw_uid, pw->pw_gid), 0);
+    ASSERT_EQ(::chown(spec.console_pipe.c_str(), pw->pw_uid, pw->pw_gid), 0);
     spec.dac_label = "+" + std::to_string(pw->pw_uid) + ":+" + std::to_string(pw->pw_gid);
   }
   std::string xml = domain_xml(spec);
-  // Files instead of sockets for the serial ports (nobody listens).
-  for (const char* sock : {"c.sock", "a.sock"}) {
-    const std::string from = "<serial type=\"unix\">\n      <source mode=\"connect\" path=\"" + (orphan_dir / sock).string() + "\" />";
-    const std::string to = "<serial type=\"file\">\n      <source path=\"" + (orphan_dir / sock).string() + ".log\" />";
-    const size_t at = xml.find(from);
-    ASSERT_NE(at, std::string::npos) << xml;
-    xml.replace(at, from.size(), to);
-  }
+  // A file instead of the agent's socket (nobody listens).
+  const std::string from = "<serial type=\"unix\">\n      <source mode=\"connect\" path=\"" + (orphan_dir / "a.sock").string() + "\" />";
+  const std::string to = "<serial type=\"file\">\n      <source path=\"" + (orphan_dir / "a.sock").string() + ".log\" />";
+  const size_t at = xml.find(from);
+  ASSERT_NE(at, std::string::npos) << xml;
+  xml.replace(at, from.size(), to);
   auto orphan = create_transient(**conn, xml, spec.name, true);
   ASSERT_TRUE(orphan.ok()) << orphan.error().message;
   EXPECT_TRUE(listed(spec.name));
