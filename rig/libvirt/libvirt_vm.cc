@@ -114,8 +114,7 @@ Result<std::unique_ptr<LibvirtVm>> LibvirtVm::start(const machine::VmConfig& cfg
       RACERIG_TRY(process::run_checked({machine::disk_create_argv(cfg, spec.virtio_disk)}, limits));
     }
   }
-  RACERIG_ASSIGN(machine::GuestPorts ports,
-                 machine::GuestPorts::listen(vm->run_dir_, machine::GuestPorts::Console::kPipe));
+  RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
   vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));
   if (ids) {
     RACERIG_TRY(give_to(vm->run_dir_, *ids));

@@ -49,39 +49,29 @@ Result<ScopedFd> make_console_fifos(const std::vector<fs::path>& fifos) {
 
 }  // namespace
 
-Result<GuestPorts> GuestPorts::listen(const fs::path& dir, Console console) {
+Result<GuestPorts> GuestPorts::listen(const fs::path& dir) {
   GuestPorts ports;
   ports.dir_ = dir;
-  if (console == Console::kPipe) {
-    ports.console_pipe_ = true;
-    RACERIG_ASSIGN(ports.console_, make_console_fifos(ports.console_fifos()));
-  } else {
-    RACERIG_ASSIGN(ports.console_listener_, listen_unix(ports.console_path()));
-  }
+  RACERIG_ASSIGN(ports.console_, make_console_fifos(ports.console_fifos()));
   RACERIG_ASSIGN(ports.agent_listener_, listen_unix(ports.agent_path()));
   return ports;
 }
 
 Status GuestPorts::accept(Deadline deadline, const std::function<std::string()>& gone,
                           const std::vector<int>& extra_fds) {
-  for (auto [listener, target, name] : {std::tuple{&console_listener_, &console_, "console"},
-                                        std::tuple{&agent_listener_, &agent_, "agent port"}}) {
-    while (!target->valid()) {
-      int fd = ::accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (fd >= 0) {
-        target->reset(fd);
-        break;
-      }
-      if (errno != EAGAIN && errno != EINTR) return errno_error(std::string("accepting QEMU's ") + name);
-      if (std::string why = gone(); !why.empty())
-        return make_error(ErrorKind::kIo, std::string("QEMU ended before connecting its ") + name + ": " + why);
-      if (deadline.expired())
-        return make_error(ErrorKind::kTimeout, std::string("QEMU did not connect its ") + name + " in time");
-      pollfd p{listener->get(), POLLIN, 0};
-      (void)::poll(&p, 1, std::min(deadline.poll_timeout_ms(), 100));
+  while (!agent_.valid()) {
+    int fd = ::accept4(agent_listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) {
+      agent_.reset(fd);
+      break;
     }
+    if (errno != EAGAIN && errno != EINTR) return errno_error("accepting QEMU's agent port");
+    if (std::string why = gone(); !why.empty())
+      return make_error(ErrorKind::kIo, "QEMU ended before connecting its agent port: " + why);
+    if (deadline.expired()) return make_error(ErrorKind::kTimeout, "QEMU did not connect its agent port in time");
+    pollfd p{agent_listener_.get(), POLLIN, 0};
+    (void)::poll(&p, 1, std::min(deadline.poll_timeout_ms(), 100));
   }
-  console_listener_.reset();
   agent_listener_.reset();
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid()) return errno_error("epoll_create1");
@@ -129,7 +119,7 @@ void GuestPorts::read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int
 }
 
 void GuestPorts::drain() {
-  read_into(console_, console_lines_, &console_log_, epoll_.get(), console_pipe_);
+  read_into(console_, console_lines_, &console_log_, epoll_.get(), true);
   read_into(agent_, agent_lines_, &agent_log_, epoll_.get(), false);
 }
 
@@ -164,7 +154,6 @@ void GuestPorts::discard() {
 }
 
 void GuestPorts::close() {
-  console_listener_.reset();
   agent_listener_.reset();
   console_.reset();
   agent_.reset();

@@ -1,10 +1,12 @@
-// The guest's two serial ports as racerig sees them: UNIX sockets racerig
-// listens on in the run dir (console.sock, agent.sock), which QEMU connects
-// to while it starts, or for the console a pair of FIFOs (below); then line
-// buffers, the console log, and one epoll fd that wakes on guest bytes (and
-// on extra fds the owner adds, e.g. the cancel pipe).
+// The guest's two serial ports as racerig sees them, in the run dir: the
+// console, a pair of FIFOs (console.in, console.out) for QEMU's
+// `-chardev pipe,path=DIR/console`, whose read end racerig holds from the
+// start; the agent port, a UNIX socket (agent.sock) racerig listens on and
+// QEMU connects to while it starts. Then line buffers, the console log, and
+// one epoll fd that wakes on guest bytes (and on extra fds the owner adds,
+// e.g. the cancel pipe).
 //
-// Why the console may be a pipe: QEMU's 16550 writes the guest's bytes to
+// Why the console is a pipe: QEMU's 16550 writes the guest's bytes to
 // its chardev one byte per write. A UNIX stream socket takes about 280 such
 // writes before it refuses more (measured: each byte is a socket buffer of
 // its own); the UART then holds the byte, the guest kernel's console stops
@@ -29,29 +31,22 @@ namespace racerig::machine {
 
 class GuestPorts {
  public:
-  enum class Console {
-    kSocket,  // DIR/console.sock, which QEMU connects to
-    kPipe,    // FIFOs DIR/console.in and DIR/console.out, for QEMU's
-              // `-chardev pipe,path=DIR/console`; racerig holds the read end
-              // of console.out from the start
-  };
-  // Listens on DIR/console.sock (or makes the console FIFOs) and
-  // DIR/agent.sock. kInput for a path too long for a UNIX socket, kIo for a
-  // socket or FIFO call that fails.
-  static Result<GuestPorts> listen(const std::filesystem::path& dir, Console console = Console::kSocket);
+  // Makes the console's FIFOs and listens on DIR/agent.sock. kInput for a
+  // path too long for a UNIX socket, kIo for a socket or FIFO call that fails.
+  static Result<GuestPorts> listen(const std::filesystem::path& dir);
   GuestPorts(GuestPorts&&) = default;
   GuestPorts& operator=(GuestPorts&&) = default;
 
-  std::filesystem::path console_path() const { return dir_ / "console.sock"; }
-  // kPipe: the path QEMU's pipe chardev is given, and the two FIFOs.
+  // The path QEMU's pipe chardev is given, and the two FIFOs.
   std::filesystem::path console_pipe() const { return dir_ / "console"; }
   std::vector<std::filesystem::path> console_fifos() const { return {dir_ / "console.in", dir_ / "console.out"}; }
   std::filesystem::path agent_path() const { return dir_ / "agent.sock"; }
 
-  // Accepts QEMU's two connections (one with a kPipe console). `gone` is asked between waits (every
-  // 100 ms at most) and returns a non-empty reason when QEMU died: that
-  // becomes a kIo error. kTimeout at the deadline. Then builds the epoll fd
-  // over both connections and `extra_fds` (negative ones skipped).
+  // Accepts QEMU's connection to the agent port. `gone` is asked between
+  // waits (every 100 ms at most) and returns a non-empty reason when QEMU
+  // died: that becomes a kIo error. kTimeout at the deadline. Then builds
+  // the epoll fd over the console, the agent port and `extra_fds` (negative
+  // ones skipped).
   Status accept(Deadline deadline, const std::function<std::string()>& gone, const std::vector<int>& extra_fds);
 
   int event_fd() const { return epoll_.get(); }
@@ -84,8 +79,7 @@ class GuestPorts {
   static void read_into(ScopedFd& fd, LineBuffer& lines, BoundedLog* log, int epoll, bool pipe);
 
   std::filesystem::path dir_;
-  bool console_pipe_ = false;
-  ScopedFd console_listener_, agent_listener_, console_, agent_, epoll_;
+  ScopedFd agent_listener_, console_, agent_, epoll_;
   LineBuffer console_lines_, agent_lines_;
   BoundedLog console_log_, agent_log_;
 };

@@ -1,5 +1,6 @@
 // Tests of the guest's serial ports (guest_ports.h) against a fake QEMU: a
-// thread that connects to both sockets as QEMU does and floods the console.
+// thread that opens the console's FIFO and connects to the agent socket as
+// QEMU does, and floods the console.
 #include "rig/machine/guest_ports.h"
 
 #include <fcntl.h>
@@ -34,7 +35,7 @@ int connect_to(const fs::path& path) {
 
 // An untrusted kernel prints 200 MiB to its console: racerig keeps the first
 // and the last MiB with a line saying how many bytes were cut, reading it
-// all through the same path a run uses (socket, line buffer, bounded log).
+// all through the same path a run uses (FIFO, line buffer, bounded log).
 TEST(GuestPorts, A200MibConsoleKeepsItsHeadAndTailOnly) {
   char tmpl[] = "/tmp/racerig-ports-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -43,7 +44,7 @@ TEST(GuestPorts, A200MibConsoleKeepsItsHeadAndTailOnly) {
   ASSERT_TRUE(ports.ok()) << ports.error().message;
   constexpr uint64_t kTotal = uint64_t{200} << 20;
   std::thread qemu([&] {
-    int console = connect_to(ports->console_path());
+    int console = ::open((dir / "console.out").c_str(), O_RDWR | O_CLOEXEC);  // as QEMU's pipe chardev
     int agent = connect_to(ports->agent_path());
     std::string block;
     for (int i = 0; i < 1024; ++i) block += std::string(63, 'k') + "\n";  // 64 KiB of lines
@@ -84,7 +85,7 @@ TEST(GuestPorts, APipeConsoleTakesAQuarterMibOfSingleByteWritesUnread) {
   char tmpl[] = "/tmp/racerig-ports-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const fs::path dir = tmpl;
-  auto ports = GuestPorts::listen(dir, GuestPorts::Console::kPipe);
+  auto ports = GuestPorts::listen(dir);
   ASSERT_TRUE(ports.ok()) << ports.error().message;
   int agent = connect_to(ports->agent_path());
   ASSERT_GE(agent, 0);

@@ -206,8 +206,7 @@ Result<std::unique_ptr<Vm>> Vm::start(const machine::VmConfig& cfg, Deadline dea
       if (auto made = process::run_checked(img, l); !made.ok()) return made.error().wrap("making the virtio-blk disk");
     }
   }
-  RACERIG_ASSIGN(machine::GuestPorts ports,
-                 machine::GuestPorts::listen(vm->run_dir_, machine::GuestPorts::Console::kPipe));
+  RACERIG_ASSIGN(machine::GuestPorts ports, machine::GuestPorts::listen(vm->run_dir_));
   vm->ports_ = std::make_unique<machine::GuestPorts>(std::move(ports));
   for (const fs::path& fifo : vm->ports_->console_fifos()) RACERIG_TRY(give_to(fifo, who));
   RACERIG_TRY(give_to(vm->ports_->agent_path(), who));
