@@ -11,8 +11,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -33,18 +36,43 @@ int connect_to(const fs::path& path) {
   return fd;
 }
 
+// A scratch run dir with the ports made in it; removed after the test.
+class GuestPortsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/racerig-ports-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto ports = GuestPorts::listen(dir_);
+    ASSERT_TRUE(ports.ok()) << ports.error().message;
+    ports_.emplace(std::move(*ports));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Reads as a run does until QEMU closed both ports or `within` passed;
+  // `on_lines` gets each batch of whole console lines.
+  void read_until_closed(std::chrono::seconds within, const std::function<void(std::vector<std::string>)>& on_lines) {
+    const Deadline deadline = Deadline::after(within);
+    while (!ports_->both_closed() && !deadline.expired()) {
+      epoll_event ev;
+      (void)::epoll_wait(ports_->event_fd(), &ev, 1, 100);
+      ports_->drain();
+      on_lines(ports_->take_console_lines());
+    }
+  }
+
+  fs::path dir_;
+  std::optional<GuestPorts> ports_;
+};
+
 // An untrusted kernel prints 200 MiB to its console: racerig keeps the first
 // and the last MiB with a line saying how many bytes were cut, reading it
 // all through the same path a run uses (FIFO, line buffer, bounded log).
-TEST(GuestPorts, A200MibConsoleKeepsItsHeadAndTailOnly) {
-  char tmpl[] = "/tmp/racerig-ports-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const fs::path dir = tmpl;
-  auto ports = GuestPorts::listen(dir);
-  ASSERT_TRUE(ports.ok()) << ports.error().message;
+TEST_F(GuestPortsTest, A200MibConsoleKeepsItsHeadAndTailOnly) {
+  std::optional<GuestPorts>& ports = ports_;
   constexpr uint64_t kTotal = uint64_t{200} << 20;
   std::thread qemu([&] {
-    int console = ::open((dir / "console.out").c_str(), O_RDWR | O_CLOEXEC);  // as QEMU's pipe chardev
+    int console = ::open((dir_ / "console.out").c_str(), O_RDWR | O_CLOEXEC);  // as QEMU's pipe chardev
     int agent = connect_to(ports->agent_path());
     std::string block;
     for (int i = 0; i < 1024; ++i) block += std::string(63, 'k') + "\n";  // 64 KiB of lines
@@ -58,14 +86,9 @@ TEST(GuestPorts, A200MibConsoleKeepsItsHeadAndTailOnly) {
   });
   Status accepted = ports->accept(Deadline::after(std::chrono::seconds(30)), [] { return std::string(); }, {});
   ASSERT_TRUE(accepted.ok()) << accepted.error().message;
-  const Deadline deadline = Deadline::after(std::chrono::seconds(120));
   size_t lines = 0;
-  while (!ports->both_closed() && !deadline.expired()) {
-    epoll_event ev;
-    (void)::epoll_wait(ports->event_fd(), &ev, 1, 100);
-    ports->drain();
-    lines += ports->take_console_lines().size();  // what a run's judge reads, line by line
-  }
+  // What a run's judge reads, line by line.
+  read_until_closed(std::chrono::seconds(120), [&](std::vector<std::string> batch) { lines += batch.size(); });
   qemu.join();
   EXPECT_TRUE(ports->both_closed()) << "the flood was not read within 120 s";
   EXPECT_EQ(ports->console_mark(), kTotal);
@@ -74,19 +97,14 @@ TEST(GuestPorts, A200MibConsoleKeepsItsHeadAndTailOnly) {
   EXPECT_LE(kept.size(), BoundedLog::kDefaultHead + BoundedLog::kDefaultTail + 64);
   const uint64_t cut = kTotal - (BoundedLog::kDefaultHead + BoundedLog::kDefaultTail);
   EXPECT_NE(kept.find(BoundedLog::cut_line(cut)), std::string::npos) << kept.substr(BoundedLog::kDefaultHead, 200);
-  fs::remove_all(dir);
 }
 
 // QEMU's UART writes the console one byte per write. Through the console
 // pipe, 256 KiB of such writes go in while racerig reads nothing (a UNIX
 // socket refuses more after about 280), and every byte arrives in order. The
 // FIFO without a writer yet is not the console's end; the writer closing it is.
-TEST(GuestPorts, APipeConsoleTakesAQuarterMibOfSingleByteWritesUnread) {
-  char tmpl[] = "/tmp/racerig-ports-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const fs::path dir = tmpl;
-  auto ports = GuestPorts::listen(dir);
-  ASSERT_TRUE(ports.ok()) << ports.error().message;
+TEST_F(GuestPortsTest, APipeConsoleTakesAQuarterMibOfSingleByteWritesUnread) {
+  std::optional<GuestPorts>& ports = ports_;
   int agent = connect_to(ports->agent_path());
   ASSERT_GE(agent, 0);
   Status accepted = ports->accept(Deadline::after(std::chrono::seconds(30)), [] { return std::string(); }, {});
@@ -94,7 +112,7 @@ TEST(GuestPorts, APipeConsoleTakesAQuarterMibOfSingleByteWritesUnread) {
   ports->drain();  // QEMU has not opened the FIFO yet
 
   // As QEMU's pipe chardev opens it: read-write, non-blocking.
-  int console = ::open((dir / "console.out").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  int console = ::open((dir_ / "console.out").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   ASSERT_GE(console, 0);
   constexpr size_t kTotal = 256 << 10;
   std::string expected;
@@ -107,18 +125,13 @@ TEST(GuestPorts, APipeConsoleTakesAQuarterMibOfSingleByteWritesUnread) {
   ::close(console);
   ::close(agent);
 
-  const Deadline deadline = Deadline::after(std::chrono::seconds(60));
   std::string got;
-  while (!ports->both_closed() && !deadline.expired()) {
-    epoll_event ev;
-    (void)::epoll_wait(ports->event_fd(), &ev, 1, 100);
-    ports->drain();
-    for (const std::string& line : ports->take_console_lines()) got += line + "\n";
-  }
+  read_until_closed(std::chrono::seconds(60), [&](std::vector<std::string> batch) {
+    for (const std::string& line : batch) got += line + "\n";
+  });
   EXPECT_TRUE(ports->both_closed()) << "the console's end was not seen";
   EXPECT_EQ(ports->console_mark(), kTotal);
   EXPECT_TRUE(got == expected) << "the console's bytes differ from what was written (" << got.size() << " bytes read)";
-  fs::remove_all(dir);
 }
 
 }  // namespace
