@@ -4,6 +4,7 @@
 // Run as any other PID (on the host, for debugging) it reads the plan given
 // with --plan, reports on stdout, reads "go" from stdin and just exits.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -53,10 +54,31 @@ int open_port(std::string* error) {
   return fd;
 }
 
-[[noreturn]] void power_off(bool sync_first, const Reporter& reporter) {
+// How long the last event lines may take to leave the serial port.
+constexpr unsigned kDrainSeconds = 10;
+
+void on_alarm(int) {}
+
+// Waits until the port's UART has sent every byte written to it: write()
+// returns once the tty layer holds the line, and a power-off drops what it
+// still holds (seen in CI: a run's last events lost, the host calling the
+// agent failed). Bounded: a host that stopped reading must not keep the
+// machine up; the alarm interrupts tcdrain (no SA_RESTART).
+void drain_port(int port) {
+  struct sigaction sa {};
+  sa.sa_handler = on_alarm;
+  ::sigemptyset(&sa.sa_mask);
+  if (::sigaction(SIGALRM, &sa, nullptr) != 0) return;
+  ::alarm(kDrainSeconds);
+  (void)::tcdrain(port);
+  ::alarm(0);
+}
+
+[[noreturn]] void power_off(bool sync_first, int port, const Reporter& reporter) {
   // After a FATAL the filesystem may be wedged (a dead task holding its
   // locks): syncing could hang, and the data no longer matters.
   if (sync_first) ::sync();
+  drain_port(port);
   ::reboot(RB_POWER_OFF);
   reporter.fatal(std::string("reboot(RB_POWER_OFF): ") + std::strerror(errno));
   for (;;) ::pause();
@@ -75,7 +97,7 @@ int open_port(std::string* error) {
     int console = ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
     Reporter fallback(console >= 0 ? console : 2, start);
     fallback.fatal("racerig-agent: no host port: " + port_error + (problems.empty() ? "" : "; " + problems));
-    power_off(false, fallback);
+    power_off(false, console >= 0 ? console : 2, fallback);
   }
   Reporter reporter(port, start);
   if (!port_error.empty()) reporter.info("host port: " + port_error);
@@ -89,7 +111,7 @@ int open_port(std::string* error) {
     ::sync();
     for (;;) ::pause();  // the host restores a snapshot; nothing to do
   }
-  power_off(end == AgentEnd::kDone, reporter);
+  power_off(end == AgentEnd::kDone, port, reporter);
 }
 
 int host_main(int argc, char** argv, Reporter::Clock::time_point start) {
