@@ -33,9 +33,14 @@ std::string boot_to_ready(const RunContext& ctx, RunState& run, const Progress& 
   const pb::Scenario& sc = ctx.scenario.scenario;
   Live& live = *run.live;
   VmMonitor& monitor = *run.monitor;
-  if (Status s = live.target->resume(all_vcpus(ctx.options.cpus), Deadline::after(milliseconds(5000))); !s.ok())
-    return "starting the guest: " + s.error().message;
   machine::Machine& vm = *live.vm;
+  if (Status s = live.target->resume(all_vcpus(ctx.options.cpus), Deadline::after(milliseconds(5000))); !s.ok()) {
+    // A gdbstub that drops the connection is most often QEMU dying (killed
+    // just then): wait a moment for its end, so that the verdict says how
+    // it ended (judge reads it once it exited).
+    (void)vm.wait_exit(Deadline::after(milliseconds(2000)));
+    return "starting the guest: " + s.error().message;
+  }
   bool spoke = false;
   auto booted = wait_running(
       *live.target, monitor, Deadline::after_seconds(deadline_s(sc.deadlines().boot_s(), 120)),
