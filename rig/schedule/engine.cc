@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "rig/schedule/step_over.h"
+
 namespace racerig::schedule {
 
 namespace {
@@ -143,10 +145,7 @@ Status Engine::resume_unheld() {
     uint64_t pc = it->second;
     at_bp_.erase(it);
     if (inserted_.count(pc) == 0) continue;
-    RACERIG_TRY(target_.remove_breakpoint(GuestAddr(pc), rsp_deadline()));
-    Status stepped = target_.step(v, rsp_deadline());
-    RACERIG_TRY(target_.insert_breakpoint(GuestAddr(pc), rsp_deadline()));
-    if (!stepped.ok()) return stepped.error().wrap("stepping vCPU " + std::to_string(v) + " over " + hex(pc));
+    RACERIG_TRY(step_over(target_, v, GuestAddr(pc), rsp_deadline()));
   }
   if (run.empty()) return make_error(ErrorKind::kInternal, "every vCPU is held; nothing can run");
   RACERIG_TRY(target_.resume(run, rsp_deadline()));

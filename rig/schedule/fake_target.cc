@@ -96,6 +96,7 @@ Status FakeTarget::resume(const std::vector<int>& vcpus, Deadline) {
   for (int v : vcpus) {
     if (on_bp_[v] && current(v) != nullptr && bps_.count(current(v)->pc) != 0) ++retraps_;
     on_bp_[v] = false;
+    past_step_.erase(v);
   }
   running_set_ = std::set<int>(vcpus.begin(), vcpus.end());
   running_ = true;
@@ -161,8 +162,15 @@ Result<StopEvent> FakeTarget::interrupt(Deadline) {
 
 Status FakeTarget::step(int vcpu, Deadline) {
   if (running_) return make_error(ErrorKind::kProtocol, "step while running");
+  if (stalled_steps_ > 0) {
+    --stalled_steps_;
+    return Status::Ok();
+  }
   const Visit* v = current(vcpu);
   if (v != nullptr && bps_.count(v->pc) != 0) ++retraps_;  // stepping onto a live breakpoint
+  // Until it runs again the vCPU is one byte past the stepped instruction,
+  // as a real one is, not yet at its next visit.
+  if (v != nullptr) past_step_[vcpu] = v->pc + 1;
   consume(vcpu);
   on_bp_[vcpu] = false;
   return Status::Ok();
@@ -172,6 +180,7 @@ Result<uint64_t> FakeTarget::read_register(int vcpu, std::string_view name, Dead
   if (running_) return make_error(ErrorKind::kProtocol, "register read while running");
   const Visit* v = current(vcpu);
   if (name == "gs_base") return gs_of(vcpu);
+  if (name == "rip" && past_step_.count(vcpu) != 0) return past_step_.at(vcpu);
   if (v == nullptr) return last_pc_.count(vcpu) ? last_pc_.at(vcpu) : uint64_t{0xffffffff81000000ull};
   if (asleep(vcpu)) return name == "rip" ? kIdlePc : uint64_t{0};
   if (name == "rip") return v->pc;

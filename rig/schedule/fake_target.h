@@ -83,6 +83,10 @@ class FakeTarget : public Target, public GuestMonitor {
 
   GuestStatus poll() override { return status_; }
 
+  // The next `n` steps return without running the instruction (the vCPU
+  // stays where it is), as QEMU's gdbstub now and then does.
+  void stall_next_steps(int n) { stalled_steps_ = n; }
+
   // Inspection for tests.
   const std::vector<std::pair<int, uint64_t>>& executed() const { return executed_; }
   int resumes_while_on_breakpoint() const { return retraps_; }
@@ -107,6 +111,8 @@ class FakeTarget : public Target, public GuestMonitor {
   std::set<std::string> exited_;    // tasks that left it
 
   int vcpus_;
+  int stalled_steps_ = 0;
+  std::map<int, uint64_t> past_step_;  // vCPU -> rip just after a step
   std::vector<Visit> timeline_;
   std::vector<bool> done_;
   std::set<uint64_t> bps_;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "rig/schedule/interrupts.h"
+#include "rig/schedule/step_over.h"
 #include "rig/schedule/waits.h"
 
 namespace racerig::schedule {
@@ -32,10 +33,7 @@ Status Tracer::resume_all() {
     if (parked_.count(v) != 0) continue;  // stays on its breakpoint, stopped
     RACERIG_ASSIGN(uint64_t pc, target_.read_register(v, "rip", rsp_deadline()));
     if (inserted_.count(pc) == 0) continue;
-    RACERIG_TRY(target_.remove_breakpoint(GuestAddr(pc), rsp_deadline()));
-    Status stepped = target_.step(v, rsp_deadline());
-    RACERIG_TRY(target_.insert_breakpoint(GuestAddr(pc), rsp_deadline()));
-    if (!stepped.ok()) return stepped.error().wrap("stepping vCPU " + std::to_string(v) + " over " + GuestAddr(pc).hex());
+    RACERIG_TRY(step_over(target_, v, GuestAddr(pc), rsp_deadline()));
   }
   on_bp_ = parked_;
   std::vector<int> all;

@@ -55,6 +55,27 @@ TEST(TracerTest, RecordsEachActorsArrivalsInOrderAndIgnoresOtherTasks) {
   EXPECT_EQ(fake.resumes_while_on_breakpoint(), 0) << "every hit was stepped over before resuming";
 }
 
+// QEMU now and then answers a single step with the vCPU still on the
+// breakpoint: the step is repeated, and the trace has one arrival there,
+// not two (a second one shifted explore's whole map).
+TEST(TracerTest, AStepThatDidNotMoveTheVcpuIsRepeatedNotASecondArrival) {
+  Visit faulter_done = at(0, 0x2000, "faulter");
+  faulter_done.actor_done = "faulter";
+  FakeTarget fake(2, {at(0, kA, "faulter"), at(0, kB, "faulter"), faulter_done});
+  google::protobuf::RepeatedPtrField<pb::TraceEvent> trace;
+  Tracer tracer(fake, config(), &trace);
+  ASSERT_TRUE(tracer.arm().ok());
+  fake.stall_next_steps(1);
+  auto done = [&] { return fake.poll().actors_done.size() == 1; };
+  auto r = tracer.run(Deadline::after(std::chrono::seconds(5)), done, std::chrono::milliseconds(1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(*r);
+  std::vector<uint64_t> got;
+  for (const auto& e : trace) got.push_back(e.pc());
+  EXPECT_EQ(got, (std::vector<uint64_t>{kA, kB}));
+  EXPECT_EQ(fake.resumes_while_on_breakpoint(), 0);
+}
+
 TEST(TracerTest, ARunawayWindowIsAnErrorNotAnEndlessTrace) {
   std::vector<Visit> timeline;
   for (int i = 0; i < 10; ++i) timeline.push_back(at(0, kA, "faulter"));
