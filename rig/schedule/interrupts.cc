@@ -3,6 +3,8 @@
 
 #include <vector>
 
+#include "rig/schedule/step_over.h"
+
 namespace racerig::schedule {
 
 Status answer_interrupts(Target& target, const InterruptService& s, bool* running) {
@@ -41,10 +43,7 @@ Status answer_interrupts(Target& target, const InterruptService& s, bool* runnin
     if (s.inserted != nullptr && s.inserted->count(now) != 0) {
       // Another breakpoint, inside the interrupt handler: step over it.
       if (s.skipped != nullptr) ++*s.skipped;
-      RACERIG_TRY(target.remove_breakpoint(GuestAddr(now), rsp_deadline()));
-      Status stepped = target.step(v, rsp_deadline());
-      RACERIG_TRY(target.insert_breakpoint(GuestAddr(now), rsp_deadline()));
-      RACERIG_TRY(stepped);
+      RACERIG_TRY(step_over(target, v, GuestAddr(now), rsp_deadline()));
     }
   }
   RACERIG_ASSIGN(uint64_t rsp_after, target.read_register(v, "rsp", rsp_deadline()));

@@ -8,7 +8,7 @@ namespace racerig::schedule {
 Status step_over(Target& target, int vcpu, GuestAddr pc, Deadline deadline) {
   RACERIG_TRY(target.remove_breakpoint(pc, deadline));
   Status stepped = Status::Ok();
-  for (int i = 0; i < kStepTries && stepped.ok(); ++i) {
+  for (int i = 0; i < kStepTries; ++i) {
     stepped = target.step(vcpu, deadline);
     if (!stepped.ok()) break;
     auto now = target.read_register(vcpu, "rip", deadline);

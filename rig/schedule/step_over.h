@@ -1,5 +1,5 @@
-// Stepping a stopped vCPU over the breakpoint it stopped on, for the engine
-// and the tracer alike.
+// Stepping a stopped vCPU over the breakpoint it stopped on, for the engine,
+// the tracer and the interrupt answering alike.
 #pragma once
 
 #include "rig/base/deadline.h"
